@@ -1,0 +1,78 @@
+"""Assignments: sets of pages chosen by members, parties and documents, with a threshold."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+from reviews.models import Page
+
+
+class Assignment(models.Model):
+    class Featured(models.TextChoices):
+        MAIN = "main", "Main (home page)"
+        ALTERNATIVE = "alternative", "Alternative"
+        NONE = "none", "Not featured"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    members = models.ManyToManyField("reviews.Member", blank=True, related_name="assignments")
+    parties = models.ManyToManyField("reviews.Party", blank=True, related_name="assignments")
+    documents = models.ManyToManyField("reviews.Document", blank=True, related_name="assignments")
+    threshold = models.PositiveIntegerField(
+        default=1, help_text="A page is reviewed for this assignment once this many people reviewed it."
+    )
+    featured = models.CharField(max_length=16, choices=Featured.choices, default=Featured.NONE)
+    feature_order = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    created = models.DateTimeField(auto_now_add=True)
+    # Denormalised: pages in the assignment, and pages that reached the threshold.
+    page_count = models.PositiveIntegerField(default=0)
+    completed_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["feature_order", "title"]
+        constraints = [
+            models.CheckConstraint(condition=Q(threshold__gte=1), name="assignment_threshold_at_least_1"),
+            models.UniqueConstraint(
+                fields=["featured"], condition=Q(featured="main"), name="assignment_one_main"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("assignment", args=[self.slug])
+
+    def pages(self) -> models.QuerySet[Page]:
+        """The pages this assignment covers (Postgres truth): by member, party or document."""
+        return Page.objects.filter(assignment_page_filter(self.pk))
+
+    @property
+    def progress_percent(self) -> float:
+        return 100.0 * self.completed_count / self.page_count if self.page_count else 0.0
+
+
+def assignment_page_filter(assignment_id: int) -> Q:
+    """A ``Q`` on Page selecting the pages of one assignment (subqueries: no duplicate rows)."""
+    through = Assignment
+    return (
+        Q(
+            document_id__in=through.documents.through.objects.filter(assignment_id=assignment_id).values(
+                "document_id"
+            )
+        )
+        | Q(
+            document__member_id__in=through.members.through.objects.filter(
+                assignment_id=assignment_id
+            ).values("member_id")
+        )
+        | Q(
+            document__member__party_id__in=through.parties.through.objects.filter(
+                assignment_id=assignment_id
+            ).values("party_id")
+        )
+    )

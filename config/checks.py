@@ -1,0 +1,18 @@
+"""System checks that validate configuration at start-up."""
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register()
+def check_services(app_configs, **kwargs):
+    problems = []
+    if not settings.REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        problems.append(Error("REDIS_URL must start with redis://, rediss:// or unix://", id="crowd.E001"))
+    if not settings.MEMCACHED_SERVERS:
+        problems.append(
+            Warning("MEMCACHED_SERVERS is empty: the picker's pool fallback is off", id="crowd.W001")
+        )
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        problems.append(Error("Crowd review needs PostgreSQL (DATABASE_URL=postgres://...)", id="crowd.E002"))
+    return problems

@@ -1,0 +1,61 @@
+"""Every Redis and memcached key of the project, one function per data set.
+
+Keys are namespaced and versioned (bump ``VERSION`` to abandon a family wholesale) and use
+Redis Cluster hash tags (``{a:17}``) so that every key a single command touches (for example
+``SDIFFSTORE todo needed done``) lives in one slot.
+"""
+
+NAMESPACE = "crowd"
+VERSION = "v1"
+_P = f"{NAMESPACE}:{VERSION}"
+
+
+# Page-id sets by owner.
+def document_pages(document_id: int) -> str:
+    return f"{_P}:{{d:{document_id}}}:pages"
+
+
+def member_pages(member_id: int) -> str:
+    return f"{_P}:{{m:{member_id}}}:pages"
+
+
+def party_pages(party_id: int) -> str:
+    return f"{_P}:{{p:{party_id}}}:pages"
+
+
+# Per assignment: pages it needs, pages at threshold, and needed minus done.
+def assignment_needed(assignment_id: int) -> str:
+    return f"{_P}:{{a:{assignment_id}}}:needed"
+
+
+def assignment_done(assignment_id: int) -> str:
+    return f"{_P}:{{a:{assignment_id}}}:done"
+
+
+def assignment_todo(assignment_id: int) -> str:
+    return f"{_P}:{{a:{assignment_id}}}:todo"
+
+
+def assignment_reserved(assignment_id: int) -> str:
+    """Sorted set page id -> reservation expiry (soft reservations of the picker)."""
+    return f"{_P}:{{a:{assignment_id}}}:reserved"
+
+
+# Per reviewer: pages reviewed or skipped ("never the same page twice").
+def reviewer_seen(user_id: int) -> str:
+    return f"{_P}:{{u:{user_id}}}:seen"
+
+
+def built_marker(family: str) -> str:
+    """Set when a family of keys has been fully built; its absence means Redis lost the data."""
+    return f"{_P}:built:{family}"
+
+
+def rebuild_lock(family: str) -> str:
+    return f"{_P}:lock:rebuild:{family}"
+
+
+# memcached
+def assignment_pool(assignment_id: int) -> str:
+    """memcached: up to PICKER_POOL_SIZE to-do page ids of an assignment (the Redis-down pool)."""
+    return f"{_P}:pool:a:{assignment_id}"

@@ -1,0 +1,98 @@
+"""Serve the site with gunicorn beside a Celery worker and beat; Ctrl-C stops them all."""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from config import services
+
+
+class Command(BaseCommand):
+    help = "Serve the site (gunicorn) with a Celery worker and beat, as `make run` does."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--workers", type=int, default=3)
+
+    def handle(self, *args, host: str, port: int, workers: int, **options):
+        password = self._ensure_editor()
+        bin_dir = Path(sys.executable).parent
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SERVE_MEDIA": "1"}
+        children = [
+            subprocess.Popen(
+                [
+                    str(bin_dir / "celery"),
+                    "-A",
+                    "config",
+                    "worker",
+                    "--beat",
+                    "--loglevel",
+                    "warning",
+                    "--concurrency",
+                    "2",
+                    "--schedule",
+                    str(settings.DATA_DIR / "celerybeat-schedule"),
+                ],
+                env=env,
+            ),
+            subprocess.Popen(
+                [
+                    str(bin_dir / "gunicorn"),
+                    "config.wsgi",
+                    "--bind",
+                    f"{host}:{port}",
+                    "--workers",
+                    str(workers),
+                    "--threads",
+                    "4",
+                    "--access-logfile",
+                    "-",
+                ],
+                env=env,
+            ),
+        ]
+        self.stdout.write(self.style.SUCCESS(f"\nCrowd review is at http://{host}:{port}/"))
+        self.stdout.write(f"Editor login at http://{host}:{port}/admin/  user: editor  password: {password}")
+        self.stdout.write("Ctrl-C stops the site, the worker, beat and the embedded services.\n")
+        try:
+            while all(child.poll() is None for child in children):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)
+            for child in children:
+                try:
+                    child.wait(15)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+            if not os.environ.get("DATABASE_URL"):
+                services.stop_all(settings.DATA_DIR)
+
+    def _ensure_editor(self) -> str:
+        """A staff superuser for the newsroom; its password is kept in .data/editor-password."""
+        path = settings.DATA_DIR / "editor-password"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(12))
+            path.chmod(0o600)
+        password = path.read_text().strip()
+        User = get_user_model()
+        user, _ = User.objects.get_or_create(
+            username="editor", defaults={"is_staff": True, "is_superuser": True}
+        )
+        if not user.check_password(password):
+            user.set_password(password)
+            user.is_staff = user.is_superuser = True
+            user.save()
+        return password

@@ -1,0 +1,25 @@
+"""Start, stop or describe the embedded development servers of this checkout."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from config import services
+
+
+class Command(BaseCommand):
+    help = "Start, stop or show the embedded PostgreSQL, Redis and memcached under .data/."
+
+    def add_arguments(self, parser):
+        parser.add_argument("action", choices=["start", "stop", "status"])
+
+    def handle(self, *args, action: str, **options):
+        if action == "stop":
+            services.stop_all(settings.DATA_DIR)
+            self.stdout.write("embedded services stopped")
+            return
+        if action == "start":
+            services.ensure_memcached(settings.DATA_DIR)
+        db = settings.DATABASES["default"]
+        self.stdout.write(f"DATABASE   {db.get('HOST')} / {db.get('NAME')}")
+        self.stdout.write(f"REDIS_URL  {settings.REDIS_URL}")
+        self.stdout.write(f"MEMCACHED  {','.join(settings.MEMCACHED_SERVERS)}")

@@ -1,0 +1,243 @@
+"""Documents, pages, tags, reviews, reviewers and discoveries.
+
+Counter columns and aggregate tables here (``Page.review_count``, ``PageTag``,
+``Reviewer.review_count``) are denormalisations: each is declared in
+``reviews/denormalisations.py`` with a rebuild and a check. Postgres rows in ``Review`` are the
+truth they derive from.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class Party(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "parties"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("party", args=[self.slug])
+
+
+class Member(models.Model):
+    """A person whose papers are released (an MP, a councillor, ...)."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    party = models.ForeignKey(Party, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    constituency = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["party"], name="member_party_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("member", args=[self.slug])
+
+
+class Document(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        IMPORTING = "importing", "Importing"
+        IMPORTED = "imported", "Imported"
+        FAILED = "failed", "Failed"
+
+    title = models.CharField(max_length=300)
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.CASCADE, related_name="documents"
+    )
+    source = models.FileField(upload_to="sources/%Y/%m/", max_length=300)
+    # sha256 of the source file: importing the same file twice finds the first document.
+    sha256 = models.CharField(max_length=64, unique=True)
+    page_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+        indexes = [
+            models.Index(fields=["member"], name="document_member_idx"),
+            models.Index(fields=["status"], name="document_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("document", args=[self.pk])
+
+
+class Page(models.Model):
+    """One page of a document: the unit of review."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="pages")
+    number = models.PositiveIntegerField()
+    # Sizes are set by the importer (no width_field: Django would reopen the file on every refresh).
+    image = models.ImageField(upload_to="pages/", max_length=300)
+    thumbnail = models.ImageField(upload_to="thumbs/", max_length=300)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    # Denormalised: number of reviews (distinct reviewers) of this page. See denormalisations.
+    review_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["document_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="page_unique_number"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="page_number_positive"),
+        ]
+        indexes = [models.Index(fields=["review_count", "id"], name="page_review_count_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.document} p.{self.number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("page", args=[self.pk])
+
+
+class Tag(models.Model):
+    """An editor-controlled label. Reviewers can only choose among active tags, never create one."""
+
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+    order = models.PositiveIntegerField(default=0)
+    key = models.CharField(
+        max_length=1, blank=True, help_text="Keyboard key that toggles this tag on the review screen."
+    )
+    active = models.BooleanField(default=True)
+    # Tagging a page with a highlighting tag ("investigate this") makes its reviewer the one
+    # credited if editors turn the page into a discovery.
+    highlights = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["order", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"], condition=Q(active=True) & ~Q(key=""), name="tag_unique_active_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("tag", args=[self.slug])
+
+
+class Reviewer(models.Model):
+    """Per-user profile: anonymous accounts (``anon-<n>``) and the denormalised review count."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviewer")
+    anonymous = models.BooleanField(default=False)
+    # Denormalised: number of reviews by this user. See denormalisations.
+    review_count = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class Review(models.Model):
+    """One reviewer's verdict on one page. No tags means "nothing of note"."""
+
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews")
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="reviews")
+    assignment = models.ForeignKey(
+        "assignments.Assignment", null=True, blank=True, on_delete=models.SET_NULL, related_name="reviews"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="reviews")
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["reviewer", "page"], name="review_one_per_reviewer_page"),
+        ]
+        indexes = [
+            models.Index(fields=["page"], name="review_page_idx"),
+            models.Index(fields=["assignment", "created"], name="review_assignment_created_idx"),
+            models.Index(fields=["reviewer", "created"], name="review_reviewer_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} on {self.page}"
+
+
+class Skip(models.Model):
+    """A reviewer passed on a page: it counts for nothing, but is not offered to them again."""
+
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="skips")
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="skips")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["reviewer", "page"], name="skip_one_per_reviewer_page")
+        ]
+        indexes = [models.Index(fields=["page"], name="skip_page_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} skipped {self.page}"
+
+
+class PageTag(models.Model):
+    """Denormalised aggregate: how many reviews gave a page a tag, and when it first got it.
+
+    ``first_tagged_at`` never moves once set (while the tag stays on the page), which is what
+    makes the ``/in-order/`` listings paginate stably. See denormalisations.
+    """
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="page_tags")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="page_tags")
+    count = models.PositiveIntegerField(default=0)
+    first_tagged_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["page", "tag"], name="pagetag_unique")]
+        indexes = [
+            models.Index(fields=["tag", "-count", "page"], name="pagetag_most_tagged_idx"),
+            models.Index(fields=["tag", "first_tagged_at", "page"], name="pagetag_in_order_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.page} #{self.tag} x{self.count}"
+
+
+class Discovery(models.Model):
+    """An editorially highlighted page, credited to the reviewer who first highlighted it."""
+
+    page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="discoveries")
+    title = models.CharField(max_length=200)
+    note = models.TextField(blank=True)
+    credited = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="discoveries"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        verbose_name_plural = "discoveries"
+        constraints = [models.UniqueConstraint(fields=["page"], name="discovery_one_per_page")]
+
+    def __str__(self) -> str:
+        return self.title

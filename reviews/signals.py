@@ -1,0 +1,17 @@
+"""Project signals, sent only after the transaction that caused them commits.
+
+Denormalisations (reviews/denormalisations.py, assignments/denormalisations.py) listen to these
+to update Redis and memcached; Postgres counters are updated inside the transaction itself.
+"""
+
+from django.dispatch import Signal
+
+# kwargs: review_id, page_id, reviewer_id, review_count (the page's count after this review),
+# completed_assignment_ids (assignments for which the page just reached the threshold), tag_ids
+review_recorded = Signal()
+
+# kwargs: page_id, reviewer_id
+page_skipped = Signal()
+
+# kwargs: document_id. Sent after an import committed a document's pages.
+document_imported = Signal()
