@@ -99,6 +99,8 @@ if env_bool("DB_POOL", True):
         "max_size": env_int("DB_POOL_MAX", 10, minimum=1),
         "timeout": 10,
     }
+# Parallel test runs (several developers' helpers on one machine) each name their own test DB.
+_db["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_crowd")}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -147,6 +149,9 @@ if TESTING:
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or (
     REDIS_URL.replace("unix://", "redis+socket://", 1) if REDIS_URL.startswith("unix://") else REDIS_URL
 )
+if TESTING:
+    # Tasks queued by tests go to the test Redis database, never to a dev worker's queue.
+    CELERY_BROKER_URL = REDIS_URL.replace("unix://", "redis+socket://", 1)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task to be redelivered
