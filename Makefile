@@ -47,8 +47,10 @@ run: install
 	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
+# In CI the embedded servers are stopped afterwards so no daemon outlives the run.
 test: install
-	CROWD_TESTING=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@CROWD_TESTING=1 $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ -n "$$CI" ]; then $(BIN)/python manage.py services stop >/dev/null 2>&1; fi; exit $$status
 
 bench: install
 	$(BIN)/python manage.py migrate --noinput
