@@ -28,3 +28,15 @@ def current_assignment(request) -> Assignment | None:
         if found is not None:
             return found
     return Assignment.objects.filter(active=True, featured=Assignment.Featured.MAIN).first()
+
+
+def assignments_needing_reviews(*, exclude_id: int | None = None, limit: int = 5) -> list[Assignment]:
+    """Active assignments with pages still to review, the most pages left first (done page)."""
+    from django.db.models import F
+
+    qs = Assignment.objects.filter(active=True, page_count__gt=F("completed_count"))
+    if exclude_id is not None:
+        qs = qs.exclude(pk=exclude_id)
+    return list(
+        qs.annotate(remaining=F("page_count") - F("completed_count")).order_by("-remaining", "title")[:limit]
+    )

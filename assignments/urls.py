@@ -1,1 +1,10 @@
-urlpatterns: list = []
+from django.urls import path
+
+from assignments import views
+
+urlpatterns = [
+    path("assignments/", views.assignment_list, name="assignments"),
+    path("assignments/<slug:slug>/", views.assignment_detail, name="assignment"),
+    path("assignments/<slug:slug>/start/", views.assignment_start, name="assignment-start"),
+    path("assignments/<slug:slug>/done/", views.assignment_done, name="assignment-done"),
+]

@@ -59,3 +59,9 @@ def rebuild_lock(family: str) -> str:
 def assignment_pool(assignment_id: int) -> str:
     """memcached: up to PICKER_POOL_SIZE to-do page ids of an assignment (the Redis-down pool)."""
     return f"{_P}:pool:a:{assignment_id}"
+
+
+# Rate limits (reviews/ratelimit.py): one fixed-window counter per scope, identity and minute.
+def rate_limit(scope: str, ident: str, window: int) -> str:
+    """Redis counter of anonymous writes by one session or address during one minute window."""
+    return f"{_P}:rl:{{{scope}:{ident}}}:{window}"

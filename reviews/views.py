@@ -1,8 +1,234 @@
-from django.shortcuts import render
+"""Public pages: home, the review screen, a page's tags, profiles and light-weight accounts.
 
-from assignments.selectors import featured_assignments
+Views parse and validate; writes go through ``reviews.actions`` and ``reviews.accounts``.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from assignments.selectors import current_assignment, featured_assignments
+from reviews import accounts, ratelimit, selectors
+from reviews.actions import ReviewError, skip_page, submit_review
+from reviews.forms import ClaimForm, LoginForm, ReviewForm
 
 
+def error_page(request, *, status: int, title: str, message: str, template: str = "error.html", **extra):
+    """A friendly error page with a clear message and the right status."""
+    context = {"title": title, "message": message, "status": status, **extra}
+    return render(request, template, context, status=status)
+
+
+def allow_methods(*methods: str):
+    """Like ``require_http_methods``, but the 405 says in words what to do instead."""
+    allowed = {m.upper() for m in methods}
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.method not in allowed:
+                response = error_page(
+                    request,
+                    status=405,
+                    title="Not like that",
+                    message=f"This address only accepts {', '.join(sorted(allowed))} requests.",
+                )
+                response["Allow"] = ", ".join(sorted(allowed))
+                return response
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def next_page_url() -> str:
+    return reverse("review-next")
+
+
+@allow_methods("GET", "HEAD")
 def home(request):
     main, alternatives = featured_assignments()
-    return render(request, "home.html", {"main": main, "alternatives": alternatives})
+    return render(
+        request,
+        "home.html",
+        {
+            "main": main,
+            "alternatives": alternatives,
+            # Filled by a later issue (discoveries and the 48-hour top reviewers table).
+            "discoveries": [],
+            "top_reviewers": [],
+        },
+    )
+
+
+@allow_methods("GET", "HEAD", "POST")
+def review(request, page_id: int):
+    """GET: the review screen. POST: record a review or a skip, then go to the next page."""
+    if request.method == "POST":
+        return _record(request, page_id)
+    page = selectors.page_for_review(page_id)
+    if page is None:
+        raise Http404("No such page")
+    keys = selectors.review_screen_keys()
+    own_count, already_reviewed = selectors.reviewer_status(user=request.user, page_id=page.pk)
+    return render(
+        request,
+        "reviews/review.html",
+        {
+            "page": page,
+            "keys": keys,
+            "assignment": current_assignment(request),
+            "own_count": own_count,
+            "already_reviewed": already_reviewed,
+        },
+    )
+
+
+def _record(request, page_id: int):
+    form = ReviewForm(request.POST)
+    if not form.is_valid():
+        return error_page(
+            request,
+            status=400,
+            title="Choose submit or skip",
+            message="The form did not say whether to submit or skip this page. Nothing was recorded.",
+            retry_url=reverse("review", args=[page_id]),
+        )
+    user = request.user
+    anonymous = not user.is_authenticated or accounts.is_anonymous_reviewer(user)
+    if anonymous:
+        limited = ratelimit.hit_anonymous_write(request)
+        if limited is not None:
+            response = render(request, "429.html", {"limited": limited}, status=429)
+            response["Retry-After"] = str(limited.retry_after)
+            return response
+    if not 0 < page_id <= selectors.BIGINT_MAX:
+        return _review_error(request, page_id, ReviewError("That page does not exist.", code="no_such_page"))
+    assignment = current_assignment(request)
+    new_account = None
+    try:
+        # One transaction: a refused review (bad tag, forged page) leaves no stray anon account.
+        with transaction.atomic():
+            if not user.is_authenticated:
+                # The first write, never a visit, creates the account: crawlers only GET.
+                new_account = user = accounts.create_anonymous_reviewer()
+            if form.cleaned_data["action"] == "skip":
+                skip_page(reviewer=user, page_id=page_id)
+            else:
+                submit_review(
+                    reviewer=user,
+                    page_id=page_id,
+                    tag_slugs=form.tag_slugs,
+                    assignment_id=assignment.pk if assignment else None,
+                )
+    except ReviewError as exc:
+        return _review_error(request, page_id, exc)
+    if new_account is not None:
+        accounts.log_in_anonymous_reviewer(request, new_account)
+    return redirect(next_page_url())
+
+
+def _review_error(request, page_id: int, exc: ReviewError):
+    missing = exc.code == "no_such_page"
+    return error_page(
+        request,
+        status=404 if missing else 400,
+        title="That page does not exist" if missing else "That review could not be recorded",
+        message=f"{exc.message} Nothing was recorded.",
+        retry_url=None if missing else reverse("review", args=[page_id]),
+    )
+
+
+@allow_methods("GET", "HEAD")
+def page_detail(request, page_id: int):
+    """A page with its tag counts; see ``selectors.page_tags_for_viewer`` for who sees them."""
+    page = selectors.page_for_review(page_id)
+    if page is None:
+        raise Http404("No such page")
+    return render(
+        request,
+        "reviews/page.html",
+        {"page": page, "tags": selectors.page_tags_for_viewer(page=page, user=request.user)},
+    )
+
+
+@allow_methods("GET", "HEAD")
+def user_profile(request, username: str):
+    found = selectors.profile(username)
+    if found is None:
+        raise Http404("No such reviewer")
+    profile_user, reviewer, buckets = found
+    return render(
+        request,
+        "reviews/user.html",
+        {
+            "profile_user": profile_user,
+            "reviewer": reviewer,
+            "buckets": buckets,
+            "is_self": request.user.is_authenticated and request.user.pk == profile_user.pk,
+        },
+    )
+
+
+@allow_methods("GET", "HEAD", "POST")
+def claim(request):
+    """Give an anonymous account a username and password, keeping its reviews and credit."""
+    if not request.user.is_authenticated:
+        return render(request, "account/claim_nothing.html", status=200)
+    if not accounts.is_anonymous_reviewer(request.user):
+        messages.info(
+            request, f"Your account is already yours: you are signed in as {request.user.username}."
+        )
+        return redirect("user", username=request.user.username)
+    form = ClaimForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = accounts.claim_account(
+                user=request.user,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                email=form.cleaned_data["email"],
+            )
+        except accounts.AccountError as exc:
+            form.add_error("username" if exc.code != "already_claimed" else None, exc.message)
+        else:
+            accounts.keep_logged_in_after_claim(request, account)
+            messages.success(
+                request, f"Welcome, {account.username}! Your reviews are now saved to your account."
+            )
+            return redirect("user", username=account.username)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "account/claim.html", {"form": form}, status=status)
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "account/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = False
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django's rule): a link or a prefetch must not log anyone out."""
+
+    template_name = "account/logged_out.html"
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        return error_page(
+            request,
+            status=405,
+            title="Log out with the button",
+            message="To log out, use the “Log out” button at the top of any page.",
+        )

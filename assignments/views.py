@@ -1,0 +1,60 @@
+"""Public assignment pages: the list, one assignment, start (sets the cookie) and done."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from assignments.models import Assignment
+from assignments.selectors import CURRENT_ASSIGNMENT_COOKIE, assignments_needing_reviews
+from reviews.views import allow_methods
+
+# The current-assignment cookie outlives a news cycle; a stale one falls back to the main one.
+CURRENT_ASSIGNMENT_MAX_AGE = 60 * 60 * 24 * 30
+
+
+@allow_methods("GET", "HEAD")
+def assignment_list(request):
+    assignments = list(Assignment.objects.filter(active=True).order_by("feature_order", "title"))
+    return render(request, "assignments/list.html", {"assignments": assignments})
+
+
+@allow_methods("GET", "HEAD")
+def assignment_detail(request, slug: str):
+    assignment = get_object_or_404(Assignment, slug=slug)
+    return render(
+        request,
+        "assignments/detail.html",
+        # Top reviewers are filled by a later issue; the template keeps room for them.
+        {"assignment": assignment, "top_reviewers": []},
+    )
+
+
+@allow_methods("GET", "HEAD")
+def assignment_start(request, slug: str):
+    """Make this the reviewer's current assignment and go straight to a page of it.
+
+    A GET on purpose: it is the big "start" link on the home page. It writes nothing but a
+    cookie, so a crawler following it changes nothing either.
+    """
+    assignment = get_object_or_404(Assignment, slug=slug, active=True)
+    response = redirect(reverse("review-next"))
+    response.set_cookie(
+        CURRENT_ASSIGNMENT_COOKIE,
+        assignment.slug,
+        max_age=CURRENT_ASSIGNMENT_MAX_AGE,
+        samesite="Lax",
+        httponly=True,
+    )
+    return response
+
+
+@allow_methods("GET", "HEAD")
+def assignment_done(request, slug: str):
+    """Nothing left in this assignment for this reviewer: offer those that most need reviews."""
+    assignment = get_object_or_404(Assignment, slug=slug)
+    return render(
+        request,
+        "assignments/done.html",
+        {"assignment": assignment, "others": assignments_needing_reviews(exclude_id=assignment.pk)},
+    )

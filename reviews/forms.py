@@ -1,0 +1,76 @@
+"""Forms: parsing and validation of what reviewers post. Business rules stay in the actions."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import AuthenticationForm
+
+from reviews.accounts import USERNAME_MAX_LENGTH, AccountError, check_username
+
+
+class ReviewForm(forms.Form):
+    """The review screen's POST: ``action`` (submit or skip) and zero or more ``tags`` slugs.
+
+    Tags are only parsed here; ``reviews.actions.resolve_tags`` decides which are acceptable, so
+    the API and this form share one rule.
+    """
+
+    action = forms.ChoiceField(choices=[("submit", "Submit"), ("skip", "Skip")])
+
+    def __init__(self, data, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.tag_slugs: list[str] = [s for s in data.getlist("tags") if s] if data is not None else []
+
+
+class ClaimForm(forms.Form):
+    username = forms.CharField(
+        max_length=USERNAME_MAX_LENGTH,
+        help_text="Letters, digits, dots, hyphens and underscores. Shown on your profile and in top "
+        "reviewer tables.",
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )
+    email = forms.EmailField(
+        required=False,
+        help_text="Optional. Only used if you forget your password.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password1 = forms.CharField(
+        label="Password", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_username(self) -> str:
+        try:
+            return check_username(
+                self.cleaned_data["username"], current_user_id=self.user.pk if self.user else None
+            )
+        except AccountError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", "The two passwords do not match.")
+        elif p1:
+            try:
+                password_validation.validate_password(p1, self.user)
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That username and password do not match an account. Both are case-sensitive.",
+    }

@@ -1,0 +1,150 @@
+"""Reads for the public review pages (no writes here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db.models import Max, Q
+
+from assignments.models import Assignment
+from reviews.models import Page, PageTag, Review, Reviewer, Tag
+
+# Keys offered to tags that have none, and the fixed actions' preferred keys: the first one not
+# taken by a tag wins, so editors can give tags any letter without breaking skip or zoom.
+_SPARE_TAG_KEYS = "123456789"
+_SKIP_KEYS = ("s", "n", "k", ".")
+_ZOOM_KEYS = ("z", "+", "=", "/")
+
+BIGINT_MAX = 2**63 - 1
+
+
+@dataclass
+class TagControl:
+    tag: Tag
+    key: str
+
+
+@dataclass
+class ReviewScreenKeys:
+    tags: list[TagControl]
+    skip: str
+    zoom: str
+
+
+def review_screen_keys() -> ReviewScreenKeys:
+    """Active tags in the editors' order with a keyboard key each, plus the skip and zoom keys."""
+    tags = list(Tag.objects.filter(active=True).order_by("order", "name"))
+    used = {t.key.lower() for t in tags if t.key}
+    spare = (k for k in _SPARE_TAG_KEYS if k not in used)
+    controls = []
+    for tag in tags:
+        key = tag.key.lower() if tag.key else next(spare, "")
+        used.add(key)
+        controls.append(TagControl(tag=tag, key=key))
+    skip = next((k for k in _SKIP_KEYS if k not in used), "")
+    zoom = next((k for k in _ZOOM_KEYS if k not in used and k != skip), "")
+    return ReviewScreenKeys(tags=controls, skip=skip, zoom=zoom)
+
+
+def page_for_review(page_id: int) -> Page | None:
+    if not 0 < page_id <= BIGINT_MAX:
+        return None
+    return Page.objects.select_related("document__member").filter(pk=page_id).first()
+
+
+def reviewer_status(*, user, page_id: int) -> tuple[int, bool]:
+    """(this user's review count, whether they already reviewed the page), in one query."""
+    if not user.is_authenticated:
+        return 0, False
+    row = (
+        Reviewer.objects.filter(user_id=user.pk)
+        .annotate(reviewed=Max("user__reviews__id", filter=Q(user__reviews__page_id=page_id)))
+        .values_list("review_count", "reviewed")
+        .first()
+    )
+    if row is None:
+        return 0, False
+    return row[0], row[1] is not None
+
+
+def highest_threshold(page: Page) -> int:
+    """The largest threshold among the active assignments containing the page (1 if none)."""
+    document = page.document
+    condition = Q(documents=document.pk)
+    if document.member_id:
+        condition |= Q(members=document.member_id)
+        if document.member and document.member.party_id:
+            condition |= Q(parties=document.member.party_id)
+    found = Assignment.objects.filter(condition, active=True).aggregate(m=Max("threshold"))["m"]
+    return found or 1
+
+
+@dataclass
+class PageTags:
+    visible: bool
+    reviewed_by_viewer: bool
+    threshold: int
+    counts: list[PageTag] = field(default_factory=list)
+
+
+def page_tags_for_viewer(*, page: Page, user) -> PageTags:
+    """The page's tag counts, if this viewer may see them.
+
+    Rule (PRODUCT: others' tags are not shown before one submits): the counts are shown to
+    someone who reviewed or skipped the page, to staff, and to everyone once the page has as
+    many reviews as the highest threshold of the assignments containing it, when no assignment
+    still needs unbiased reviews of it.
+    """
+    threshold = highest_threshold(page)
+    reviewed = False
+    if user.is_authenticated:
+        reviewed = (
+            Review.objects.filter(reviewer_id=user.pk, page_id=page.pk).exists()
+            or page.skips.filter(reviewer_id=user.pk).exists()
+        )
+    visible = reviewed or page.review_count >= threshold or (user.is_authenticated and user.is_staff)
+    counts = []
+    if visible:
+        counts = list(
+            PageTag.objects.filter(page=page, count__gt=0, tag__active=True)
+            .select_related("tag")
+            .order_by("-count", "tag__order", "tag__name")
+        )
+    return PageTags(visible=visible, reviewed_by_viewer=reviewed, threshold=threshold, counts=counts)
+
+
+@dataclass
+class Bucket:
+    title: str
+    tag: Tag | None
+    reviews: list[Review]
+
+
+PROFILE_REVIEW_LIMIT = 500
+
+
+def profile(username: str):
+    """(user, reviewer row or None, tag buckets) of a reviewer's latest reviews, or None."""
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        return None
+    reviewer = Reviewer.objects.filter(user=user).first()
+    reviews = list(
+        Review.objects.filter(reviewer=user)
+        .select_related("page__document")
+        .prefetch_related("tags")
+        .order_by("-created", "-id")[:PROFILE_REVIEW_LIMIT]
+    )
+    buckets: dict[int | None, Bucket] = {}
+    nothing = Bucket(title="Nothing of note", tag=None, reviews=[])
+    for review in reviews:
+        review_tags = sorted(review.tags.all(), key=lambda t: (t.order, t.name))
+        if not review_tags:
+            nothing.reviews.append(review)
+        for tag in review_tags:
+            buckets.setdefault(tag.pk, Bucket(title=tag.name, tag=tag, reviews=[])).reviews.append(review)
+    ordered = sorted(buckets.values(), key=lambda b: (b.tag.order, b.tag.name))
+    if nothing.reviews:
+        ordered.append(nothing)
+    return user, reviewer, ordered
