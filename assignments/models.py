@@ -76,3 +76,22 @@ def assignment_page_filter(assignment_id: int) -> Q:
             ).values("party_id")
         )
     )
+
+
+class PickerStat(models.Model):
+    """How the next-page picker served, per hour and source (redis, pool, postgres, ...).
+
+    Kept in Postgres because the counts matter most exactly when Redis or memcached is down.
+    Each process counts in memory and adds its counts here every few seconds
+    (``assignments.picker_stats``), so the hot path never writes a row per pick.
+    """
+
+    hour = models.DateTimeField()
+    source = models.CharField(max_length=32)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "source"], name="pickerstat_hour_source")]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}:00 {self.source} x{self.count}"
