@@ -1,0 +1,39 @@
+"""Generate and import a demo release: `manage.py seed_demo [--pages N] [--if-empty]`."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from config import denormalisation
+from reviews import demo
+from reviews.models import Document
+
+
+class Command(BaseCommand):
+    help = (
+        "Generate a demo release (fictional MPs' claim forms, receipts and hand-written letters, "
+        "some made to look scanned) and import it inline, with parties, members, tags and assignments."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--pages", type=int, default=120, help="about how many pages (default 120)")
+        parser.add_argument("--seed", type=int, default=2009, help="random seed (same seed, same files)")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing when any document exists already"
+        )
+
+    def handle(self, *args, pages: int, seed: int, if_empty: bool, verbosity: int, **options):
+        if pages < 1 or pages > 100_000:
+            raise CommandError("--pages must be between 1 and 100000")
+        if if_empty and Document.objects.exists():
+            self.stdout.write("documents exist already: demo release not loaded")
+            return
+        log = self.stdout.write if verbosity > 1 else None
+        result = demo.seed_demo(pages=pages, seed=seed, log=log)
+        # Assignments were created after their pages: bring every denormalised copy up to date.
+        for entry in denormalisation.all_entries():
+            entry.rebuild()
+        self.stdout.write(
+            f"demo release: {result.documents} documents, {result.pages} pages imported "
+            f"({result.pages_per_second:.1f} pages/s), {result.failed} failed"
+        )
+        if result.failed:
+            raise CommandError(f"{result.failed} demo document(s) failed to import")

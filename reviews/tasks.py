@@ -1,0 +1,12 @@
+"""Celery tasks of the reviews app: ids in, an action called. Queued with transaction.on_commit."""
+
+from celery import shared_task
+
+from reviews import importer
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def import_document_task(document_id: int) -> str:
+    """Import one document (see reviews.importer.import_document). Safe to redeliver: a worker
+    killed mid-document leaves it to be imported again from scratch, without duplicate pages."""
+    return importer.import_document(document_id).status
