@@ -1,0 +1,192 @@
+"""Light-weight registration: the first review (never a visit) creates an ``anon-<n>`` account
+and logs the browser in for a long time; claiming keeps every review; login and logout work."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from assignments.models import Assignment
+from reviews import accounts
+from reviews.models import Review, Reviewer, Skip
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+
+
+@pytest.fixture
+def pages(tags):
+    doc = factories.make_document(pages=4)
+    factories.make_assignment(documents=[doc], featured=Assignment.Featured.MAIN)
+    return list(doc.pages.order_by("number"))
+
+
+def review(client, page, *tags, action="submit"):
+    return client.post(f"/review/{page.pk}/", {"tags": list(tags), "action": action})
+
+
+def signed_in_user(client):
+    user_id = client.session.get("_auth_user_id")
+    return User.objects.get(pk=user_id) if user_id else None
+
+
+def test_visits_create_no_account(client, pages):
+    for url in ["/", "/assignments/", f"/review/{pages[0].pk}/", f"/pages/{pages[0].pk}/", "/account/claim/"]:
+        assert client.get(url).status_code == 200, url
+    assert not User.objects.exists()
+    assert signed_in_user(client) is None
+
+
+def test_the_first_review_creates_an_anonymous_account_and_logs_in(client, pages):
+    response = review(client, pages[0], "receipt")
+    assert response.status_code == 302
+    user = User.objects.get()
+    assert user.username == f"anon-{user.pk}"
+    assert not user.has_usable_password()
+    assert Reviewer.objects.get(user=user).anonymous
+    assert signed_in_user(client) == user
+    assert Review.objects.get().reviewer == user
+    # Long-lived: a year, not "until the browser closes".
+    assert client.session.get_expire_at_browser_close() is False
+    assert client.session.get_expiry_age() >= 300 * 24 * 3600
+    assert client.cookies["sessionid"]["max-age"] >= 300 * 24 * 3600
+
+
+def test_later_reviews_use_the_same_account(client, pages):
+    review(client, pages[0])
+    review(client, pages[1], "hand-written")
+    assert User.objects.count() == 1
+    assert Reviewer.objects.get().review_count == 2
+
+
+def test_a_skip_as_the_first_write_also_creates_the_account(client, pages):
+    review(client, pages[0], action="skip")
+    user = User.objects.get()
+    assert Skip.objects.get().reviewer == user
+    assert not Review.objects.exists()
+
+
+def test_the_anonymous_reviewer_is_offered_to_save_the_account(client, pages):
+    review(client, pages[0])
+    html = client.get("/").content.decode()
+    assert 'href="/account/claim/"' in html and "Save your account" in html
+
+
+def test_claiming_keeps_reviews_and_credit_and_the_session(client, pages):
+    review(client, pages[0], "receipt")
+    review(client, pages[1])
+    anon = User.objects.get()
+    response = client.post(
+        "/account/claim/",
+        {
+            "username": "Jo_Reader",
+            "email": "jo@example.org",
+            "password1": "a fine long secret 42",
+            "password2": "a fine long secret 42",
+        },
+    )
+    assert response.status_code == 302 and response.url == "/users/Jo_Reader/"
+    user = User.objects.get()
+    assert user.pk == anon.pk and user.username == "Jo_Reader" and user.email == "jo@example.org"
+    assert user.check_password("a fine long secret 42")
+    reviewer = Reviewer.objects.get(user=user)
+    assert not reviewer.anonymous and reviewer.claimed_at is not None and reviewer.review_count == 2
+    assert Review.objects.filter(reviewer=user).count() == 2
+    assert signed_in_user(client) == user  # still logged in after the password change
+    html = client.get("/users/Jo_Reader/").content.decode()
+    assert "2 pages reviewed" in html and "Save your account" not in html
+
+
+@pytest.mark.parametrize(
+    ("username", "message"),
+    [
+        ("alice", "That username is already taken."),
+        ("ALICE", "That username is already taken."),
+        ("anon-77", "kept for anonymous reviewers"),
+        ("Anon-me", "kept for anonymous reviewers"),
+        ("sh1thead", "That username looks offensive."),
+        ("big_FUCK", "That username looks offensive."),
+        ("admin", "That username is reserved."),
+        ("no spaces", "Usernames may contain only letters"),
+        ("x" * 31, "at most 30 characters"),
+    ],
+)
+def test_claiming_refuses_taken_offensive_and_reserved_usernames(client, pages, reviewer, username, message):
+    review(client, pages[0])
+    anon = User.objects.get(username__startswith="anon-")
+    response = client.post(
+        "/account/claim/",
+        {"username": username, "password1": "a fine long secret 42", "password2": "a fine long secret 42"},
+    )
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    anon.refresh_from_db()
+    assert anon.username.startswith("anon-") and not anon.has_usable_password()
+    assert Reviewer.objects.get(user=anon).anonymous
+
+
+def test_claiming_refuses_mismatched_or_weak_passwords(client, pages):
+    review(client, pages[0])
+    response = client.post(
+        "/account/claim/", {"username": "jo", "password1": "a fine long secret 42", "password2": "other"}
+    )
+    assert response.status_code == 400 and "The two passwords do not match." in response.content.decode()
+    response = client.post("/account/claim/", {"username": "jo", "password1": "123", "password2": "123"})
+    assert response.status_code == 400 and "too short" in response.content.decode()
+    assert User.objects.get().username.startswith("anon-")
+
+
+def test_claiming_needs_an_anonymous_account(client, pages, reviewer):
+    response = client.get("/account/claim/")
+    assert "Nothing to save yet" in response.content.decode()
+    response = client.post(
+        "/account/claim/",
+        {"username": "jo", "password1": "a fine long secret 42", "password2": "a fine long secret 42"},
+    )
+    assert "Nothing to save yet" in response.content.decode()
+    assert not User.objects.filter(username="jo").exists()
+    client.force_login(reviewer)
+    response = client.post(
+        "/account/claim/",
+        {"username": "jo", "password1": "a fine long secret 42", "password2": "a fine long secret 42"},
+    )
+    assert response.status_code == 302 and response.url == "/users/alice/"
+    reviewer.refresh_from_db()
+    assert reviewer.username == "alice"
+
+
+def test_claim_account_refuses_an_already_claimed_account(reviewer):
+    Reviewer.objects.create(user=reviewer, anonymous=False)
+    with pytest.raises(accounts.AccountError) as exc:
+        accounts.claim_account(user=reviewer, username="newname", password="a fine long secret 42")
+    assert exc.value.code == "already_claimed"
+    reviewer.refresh_from_db()
+    assert reviewer.username == "alice"
+
+
+def test_logout_needs_a_post_and_login_works_again(client, pages):
+    review(client, pages[0])
+    client.post(
+        "/account/claim/",
+        {"username": "jo", "password1": "a fine long secret 42", "password2": "a fine long secret 42"},
+    )
+    response = client.get("/account/logout/")
+    assert response.status_code == 405
+    assert "Log out" in response.content.decode()
+    assert signed_in_user(client) is not None
+    response = client.post("/account/logout/")
+    assert response.status_code == 302
+    assert signed_in_user(client) is None
+    response = client.post("/account/login/", {"username": "jo", "password": "wrong"})
+    assert response.status_code == 400
+    assert "do not match an account" in response.content.decode()
+    response = client.post("/account/login/", {"username": "jo", "password": "a fine long secret 42"})
+    assert response.status_code == 302
+    assert signed_in_user(client).username == "jo"
+
+
+def test_the_logout_form_needs_the_csrf_token(pages, reviewer):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(reviewer)
+    assert client.post("/account/logout/").status_code == 403
+    assert signed_in_user(client) == reviewer
