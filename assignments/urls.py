@@ -1,10 +1,11 @@
 from django.urls import path
 
-from assignments import views
+from assignments import views, views_next
 
 urlpatterns = [
     path("assignments/", views.assignment_list, name="assignments"),
     path("assignments/<slug:slug>/", views.assignment_detail, name="assignment"),
     path("assignments/<slug:slug>/start/", views.assignment_start, name="assignment-start"),
     path("assignments/<slug:slug>/done/", views.assignment_done, name="assignment-done"),
+    path("review/next/", views_next.review_next, name="review-next"),
 ]

@@ -160,6 +160,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
+# The picker's memcached pools (the Redis-down fallback) are refilled every minute.
+CELERY_BEAT_SCHEDULE["picker-refill-pools"] = {"task": "assignments.tasks.refill_pools", "schedule": 60.0}
 
 # --- Sessions, auth --------------------------------------------------------------------------
 

@@ -3,8 +3,11 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+from config import staff_cache
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("staff/cache/", staff_cache.cache_status, name="staff-cache"),
     path("", include("assignments.urls")),
     path("", include("reviews.urls")),
 ]

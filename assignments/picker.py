@@ -1,0 +1,556 @@
+"""The next page: the most important code in the product.
+
+One interface, :func:`pick_next_page`, used by ``/review/next/``, the API and the tests. It
+returns a page of the assignment that still needs reviews and that this reviewer has neither
+reviewed nor skipped, chosen uniformly at random, or "nothing left for you here".
+
+Sources, in order (each use counted for ``/staff/cache/``, see ``picker_stats``):
+
+1. **Redis** (normal): ``SRANDMEMBER`` on the incrementally kept to-do set of the assignment,
+   ``SMISMEMBER`` against the reviewer's seen set, ``ZMSCORE`` against the soft reservations.
+   The cost does not depend on the assignment's size: a bounded number of draws (16, then 64,
+   then 256). When draws are exhausted because the reviewer has seen most of the to-do set, the
+   whole set is examined (``SSCAN``), but only when it is small: at most ``ENUMERATE_LIMIT``
+   ids, or at most that many more than the reviewer's own seen set. That is the only case in
+   which many draws fail, so its cost is bounded by the reviewer's own history, never by the
+   assignment. (``SDIFF todo seen`` would be simpler but touches two hash slots.)
+2. **memcached pool** (Redis down or its sets not rebuilt yet): a random sample of the pool of
+   up to ``PICKER_POOL_SIZE`` to-do ids, refilled by the beat task and on demand.
+3. **Postgres** (memcached down too): a bounded index scan from a random starting id on the
+   ``(review_count, id)`` index (to-do pages only), never ``ORDER BY random()``; then, only when
+   that finds nothing (a sparse or finished assignment), one query the planner can answer from
+   the assignment's own documents.
+
+Whatever the source, every id is checked in Postgres before it is served, in one indexed query
+for all candidates: the page exists, belongs to the assignment, is below the threshold and was
+not reviewed or skipped by this reviewer. Ids that fail for everyone (deleted pages, pages out
+of the assignment or already at the threshold) are removed from the Redis sets or the pool and
+counted as stale.
+
+Spreading: a page handed out is softly reserved for ``PICKER_RESERVATION_SECONDS`` (a sorted set
+of expiry times per assignment, claimed atomically by a small Lua script), so concurrent
+reviewers get different pages while enough remain; when every candidate is reserved the one
+handed out longest ago is chosen, so picks rotate evenly across the last pages. There is no
+fixed fallback page anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+from assignments import picker_stats as stats
+from assignments import pool
+from assignments.models import Assignment
+from config import keys
+from config.redis_client import get_redis
+
+log = logging.getLogger("crowd.picker")
+
+TODO_FAMILY = "assignment-todo"
+SEEN_FAMILY = "reviewer-seen"
+
+FIRST_DRAW = 16
+MORE_DRAWS = (64, 256)
+ENUMERATE_LIMIT = 1000
+CHECK_FIRST = 4  # candidates checked in Postgres before the rest of a round (most are valid)
+POOL_SAMPLE = 48
+PG_CANDIDATES = 32  # rows the Postgres fallback returns to choose from at random
+PG_SCAN_CAP = 20_000  # to-do index entries the bounded Postgres probe may read per branch
+PG_MAX_BRANCHES = 16  # thresholds up to this use one index range per review_count value
+REDIS_DEAD_SECONDS = 2.0
+NOTHING_LEFT_CACHE_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class PickResult:
+    """The page to serve (None: nothing left for this reviewer here) and where it came from."""
+
+    page_id: int | None
+    source: str
+
+
+class _RedisUnavailable(Exception):
+    pass
+
+
+# --- the interface ----------------------------------------------------------------------------
+
+
+def pick_next_page(*, assignment: Assignment, reviewer=None) -> PickResult:
+    """A page of ``assignment`` for ``reviewer`` (a user; None or anonymous = no history yet)."""
+    uid = reviewer.pk if reviewer is not None and getattr(reviewer, "is_authenticated", False) else None
+    result: PickResult | None = None
+    try:
+        result = _pick_from_redis(assignment, uid)
+    except (_RedisUnavailable, redis.RedisError) as exc:
+        if isinstance(exc, redis.RedisError):
+            _redis_failed(exc)
+        stats.count(stats.REDIS_UNAVAILABLE)
+        try:
+            result = _pick_from_pool(assignment, uid)
+        except pool.PoolUnavailable as pool_exc:
+            log.warning("picker: memcached unavailable: %s", pool_exc)
+            stats.count(stats.POOL_UNAVAILABLE)
+    if result is None:
+        result = _pick_from_postgres(assignment, uid)
+    stats.count(result.source)
+    return result
+
+
+def valid_todo_ids(*, assignment: Assignment, page_ids: list[int]) -> list[int]:
+    """Those of ``page_ids`` that are to-do pages of the assignment (for anyone), in order."""
+    return _check(assignment, None, page_ids).valid
+
+
+def sample_todo_ids(*, assignment_id: int, limit: int) -> list[int]:
+    """Up to ``limit`` to-do page ids of an assignment, spread at random, all checked in Postgres.
+
+    From the Redis to-do set when it is ready (a uniform sample), else from bounded Postgres
+    probes at random starting points. Used to fill the memcached pool.
+    """
+    assignment = Assignment.objects.get(pk=assignment_id)
+    ids: list[int] = []
+    try:
+        r = _redis()
+        pipe = r.pipeline(transaction=False)
+        pipe.exists(keys.built_marker(TODO_FAMILY))
+        pipe.srandmember(keys.assignment_todo(assignment_id), limit)
+        ready, drawn = pipe.execute()
+        if ready:
+            ids = [int(x) for x in drawn]
+    except (_RedisUnavailable, redis.RedisError) as exc:
+        if isinstance(exc, redis.RedisError):
+            _redis_failed(exc)
+        ready = False
+    if not ready:
+        # Several random starting points, so the pool is not one run of consecutive pages.
+        found: dict[int, None] = {}
+        for _ in range(4):
+            for page_id in _postgres_probe(assignment, None, per_branch=max(1, limit // 8), cap=PG_SCAN_CAP):
+                found[page_id] = None
+        if not found:
+            found = dict.fromkeys(_postgres_definitive(assignment, None, limit=limit))
+        ids = list(found)
+        random.shuffle(ids)
+    return valid_todo_ids(assignment=assignment, page_ids=ids[:limit])
+
+
+def reset_state() -> None:
+    """Forget the Redis circuit breaker and the nothing-left cache (tests switching servers)."""
+    global _redis_dead_until
+    _redis_dead_until = 0.0
+    with _nothing_left_lock:
+        _nothing_left.clear()
+
+
+# --- checking candidates against Postgres ----------------------------------------------------
+
+# The page belongs to the assignment: by document, by its member, or by its member's party.
+_MEMBER_SQL = """(
+    EXISTS (SELECT 1 FROM assignments_assignment_documents ad
+            WHERE ad.assignment_id = %(aid)s AND ad.document_id = p.document_id)
+    OR EXISTS (SELECT 1 FROM reviews_document d
+               JOIN assignments_assignment_members am ON am.member_id = d.member_id
+               WHERE d.id = p.document_id AND am.assignment_id = %(aid)s)
+    OR EXISTS (SELECT 1 FROM reviews_document d
+               JOIN reviews_member m ON m.id = d.member_id
+               JOIN assignments_assignment_parties ap ON ap.party_id = m.party_id
+               WHERE d.id = p.document_id AND ap.assignment_id = %(aid)s))"""
+
+# This reviewer reviewed or skipped the page (both unique (reviewer, page) indexes).
+_SEEN_SQL = """(
+    EXISTS (SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %(uid)s::bigint AND r.page_id = p.id)
+    OR EXISTS (SELECT 1 FROM reviews_skip s WHERE s.reviewer_id = %(uid)s::bigint AND s.page_id = p.id))"""
+
+# One query for all candidates, each found by primary key.
+_CHECK_SQL = f"""
+SELECT c.id, p.id IS NOT NULL, p.id IS NOT NULL AND {_MEMBER_SQL}, COALESCE(p.review_count, 0),
+       p.id IS NOT NULL AND {_SEEN_SQL}
+FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS c(id, n)
+LEFT JOIN reviews_page p ON p.id = c.id
+ORDER BY c.n
+"""
+
+
+@dataclass
+class _Checked:
+    valid: list[int] = field(default_factory=list)  # servable, in the order given
+    gone: list[int] = field(default_factory=list)  # no such page, or not in the assignment
+    full: list[int] = field(default_factory=list)  # at the threshold already
+    seen: list[int] = field(default_factory=list)  # this reviewer reviewed or skipped it
+
+
+def _check(assignment: Assignment, uid: int | None, ids: list[int]) -> _Checked:
+    checked = _Checked()
+    if not ids:
+        return checked
+    with connection.cursor() as cursor:
+        cursor.execute(_CHECK_SQL, {"ids": list(ids), "aid": assignment.pk, "uid": uid})
+        rows = cursor.fetchall()
+    for page_id, exists, member, review_count, seen in rows:
+        if not exists or not member:
+            checked.gone.append(page_id)
+        elif review_count >= assignment.threshold:
+            checked.full.append(page_id)
+        elif seen:
+            checked.seen.append(page_id)
+        else:
+            checked.valid.append(page_id)
+    return checked
+
+
+# --- 1. Redis ---------------------------------------------------------------------------------
+
+_redis_dead_until = 0.0
+
+
+def _redis() -> redis.Redis:
+    # After a failure, skip Redis for a moment: a dead server costs one timeout, not one per pick.
+    if _redis_dead_until > time.monotonic():
+        raise _RedisUnavailable("Redis failed recently")
+    return get_redis()
+
+
+def _redis_failed(exc: Exception) -> None:
+    global _redis_dead_until
+    _redis_dead_until = time.monotonic() + REDIS_DEAD_SECONDS
+    log.warning("picker: Redis unavailable: %r", exc)
+
+
+def _family_ready(name: str) -> bool:
+    """The registry's verdict (it queues a rebuild when Redis lost the family)."""
+    from config import denormalisation
+
+    ready = getattr(denormalisation, "redis_family_ready", None)
+    if ready is None:  # registry helper not available: the marker alone decides
+        return bool(get_redis().exists(keys.built_marker(name)))
+    return bool(ready(name))
+
+
+# Claim one of the candidates (valid pages, in preference order): the first not reserved, else
+# the one whose reservation is oldest (expires first). Atomic, one key, one round trip.
+_RESERVE_LUA = """
+local now, till = tonumber(ARGV[1]), ARGV[2]
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local best, best_score = nil, nil
+for i = 4, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if not score then
+    best = ARGV[i]
+    break
+  end
+  score = tonumber(score)
+  if best_score == nil or score < best_score then
+    best, best_score = ARGV[i], score
+  end
+end
+redis.call('ZADD', KEYS[1], till, best)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return best
+"""
+_reserve_script: redis.commands.core.Script | None = None
+
+
+def _reserve(r: redis.Redis, assignment_id: int, candidates: list[int]) -> int:
+    seconds = settings.PICKER_RESERVATION_SECONDS
+    if seconds <= 0:
+        return candidates[0]
+    global _reserve_script
+    if _reserve_script is None:
+        _reserve_script = r.register_script(_RESERVE_LUA)
+    now = time.time()
+    chosen = _reserve_script(
+        keys=[keys.assignment_reserved(assignment_id)],
+        args=[now, now + seconds, int(seconds * 2000), *candidates],
+        client=r,
+    )
+    return int(chosen)
+
+
+def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | None:
+    """A page from the Redis sets; None when Redis cannot decide (rare: see the module doc)."""
+    r = _redis()
+    aid = assignment.pk
+    todo = keys.assignment_todo(aid)
+    seen_key = keys.reviewer_seen(uid) if uid is not None else None
+    pipe = r.pipeline(transaction=False)
+    pipe.exists(keys.built_marker(TODO_FAMILY))
+    pipe.scard(todo)
+    pipe.srandmember(todo, FIRST_DRAW)
+    if seen_key:
+        pipe.exists(keys.built_marker(SEEN_FAMILY))
+        pipe.scard(seen_key)
+    out = pipe.execute()
+    if not out[0]:
+        _family_ready(TODO_FAMILY)
+        raise _RedisUnavailable("to-do sets not built")
+    todo_card, batch = out[1], out[2]
+    seen_card = 0
+    if seen_key:
+        if out[3]:
+            seen_card = out[4]
+        else:
+            # Without the seen set the Postgres check still refuses seen pages; just costlier.
+            _family_ready(SEEN_FAMILY)
+            seen_key = None
+
+    examined: set[int] = set()
+    whole_set = False
+    for round_no in range(len(MORE_DRAWS) + 1):
+        ids = [i for i in (int(x) for x in batch) if i not in examined]
+        examined.update(ids)
+        picked = _try_candidates(r, assignment, uid, seen_key, ids)
+        if picked is not None:
+            return PickResult(picked, stats.REDIS)
+        if len(examined) >= todo_card:
+            whole_set = True
+            break
+        if todo_card <= ENUMERATE_LIMIT or (seen_key and todo_card <= seen_card + ENUMERATE_LIMIT):
+            picked, whole_set = _try_whole_set(r, assignment, uid, seen_key, examined)
+            if picked is not None:
+                return PickResult(picked, stats.REDIS)
+            break
+        if round_no < len(MORE_DRAWS):
+            batch = r.srandmember(todo, MORE_DRAWS[round_no])
+    if not whole_set:
+        # Hundreds of draws from a large set all seen: statistically this needs the reviewer to
+        # have seen nearly all of it, which the whole-set rule covers. Let Postgres decide.
+        return None
+    return _confirm_nothing_left(assignment, uid)
+
+
+def _try_whole_set(r, assignment, uid, seen_key, examined: set[int]) -> tuple[int | None, bool]:
+    """Examine every remaining member (bounded by the caller), in random order."""
+    rest: list[int] = []
+    for member in r.sscan_iter(keys.assignment_todo(assignment.pk), count=1000):
+        page_id = int(member)
+        if page_id not in examined:
+            rest.append(page_id)
+    random.shuffle(rest)
+    for start in range(0, len(rest), 256):
+        picked = _try_candidates(r, assignment, uid, seen_key, rest[start : start + 256])
+        if picked is not None:
+            return picked, True
+    return None, True
+
+
+def _try_candidates(r, assignment: Assignment, uid, seen_key, ids: list[int]) -> int | None:
+    """Filter drawn ids by the seen set and reservations, check them in Postgres, claim one."""
+    if not ids:
+        return None
+    aid = assignment.pk
+    pipe = r.pipeline(transaction=False)
+    if seen_key:
+        pipe.smismember(seen_key, ids)
+    pipe.zmscore(keys.assignment_reserved(aid), ids)
+    out = pipe.execute()
+    flags = out[0] if seen_key else [0] * len(ids)
+    scores = out[-1]
+    now = time.time()
+    free: list[int] = []
+    held: list[tuple[float, int]] = []
+    for page_id, was_seen, score in zip(ids, flags, scores, strict=True):
+        if was_seen:
+            continue
+        if score is None or score <= now:
+            free.append(page_id)
+        else:
+            held.append((score, page_id))
+    # SRANDMEMBER with a count returns distinct members in no useful order: shuffle, so that
+    # choosing the first valid one is uniform among the valid ones.
+    random.shuffle(free)
+    random.shuffle(held)
+    held.sort(key=lambda item: item[0])
+    ordered = free + [page_id for _, page_id in held]
+    if not ordered:
+        return None
+    # Most candidates are valid: check a few first, the rest of the round only if needed.
+    for chunk in (ordered[:CHECK_FIRST], ordered[CHECK_FIRST:]):
+        if not chunk:
+            continue
+        checked = _check(assignment, uid, chunk)
+        _repair_redis(r, aid, uid, checked)
+        if checked.valid:
+            return _reserve(r, aid, checked.valid)
+    return None
+
+
+def _repair_redis(r, aid: int, uid: int | None, checked: _Checked) -> None:
+    """Postgres disagreed with Redis: make Redis agree (and count it)."""
+    if not (checked.gone or checked.full or (uid is not None and checked.seen)):
+        return
+    pipe = r.pipeline(transaction=False)
+    if checked.gone:
+        pipe.srem(keys.assignment_todo(aid), *checked.gone)
+        pipe.srem(keys.assignment_needed(aid), *checked.gone)
+        pipe.srem(keys.assignment_done(aid), *checked.gone)
+        pipe.zrem(keys.assignment_reserved(aid), *checked.gone)
+    if checked.full:
+        pipe.srem(keys.assignment_todo(aid), *checked.full)
+        pipe.sadd(keys.assignment_done(aid), *checked.full)
+    if uid is not None and checked.seen:
+        pipe.sadd(keys.reviewer_seen(uid), *checked.seen)
+    pipe.execute()
+    stale = len(checked.gone) + len(checked.full)
+    if stale:
+        log.info("picker: removed stale ids from assignment %s: %s", aid, checked.gone + checked.full)
+        stats.count(stats.STALE_REMOVED, stale)
+
+
+_nothing_left: dict[tuple[int, int | None], float] = {}
+_nothing_left_lock = threading.Lock()
+
+
+def _confirm_nothing_left(assignment: Assignment, uid: int | None) -> PickResult:
+    """Redis says nothing is left; Postgres (the truth) confirms before we say so.
+
+    Every id in the set was already checked; this guards against ids missing from the set.
+    A confirmed answer is remembered briefly so that reviewers bouncing on a finished
+    assignment do not repeat the query.
+    """
+    key = (assignment.pk, uid)
+    with _nothing_left_lock:
+        if _nothing_left.get(key, 0.0) > time.monotonic():
+            return PickResult(None, stats.NOTHING_LEFT)
+    result = _pick_from_postgres(assignment, uid)
+    if result.page_id is None:
+        with _nothing_left_lock:
+            if len(_nothing_left) > 10_000:
+                _nothing_left.clear()
+            _nothing_left[key] = time.monotonic() + NOTHING_LEFT_CACHE_SECONDS
+    else:
+        log.warning("picker: page %s of assignment %s is missing from Redis", result.page_id, assignment.pk)
+    return result
+
+
+# --- 2. the memcached pool --------------------------------------------------------------------
+
+
+def _pick_from_pool(assignment: Assignment, uid: int | None) -> PickResult | None:
+    """A page from the pool; None when the pool has nothing for this reviewer."""
+    aid = assignment.pk
+    ids = pool.get_pool(aid)
+    if ids is None or len(ids) < max(1, settings.PICKER_POOL_SIZE // 10):
+        _refill_on_demand(aid)
+        ids = pool.get_pool(aid) or ids
+    if not ids:
+        return None
+    sample = random.sample(ids, min(len(ids), POOL_SAMPLE))
+    for chunk in (sample[:CHECK_FIRST], sample[CHECK_FIRST:]):
+        if not chunk:
+            continue
+        checked = _check(assignment, uid, chunk)
+        stale = checked.gone + checked.full
+        if stale:
+            pool.remove_from_pool(aid, stale)
+            stats.count(stats.STALE_REMOVED, len(stale))
+        if checked.valid:
+            page_id = pool.reserve(aid, checked.valid, settings.PICKER_RESERVATION_SECONDS)
+            return PickResult(page_id, stats.POOL)
+    return None
+
+
+def _refill_on_demand(assignment_id: int) -> None:
+    # One process refills (a bounded query); the others carry on with what is there.
+    if not pool.try_refill_lock(assignment_id):
+        return
+    try:
+        pool.refill_pool(assignment_id=assignment_id)
+    finally:
+        pool.release_refill_lock(assignment_id)
+
+
+# --- 3. Postgres ------------------------------------------------------------------------------
+
+# A random starting id between the smallest and the largest (two index lookups).
+_START_SQL = """
+WITH bounds AS (SELECT min(id) AS lo, max(id) AS hi FROM reviews_page)
+SELECT (lo + floor(random() * (hi - lo + 1)))::bigint FROM bounds
+"""
+
+
+def _probe_sql(threshold: int) -> str:
+    """Up to ``k`` to-do pages of the assignment for the reviewer at or after a start, and
+    (wrapping round) from the beginning; one branch per review_count value below the threshold,
+    each an ordered range scan of the (review_count, id) index reading at most ``cap`` entries."""
+    if threshold <= PG_MAX_BRANCHES:
+        counts = [f"review_count = {c}" for c in range(threshold)]
+    else:
+        counts = [f"review_count < {int(threshold)}"]
+    branches = []
+    for cond in counts:
+        for side in ("id >= %(start)s", "id < %(start)s"):
+            branches.append(
+                f"(SELECT p.id FROM (SELECT id, document_id FROM reviews_page "
+                f"WHERE {cond} AND {side} ORDER BY id LIMIT %(cap)s) p "
+                f"WHERE {_MEMBER_SQL} AND NOT {_SEEN_SQL} LIMIT %(k)s)"
+            )
+    return "\nUNION ALL\n".join(branches)
+
+
+def _postgres_probe(assignment: Assignment, uid: int | None, *, per_branch: int, cap: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(_START_SQL)
+        start = cursor.fetchone()[0]
+        if start is None:
+            return []
+        cursor.execute(
+            _probe_sql(assignment.threshold),
+            {"start": start, "cap": cap, "k": per_branch, "aid": assignment.pk, "uid": uid},
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+# Any to-do pages of the assignment for the reviewer, found from the assignment's own documents
+# or from the to-do index, whichever the planner finds cheaper. No order: no sort.
+_DEFINITIVE_SQL = f"""
+SELECT p.id FROM reviews_page p
+WHERE p.review_count < %(threshold)s
+  AND p.document_id IN (
+    SELECT ad.document_id FROM assignments_assignment_documents ad WHERE ad.assignment_id = %(aid)s
+    UNION
+    SELECT d.id FROM reviews_document d
+      JOIN assignments_assignment_members am ON am.member_id = d.member_id
+      WHERE am.assignment_id = %(aid)s
+    UNION
+    SELECT d.id FROM reviews_document d
+      JOIN reviews_member m ON m.id = d.member_id
+      JOIN assignments_assignment_parties ap ON ap.party_id = m.party_id
+      WHERE ap.assignment_id = %(aid)s)
+  AND NOT {_SEEN_SQL}
+LIMIT %(k)s
+"""
+
+
+def _postgres_definitive(assignment: Assignment, uid: int | None, *, limit: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _DEFINITIVE_SQL, {"threshold": assignment.threshold, "aid": assignment.pk, "uid": uid, "k": limit}
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _pick_from_postgres(assignment: Assignment, uid: int | None) -> PickResult:
+    """The last resort, and the judge of "nothing left". Never ORDER BY random().
+
+    First a bounded probe: at most PG_SCAN_CAP to-do index entries per branch from a random
+    start, choosing at random among up to PG_CANDIDATES found per branch. When the assignment
+    is a small part of the to-do pages (or finished) that may find nothing; then one query that
+    the planner answers from the assignment's documents or from the to-do index, whichever is
+    cheaper (cost bounded by the assignment's size), which returns nothing only when nothing is
+    left for this reviewer.
+    """
+    found = _postgres_probe(assignment, uid, per_branch=PG_CANDIDATES, cap=PG_SCAN_CAP)
+    if not found:
+        found = _postgres_definitive(assignment, uid, limit=PG_CANDIDATES)
+    if not found:
+        return PickResult(None, stats.NOTHING_LEFT)
+    return PickResult(random.choice(found), stats.POSTGRES)

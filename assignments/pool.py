@@ -1,0 +1,216 @@
+"""The memcached pool: up to ``PICKER_POOL_SIZE`` to-do page ids per assignment.
+
+It serves the picker when Redis is down (the Guardian's 2009 cron job, done properly: refilled by
+a Celery beat task and on demand, every id checked against Postgres before it is served, stale
+ids dropped). Registered as the "assignment-pool" denormalisation.
+
+The client is our own lazily built pymemcache client, not Django's cache: Django's backend turns
+every error into a miss (right for page caching), but the picker must tell "memcached is down"
+(-> Postgres fallback, counted) from "the pool is empty" (-> refill). Timeouts are short and a
+server that failed is skipped for ``DEAD_SECONDS`` so a dead memcached costs one timeout, not one
+per request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Iterable
+
+from django.conf import settings
+from pymemcache.client.base import PooledClient
+from pymemcache.client.rendezvous import RendezvousHash
+from pymemcache.exceptions import MemcacheError
+
+from config import keys
+
+log = logging.getLogger("crowd.picker")
+
+POOL_TTL = 60 * 60  # a pool nobody refills (beat stopped) expires instead of aging forever
+REFILL_LOCK_SECONDS = 30
+DEAD_SECONDS = 5.0
+CONNECT_TIMEOUT = 0.1
+TIMEOUT = 0.2
+
+
+class PoolUnavailable(Exception):
+    """memcached is down or unreachable (not: the pool is empty)."""
+
+
+class _Servers:
+    """One pooled client per server, keys spread by rendezvous hashing; errors raise."""
+
+    def __init__(self, servers: list[str]):
+        self.clients: dict[str, PooledClient] = {}
+        for server in servers:
+            address: str | tuple[str, int]
+            if server.startswith("unix:"):
+                address = server[len("unix:") :]
+            elif server.startswith("/"):
+                address = server
+            else:
+                host, _, port = server.rpartition(":")
+                address = (host or "127.0.0.1", int(port or 11211))
+            self.clients[server] = PooledClient(
+                address,
+                connect_timeout=CONNECT_TIMEOUT,
+                timeout=TIMEOUT,
+                no_delay=True,
+                max_pool_size=32,
+                default_noreply=False,
+            )
+        self.hasher = RendezvousHash(list(self.clients))
+        self.dead_until: dict[str, float] = {}
+
+    def run(self, key: str, method: str, *args, **kwargs):
+        server = self.hasher.get_node(key)
+        if server is None:
+            raise PoolUnavailable("no memcached servers configured")
+        if self.dead_until.get(server, 0.0) > time.monotonic():
+            raise PoolUnavailable(f"memcached {server} failed recently")
+        try:
+            return getattr(self.clients[server], method)(key, *args, **kwargs)
+        except (OSError, MemcacheError) as exc:
+            self.dead_until[server] = time.monotonic() + DEAD_SECONDS
+            raise PoolUnavailable(f"memcached {server}: {exc!r}") from exc
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            with contextlib.suppress(Exception):  # closing a dead client must not fail a reset
+                client.close()
+
+
+_servers: _Servers | None = None
+_lock = threading.Lock()
+
+
+def _client() -> _Servers:
+    global _servers
+    if _servers is None:
+        with _lock:
+            if _servers is None:
+                _servers = _Servers(list(settings.MEMCACHED_SERVERS))
+    return _servers
+
+
+def reset_client() -> None:
+    """Forget the client (tests pointing MEMCACHED_SERVERS elsewhere, forked workers)."""
+    global _servers
+    with _lock:
+        if _servers is not None:
+            _servers.close()
+        _servers = None
+
+
+def _decode(raw: bytes | None) -> list[int] | None:
+    if raw is None:
+        return None
+    text = raw.decode()
+    return [int(x) for x in text.split(",")] if text else []
+
+
+def _encode(ids: Iterable[int]) -> bytes:
+    return ",".join(str(int(i)) for i in ids).encode()
+
+
+# --- storage primitives ----------------------------------------------------------------------
+
+
+def get_pool(assignment_id: int) -> list[int] | None:
+    """The pooled ids of an assignment; None when there is no pool (never filled, or expired)."""
+    return _decode(_client().run(keys.assignment_pool(assignment_id), "get"))
+
+
+def store_pool(assignment_id: int, ids: list[int]) -> None:
+    _client().run(keys.assignment_pool(assignment_id), "set", _encode(ids), expire=POOL_TTL)
+
+
+def delete_pool(assignment_id: int) -> None:
+    _client().run(keys.assignment_pool(assignment_id), "delete")
+
+
+def remove_from_pool(assignment_id: int, ids: Iterable[int]) -> None:
+    """Drop ids Postgres disagreed with. Compare-and-swap; a lost race just leaves them for the
+    next reader (they are checked again before being served)."""
+    drop = {int(i) for i in ids}
+    if not drop:
+        return
+    key = keys.assignment_pool(assignment_id)
+    raw, cas = _client().run(key, "gets")
+    current = _decode(raw)
+    if current is None:
+        return
+    _client().run(key, "cas", _encode(i for i in current if i not in drop), cas, expire=POOL_TTL)
+
+
+def reserve(assignment_id: int, candidates: list[int], seconds: int) -> int:
+    """Hand out one of ``candidates`` (already in random order), preferring one nobody got in
+    the last ``seconds``; when all are out, the first one (random) so picks stay spread."""
+    if seconds <= 0 or len(candidates) == 1:
+        return candidates[0]
+    base = keys.assignment_pool(assignment_id)
+    for page_id in candidates[:8]:
+        # add = set-if-absent: two concurrent reviewers cannot both win the same page.
+        if _client().run(f"{base}:r:{page_id}", "add", b"1", expire=seconds):
+            return page_id
+    return candidates[0]
+
+
+def try_refill_lock(assignment_id: int) -> bool:
+    """One on-demand refill per assignment at a time, across processes."""
+    key = f"{keys.assignment_pool(assignment_id)}:refilling"
+    return bool(_client().run(key, "add", b"1", expire=REFILL_LOCK_SECONDS))
+
+
+def release_refill_lock(assignment_id: int) -> None:
+    _client().run(f"{keys.assignment_pool(assignment_id)}:refilling", "delete")
+
+
+# --- refill and check ------------------------------------------------------------------------
+
+
+def refill_pool(*, assignment_id: int) -> int:
+    """Replace the pool with up to PICKER_POOL_SIZE to-do ids of the assignment; returns how many.
+
+    Ids come from the Redis to-do set when it is ready (SRANDMEMBER: a uniform sample at a cost
+    independent of the assignment's size), else from bounded Postgres probes; either way they
+    are checked against Postgres before they are stored. Raises PoolUnavailable when memcached
+    is down.
+    """
+    from assignments import picker, picker_stats
+
+    ids = picker.sample_todo_ids(assignment_id=assignment_id, limit=settings.PICKER_POOL_SIZE)
+    store_pool(assignment_id, ids)
+    picker_stats.count(picker_stats.POOL_REFILLED)
+    return len(ids)
+
+
+def refill_all_pools() -> dict[int, int]:
+    """Refill the pool of every active assignment (the beat task and ``rebuild``)."""
+    from assignments.models import Assignment
+
+    return {
+        aid: refill_pool(assignment_id=aid)
+        for aid in Assignment.objects.filter(active=True).values_list("pk", flat=True)
+    }
+
+
+def check_pools():
+    """Drift of every active assignment's pool: pooled ids that are not to-do pages of it."""
+    from assignments import picker
+    from assignments.models import Assignment
+    from config.denormalisation import Drift
+
+    drift = Drift()
+    for assignment in Assignment.objects.filter(active=True):
+        ids = get_pool(assignment.pk)
+        if not ids:
+            continue  # no pool is not drift: the picker refills on demand
+        valid = set(picker.valid_todo_ids(assignment=assignment, page_ids=ids))
+        for page_id in ids:
+            if page_id not in valid:
+                drift.extra += 1
+                drift.add_example(f"assignment {assignment.pk}: page {page_id} is not to do")
+    return drift

@@ -1,0 +1,28 @@
+"""Celery tasks of the picker: keep the memcached pools (the Redis-down fallback) full."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from assignments import picker_stats, pool
+
+
+@shared_task(ignore_result=True)
+def refill_pools() -> None:
+    """Beat: refill the pool of every active assignment (see CELERY_BEAT_SCHEDULE)."""
+    try:
+        pool.refill_all_pools()
+    except pool.PoolUnavailable:
+        picker_stats.count(picker_stats.POOL_UNAVAILABLE)
+    # A worker's counts reach /staff/cache/ even when it serves no requests.
+    picker_stats.flush()
+
+
+@shared_task(ignore_result=True)
+def refill_pool(assignment_id: int) -> None:
+    """On demand (e.g. after an editor changed an assignment): refill one pool."""
+    try:
+        pool.refill_pool(assignment_id=assignment_id)
+    except pool.PoolUnavailable:
+        picker_stats.count(picker_stats.POOL_UNAVAILABLE)
+    picker_stats.flush()

@@ -1,0 +1,121 @@
+"""``/staff/cache/``: how the next-page picker is serving (and, later, the full-page cache)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import wraps
+
+import redis
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Sum
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+
+from assignments import picker, picker_stats, pool
+from assignments.models import Assignment, PickerStat
+from config import keys
+from config.redis_client import get_redis
+
+
+def staff_only(view):
+    """Anonymous visitors go to the login page; signed-in non-staff get a 403, never the data."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not request.user.is_staff:
+            raise PermissionDenied("Staff only.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def picker_counts() -> list[dict]:
+    """Per source and event: the last hour, the last 24 hours, all time, and this process's
+    counts not yet stored."""
+    now = timezone.now()
+    hour = now.replace(minute=0, second=0, microsecond=0)
+
+    def totals(qs) -> dict[str, int]:
+        return dict(qs.values_list("source").annotate(n=Sum("count")).values_list("source", "n"))
+
+    this_hour = totals(PickerStat.objects.filter(hour__gte=hour))
+    day = totals(PickerStat.objects.filter(hour__gte=hour - timedelta(hours=23)))
+    ever = totals(PickerStat.objects.all())
+    pending = picker_stats.pending()
+    labels = {
+        picker_stats.REDIS: "Served from the Redis to-do set",
+        picker_stats.POOL: "Served from the memcached pool (Redis down)",
+        picker_stats.POSTGRES: "Served by the Postgres fallback",
+        picker_stats.NOTHING_LEFT: "Nothing left for the reviewer (done page)",
+        picker_stats.STALE_REMOVED: "Stale ids removed (Postgres disagreed)",
+        picker_stats.REDIS_UNAVAILABLE: "Redis down or its sets not built",
+        picker_stats.POOL_UNAVAILABLE: "memcached down",
+        picker_stats.POOL_REFILLED: "Pools refilled",
+    }
+    names = list(picker_stats.SOURCES) + list(picker_stats.EVENTS)
+    names += sorted(set(ever) - set(names))
+    return [
+        {
+            "name": name,
+            "label": labels.get(name, name),
+            "hour": this_hour.get(name, 0),
+            "day": day.get(name, 0),
+            "ever": ever.get(name, 0),
+            "pending": pending.get(name, 0),
+        }
+        for name in names
+    ]
+
+
+def assignment_states() -> list[dict]:
+    """Each active assignment: its Redis to-do set, reservations and memcached pool."""
+    rows = []
+    r = get_redis()
+    for assignment in Assignment.objects.filter(active=True).order_by("feature_order", "title"):
+        row = {"assignment": assignment, "todo": None, "reserved": None, "pool": None, "pool_state": ""}
+        try:
+            pipe = r.pipeline(transaction=False)
+            pipe.scard(keys.assignment_todo(assignment.pk))
+            pipe.zcard(keys.assignment_reserved(assignment.pk))
+            row["todo"], row["reserved"] = pipe.execute()
+        except redis.RedisError:
+            pass
+        try:
+            ids = pool.get_pool(assignment.pk)
+            row["pool"] = None if ids is None else len(ids)
+            row["pool_state"] = "no pool yet" if ids is None else ""
+        except pool.PoolUnavailable:
+            row["pool_state"] = "memcached down"
+        rows.append(row)
+    return rows
+
+
+def redis_state() -> dict:
+    try:
+        r = get_redis()
+        r.ping()
+        families = {
+            name: bool(r.exists(keys.built_marker(name))) for name in (picker.TODO_FAMILY, picker.SEEN_FAMILY)
+        }
+        return {"up": True, "families": families}
+    except redis.RedisError as exc:
+        return {"up": False, "error": str(exc), "families": {}}
+
+
+@never_cache
+@staff_only
+def cache_status(request):
+    picker_stats.flush()  # this process's counts first, so the page is current
+    return render(
+        request,
+        "staff/cache.html",
+        {
+            "picker_counts": picker_counts(),
+            "assignments": assignment_states(),
+            "redis": redis_state(),
+        },
+    )

@@ -1,0 +1,98 @@
+"""Helpers for the picker's tests: build the Redis sets from Postgres, and throwaway servers
+that a test may stop (never the shared ones under .data/)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+
+from assignments import picker, pool
+from assignments.models import Assignment
+from config import keys, services
+from config.redis_client import get_redis, reset_redis
+
+PICKER_FAMILIES = ["assignment-needed", "assignment-done", "assignment-todo", "reviewer-seen"]
+
+
+def build_sets() -> None:
+    """Rebuild the picker's Redis families from Postgres with the registry, as operators do."""
+    from config import denormalisation
+
+    names = [n for n in PICKER_FAMILIES if n in {e.name for e in denormalisation.all_entries()}]
+    if len(names) == len(PICKER_FAMILIES):
+        denormalisation.rebuild_entries(denormalisation.select(names))
+        return
+    # The registry's Redis families are not there: build the to-do sets the same way by hand.
+    r = get_redis()
+    for assignment in Assignment.objects.all():
+        todo = keys.assignment_todo(assignment.pk)
+        r.delete(todo)
+        ids = list(
+            assignment.pages().filter(review_count__lt=assignment.threshold).values_list("pk", flat=True)
+        )
+        if ids:
+            r.sadd(todo, *ids)
+    r.set(keys.built_marker(picker.TODO_FAMILY), "1")
+
+
+def todo_ids(assignment) -> set[int]:
+    return {int(x) for x in get_redis().smembers(keys.assignment_todo(assignment.pk))}
+
+
+class Server:
+    def __init__(self, pidfile: Path, workdir: Path):
+        self.pidfile = pidfile
+        self.workdir = workdir
+        self.running = True
+
+    def stop(self) -> None:
+        if self.running:
+            services.stop_pidfile(self.pidfile)
+            self.running = False
+
+
+def _short_tempdir(prefix: str) -> Path:
+    # Unix socket paths must stay short: not under pytest's long tmp_path.
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
+@contextmanager
+def own_redis():
+    """A private redis-server on a temporary socket, used by the code under test."""
+    workdir = _short_tempdir("pk-redis-")
+    sock = workdir / "r.sock"
+    saved = settings.REDIS_URL
+    server = Server(services.start_redis_server(sock, workdir, persist=False), workdir)
+    settings.REDIS_URL = f"unix://{sock}"
+    reset_redis()
+    picker.reset_state()
+    try:
+        yield server
+    finally:
+        server.stop()
+        settings.REDIS_URL = saved
+        reset_redis()
+        picker.reset_state()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def own_memcached():
+    """A private memcached on a temporary socket, used by the picker's pool."""
+    workdir = _short_tempdir("pk-mc-")
+    sock = workdir / "m.sock"
+    saved = settings.MEMCACHED_SERVERS
+    server = Server(services.start_memcached_server(sock, workdir), workdir)
+    settings.MEMCACHED_SERVERS = [f"unix:{sock}"]
+    pool.reset_client()
+    try:
+        yield server
+    finally:
+        server.stop()
+        settings.MEMCACHED_SERVERS = saved
+        pool.reset_client()
+        shutil.rmtree(workdir, ignore_errors=True)
