@@ -5,12 +5,39 @@ Each app declares its entries in its own ``denormalisations.py`` (autodiscovered
 from, where it lives, what keeps it current, and how to rebuild and check it from Postgres.
 ``manage.py rebuild_denormalisations``, ``manage.py check_denormalisations``,
 ``/staff/denormalisations/`` and ``docs/denormalisations.md`` are all loops over this registry.
+
+Keeping copies current follows two rules:
+
+1. Postgres is the truth and copies change only after it commits. Counter columns change inside
+   the writing transaction (``reviews.actions``) or, for deletes and bulk changes, are recounted
+   for the affected rows right after commit. Redis is written only in ``transaction.on_commit``.
+2. Code that changes the truth where Django sends no signal (``QuerySet.update()``, raw SQL,
+   ``bulk_create``) must call :func:`changed` in the same transaction, naming what it touched.
+   :func:`changed` collects the ids and, once the transaction commits, re-derives exactly those
+   parts of every registered copy from Postgres (each entry's ``refresh``). Saves, deletes
+   (including ``QuerySet.delete()`` and cascades: Django sends ``pre_delete``/``post_delete`` per
+   object whenever a receiver exists) and many-to-many edits are caught by signal receivers in
+   the apps' ``denormalisations.py``, which call :func:`changed` themselves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+
+log = logging.getLogger("crowd.denormalisation")
+
+# How long one process may hold the "rebuild this family" lock before another may queue again.
+REBUILD_LOCK_SECONDS = 600
+# Members per SADD when (re)building a set: big enough to be fast, small enough not to block Redis.
+REDIS_CHUNK = 5000
 
 
 @dataclass
@@ -45,6 +72,76 @@ class Drift:
         return f"{text} (e.g. {'; '.join(self.examples)})" if self.examples else text
 
 
+@dataclass
+class PageContext:
+    """Where a page lived (its owners and the assignments containing it) when it was captured.
+
+    Captured before a page is deleted or moved, so that the copies it sat in can be found after
+    commit, when Postgres no longer knows them.
+    """
+
+    documents: set[int] = field(default_factory=set)
+    members: set[int] = field(default_factory=set)
+    parties: set[int] = field(default_factory=set)
+    assignments: set[int] = field(default_factory=set)
+
+    def merge(self, other: PageContext | None) -> PageContext:
+        if other is not None:
+            self.documents |= other.documents
+            self.members |= other.members
+            self.parties |= other.parties
+            self.assignments |= other.assignments
+        return self
+
+
+@dataclass
+class Changes:
+    """Ids whose copies must be re-derived from Postgres after commit (see :func:`changed`)."""
+
+    # Pages whose membership or counters may have changed, with where they lived before.
+    pages: dict[int, PageContext] = field(default_factory=dict)
+    # (user id, page id): the user's reviews/skips of the page changed.
+    seen: set[tuple[int, int]] = field(default_factory=set)
+    # Whole copies to rebuild (an id that no longer exists, or an inactive assignment, means
+    # "delete its copies").
+    users: set[int] = field(default_factory=set)
+    documents: set[int] = field(default_factory=set)
+    members: set[int] = field(default_factory=set)
+    parties: set[int] = field(default_factory=set)
+    assignments: set[int] = field(default_factory=set)
+
+    def merge(self, other: Changes) -> Changes:
+        for page_id, context in other.pages.items():
+            self.pages.setdefault(page_id, PageContext()).merge(context)
+        self.seen |= other.seen
+        self.users |= other.users
+        self.documents |= other.documents
+        self.members |= other.members
+        self.parties |= other.parties
+        self.assignments |= other.assignments
+        return self
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.pages
+            or self.seen
+            or self.users
+            or self.documents
+            or self.members
+            or self.parties
+            or self.assignments
+        )
+
+    def seen_users(self) -> set[int]:
+        return self.users | {u for u, _ in self.seen}
+
+
+class Store:
+    REDIS = "redis"
+    POSTGRES = "postgres"
+    MEMCACHED = "memcached"
+
+
 @dataclass(frozen=True)
 class Denormalisation:
     name: str  # short, stable, kebab-case: used on the command line
@@ -57,6 +154,15 @@ class Denormalisation:
     # Lower rebuilds first: an entry that reads another copy (the to-do set reads the needed and
     # done sets) must come after it.
     order: int = 100
+    store: str = Store.POSTGRES
+    # Re-derives the parts named by a Changes after commit. Entries may share one function (and
+    # one ``rebuild``): it then runs once.
+    refresh: Callable[[Changes], None] | None = None
+
+    @property
+    def has_marker(self) -> bool:
+        """Redis families carry a built marker: its absence means Redis lost them."""
+        return self.store == Store.REDIS
 
 
 _registry: dict[str, Denormalisation] = {}
@@ -86,3 +192,387 @@ def select(names: list[str] | None) -> list[Denormalisation]:
         return all_entries()
     wanted = {get(n).name for n in names}
     return [e for e in all_entries() if e.name in wanted]
+
+
+# --- Rebuild and check ------------------------------------------------------------------------
+
+
+def rebuild_entries(entries: Iterable[Denormalisation]) -> list[tuple[str, float]]:
+    """Rebuild the entries from Postgres, in order; returns (names, seconds) per rebuild run.
+
+    Entries sharing a ``rebuild`` function are rebuilt once. Redis families get their built
+    marker only after their rebuild finished, and the run is recorded for the staff page.
+    """
+    from config.redis_client import get_redis
+
+    done: list[Callable] = []
+    runs: list[tuple[str, float]] = []
+    for entry in entries:
+        if any(entry.rebuild is fn for fn in done):
+            continue
+        done.append(entry.rebuild)
+        group = [e for e in all_entries() if e.rebuild is entry.rebuild]
+        started = time.monotonic()
+        entry.rebuild()
+        seconds = time.monotonic() - started
+        markers = [keys_built_marker(e.name) for e in group if e.has_marker]
+        if markers:
+            get_redis().mset(dict.fromkeys(markers, str(int(time.time()))))
+        for e in group:
+            _record(e.name, rebuilt_seconds=seconds)
+        runs.append((", ".join(e.name for e in group), seconds))
+    return runs
+
+
+def check_entries(entries: Iterable[Denormalisation]) -> list[tuple[Denormalisation, Drift]]:
+    """Compare each entry with Postgres; record the outcome for the staff page."""
+    results = []
+    for entry in entries:
+        drift = entry.check()
+        _record(entry.name, drift=drift)
+        results.append((entry, drift))
+    return results
+
+
+def _record(name: str, *, rebuilt_seconds: float | None = None, drift: Drift | None = None) -> None:
+    from config.models import DenormalisationState
+
+    try:
+        DenormalisationState.record(name, rebuilt_seconds=rebuilt_seconds, drift=drift)
+    except Exception:  # the run itself matters more than its log line on the staff page
+        log.exception("could not record the %s run of %s", "rebuild" if drift is None else "check", name)
+
+
+def mark_stale(names: Iterable[str], reason: str) -> None:
+    """An on-commit update failed (Redis down): flag the entries for the next periodic rebuild."""
+    from config.models import DenormalisationState
+
+    for name in names:
+        try:
+            DenormalisationState.mark_stale(name, reason)
+        except Exception:
+            log.exception("could not flag %s as stale", name)
+
+
+# --- Redis families: markers, the self-healing rebuild, set helpers ---------------------------
+
+
+def keys_built_marker(name: str) -> str:
+    from config import keys
+
+    return keys.built_marker(name)
+
+
+def redis_family_ready(name: str) -> bool:
+    """True when the Redis family ``name`` is fully built and can be trusted.
+
+    When its built marker is missing (Redis flushed, or restarted empty) this queues one rebuild
+    (a Celery task, guarded by a ``SET NX EX`` lock so that many web processes asking at once
+    queue it once) and returns False: callers then use their fallback until the rebuild has run.
+    Returns False, never raises, when Redis is down.
+    """
+    import redis
+
+    from config import keys
+    from config.redis_client import get_redis
+
+    try:
+        if get_redis().exists(keys.built_marker(name)):
+            return True
+        log.warning("denormalisation %s is not built", name)
+        queue_rebuild(name)
+    except redis.RedisError as exc:
+        log.warning("redis unavailable checking %s: %r", name, exc)
+    return False
+
+
+def queue_rebuild(name: str) -> bool:
+    """Queue a rebuild of ``name`` after commit unless one is already queued (the lock). True if
+    queued. The task releases the lock when done; a crashed task's lock expires."""
+    from config import keys
+    from config.redis_client import get_redis
+
+    if not get_redis().set(keys.rebuild_lock(name), str(int(time.time())), nx=True, ex=REBUILD_LOCK_SECONDS):
+        return False
+    transaction.on_commit(lambda: _queue_rebuild(name))
+    return True
+
+
+def ensure_built() -> list[str]:
+    """Queue rebuilds of unbuilt Redis families and of entries flagged stale (the beat task)."""
+    from config.models import DenormalisationState
+
+    stale = set(DenormalisationState.objects.filter(stale_since__isnull=False).values_list("name", flat=True))
+    wanted = [n for n in unbuilt_families() if n not in stale] + sorted(stale & set(_registry))
+    return [name for name in wanted if queue_rebuild(name)]
+
+
+def _queue_rebuild(name: str) -> None:
+    from config import tasks
+
+    try:
+        tasks.rebuild_denormalisation.delay(name)
+    except Exception as exc:  # broker down: drop the lock so the next caller queues again
+        log.warning("could not queue the rebuild of %s: %r", name, exc)
+        release_rebuild_lock(name)
+
+
+def release_rebuild_lock(name: str) -> None:
+    import redis
+
+    from config import keys
+    from config.redis_client import get_redis
+
+    with contextlib.suppress(redis.RedisError):
+        get_redis().delete(keys.rebuild_lock(name))
+
+
+def unbuilt_families() -> list[str]:
+    """Names of Redis families whose built marker is missing (Redis errors propagate)."""
+    from config import keys
+    from config.redis_client import get_redis
+
+    names = [e.name for e in all_entries() if e.has_marker]
+    if not names:
+        return []
+    present = get_redis().mget([keys.built_marker(n) for n in names])
+    return [n for n, value in zip(names, present, strict=True) if value is None]
+
+
+def replace_sets(sets: dict[str, Iterable[int]]) -> None:
+    """Replace whole Redis sets: build each beside (a temporary key in the same hash slot), then
+    swap all in one MULTI. Readers never see a half-built set; an empty set deletes its key."""
+    from config.redis_client import get_redis
+
+    client = get_redis()
+    token = uuid.uuid4().hex[:12]
+    swap = client.pipeline(transaction=True)
+    build = client.pipeline(transaction=False)
+    for key, members in sets.items():
+        members = list(members)
+        if not members:
+            swap.delete(key)
+            continue
+        tmp = f"{key}:tmp:{token}"
+        for i in range(0, len(members), REDIS_CHUNK):
+            build.sadd(tmp, *members[i : i + REDIS_CHUNK])
+        build.expire(tmp, 3600)  # a crash mid-build leaves no permanent litter
+        swap.rename(tmp, key)
+        swap.persist(key)
+    build.execute()
+    swap.execute()
+
+
+def sync_set(
+    key: str,
+    truth: set[int],
+    *,
+    actual: set[str] | None = None,
+    fix: bool = False,
+    label: str = "",
+    pipe=None,
+) -> Drift:
+    """Compare one Redis set with the Postgres truth; with ``fix``, add and remove the difference
+    member by member (SADD/SREM, never a rebuild). ``actual`` may be read beforehand."""
+    from config.redis_client import get_redis
+
+    if actual is None:
+        actual = get_redis().smembers(key)
+    wanted = {str(m) for m in truth}
+    missing = wanted - actual
+    extra = actual - wanted
+    drift = Drift(missing=len(missing), extra=len(extra))
+    label = label or key
+    for m in sorted(missing)[:2]:
+        drift.add_example(f"{label}: {m} missing")
+    for m in sorted(extra)[:2]:
+        drift.add_example(f"{label}: {m} extra")
+    if fix and (missing or extra):
+        own = pipe is None
+        pipe = pipe if pipe is not None else get_redis().pipeline(transaction=False)
+        if missing:
+            pipe.sadd(key, *missing)
+        if extra:
+            pipe.srem(key, *extra)
+        if own:
+            pipe.execute()
+    return drift
+
+
+def scan_keys(pattern: str) -> list[str]:
+    """Keys matching a pattern, without temporary build keys (SCAN: never blocks Redis)."""
+    from config.redis_client import get_redis
+
+    return [k for k in get_redis().scan_iter(match=pattern, count=1000) if ":tmp:" not in k]
+
+
+def sync_family(
+    truth: dict[int, set[int]],
+    key_of: Callable[[int], str],
+    pattern: str,
+    id_of_key: Callable[[str], int],
+    *,
+    fix: bool,
+) -> Drift:
+    """Compare (and with ``fix`` repair, member by member) a whole family of Redis sets: one set
+    per owner in ``truth``, plus any key matching ``pattern`` whose owner has no members."""
+    from config.redis_client import get_redis
+
+    client = get_redis()
+    drift = Drift()
+    owners = set(truth)
+    stray = [k for k in scan_keys(pattern) if id_of_key(k) not in owners]
+    owner_list = sorted(owners)
+    pipe = client.pipeline(transaction=False)
+    for i in range(0, len(owner_list), 500):
+        batch = owner_list[i : i + 500]
+        read = client.pipeline(transaction=False)
+        for owner in batch:
+            read.smembers(key_of(owner))
+        for owner, actual in zip(batch, read.execute(), strict=True):
+            drift.merge(sync_set(key_of(owner), truth[owner], actual=actual, fix=fix, pipe=pipe))
+    for key in stray:
+        actual = client.smembers(key)
+        drift.merge(sync_set(key, set(), actual=actual, fix=fix, pipe=pipe))
+    if fix:
+        pipe.execute()
+    return drift
+
+
+def rebuild_family(
+    truth_of: Callable[[], dict[int, set[int]]],
+    key_of: Callable[[int], str],
+    pattern: str,
+    id_of_key: Callable[[str], int],
+) -> None:
+    """Rebuild a family safely while the site serves: build every set beside and swap it, delete
+    the sets of owners that no longer have members, then repair member by member whatever
+    on-commit updates landed between reading Postgres and the swap (read Redis, then Postgres)."""
+    truth = truth_of()
+    owners = sorted(truth)
+    for i in range(0, len(owners), 200):
+        replace_sets({key_of(o): truth[o] for o in owners[i : i + 200]})
+    stray = [k for k in scan_keys(pattern) if id_of_key(k) not in truth]
+    if stray:
+        from config.redis_client import get_redis
+
+        get_redis().delete(*stray)
+    sync_family(truth_of(), key_of, pattern, id_of_key, fix=True)
+
+
+def hash_tag_id(key: str) -> int:
+    """The numeric id inside a key's hash tag: ``crowd:v1:{a:17}:todo`` -> 17."""
+    inner = key[key.index("{") + 1 : key.index("}")]
+    return int(inner.split(":", 1)[1])
+
+
+# --- changed(): the project-level way to say "I changed the truth" ----------------------------
+
+_local = threading.local()
+
+
+def changed(
+    *,
+    pages: Iterable[int] | dict[int, PageContext | None] = (),
+    seen: Iterable[tuple[int, int]] = (),
+    users: Iterable[int] = (),
+    documents: Iterable[int] = (),
+    members: Iterable[int] = (),
+    parties: Iterable[int] = (),
+    assignments: Iterable[int] = (),
+) -> None:
+    """Declare that the truth behind these ids changed; every copy is re-derived for them after
+    commit (immediately when called outside a transaction).
+
+    ``pages``: pages added, removed, moved or with changed reviews (a dict may carry a
+    :class:`PageContext` of where a page lived before, needed when it is about to be deleted or
+    moved). ``seen``: (user id, page id) pairs whose reviews or skips changed. ``users``,
+    ``documents``, ``members``, ``parties``, ``assignments``: rebuild everything derived from that
+    reviewer, owner or assignment (a deleted id deletes its copies).
+
+    Call it inside the transaction that made the change, e.g. after ``Page.objects.filter(...)
+    .update(document=other)`` or raw SQL. Over-declaring is harmless (re-derivation is
+    idempotent); forgetting leaves drift that only ``check_denormalisations`` will see.
+    """
+    item = Changes(
+        pages={
+            int(p): (ctx if isinstance(ctx, PageContext) else PageContext())
+            for p, ctx in (pages.items() if isinstance(pages, dict) else ((p, None) for p in pages))
+        },
+        seen={(int(u), int(p)) for u, p in seen},
+        users={int(u) for u in users},
+        documents={int(d) for d in documents},
+        members={int(m) for m in members},
+        parties={int(p) for p in parties},
+        assignments={int(a) for a in assignments},
+    )
+    if not item:
+        return
+    if not connection.in_atomic_block:
+        apply_changes(item)
+        return
+    last = getattr(_local, "last", None)
+    if last is not None and any(entry[1] is last[1] for entry in reversed(connection.run_on_commit)):
+        # The previous call's callback is still queued in this transaction: merge into it (a
+        # cascade deleting a thousand pages queues one callback, not a thousand).
+        last[0].merge(item)
+        return
+    pending = _pending()
+    pending.append(item)
+
+    def callback() -> None:
+        flush(item)
+
+    _local.last = (item, callback)
+    transaction.on_commit(callback)
+
+
+def _pending() -> list[Changes]:
+    if not hasattr(_local, "pending"):
+        _local.pending = []
+    return _local.pending
+
+
+def flush(item: Changes | None = None) -> None:
+    """Apply every pending Changes of this thread now (called by the on-commit callbacks).
+
+    Lists left by rolled-back transactions are applied too: over-declaring is harmless.
+    """
+    pending = _pending()
+    if item is not None and not any(p is item for p in pending):
+        return  # already applied by an earlier callback of the same commit
+    merged = Changes()
+    for p in pending:
+        merged.merge(p)
+    pending.clear()
+    if merged:
+        apply_changes(merged)
+
+
+def apply_changes(changes: Changes) -> None:
+    """Run every entry's ``refresh`` once, in registry order; a failure flags its entries stale
+    (the periodic task rebuilds them) instead of failing the request that committed."""
+    done: list[Callable] = []
+    for entry in all_entries():
+        fn = entry.refresh
+        if fn is None or any(fn is d for d in done):
+            continue
+        done.append(fn)
+        try:
+            fn(changes)
+        except Exception as exc:
+            log.warning("refreshing %s failed: %r", entry.name, exc)
+            mark_stale([e.name for e in all_entries() if e.refresh is fn], repr(exc)[:200])
+
+
+def context_cache() -> dict:
+    """A cache for capture helpers that lives as long as the current transaction (one query per
+    document while a cascade deletes its thousand pages); no caching outside transactions."""
+    if not connection.in_atomic_block:
+        return {}
+    # run_on_commit is a new list after every commit or rollback: it identifies the transaction.
+    owner = connection.run_on_commit
+    if getattr(_local, "cache_owner", None) is not owner:
+        _local.cache_owner = owner
+        _local.context_cache = {}
+    return _local.context_cache

@@ -1,0 +1,375 @@
+"""Denormalisations of assignments (see config.denormalisation).
+
+Redis, per active assignment (inactive assignments have no sets), all in the ``{a:<id>}`` hash
+slot so that one command may touch them together:
+
+- ``needed``: the ids of the assignment's pages (by its members, parties and documents);
+- ``done``: those whose ``review_count`` reached the assignment's threshold;
+- ``todo``: ``needed`` minus ``done``, built with ``SDIFFSTORE`` when the sets are rebuilt and then
+  kept current member by member (SADD/SREM), so that no request pays for a set difference.
+
+Postgres: ``Assignment.page_count`` and ``Assignment.completed_count``.
+
+For the picker: :func:`rebuild_assignment_sets` rebuilds one assignment's three sets (build beside,
+then swap), and ``config.denormalisation.redis_family_ready("assignment-todo")`` says whether the
+sets can be trusted (queueing a rebuild when Redis lost them).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+
+import redis
+from django.db import transaction
+from django.db.models import Count, Q
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.dispatch import receiver
+
+from assignments.models import Assignment, assignment_page_filter
+from config import keys
+from config.denormalisation import (
+    REDIS_CHUNK,
+    Changes,
+    Denormalisation,
+    Drift,
+    Store,
+    changed,
+    hash_tag_id,
+    mark_stale,
+    register,
+    scan_keys,
+    sync_set,
+)
+from config.redis_client import get_redis
+from reviews import signals
+from reviews.denormalisations import page_states
+from reviews.models import Page
+
+log = logging.getLogger("crowd.denormalisation")
+
+_A = f"{keys.NAMESPACE}:{keys.VERSION}:{{a:*}}"
+PATTERNS = {"needed": f"{_A}:needed", "done": f"{_A}:done", "todo": f"{_A}:todo"}
+KEY_OF = {"needed": keys.assignment_needed, "done": keys.assignment_done, "todo": keys.assignment_todo}
+SET_NAMES = {"needed": "assignment-needed", "done": "assignment-done", "todo": "assignment-todo"}
+
+
+def assignment_truth(assignment_id: int) -> dict[str, set[int]] | None:
+    """The three sets of one assignment from Postgres; None when it is inactive or gone."""
+    row = Assignment.objects.filter(pk=assignment_id).values_list("active", "threshold").first()
+    if row is None or not row[0]:
+        return None
+    threshold = row[1]
+    needed: set[int] = set()
+    done: set[int] = set()
+    for page_id, count in Page.objects.filter(assignment_page_filter(assignment_id)).values_list(
+        "id", "review_count"
+    ):
+        needed.add(page_id)
+        if count >= threshold:
+            done.add(page_id)
+    return {"needed": needed, "done": done, "todo": needed - done}
+
+
+def rebuild_assignment_sets(assignment_id: int) -> None:
+    """Rebuild the needed, done and to-do sets of one assignment from Postgres, safely while the
+    picker reads them: the new sets are built beside the old ones (same hash slot), the to-do set
+    with SDIFFSTORE, and swapped in one MULTI; then whatever on-commit updates landed during the
+    build are repaired member by member. An inactive or deleted assignment loses its sets."""
+    client = get_redis()
+    names = [KEY_OF[k](assignment_id) for k in ("needed", "done", "todo")]
+    truth = assignment_truth(assignment_id)
+    if truth is None:
+        client.delete(*names)
+        return
+    token = uuid.uuid4().hex[:12]
+    tmp = {k: f"{KEY_OF[k](assignment_id)}:tmp:{token}" for k in ("needed", "done", "todo")}
+    build = client.pipeline(transaction=False)
+    for kind in ("needed", "done"):
+        members = sorted(truth[kind])
+        for i in range(0, len(members), REDIS_CHUNK):
+            build.sadd(tmp[kind], *members[i : i + REDIS_CHUNK])
+    build.sdiffstore(tmp["todo"], [tmp["needed"], tmp["done"]])
+    for name in tmp.values():
+        build.expire(name, 3600)  # a crash mid-build leaves no permanent litter
+    build.execute()
+    swap = client.pipeline(transaction=True)
+    for kind in ("needed", "done", "todo"):
+        if truth[kind]:
+            swap.rename(tmp[kind], KEY_OF[kind](assignment_id))
+            swap.persist(KEY_OF[kind](assignment_id))
+        else:
+            swap.delete(KEY_OF[kind](assignment_id), tmp[kind])
+    swap.execute()
+    sync_assignment_sets(assignment_id, fix=True)
+
+
+def sync_assignment_sets(assignment_id: int, *, fix: bool, kinds=("needed", "done", "todo")) -> Drift:
+    """Compare (with ``fix``, repair member by member) one assignment's sets with Postgres.
+
+    Redis is read before Postgres: an on-commit update racing with this can then only make a
+    member look missing or extra when it truly is, so a repair never undoes a newer update."""
+    client = get_redis()
+    read = client.pipeline(transaction=False)
+    for kind in kinds:
+        read.smembers(KEY_OF[kind](assignment_id))
+    actual = dict(zip(kinds, read.execute(), strict=True))
+    truth = assignment_truth(assignment_id) or {}
+    drift = Drift()
+    pipe = client.pipeline(transaction=False)
+    for kind in kinds:
+        drift.merge(
+            sync_set(
+                KEY_OF[kind](assignment_id),
+                truth.get(kind, set()),
+                actual=actual[kind],
+                fix=fix,
+                label=f"assignment {assignment_id} {kind}",
+                pipe=pipe,
+            )
+        )
+    if fix:
+        pipe.execute()
+    return drift
+
+
+def _assignment_ids_with_keys(kind: str) -> set[int]:
+    return {hash_tag_id(k) for k in scan_keys(PATTERNS[kind])}
+
+
+def rebuild_all_assignment_sets() -> None:
+    active = set(Assignment.objects.filter(active=True).values_list("pk", flat=True))
+    stray = set().union(*(_assignment_ids_with_keys(k) for k in KEY_OF)) - active
+    for assignment_id in sorted(active | stray):
+        rebuild_assignment_sets(assignment_id)
+
+
+def _set_check(kind: str):
+    def check() -> Drift:
+        active = set(Assignment.objects.filter(active=True).values_list("pk", flat=True))
+        drift = Drift()
+        for assignment_id in sorted(active | _assignment_ids_with_keys(kind)):
+            drift.merge(sync_assignment_sets(assignment_id, fix=False, kinds=(kind,)))
+        return drift
+
+    return check
+
+
+def refresh_assignment_sets(changes: Changes) -> None:
+    """After commit: rebuild the sets of assignments named in ``changes``; re-derive the changed
+    pages' membership in the sets of every active assignment that holds or held them."""
+    for assignment_id in sorted(changes.assignments):
+        rebuild_assignment_sets(assignment_id)
+    if not changes.pages:
+        return
+    now = page_states(changes.pages)
+    candidates: set[int] = set()
+    for page_id, before in changes.pages.items():
+        candidates |= before.assignments
+        if page_id in now:
+            candidates |= now[page_id][0].assignments
+    candidates -= changes.assignments
+    thresholds = dict(
+        Assignment.objects.filter(pk__in=candidates, active=True).values_list("pk", "threshold")
+    )
+    ops: dict[tuple[str, str], set[int]] = defaultdict(set)  # (command, key) -> page ids
+    for page_id, before in changes.pages.items():
+        context, count = now.get(page_id, (None, 0))
+        inside = context.assignments if context is not None else set()
+        for assignment_id in (before.assignments | inside) & thresholds.keys():
+            needed = assignment_id in inside
+            done = needed and count >= thresholds[assignment_id]
+            for kind, member in (("needed", needed), ("done", done), ("todo", needed and not done)):
+                ops[("sadd" if member else "srem", KEY_OF[kind](assignment_id))].add(page_id)
+    pipe = get_redis().pipeline(transaction=False)
+    for (command, key), members in ops.items():
+        getattr(pipe, command)(key, *members)
+    pipe.execute()
+
+
+# --- Postgres counters ------------------------------------------------------------------------
+
+
+def recount_assignments(assignment_ids) -> None:
+    """Set ``page_count`` and ``completed_count`` of these assignments from their pages. The
+    assignment row is locked first: a concurrent ``submit_review`` either committed before (and is
+    counted) or increments after this commits."""
+    for assignment_id in sorted(assignment_ids):
+        with transaction.atomic():
+            threshold = (
+                Assignment.objects.select_for_update()
+                .filter(pk=assignment_id)
+                .values_list("threshold", flat=True)
+                .first()
+            )
+            if threshold is None:
+                continue
+            counts = Page.objects.filter(assignment_page_filter(assignment_id)).aggregate(
+                pages=Count("id"), done=Count("id", filter=Q(review_count__gte=threshold))
+            )
+            Assignment.objects.filter(pk=assignment_id).exclude(
+                page_count=counts["pages"], completed_count=counts["done"]
+            ).update(page_count=counts["pages"], completed_count=counts["done"])
+
+
+def refresh_assignment_counts(changes: Changes) -> None:
+    ids = set(changes.assignments)
+    if changes.pages:
+        now = page_states(changes.pages)
+        for page_id, before in changes.pages.items():
+            ids |= before.assignments
+            if page_id in now:
+                ids |= now[page_id][0].assignments
+    if ids:
+        recount_assignments(ids)
+
+
+def rebuild_assignment_counts() -> None:
+    recount_assignments(Assignment.objects.values_list("pk", flat=True))
+
+
+def _count_check(field: str):
+    def check() -> Drift:
+        drift = Drift()
+        for pk, threshold, stored in Assignment.objects.values_list("pk", "threshold", field).order_by("pk"):
+            qs = Page.objects.filter(assignment_page_filter(pk))
+            if field == "completed_count":
+                qs = qs.filter(review_count__gte=threshold)
+            actual = qs.count()
+            if actual != stored:
+                drift.wrong += 1
+                drift.add_example(f"assignment {pk}: {stored}, should be {actual}")
+        return drift
+
+    return check
+
+
+# --- Registry ---------------------------------------------------------------------------------
+
+_SETS_KEPT = (
+    "after commit: `reviews.signals.review_recorded` (a page reaching the threshold: SADD done, "
+    "SREM todo), `document_imported`, page deletes and cascades (via `reviews/denormalisations.py`), "
+    "`m2m_changed` of the assignment's members, parties and documents and `post_save` changing "
+    "its threshold or active flag (the assignment's sets are rebuilt), `post_delete`; anything "
+    "else through `config.denormalisation.changed`."
+)
+_SET_DESCRIPTIONS = {
+    "needed": "The ids of the pages each active assignment covers (its members', parties' and "
+    "documents' pages).",
+    "done": "The ids of the pages of each active assignment that at least `threshold` different "
+    "reviewers reviewed.",
+    "todo": "Needed minus done for each active assignment: the next-page picker draws from it with "
+    "SRANDMEMBER. Built with SDIFFSTORE at rebuild time, then kept current member by member "
+    "(SADD/SREM), so no request pays for a set difference.",
+}
+for _order, _kind in enumerate(("needed", "done", "todo")):
+    register(
+        Denormalisation(
+            name=SET_NAMES[_kind],
+            description=_SET_DESCRIPTIONS[_kind],
+            derived_from="`assignments_assignment` (active, threshold) with its members, parties "
+            "and documents; `reviews_page` (document, review_count)",
+            lives_in=f"Redis set `{PATTERNS[_kind].replace('*', '<id>')}`",
+            kept_current_by=_SETS_KEPT,
+            # The three sets are rebuilt together (the to-do set is made from the other two).
+            rebuild=rebuild_all_assignment_sets,
+            check=_set_check(_kind),
+            refresh=refresh_assignment_sets,
+            order=50 + _order,
+            store=Store.REDIS,
+        )
+    )
+
+_COUNTS_KEPT = (
+    "`reviews.actions.submit_review` (completed_count, in the review's transaction); after commit, "
+    "a recount of the affected assignments by `config.denormalisation.changed` (imports, page "
+    "deletes and cascades, edits of members, parties, documents and threshold)."
+)
+register(
+    Denormalisation(
+        name="assignment-page-count",
+        description="How many pages each assignment covers: the `max` of its progress bar.",
+        derived_from="count of the assignment's pages (`assignment_page_filter`)",
+        lives_in="`assignments_assignment.page_count`",
+        kept_current_by=_COUNTS_KEPT,
+        rebuild=rebuild_assignment_counts,
+        check=_count_check("page_count"),
+        refresh=refresh_assignment_counts,
+        order=20,
+    )
+)
+register(
+    Denormalisation(
+        name="assignment-progress",
+        description="How many of each assignment's pages reached its threshold: the `value` of its "
+        "progress bar.",
+        derived_from="count of the assignment's pages with `review_count >= threshold`",
+        lives_in="`assignments_assignment.completed_count`",
+        kept_current_by=_COUNTS_KEPT,
+        rebuild=rebuild_assignment_counts,
+        check=_count_check("completed_count"),
+        refresh=refresh_assignment_counts,
+        order=21,
+    )
+)
+
+
+# --- Receivers ----------------------------------------------------------------------------------
+
+
+@receiver(signals.review_recorded, dispatch_uid="denormalisation-assignment-review")
+def _on_review(sender, *, page_id, completed_assignment_ids, **kwargs):
+    # The hot path: only reviews that bring a page to a threshold touch the sets.
+    if not completed_assignment_ids:
+        return
+    active = Assignment.objects.filter(pk__in=completed_assignment_ids, active=True).values_list(
+        "pk", flat=True
+    )
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for assignment_id in active:
+            pipe.sadd(keys.assignment_done(assignment_id), page_id)
+            pipe.srem(keys.assignment_todo(assignment_id), page_id)
+        pipe.execute()
+    except redis.RedisError as exc:
+        mark_stale(["assignment-done", "assignment-todo"], repr(exc))
+        raise
+
+
+def _on_scope_change(sender, instance, action, reverse, pk_set, **kwargs):
+    if not reverse:
+        if action in ("post_add", "post_remove", "post_clear"):
+            changed(assignments=[instance.pk])
+    elif action in ("post_add", "post_remove") and pk_set:
+        changed(assignments=pk_set)
+    elif action == "pre_clear":
+        changed(assignments=instance.assignments.values_list("pk", flat=True))
+
+
+for _field in ("members", "parties", "documents"):
+    m2m_changed.connect(
+        _on_scope_change,
+        sender=getattr(Assignment, _field).through,
+        dispatch_uid=f"denormalisation-assignment-{_field}",
+    )
+
+
+@receiver(pre_save, sender=Assignment, dispatch_uid="denormalisation-assignment-before")
+def _before_assignment_save(sender, instance, **kwargs):
+    instance._crowd_before = (
+        Assignment.objects.filter(pk=instance.pk).values_list("threshold", "active").first()
+        if instance.pk
+        else None
+    )
+
+
+@receiver(post_save, sender=Assignment, dispatch_uid="denormalisation-assignment-after")
+def _after_assignment_save(sender, instance, created, **kwargs):
+    if created or getattr(instance, "_crowd_before", None) != (instance.threshold, instance.active):
+        changed(assignments=[instance.pk])
+
+
+@receiver(post_delete, sender=Assignment, dispatch_uid="denormalisation-assignment-delete")
+def _on_assignment_delete(sender, instance, **kwargs):
+    changed(assignments=[instance.pk])

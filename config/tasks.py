@@ -1,0 +1,28 @@
+"""Celery tasks of the denormalisation registry: thin shells over ``config.denormalisation``."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from config import denormalisation
+
+log = logging.getLogger("crowd.denormalisation")
+
+
+@shared_task(ignore_result=True)
+def rebuild_denormalisation(name: str) -> None:
+    """Rebuild one registered denormalisation (and those sharing its rebuild), then release the
+    lock ``redis_family_ready`` took so that a later loss can queue again."""
+    try:
+        denormalisation.rebuild_entries(denormalisation.select([name]))
+    finally:
+        denormalisation.release_rebuild_lock(name)
+
+
+@shared_task(ignore_result=True)
+def ensure_denormalisations() -> list[str]:
+    """Periodic (beat): queue a rebuild of every Redis family whose built marker is missing and
+    of every entry flagged stale after a failed on-commit update. Returns the names queued."""
+    return denormalisation.ensure_built()

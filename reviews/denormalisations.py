@@ -1,0 +1,602 @@
+"""Denormalisations derived from documents, pages, reviews and skips (see config.denormalisation).
+
+Redis: the page ids of each document, member and party, and the pages each reviewer has seen
+(reviewed or skipped). Postgres: ``Page.review_count``, ``PageTag`` and ``Reviewer.review_count``.
+
+Tags and PageTag: a ``PageTag`` row counts every review that gave the page the tag, whether the
+tag is active or not, and ``first_tagged_at`` is the time of the earliest such review still in
+Postgres. Deactivating a tag therefore changes no copy (listings hide inactive tags; reactivating
+brings the counts back intact); deleting a tag deletes its rows by cascade. When the reviews
+behind a tag go (reviewer or page deleted), the row is recounted and ``first_tagged_at`` moves to
+the earliest remaining review, or the row goes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models.signals import post_delete, pre_delete, pre_save
+from django.dispatch import receiver
+
+from config import keys
+from config.denormalisation import (
+    Changes,
+    Denormalisation,
+    Drift,
+    PageContext,
+    Store,
+    changed,
+    context_cache,
+    hash_tag_id,
+    mark_stale,
+    rebuild_family,
+    register,
+    replace_sets,
+    sync_family,
+)
+from config.redis_client import get_redis
+from reviews import signals
+from reviews.models import Document, Member, Page, Party, Review, Skip
+
+log = logging.getLogger("crowd.denormalisation")
+
+CHUNK = 2000  # rows locked and recounted per transaction by rebuilds (short locks while serving)
+
+
+def _chunks(ids, size: int = CHUNK):
+    ids = sorted(ids)
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
+
+
+# --- Where pages live -------------------------------------------------------------------------
+
+_ASSIGNMENTS_OF_DOCUMENTS = """
+    SELECT ad.document_id, ad.assignment_id FROM assignments_assignment_documents ad
+     WHERE ad.document_id = ANY(%(docs)s)
+    UNION
+    SELECT d.id, am.assignment_id FROM assignments_assignment_members am
+      JOIN reviews_document d ON d.member_id = am.member_id WHERE d.id = ANY(%(docs)s)
+    UNION
+    SELECT d.id, ap.assignment_id FROM assignments_assignment_parties ap
+      JOIN reviews_member m ON m.party_id = ap.party_id
+      JOIN reviews_document d ON d.member_id = m.id WHERE d.id = ANY(%(docs)s)
+"""
+
+
+def document_contexts(document_ids) -> dict[int, PageContext]:
+    """Owners and assignments of each document's pages, as Postgres has them now."""
+    document_ids = list(document_ids)
+    if not document_ids:
+        return {}
+    contexts: dict[int, PageContext] = {}
+    for doc_id, member_id, party_id in Document.objects.filter(pk__in=document_ids).values_list(
+        "id", "member_id", "member__party_id"
+    ):
+        contexts[doc_id] = PageContext(
+            documents={doc_id},
+            members={member_id} if member_id else set(),
+            parties={party_id} if party_id else set(),
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(_ASSIGNMENTS_OF_DOCUMENTS, {"docs": document_ids})
+        for doc_id, assignment_id in cursor.fetchall():
+            if doc_id in contexts:
+                contexts[doc_id].assignments.add(assignment_id)
+    return contexts
+
+
+def page_states(page_ids) -> dict[int, tuple[PageContext, int]]:
+    """For each existing page: where it lives now and its review count."""
+    rows = list(Page.objects.filter(pk__in=list(page_ids)).values_list("id", "document_id", "review_count"))
+    docs = document_contexts({doc for _, doc, _ in rows})
+    return {pid: (docs.get(doc) or PageContext(documents={doc}), count) for pid, doc, count in rows}
+
+
+def capture_document_pages(document_ids) -> dict[int, PageContext]:
+    """Where every page of these documents lives now (before a move or delete)."""
+    contexts = document_contexts(document_ids)
+    return {
+        pid: PageContext().merge(contexts.get(doc))
+        for pid, doc in Page.objects.filter(document_id__in=list(document_ids)).values_list(
+            "id", "document_id"
+        )
+    }
+
+
+def _cached_document_context(document_id: int) -> PageContext:
+    cache = context_cache()
+    key = ("document", document_id)
+    if key not in cache:
+        cache[key] = document_contexts([document_id]).get(document_id) or PageContext(documents={document_id})
+    return cache[key]
+
+
+# --- Postgres counters ------------------------------------------------------------------------
+
+
+def recount_page_reviews(page_ids) -> None:
+    """Set ``Page.review_count`` of these pages from their reviews. Each chunk locks its pages
+    first (as ``submit_review`` does), so the count sees every committed review and no review of
+    these pages commits in between."""
+    for chunk in _chunks(page_ids):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM reviews_page WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [chunk])
+            cursor.execute(
+                "UPDATE reviews_page p SET review_count = c.n FROM ("
+                " SELECT p2.id, count(r.id) AS n FROM reviews_page p2"
+                " LEFT JOIN reviews_review r ON r.page_id = p2.id WHERE p2.id = ANY(%s) GROUP BY p2.id"
+                ") c WHERE p.id = c.id AND p.review_count <> c.n",
+                [chunk],
+            )
+
+
+def recount_page_tags(page_ids) -> None:
+    """Make the ``PageTag`` rows of these pages agree with their reviews (pages locked first)."""
+    for chunk in _chunks(page_ids):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM reviews_page WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [chunk])
+            cursor.execute(
+                "SELECT r.page_id, rt.tag_id, count(*), min(r.created) FROM reviews_review r"
+                " JOIN reviews_review_tags rt ON rt.review_id = r.id WHERE r.page_id = ANY(%s)"
+                " GROUP BY r.page_id, rt.tag_id",
+                [chunk],
+            )
+            truth = {(p, t): (n, first) for p, t, n, first in cursor.fetchall()}
+            cursor.execute(
+                "SELECT id, page_id, tag_id, count, first_tagged_at FROM reviews_pagetag WHERE page_id = ANY(%s)",
+                [chunk],
+            )
+            gone, fixes = [], []
+            for row_id, p, t, n, first in cursor.fetchall():
+                want = truth.pop((p, t), None)
+                if want is None:
+                    gone.append(row_id)
+                elif want != (n, first):
+                    fixes.append((want[0], want[1], row_id))
+            if gone:
+                cursor.execute("DELETE FROM reviews_pagetag WHERE id = ANY(%s)", [gone])
+            if fixes:
+                cursor.executemany(
+                    "UPDATE reviews_pagetag SET count = %s, first_tagged_at = %s WHERE id = %s", fixes
+                )
+            if truth:
+                cursor.executemany(
+                    "INSERT INTO reviews_pagetag (page_id, tag_id, count, first_tagged_at) VALUES (%s, %s, %s, %s)",
+                    [(p, t, n, first) for (p, t), (n, first) in truth.items()],
+                )
+
+
+def recount_reviewers(user_ids) -> None:
+    """Set ``Reviewer.review_count`` of these users from their reviews (rows locked first)."""
+    for chunk in _chunks(user_ids):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT user_id FROM reviews_reviewer WHERE user_id = ANY(%s) ORDER BY user_id FOR UPDATE",
+                [chunk],
+            )
+            # A user with reviews always has a Reviewer row (submit_review upserts it); a lost one
+            # is recreated here.
+            cursor.execute(
+                "INSERT INTO reviews_reviewer (user_id, anonymous, review_count, created)"
+                " SELECT DISTINCT r.reviewer_id, false, 0, now() FROM reviews_review r"
+                " WHERE r.reviewer_id = ANY(%s) ON CONFLICT (user_id) DO NOTHING",
+                [chunk],
+            )
+            cursor.execute(
+                "UPDATE reviews_reviewer rv SET review_count = c.n FROM ("
+                " SELECT rv2.user_id, count(r.id) AS n FROM reviews_reviewer rv2"
+                " LEFT JOIN reviews_review r ON r.reviewer_id = rv2.user_id"
+                " WHERE rv2.user_id = ANY(%s) GROUP BY rv2.user_id"
+                ") c WHERE rv.user_id = c.user_id AND rv.review_count <> c.n",
+                [chunk],
+            )
+
+
+def refresh_review_counters(changes: Changes) -> None:
+    if changes.pages:
+        recount_page_reviews(changes.pages)
+        recount_page_tags(changes.pages)
+    users = changes.seen_users()
+    if users:
+        recount_reviewers(users)
+
+
+def rebuild_page_review_count() -> None:
+    recount_page_reviews(Page.objects.values_list("id", flat=True))
+
+
+def rebuild_page_tags() -> None:
+    recount_page_tags(Page.objects.values_list("id", flat=True))
+
+
+def rebuild_reviewer_review_count() -> None:
+    from reviews.models import Reviewer
+
+    users = set(Reviewer.objects.values_list("user_id", flat=True))
+    users |= set(Review.objects.values_list("reviewer_id", flat=True).distinct())
+    recount_reviewers(users)
+
+
+def _rows(sql: str, params=None) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or [])
+        return cursor.fetchall()
+
+
+def check_page_review_count() -> Drift:
+    drift = Drift()
+    for page_id, stored, actual in _rows(
+        "SELECT p.id, p.review_count, coalesce(c.n, 0) FROM reviews_page p LEFT JOIN ("
+        " SELECT page_id, count(*) AS n FROM reviews_review GROUP BY page_id"
+        ") c ON c.page_id = p.id WHERE p.review_count <> coalesce(c.n, 0) ORDER BY p.id"
+    ):
+        drift.wrong += 1
+        drift.add_example(f"page {page_id}: {stored}, should be {actual}")
+    return drift
+
+
+def check_page_tags() -> Drift:
+    drift = Drift()
+    for page_id, tag_id, n, first, count, first_tagged_at in _rows(
+        "WITH truth AS ("
+        " SELECT r.page_id, rt.tag_id, count(*) AS n, min(r.created) AS first FROM reviews_review r"
+        " JOIN reviews_review_tags rt ON rt.review_id = r.id GROUP BY r.page_id, rt.tag_id)"
+        " SELECT coalesce(t.page_id, pt.page_id), coalesce(t.tag_id, pt.tag_id), t.n, t.first,"
+        " pt.count, pt.first_tagged_at FROM truth t FULL OUTER JOIN reviews_pagetag pt"
+        " ON pt.page_id = t.page_id AND pt.tag_id = t.tag_id"
+        " WHERE t.n IS NULL OR pt.count IS NULL OR t.n <> pt.count OR t.first <> pt.first_tagged_at"
+        " ORDER BY 1, 2"
+    ):
+        if count is None:
+            drift.missing += 1
+            drift.add_example(f"page {page_id} tag {tag_id}: row missing (count {n})")
+        elif n is None:
+            drift.extra += 1
+            drift.add_example(f"page {page_id} tag {tag_id}: row without reviews (count {count})")
+        else:
+            drift.wrong += 1
+            drift.add_example(
+                f"page {page_id} tag {tag_id}: count {count} first {first_tagged_at:%Y-%m-%d %H:%M:%S}, "
+                f"should be {n} first {first:%Y-%m-%d %H:%M:%S}"
+            )
+    return drift
+
+
+def check_reviewer_review_count() -> Drift:
+    drift = Drift()
+    for user_id, stored, actual in _rows(
+        "SELECT coalesce(rv.user_id, c.reviewer_id), rv.review_count, coalesce(c.n, 0)"
+        " FROM reviews_reviewer rv FULL OUTER JOIN ("
+        " SELECT reviewer_id, count(*) AS n FROM reviews_review GROUP BY reviewer_id"
+        ") c ON c.reviewer_id = rv.user_id"
+        " WHERE rv.user_id IS NULL OR rv.review_count <> coalesce(c.n, 0) ORDER BY 1"
+    ):
+        if stored is None:
+            drift.missing += 1
+            drift.add_example(f"user {user_id}: no reviewer row ({actual} reviews)")
+        else:
+            drift.wrong += 1
+            drift.add_example(f"user {user_id}: {stored}, should be {actual}")
+    return drift
+
+
+_PG_KEPT = (
+    "`reviews.actions.submit_review` in the review's transaction; after commit, a recount of the "
+    "affected rows by `config.denormalisation.changed` (page, review or reviewer deletes and "
+    "cascades, imports, bulk changes declared by their callers)."
+)
+
+register(
+    Denormalisation(
+        name="page-review-count",
+        description="How many reviewers reviewed each page: drives the threshold, the done sets and "
+        "the pages' progress.",
+        derived_from="count of `reviews_review` rows per page",
+        lives_in="`reviews_page.review_count`",
+        kept_current_by=_PG_KEPT,
+        rebuild=rebuild_page_review_count,
+        check=check_page_review_count,
+        refresh=refresh_review_counters,
+        order=10,
+    )
+)
+register(
+    Denormalisation(
+        name="page-tags",
+        description="Per page and tag: how many reviews gave the page the tag, and when it first got "
+        "it (the earliest such review still present). Drives the most-tagged and the in-order "
+        "listings. Counts reviews whatever the tag's active flag: deactivating a tag changes "
+        "nothing here, listings hide inactive tags.",
+        derived_from="`reviews_review` joined with `reviews_review_tags`: count and min(created) "
+        "per (page, tag)",
+        lives_in="`reviews_pagetag` (count, first_tagged_at)",
+        kept_current_by=_PG_KEPT,
+        rebuild=rebuild_page_tags,
+        check=check_page_tags,
+        refresh=refresh_review_counters,
+        order=11,
+    )
+)
+register(
+    Denormalisation(
+        name="reviewer-review-count",
+        description="How many pages each reviewer reviewed: profiles and leaderboards.",
+        derived_from="count of `reviews_review` rows per reviewer",
+        lives_in="`reviews_reviewer.review_count`",
+        kept_current_by=_PG_KEPT,
+        rebuild=rebuild_reviewer_review_count,
+        check=check_reviewer_review_count,
+        refresh=refresh_review_counters,
+        order=12,
+    )
+)
+
+
+# --- Redis: page ids by document, member and party --------------------------------------------
+
+_OWNERS = {
+    # kind: (key function, SCAN pattern, truth query of (owner id, page id) rows)
+    "documents": (
+        keys.document_pages,
+        f"{keys.NAMESPACE}:{keys.VERSION}:{{d:*}}:pages",
+        "SELECT p.document_id, p.id FROM reviews_page p",
+        "p.document_id",
+    ),
+    "members": (
+        keys.member_pages,
+        f"{keys.NAMESPACE}:{keys.VERSION}:{{m:*}}:pages",
+        "SELECT d.member_id, p.id FROM reviews_page p JOIN reviews_document d ON d.id = p.document_id"
+        " WHERE d.member_id IS NOT NULL",
+        "d.member_id",
+    ),
+    "parties": (
+        keys.party_pages,
+        f"{keys.NAMESPACE}:{keys.VERSION}:{{p:*}}:pages",
+        "SELECT m.party_id, p.id FROM reviews_page p JOIN reviews_document d ON d.id = p.document_id"
+        " JOIN reviews_member m ON m.id = d.member_id WHERE m.party_id IS NOT NULL",
+        "m.party_id",
+    ),
+}
+
+
+def owner_truth(kind: str, owners=None) -> dict[int, set[int]]:
+    _, _, sql, column = _OWNERS[kind]
+    truth: dict[int, set[int]] = defaultdict(set)
+    if owners is None:
+        rows = _rows(sql)
+    else:
+        joiner = " AND " if " WHERE " in sql else " WHERE "
+        rows = _rows(f"{sql}{joiner}{column} = ANY(%s)", [list(owners)])
+        for owner in owners:
+            truth[owner]  # noqa: B018  (an owner without pages gets an empty set: its key goes)
+    for owner, page_id in rows:
+        truth[owner].add(page_id)
+    return dict(truth)
+
+
+def _owner_family(kind: str):
+    key_of, pattern, _, _ = _OWNERS[kind]
+
+    def rebuild() -> None:
+        rebuild_family(lambda: owner_truth(kind), key_of, pattern, hash_tag_id)
+
+    def check() -> Drift:
+        return sync_family(owner_truth(kind), key_of, pattern, hash_tag_id, fix=False)
+
+    return rebuild, check
+
+
+def refresh_owner_sets(changes: Changes) -> None:
+    """Re-derive the changed pages' membership in the document, member and party sets (old and
+    new owners), and rebuild the whole sets of owners named in ``changes``."""
+    adds: dict[str, set[int]] = defaultdict(set)
+    removes: dict[str, set[int]] = defaultdict(set)
+    if changes.pages:
+        now = page_states(changes.pages)
+        for page_id, before in changes.pages.items():
+            current = now[page_id][0] if page_id in now else PageContext()
+            for kind in ("documents", "members", "parties"):
+                key_of = _OWNERS[kind][0]
+                want = getattr(current, kind)
+                for owner in getattr(before, kind) | want:
+                    (adds if owner in want else removes)[key_of(owner)].add(page_id)
+    pipe = get_redis().pipeline(transaction=False)
+    for key, members in adds.items():
+        pipe.sadd(key, *members)
+    for key, members in removes.items():
+        pipe.srem(key, *members)
+    pipe.execute()
+    for kind in ("documents", "members", "parties"):
+        owners = getattr(changes, kind)
+        if owners:
+            key_of = _OWNERS[kind][0]
+            truth = owner_truth(kind, owners)
+            replace_sets({key_of(o): truth.get(o, ()) for o in owners})
+
+
+_OWNER_KEPT = (
+    "after commit: `reviews.signals.document_imported` (pages added), `pre_delete` of pages "
+    "(also in `QuerySet.delete()` and cascades from documents and members), `pre_delete` of "
+    "parties, `pre_save` of documents and members that change owner; anything else through "
+    "`config.denormalisation.changed`."
+)
+
+for _order, (_kind, _name, _what) in enumerate(
+    [
+        ("documents", "document-pages", "document"),
+        ("members", "member-pages", "member (through their documents)"),
+        ("parties", "party-pages", "party (through its members' documents)"),
+    ]
+):
+    _rebuild, _check = _owner_family(_kind)
+    register(
+        Denormalisation(
+            name=_name,
+            description=f"The ids of the pages of each {_what}: the next-page picker and the "
+            "listings narrow by it. A deleted page leaves every set at once (the Guardian's bug).",
+            derived_from="`reviews_page` joined with `reviews_document` and `reviews_member`",
+            lives_in=f"Redis set `{_OWNERS[_kind][1].replace('*', '<id>')}`",
+            kept_current_by=_OWNER_KEPT,
+            rebuild=_rebuild,
+            check=_check,
+            refresh=refresh_owner_sets,
+            order=30 + _order,
+            store=Store.REDIS,
+        )
+    )
+
+
+# --- Redis: pages each reviewer has seen ------------------------------------------------------
+
+_SEEN_PATTERN = f"{keys.NAMESPACE}:{keys.VERSION}:{{u:*}}:seen"
+_SEEN_SQL = "SELECT reviewer_id, page_id FROM reviews_review{w} UNION SELECT reviewer_id, page_id FROM reviews_skip{w}"
+
+
+def seen_truth(users=None) -> dict[int, set[int]]:
+    truth: dict[int, set[int]] = defaultdict(set)
+    if users is None:
+        rows = _rows(_SEEN_SQL.format(w=""))
+    else:
+        rows = _rows(_SEEN_SQL.format(w=" WHERE reviewer_id = ANY(%(u)s)"), {"u": list(users)})
+        for user in users:
+            truth[user]  # noqa: B018
+    for user, page in rows:
+        truth[user].add(page)
+    return dict(truth)
+
+
+def rebuild_reviewer_seen() -> None:
+    rebuild_family(seen_truth, keys.reviewer_seen, _SEEN_PATTERN, hash_tag_id)
+
+
+def check_reviewer_seen() -> Drift:
+    return sync_family(seen_truth(), keys.reviewer_seen, _SEEN_PATTERN, hash_tag_id, fix=False)
+
+
+def refresh_reviewer_seen(changes: Changes) -> None:
+    if changes.seen:
+        users = {u for u, _ in changes.seen}
+        pages = {p for _, p in changes.seen}
+        present = set(
+            _rows(
+                _SEEN_SQL.format(w=" WHERE reviewer_id = ANY(%(u)s) AND page_id = ANY(%(p)s)"),
+                {"u": list(users), "p": list(pages)},
+            )
+        )
+        pipe = get_redis().pipeline(transaction=False)
+        for user, page in changes.seen:
+            if (user, page) in present:
+                pipe.sadd(keys.reviewer_seen(user), page)
+            else:
+                pipe.srem(keys.reviewer_seen(user), page)
+        pipe.execute()
+    if changes.users:
+        truth = seen_truth(changes.users)
+        replace_sets({keys.reviewer_seen(u): truth.get(u, ()) for u in changes.users})
+
+
+register(
+    Denormalisation(
+        name="reviewer-seen",
+        description="The ids of the pages each reviewer reviewed or skipped: the picker never offers "
+        "a reviewer the same page twice.",
+        derived_from="`reviews_review` and `reviews_skip` (reviewer, page)",
+        lives_in=f"Redis set `{_SEEN_PATTERN.replace('*', '<user id>')}`",
+        kept_current_by="after commit: `reviews.signals.review_recorded` and `page_skipped` (SADD); "
+        "`post_delete` of reviews and skips (cascades from pages and users), `pre_delete` of users; "
+        "anything else through `config.denormalisation.changed`.",
+        rebuild=rebuild_reviewer_seen,
+        check=check_reviewer_seen,
+        refresh=refresh_reviewer_seen,
+        order=40,
+        store=Store.REDIS,
+    )
+)
+
+
+# --- Receivers ----------------------------------------------------------------------------------
+
+
+@receiver(signals.review_recorded, dispatch_uid="denormalisation-seen-review")
+def _on_review(sender, *, page_id, reviewer_id, **kwargs):
+    _add_seen(reviewer_id, page_id)
+
+
+@receiver(signals.page_skipped, dispatch_uid="denormalisation-seen-skip")
+def _on_skip(sender, *, page_id, reviewer_id, **kwargs):
+    _add_seen(reviewer_id, page_id)
+
+
+def _add_seen(reviewer_id: int, page_id: int) -> None:
+    # The hot path: one SADD, no Postgres query.
+    try:
+        get_redis().sadd(keys.reviewer_seen(reviewer_id), page_id)
+    except redis.RedisError as exc:
+        mark_stale(["reviewer-seen"], repr(exc))
+        raise
+
+
+@receiver(signals.document_imported, dispatch_uid="denormalisation-imported")
+def _on_imported(sender, *, document_id, **kwargs):
+    changed(pages=list(Page.objects.filter(document_id=document_id).values_list("id", flat=True)))
+
+
+@receiver(pre_delete, sender=Page, dispatch_uid="denormalisation-page-delete")
+def _on_page_delete(sender, instance, **kwargs):
+    # Before the delete: afterwards Postgres no longer knows which sets held the page.
+    changed(pages={instance.pk: PageContext().merge(_cached_document_context(instance.document_id))})
+
+
+@receiver(post_delete, sender=Review, dispatch_uid="denormalisation-review-delete")
+def _on_review_delete(sender, instance, **kwargs):
+    changed(pages=[instance.page_id], seen=[(instance.reviewer_id, instance.page_id)])
+
+
+@receiver(post_delete, sender=Skip, dispatch_uid="denormalisation-skip-delete")
+def _on_skip_delete(sender, instance, **kwargs):
+    changed(seen=[(instance.reviewer_id, instance.page_id)])
+
+
+@receiver(pre_delete, sender=settings.AUTH_USER_MODEL, dispatch_uid="denormalisation-user-delete")
+def _on_user_delete(sender, instance, **kwargs):
+    changed(users=[instance.pk])
+
+
+@receiver(pre_delete, sender=Party, dispatch_uid="denormalisation-party-delete")
+def _on_party_delete(sender, instance, **kwargs):
+    # Members are detached with a bulk UPDATE (SET_NULL): no signal per member, so capture here.
+    docs = Document.objects.filter(member__party=instance).values_list("id", flat=True)
+    changed(pages=capture_document_pages(list(docs)), parties=[instance.pk])
+
+
+@receiver(pre_save, sender=Member, dispatch_uid="denormalisation-member-move")
+def _on_member_save(sender, instance, update_fields=None, **kwargs):
+    if instance.pk is None or (update_fields is not None and "party" not in update_fields):
+        return
+    before = Member.objects.filter(pk=instance.pk).values_list("party_id", flat=True).first()
+    if before != instance.party_id:
+        docs = Document.objects.filter(member_id=instance.pk).values_list("id", flat=True)
+        changed(pages=capture_document_pages(list(docs)))
+
+
+@receiver(pre_save, sender=Document, dispatch_uid="denormalisation-document-move")
+def _on_document_save(sender, instance, update_fields=None, **kwargs):
+    if instance.pk is None or (update_fields is not None and "member" not in update_fields):
+        return
+    before = Document.objects.filter(pk=instance.pk).values_list("member_id", flat=True).first()
+    if before != instance.member_id:
+        changed(pages=capture_document_pages([instance.pk]))
+
+
+@receiver(pre_save, sender=Page, dispatch_uid="denormalisation-page-move")
+def _on_page_save(sender, instance, update_fields=None, **kwargs):
+    if instance.pk is None or (update_fields is not None and "document" not in update_fields):
+        return
+    before = Page.objects.filter(pk=instance.pk).values_list("document_id", flat=True).first()
+    if before is not None and before != instance.document_id:
+        changed(pages={instance.pk: PageContext().merge(_cached_document_context(before))})
