@@ -304,23 +304,25 @@ def _draw_letter(c: canvas.Canvas, rng: random.Random, member: tuple) -> None:
     _scribble(c, rng, 22 * mm, max(y - 4 * mm, 15 * mm), 45 * mm)
 
 
-def _scanned(page_pdf: bytes, rng: random.Random) -> bytes:
-    """Rasterise a one-page PDF and make it look like a photocopy scan, as a one-page PDF."""
+def _scan_image(page_pdf: bytes, rng: random.Random):
+    """Rasterise a one-page PDF the way a tired photocopier would: grey, grainy, tilted, specked.
+
+    Deterministic for a given ``rng`` (the grain comes from it, not from Pillow's own noise)."""
     import pypdfium2 as pdfium
     from PIL import Image, ImageChops, ImageFilter
 
     pdf = pdfium.PdfDocument(page_pdf)
     try:
-        page = pdf[0]
-        w_pt, h_pt = page.get_size()
-        image = page.render(scale=110 / 72).to_pil().convert("L")
+        image = pdf[0].render(scale=110 / 72).to_pil().convert("L")
     finally:
         pdf.close()
     image = image.rotate(
         rng.uniform(-2.5, 2.5), resample=Image.Resampling.BILINEAR, expand=False, fillcolor=235
     )
-    noise = Image.effect_noise(image.size, rng.uniform(18, 40))
-    image = ImageChops.multiply(image, ImageChops.invert(ImageChops.invert(noise).point(lambda v: v // 9)))
+    # Grain: uniform noise at half resolution, scaled up (softer, like toner), darkening by <= 10%.
+    small = (max(1, image.width // 2), max(1, image.height // 2))
+    grain = Image.frombytes("L", small, rng.randbytes(small[0] * small[1])).resize(image.size)
+    image = ImageChops.multiply(image, grain.point(lambda v: 255 - v // 10))
     image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.2, 0.7)))
     image = image.point(lambda v: min(255, int(v * 0.93 + 22)))
     # Specks and a dark scanner edge.
@@ -330,59 +332,57 @@ def _scanned(page_pdf: bytes, rng: random.Random) -> bytes:
         px[x, y] = rng.randrange(0, 90)
     edge = Image.new("L", (rng.randrange(6, 18), image.height), rng.randrange(30, 90))
     image.paste(edge, (0 if rng.random() < 0.5 else image.width - edge.width, 0))
-    jpeg = io.BytesIO()
-    image.save(jpeg, "JPEG", quality=70)
-    jpeg.seek(0)
-    out = io.BytesIO()
-    c = canvas.Canvas(out, pagesize=(w_pt, h_pt), invariant=1)
-    c.drawImage(ImageReader(jpeg), 0, 0, width=w_pt, height=h_pt)
-    c.showPage()
-    c.save()
-    return out.getvalue()
+    return image
 
 
 def _one_page(draw, size, rotate: int = 0) -> bytes:
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=size, invariant=1)
-    if rotate:
-        c.setPageRotation(rotate)
+    c.setPageRotation(rotate)
     draw(c)
     c.showPage()
     c.save()
     return buf.getvalue()
 
 
-def _merge(pages: list[bytes]) -> bytes:
-    import pypdfium2 as pdfium
-
-    out = pdfium.PdfDocument.new()
-    try:
-        for data in pages:
-            src = pdfium.PdfDocument(data)
-            out.import_pages(src)
-            src.close()
-        buf = io.BytesIO()
-        out.save(buf)
-        return buf.getvalue()
-    finally:
-        out.close()
+def _page_spec(kind: str, number: int, member: tuple, rng: random.Random):
+    """(page size, /Rotate, draw function) of one page of a document of ``kind``."""
+    if kind == "claim":
+        return A4, 0, lambda c: _draw_claim_form(c, rng, member, number)
+    if kind == "receipts":
+        size = rng.choice([A4, A5, landscape(A5)])
+        # Some receipts were fed in sideways: the page carries a /Rotate. reportlab then draws
+        # in the un-rotated (swapped) coordinate space.
+        rotate = 90 if size == landscape(A5) and rng.random() < 0.5 else 0
+        media = (size[1], size[0]) if rotate else size
+        return size, rotate, lambda c: _draw_receipt(c, rng, media)
+    return A4, 0, lambda c: _draw_letter(c, rng, member)
 
 
 def make_document_pdf(kind: str, pages: int, member: tuple, rng: random.Random, *, scanned: bool) -> bytes:
-    """One multi-page PDF of the given kind (claim, receipts or letter)."""
-    rendered = []
+    """One multi-page PDF of the given kind (claim, receipts or letter), deterministic for ``rng``."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, invariant=1)
     for number in range(1, pages + 1):
-        if kind == "claim":
-            data = _one_page(lambda c, n=number: _draw_claim_form(c, rng, member, n), A4)
-        elif kind == "receipts":
-            size = rng.choice([A4, A5, landscape(A5)])
-            # Some receipts were scanned sideways: the page carries a /Rotate.
-            rotate = 90 if size == landscape(A5) and rng.random() < 0.5 else 0
-            data = _one_page(lambda c, s=size: _draw_receipt(c, rng, s), size, rotate)
+        size, rotate, draw = _page_spec(kind, number, member, rng)
+        if scanned:
+            image = _scan_image(_one_page(draw, size, rotate), rng)
+            jpeg = io.BytesIO()
+            image.save(jpeg, "JPEG", quality=70)
+            jpeg.seek(0)
+            # The scan is of the page as displayed (reportlab's displayed size is `size` whatever
+            # the rotation): no /Rotate left on it.
+            width, height = size
+            c.setPageSize(size)
+            c.setPageRotation(0)
+            c.drawImage(ImageReader(jpeg), 0, 0, width=width, height=height)
         else:
-            data = _one_page(lambda c: _draw_letter(c, rng, member), A4)
-        rendered.append(_scanned(data, rng) if scanned else data)
-    return _merge(rendered)
+            c.setPageSize(size)
+            c.setPageRotation(rotate)
+            draw(c)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
 
 
 # --- Seeding ----------------------------------------------------------------------------------
