@@ -162,6 +162,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 # The picker's memcached pools (the Redis-down fallback) are refilled every minute.
 CELERY_BEAT_SCHEDULE["picker-refill-pools"] = {"task": "assignments.tasks.refill_pools", "schedule": 60.0}
+# Denormalisations: rebuild Redis families whose built marker vanished and entries left stale.
+CELERY_BEAT_SCHEDULE["denormalisations-ensure-built"] = {
+    "task": "config.tasks.ensure_denormalisations",
+    "schedule": 60.0,
+}
 
 # --- Sessions, auth --------------------------------------------------------------------------
 

@@ -1,0 +1,31 @@
+"""`manage.py check_denormalisations [NAME...]`: compare copies with Postgres."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from config import denormalisation
+
+
+class Command(BaseCommand):
+    help = (
+        "Compare all (or the named) registered denormalisations with Postgres and print, per entry, "
+        "ok or the drift (missing, extra, wrong, with examples). Exits non-zero when any drifted."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("names", nargs="*", metavar="NAME")
+
+    def handle(self, *args, names, **options):
+        try:
+            entries = denormalisation.select(names)
+        except KeyError as exc:
+            raise CommandError(exc.args[0]) from None
+        drifted = []
+        for entry, drift in denormalisation.check_entries(entries):
+            self.stdout.write(f"{entry.name}: {drift}")
+            if not drift.ok:
+                drifted.append(entry.name)
+        if drifted:
+            raise CommandError(
+                f"drift in {', '.join(drifted)}; repair with: manage.py rebuild_denormalisations "
+                + " ".join(drifted)
+            )

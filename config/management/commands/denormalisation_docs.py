@@ -1,0 +1,27 @@
+"""`manage.py denormalisation_docs [--check]`: write docs/denormalisations.md from the registry."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from config import denormalisation
+
+
+class Command(BaseCommand):
+    help = "Generate docs/denormalisations.md from the registry; --check fails if it is out of date."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--check", action="store_true", help="write nothing; exit non-zero if the file differs"
+        )
+
+    def handle(self, *args, check, **options):
+        path = denormalisation.docs_path()
+        text = denormalisation.render_docs()
+        current = path.read_text() if path.exists() else None
+        if check:
+            if current != text:
+                raise CommandError(f"{path} is out of date: run manage.py denormalisation_docs")
+            self.stdout.write(f"{path} is up to date")
+            return
+        if current != text:
+            path.write_text(text)
+        self.stdout.write(f"wrote {path}")

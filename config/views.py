@@ -1,0 +1,34 @@
+"""Staff pages of the project itself (``/staff/denormalisations/``)."""
+
+from __future__ import annotations
+
+import redis
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+from config import denormalisation
+from config.models import DenormalisationState
+from config.staff_cache import staff_only
+
+
+@never_cache
+@staff_only
+def denormalisations(request):
+    """Each registered denormalisation: where it lives, last rebuild, last check, drift found."""
+    states = {s.name: s for s in DenormalisationState.objects.all()}
+    try:
+        unbuilt = set(denormalisation.unbuilt_families())
+        redis_error = ""
+    except redis.RedisError as exc:
+        unbuilt, redis_error = None, str(exc)
+    rows = []
+    for entry in denormalisation.all_entries():
+        built = None
+        if entry.has_marker and unbuilt is not None:
+            built = entry.name not in unbuilt
+        rows.append({"entry": entry, "state": states.get(entry.name), "built": built})
+    return render(
+        request,
+        "staff/denormalisations.html",
+        {"rows": rows, "redis_error": redis_error},
+    )
