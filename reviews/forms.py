@@ -32,7 +32,7 @@ class ClaimForm(forms.Form):
     )
     email = forms.EmailField(
         required=False,
-        help_text="Optional. Only used if you forget your password.",
+        help_text="Only used if you forget your password.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     password1 = forms.CharField(
