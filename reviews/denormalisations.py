@@ -19,7 +19,7 @@ from collections import defaultdict
 import redis
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models.signals import post_delete, pre_delete, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from config import keys
@@ -574,29 +574,47 @@ def _on_party_delete(sender, instance, **kwargs):
     changed(pages=capture_document_pages(list(docs)), parties=[instance.pk])
 
 
+# Moves: capture where the pages live before the save, declare them after it (a plain save runs
+# outside any transaction, where changed() applies at once).
+
+
 @receiver(pre_save, sender=Member, dispatch_uid="denormalisation-member-move")
-def _on_member_save(sender, instance, update_fields=None, **kwargs):
+def _before_member_save(sender, instance, update_fields=None, **kwargs):
+    instance._crowd_moved = None
     if instance.pk is None or (update_fields is not None and "party" not in update_fields):
         return
     before = Member.objects.filter(pk=instance.pk).values_list("party_id", flat=True).first()
     if before != instance.party_id:
         docs = Document.objects.filter(member_id=instance.pk).values_list("id", flat=True)
-        changed(pages=capture_document_pages(list(docs)))
+        instance._crowd_moved = capture_document_pages(list(docs))
 
 
 @receiver(pre_save, sender=Document, dispatch_uid="denormalisation-document-move")
-def _on_document_save(sender, instance, update_fields=None, **kwargs):
+def _before_document_save(sender, instance, update_fields=None, **kwargs):
+    instance._crowd_moved = None
     if instance.pk is None or (update_fields is not None and "member" not in update_fields):
         return
     before = Document.objects.filter(pk=instance.pk).values_list("member_id", flat=True).first()
     if before != instance.member_id:
-        changed(pages=capture_document_pages([instance.pk]))
+        instance._crowd_moved = capture_document_pages([instance.pk])
 
 
 @receiver(pre_save, sender=Page, dispatch_uid="denormalisation-page-move")
-def _on_page_save(sender, instance, update_fields=None, **kwargs):
+def _before_page_save(sender, instance, update_fields=None, **kwargs):
+    instance._crowd_moved = None
     if instance.pk is None or (update_fields is not None and "document" not in update_fields):
         return
     before = Page.objects.filter(pk=instance.pk).values_list("document_id", flat=True).first()
     if before is not None and before != instance.document_id:
-        changed(pages={instance.pk: PageContext().merge(_cached_document_context(before))})
+        instance._crowd_moved = {instance.pk: PageContext().merge(_cached_document_context(before))}
+
+
+def _after_move(sender, instance, **kwargs):
+    moved = getattr(instance, "_crowd_moved", None)
+    if moved:
+        instance._crowd_moved = None
+        changed(pages=moved)
+
+
+for _model in (Member, Document, Page):
+    post_save.connect(_after_move, sender=_model, dispatch_uid=f"denormalisation-move-{_model.__name__}")

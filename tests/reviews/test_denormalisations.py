@@ -1,0 +1,206 @@
+"""Counters (Page.review_count, PageTag, Reviewer.review_count, Assignment page/progress counts)
+and the document/member/party page sets stay equal to Postgres through every kind of change."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+
+from assignments.models import Assignment
+from config import denormalisation, keys
+from config.denormalisation import PageContext, changed
+from config.redis_client import get_redis
+from reviews import signals
+from reviews.actions import skip_page, submit_review
+from reviews.models import Document, Page, PageTag, Review, Reviewer
+from tests import factories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def drift(names=None):
+    return {
+        e.name: str(d) for e, d in denormalisation.check_entries(denormalisation.select(names)) if not d.ok
+    }
+
+
+def members(key):
+    return {int(m) for m in get_redis().smembers(key)}
+
+
+def imported(member=None, pages=3):
+    doc = factories.make_document(member=member, pages=pages)
+    signals.document_imported.send(sender=Document, document_id=doc.pk)
+    return doc
+
+
+@pytest.fixture
+def world(reviewer, reviewer2, tags):
+    red, blue = factories.make_party(), factories.make_party()
+    ann, bea = factories.make_member(party=red), factories.make_member(party=blue)
+    doc_a, doc_b = imported(ann, 3), imported(bea, 2)
+    by_party = factories.make_assignment(parties=[red], threshold=2)
+    by_doc = factories.make_assignment(documents=[doc_b], threshold=1)
+    page = doc_a.pages.first()
+    submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt", "claim-form"])
+    submit_review(reviewer=reviewer2, page_id=page.pk, tag_slugs=["receipt"])
+    submit_review(reviewer=reviewer, page_id=doc_b.pages.first().pk, tag_slugs=["hand-written"])
+    skip_page(reviewer=reviewer2, page_id=doc_b.pages.last().pk)
+    return locals()
+
+
+def test_it_starts_with_every_copy_equal_to_postgres(world):
+    assert drift() == {}
+    assert members(keys.document_pages(world["doc_a"].pk)) == set(
+        world["doc_a"].pages.values_list("id", flat=True)
+    )
+    assert members(keys.party_pages(world["red"].pk)) == set(
+        world["doc_a"].pages.values_list("id", flat=True)
+    )
+    assert members(keys.member_pages(world["bea"].pk)) == set(
+        world["doc_b"].pages.values_list("id", flat=True)
+    )
+    assert Assignment.objects.get(pk=world["by_party"].pk).completed_count == 1
+
+
+def test_deleting_a_reviewer_recounts_pages_tags_and_progress(world, reviewer):
+    page = world["page"]
+    first = PageTag.objects.get(page=page, tag__slug="receipt").first_tagged_at
+    reviewer.delete()
+    assert Page.objects.get(pk=page.pk).review_count == 1
+    row = PageTag.objects.get(page=page, tag__slug="receipt")
+    assert row.count == 1 and row.first_tagged_at > first  # moved to the earliest remaining review
+    assert not PageTag.objects.filter(page=page, tag__slug="claim-form").exists()
+    assert Assignment.objects.get(pk=world["by_party"].pk).completed_count == 0
+    assert Assignment.objects.get(pk=world["by_doc"].pk).completed_count == 0
+    assert drift() == {}
+
+
+def test_deleting_one_review_recounts_its_page_and_reviewer(world, reviewer2):
+    Review.objects.get(reviewer=reviewer2, page=world["page"]).delete()
+    assert Reviewer.objects.get(user=reviewer2).review_count == 0
+    assert drift() == {}
+
+
+def test_deleting_a_page_recounts_reviewers_and_assignments(world, reviewer):
+    world["page"].delete()
+    assert Reviewer.objects.get(user=reviewer).review_count == 1
+    party = Assignment.objects.get(pk=world["by_party"].pk)
+    assert (party.page_count, party.completed_count) == (2, 0)
+    assert world["page"].pk not in members(keys.party_pages(world["red"].pk))
+    assert drift() == {}
+
+
+@pytest.mark.parametrize("victim", ["doc_a", "doc_b", "ann", "bea", "red", "blue"])
+def test_cascading_deletes_keep_every_copy_equal(world, victim):
+    world[victim].delete()
+    assert drift() == {}
+
+
+def test_bulk_queryset_deletes_keep_every_copy_equal(world):
+    Page.objects.filter(document__member=world["ann"]).delete()
+    Document.objects.filter(pk=world["doc_b"].pk).delete()
+    assert not get_redis().exists(keys.member_pages(world["ann"].pk), keys.document_pages(world["doc_b"].pk))
+    assert drift() == {}
+
+
+def test_moving_a_member_to_another_party_moves_their_pages(world):
+    ann = world["ann"]
+    ann.party = world["blue"]
+    ann.save()
+    pages = set(world["doc_a"].pages.values_list("id", flat=True))
+    assert pages <= members(keys.party_pages(world["blue"].pk))
+    assert not get_redis().exists(keys.party_pages(world["red"].pk))
+    assert drift() == {}
+
+
+def test_moving_a_document_to_another_member_moves_its_pages(world):
+    doc = world["doc_b"]
+    doc.member = world["ann"]
+    doc.save()
+    assert drift() == {}
+
+
+def test_an_import_adds_pages_and_counts(world):
+    doc = imported(world["ann"], 4)
+    assert set(doc.pages.values_list("id", flat=True)) <= members(keys.member_pages(world["ann"].pk))
+    assert Assignment.objects.get(pk=world["by_party"].pk).page_count == 7
+    assert drift() == {}
+
+
+def test_deactivating_a_tag_changes_no_copy_and_deleting_it_cascades(world, tags):
+    before = list(PageTag.objects.order_by("pk").values_list("pk", "count", "first_tagged_at"))
+    tags["receipt"].active = False
+    tags["receipt"].save()
+    assert list(PageTag.objects.order_by("pk").values_list("pk", "count", "first_tagged_at")) == before
+    assert drift() == {}
+    tags["claim-form"].delete()
+    assert drift() == {}
+
+
+def test_update_and_raw_sql_are_declared_with_changed(world):
+    """Django sends nothing for update() or raw SQL: callers declare what they touched."""
+    doc_a, doc_b = world["doc_a"], world["doc_b"]
+    moved = doc_a.pages.order_by("number").last()
+    with transaction.atomic():
+        changed(
+            pages={
+                moved.pk: PageContext(
+                    documents={doc_a.pk},
+                    members={world["ann"].pk},
+                    parties={world["red"].pk},
+                    assignments={world["by_party"].pk},
+                )
+            }
+        )
+        Page.objects.filter(pk=moved.pk).update(document=doc_b, number=99)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM reviews_review_tags WHERE tag_id = %s", [world["tags"]["receipt"].pk])
+        changed(pages=[world["page"].pk])
+    assert moved.pk in members(keys.assignment_todo(world["by_doc"].pk))
+    assert not PageTag.objects.filter(tag__slug="receipt").exists()
+    assert drift() == {}
+
+
+def test_without_changed_an_update_is_drift_that_check_reports(world):
+    moved = world["doc_a"].pages.order_by("number").last()
+    Page.objects.filter(pk=moved.pk).update(document=world["doc_b"], number=99)
+    found = drift()
+    assert {"document-pages", "member-pages", "party-pages", "assignment-needed"} <= found.keys()
+
+
+def test_check_reports_and_rebuild_repairs_counter_corruption(world, reviewer):
+    page = world["page"]
+    Page.objects.filter(pk=page.pk).update(review_count=5)
+    PageTag.objects.filter(page=page, tag__slug="claim-form").delete()
+    PageTag.objects.filter(page=page, tag__slug="receipt").update(
+        first_tagged_at=page.reviews.first().created - timedelta(days=1)
+    )
+    PageTag.objects.create(
+        page=world["doc_b"].pages.last(),
+        tag=world["tags"]["retired"],
+        count=3,
+        first_tagged_at=page.reviews.first().created,
+    )
+    Reviewer.objects.filter(user=reviewer).update(review_count=0)
+    Assignment.objects.filter(pk=world["by_party"].pk).update(page_count=1, completed_count=3)
+    found = drift()
+    assert found["page-review-count"].startswith("missing 0, extra 0, wrong 1")
+    assert found["page-tags"].startswith("missing 1, extra 1, wrong 1")
+    assert found["reviewer-review-count"].startswith("missing 0, extra 0, wrong 1")
+    assert "wrong 1" in found["assignment-page-count"] and "wrong 1" in found["assignment-progress"]
+    denormalisation.rebuild_entries(denormalisation.all_entries())
+    assert drift() == {}
+
+
+def test_check_reports_and_rebuild_repairs_page_set_corruption(world):
+    client = get_redis()
+    client.srem(keys.document_pages(world["doc_a"].pk), world["page"].pk)
+    client.sadd(keys.member_pages(world["bea"].pk), 31337)
+    client.sadd(keys.party_pages(424242), 1)
+    found = drift(["document-pages", "member-pages", "party-pages"])
+    assert found["document-pages"].startswith("missing 1, extra 0")
+    assert found["member-pages"].startswith("missing 0, extra 1")
+    assert found["party-pages"].startswith("missing 0, extra 1")
+    denormalisation.rebuild_entries(denormalisation.select(["document-pages", "member-pages", "party-pages"]))
+    assert drift() == {}
