@@ -373,3 +373,39 @@ def _after_assignment_save(sender, instance, created, **kwargs):
 @receiver(post_delete, sender=Assignment, dispatch_uid="denormalisation-assignment-delete")
 def _on_assignment_delete(sender, instance, **kwargs):
     changed(assignments=[instance.pk])
+
+
+# --- The picker's memcached pools (issue 4) ----------------------------------------------------
+
+
+def _rebuild_pools() -> None:
+    from assignments import pool
+
+    pool.refill_all_pools()
+
+
+def _check_pools() -> Drift:
+    from assignments import pool
+
+    return pool.check_pools()
+
+
+register(
+    Denormalisation(
+        name="assignment-pool",
+        description="Up to `PICKER_POOL_SIZE` to-do page ids per active assignment: the next-page "
+        "picker's fallback when Redis is down. Every id is checked in Postgres before it is served "
+        "and dropped from the pool when it is stale, so drift here costs a little speed, never a "
+        "bad page.",
+        derived_from="the assignment's to-do pages (`reviews_page.review_count < threshold`), sampled "
+        "from the Redis to-do set when it is built, else by bounded Postgres probes",
+        lives_in="memcached `crowd:v1:pool:a:<id>` (comma-separated ids, one hour expiry)",
+        kept_current_by="the `assignments.tasks.refill_pools` beat task every minute; an on-demand "
+        "refill by the picker when a pool is missing or low (at most one per assignment per 30 s); "
+        "the picker drops stale ids it finds",
+        rebuild=_rebuild_pools,
+        check=_check_pools,
+        order=90,
+        store=Store.MEMCACHED,
+    )
+)

@@ -136,8 +136,9 @@ def sample_todo_ids(*, assignment_id: int, limit: int) -> list[int]:
         for _ in range(4):
             for page_id in _postgres_probe(assignment, None, per_branch=max(1, limit // 8), cap=PG_SCAN_CAP):
                 found[page_id] = None
-        if not found:
-            found = dict.fromkeys(_postgres_definitive(assignment, None, limit=limit))
+        if len(found) < limit:
+            # A small (or sparse) assignment: the probes may have missed some; top up.
+            found.update(dict.fromkeys(_postgres_definitive(assignment, None, limit=limit)))
         ids = list(found)
         random.shuffle(ids)
     return valid_todo_ids(assignment=assignment, page_ids=ids[:limit])
@@ -459,13 +460,16 @@ def _pick_from_pool(assignment: Assignment, uid: int | None) -> PickResult | Non
 
 
 def _refill_on_demand(assignment_id: int) -> None:
-    # One process refills (a bounded query); the others carry on with what is there.
+    # One process refills (a bounded query) and the others carry on with what is there. The
+    # lock is left to expire: at most one on-demand refill per assignment per REFILL_LOCK_SECONDS,
+    # so a small assignment's short pool is not refilled on every pick.
     if not pool.try_refill_lock(assignment_id):
         return
     try:
         pool.refill_pool(assignment_id=assignment_id)
-    finally:
+    except Exception:
         pool.release_refill_lock(assignment_id)
+        raise
 
 
 # --- 3. Postgres ------------------------------------------------------------------------------

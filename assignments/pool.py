@@ -159,7 +159,7 @@ def reserve(assignment_id: int, candidates: list[int], seconds: int) -> int:
 
 
 def try_refill_lock(assignment_id: int) -> bool:
-    """One on-demand refill per assignment at a time, across processes."""
+    """At most one on-demand refill per assignment per REFILL_LOCK_SECONDS, across processes."""
     key = f"{keys.assignment_pool(assignment_id)}:refilling"
     return bool(_client().run(key, "add", b"1", expire=REFILL_LOCK_SECONDS))
 
