@@ -13,7 +13,7 @@ from django.contrib.auth import views as auth_views
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from assignments.selectors import current_assignment, featured_assignments
 from reviews import accounts, ratelimit, selectors
@@ -51,10 +51,7 @@ def allow_methods(*methods: str):
 
 
 def next_page_url() -> str:
-    try:
-        return reverse("review-next")
-    except NoReverseMatch:  # TODO(issue 5): drop once the picker's view is routed
-        return "/review/next/"
+    return reverse("review-next")
 
 
 @allow_methods("GET", "HEAD")
