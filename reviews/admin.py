@@ -131,7 +131,7 @@ class PageInline(admin.TabularInline):
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
-    list_display = ["title", "cover", "member", "status", "page_count", "created", "imported_at"]
+    list_display = ["title", "cover", "member", "status_and_reason", "page_count", "created", "imported_at"]
     list_filter = ["status", "member__party", "member"]
     search_fields = ["title", "member__name", "sha256"]
     list_select_related = ["member"]
@@ -207,6 +207,12 @@ class DocumentAdmin(admin.ModelAdmin):
     def cover(self, obj: Document) -> str:
         first = getattr(obj, "first_pages", None)
         return thumbnail_html(first[0], 48) if first else "—"
+
+    @admin.display(description="status", ordering="status")
+    def status_and_reason(self, obj: Document) -> str:
+        if obj.status == Document.Status.FAILED:
+            return format_html("<strong>Failed:</strong> {}", obj.error)
+        return obj.get_status_display()
 
     @admin.display(description="pages")
     def pages_link(self, obj: Document) -> str:

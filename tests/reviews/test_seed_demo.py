@@ -58,6 +58,10 @@ def test_it_produces_a_usable_release():
     for assignment in [main, *alternatives]:
         assert assignment.active and assignment.threshold >= 1
     assert main.pages().exists()
+    # The assignments' denormalised page counts were rebuilt after the pages were imported.
+    for assignment in [main, *alternatives]:
+        assert assignment.page_count == assignment.pages().count()
+    assert main.page_count > 0
     assert main.threshold >= 2  # the main assignment is checked twice
 
 

@@ -1,8 +1,10 @@
 """Generate and import a demo release: `manage.py seed_demo [--pages N] [--if-empty]`."""
 
+import io
+
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from config import denormalisation
 from reviews import demo
 from reviews.models import Document
 
@@ -29,8 +31,7 @@ class Command(BaseCommand):
         log = self.stdout.write if verbosity > 1 else None
         result = demo.seed_demo(pages=pages, seed=seed, log=log)
         # Assignments were created after their pages: bring every denormalised copy up to date.
-        for entry in denormalisation.all_entries():
-            entry.rebuild()
+        call_command("rebuild_denormalisations", stdout=self.stdout if verbosity > 1 else io.StringIO())
         self.stdout.write(
             f"demo release: {result.documents} documents, {result.pages} pages imported "
             f"({result.pages_per_second:.1f} pages/s), {result.failed} failed"
