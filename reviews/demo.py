@@ -9,6 +9,7 @@ so seeding twice finds the same files by content hash instead of duplicating the
 
 from __future__ import annotations
 
+import contextlib
 import io
 import random
 import tempfile
@@ -475,7 +476,7 @@ def seed_assignments(letter_documents: list[Document]) -> list[Assignment]:
     return [main, oak, letters]
 
 
-def seed_demo(*, pages: int = 120, seed: int = 2009, workdir: Path | None = None, log=None) -> SeedResult:
+def seed_demo(*, pages: int = 120, seed: int = 2009, pdf_dir: Path | None = None, log=None) -> SeedResult:
     """Generate and import a demo release of about ``pages`` pages, inline, through the pipeline."""
     rng = random.Random(seed)
     reference = seed_reference_data()
@@ -485,7 +486,9 @@ def seed_demo(*, pages: int = 120, seed: int = 2009, workdir: Path | None = None
     imported_pages = failed = 0
     import_seconds = 0.0
     letter_docs: list[Document] = []
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+    # The generated PDFs are kept in pdf_dir when given (to re-import or benchmark them).
+    with contextlib.nullcontext(pdf_dir) if pdf_dir else tempfile.TemporaryDirectory() as tmp:
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         for index, (kind, size) in enumerate(plan, start=1):
             member = members[index % len(members)] if index > 1 else members[0]
             scanned = kind != "claim" or rng.random() < 0.3
