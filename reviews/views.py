@@ -14,6 +14,7 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 
 from assignments.selectors import current_assignment, featured_assignments
 from reviews import accounts, ratelimit, selectors
@@ -70,6 +71,7 @@ def home(request):
     )
 
 
+@never_cache  # personal (own count, CSRF token): never stored by a shared cache
 @allow_methods("GET", "HEAD", "POST")
 def review(request, page_id: int):
     """GET: the review screen. POST: record a review or a skip, then go to the next page."""
@@ -181,6 +183,7 @@ def user_profile(request, username: str):
     )
 
 
+@never_cache
 @allow_methods("GET", "HEAD", "POST")
 def claim(request):
     """Give an anonymous account a username and password, keeping its reviews and credit."""

@@ -57,7 +57,8 @@ def test_a_new_visitor_reviews_skips_claims_and_finds_their_reviews(browser, rel
 
     page.goto(site.url + "/")
     page.screenshot(path=artifacts / "home-1280.png", full_page=True)
-    page.get_by_role("link", name="Start reviewing").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Start reviewing").click()
 
     # The review screen: the page image loads from MEDIA_URL, progress 0 of 5.
     first = current_page_id(page)
@@ -104,23 +105,28 @@ def test_a_new_visitor_reviews_skips_claims_and_finds_their_reviews(browser, rel
     assert progress(page) == (2, 5)
 
     # Claim the account, keeping the reviews.
-    page.get_by_role("link", name="Save your account").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Save your account").click()
     page.get_by_label("Username").fill("Night_Owl")
     page.get_by_label("Email").fill("owl@example.org")
     page.get_by_label("Password", exact=True).fill("correct horse battery 9")
     page.get_by_label("Password again").fill("correct horse battery 9")
     page.screenshot(path=artifacts / "claim-1280.png", full_page=True)
-    page.get_by_role("button", name="Save my account").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save my account").click()
     assert page.url.endswith("/users/Night_Owl/")
     assert "Welcome, Night_Owl!" in page.content()
 
     # Log out, log back in, find the reviews on the profile.
-    page.get_by_role("button", name="Log out").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log out").click()
     assert page.get_by_role("link", name="Log in").is_visible()
-    page.get_by_role("link", name="Log in").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Log in").click()
     page.get_by_label("Username").fill("Night_Owl")
     page.get_by_label("Password").fill("correct horse battery 9")
-    page.get_by_role("button", name="Log in").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Log in").click()
     page.goto(site.url + "/users/Night_Owl/")
     buckets = page.locator("section.bucket h2").all_inner_texts()
     assert buckets == ["Receipt 1", "Hand written 1", "Nothing of note 1"]
@@ -129,7 +135,8 @@ def test_a_new_visitor_reviews_skips_claims_and_finds_their_reviews(browser, rel
     page.screenshot(path=artifacts / "profile-1280.png", full_page=True)
 
     # The reviewer may now see what others found on a page they reviewed.
-    page.locator(f'a[data-page-id="{first}"]').first.click()
+    with page.expect_navigation():
+        page.locator(f'a[data-page-id="{first}"]').first.click()
     assert page.locator(".tag-counts").is_visible()
     assert errors == []
     context.close()
@@ -141,7 +148,8 @@ def test_the_review_screen_works_on_a_phone(browser, release, artifacts):
     page = context.new_page()
     page.goto(site.url + "/")
     page.screenshot(path=artifacts / "home-360.png", full_page=True)
-    page.get_by_role("link", name="Start reviewing").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Start reviewing").click()
     current_page_id(page)
     # Nothing wider than the screen: no sideways scrolling of the whole page.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -165,4 +173,24 @@ def test_the_review_screen_works_on_a_phone(browser, release, artifacts):
         page.get_by_role("button", name=re.compile(r"^Submit")).tap()
     assert progress(page) == (1, 5)
     page.screenshot(path=artifacts / "review-after-submit-360.png", full_page=True)
+    context.close()
+
+
+def test_a_reviewer_who_finished_an_assignment_is_offered_the_others(browser, release, artifacts):
+    site, _doc = release
+    context = browser.new_context(viewport=LAPTOP)
+    page = context.new_page()
+    page.goto(site.url + "/")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Start Travel").click()
+    seen = set()
+    for _ in range(2):
+        seen.add(current_page_id(page))
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+    assert len(seen) == 2
+    assert page.url.endswith("/done/")
+    assert page.get_by_role("heading", name="Nothing left for you here").is_visible()
+    assert page.get_by_role("link", name="Start Jo Member's expenses").is_visible()
+    page.screenshot(path=artifacts / "done-1280.png", full_page=True)
     context.close()

@@ -334,3 +334,10 @@ def test_a_profile_lists_the_reviewers_pages_in_tag_buckets(client, release, rev
     assert sections == [("Receipt", "2"), ("Hand written", "1"), ("Nothing of note", "1")]
     assert f'data-page-id="{pages[2].pk}"' in html
     assert client.get("/users/nobody-here/").status_code == 404
+
+
+def test_a_profile_costs_a_fixed_number_of_queries(client, release, reviewer, django_assert_max_num_queries):
+    for page in factories.make_document(pages=12).pages.all():
+        submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt", "claim-form"])
+    with django_assert_max_num_queries(4):
+        assert client.get("/users/alice/").status_code == 200
