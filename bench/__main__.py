@@ -1,0 +1,99 @@
+"""``python -m bench``: the next-page picker against ``ORDER BY random()``, side by side.
+
+Never touches the development data: it creates its own database ``crowd_bench`` on the embedded
+PostgreSQL (or on the server of ``DATABASE_URL`` when one is set) and starts its own throwaway
+redis-server and memcached on temporary sockets, which it stops (for the fallback figures) and
+removes at the end.
+
+    python -m bench                       # 40k, 400k and 4M pages; writes docs/benchmarks.md
+    python -m bench --sizes 20000,200000  # a quick run while developing (does not write the doc)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+BENCH_DATABASE = "crowd_bench"
+DEFAULT_SIZES = (40_000, 400_000, 4_000_000)
+
+
+def _prepare_environment(workdir: Path) -> dict:
+    """Point the settings at the bench database and private Redis/memcached, before Django."""
+    sys.path.insert(0, str(BASE_DIR))
+    from config import services
+
+    data_dir = services.data_dir(BASE_DIR)
+    if os.environ.get("DATABASE_URL"):
+        from urllib.parse import urlsplit, urlunsplit
+
+        url = urlsplit(os.environ["DATABASE_URL"])
+        os.environ["DATABASE_URL"] = urlunsplit(url._replace(path=f"/{BENCH_DATABASE}"))
+        _create_database_via(os.environ["DATABASE_URL"])
+    else:
+        pg = services.ensure_postgres(data_dir)  # the embedded server, started if need be
+        os.environ["DATABASE_URL"] = f"postgres://postgres@{quote(pg['HOST'], safe='')}/{BENCH_DATABASE}"
+        _create_database_via(os.environ["DATABASE_URL"])
+    redis_sock = workdir / "redis.sock"
+    redis_pid = services.start_redis_server(redis_sock, workdir / "redis", persist=False)
+    memcached_sock = workdir / "memcached.sock"
+    memcached_pid = services.start_memcached_server(memcached_sock, workdir / "memcached")
+    os.environ["REDIS_URL"] = f"unix://{redis_sock}"
+    os.environ["MEMCACHED_SERVERS"] = f"unix:{memcached_sock}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ.pop("CROWD_TESTING", None)
+    return {"redis_pid": redis_pid, "memcached_pid": memcached_pid, "redis_sock": redis_sock}
+
+
+def _create_database_via(url: str) -> None:
+    import psycopg
+
+    target = url.rsplit("/", 1)[1].split("?")[0]
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [target]).fetchone():
+            conn.execute(f'CREATE DATABASE "{target}"')
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", help="comma-separated page counts (default 40000,400000,4000000)")
+    parser.add_argument("--picks", type=int, default=2000, help="timed picks per size (default 2000)")
+    parser.add_argument("--output", default=str(BASE_DIR / "docs" / "benchmarks.md"))
+    args = parser.parse_args(argv)
+    sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else DEFAULT_SIZES
+    if sorted(sizes) != list(sizes) or len(sizes) < 2 or min(sizes) < 1000:
+        parser.error("--sizes: at least two increasing page counts of 1000 or more")
+
+    workdir = Path(tempfile.mkdtemp(prefix="crowd-bench-", dir="/tmp"))
+    servers = _prepare_environment(workdir)
+    try:
+        import django
+
+        django.setup()
+        from bench import picker_bench
+
+        report = picker_bench.run(sizes=sizes, picks=args.picks, servers=servers)
+        print(report.summary())
+        if sizes == DEFAULT_SIZES:
+            Path(args.output).write_text(report.markdown())
+            print(f"wrote {args.output}")
+        else:
+            print("(not writing docs/benchmarks.md: not the standard sizes)")
+        return 0 if report.targets_met() else 1
+    finally:
+        from config import services
+
+        services.stop_pidfile(servers["redis_pid"])
+        services.stop_pidfile(servers["memcached_pid"])
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
