@@ -224,3 +224,91 @@ def test_concurrent_pickers_stay_spread_over_few_pages(settings):
     assert set(counts) == set(ids)
     # Each claim takes the least recently handed out page atomically: an exact rotation.
     assert max(counts.values()) - min(counts.values()) <= 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_never_serves_a_page_deleted_before_the_pick_while_pages_are_being_deleted(settings):
+    """A deleter thread removes pages (half through the ORM, half behind every signal's back)
+    while the picker runs; no pick ever returns a page whose deletion had committed before
+    that pick began."""
+    settings.PICKER_RESERVATION_SECONDS = 0
+    assignment, ids = make_assignment(240)
+    build_sets()
+    doomed = ids[:200]
+    deleted: set[int] = set()
+    lock = threading.Lock()
+    finished = threading.Event()
+    errors = []
+
+    def deleter():
+        try:
+            for n, page_id in enumerate(doomed):
+                if n % 2:
+                    Page.objects.filter(pk=page_id).delete()
+                else:
+                    with connection.cursor() as cursor:
+                        cursor.execute("DELETE FROM reviews_page WHERE id = %s", [page_id])
+                with lock:
+                    deleted.add(page_id)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            finished.set()
+            connection.close()
+
+    thread = threading.Thread(target=deleter)
+    thread.start()
+    picks = 0
+    while not finished.is_set() or picks < 50:
+        with lock:
+            gone_before = set(deleted)
+        result = pick_next_page(assignment=assignment, reviewer=None)
+        picks += 1
+        assert result.page_id is not None
+        assert result.page_id not in gone_before
+    thread.join()
+    assert not errors
+    served = {pick_next_page(assignment=assignment, reviewer=None).page_id for _ in range(100)}
+    assert served <= set(ids[200:])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_threshold_holds_under_concurrent_submits_with_a_bounded_overshoot(settings):
+    """Six reviewers review as fast as they can until nothing is left (threshold 2, 40 pages).
+
+    Overshoot happens only when a page handed out is filled by others before its reviewer
+    submits. Reservations keep concurrent reviewers on different pages while at least as many
+    pages remain as reviewers, so it can only happen among the last (W - 1) open pages, each
+    held by at most W - 1 others: at most (W - 1)^2 extra reviews in all, and at most W - 1 on
+    any page. Without the threshold check every reviewer would review every page (240).
+    """
+    settings.PICKER_RESERVATION_SECONDS = 60
+    workers, threshold = 6, 2
+    assignment, ids = make_assignment(40, threshold=threshold)
+    users = [factories.make_user() for _ in range(workers)]
+    build_sets()
+    errors = []
+
+    def review_until_done(user):
+        try:
+            while True:
+                result = pick_next_page(assignment=assignment, reviewer=user)
+                if result.page_id is None:
+                    return
+                outcome = submit_review(reviewer=user, page_id=result.page_id, assignment_id=assignment.pk)
+                assert outcome.created, "served a page this reviewer had already reviewed"
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=review_until_done, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    counts = dict(Page.objects.filter(pk__in=ids).values_list("pk", "review_count"))
+    assert min(counts.values()) >= threshold  # finished: nothing left undone
+    assert max(counts.values()) <= threshold + workers - 1
+    assert sum(counts.values()) <= len(ids) * threshold + (workers - 1) ** 2
