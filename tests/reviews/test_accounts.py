@@ -190,3 +190,9 @@ def test_the_logout_form_needs_the_csrf_token(pages, reviewer):
     client.force_login(reviewer)
     assert client.post("/account/logout/").status_code == 403
     assert signed_in_user(client) == reviewer
+
+
+def test_the_login_page_warns_an_anonymous_reviewer_to_save_instead(client, pages):
+    review(client, pages[0])
+    html = client.get("/account/login/").content.decode()
+    assert "save this account" in html

@@ -341,3 +341,18 @@ def test_a_profile_costs_a_fixed_number_of_queries(client, release, reviewer, dj
         submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt", "claim-form"])
     with django_assert_max_num_queries(4):
         assert client.get("/users/alice/").status_code == 200
+
+
+def test_a_get_with_review_parameters_records_nothing(client, release):
+    page = release[1][0]
+    users = user_count()
+    response = client.get(f"/review/{page.pk}/", {"tags": "receipt", "action": "submit"})
+    assert response.status_code == 200
+    assert_nothing_recorded(users)
+
+
+def test_an_oversized_body_gets_a_clear_page(client, release, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2048
+    response = client.post(f"/review/{release[1][0].pk}/", {"action": "submit", "junk": "x" * 4096})
+    assert response.status_code == 400
+    assert "malformed or too large. Nothing was recorded." in response.content.decode()
