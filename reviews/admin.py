@@ -132,7 +132,8 @@ class PageInline(admin.TabularInline):
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
     list_display = ["title", "cover", "member", "status_and_reason", "page_count", "created", "imported_at"]
-    list_filter = ["status", "member__party", "member"]
+    # No filter by member: a release has hundreds; the search box finds them by name.
+    list_filter = ["status", "member__party"]
     search_fields = ["title", "member__name", "sha256"]
     list_select_related = ["member"]
     date_hierarchy = "created"
@@ -199,6 +200,13 @@ class DocumentAdmin(admin.ModelAdmin):
         obj._state.adding = False
         obj.refresh_from_db()
 
+    def delete_model(self, request, obj):
+        importer.document_delete(document_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for document_id in queryset.values_list("pk", flat=True):
+            importer.document_delete(document_id=document_id)
+
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, f"“{obj}” is queued for import; its pages appear when it is done.")
         return super().response_add(request, obj, post_url_continue)
@@ -235,7 +243,7 @@ class DocumentAdmin(admin.ModelAdmin):
 @admin.register(Page)
 class PageAdmin(admin.ModelAdmin):
     list_display = ["__str__", "thumb", "document", "number", "review_count", "tags_summary"]
-    list_filter = ["document__status", "document__member__party", "document__member"]
+    list_filter = ["document__status", "document__member__party"]
     search_fields = ["document__title", "document__member__name"]
     list_select_related = ["document"]
     raw_id_fields = ["document"]

@@ -147,6 +147,19 @@ def document_reimport(*, document_id: int, queue: bool = True) -> bool:
     return bool(updated)
 
 
+def document_delete(*, document_id: int) -> None:
+    """Delete a document with its pages (and their reviews), then its stored files after commit."""
+    with transaction.atomic():
+        document = Document.objects.select_for_update().filter(pk=document_id).first()
+        if document is None:
+            return
+        names = [name for row in document.pages.values_list("image", "thumbnail") for name in row if name]
+        names.append(document.source.name)
+        document.delete()
+        # Files go only once the rows are gone for good: a rolled-back delete keeps its images.
+        transaction.on_commit(lambda: _delete_files(names))
+
+
 # --- Checking and rendering PDFs ---------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -222,3 +223,21 @@ def test_an_admin_upload_is_imported_by_a_real_celery_worker(client, editor, set
 def _write(path, data: bytes):
     path.write_bytes(data)
     return path
+
+
+@pytest.mark.django_db
+def test_deleting_a_document_in_the_admin_removes_its_pages_and_files(
+    client, editor, tmp_path, media_root, django_capture_on_commit_callbacks
+):
+    document = importer.document_create_from_path(
+        path=_write(tmp_path / "a.pdf", pdf_bytes(2)), queue=False
+    ).document
+    importer.import_document(document.pk)
+    files = [p.image.path for p in document.pages.all()] + [document.source.path]
+    assert all(Path(f).exists() for f in files)
+    client.force_login(editor)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("admin:reviews_document_delete", args=[document.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Document.objects.exists() and not Page.objects.exists()
+    assert not any(Path(f).exists() for f in files)

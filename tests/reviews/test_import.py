@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import psycopg
@@ -247,12 +248,26 @@ def test_a_document_being_imported_elsewhere_is_left_alone(tmp_path):
     )
     try:
         other.execute("SELECT pg_advisory_lock(%s, %s)", [importer._LOCK_NAMESPACE, document.pk])
+        assert _advisory_lock_held(document.pk)
         result = importer.import_document(document.pk)
         assert result.status == "busy"
         assert not document.pages.exists()
     finally:
-        other.close()  # a dead worker's connection: Postgres releases the lock
+        other.close()  # a dead worker's connection: Postgres releases the lock...
+    # ...once its backend has noticed (asynchronously): wait for that, with a deadline.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _advisory_lock_held(document.pk):
+        time.sleep(0.02)
     assert importer.import_document(document.pk).status == "imported"
+
+
+def _advisory_lock_held(document_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s",
+            [importer._LOCK_NAMESPACE, document_id],
+        )
+        return cursor.fetchone()[0] > 0
 
 
 def test_reimport_queues_a_failed_document_and_leaves_imported_ones_alone(
