@@ -145,6 +145,8 @@ if TESTING:
     # from the data of a `make run` sharing the same embedded servers.
     REDIS_URL = _with_redis_db(REDIS_URL, env_int("TEST_REDIS_DB", 15, minimum=1))
     CACHES["default"]["KEY_PREFIX"] = "crowd-test"
+    # Creating and claiming accounts is on many tests' path; the real hasher is deliberately slow.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or (
     REDIS_URL.replace("unix://", "redis+socket://", 1) if REDIS_URL.startswith("unix://") else REDIS_URL
