@@ -293,3 +293,76 @@ def test_creating_a_document_queues_its_import_on_commit(tmp_path, django_captur
     assert queued.created and queued.document.status == Document.Status.PENDING
     assert len(callbacks) == 1
     assert default_storage.exists(queued.document.source.name)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_process_killed_mid_document_is_redelivered_and_imports_once(tmp_path, settings):
+    """For real: a Celery worker (its own process, the real Redis broker, the test database) is
+    SIGKILLed while rendering; acks_late redelivers the task and the next worker process imports
+    the document from scratch, with one page per PDF page and no stray files."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from urllib.parse import quote
+
+    import psutil
+
+    media = tmp_path / "worker-media"
+    settings.MEDIA_ROOT = media
+    pages = 120
+    document = create(write(tmp_path / "long.pdf", pdf_bytes(pages)))
+    db = connection.settings_dict
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"CROWD_TESTING", "TEST_REDIS_DB", "CELERY_BROKER_URL"}
+    }
+    env.update(
+        DATABASE_URL=f"postgres://{db['USER']}@{quote(db['HOST'], safe='')}/{db['NAME']}",
+        REDIS_URL=settings.REDIS_URL,
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        MEMCACHED_SERVERS=",".join(settings.MEMCACHED_SERVERS),
+        MEDIA_ROOT=str(media),
+        DB_POOL="0",
+    )
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "1", "--pool", "prefork",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    try:
+        from reviews.tasks import import_document_task
+
+        import_document_task.delay(document.pk)
+        pages_dir = media / "pages" / str(document.pk)
+
+        def wait_for(predicate, what: str, timeout: float = 120) -> None:
+            deadline = time.monotonic() + timeout
+            while not predicate():
+                assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
+                assert time.monotonic() < deadline, f"timed out waiting for {what}"
+                time.sleep(0.05)
+
+        wait_for(lambda: pages_dir.exists() and len(list(pages_dir.iterdir())) >= 10, "rendering to start")
+        (child,) = psutil.Process(worker.pid).children()
+        os.kill(child.pid, signal.SIGKILL)
+        half_done = len(list(pages_dir.iterdir()))
+        assert 10 <= half_done < pages
+
+        def imported() -> bool:
+            document.refresh_from_db()
+            return document.status == Document.Status.IMPORTED
+
+        wait_for(imported, "the redelivered import")
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        log.close()
+    assert document.page_count == pages
+    assert list(document.pages.values_list("number", flat=True).order_by("number")) == list(
+        range(1, pages + 1)
+    )
+    assert len(stored_page_files(media)) == 2 * pages  # the killed attempt's files are gone
