@@ -361,6 +361,7 @@ def test_a_worker_process_killed_mid_document_is_redelivered_and_imports_once(tm
         worker.terminate()
         worker.wait(30)
         log.close()
+    assert "WorkerLostError" in (tmp_path / "worker.log").read_text()  # the kill was seen as such
     assert document.page_count == pages
     assert list(document.pages.values_list("number", flat=True).order_by("number")) == list(
         range(1, pages + 1)
