@@ -40,8 +40,10 @@ import logging
 import random
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 
+import psycopg
 import redis
 from django.conf import settings
 from django.db import connection
@@ -60,6 +62,7 @@ SEEN_FAMILY = "reviewer-seen"
 FIRST_DRAW = 16
 MORE_DRAWS = (64, 256)
 ENUMERATE_LIMIT = 1000
+SMALL_SET = 3 * FIRST_DRAW  # below this SRANDMEMBER with a count samples with a bias
 CHECK_FIRST = 4  # candidates checked in Postgres before the rest of a round (most are valid)
 POOL_SAMPLE = 48
 PG_CANDIDATES = 32  # rows the Postgres fallback returns to choose from at random
@@ -154,22 +157,27 @@ def reset_state() -> None:
 
 # --- checking candidates against Postgres ----------------------------------------------------
 
+# Both conditions are written with uncorrelated ARRAY(...) subqueries (run once per query) and
+# scalar subqueries by primary key or unique index (run per row): the planner cannot turn them
+# into hashes over every document of the assignment or every review of the reviewer, so the cost
+# per candidate stays the same whatever the size of the assignment or the reviewer's history.
+
 # The page belongs to the assignment: by document, by its member, or by its member's party.
 _MEMBER_SQL = """(
-    EXISTS (SELECT 1 FROM assignments_assignment_documents ad
-            WHERE ad.assignment_id = %(aid)s AND ad.document_id = p.document_id)
-    OR EXISTS (SELECT 1 FROM reviews_document d
-               JOIN assignments_assignment_members am ON am.member_id = d.member_id
-               WHERE d.id = p.document_id AND am.assignment_id = %(aid)s)
-    OR EXISTS (SELECT 1 FROM reviews_document d
-               JOIN reviews_member m ON m.id = d.member_id
-               JOIN assignments_assignment_parties ap ON ap.party_id = m.party_id
-               WHERE d.id = p.document_id AND ap.assignment_id = %(aid)s))"""
+    p.document_id = ANY(ARRAY(SELECT ad.document_id FROM assignments_assignment_documents ad
+                              WHERE ad.assignment_id = %(aid)s))
+    OR (SELECT d.member_id FROM reviews_document d WHERE d.id = p.document_id)
+       = ANY(ARRAY(SELECT am.member_id FROM assignments_assignment_members am
+                   WHERE am.assignment_id = %(aid)s))
+    OR (SELECT m.party_id FROM reviews_document d JOIN reviews_member m ON m.id = d.member_id
+        WHERE d.id = p.document_id)
+       = ANY(ARRAY(SELECT ap.party_id FROM assignments_assignment_parties ap
+                   WHERE ap.assignment_id = %(aid)s)))"""
 
-# This reviewer reviewed or skipped the page (both unique (reviewer, page) indexes).
+# This reviewer reviewed or skipped the page (unique (reviewer, page) indexes: one row at most).
 _SEEN_SQL = """(
-    EXISTS (SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %(uid)s::bigint AND r.page_id = p.id)
-    OR EXISTS (SELECT 1 FROM reviews_skip s WHERE s.reviewer_id = %(uid)s::bigint AND s.page_id = p.id))"""
+    (SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %(uid)s::bigint AND r.page_id = p.id) IS NOT NULL
+    OR (SELECT 1 FROM reviews_skip s WHERE s.reviewer_id = %(uid)s::bigint AND s.page_id = p.id) IS NOT NULL)"""
 
 # One query for all candidates, each found by primary key.
 _CHECK_SQL = f"""
@@ -179,6 +187,38 @@ FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS c(id, n)
 LEFT JOIN reviews_page p ON p.id = c.id
 ORDER BY c.n
 """
+
+
+_generic_plan_connections: weakref.WeakSet = weakref.WeakSet()
+
+
+def _run_check(params: dict) -> list[tuple]:
+    """Run the check as a prepared statement with a generic plan.
+
+    Planning this query costs more than running it (about 0.4 ms against 0.15 ms) and its plan
+    does not depend on the values, so it is prepared once per connection (server-side binding)
+    and planned once. ``plan_cache_mode`` only affects prepared statements, and Django prepares
+    none of its own (``prepare_threshold`` is None), so the session setting changes nothing else.
+    The query still goes through Django's error wrapping and query log.
+    """
+    connection.ensure_connection()
+    raw = connection.connection
+    started = time.perf_counter()
+    with connection.wrap_database_errors:
+        if raw not in _generic_plan_connections:
+            if raw.prepare_threshold is None:
+                raw.prepare_threshold = 2**31 - 1  # explicit prepare=True only, never automatic
+            with psycopg.ClientCursor(raw) as cursor:
+                cursor.execute("SET plan_cache_mode = force_generic_plan")
+            _generic_plan_connections.add(raw)
+        with psycopg.Cursor(raw) as cursor:
+            cursor.execute(_CHECK_SQL, params, prepare=True)
+            rows = cursor.fetchall()
+    if connection.queries_logged:
+        connection.queries_log.append(
+            {"sql": f"{_CHECK_SQL.strip()} -- {params}", "time": f"{time.perf_counter() - started:.3f}"}
+        )
+    return rows
 
 
 @dataclass
@@ -193,9 +233,7 @@ def _check(assignment: Assignment, uid: int | None, ids: list[int]) -> _Checked:
     checked = _Checked()
     if not ids:
         return checked
-    with connection.cursor() as cursor:
-        cursor.execute(_CHECK_SQL, {"ids": list(ids), "aid": assignment.pk, "uid": uid})
-        rows = cursor.fetchall()
+    rows = _run_check({"ids": [int(i) for i in ids], "aid": assignment.pk, "uid": uid})
     for page_id, exists, member, review_count, seen in rows:
         if not exists or not member:
             checked.gone.append(page_id)
@@ -238,11 +276,16 @@ def _family_ready(name: str) -> bool:
 
 # Claim one of the candidates (valid pages, in preference order): the first not reserved, else
 # the one whose reservation is oldest (expires first). Atomic, one key, one round trip.
+# Scores are expiry times in microseconds of the Redis server's clock: one clock for every web
+# process, so "handed out longest ago" is exact and the last pages rotate evenly.
 _RESERVE_LUA = """
-local now, till = tonumber(ARGV[1]), ARGV[2]
+redis.replicate_commands()
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local till = now + tonumber(ARGV[1]) * 1000000
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local best, best_score = nil, nil
-for i = 4, #ARGV do
+for i = 3, #ARGV do
   local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
   if not score then
     best = ARGV[i]
@@ -254,7 +297,7 @@ for i = 4, #ARGV do
   end
 end
 redis.call('ZADD', KEYS[1], till, best)
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return best
 """
 _reserve_script: redis.commands.core.Script | None = None
@@ -267,10 +310,9 @@ def _reserve(r: redis.Redis, assignment_id: int, candidates: list[int]) -> int:
     global _reserve_script
     if _reserve_script is None:
         _reserve_script = r.register_script(_RESERVE_LUA)
-    now = time.time()
     chosen = _reserve_script(
         keys=[keys.assignment_reserved(assignment_id)],
-        args=[now, now + seconds, int(seconds * 2000), *candidates],
+        args=[seconds, int(seconds * 2000), *candidates],
         client=r,
     )
     return int(chosen)
@@ -303,6 +345,10 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
             _family_ready(SEEN_FAMILY)
             seen_key = None
 
+    if FIRST_DRAW < todo_card <= SMALL_SET:
+        # SRANDMEMBER's sample of a small set is not uniform (Redis copies it into a dict and
+        # evicts with a bucket-biased random key): take the whole set and shuffle it ourselves.
+        batch = r.smembers(todo)
     examined: set[int] = set()
     whole_set = False
     for round_no in range(len(MORE_DRAWS) + 1):
@@ -355,7 +401,7 @@ def _try_candidates(r, assignment: Assignment, uid, seen_key, ids: list[int]) ->
     out = pipe.execute()
     flags = out[0] if seen_key else [0] * len(ids)
     scores = out[-1]
-    now = time.time()
+    now = time.time() * 1_000_000  # reservation scores are microseconds (see _RESERVE_LUA)
     free: list[int] = []
     held: list[tuple[float, int]] = []
     for page_id, was_seen, score in zip(ids, flags, scores, strict=True):

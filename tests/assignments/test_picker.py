@@ -18,7 +18,7 @@ from tests import factories
 from tests.assignments._picker_support import build_sets, todo_ids
 
 # Chi-square critical values at p = 0.001 (a correct picker fails these once in a thousand runs).
-CHI2_999 = {9: 27.877, 19: 43.820}
+CHI2_999 = {9: 27.877, 19: 43.820, 99: 148.23}
 
 
 def chi_square(counts: Counter, keys_: list[int], total: int) -> float:
@@ -53,6 +53,17 @@ def test_it_picks_uniformly_at_random(settings):
         counts[result.page_id] += 1
     assert set(counts) == set(ids)
     assert chi_square(counts, ids, 2000) < CHI2_999[19]
+
+
+@pytest.mark.django_db
+def test_it_picks_uniformly_from_a_set_too_large_to_take_whole(settings):
+    """The SRANDMEMBER path: 3,000 picks over 100 pages."""
+    settings.PICKER_RESERVATION_SECONDS = 0
+    assignment, ids = make_assignment(100)
+    build_sets()
+    counts = Counter(pick_next_page(assignment=assignment, reviewer=None).page_id for _ in range(3000))
+    assert set(counts) == set(ids)
+    assert chi_square(counts, ids, 3000) < CHI2_999[99]
 
 
 @pytest.mark.django_db
