@@ -22,7 +22,7 @@ import uuid
 from collections import defaultdict
 
 import redis
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
@@ -70,6 +70,39 @@ def assignment_truth(assignment_id: int) -> dict[str, set[int]] | None:
         if count >= threshold:
             done.add(page_id)
     return {"needed": needed, "done": done, "todo": needed - done}
+
+
+# (assignment id, page id) for every page of every assignment: by document, member or party.
+ASSIGNMENT_PAGES_SQL = """
+    SELECT ad.assignment_id, p.id AS page_id FROM assignments_assignment_documents ad
+      JOIN reviews_page p ON p.document_id = ad.document_id
+    UNION
+    SELECT am.assignment_id, p.id FROM assignments_assignment_members am
+      JOIN reviews_document d ON d.member_id = am.member_id JOIN reviews_page p ON p.document_id = d.id
+    UNION
+    SELECT ap.assignment_id, p.id FROM assignments_assignment_parties ap
+      JOIN reviews_member m ON m.party_id = ap.party_id JOIN reviews_document d ON d.member_id = m.id
+      JOIN reviews_page p ON p.document_id = d.id
+"""
+
+
+def all_assignment_truth() -> dict[int, dict[str, set[int]]]:
+    """The three sets of every active assignment in one query (checks)."""
+    truth = {
+        pk: {"needed": set(), "done": set(), "todo": set()}
+        for pk in Assignment.objects.filter(active=True).values_list("pk", flat=True)
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.id, p.id, p.review_count >= a.threshold FROM ({ASSIGNMENT_PAGES_SQL}) x"
+            " JOIN assignments_assignment a ON a.id = x.assignment_id AND a.active"
+            " JOIN reviews_page p ON p.id = x.page_id"
+        )
+        for assignment_id, page_id, done in cursor.fetchall():
+            sets = truth[assignment_id]
+            sets["needed"].add(page_id)
+            sets["done" if done else "todo"].add(page_id)
+    return truth
 
 
 def rebuild_assignment_sets(assignment_id: int) -> None:
@@ -147,10 +180,17 @@ def rebuild_all_assignment_sets() -> None:
 
 def _set_check(kind: str):
     def check() -> Drift:
-        active = set(Assignment.objects.filter(active=True).values_list("pk", flat=True))
+        truth = all_assignment_truth()
+        client = get_redis()
+        ids = sorted(set(truth) | _assignment_ids_with_keys(kind))
+        read = client.pipeline(transaction=False)
+        for assignment_id in ids:
+            read.smembers(KEY_OF[kind](assignment_id))
         drift = Drift()
-        for assignment_id in sorted(active | _assignment_ids_with_keys(kind)):
-            drift.merge(sync_assignment_sets(assignment_id, fix=False, kinds=(kind,)))
+        for assignment_id, actual in zip(ids, read.execute(), strict=True):
+            want = truth.get(assignment_id, {}).get(kind, set())
+            label = f"assignment {assignment_id} {kind}"
+            drift.merge(sync_set(KEY_OF[kind](assignment_id), want, actual=actual, label=label))
         return drift
 
     return check
@@ -232,14 +272,17 @@ def rebuild_assignment_counts() -> None:
 def _count_check(field: str):
     def check() -> Drift:
         drift = Drift()
-        for pk, threshold, stored in Assignment.objects.values_list("pk", "threshold", field).order_by("pk"):
-            qs = Page.objects.filter(assignment_page_filter(pk))
-            if field == "completed_count":
-                qs = qs.filter(review_count__gte=threshold)
-            actual = qs.count()
-            if actual != stored:
-                drift.wrong += 1
-                drift.add_example(f"assignment {pk}: {stored}, should be {actual}")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold)"
+                f" FROM assignments_assignment a LEFT JOIN ({ASSIGNMENT_PAGES_SQL}) x ON x.assignment_id = a.id"
+                " LEFT JOIN reviews_page p ON p.id = x.page_id GROUP BY a.id ORDER BY a.id"
+            )
+            for pk, stored, pages, done in cursor.fetchall():
+                actual = done if field == "completed_count" else pages
+                if actual != stored:
+                    drift.wrong += 1
+                    drift.add_example(f"assignment {pk}: {stored}, should be {actual}")
         return drift
 
     return check

@@ -15,6 +15,19 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Standing users are created per test here (real commits): skip the deliberate slowness.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+MAINTAINED_ON_COMMIT = [
+    "page-review-count", "page-tags", "reviewer-review-count", "assignment-page-count",
+    "assignment-progress", "document-pages", "member-pages", "party-pages", "reviewer-seen",
+    "assignment-needed", "assignment-done", "assignment-todo",
+]  # fmt: skip
+
 SETS = ["assignment-needed", "assignment-done", "assignment-todo", "reviewer-seen"]
 
 

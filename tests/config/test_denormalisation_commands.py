@@ -15,6 +15,12 @@ from tests import factories
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # Standing users are created per test here (real commits): skip the deliberate slowness.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def run(*args):
     out = io.StringIO()
     call_command(*args, stdout=out)
