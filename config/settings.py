@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import sys
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import dj_database_url
 
@@ -148,12 +149,21 @@ if TESTING:
     # Creating and claiming accounts is on many tests' path; the real hasher is deliberately slow.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or (
-    REDIS_URL.replace("unix://", "redis+socket://", 1) if REDIS_URL.startswith("unix://") else REDIS_URL
-)
+
+def _celery_broker(url: str) -> str:
+    """kombu spells a unix-socket Redis URL redis+socket:// and reads its database from
+    ?virtual_host=, not ?db= (which it silently ignores, falling back to database 0)."""
+    if not url.startswith("unix://"):
+        return url
+    path, _, query = url.removeprefix("unix://").partition("?")
+    db = dict(parse_qsl(query)).get("db")
+    return f"redis+socket://{path}" + (f"?virtual_host={db}" if db else "")
+
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or _celery_broker(REDIS_URL)
 if TESTING:
     # Tasks queued by tests go to the test Redis database, never to a dev worker's queue.
-    CELERY_BROKER_URL = REDIS_URL.replace("unix://", "redis+socket://", 1)
+    CELERY_BROKER_URL = _celery_broker(REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task to be redelivered
@@ -168,6 +178,11 @@ CELERY_BEAT_SCHEDULE["picker-refill-pools"] = {"task": "assignments.tasks.refill
 CELERY_BEAT_SCHEDULE["denormalisations-ensure-built"] = {
     "task": "config.tasks.ensure_denormalisations",
     "schedule": 60.0,
+}
+# Imports whose task was lost (queued while the broker was down) are queued again.
+CELERY_BEAT_SCHEDULE["imports-requeue-stalled"] = {
+    "task": "reviews.tasks.requeue_stalled_imports",
+    "schedule": 300.0,
 }
 
 # --- Sessions, auth --------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import IO
 
@@ -129,9 +130,54 @@ def _document_create(
 
 def document_queue_import(*, document_id: int) -> None:
     """Queue the Celery import of a document once the current transaction commits."""
+    transaction.on_commit(lambda: _enqueue(document_id))
+
+
+def _enqueue(document_id: int) -> None:
     from reviews.tasks import import_document_task
 
-    transaction.on_commit(lambda: import_document_task.delay(document_id))
+    try:
+        import_document_task.delay(document_id)
+    except Exception as exc:
+        # The document is committed as pending: a broker outage must not turn the upload into
+        # an error. requeue_stalled_imports (Celery beat) sends it again once the broker is back.
+        log.warning("could not queue the import of document %s: %r", document_id, exc)
+
+
+def _queued_tasks() -> int | None:
+    """Messages waiting in Celery's default queue (None when the broker cannot be asked)."""
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            # Declaring is idempotent (and creates the queue when nothing has used it yet).
+            return conn.default_channel.queue_declare(
+                queue=app.conf.task_default_queue, durable=True, auto_delete=False
+            ).message_count
+    except Exception:
+        return None
+
+
+def documents_requeue_stalled(*, older_than_seconds: int = 600) -> list[int]:
+    """Queue again the imports that should have finished by now: pending documents (their task
+    was lost, e.g. queued while the broker was down) and importing ones no worker holds the lock
+    of. A duplicate task is harmless: the import lock and the imported status make it a no-op."""
+    if _queued_tasks() != 0:
+        return []  # a backlog is still being worked through: its documents are not lost
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    stalled = list(
+        Document.objects.filter(
+            status__in=[Document.Status.PENDING, Document.Status.IMPORTING], created__lt=cutoff
+        ).values_list("pk", flat=True)[:1000]
+    )
+    requeued = []
+    for document_id in stalled:
+        with _import_lock(document_id) as free:
+            if free:
+                requeued.append(document_id)
+    for document_id in requeued:
+        _enqueue(document_id)
+    return requeued
 
 
 def document_reimport(*, document_id: int, queue: bool = True) -> bool:

@@ -10,3 +10,9 @@ def import_document_task(document_id: int) -> str:
     """Import one document (see reviews.importer.import_document). Safe to redeliver: a worker
     killed mid-document leaves it to be imported again from scratch, without duplicate pages."""
     return importer.import_document(document_id).status
+
+
+@shared_task
+def requeue_stalled_imports() -> int:
+    """Celery beat: queue again the imports whose task was lost (see documents_requeue_stalled)."""
+    return len(importer.documents_requeue_stalled())

@@ -179,3 +179,23 @@ def test_nonsense_values_stop_start_up_with_a_clear_message(tmp_path, variable, 
     }
     with pytest.raises(AssertionError, match=message):
         settings_in_subprocess(env, forbid_embedded=True)
+
+
+def test_under_test_the_broker_is_the_test_redis_database():
+    """Tasks queued by tests land in the test Redis database, not in a dev worker's queue. kombu
+    reads a unix socket's database from ?virtual_host= (it ignores ?db=): check what it uses."""
+    from config import services
+
+    found = settings_in_subprocess({"CROWD_TESTING": "1", "TEST_REDIS_DB": "7"}, forbid_embedded=False)
+
+    sock = services.redis_socket(BASE_DIR / ".data")
+    assert found["REDIS_URL"] == f"unix://{sock}?db=7"
+    assert found["CELERY_BROKER_URL"] == f"redis+socket://{sock}?virtual_host=7"
+
+
+def test_the_celery_connection_of_this_test_run_uses_the_test_database(settings):
+    from kombu import Connection
+
+    with Connection(settings.CELERY_BROKER_URL) as conn:
+        kwargs = conn.default_channel.client.connection_pool.connection_kwargs
+    assert kwargs["db"] == int(os.environ.get("TEST_REDIS_DB", "15"))

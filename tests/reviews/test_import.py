@@ -332,6 +332,7 @@ def test_a_worker_process_killed_mid_document_is_redelivered_and_imports_once(tm
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-c", "1", "--pool", "prefork",
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "warning"],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parents[2],
+        start_new_session=True,
     )  # fmt: skip
     try:
         from reviews.tasks import import_document_task
@@ -358,8 +359,12 @@ def test_a_worker_process_killed_mid_document_is_redelivered_and_imports_once(tm
 
         wait_for(imported, "the redelivered import")
     finally:
-        worker.terminate()
-        worker.wait(30)
+        worker.terminate()  # warm shutdown; the whole process group if it does not finish
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(10)
         log.close()
     assert "WorkerLostError" in (tmp_path / "worker.log").read_text()  # the kill was seen as such
     assert document.page_count == pages
@@ -367,3 +372,75 @@ def test_a_worker_process_killed_mid_document_is_redelivered_and_imports_once(tm
         range(1, pages + 1)
     )
     assert len(stored_page_files(media)) == 2 * pages  # the killed attempt's files are gone
+
+
+def test_stalled_imports_are_queued_again_but_not_ones_a_worker_holds(tmp_path, settings):
+    """A pending document whose task was lost (and an importing one no worker holds) goes back
+    on the queue; a fresh one, an imported one and one being imported right now do not."""
+    from django.utils import timezone
+
+    from config.redis_client import get_redis
+
+    made: list[Document] = []
+
+    def doc(name: str, status: str, age_minutes: int) -> Document:
+        # Each file a different page size: different bytes, so no deduplication between them.
+        document = create(write(tmp_path / name, pdf_bytes(1, sizes=[(300 + len(made), 400)])))
+        made.append(document)
+        Document.objects.filter(pk=document.pk).update(
+            status=status, created=timezone.now() - timezone.timedelta(minutes=age_minutes)
+        )
+        return document
+
+    lost = doc("lost.pdf", Document.Status.PENDING, 30)
+    orphaned = doc("orphaned.pdf", Document.Status.IMPORTING, 30)
+    fresh = doc("fresh.pdf", Document.Status.PENDING, 1)
+    busy = doc("busy.pdf", Document.Status.IMPORTING, 30)
+    doc("done.pdf", Document.Status.IMPORTED, 30)
+    params = connection.get_connection_params()
+    other = psycopg.connect(host=params.get("host"), dbname=params["dbname"], user=params.get("user"))
+    try:
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [importer._LOCK_NAMESPACE, busy.pk])
+        requeued = importer.documents_requeue_stalled(older_than_seconds=600)
+    finally:
+        other.close()
+
+    assert sorted(requeued) == sorted([lost.pk, orphaned.pk])
+    # The tasks really are on the broker (the test Redis database), one per document.
+    assert get_redis().llen("celery") == 2
+    assert fresh.pk not in requeued
+
+    # While tasks wait in the queue, nothing is requeued (a backlog is not a loss).
+    assert importer.documents_requeue_stalled(older_than_seconds=600) == []
+
+
+def test_a_broker_outage_does_not_turn_an_upload_into_an_error(tmp_path, settings, caplog):
+    """The document is committed as pending and the failure logged; the sweeper queues it later."""
+    from config.celery import app
+
+    def use_broker(url: str) -> None:
+        # A real connection to a port nobody listens on; Celery caches its pools, so drop them.
+        app.conf.broker_url = url
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    use_broker("redis://127.0.0.1:1/0")
+    app.conf.broker_connection_retry = False
+    app.conf.broker_connection_max_retries = 0
+    try:
+        with caplog.at_level("WARNING", logger="crowd.import"):
+            importer._enqueue(12345)
+    finally:
+        app.conf.broker_connection_retry = True
+        app.conf.broker_connection_max_retries = None
+        use_broker(settings.CELERY_BROKER_URL)
+    assert "could not queue the import of document 12345" in caplog.text
+
+
+def test_celery_beat_runs_the_stalled_import_sweeper(settings):
+    from config.celery import app
+    from reviews import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["imports-requeue-stalled"]
+    assert entry["task"] == tasks.requeue_stalled_imports.name
+    assert entry["task"] in app.tasks
