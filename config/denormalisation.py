@@ -217,7 +217,11 @@ def rebuild_entries(entries: Iterable[Denormalisation]) -> list[tuple[str, float
         seconds = time.monotonic() - started
         markers = [keys_built_marker(e.name) for e in group if e.has_marker]
         if markers:
-            get_redis().mset(dict.fromkeys(markers, str(int(time.time()))))
+            # One SET per marker, not MSET: markers live in different Redis Cluster slots.
+            pipe = get_redis().pipeline(transaction=False)
+            for marker in markers:
+                pipe.set(marker, str(int(time.time())))
+            pipe.execute()
         for e in group:
             _record(e.name, rebuilt_seconds=seconds)
         runs.append((", ".join(e.name for e in group), seconds))
@@ -335,31 +339,49 @@ def unbuilt_families() -> list[str]:
     names = [e.name for e in all_entries() if e.has_marker]
     if not names:
         return []
-    present = get_redis().mget([keys.built_marker(n) for n in names])
+    pipe = get_redis().pipeline(transaction=False)
+    for name in names:
+        pipe.get(keys.built_marker(name))
+    present = pipe.execute()
     return [n for n, value in zip(names, present, strict=True) if value is None]
+
+
+# Swap a set built beside into place, atomically, keys in one slot (the temporary key carries the
+# live key's hash tag). An empty build deletes the live key.
+_SWAP_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('PERSIST', KEYS[1])
+  redis.call('RENAME', KEYS[1], KEYS[2])
+else
+  redis.call('DEL', KEYS[2])
+end
+return 1
+"""
 
 
 def replace_sets(sets: dict[str, Iterable[int]]) -> None:
     """Replace whole Redis sets: build each beside (a temporary key in the same hash slot), then
-    swap all in one MULTI. Readers never see a half-built set; an empty set deletes its key."""
+    swap it in with one atomic script per set. Readers never see a half-built set; an empty set
+    deletes its key. No command touches two slots, so this works on Redis Cluster too."""
     from config.redis_client import get_redis
 
     client = get_redis()
+    swap_script = client.register_script(_SWAP_SCRIPT)
     token = uuid.uuid4().hex[:12]
-    swap = client.pipeline(transaction=True)
     build = client.pipeline(transaction=False)
+    swaps = []
     for key, members in sets.items():
         members = list(members)
-        if not members:
-            swap.delete(key)
-            continue
         tmp = f"{key}:tmp:{token}"
         for i in range(0, len(members), REDIS_CHUNK):
             build.sadd(tmp, *members[i : i + REDIS_CHUNK])
-        build.expire(tmp, 3600)  # a crash mid-build leaves no permanent litter
-        swap.rename(tmp, key)
-        swap.persist(key)
+        if members:
+            build.expire(tmp, 3600)  # a crash mid-build leaves no permanent litter
+        swaps.append((tmp, key))
     build.execute()
+    swap = client.pipeline(transaction=False)
+    for tmp, key in swaps:
+        swap_script(keys=[tmp, key], client=swap)
     swap.execute()
 
 
@@ -456,7 +478,10 @@ def rebuild_family(
     if stray:
         from config.redis_client import get_redis
 
-        get_redis().delete(*stray)
+        pipe = get_redis().pipeline(transaction=False)
+        for key in stray:  # one DEL per key: they sit in different slots
+            pipe.delete(key)
+        pipe.execute()
     sync_family(truth_of(), key_of, pattern, id_of_key, fix=True)
 
 

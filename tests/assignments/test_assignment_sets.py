@@ -273,3 +273,30 @@ def test_a_flushed_redis_rebuilds_itself_without_a_manual_command(world, reviewe
     assert denormalisation.redis_family_ready("assignment-needed")
     assert not client.exists(keys.rebuild_lock("assignment-todo"))
     assert drift(["assignment-needed", "assignment-done", "assignment-todo"]) == {}
+
+
+def test_an_update_landing_while_a_rebuild_builds_beside_is_not_lost(
+    world, reviewer, reviewer2, tags, monkeypatch
+):
+    """The swap installs what Postgres said when the build started; the repair pass after it
+    restores the review that committed in between."""
+    from assignments import denormalisations
+
+    a = world["assignment"].pk
+    page = world["a"].pages.first().pk
+    submit_review(reviewer=reviewer, page_id=page, tag_slugs=[])
+    real = denormalisations.assignment_truth
+    raced = []
+
+    def truth_then_a_review_commits(assignment_id):
+        truth = real(assignment_id)
+        if not raced:
+            raced.append(True)
+            submit_review(reviewer=reviewer2, page_id=page, tag_slugs=[])
+        return truth
+
+    monkeypatch.setattr(denormalisations, "assignment_truth", truth_then_a_review_commits)
+    rebuild_assignment_sets(a)
+    assert raced
+    assert page in members(keys.assignment_done(a))
+    assert page not in members(keys.assignment_todo(a))
