@@ -100,7 +100,8 @@ def pick_next_page(*, assignment: Assignment, reviewer=None) -> PickResult:
         try:
             result = _pick_from_pool(assignment, uid)
         except pool.PoolUnavailable as pool_exc:
-            log.warning("picker: memcached unavailable: %s", pool_exc)
+            # Once per outage, not once per request (the pool client skips a failed server).
+            log.log(logging.DEBUG if pool_exc.known else logging.WARNING, "picker: %s", pool_exc)
             stats.count(stats.POOL_UNAVAILABLE)
     if result is None:
         result = _pick_from_postgres(assignment, uid)

@@ -38,6 +38,10 @@ TIMEOUT = 0.2
 class PoolUnavailable(Exception):
     """memcached is down or unreachable (not: the pool is empty)."""
 
+    def __init__(self, message: str, *, known: bool = False):
+        super().__init__(message)
+        self.known = known  # the server had already failed moments ago
+
 
 class _Servers:
     """One pooled client per server, keys spread by rendezvous hashing; errors raise."""
@@ -69,12 +73,12 @@ class _Servers:
         if server is None:
             raise PoolUnavailable("no memcached servers configured")
         if self.dead_until.get(server, 0.0) > time.monotonic():
-            raise PoolUnavailable(f"memcached {server} failed recently")
+            raise PoolUnavailable(f"memcached {server} failed recently", known=True)
         try:
             return getattr(self.clients[server], method)(key, *args, **kwargs)
         except (OSError, MemcacheError) as exc:
             self.dead_until[server] = time.monotonic() + DEAD_SECONDS
-            raise PoolUnavailable(f"memcached {server}: {exc!r}") from exc
+            raise PoolUnavailable(f"memcached {server} unavailable: {exc!r}") from exc
 
     def close(self) -> None:
         for client in self.clients.values():

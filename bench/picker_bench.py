@@ -161,8 +161,8 @@ class Report:
         serial = self.random_serial_ratio()
         if serial is not None:
             out.append(
-                f"| (the same, `ORDER BY random()` with parallel workers off: the CPU one sort really "
-                f"costs, which is what loads a busy database) | {serial:,.0f}x | "
+                f"| the same, with Postgres' parallel workers off for `ORDER BY random()` (one process "
+                f"doing the whole sort) | {serial:,.0f}x | "
                 f"{'met' if serial >= TARGET_RANDOM_RATIO else '**missed**'} |"
             )
         out += [
