@@ -304,11 +304,17 @@ def queue_rebuild(name: str) -> bool:
 
 def ensure_built() -> list[str]:
     """Queue rebuilds of unbuilt Redis families and of entries flagged stale (the beat task)."""
+    import redis
+
     from config.models import DenormalisationState
 
     stale = set(DenormalisationState.objects.filter(stale_since__isnull=False).values_list("name", flat=True))
-    wanted = [n for n in unbuilt_families() if n not in stale] + sorted(stale & set(_registry))
-    return [name for name in wanted if queue_rebuild(name)]
+    try:
+        wanted = [n for n in unbuilt_families() if n not in stale] + sorted(stale & set(_registry))
+        return [name for name in wanted if queue_rebuild(name)]
+    except redis.RedisError as exc:  # nothing to rebuild into; the next run tries again
+        log.warning("redis unavailable, no rebuild queued: %r", exc)
+        return []
 
 
 def _queue_rebuild(name: str) -> None:

@@ -120,3 +120,20 @@ def test_the_staff_page_shows_where_each_lives_and_the_last_runs(client, editor,
     assert "crowd:v1:{a:&lt;id&gt;}:todo" in html
     assert "missing 0, extra 0, wrong 1" in html
     assert f"page {reviewed['page'].pk}: 9, should be 1" in html
+
+
+def test_with_redis_down_the_commands_say_so_and_fail(settings, reviewed):
+    from config.redis_client import reset_redis
+
+    settings.REDIS_URL = "unix:///tmp/crowd-b-no-redis.sock?db=0"
+    reset_redis()
+    try:
+        out = io.StringIO()
+        with pytest.raises(CommandError, match="reviewer-seen"):
+            call_command("check_denormalisations", "page-review-count", "reviewer-seen", stdout=out)
+        assert "page-review-count: ok" in out.getvalue()
+        assert "reviewer-seen: cannot check, Redis is unavailable" in out.getvalue()
+        with pytest.raises(CommandError, match="Redis is unavailable"):
+            run("rebuild_denormalisations", "assignment-todo")
+    finally:
+        reset_redis()

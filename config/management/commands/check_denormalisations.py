@@ -1,5 +1,6 @@
 """`manage.py check_denormalisations [NAME...]`: compare copies with Postgres."""
 
+import redis
 from django.core.management.base import BaseCommand, CommandError
 
 from config import denormalisation
@@ -20,12 +21,18 @@ class Command(BaseCommand):
         except KeyError as exc:
             raise CommandError(exc.args[0]) from None
         drifted = []
-        for entry, drift in denormalisation.check_entries(entries):
+        for entry in entries:
+            try:
+                [(_, drift)] = denormalisation.check_entries([entry])
+            except redis.RedisError as exc:
+                self.stdout.write(f"{entry.name}: cannot check, Redis is unavailable ({exc})")
+                drifted.append(entry.name)
+                continue
             self.stdout.write(f"{entry.name}: {drift}")
             if not drift.ok:
                 drifted.append(entry.name)
         if drifted:
             raise CommandError(
-                f"drift in {', '.join(drifted)}; repair with: manage.py rebuild_denormalisations "
+                f"not ok: {', '.join(drifted)}; repair with: manage.py rebuild_denormalisations "
                 + " ".join(drifted)
             )

@@ -1,5 +1,6 @@
 """`manage.py rebuild_denormalisations [NAME...] [--list]`: rebuild copies from Postgres."""
 
+import redis
 from django.core.management.base import BaseCommand, CommandError
 
 from config import denormalisation
@@ -27,5 +28,10 @@ class Command(BaseCommand):
             entries = denormalisation.select(names)
         except KeyError as exc:
             raise CommandError(exc.args[0]) from None
-        for group, seconds in denormalisation.rebuild_entries(entries):
-            self.stdout.write(f"{group}: rebuilt in {seconds:.2f}s")
+        try:
+            for group, seconds in denormalisation.rebuild_entries(entries):
+                self.stdout.write(f"{group}: rebuilt in {seconds:.2f}s")
+        except redis.RedisError as exc:
+            raise CommandError(
+                f"Redis is unavailable ({exc}); nothing after the last line was rebuilt"
+            ) from None
