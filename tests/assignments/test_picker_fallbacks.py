@@ -142,3 +142,19 @@ def test_a_stopped_memcached_is_told_apart_from_an_empty_pool(servers):
     with pytest.raises(pool.PoolUnavailable):
         pool.get_pool(assignment.pk)
     picker.reset_state()
+
+
+def test_the_staff_cache_page_reports_the_outage_and_keeps_the_counts(servers, client, editor):
+    redis_server, memcached_server = servers
+    assignment, _ = make_assignment(5)
+    redis_server.stop()
+    memcached_server.stop()
+    for _ in range(4):
+        assert pick_next_page(assignment=assignment, reviewer=None).source == "postgres"
+    client.force_login(editor)
+    response = client.get("/staff/cache/")
+    assert response.status_code == 200
+    rows = {row["name"]: row for row in response.context["picker_counts"]}
+    assert rows["postgres"]["ever"] == 4 and rows["redis-unavailable"]["ever"] == 4
+    body = response.content.decode()
+    assert "memcached down" in body and "Down" in body
