@@ -337,6 +337,72 @@ register(
 )
 
 
+# --- Postgres: pages per document --------------------------------------------------------------
+
+
+def recount_documents(document_ids) -> None:
+    """Set ``Document.page_count`` of these documents from their pages (rows locked first, so an
+    import committing the same document is either counted whole or waits)."""
+    for chunk in _chunks(document_ids):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM reviews_document WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [chunk]
+            )
+            cursor.execute(
+                "UPDATE reviews_document d SET page_count = c.n FROM ("
+                " SELECT d2.id, count(p.id) AS n FROM reviews_document d2"
+                " LEFT JOIN reviews_page p ON p.document_id = d2.id WHERE d2.id = ANY(%s) GROUP BY d2.id"
+                ") c WHERE d.id = c.id AND d.page_count <> c.n",
+                [chunk],
+            )
+
+
+def refresh_document_page_count(changes: Changes) -> None:
+    documents = set(changes.documents)
+    if changes.pages:
+        for context in changes.pages.values():
+            documents |= context.documents
+        documents |= set(
+            Page.objects.filter(pk__in=list(changes.pages)).values_list("document_id", flat=True).distinct()
+        )
+    if documents:
+        recount_documents(documents)
+
+
+def rebuild_document_page_count() -> None:
+    recount_documents(Document.objects.values_list("id", flat=True))
+
+
+def check_document_page_count() -> Drift:
+    drift = Drift()
+    for doc_id, stored, actual in _rows(
+        "SELECT d.id, d.page_count, count(p.id) FROM reviews_document d"
+        " LEFT JOIN reviews_page p ON p.document_id = d.id GROUP BY d.id"
+        " HAVING d.page_count <> count(p.id) ORDER BY d.id"
+    ):
+        drift.wrong += 1
+        drift.add_example(f"document {doc_id}: {stored}, should be {actual}")
+    return drift
+
+
+register(
+    Denormalisation(
+        name="document-page-count",
+        description="How many pages each document has ('page 3 of 12', the admin's page link). Set "
+        "by the importer with the pages; recounted when pages are deleted or moved.",
+        derived_from="count of `reviews_page` rows per document",
+        lives_in="`reviews_document.page_count`",
+        kept_current_by="`reviews.importer` in the transaction that creates the pages; after commit, "
+        "a recount of the affected documents by `config.denormalisation.changed` (page deletes and "
+        "cascades, moves, bulk changes declared by their callers).",
+        rebuild=rebuild_document_page_count,
+        check=check_document_page_count,
+        refresh=refresh_document_page_count,
+        order=13,
+    )
+)
+
+
 # --- Redis: page ids by document, member and party --------------------------------------------
 
 _OWNERS = {

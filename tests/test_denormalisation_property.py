@@ -18,7 +18,7 @@ from reviews.models import Document, Member, Page, Party, Tag
 from tests import factories
 
 MAINTAINED_ON_COMMIT = [
-    "page-review-count", "page-tags", "reviewer-review-count", "assignment-page-count",
+    "page-review-count", "page-tags", "reviewer-review-count", "document-page-count", "assignment-page-count",
     "assignment-progress", "document-pages", "member-pages", "party-pages", "reviewer-seen",
     "assignment-needed", "assignment-done", "assignment-todo",
 ]  # fmt: skip

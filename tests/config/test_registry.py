@@ -23,7 +23,7 @@ def _fast_passwords(settings):
 
 
 MAINTAINED_ON_COMMIT = [
-    "page-review-count", "page-tags", "reviewer-review-count", "assignment-page-count",
+    "page-review-count", "page-tags", "reviewer-review-count", "document-page-count", "assignment-page-count",
     "assignment-progress", "document-pages", "member-pages", "party-pages", "reviewer-seen",
     "assignment-needed", "assignment-done", "assignment-todo",
 ]  # fmt: skip

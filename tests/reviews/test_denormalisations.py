@@ -25,7 +25,7 @@ def _fast_passwords(settings):
 
 
 MAINTAINED_ON_COMMIT = [
-    "page-review-count", "page-tags", "reviewer-review-count", "assignment-page-count",
+    "page-review-count", "page-tags", "reviewer-review-count", "document-page-count", "assignment-page-count",
     "assignment-progress", "document-pages", "member-pages", "party-pages", "reviewer-seen",
     "assignment-needed", "assignment-done", "assignment-todo",
 ]  # fmt: skip
@@ -216,4 +216,16 @@ def test_check_reports_and_rebuild_repairs_page_set_corruption(world):
     assert found["member-pages"].startswith("missing 0, extra 1")
     assert found["party-pages"].startswith("missing 0, extra 1")
     denormalisation.rebuild_entries(denormalisation.select(["document-pages", "member-pages", "party-pages"]))
+    assert drift() == {}
+
+
+def test_deleting_pages_recounts_their_documents_and_check_sees_a_wrong_count(world):
+    doc = world["doc_a"]
+    doc.pages.order_by("number").last().delete()
+    assert Document.objects.get(pk=doc.pk).page_count == 2
+    Document.objects.filter(pk=doc.pk).update(page_count=12)
+    assert drift(["document-page-count"]) == {
+        "document-page-count": f"missing 0, extra 0, wrong 1 (e.g. document {doc.pk}: 12, should be 2)"
+    }
+    denormalisation.rebuild_entries(denormalisation.select(["document-page-count"]))
     assert drift() == {}
