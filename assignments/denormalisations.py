@@ -424,13 +424,23 @@ def _on_assignment_delete(sender, instance, **kwargs):
 def _rebuild_pools() -> None:
     from assignments import pool
 
-    pool.refill_all_pools()
+    try:
+        pool.refill_all_pools()
+    except pool.PoolUnavailable as exc:
+        # memcached down must not fail a full rebuild: the beat task and the picker's on-demand
+        # refills fill the pools again when it is back.
+        log.warning("assignment-pool not rebuilt: %s", exc)
 
 
 def _check_pools() -> Drift:
     from assignments import pool
 
-    return pool.check_pools()
+    try:
+        return pool.check_pools()
+    except pool.PoolUnavailable as exc:
+        drift = Drift(missing=1)  # cannot be checked: reported, like a Redis family with Redis down
+        drift.add_example(f"memcached unavailable, pools not checked ({exc})")
+        return drift
 
 
 register(

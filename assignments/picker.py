@@ -11,9 +11,12 @@ Sources, in order (each use counted for ``/staff/cache/``, see ``picker_stats``)
    The cost does not depend on the assignment's size: a bounded number of draws (16, then 64,
    then 256). When draws are exhausted because the reviewer has seen most of the to-do set, the
    whole set is examined (``SSCAN``), but only when it is small: at most ``ENUMERATE_LIMIT``
-   ids, or at most that many more than the reviewer's own seen set. That is the only case in
-   which many draws fail, so its cost is bounded by the reviewer's own history, never by the
-   assignment. (``SDIFF todo seen`` would be simpler but touches two hash slots.)
+   ids, or at most that many more than the reviewer's own seen set (capped at
+   ``WHOLE_SET_MAX``). Hundreds of failed draws mean the reviewer has seen nearly all of the
+   set, so this costs in proportion to the reviewer's own history, never to the assignment;
+   beyond the cap Postgres decides. (``SDIFF todo seen`` would be simpler but touches two hash
+   slots, which Redis Cluster refuses.) Sets of up to ``SMALL_SET`` ids are taken whole and
+   shuffled here: Redis samples small sets with a bias.
 2. **memcached pool** (Redis down or its sets not rebuilt yet): a random sample of the pool of
    up to ``PICKER_POOL_SIZE`` to-do ids, refilled by the beat task and on demand.
 3. **Postgres** (memcached down too): a bounded index scan from a random starting id on the
@@ -22,7 +25,8 @@ Sources, in order (each use counted for ``/staff/cache/``, see ``picker_stats``)
    the assignment's own documents.
 
 Whatever the source, every id is checked in Postgres before it is served, in one indexed query
-for all candidates: the page exists, belongs to the assignment, is below the threshold and was
+for all candidates (prepared once per connection with a generic plan: planning it costs more
+than running it): the page exists, belongs to the assignment, is below the threshold and was
 not reviewed or skipped by this reviewer. Ids that fail for everyone (deleted pages, pages out
 of the assignment or already at the threshold) are removed from the Redis sets or the pool and
 counted as stale.
@@ -62,6 +66,7 @@ SEEN_FAMILY = "reviewer-seen"
 FIRST_DRAW = 16
 MORE_DRAWS = (64, 256)
 ENUMERATE_LIMIT = 1000
+WHOLE_SET_MAX = 20_000  # never walk a to-do set larger than this (plus ENUMERATE_LIMIT)
 SMALL_SET = 3 * FIRST_DRAW  # below this SRANDMEMBER with a count samples with a bias
 CHECK_FIRST = 4  # candidates checked in Postgres before the rest of a round (most are valid)
 POOL_SAMPLE = 48
@@ -361,7 +366,9 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
         if len(examined) >= todo_card:
             whole_set = True
             break
-        if todo_card <= ENUMERATE_LIMIT or (seen_key and todo_card <= seen_card + ENUMERATE_LIMIT):
+        if todo_card <= ENUMERATE_LIMIT or (
+            seen_key and todo_card <= min(seen_card, WHOLE_SET_MAX) + ENUMERATE_LIMIT
+        ):
             picked, whole_set = _try_whole_set(r, assignment, uid, seen_key, examined)
             if picked is not None:
                 return PickResult(picked, stats.REDIS)

@@ -89,3 +89,14 @@ def test_the_pool_is_a_registered_denormalisation_with_rebuild_and_check(memcach
     assert entry.check().ok
     pool.store_pool(assignment.pk, [*ids, 987654321])
     assert entry.check().extra == 1
+
+
+def test_the_registry_reports_an_unreadable_pool_and_a_rebuild_does_not_fail(memcached):
+    from config import denormalisation
+
+    make_assignment(3)
+    memcached.stop()
+    entry = denormalisation.get("assignment-pool")
+    entry.rebuild()  # logged, not raised: the beat task refills when memcached is back
+    drift = entry.check()
+    assert not drift.ok and "memcached unavailable" in str(drift)
