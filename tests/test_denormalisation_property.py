@@ -14,7 +14,7 @@ from config.redis_client import get_redis
 from config.tasks import rebuild_denormalisation
 from reviews import signals
 from reviews.actions import skip_page, submit_review
-from reviews.models import Document, Member, Page, Party, Tag
+from reviews.models import Document, Member, Page, Party, Review, Tag
 from tests import factories
 
 MAINTAINED_ON_COMMIT = [
@@ -101,6 +101,23 @@ class Denormalisations(RuleBasedStateMachine):
         if member is not None:
             member.party_id = pick(Party.objects.all(), p)
             member.save()
+
+    @rule(r=index)
+    def delete_review(self, r):
+        Review.objects.filter(pk=pick(Review.objects.all(), r)).delete()
+
+    @rule(d=index, m=index)
+    def move_document(self, d, m):
+        doc = Document.objects.filter(pk=pick(Document.objects.all(), d)).first()
+        if doc is not None:
+            doc.member_id = pick(Member.objects.all(), m)
+            doc.save()
+
+    @rule(a=index, p=index, threshold=st.integers(1, 3))
+    def replace_an_assignment(self, a, p, threshold):
+        Assignment.objects.filter(pk=pick(Assignment.objects.all(), a)).delete()
+        party = Party.objects.filter(pk=pick(Party.objects.all(), p)).first()
+        factories.make_assignment(parties=[party] if party else [], threshold=threshold)
 
     @rule(p=index, d=index)
     def move_page_with_update_and_changed(self, p, d):
