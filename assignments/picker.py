@@ -290,17 +290,20 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local till = now + tonumber(ARGV[1]) * 1000000
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local best, best_score = nil, nil
-for i = 3, #ARGV do
+local best, best_score, free = nil, nil, false
+for i = 4, #ARGV do
   local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
   if not score then
-    best = ARGV[i]
+    best, free = ARGV[i], true
     break
   end
   score = tonumber(score)
   if best_score == nil or score < best_score then
     best, best_score = ARGV[i], score
   end
+end
+if not free and ARGV[3] == '1' then
+  return false
 end
 redis.call('ZADD', KEYS[1], till, best)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -309,7 +312,11 @@ return best
 _reserve_script: redis.commands.core.Script | None = None
 
 
-def _reserve(r: redis.Redis, assignment_id: int, candidates: list[int]) -> int:
+def _reserve(
+    r: redis.Redis, assignment_id: int, candidates: list[int], *, only_free: bool = False
+) -> int | None:
+    """Claim one of ``candidates`` (valid pages, in preference order). With ``only_free``,
+    claim nothing (None) when all are reserved: the caller has other candidates to try."""
     seconds = settings.PICKER_RESERVATION_SECONDS
     if seconds <= 0:
         return candidates[0]
@@ -318,10 +325,10 @@ def _reserve(r: redis.Redis, assignment_id: int, candidates: list[int]) -> int:
         _reserve_script = r.register_script(_RESERVE_LUA)
     chosen = _reserve_script(
         keys=[keys.assignment_reserved(assignment_id)],
-        args=[seconds, int(seconds * 2000), *candidates],
+        args=[seconds, int(seconds * 2000), "1" if only_free else "0", *candidates],
         client=r,
     )
-    return int(chosen)
+    return None if chosen is None else int(chosen)
 
 
 def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | None:
@@ -427,15 +434,22 @@ def _try_candidates(r, assignment: Assignment, uid, seen_key, ids: list[int]) ->
     ordered = free + [page_id for _, page_id in held]
     if not ordered:
         return None
-    # Most candidates are valid: check a few first, the rest of the round only if needed.
-    for chunk in (ordered[:CHECK_FIRST], ordered[CHECK_FIRST:]):
+    # Most candidates are valid: check a few first, the rest of the round only if needed (or if
+    # other reviewers claimed all of the first few in the meantime: spread while we can).
+    chunks = [ordered[:CHECK_FIRST], ordered[CHECK_FIRST:]]
+    held_valid: list[int] = []
+    for n, chunk in enumerate(chunks):
         if not chunk:
             continue
         checked = _check(assignment, uid, chunk)
         _repair_redis(r, aid, uid, checked)
         if checked.valid:
-            return _reserve(r, aid, checked.valid)
-    return None
+            more = n + 1 < len(chunks) and bool(chunks[n + 1])
+            picked = _reserve(r, aid, checked.valid, only_free=more)
+            if picked is not None:
+                return picked
+            held_valid.extend(checked.valid)
+    return _reserve(r, aid, held_valid) if held_valid else None
 
 
 def _repair_redis(r, aid: int, uid: int | None, checked: _Checked) -> None:
