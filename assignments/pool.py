@@ -152,7 +152,7 @@ def remove_from_pool(assignment_id: int, ids: Iterable[int]) -> None:
 def reserve(assignment_id: int, candidates: list[int], seconds: int) -> int:
     """Hand out one of ``candidates`` (already in random order), preferring one nobody got in
     the last ``seconds``; when all are out, the first one (random) so picks stay spread."""
-    if seconds <= 0 or len(candidates) == 1:
+    if seconds <= 0:
         return candidates[0]
     base = keys.assignment_pool(assignment_id)
     for page_id in candidates[:8]:

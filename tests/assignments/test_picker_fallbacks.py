@@ -158,3 +158,13 @@ def test_the_staff_cache_page_reports_the_outage_and_keeps_the_counts(servers, c
     assert rows["postgres"]["ever"] == 4 and rows["redis-unavailable"]["ever"] == 4
     body = response.content.decode()
     assert "memcached down" in body and "Down" in body
+
+
+def test_the_pool_spreads_reviewers_over_the_last_pages(servers, settings):
+    settings.PICKER_RESERVATION_SECONDS = 60
+    redis_server, _ = servers
+    assignment, ids = make_assignment(4)
+    pool.refill_pool(assignment_id=assignment.pk)
+    redis_server.stop()
+    served = [pick_next_page(assignment=assignment, reviewer=None).page_id for _ in range(4)]
+    assert sorted(served) == sorted(ids)  # four reviewers, four different pages
