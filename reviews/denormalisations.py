@@ -19,7 +19,7 @@ from collections import defaultdict
 import redis
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from config import keys
@@ -684,3 +684,44 @@ def _after_move(sender, instance, **kwargs):
 
 for _model in (Member, Document, Page):
     post_save.connect(_after_move, sender=_model, dispatch_uid=f"denormalisation-move-{_model.__name__}")
+
+
+# Reviews are created by `reviews.actions.submit_review`, which maintains every counter in its own
+# transaction: a new review (and the tags set on it right after) is not declared again here.
+# Changing an existing review's tags, page or reviewer is.
+
+
+@receiver(post_save, sender=Review, dispatch_uid="denormalisation-review-save")
+def _after_review_save(sender, instance, created, **kwargs):
+    if created:
+        instance._crowd_new = True
+        return
+    before = getattr(instance, "_crowd_before", None)
+    pairs = {(instance.reviewer_id, instance.page_id)} | ({before} if before else set())
+    if before != (instance.reviewer_id, instance.page_id):
+        changed(pages={p for _, p in pairs}, seen=pairs)
+
+
+@receiver(pre_save, sender=Review, dispatch_uid="denormalisation-review-before")
+def _before_review_save(sender, instance, **kwargs):
+    instance._crowd_before = (
+        Review.objects.filter(pk=instance.pk).values_list("reviewer_id", "page_id").first()
+        if instance.pk and not getattr(instance, "_crowd_new", False)
+        else None
+    )
+
+
+def _on_review_tags(sender, instance, action, reverse, pk_set, **kwargs):
+    if not action.startswith("post_"):
+        return
+    if not reverse:
+        if not getattr(instance, "_crowd_new", False):
+            changed(pages=[instance.page_id])
+    elif pk_set:
+        changed(pages=Review.objects.filter(pk__in=pk_set).values_list("page_id", flat=True))
+    elif action == "post_clear":
+        # tag.reviews.clear(): the pages it was on are unknown now; recount every tagged page.
+        changed(pages=Page.objects.filter(page_tags__tag=instance).values_list("pk", flat=True))
+
+
+m2m_changed.connect(_on_review_tags, sender=Review.tags.through, dispatch_uid="denormalisation-review-tags")

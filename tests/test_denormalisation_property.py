@@ -106,6 +106,12 @@ class Denormalisations(RuleBasedStateMachine):
     def delete_review(self, r):
         Review.objects.filter(pk=pick(Review.objects.all(), r)).delete()
 
+    @rule(r=index, tags=st.lists(st.sampled_from(TAGS), max_size=2, unique=True))
+    def retag_a_review(self, r, tags):
+        review = Review.objects.filter(pk=pick(Review.objects.all(), r)).first()
+        if review is not None:
+            review.tags.set(Tag.objects.filter(slug__in=tags))
+
     @rule(d=index, m=index)
     def move_document(self, d, m):
         doc = Document.objects.filter(pk=pick(Document.objects.all(), d)).first()

@@ -229,3 +229,32 @@ def test_deleting_pages_recounts_their_documents_and_check_sees_a_wrong_count(wo
     }
     denormalisation.rebuild_entries(denormalisation.select(["document-page-count"]))
     assert drift() == {}
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda w: Review.objects.get(reviewer=w["reviewer"], page=w["page"]).tags.remove(
+            w["tags"]["receipt"]
+        ),
+        lambda w: Review.objects.get(reviewer=w["reviewer2"], page=w["page"]).tags.add(
+            w["tags"]["claim-form"]
+        ),
+        lambda w: Review.objects.get(reviewer=w["reviewer"], page=w["page"]).tags.clear(),
+        lambda w: w["tags"]["receipt"].reviews.remove(*Review.objects.filter(page=w["page"])),
+        lambda w: w["tags"]["receipt"].reviews.clear(),
+    ],
+    ids=["remove", "add", "clear", "reverse-remove", "reverse-clear"],
+)
+def test_editing_the_tags_of_an_existing_review_recounts_page_tags(world, edit):
+    edit(world)
+    assert drift() == {}
+
+
+def test_moving_an_existing_review_to_another_page_recounts_both(world, reviewer2):
+    review = Review.objects.get(reviewer=reviewer2, page=world["page"])
+    review.page = world["doc_b"].pages.first()
+    review.save()
+    assert review.page.pk in members(keys.reviewer_seen(reviewer2.pk))
+    assert world["page"].pk not in members(keys.reviewer_seen(reviewer2.pk))
+    assert drift() == {}
