@@ -288,7 +288,8 @@ def check_reviewer_review_count() -> Drift:
 _PG_KEPT = (
     "`reviews.actions.submit_review` in the review's transaction; after commit, a recount of the "
     "affected rows by `config.denormalisation.changed` (page, review or reviewer deletes and "
-    "cascades, imports, bulk changes declared by their callers)."
+    "cascades, edits of existing reviews and their tags, imports, bulk changes declared by their "
+    "callers)."
 )
 
 register(
