@@ -626,9 +626,10 @@ where it lives, what keeps it current, and a rebuild and a check.
 
 - `manage.py rebuild_denormalisations [NAME…]` rebuilds all or the named entries from Postgres,
   safely while the site serves: Redis sets are built beside the live ones (a temporary key in the
-  same hash slot) and swapped in with `RENAME` inside one `MULTI`, then repaired member by member
-  for updates that landed during the build; counters are recounted in short chunks that lock
-  their rows first. `--list` prints the names.
+  same hash slot) and swapped in atomically with `RENAME` (a script or `MULTI` touching one slot
+  only, so it also works on Redis Cluster), then repaired member by member for updates that
+  landed during the build; counters are recounted in short chunks that lock their rows first.
+  `--list` prints the names.
 - `manage.py check_denormalisations [NAME…]` prints, per entry, `ok` or the drift (missing,
   extra and wrong counts with examples) and exits non-zero when any entry drifted.
 - `/staff/denormalisations/` shows each entry, where it lives, its last rebuild, last check and
