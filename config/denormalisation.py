@@ -542,38 +542,36 @@ def changed(
     if not connection.in_atomic_block:
         apply_changes(item)
         return
-    last = getattr(_local, "last", None)
-    if last is not None and any(entry[1] is last[1] for entry in reversed(connection.run_on_commit)):
-        # The previous call's callback is still queued in this transaction: merge into it (a
-        # cascade deleting a thousand pages queues one callback, not a thousand).
-        last[0].merge(item)
-        return
+    queued = {id(entry[1]) for entry in connection.run_on_commit}
     pending = _pending()
-    pending.append(item)
+    # Forget changes of rolled-back transactions or savepoints: their callbacks were discarded.
+    pending[:] = [(p, cb) for p, cb in pending if id(cb) in queued]
+    if pending:
+        # A callback of this transaction is still queued: merge into it (a cascade deleting a
+        # thousand pages queues one callback, not a thousand).
+        pending[-1][0].merge(item)
+        return
 
     def callback() -> None:
         flush(item)
 
-    _local.last = (item, callback)
+    pending.append((item, callback))
     transaction.on_commit(callback)
 
 
-def _pending() -> list[Changes]:
+def _pending() -> list[tuple[Changes, Callable[[], None]]]:
     if not hasattr(_local, "pending"):
         _local.pending = []
     return _local.pending
 
 
 def flush(item: Changes | None = None) -> None:
-    """Apply every pending Changes of this thread now (called by the on-commit callbacks).
-
-    Lists left by rolled-back transactions are applied too: over-declaring is harmless.
-    """
+    """Apply the pending Changes of this thread now (called by the on-commit callback)."""
     pending = _pending()
-    if item is not None and not any(p is item for p in pending):
-        return  # already applied by an earlier callback of the same commit
+    if item is not None and not any(p is item for p, _ in pending):
+        return  # already applied
     merged = Changes()
-    for p in pending:
+    for p, _ in pending:
         merged.merge(p)
     pending.clear()
     if merged:

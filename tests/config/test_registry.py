@@ -161,3 +161,17 @@ def test_a_failed_on_commit_update_flags_the_copy_and_the_beat_task_rebuilds_it(
         tasks.rebuild_denormalisation.apply(args=[name])
     assert drift() == {}
     assert not DenormalisationState.objects.filter(stale_since__isnull=False).exists()
+
+
+def test_changes_of_a_rolled_back_transaction_are_forgotten(reviewer, tags):
+    pages = list(factories.make_document(pages=2).pages.all())
+    for page in pages:
+        submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=[])
+    Page.objects.update(review_count=4)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        changed(pages=[pages[0].pk])
+        raise RuntimeError
+    with transaction.atomic():
+        changed(pages=[pages[1].pk])
+    assert Page.objects.get(pk=pages[0].pk).review_count == 4  # its declaration died with it
+    assert Page.objects.get(pk=pages[1].pk).review_count == 1
