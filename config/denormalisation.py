@@ -661,8 +661,9 @@ where it lives, what keeps it current, and a rebuild and a check.
    `check_denormalisations` shows. The importer follows this rule by sending
    `reviews.signals.document_imported` after its `bulk_create` commits. Reviews are created only by
    `reviews.actions.submit_review`, which maintains every counter itself; code creating reviews
-   any other way must call `changed(pages=…, seen=…)` (later edits of a review's tags, page or
-   reviewer are caught by receivers).
+   any other way, or edits the tags of an existing review, must call `changed(pages=…, seen=…)`
+   (no receiver listens to `Review.tags`: it would cost every submit a query). Moving an existing
+   review to another page or reviewer is caught by receivers.
 4. Hot paths stay cheap: a review or a skip costs one or two Redis commands after commit (SADD to
    the reviewer's seen set; SADD done and SREM to-do for assignments whose threshold the page just
    reached); no request ever computes a set difference.

@@ -19,7 +19,7 @@ from collections import defaultdict
 import redis
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
 from config import keys
@@ -288,7 +288,7 @@ def check_reviewer_review_count() -> Drift:
 _PG_KEPT = (
     "`reviews.actions.submit_review` in the review's transaction; after commit, a recount of the "
     "affected rows by `config.denormalisation.changed` (page, review or reviewer deletes and "
-    "cascades, edits of existing reviews and their tags, imports, bulk changes declared by their "
+    "cascades, moves of existing reviews, imports, bulk changes and tag edits declared by their "
     "callers)."
 )
 
@@ -688,8 +688,10 @@ for _model in (Member, Document, Page):
 
 
 # Reviews are created by `reviews.actions.submit_review`, which maintains every counter in its own
-# transaction: a new review (and the tags set on it right after) is not declared again here.
-# Changing an existing review's tags, page or reviewer is.
+# transaction: a new review is not declared again here. Moving an existing review (page or
+# reviewer) is. There is deliberately no m2m_changed receiver on Review.tags: its mere presence
+# makes Django check for existing rows before every insert, one more query on each submit. Code
+# that edits an existing review's tags (nothing does: reviews are read-only) calls changed().
 
 
 @receiver(post_save, sender=Review, dispatch_uid="denormalisation-review-save")
@@ -710,19 +712,3 @@ def _before_review_save(sender, instance, **kwargs):
         if instance.pk and not getattr(instance, "_crowd_new", False)
         else None
     )
-
-
-def _on_review_tags(sender, instance, action, reverse, pk_set, **kwargs):
-    if not action.startswith("post_"):
-        return
-    if not reverse:
-        if not getattr(instance, "_crowd_new", False):
-            changed(pages=[instance.page_id])
-    elif pk_set:
-        changed(pages=Review.objects.filter(pk__in=pk_set).values_list("page_id", flat=True))
-    elif action == "post_clear":
-        # tag.reviews.clear(): the pages it was on are unknown now; recount every tagged page.
-        changed(pages=Page.objects.filter(page_tags__tag=instance).values_list("pk", flat=True))
-
-
-m2m_changed.connect(_on_review_tags, sender=Review.tags.through, dispatch_uid="denormalisation-review-tags")

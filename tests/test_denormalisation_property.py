@@ -110,7 +110,9 @@ class Denormalisations(RuleBasedStateMachine):
     def retag_a_review(self, r, tags):
         review = Review.objects.filter(pk=pick(Review.objects.all(), r)).first()
         if review is not None:
-            review.tags.set(Tag.objects.filter(slug__in=tags))
+            with transaction.atomic():  # no signal for tag edits: declared (see the registry doc)
+                review.tags.set(Tag.objects.filter(slug__in=tags))
+                changed(pages=[review.page_id])
 
     @rule(d=index, m=index)
     def move_document(self, d, m):

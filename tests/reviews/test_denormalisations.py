@@ -246,9 +246,16 @@ def test_deleting_pages_recounts_their_documents_and_check_sees_a_wrong_count(wo
     ],
     ids=["remove", "add", "clear", "reverse-remove", "reverse-clear"],
 )
-def test_editing_the_tags_of_an_existing_review_recounts_page_tags(world, edit):
-    edit(world)
+def test_editing_the_tags_of_an_existing_review_is_declared_with_changed(world, edit):
+    with transaction.atomic():
+        edit(world)
+        changed(pages=[world["page"].pk])
     assert drift() == {}
+
+
+def test_an_undeclared_tag_edit_is_drift_that_check_reports(world):
+    Review.objects.get(reviewer=world["reviewer"], page=world["page"]).tags.clear()
+    assert set(drift()) == {"page-tags"}
 
 
 def test_moving_an_existing_review_to_another_page_recounts_both(world, reviewer2):
