@@ -272,12 +272,9 @@ def _redis_failed(exc: Exception) -> None:
 
 def _family_ready(name: str) -> bool:
     """The registry's verdict (it queues a rebuild when Redis lost the family)."""
-    from config import denormalisation
+    from config.denormalisation import redis_family_ready
 
-    ready = getattr(denormalisation, "redis_family_ready", None)
-    if ready is None:  # registry helper not available: the marker alone decides
-        return bool(get_redis().exists(keys.built_marker(name)))
-    return bool(ready(name))
+    return redis_family_ready(name)
 
 
 # Claim one of the candidates (valid pages, in preference order): the first not reserved, else

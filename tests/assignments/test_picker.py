@@ -26,6 +26,22 @@ def chi_square(counts: Counter, keys_: list[int], total: int) -> float:
     return sum((counts[k] - expected) ** 2 / expected for k in keys_)
 
 
+def assert_uniform(draw, keys_: list[int], total: int) -> None:
+    """``total`` draws land uniformly on ``keys_`` (chi-square at p = 0.001).
+
+    A sample over the critical value is drawn again once: a uniform picker then fails one run in
+    a million, while a biased one fails both samples. (A single spurious failure was seen once
+    in a fresh clone and could not be reproduced in 20,000-pick runs.)
+    """
+    critical = CHI2_999[len(keys_) - 1]
+    first = Counter(draw() for _ in range(total))
+    assert set(first) == set(keys_)
+    if chi_square(first, keys_, total) < critical:
+        return
+    second = Counter(draw() for _ in range(total))
+    assert chi_square(second, keys_, total) < critical, (first, second)
+
+
 @pytest.fixture(autouse=True)
 def _quiet_stats(monkeypatch):
     # Counters are stored every few seconds; keep that write out of the query counts.
@@ -46,13 +62,13 @@ def test_it_picks_uniformly_at_random(settings):
     settings.PICKER_RESERVATION_SECONDS = 0
     assignment, ids = make_assignment(20)
     build_sets()
-    counts = Counter()
-    for _ in range(2000):
+
+    def draw():
         result = pick_next_page(assignment=assignment, reviewer=None)
         assert result.source == "redis"
-        counts[result.page_id] += 1
-    assert set(counts) == set(ids)
-    assert chi_square(counts, ids, 2000) < CHI2_999[19]
+        return result.page_id
+
+    assert_uniform(draw, ids, 2000)
 
 
 @pytest.mark.django_db
@@ -61,9 +77,7 @@ def test_it_picks_uniformly_from_a_set_too_large_to_take_whole(settings):
     settings.PICKER_RESERVATION_SECONDS = 0
     assignment, ids = make_assignment(100)
     build_sets()
-    counts = Counter(pick_next_page(assignment=assignment, reviewer=None).page_id for _ in range(3000))
-    assert set(counts) == set(ids)
-    assert chi_square(counts, ids, 3000) < CHI2_999[99]
+    assert_uniform(lambda: pick_next_page(assignment=assignment, reviewer=None).page_id, ids, 3000)
 
 
 @pytest.mark.django_db
@@ -76,9 +90,7 @@ def test_it_is_uniform_among_the_pages_the_reviewer_has_not_seen(settings, revie
     for page_id in seen[7:]:
         skip_page(reviewer=reviewer, page_id=page_id)
     build_sets()
-    counts = Counter(pick_next_page(assignment=assignment, reviewer=reviewer).page_id for _ in range(1000))
-    assert set(counts) == set(unseen)
-    assert chi_square(counts, unseen, 1000) < CHI2_999[9]
+    assert_uniform(lambda: pick_next_page(assignment=assignment, reviewer=reviewer).page_id, unseen, 1000)
 
 
 @pytest.mark.django_db
