@@ -15,6 +15,10 @@ from django.core.management.base import BaseCommand
 from config import services
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Serve the site (gunicorn) with a Celery worker and beat, as `make run` does."
 
@@ -43,6 +47,7 @@ class Command(BaseCommand):
                     str(settings.DATA_DIR / "celerybeat-schedule"),
                 ],
                 env=env,
+                start_new_session=True,  # its own process group: stopped (and killed) as a whole
             ),
             subprocess.Popen(
                 [
@@ -54,15 +59,22 @@ class Command(BaseCommand):
                     str(workers),
                     "--threads",
                     "4",
+                    "--graceful-timeout",
+                    "5",
                     "--access-logfile",
                     "-",
                 ],
                 env=env,
+                start_new_session=True,  # its own process group: stopped (and killed) as a whole
             ),
         ]
         self.stdout.write(self.style.SUCCESS(f"\nCrowd review is at http://{host}:{port}/"))
         self.stdout.write(f"Editor login at http://{host}:{port}/admin/  user: editor  password: {password}")
         self.stdout.write("Ctrl-C stops the site, the worker, beat and the embedded services.\n")
+        # Explicit handlers: a shell script's background job starts with SIGINT ignored, and a
+        # plain `kill` sends SIGTERM; either way, stop everything we started.
+        signal.signal(signal.SIGINT, _interrupt)
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)
@@ -74,9 +86,10 @@ class Command(BaseCommand):
                     child.send_signal(signal.SIGTERM)
             for child in children:
                 try:
-                    child.wait(15)
+                    child.wait(20)
                 except subprocess.TimeoutExpired:
-                    child.kill()
+                    # Kill the whole group, so no worker outlives a master that hung.
+                    os.killpg(child.pid, signal.SIGKILL)
             if not os.environ.get("DATABASE_URL"):
                 services.stop_all(settings.DATA_DIR)
 
