@@ -117,7 +117,8 @@ def test_the_staff_page_shows_where_each_lives_and_the_last_runs(client, editor,
     html = response.content.decode()
     for entry in denormalisation.all_entries():
         assert f'data-name="{entry.name}"' in html
-    assert "crowd:v1:{a:&lt;id&gt;}:todo" in html
+    assert "<code>crowd:v1:{a:&lt;id&gt;}:todo</code>" in html
+    assert "`" not in html.split("<main", 1)[1].split("</main>", 1)[0]  # Markdown spans rendered
     assert "missing 0, extra 0, wrong 1" in html
     assert f"page {reviewed['page'].pk}: 9, should be 1" in html
 
