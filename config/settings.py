@@ -219,6 +219,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or DATA_DIR / "media")
+# Development and tests serve static files straight from the finders (no collectstatic needed).
+WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+WHITENOISE_USE_FINDERS = DEBUG or TESTING
+
 # Serve MEDIA_ROOT from Django (make run, tests); production puts a web server or CDN in front.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", not env_str("DATABASE_URL"))
 STORAGES = {
