@@ -4,11 +4,40 @@ emptied before each test."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
 from config.redis_client import get_redis
+from config.services import MEMCACHED_MISSING, memcached_binary
 from tests import factories
+
+
+def _memcached_answers(server: str) -> bool:
+    if server.startswith("unix:"):
+        family, address = socket.AF_UNIX, server[len("unix:") :]
+    else:
+        host, _, port = server.rpartition(":")
+        family, address = socket.AF_INET, (host or "127.0.0.1", int(port or 11211))
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1)
+        try:
+            sock.connect(address)
+            sock.sendall(b"version\r\n")
+            return sock.recv(64).startswith(b"VERSION")
+        except OSError:
+            return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _memcached_is_running():
+    """The suite needs a real memcached: say how to get one instead of failing obscurely."""
+    down = [s for s in settings.MEMCACHED_SERVERS if not _memcached_answers(s)]
+    if down:
+        hint = MEMCACHED_MISSING if memcached_binary() is None else "is it running?"
+        pytest.fail(f"memcached at {', '.join(down)} does not answer: {hint}", pytrace=False)
 
 
 @pytest.fixture(autouse=True)
