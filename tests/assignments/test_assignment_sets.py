@@ -10,42 +10,13 @@ from config.redis_client import get_redis
 from config.tasks import rebuild_denormalisation
 from reviews import signals
 from reviews.actions import skip_page, submit_review
-from reviews.models import Document
 from tests import factories
+from tests.denorm_support import drift, imported, members
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Standing users are created per test here (real commits): skip the deliberate slowness.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-MAINTAINED_ON_COMMIT = [
-    "page-review-count", "page-tags", "reviewer-review-count", "document-page-count", "assignment-page-count",
-    "assignment-progress", "document-pages", "member-pages", "party-pages", "reviewer-seen",
-    "assignment-needed", "assignment-done", "assignment-todo",
-]  # fmt: skip
-
 SETS = ["assignment-needed", "assignment-done", "assignment-todo", "reviewer-seen"]
-
-
-def drift(names=None):
-    return {
-        e.name: str(d) for e, d in denormalisation.check_entries(denormalisation.select(names)) if not d.ok
-    }
-
-
-def members(key):
-    return {int(m) for m in get_redis().smembers(key)}
-
-
-def imported(member=None, pages=3):
-    """A document whose pages arrive the way the importer delivers them: rows, then the signal."""
-    doc = factories.make_document(member=member, pages=pages)
-    signals.document_imported.send(sender=Document, document_id=doc.pk)
-    return doc
 
 
 def page_ids(doc):

@@ -12,21 +12,9 @@ from config.redis_client import get_redis, reset_redis
 from reviews.actions import submit_review
 from reviews.models import Page, Review
 from tests import factories
+from tests.denorm_support import MAINTAINED_ON_COMMIT
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # Standing users are created per test here (real commits): skip the deliberate slowness.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-MAINTAINED_ON_COMMIT = [
-    "page-review-count", "page-tags", "reviewer-review-count", "document-page-count", "assignment-page-count",
-    "assignment-progress", "document-pages", "member-pages", "party-pages", "reviewer-seen",
-    "assignment-needed", "assignment-done", "assignment-todo",
-]  # fmt: skip
 
 
 def drift(names=None):
