@@ -228,16 +228,22 @@ def _rows(sql: str, params=None) -> list[tuple]:
         return cursor.fetchall()
 
 
-def check_page_review_count() -> Drift:
+def _wrong_counts(label: str, sql: str) -> Drift:
+    """Drift from a query returning (id, stored count, actual count) for each row that differs."""
     drift = Drift()
-    for page_id, stored, actual in _rows(
+    for row_id, stored, actual in _rows(sql):
+        drift.wrong += 1
+        drift.add_example(f"{label} {row_id}: {stored}, should be {actual}")
+    return drift
+
+
+def check_page_review_count() -> Drift:
+    return _wrong_counts(
+        "page",
         "SELECT p.id, p.review_count, coalesce(c.n, 0) FROM reviews_page p LEFT JOIN ("
         " SELECT page_id, count(*) AS n FROM reviews_review GROUP BY page_id"
-        ") c ON c.page_id = p.id WHERE p.review_count <> coalesce(c.n, 0) ORDER BY p.id"
-    ):
-        drift.wrong += 1
-        drift.add_example(f"page {page_id}: {stored}, should be {actual}")
-    return drift
+        ") c ON c.page_id = p.id WHERE p.review_count <> coalesce(c.n, 0) ORDER BY p.id",
+    )
 
 
 def check_page_tags() -> Drift:
@@ -375,15 +381,12 @@ def rebuild_document_page_count() -> None:
 
 
 def check_document_page_count() -> Drift:
-    drift = Drift()
-    for doc_id, stored, actual in _rows(
+    return _wrong_counts(
+        "document",
         "SELECT d.id, d.page_count, count(p.id) FROM reviews_document d"
         " LEFT JOIN reviews_page p ON p.document_id = d.id GROUP BY d.id"
-        " HAVING d.page_count <> count(p.id) ORDER BY d.id"
-    ):
-        drift.wrong += 1
-        drift.add_example(f"document {doc_id}: {stored}, should be {actual}")
-    return drift
+        " HAVING d.page_count <> count(p.id) ORDER BY d.id",
+    )
 
 
 register(
