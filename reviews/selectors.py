@@ -92,17 +92,13 @@ def page_tags_for_viewer(*, page: Page, user) -> PageTags:
     """The page's tag counts, if this viewer may see them.
 
     Rule (PRODUCT: others' tags are not shown before one submits): the counts are shown to
-    someone who reviewed or skipped the page, to staff, and to everyone once the page has as
-    many reviews as the highest threshold of the assignments containing it, when no assignment
-    still needs unbiased reviews of it.
+    someone who reviewed the page, to staff, and to everyone once the page has as many reviews
+    as the highest threshold of the assignments containing it, when no assignment still needs
+    unbiased reviews of it. A skip does not count: skipping would otherwise let anyone peek at
+    the tags and then submit a review of the page nudged by them.
     """
     threshold = highest_threshold(page)
-    reviewed = False
-    if user.is_authenticated:
-        reviewed = (
-            Review.objects.filter(reviewer_id=user.pk, page_id=page.pk).exists()
-            or page.skips.filter(reviewer_id=user.pk).exists()
-        )
+    reviewed = user.is_authenticated and Review.objects.filter(reviewer_id=user.pk, page_id=page.pk).exists()
     visible = reviewed or page.review_count >= threshold or (user.is_authenticated and user.is_staff)
     counts = []
     if visible:

@@ -316,6 +316,17 @@ def test_a_page_hides_its_tags_until_the_viewer_reviewed_it(client, release, rev
     assert re.search(r"Hand written</span> <strong>1</strong>", html)
 
 
+def test_skipping_a_page_does_not_reveal_its_tags(client, release, reviewer, reviewer2):
+    """Otherwise a reviewer could skip, peek at the others' tags and then submit a nudged review."""
+    _doc, pages, assignment = release
+    Assignment.objects.filter(pk=assignment.pk).update(threshold=2)
+    submit_review(reviewer=reviewer2, page_id=pages[0].pk, tag_slugs=["receipt"])
+    client.force_login(reviewer)
+    client.post(f"/review/{pages[0].pk}/", {"action": "skip"})
+    assert Skip.objects.filter(reviewer=reviewer, page=pages[0]).exists()
+    assert "tag-counts" not in client.get(f"/pages/{pages[0].pk}/").content.decode()
+
+
 def test_a_page_shows_its_tags_to_everyone_once_it_reached_the_threshold(client, release, reviewer):
     page = release[1][0]
     submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["investigate-this"])
