@@ -291,14 +291,24 @@ def redis_family_ready(name: str) -> bool:
 
 
 def queue_rebuild(name: str) -> bool:
-    """Queue a rebuild of ``name`` after commit unless one is already queued (the lock). True if
-    queued. The task releases the lock when done; a crashed task's lock expires."""
+    """Queue a rebuild of ``name`` unless one is already queued (the lock). True if queued (or,
+    inside a transaction, to be queued once it commits). The task releases the lock when done; a
+    crashed task's lock expires."""
+    if transaction.get_connection().in_atomic_block:
+        # Nothing touches Redis before the caller's transaction commits: a lock taken now would
+        # outlive a rollback and block every rebuild of this entry for REBUILD_LOCK_SECONDS.
+        transaction.on_commit(lambda: _lock_and_queue(name), robust=True)
+        return True
+    return _lock_and_queue(name)
+
+
+def _lock_and_queue(name: str) -> bool:
     from config import keys
     from config.redis_client import get_redis
 
     if not get_redis().set(keys.rebuild_lock(name), str(int(time.time())), nx=True, ex=REBUILD_LOCK_SECONDS):
         return False
-    transaction.on_commit(lambda: _queue_rebuild(name))
+    _queue_rebuild(name)
     return True
 
 

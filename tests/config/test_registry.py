@@ -163,3 +163,16 @@ def test_changes_of_a_rolled_back_transaction_are_forgotten(reviewer, tags):
         changed(pages=[pages[1].pk])
     assert Page.objects.get(pk=pages[0].pk).review_count == 4  # its declaration died with it
     assert Page.objects.get(pk=pages[1].pk).review_count == 1
+
+
+def test_a_rebuild_queued_in_a_rolled_back_transaction_leaves_no_lock():
+    """The lock is taken only after commit: a rollback must not block rebuilds for ten minutes."""
+    from config import keys
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert denormalisation.queue_rebuild("assignment-todo")
+        raise RuntimeError("rolled back")
+    assert not get_redis().exists(keys.rebuild_lock("assignment-todo"))
+    assert denormalisation.queue_rebuild("assignment-todo") is True
+    assert get_redis().exists(keys.rebuild_lock("assignment-todo"))
+    assert denormalisation.queue_rebuild("assignment-todo") is False
