@@ -5,6 +5,8 @@ Redis Cluster hash tags (``{a:17}``) so that every key a single command touches 
 ``SDIFFSTORE todo needed done``) lives in one slot.
 """
 
+import hashlib
+
 NAMESPACE = "crowd"
 VERSION = "v1"
 _P = f"{NAMESPACE}:{VERSION}"
@@ -65,3 +67,13 @@ def assignment_pool(assignment_id: int) -> str:
 def rate_limit(scope: str, ident: str, window: int) -> str:
     """Redis counter of anonymous writes by one session or address during one minute window."""
     return f"{_P}:rl:{{{scope}:{ident}}}:{window}"
+
+
+# Anonymous accounts (reviews/accounts.py): which account a browser's first write created.
+def anonymous_first_write(csrf_cookie: str) -> str:
+    """Redis: "pending:<token>" while a first write runs, then the new account's user id.
+
+    Keyed by a digest of the browser's CSRF cookie (a secret: never stored as such).
+    """
+    digest = hashlib.sha256(csrf_cookie.encode()).hexdigest()
+    return f"{_P}:anon:{digest}"

@@ -10,7 +10,6 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -117,14 +116,13 @@ def _record(request, page_id: int):
     if not 0 < page_id <= selectors.BIGINT_MAX:
         return _review_error(request, page_id, ReviewError("That page does not exist.", code="no_such_page"))
     assignment = current_assignment(request)
-    new_account = None
+    logged_out = not user.is_authenticated
     try:
-        # One transaction with the new account: a refused review (bad tag, forged page) leaves no
-        # stray anon account. Known reviewers need none beyond the action's own.
-        with transaction.atomic() if not user.is_authenticated else nullcontext():
-            if not user.is_authenticated:
-                # The first write, never a visit, creates the account: crawlers only GET.
-                new_account = user = accounts.create_anonymous_reviewer()
+        # The first write, never a visit, creates the account (crawlers only GET), in one
+        # transaction with the review: a refused review (bad tag, forged page) leaves no stray
+        # account. A double submit of that first write gets the same account (see accounts).
+        # Known reviewers need no transaction beyond the action's own.
+        with accounts.first_write_account(request) if logged_out else nullcontext(user) as user:
             if form.cleaned_data["action"] == "skip":
                 skip_page(reviewer=user, page_id=page_id)
             else:
@@ -136,8 +134,16 @@ def _record(request, page_id: int):
                 )
     except ReviewError as exc:
         return _review_error(request, page_id, exc)
-    if new_account is not None:
-        accounts.log_in_anonymous_reviewer(request, new_account)
+    except accounts.AccountError as exc:  # the first submit of this browser is still running
+        return error_page(
+            request,
+            status=409,
+            title="Still recording your previous submit",
+            message=f"{exc.message} Nothing was recorded this time.",
+            retry_url=reverse("review", args=[page_id]),
+        )
+    if logged_out:
+        accounts.log_in_anonymous_reviewer(request, user)
     return redirect(next_page_url())
 
 

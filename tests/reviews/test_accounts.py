@@ -1,11 +1,16 @@
 """Light-weight registration: the first review (never a visit) creates an ``anon-<n>`` account
 and logs the browser in for a long time; claiming keeps every review; login and logout work."""
 
+import re
+
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
 from assignments.models import Assignment
+from config import keys
+from config.redis_client import get_redis, reset_redis
 from reviews import accounts
 from reviews.models import Review, Reviewer, Skip
 from tests import factories
@@ -196,3 +201,108 @@ def test_the_login_page_warns_an_anonymous_reviewer_to_save_instead(client, page
     review(client, pages[0])
     html = client.get("/account/login/").content.decode()
     assert "save this account" in html
+
+
+# Double submits: a browser with no session yet may send its first review twice before the first
+# response arrives (double click without JS, a replayed request). Both carry its CSRF cookie.
+
+
+def _form_token(response) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode()).group(1)
+
+
+def _fresh_browser(page):
+    """A browser that has loaded the review screen: a CSRF cookie, the form's token, no session."""
+    browser = Client(enforce_csrf_checks=True)
+    token = _form_token(browser.get(f"/review/{page.pk}/"))
+    return browser, token, browser.cookies[settings.CSRF_COOKIE_NAME].value
+
+
+def _post(browser, page, token, *tags):
+    return browser.post(
+        f"/review/{page.pk}/", {"tags": list(tags), "action": "submit", "csrfmiddlewaretoken": token}
+    )
+
+
+def _as_if_the_first_response_was_lost(browser, csrf_cookie):
+    """The browser never saw the first response: no session cookie, its old CSRF cookie."""
+    del browser.cookies[settings.SESSION_COOKIE_NAME]
+    browser.cookies[settings.CSRF_COOKIE_NAME] = csrf_cookie
+
+
+def test_it_records_one_review_when_the_first_submit_is_sent_twice(pages, django_capture_on_commit_callbacks):
+    browser, token, csrf_cookie = _fresh_browser(pages[0])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(browser, pages[0], token, "receipt").status_code == 302
+    _as_if_the_first_response_was_lost(browser, csrf_cookie)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(browser, pages[0], token, "receipt").status_code == 302
+    user = User.objects.get()
+    assert Review.objects.get().reviewer == user
+    assert Reviewer.objects.get(user=user).review_count == 1
+    assert pages[0].__class__.objects.get(pk=pages[0].pk).review_count == 1
+    # The replay logged this browser into the same account, so its next review lands there too.
+    assert signed_in_user(browser) == user
+    assert _post(browser, pages[1], _form_token(browser.get(f"/review/{pages[1].pk}/"))).status_code == 302
+    assert User.objects.count() == 1 and Review.objects.filter(reviewer=user).count() == 2
+
+
+def test_two_browsers_still_get_two_accounts(pages, django_capture_on_commit_callbacks):
+    first, first_token, _ = _fresh_browser(pages[0])
+    second, second_token, _ = _fresh_browser(pages[0])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(first, pages[0], first_token).status_code == 302
+        assert _post(second, pages[0], second_token).status_code == 302
+    assert User.objects.count() == 2 and Review.objects.count() == 2
+    assert signed_in_user(first) != signed_in_user(second)
+
+
+def test_a_refused_first_review_leaves_no_account_and_no_key(pages, django_capture_on_commit_callbacks):
+    browser, token, csrf_cookie = _fresh_browser(pages[0])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(browser, pages[0], token, "no-such-tag").status_code == 400
+    assert not User.objects.exists()
+    assert get_redis().get(keys.anonymous_first_write(csrf_cookie)) is None
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(browser, pages[0], token, "receipt").status_code == 302
+    user = User.objects.get()
+    assert get_redis().get(keys.anonymous_first_write(csrf_cookie)) == str(user.pk)
+    assert Review.objects.get().reviewer == user
+
+
+def test_a_replay_never_logs_into_an_account_claimed_since(pages, django_capture_on_commit_callbacks):
+    browser, token, csrf_cookie = _fresh_browser(pages[0])
+    with django_capture_on_commit_callbacks(execute=True):
+        _post(browser, pages[0], token)
+    claimed = accounts.claim_account(user=User.objects.get(), username="jo", password="a fine long secret 42")
+    _as_if_the_first_response_was_lost(browser, csrf_cookie)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(browser, pages[0], token).status_code == 302
+    assert signed_in_user(browser) != claimed
+    assert signed_in_user(browser).username.startswith("anon-")
+
+
+def test_a_replay_while_the_first_submit_is_still_pending_records_nothing(pages, monkeypatch):
+    """The first request marked the browser and has not committed yet (nor crashed for long)."""
+    monkeypatch.setattr(accounts, "FIRST_WRITE_WAIT_SECONDS", 0.2)
+    browser, token, csrf_cookie = _fresh_browser(pages[0])
+    get_redis().set(keys.anonymous_first_write(csrf_cookie), "pending:someone-else", ex=30)
+    response = _post(browser, pages[0], token)
+    assert response.status_code == 409
+    assert "Nothing was recorded" in response.content.decode()
+    assert not User.objects.exists() and not Review.objects.exists()
+
+
+def test_it_still_records_reviews_when_redis_is_down(pages, settings, tmp_path):
+    """Fail open: without Redis each first write creates its account, as before the fix."""
+    browser, token, csrf_cookie = _fresh_browser(pages[0])
+    settings.REDIS_URL = f"unix://{tmp_path}/no-redis-here.sock?db=0"
+    reset_redis()
+    try:
+        assert _post(browser, pages[0], token, "receipt").status_code == 302
+        _as_if_the_first_response_was_lost(browser, csrf_cookie)
+        assert _post(browser, pages[1], token).status_code == 302
+    finally:
+        reset_redis()
+    assert Review.objects.count() == 2
+    assert signed_in_user(browser) is not None
