@@ -207,7 +207,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # Bodies larger than this are refused before a view sees them (a review is a few hundred bytes).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
-DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+# The admin posts one field per selected document of an assignment: allow large selections.
+# Review posts are bounded separately (reviews.views.REVIEW_MAX_BODY_BYTES, MAX_TAGS_PER_REVIEW).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 10_000, minimum=100)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

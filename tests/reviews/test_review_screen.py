@@ -362,6 +362,16 @@ def test_a_get_with_review_parameters_records_nothing(client, release):
     assert_nothing_recorded(users)
 
 
+def test_a_review_body_far_larger_than_a_review_is_refused_at_default_settings(client, release, reviewer):
+    """The site-wide upload limit is sized for the admin; the review form has its own, tight one."""
+    client.force_login(reviewer)
+    users = user_count()
+    response = client.post(f"/review/{release[1][0].pk}/", {"action": "submit", "junk": "x" * 32_000})
+    assert response.status_code == 413
+    assert "Nothing was recorded." in response.content.decode()
+    assert_nothing_recorded(users)
+
+
 def test_an_oversized_body_gets_a_clear_page(client, release, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2048
     response = client.post(f"/review/{release[1][0].pk}/", {"action": "submit", "junk": "x" * 4096})
