@@ -19,10 +19,14 @@ Sources, in order (each use counted for ``/staff/cache/``, see ``picker_stats``)
    shuffled here: Redis samples small sets with a bias.
 2. **memcached pool** (Redis down or its sets not rebuilt yet): a random sample of the pool of
    up to ``PICKER_POOL_SIZE`` to-do ids, refilled by the beat task and on demand.
-3. **Postgres** (memcached down too): a bounded index scan from a random starting id on the
-   ``(review_count, id)`` index (to-do pages only), never ``ORDER BY random()``; then, only when
-   that finds nothing (a sparse or finished assignment), one query the planner can answer from
-   the assignment's own documents.
+3. **Postgres** (memcached down too): a bounded circular index scan from a random starting id
+   on the ``(review_count, id)`` index (to-do pages only): the first ``PG_CANDIDATES`` at or
+   after the start, wrapping round to the smallest ids only for the shortfall (so the
+   assignment's first pages are not in every draw), never ``ORDER BY random()``; then, only
+   when that finds nothing (a sparse or finished assignment), one query the planner can answer
+   from the assignment's own documents. A process prefers pages it did not hand out in the last
+   ``PICKER_RESERVATION_SECONDS`` (a bounded in-process set, see ``_spread``). The pool is
+   filled the same way when Redis is down: short runs from many random starts.
 
 Whatever the source, every id is checked in Postgres before it is served, in one indexed query
 for all candidates (prepared once per connection with a generic plan: planning it costs more
@@ -45,6 +49,7 @@ import random
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import psycopg
@@ -73,6 +78,8 @@ POOL_SAMPLE = 48
 PG_CANDIDATES = 32  # rows the Postgres fallback returns to choose from at random
 PG_SCAN_CAP = 20_000  # to-do index entries the bounded Postgres probe may read per branch
 PG_MAX_BRANCHES = 16  # thresholds up to this use one index range per review_count value
+PG_RECENT_MAX = 10_000  # ids remembered by the Postgres fallback's in-process spreading
+POOL_RUNS = 16  # a pool filled from Postgres is about this many runs of consecutive pages
 REDIS_DEAD_SECONDS = 2.0
 NOTHING_LEFT_CACHE_SECONDS = 15.0
 
@@ -140,14 +147,22 @@ def sample_todo_ids(*, assignment_id: int, limit: int) -> list[int]:
             _redis_failed(exc)
         ready = False
     if not ready:
-        # Several random starting points, so the pool is not one run of consecutive pages.
+        # Short runs of consecutive to-do pages (circular scans) from random starting points until
+        # the pool is full, so that every page has about the same chance to be in it. Bounded:
+        # at most 2 * POOL_RUNS probes (runs may overlap in an assignment not much larger than
+        # the pool, which then stays a little short rather than favour some pages).
         found: dict[int, None] = {}
-        for _ in range(4):
-            for page_id in _postgres_probe(assignment, None, per_branch=max(1, limit // 8), cap=PG_SCAN_CAP):
-                found[page_id] = None
-        if len(found) < limit:
-            # A small (or sparse) assignment: the probes may have missed some; top up.
-            found.update(dict.fromkeys(_postgres_definitive(assignment, None, limit=limit)))
+        window = max(1, -(-limit // POOL_RUNS))
+        for _ in range(2 * POOL_RUNS):
+            run = _postgres_probe(assignment, None, window=window, cap=PG_SCAN_CAP)
+            found.update(dict.fromkeys(run))
+            if len(run) < window:
+                # The scan saw every to-do page (a small assignment), or too few of a sparse
+                # one's within the cap: ask for up to ``limit`` of them directly.
+                found.update(dict.fromkeys(_postgres_definitive(assignment, None, limit=limit)))
+                break
+            if len(found) >= limit:
+                break
         ids = list(found)
         random.shuffle(ids)
     return valid_todo_ids(assignment=assignment, page_ids=ids[:limit])
@@ -159,6 +174,8 @@ def reset_state() -> None:
     _redis_dead_until = 0.0
     with _nothing_left_lock:
         _nothing_left.clear()
+    with _pg_recent_lock:
+        _pg_recent.clear()
 
 
 # --- checking candidates against Postgres ----------------------------------------------------
@@ -547,25 +564,42 @@ SELECT (lo + floor(random() * (hi - lo + 1)))::bigint FROM bounds
 
 
 def _probe_sql(threshold: int) -> str:
-    """Up to ``k`` to-do pages of the assignment for the reviewer at or after a start, and
-    (wrapping round) from the beginning; one branch per review_count value below the threshold,
-    each an ordered range scan of the (review_count, id) index reading at most ``cap`` entries."""
+    """The first ``k`` to-do pages of the assignment for the reviewer in a circular scan of ids
+    from a random start: those at or after the start, then, only for the shortfall, wrapping
+    round to the smallest ids (a wrap-around branch that always contributed would put the
+    assignment's first pages in every draw: herding). One index range per review_count value
+    below the threshold, each an ordered range scan of the (review_count, id) index reading at
+    most ``cap`` entries, merged in id order so that no review_count is over-represented. When
+    the forward scan finds ``k``, the wrap-around's LIMIT is 0 and it is never executed."""
     if threshold <= PG_MAX_BRANCHES:
         counts = [f"review_count = {c}" for c in range(threshold)]
     else:
         counts = [f"review_count < {int(threshold)}"]
-    branches = []
-    for cond in counts:
-        for side in ("id >= %(start)s", "id < %(start)s"):
-            branches.append(
-                f"(SELECT p.id FROM (SELECT id, document_id FROM reviews_page "
-                f"WHERE {cond} AND {side} ORDER BY id LIMIT %(cap)s) p "
-                f"WHERE {_MEMBER_SQL} AND NOT {_SEEN_SQL} LIMIT %(k)s)"
-            )
-    return "\nUNION ALL\n".join(branches)
+
+    def side(cond: str) -> str:
+        return "\nUNION ALL\n".join(
+            f"(SELECT p.id FROM (SELECT id, document_id FROM reviews_page "
+            f"WHERE {count} AND {cond} ORDER BY id LIMIT %(cap)s) p "
+            f"WHERE {_MEMBER_SQL} AND NOT {_SEEN_SQL} LIMIT %(k)s)"
+            for count in counts
+        )
+
+    return f"""
+WITH fwd AS MATERIALIZED (
+  SELECT f.id FROM ({side("id >= %(start)s")}) f ORDER BY f.id LIMIT %(k)s)
+SELECT id FROM fwd
+UNION ALL
+(SELECT w.id FROM ({side("id < %(start)s")}) w ORDER BY w.id
+ LIMIT %(k)s - (SELECT count(*) FROM fwd))
+"""
 
 
-def _postgres_probe(assignment: Assignment, uid: int | None, *, per_branch: int, cap: int) -> list[int]:
+def _postgres_probe(assignment: Assignment, uid: int | None, *, window: int, cap: int) -> list[int]:
+    """Up to ``window`` to-do page ids, consecutive in a circular scan from a random start.
+
+    Fewer than ``window`` means the scan saw every to-do page of the assignment for the
+    reviewer, or (a sparse assignment) that the ``cap`` entries read held too few of them.
+    """
     with connection.cursor() as cursor:
         cursor.execute(_START_SQL)
         start = cursor.fetchone()[0]
@@ -573,7 +607,7 @@ def _postgres_probe(assignment: Assignment, uid: int | None, *, per_branch: int,
             return []
         cursor.execute(
             _probe_sql(assignment.threshold),
-            {"start": start, "cap": cap, "k": per_branch, "aid": assignment.pk, "uid": uid},
+            {"start": start, "cap": cap, "k": window, "aid": assignment.pk, "uid": uid},
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -610,16 +644,49 @@ def _postgres_definitive(assignment: Assignment, uid: int | None, *, limit: int)
 def _pick_from_postgres(assignment: Assignment, uid: int | None) -> PickResult:
     """The last resort, and the judge of "nothing left". Never ORDER BY random().
 
-    First a bounded probe: at most PG_SCAN_CAP to-do index entries per branch from a random
-    start, choosing at random among up to PG_CANDIDATES found per branch. When the assignment
+    First a bounded probe: a circular scan from a random start reading at most PG_SCAN_CAP
+    to-do index entries per branch, choosing among the first PG_CANDIDATES found (see
+    ``_spread``). When the assignment
     is a small part of the to-do pages (or finished) that may find nothing; then one query that
     the planner answers from the assignment's documents or from the to-do index, whichever is
     cheaper (cost bounded by the assignment's size), which returns nothing only when nothing is
     left for this reviewer.
     """
-    found = _postgres_probe(assignment, uid, per_branch=PG_CANDIDATES, cap=PG_SCAN_CAP)
+    found = _postgres_probe(assignment, uid, window=PG_CANDIDATES, cap=PG_SCAN_CAP)
     if not found:
         found = _postgres_definitive(assignment, uid, limit=PG_CANDIDATES)
     if not found:
         return PickResult(None, stats.NOTHING_LEFT)
-    return PickResult(random.choice(found), stats.POSTGRES)
+    return PickResult(_spread(assignment.pk, found), stats.POSTGRES)
+
+
+# Soft spreading for the Postgres fallback, which has no shared reservations (Redis and memcached
+# are both down): the (assignment, page) ids this process handed out in the last
+# PICKER_RESERVATION_SECONDS with the time, oldest first, at most PG_RECENT_MAX of them (the
+# oldest are forgotten first). Per process only: it keeps one process's concurrent reviewers
+# apart; across processes the random starts do the spreading.
+_pg_recent: OrderedDict[tuple[int, int], float] = OrderedDict()
+_pg_recent_lock = threading.Lock()
+
+
+def _spread(assignment_id: int, found: list[int]) -> int:
+    """At random among ``found`` not handed out recently by this process; when all were, the
+    one handed out longest ago, so that the last pages rotate evenly."""
+    seconds = settings.PICKER_RESERVATION_SECONDS
+    if seconds <= 0:
+        return random.choice(found)
+    now = time.monotonic()
+    with _pg_recent_lock:
+        while _pg_recent:
+            oldest = next(iter(_pg_recent))
+            if _pg_recent[oldest] > now - seconds:
+                break
+            del _pg_recent[oldest]
+        handed = {page_id: _pg_recent.get((assignment_id, page_id)) for page_id in found}
+        fresh = [page_id for page_id, at in handed.items() if at is None]
+        chosen = random.choice(fresh) if fresh else min(found, key=lambda page_id: handed[page_id])
+        _pg_recent[(assignment_id, chosen)] = now
+        _pg_recent.move_to_end((assignment_id, chosen))
+        while len(_pg_recent) > PG_RECENT_MAX:
+            _pg_recent.popitem(last=False)
+    return chosen

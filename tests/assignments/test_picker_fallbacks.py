@@ -13,6 +13,7 @@ from assignments import picker, picker_stats, pool
 from assignments.picker import pick_next_page
 from config.redis_client import get_redis
 from reviews.actions import submit_review
+from reviews.models import Page
 from tests import factories
 from tests.assignments._picker_support import build_sets, own_memcached, own_redis
 
@@ -168,3 +169,94 @@ def test_the_pool_spreads_reviewers_over_the_last_pages(servers, settings):
     redis_server.stop()
     served = [pick_next_page(assignment=assignment, reviewer=None).page_id for _ in range(4)]
     assert sorted(served) == sorted(ids)  # four reviewers, four different pages
+
+
+# --- uniformity of the Postgres fallback and of the pool fill on a large assignment -----------
+
+
+def chi_square_critical(df: int, z: float = 3.090) -> float:
+    """The chi-square value at p = 0.001 (z = 3.090) by the Wilson-Hilferty approximation,
+    accurate to well under 1% at these degrees of freedom."""
+    c = 2 / (9 * df)
+    return df * (1 - c + z * c**0.5) ** 3
+
+
+def assert_uniform_picks(draw, ids: list[int], total: int) -> None:
+    """``total`` draws land uniformly on ``ids`` (chi-square at p = 0.001; a sample over the
+    critical value is drawn again once, as in test_picker: a biased picker fails both)."""
+    critical = chi_square_critical(len(ids) - 1)
+    expected = total / len(ids)
+
+    def chi2(counts: Counter) -> float:
+        return sum((counts[i] - expected) ** 2 / expected for i in ids)
+
+    first = Counter(draw() for _ in range(total))
+    assert set(first) <= set(ids)
+    if chi2(first) < critical:
+        return
+    second = Counter(draw() for _ in range(total))
+    lowest = sorted(ids)[:32]
+    share = sum(second[i] for i in lowest) / total
+    assert chi2(second) < critical, f"chi2 {chi2(second):.0f} >= {critical:.0f}; 32 lowest ids: {share:.0%}"
+
+
+def test_the_postgres_fallback_picks_uniformly_over_a_large_assignment(servers, settings):
+    """3,000 picks over 300 pages with both servers stopped: no page (say, the assignment's
+    first ones, which the wrap-around of the scan used to offer in every draw) is favoured."""
+    settings.PICKER_RESERVATION_SECONDS = 0  # the probe itself, without the soft spreading
+    redis_server, memcached_server = servers
+    assignment, ids = make_assignment(300)
+    redis_server.stop()
+    memcached_server.stop()
+
+    def draw():
+        result = pick_next_page(assignment=assignment, reviewer=None)
+        assert result.source == "postgres"
+        return result.page_id
+
+    assert_uniform_picks(draw, ids, 3000)
+
+
+def test_the_postgres_fallback_does_not_favour_pages_with_fewer_peers_in_their_review_count(
+    servers, settings
+):
+    """Threshold 2, a tenth of the pages reviewed once: those are no likelier than the rest
+    (the scan reads one index range per review_count, then merges them in id order)."""
+    settings.PICKER_RESERVATION_SECONDS = 0
+    redis_server, memcached_server = servers
+    assignment, ids = make_assignment(300, threshold=2)
+    Page.objects.filter(pk__in=ids[::10]).update(review_count=1)
+    redis_server.stop()
+    memcached_server.stop()
+    assert_uniform_picks(lambda: pick_next_page(assignment=assignment, reviewer=None).page_id, ids, 3000)
+
+
+def test_the_pool_fill_samples_a_large_assignment_evenly_while_redis_is_stopped(servers):
+    """150 fills of 30 ids from 300 pages with Redis stopped: each page is in about 15 of them,
+    and the first pages of the assignment are not in most of them."""
+    redis_server, _ = servers
+    assignment, ids = make_assignment(300)
+    redis_server.stop()
+    counts: Counter = Counter()
+    for _ in range(150):
+        sample = picker.sample_todo_ids(assignment_id=assignment.pk, limit=30)
+        assert len(sample) == 30 == len(set(sample)) and set(sample) <= set(ids)
+        counts.update(sample)
+    lowest = sorted(ids)[:30]
+    share = sum(counts[i] for i in lowest) / sum(counts.values())
+    assert share < 0.2, f"the 30 lowest ids hold {share:.0%} of the pool (10% expected)"
+    assert max(counts.values()) < 45, counts.most_common(3)  # 15 expected
+
+
+def test_the_postgres_fallback_spreads_consecutive_picks(servers):
+    """With reservations on, picks handed out moments ago are avoided in this process: 25 picks
+    from 300 pages are all different, and 5 pages are served in turn, each twice in 10 picks."""
+    redis_server, memcached_server = servers
+    assignment, _ = make_assignment(300)
+    small, small_ids = make_assignment(5)
+    redis_server.stop()
+    memcached_server.stop()
+    served = [pick_next_page(assignment=assignment, reviewer=None).page_id for _ in range(25)]
+    assert len(set(served)) == 25
+    rotation = Counter(pick_next_page(assignment=small, reviewer=None).page_id for _ in range(10))
+    assert rotation == Counter({page_id: 2 for page_id in small_ids})
