@@ -76,6 +76,7 @@ SMALL_SET = 3 * FIRST_DRAW  # below this SRANDMEMBER with a count samples with a
 CHECK_FIRST = 4  # candidates checked in Postgres before the rest of a round (most are valid)
 POOL_SAMPLE = 48
 PG_CANDIDATES = 32  # rows the Postgres fallback returns to choose from at random
+PG_DEFINITIVE_ROWS = 1000  # rows the last-resort query returns (no order: the choice is made here)
 PG_SCAN_CAP = 20_000  # to-do index entries the bounded Postgres probe may read per branch
 PG_MAX_BRANCHES = 16  # thresholds up to this use one index range per review_count value
 PG_RECENT_MAX = 10_000  # ids remembered by the Postgres fallback's in-process spreading
@@ -650,11 +651,13 @@ def _pick_from_postgres(assignment: Assignment, uid: int | None) -> PickResult:
     is a small part of the to-do pages (or finished) that may find nothing; then one query that
     the planner answers from the assignment's documents or from the to-do index, whichever is
     cheaper (cost bounded by the assignment's size), which returns nothing only when nothing is
-    left for this reviewer.
+    left for this reviewer; up to PG_DEFINITIVE_ROWS of its rows are chosen from at random.
     """
     found = _postgres_probe(assignment, uid, window=PG_CANDIDATES, cap=PG_SCAN_CAP)
     if not found:
-        found = _postgres_definitive(assignment, uid, limit=PG_CANDIDATES)
+        # Unordered, so always much the same rows: take many (bounded) and choose among them
+        # here, or every reviewer of a sparse assignment would share the same few pages.
+        found = _postgres_definitive(assignment, uid, limit=PG_DEFINITIVE_ROWS)
     if not found:
         return PickResult(None, stats.NOTHING_LEFT)
     return PickResult(_spread(assignment.pk, found), stats.POSTGRES)

@@ -260,3 +260,19 @@ def test_the_postgres_fallback_spreads_consecutive_picks(servers):
     assert len(set(served)) == 25
     rotation = Counter(pick_next_page(assignment=small, reviewer=None).page_id for _ in range(10))
     assert rotation == Counter({page_id: 2 for page_id in small_ids})
+
+
+def test_the_last_resort_query_spreads_reviewers_of_a_sparse_assignment(servers, settings, monkeypatch):
+    """When the bounded probe finds nothing (an assignment that is a small part of a large
+    release), the unordered last-resort query must not hand everyone the same few pages."""
+    settings.PICKER_RESERVATION_SECONDS = 0
+    redis_server, memcached_server = servers
+    assignment, ids = make_assignment(300)
+    redis_server.stop()
+    memcached_server.stop()
+    monkeypatch.setattr(picker, "_postgres_probe", lambda *args, **kwargs: [])
+    picks = Counter(pick_next_page(assignment=assignment, reviewer=None).page_id for _ in range(600))
+    assert set(picks) <= set(ids)
+    # Choosing among 32 rows could never reach more than 32 pages; among all 300, 600 draws
+    # reach about 260 of them.
+    assert len(picks) > 150
