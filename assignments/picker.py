@@ -6,8 +6,14 @@ reviewed nor skipped, chosen uniformly at random, or "nothing left for you here"
 
 Sources, in order (each use counted for ``/staff/cache/``, see ``picker_stats``):
 
-1. **Redis** (normal): ``SRANDMEMBER`` on the incrementally kept to-do set of the assignment,
-   ``SMISMEMBER`` against the reviewer's seen set, ``ZMSCORE`` against the soft reservations.
+1. **Redis** (normal): ``SRANDMEMBER`` on the incrementally kept to-do set of the assignment
+   and ``ZMSCORE`` against the soft reservations, in one small Lua script on the assignment's
+   hash slot (``_DRAW_LUA``), pipelined with the built markers and the size of the reviewer's
+   seen set (other slots: separate commands, never inside the script). The first draw is
+   filtered against the seen set (``SMISMEMBER``) only when that set is at least
+   1/``SEEN_FILTER_RATIO`` of the to-do set; otherwise the Postgres check refuses the few seen
+   ones (and records them in the seen set), saving a round trip. Later rounds always use
+   ``SMISMEMBER``, so a reviewer who has seen most of the set costs what it did.
    The cost does not depend on the assignment's size: a bounded number of draws (16, then 64,
    then 256). When draws are exhausted because the reviewer has seen most of the to-do set, the
    whole set is examined (``SSCAN``), but only when it is small: at most ``ENUMERATE_LIMIT``
@@ -74,6 +80,7 @@ ENUMERATE_LIMIT = 1000
 WHOLE_SET_MAX = 20_000  # never walk a to-do set larger than this (plus ENUMERATE_LIMIT)
 SMALL_SET = 3 * FIRST_DRAW  # below this SRANDMEMBER with a count samples with a bias
 CHECK_FIRST = 4  # candidates checked in Postgres before the rest of a round (most are valid)
+SEEN_FILTER_RATIO = 8  # first draws skip SMISMEMBER while seen set < to-do set / this (few seen)
 POOL_SAMPLE = 48
 PG_CANDIDATES = 32  # rows the Postgres fallback returns to choose from at random
 PG_DEFINITIVE_ROWS = 1000  # rows the last-resort query returns (no order: the choice is made here)
@@ -326,6 +333,25 @@ return best
 """
 _reserve_script: redis.commands.core.Script | None = None
 
+# The to-do set's size and a first draw with the reservation scores of the ids drawn, in one
+# round trip. Both keys carry the assignment's hash tag (one Cluster slot); read-only. Small sets
+# are taken whole (SRANDMEMBER samples them with a bias; the caller shuffles). EVAL, not EVALSHA
+# through redis-py's Script: in a pipeline that costs a SCRIPT EXISTS round trip per execute.
+_DRAW_LUA = """
+local card = redis.call('SCARD', KEYS[1])
+local ids
+if card <= tonumber(ARGV[2]) then
+  ids = redis.call('SMEMBERS', KEYS[1])
+else
+  ids = redis.call('SRANDMEMBER', KEYS[1], ARGV[1])
+end
+local scores = {}
+if #ids > 0 then
+  scores = redis.call('ZMSCORE', KEYS[2], unpack(ids))
+end
+return {card, ids, scores}
+"""
+
 
 def _reserve(
     r: redis.Redis, assignment_id: int, candidates: list[int], *, only_free: bool = False
@@ -354,8 +380,8 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
     seen_key = keys.reviewer_seen(uid) if uid is not None else None
     pipe = r.pipeline(transaction=False)
     pipe.exists(keys.built_marker(TODO_FAMILY))
-    pipe.scard(todo)
-    pipe.srandmember(todo, FIRST_DRAW)
+    # One command on the assignment's slot: size, first draw and their reservation scores.
+    pipe.eval(_DRAW_LUA, 2, todo, keys.assignment_reserved(aid), FIRST_DRAW, SMALL_SET)
     if seen_key:
         pipe.exists(keys.built_marker(SEEN_FAMILY))
         pipe.scard(seen_key)
@@ -363,26 +389,29 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
     if not out[0]:
         _family_ready(TODO_FAMILY)
         raise _RedisUnavailable("to-do sets not built")
-    todo_card, batch = out[1], out[2]
+    todo_card, batch, first_scores = out[1]
     seen_card = 0
     if seen_key:
-        if out[3]:
-            seen_card = out[4]
+        if out[2]:
+            seen_card = out[3]
         else:
             # Without the seen set the Postgres check still refuses seen pages; just costlier.
             _family_ready(SEEN_FAMILY)
             seen_key = None
-
-    if FIRST_DRAW < todo_card <= SMALL_SET:
-        # SRANDMEMBER's sample of a small set is not uniform (Redis copies it into a dict and
-        # evicts with a bucket-biased random key): take the whole set and shuffle it ourselves.
-        batch = r.smembers(todo)
+    # The first draw's reservation scores came with it; its seen filter is skipped while the
+    # reviewer has seen little of the set (the Postgres check refuses those few anyway).
+    scores: dict[int, float | None] | None = None
+    if not (seen_key and seen_card * SEEN_FILTER_RATIO >= todo_card):
+        scores = {
+            int(m): (None if sc is None else float(sc)) for m, sc in zip(batch, first_scores, strict=True)
+        }
     examined: set[int] = set()
     whole_set = False
     for round_no in range(len(MORE_DRAWS) + 1):
         ids = [i for i in (int(x) for x in batch) if i not in examined]
         examined.update(ids)
-        picked = _try_candidates(r, assignment, uid, seen_key, ids)
+        picked = _try_candidates(r, assignment, uid, seen_key, ids, scores=scores)
+        scores = None
         if picked is not None:
             return PickResult(picked, stats.REDIS)
         if len(examined) >= todo_card:
@@ -419,18 +448,27 @@ def _try_whole_set(r, assignment, uid, seen_key, examined: set[int]) -> tuple[in
     return None, True
 
 
-def _try_candidates(r, assignment: Assignment, uid, seen_key, ids: list[int]) -> int | None:
-    """Filter drawn ids by the seen set and reservations, check them in Postgres, claim one."""
+def _try_candidates(
+    r, assignment: Assignment, uid, seen_key, ids: list[int], *, scores: dict[int, float | None] | None = None
+) -> int | None:
+    """Filter drawn ids by the seen set and reservations, check them in Postgres, claim one.
+
+    With ``scores`` (the reservation scores read with the draw), no round trip here and no seen
+    filter: the Postgres check refuses seen pages."""
     if not ids:
         return None
     aid = assignment.pk
-    pipe = r.pipeline(transaction=False)
-    if seen_key:
-        pipe.smismember(seen_key, ids)
-    pipe.zmscore(keys.assignment_reserved(aid), ids)
-    out = pipe.execute()
-    flags = out[0] if seen_key else [0] * len(ids)
-    scores = out[-1]
+    if scores is not None:
+        flags = [0] * len(ids)
+        scores = [scores.get(page_id) for page_id in ids]
+    else:
+        pipe = r.pipeline(transaction=False)
+        if seen_key:
+            pipe.smismember(seen_key, ids)
+        pipe.zmscore(keys.assignment_reserved(aid), ids)
+        out = pipe.execute()
+        flags = out[0] if seen_key else [0] * len(ids)
+        scores = out[-1]
     now = time.time() * 1_000_000  # reservation scores are microseconds (see _RESERVE_LUA)
     free: list[int] = []
     held: list[tuple[float, int]] = []
