@@ -333,11 +333,16 @@ return best
 """
 _reserve_script: redis.commands.core.Script | None = None
 
-# The to-do set's size and a first draw with the reservation scores of the ids drawn, in one
-# round trip. Both keys carry the assignment's hash tag (one Cluster slot); read-only. Small sets
-# are taken whole (SRANDMEMBER samples them with a bias; the caller shuffles). EVAL, not EVALSHA
-# through redis-py's Script: in a pipeline that costs a SCRIPT EXISTS round trip per execute.
+# The first draw, in one round trip: the to-do set's size, a sample of it, the reservation scores
+# of the ids drawn, and the claim of one of them. The claimed id is chosen uniformly among the
+# free ones (ARGV[5], a random fraction from the caller: Redis 6.2 seeds math.random the same in
+# every script run), else the one whose reservation expires first. It is claimed before Postgres
+# has checked it; when the check refuses it the caller releases it (``_repair_redis``), so a
+# refused id is held for one round trip at most. Both keys carry the assignment's hash tag (one
+# Cluster slot). Small sets are taken whole (SRANDMEMBER samples them with a bias). EVAL, not
+# EVALSHA through redis-py's Script: in a pipeline that costs a SCRIPT EXISTS round trip.
 _DRAW_LUA = """
+redis.replicate_commands()
 local card = redis.call('SCARD', KEYS[1])
 local ids
 if card <= tonumber(ARGV[2]) then
@@ -345,11 +350,36 @@ if card <= tonumber(ARGV[2]) then
 else
   ids = redis.call('SRANDMEMBER', KEYS[1], ARGV[1])
 end
-local scores = {}
+local scores, claimed = {}, false
 if #ids > 0 then
+  local seconds = tonumber(ARGV[3])
+  local now = 0
+  if seconds > 0 then
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  end
   scores = redis.call('ZMSCORE', KEYS[2], unpack(ids))
+  if seconds > 0 then
+    local free, oldest, oldest_score = {}, nil, nil
+    for i = 1, #ids do
+      local score = scores[i] and tonumber(scores[i])
+      if not score then
+        free[#free + 1] = ids[i]
+      elseif oldest_score == nil or score < oldest_score then
+        oldest, oldest_score = ids[i], score
+      end
+    end
+    if #free > 0 then
+      claimed = free[math.min(#free, math.floor(tonumber(ARGV[5]) * #free) + 1)]
+    else
+      claimed = oldest
+    end
+    redis.call('ZADD', KEYS[2], now + seconds * 1000000, claimed)
+    redis.call('PEXPIRE', KEYS[2], ARGV[4])
+  end
 end
-return {card, ids, scores}
+return {card, ids, scores, claimed}
 """
 
 
@@ -381,7 +411,17 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
     pipe = r.pipeline(transaction=False)
     pipe.exists(keys.built_marker(TODO_FAMILY))
     # One command on the assignment's slot: size, first draw and their reservation scores.
-    pipe.eval(_DRAW_LUA, 2, todo, keys.assignment_reserved(aid), FIRST_DRAW, SMALL_SET)
+    pipe.eval(
+        _DRAW_LUA,
+        2,
+        todo,
+        keys.assignment_reserved(aid),
+        FIRST_DRAW,
+        SMALL_SET,
+        settings.PICKER_RESERVATION_SECONDS,
+        int(settings.PICKER_RESERVATION_SECONDS * 2000),
+        random.random(),
+    )
     if seen_key:
         pipe.exists(keys.built_marker(SEEN_FAMILY))
         pipe.scard(seen_key)
@@ -389,7 +429,7 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
     if not out[0]:
         _family_ready(TODO_FAMILY)
         raise _RedisUnavailable("to-do sets not built")
-    todo_card, batch, first_scores = out[1]
+    todo_card, batch, first_scores, claimed = out[1]
     seen_card = 0
     if seen_key:
         if out[2]:
@@ -398,14 +438,24 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
             # Without the seen set the Postgres check still refuses seen pages; just costlier.
             _family_ready(SEEN_FAMILY)
             seen_key = None
-    # The first draw's reservation scores came with it; its seen filter is skipped while the
-    # reviewer has seen little of the set (the Postgres check refuses those few anyway).
+    examined: set[int] = set()
+    if claimed is not None:
+        # The usual case ends here: the id the script claimed passes the check (two round trips
+        # in all). The check also refuses a page this reviewer has seen, which is why the first
+        # draw needs no seen filter.
+        claimed = int(claimed)
+        examined.add(claimed)
+        checked = _check(assignment, uid, [claimed])
+        if checked.valid:
+            return PickResult(claimed, stats.REDIS)
+        _repair_redis(r, aid, uid, checked, release=claimed)
+    # The rest of the first draw: its reservation scores came with it, and its seen filter is
+    # skipped while the reviewer has seen little of the set (Postgres refuses those few anyway).
     scores: dict[int, float | None] | None = None
     if not (seen_key and seen_card * SEEN_FILTER_RATIO >= todo_card):
         scores = {
             int(m): (None if sc is None else float(sc)) for m, sc in zip(batch, first_scores, strict=True)
         }
-    examined: set[int] = set()
     whole_set = False
     for round_no in range(len(MORE_DRAWS) + 1):
         ids = [i for i in (int(x) for x in batch) if i not in examined]
@@ -505,11 +555,14 @@ def _try_candidates(
     return _reserve(r, aid, held_valid) if held_valid else None
 
 
-def _repair_redis(r, aid: int, uid: int | None, checked: _Checked) -> None:
-    """Postgres disagreed with Redis: make Redis agree (and count it)."""
-    if not (checked.gone or checked.full or (uid is not None and checked.seen)):
+def _repair_redis(r, aid: int, uid: int | None, checked: _Checked, *, release: int | None = None) -> None:
+    """Postgres disagreed with Redis: make Redis agree (and count it). ``release``: an id
+    claimed before the check that the check refused, whose reservation is dropped here."""
+    if not (checked.gone or checked.full or (uid is not None and checked.seen) or release is not None):
         return
     pipe = r.pipeline(transaction=False)
+    if release is not None:
+        pipe.zrem(keys.assignment_reserved(aid), release)
     if checked.gone:
         pipe.srem(keys.assignment_todo(aid), *checked.gone)
         pipe.srem(keys.assignment_needed(aid), *checked.gone)
