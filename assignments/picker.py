@@ -540,18 +540,21 @@ def _try_candidates(
     # Most candidates are valid: check a few first, the rest of the round only if needed (or if
     # other reviewers claimed all of the first few in the meantime: spread while we can).
     chunks = [ordered[:CHECK_FIRST], ordered[CHECK_FIRST:]]
+    free_set = set(free)
     held_valid: list[int] = []
-    for n, chunk in enumerate(chunks):
+    for chunk in chunks:
         if not chunk:
             continue
         checked = _check(assignment, uid, chunk)
         _repair_redis(r, aid, uid, checked)
         if checked.valid:
-            more = n + 1 < len(chunks) and bool(chunks[n + 1])
-            picked = _reserve(r, aid, checked.valid, only_free=more)
-            if picked is not None:
-                return picked
+            # Ids that were held when drawn are not worth a round trip to try to claim now.
+            if any(page_id in free_set for page_id in checked.valid):
+                picked = _reserve(r, aid, checked.valid, only_free=True)
+                if picked is not None:
+                    return picked
             held_valid.extend(checked.valid)
+    # All held by others: the one whose reservation expires first (handed out longest ago).
     return _reserve(r, aid, held_valid) if held_valid else None
 
 

@@ -1,9 +1,15 @@
-"""The picker's first draw skips the seen-set filter while the reviewer has seen little of a
-large to-do set: the Postgres check must still refuse the pages the reviewer saw."""
+"""The picker's first draw: one Lua script draws, reads the reservations and claims a page, and
+its seen-set filter is skipped while the reviewer has seen little of a large to-do set, so the
+Postgres check must refuse seen pages and release the claim of any id it refuses."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
+import redis
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from assignments import picker
 from assignments.picker import pick_next_page
@@ -32,3 +38,126 @@ def test_it_never_serves_a_seen_page_when_the_first_draw_is_not_filtered_by_the_
     assert served <= set(ids)
     # The seen pages drawn and refused by Postgres are still in the reviewer's seen set.
     assert get_redis().smismember(keys.reviewer_seen(reviewer.pk), seen) == [1] * len(seen)
+
+
+# --- the first draw claims its page in the same script as the draw -----------------------------
+
+CHI2_999_DF99 = 148.23  # chi-square critical value at p = 0.001, 99 degrees of freedom
+
+
+def _chi_square(counts: Counter, ids: list[int], total: int) -> float:
+    expected = total / len(ids)
+    return sum((counts[i] - expected) ** 2 / expected for i in ids)
+
+
+@pytest.mark.django_db
+def test_the_claim_made_with_the_first_draw_is_uniform_among_free_pages(settings):
+    """The script claims one of the ids SRANDMEMBER returned. Redis returns them in its hash
+    table's order, so claiming the first free one would favour some pages: the choice uses a
+    random fraction from Python. 3,000 picks over 100 pages with every reservation cleared
+    between picks (so each pick goes through the claim), chi-square at p = 0.001, drawn once
+    more when over (as in test_picker.assert_uniform)."""
+    settings.PICKER_RESERVATION_SECONDS = 60
+    doc = factories.make_document(pages=100)
+    assignment = factories.make_assignment(documents=[doc], threshold=1)
+    ids = list(doc.pages.values_list("pk", flat=True))
+    assert len(ids) > picker.SMALL_SET  # the SRANDMEMBER path, not the whole set
+    build_sets()
+    r = get_redis()
+    reserved = keys.assignment_reserved(assignment.pk)
+
+    def sample(total: int) -> Counter:
+        counts: Counter = Counter()
+        for _ in range(total):
+            page_id = pick_next_page(assignment=assignment, reviewer=None).page_id
+            assert r.zscore(reserved, page_id) is not None  # served = claimed
+            r.delete(reserved)
+            counts[page_id] += 1
+        return counts
+
+    first = sample(3000)
+    assert set(first) == set(ids)
+    if _chi_square(first, ids, 3000) >= CHI2_999_DF99:
+        second = sample(3000)
+        assert _chi_square(second, ids, 3000) < CHI2_999_DF99, (first, second)
+
+
+class _RoundTrips:
+    """Counts the requests redis-py sends (a pipeline is one) on the real server's connection."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        original = redis.connection.AbstractConnection.send_packed_command
+
+        def counting(conn, command, check_health=True):
+            self.count += 1
+            return original(conn, command, check_health)
+
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+
+
+@pytest.mark.django_db
+def test_a_pick_costs_one_redis_round_trip_and_one_query(settings, reviewer, monkeypatch):
+    settings.PICKER_RESERVATION_SECONDS = 60
+    doc = factories.make_document(pages=200)
+    assignment = factories.make_assignment(documents=[doc], threshold=2)
+    submit_review(reviewer=reviewer, page_id=doc.pages.first().pk)
+    build_sets()
+    pick_next_page(assignment=assignment, reviewer=reviewer)  # connections opened, script cached
+    trips = _RoundTrips(monkeypatch)
+    with CaptureQueriesContext(connection) as queries:
+        result = pick_next_page(assignment=assignment, reviewer=reviewer)
+    assert result.source == "redis"
+    assert (trips.count, len(queries)) == (1, 1)
+    assert get_redis().zscore(keys.assignment_reserved(assignment.pk), result.page_id) is not None
+
+
+def _reserve_all_but(assignment, free_id: int, ids: list[int]) -> dict[int, float]:
+    """Other reviewers hold every page but ``free_id``; returns their reservation scores."""
+    r = get_redis()
+    now_us = r.time()
+    base = now_us[0] * 1_000_000 + now_us[1] + 60_000_000
+    scores = {page_id: float(base + n) for n, page_id in enumerate(ids) if page_id != free_id}
+    r.zadd(keys.assignment_reserved(assignment.pk), scores)
+    return scores
+
+
+@pytest.mark.django_db
+def test_a_claimed_id_that_no_longer_exists_is_released_and_removed(settings, reviewer):
+    """The only free id drawn is stale (no such page): the script claims it, Postgres refuses
+    it, and the pick serves a real page; the stale id leaves the sets and its claim is dropped."""
+    settings.PICKER_RESERVATION_SECONDS = 60
+    doc = factories.make_document(pages=10)
+    assignment = factories.make_assignment(documents=[doc], threshold=2)
+    ids = list(doc.pages.values_list("pk", flat=True))
+    build_sets()
+    ghost = max(ids) + 1_000_000
+    r = get_redis()
+    r.sadd(keys.assignment_todo(assignment.pk), ghost)
+    held = _reserve_all_but(assignment, ghost, ids)
+    result = pick_next_page(assignment=assignment, reviewer=reviewer)
+    assert result.source == "redis"
+    # Every real page is held: the one whose reservation expires first is served.
+    assert result.page_id == min(held, key=held.get)
+    assert r.zscore(keys.assignment_reserved(assignment.pk), ghost) is None
+    assert not r.sismember(keys.assignment_todo(assignment.pk), ghost)
+
+
+@pytest.mark.django_db
+def test_a_claimed_page_the_reviewer_has_seen_is_released_for_the_others(settings, reviewer):
+    """The seen set lost a page the reviewer reviewed: the script claims it, Postgres refuses it
+    for this reviewer, its claim is dropped (others may have it) and the seen set learns it."""
+    settings.PICKER_RESERVATION_SECONDS = 60
+    doc = factories.make_document(pages=10)
+    assignment = factories.make_assignment(documents=[doc], threshold=2)
+    ids = list(doc.pages.values_list("pk", flat=True))
+    submit_review(reviewer=reviewer, page_id=ids[3])
+    build_sets()
+    r = get_redis()
+    r.srem(keys.reviewer_seen(reviewer.pk), ids[3])
+    _reserve_all_but(assignment, ids[3], ids)
+    result = pick_next_page(assignment=assignment, reviewer=reviewer)
+    assert result.page_id not in (None, ids[3])
+    assert r.zscore(keys.assignment_reserved(assignment.pk), ids[3]) is None
+    assert r.sismember(keys.reviewer_seen(reviewer.pk), ids[3])
+    assert r.sismember(keys.assignment_todo(assignment.pk), ids[3])  # still to do for others
