@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
@@ -30,7 +31,7 @@ PAGES_PER_DOCUMENT = 100
 THRESHOLD = 3
 REVIEWED_BY_BENCH_REVIEWER = 500
 RANDOM_SIZE = 400_000
-RANDOM_RUNS = 7
+RANDOM_RUNS = 11
 FALLBACK_PICKS = 500
 TARGET_SIZE_RATIO = 1.5
 TARGET_RANDOM_RATIO = 100.0
@@ -212,7 +213,10 @@ class Report:
             f"- `ORDER BY random()`: `SELECT p.id FROM reviews_page p JOIN reviews_document d ... WHERE "
             f"d.member_id = ANY(...) AND p.review_count < {THRESHOLD} AND NOT EXISTS (the reviewer's review) "
             f"ORDER BY random() LIMIT 1`, the query of the Guardian's first site, over the "
-            f"{self.random_size:,}-page assignment on the same table, {RANDOM_RUNS} runs after one warm-up.",
+            f"{self.random_size:,}-page assignment on the same table, {RANDOM_RUNS} runs after one warm-up, "
+            "with Postgres' parallel workers on (the default) and off, on connections of their own. "
+            "The runs are spread evenly among the timed picks, so that both sides of the ratio are "
+            "measured under the same conditions of the machine.",
             f"- Fallbacks, on the {self.fallback_size:,}-page assignment: the private redis-server is stopped "
             "(the pool having been filled by the beat task's function just before), then the private "
             "memcached too. Every id served is still checked in Postgres.",
@@ -393,28 +397,37 @@ def _time_picks(assignment, reviewer, n: int, label: str) -> tuple[Timing, dict[
     return Timing(label, samples), sources
 
 
-def _time_order_by_random(ids: dict, size: int, *, parallel: bool = True) -> Timing:
-    n = list(ids["assignments"]).index(size) + 1
-    sql = (
-        "SELECT p.id FROM reviews_page p JOIN reviews_document d ON d.id = p.document_id "
-        "WHERE d.member_id = ANY(%s) AND p.review_count < %s AND NOT EXISTS "
-        "(SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %s AND r.page_id = p.id) "
-        "ORDER BY random() LIMIT 1"
-    )
-    params = [ids["members"][:n], THRESHOLD, ids["user"]]
-    samples = []
-    with connection.cursor() as c:
+class _OrderByRandom:
+    """The naive query, on its own connection (so the session setting for the serial variant
+    touches nothing else), one timed run at a time so that runs can be spread among the picks."""
+
+    def __init__(self, ids: dict, size: int, *, parallel: bool):
+        n = list(ids["assignments"]).index(size) + 1
+        self.sql = (
+            "SELECT p.id FROM reviews_page p JOIN reviews_document d ON d.id = p.document_id "
+            "WHERE d.member_id = ANY(%s) AND p.review_count < %s AND NOT EXISTS "
+            "(SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %s AND r.page_id = p.id) "
+            "ORDER BY random() LIMIT 1"
+        )
+        self.params = [ids["members"][:n], THRESHOLD, ids["user"]]
+        self.samples: list[float] = []
+        params = connection.get_connection_params()
+        self.conn = psycopg.connect(
+            **{k: params[k] for k in ("dbname", "user", "password", "host", "port") if params.get(k)},
+            autocommit=True,
+        )
         if not parallel:
-            c.execute("SET max_parallel_workers_per_gather = 0")
-        c.execute(sql, params)  # warm-up
-        for _ in range(RANDOM_RUNS):
-            t0 = time.perf_counter()
-            c.execute(sql, params)
-            c.fetchone()
-            samples.append(time.perf_counter() - t0)
-        if not parallel:
-            c.execute("RESET max_parallel_workers_per_gather")
-    return Timing("ORDER BY random()", samples)
+            self.conn.execute("SET max_parallel_workers_per_gather = 0")
+        self.conn.execute(self.sql, self.params).fetchone()  # warm-up
+
+    def run_once(self) -> None:
+        t0 = time.perf_counter()
+        self.conn.execute(self.sql, self.params).fetchone()
+        self.samples.append(time.perf_counter() - t0)
+
+    def close(self) -> Timing:
+        self.conn.close()
+        return Timing("ORDER BY random()", self.samples)
 
 
 def run(*, sizes: tuple[int, ...], picks: int, servers: dict) -> Report:
@@ -445,16 +458,30 @@ def run(*, sizes: tuple[int, ...], picks: int, servers: dict) -> Report:
     assignments = {size: Assignment.objects.get(pk=ids["assignments"][size]) for size in sizes}
     reviewer = get_user_model().objects.get(pk=ids["user"])
 
-    print(f"timing {picks} picks per assignment, interleaved ...", flush=True)
+    print(
+        f"timing {picks} picks per assignment and {RANDOM_RUNS} ORDER BY random() runs, interleaved ...",
+        flush=True,
+    )
     for size in sizes:
         _time_picks(assignments[size], reviewer, 200, "warm-up")
     samples: dict[int, list[float]] = {size: [] for size in sizes}
     sources: dict[int, dict[str, int]] = {size: {} for size in sizes}
+    random_size = RANDOM_SIZE if RANDOM_SIZE in sizes else sizes[len(sizes) // 2]
+    naive = _OrderByRandom(ids, random_size, parallel=True)
+    naive_serial = _OrderByRandom(ids, random_size, parallel=False)
+    # ORDER BY random() runs spread evenly among the picks: both figures of the ratio are taken
+    # under the same conditions of the machine.
+    every = max(1, picks // RANDOM_RUNS)
     for i in range(picks):
+        if i % every == every // 2 and len(naive.samples) < RANDOM_RUNS:
+            naive.run_once()
+            naive_serial.run_once()
         # Round robin, rotating the order: the sizes share the machine's conditions.
         for k in range(len(sizes)):
             size = sizes[(i + k) % len(sizes)]
             _pick_timed(assignments[size], reviewer, samples[size], sources[size])
+    report.random_timing, report.random_size = naive.close(), random_size
+    report.random_serial = naive_serial.close()
     for size in sizes:
         report.picker[size] = Timing(f"picker at {size}", samples[size])
         report.sources[size] = sources[size]
@@ -462,11 +489,6 @@ def run(*, sizes: tuple[int, ...], picks: int, servers: dict) -> Report:
         for _ in range(100):
             picker.pick_next_page(assignment=assignments[sizes[0]], reviewer=reviewer)
     report.queries_per_pick = len(ctx.captured_queries) / 100
-
-    random_size = RANDOM_SIZE if RANDOM_SIZE in sizes else sizes[len(sizes) // 2]
-    print(f"timing ORDER BY random() over the {random_size:,}-page assignment ...", flush=True)
-    report.random_timing, report.random_size = _time_order_by_random(ids, random_size), random_size
-    report.random_serial = _time_order_by_random(ids, random_size, parallel=False)
 
     report.fallback_size = sizes[-1]
     biggest = assignments[sizes[-1]]
