@@ -219,11 +219,20 @@ LEFT JOIN reviews_page p ON p.id = c.id
 ORDER BY c.n
 """
 
+# The same for one candidate (the usual case: the id the first draw claimed). Scalar parameters
+# instead of an array to encode and unnest: a little cheaper on both sides.
+_CHECK_ONE_SQL = f"""
+SELECT c.id, p.id IS NOT NULL, p.id IS NOT NULL AND {_MEMBER_SQL}, COALESCE(p.review_count, 0),
+       p.id IS NOT NULL AND {_SEEN_SQL}
+FROM (VALUES (%(id)s::bigint)) AS c(id)
+LEFT JOIN reviews_page p ON p.id = c.id
+"""
+
 
 _generic_plan_connections: weakref.WeakSet = weakref.WeakSet()
 
 
-def _run_check(params: dict) -> list[tuple]:
+def _run_check(sql: str, params: dict) -> list[tuple]:
     """Run the check as a prepared statement with a generic plan.
 
     Planning this query costs more than running it (about 0.4 ms against 0.15 ms) and its plan
@@ -243,11 +252,11 @@ def _run_check(params: dict) -> list[tuple]:
                 cursor.execute("SET plan_cache_mode = force_generic_plan")
             _generic_plan_connections.add(raw)
         with psycopg.Cursor(raw) as cursor:
-            cursor.execute(_CHECK_SQL, params, prepare=True)
+            cursor.execute(sql, params, prepare=True)
             rows = cursor.fetchall()
     if connection.queries_logged:
         connection.queries_log.append(
-            {"sql": f"{_CHECK_SQL.strip()} -- {params}", "time": f"{time.perf_counter() - started:.3f}"}
+            {"sql": f"{sql.strip()} -- {params}", "time": f"{time.perf_counter() - started:.3f}"}
         )
     return rows
 
@@ -264,7 +273,10 @@ def _check(assignment: Assignment, uid: int | None, ids: list[int]) -> _Checked:
     checked = _Checked()
     if not ids:
         return checked
-    rows = _run_check({"ids": [int(i) for i in ids], "aid": assignment.pk, "uid": uid})
+    if len(ids) == 1:
+        rows = _run_check(_CHECK_ONE_SQL, {"id": int(ids[0]), "aid": assignment.pk, "uid": uid})
+    else:
+        rows = _run_check(_CHECK_SQL, {"ids": [int(i) for i in ids], "aid": assignment.pk, "uid": uid})
     for page_id, exists, member, review_count, seen in rows:
         if not exists or not member:
             checked.gone.append(page_id)
