@@ -6,14 +6,16 @@ reviewed nor skipped, chosen uniformly at random, or "nothing left for you here"
 
 Sources, in order (each use counted for ``/staff/cache/``, see ``picker_stats``):
 
-1. **Redis** (normal): ``SRANDMEMBER`` on the incrementally kept to-do set of the assignment
-   and ``ZMSCORE`` against the soft reservations, in one small Lua script on the assignment's
-   hash slot (``_DRAW_LUA``), pipelined with the built markers and the size of the reviewer's
-   seen set (other slots: separate commands, never inside the script). The first draw is
-   filtered against the seen set (``SMISMEMBER``) only when that set is at least
-   1/``SEEN_FILTER_RATIO`` of the to-do set; otherwise the Postgres check refuses the few seen
-   ones (and records them in the seen set), saving a round trip. Later rounds always use
-   ``SMISMEMBER``, so a reviewer who has seen most of the set costs what it did.
+1. **Redis** (normal): one Lua script on the assignment's hash slot (``_DRAW_LUA``) reads the
+   size of the incrementally kept to-do set, draws from it with ``SRANDMEMBER``, reads the soft
+   reservations of the ids drawn (``ZMSCORE``) and claims one of them: uniformly among the free
+   ones, else the one handed out longest ago. It is pipelined with the built markers and the
+   size of the reviewer's seen set (other slots: separate commands, never inside the script).
+   The claimed id is then checked in Postgres, which also refuses pages this reviewer has seen;
+   usually it passes, and a pick is one Redis round trip and one query. A refused claim is
+   released at once and the rest of the draw is tried, filtered against the seen set
+   (``SMISMEMBER``) when that set is at least 1/``SEEN_FILTER_RATIO`` of the to-do set (else the
+   check refuses the few seen ones and records them in the seen set).
    The cost does not depend on the assignment's size: a bounded number of draws (16, then 64,
    then 256). When draws are exhausted because the reviewer has seen most of the to-do set, the
    whole set is examined (``SSCAN``), but only when it is small: at most ``ENUMERATE_LIMIT``
@@ -42,10 +44,10 @@ of the assignment or already at the threshold) are removed from the Redis sets o
 counted as stale.
 
 Spreading: a page handed out is softly reserved for ``PICKER_RESERVATION_SECONDS`` (a sorted set
-of expiry times per assignment, claimed atomically by a small Lua script), so concurrent
-reviewers get different pages while enough remain; when every candidate is reserved the one
-handed out longest ago is chosen, so picks rotate evenly across the last pages. There is no
-fixed fallback page anywhere.
+of expiry times per assignment, claimed atomically by the draw script or, for later candidates,
+by ``_RESERVE_LUA``), so concurrent reviewers get different pages while enough remain; when
+every candidate is reserved the one handed out longest ago is chosen, so picks rotate evenly
+across the last pages. There is no fixed fallback page anywhere.
 """
 
 from __future__ import annotations
