@@ -38,6 +38,7 @@ from config.denormalisation import (
     replace_sets,
     sync_family,
 )
+from config.log_throttle import warn_throttled
 from config.redis_client import get_redis
 from reviews import signals
 from reviews.models import Document, Member, Page, Party, Review, Skip
@@ -607,8 +608,13 @@ def _add_seen(reviewer_id: int, page_id: int) -> None:
     try:
         get_redis().sadd(keys.reviewer_seen(reviewer_id), page_id)
     except redis.RedisError as exc:
+        # The review is committed; the stale flag makes the beat task rebuild the sets once Redis
+        # is back. Not re-raised: send_robust would log a full traceback for every review of the
+        # outage. One line per outage (throttled) says it instead.
         mark_stale(["reviewer-seen"], repr(exc))
-        raise
+        warn_throttled(
+            log, "reviewer-seen", "reviewer-seen not updated, Redis unavailable (flagged stale): %r", exc
+        )
 
 
 @receiver(signals.document_imported, dispatch_uid="denormalisation-imported")

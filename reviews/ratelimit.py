@@ -16,6 +16,7 @@ import redis
 from django.conf import settings
 
 from config import keys
+from config.log_throttle import warn_throttled
 from config.redis_client import get_redis
 
 log = logging.getLogger("crowd.reviews")
@@ -67,7 +68,8 @@ def hit_anonymous_write(request, *, now: float | None = None) -> RateLimited | N
     except redis.RedisError as exc:
         # Fail open: the limit protects the data from floods, but a Redis outage must not stop
         # honest reviewers (Postgres still records every review, and the picker has fallbacks).
-        log.warning("rate limit skipped, Redis unavailable: %r", exc)
+        # Throttled: every anonymous write of the outage fails the same way.
+        warn_throttled(log, "rate-limit", "rate limit skipped, Redis unavailable: %r", exc)
         return None
     counts = results[0::2]
     # The session limit is the tighter, more specific one: report it first when both are hit.

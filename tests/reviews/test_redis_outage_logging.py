@@ -1,0 +1,82 @@
+"""While Redis is down, reviews, skips and anonymous writes go through and the logs get one
+warning line per outage (not a traceback per request); the seen sets are flagged stale so the
+beat task rebuilds them once Redis is back."""
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+import redis
+from django.test import RequestFactory
+
+from config import log_throttle, services
+from config.models import DenormalisationState
+from config.redis_client import reset_redis
+from reviews import ratelimit
+from reviews.actions import skip_page, submit_review
+from reviews.models import Review, Skip
+from tests import factories
+
+
+@pytest.fixture(scope="module")
+def stopped_redis_url():
+    """A throwaway redis-server, started and then stopped (never the shared one under .data/).
+    Once per module: a redis-server takes a second or two to exit."""
+    workdir = Path(tempfile.mkdtemp(prefix="ops-redis-", dir="/tmp"))  # short socket path
+    sock = workdir / "r.sock"
+    pidfile = services.start_redis_server(sock, workdir, persist=False)
+    assert redis.Redis(unix_socket_path=str(sock)).ping()  # it was up...
+    services.stop_pidfile(pidfile)  # ...and now it is down
+    yield f"unix://{sock}"
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def stopped_redis(settings, stopped_redis_url):
+    """The code under test points at the Redis that has gone away."""
+    settings.REDIS_URL = stopped_redis_url
+    reset_redis()
+    log_throttle.reset()
+    yield
+    reset_redis()
+    log_throttle.reset()
+
+
+def _warnings(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the receivers run on commit, as in production
+def test_it_logs_one_line_for_many_reviews_and_skips_and_flags_the_seen_sets(
+    stopped_redis, reviewer, tags, caplog
+):
+    pages = list(factories.make_document(pages=8).pages.order_by("number"))
+    caplog.set_level(logging.WARNING)
+    for page in pages[:6]:
+        assert submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"]).created
+    for page in pages[6:]:
+        assert skip_page(reviewer=reviewer, page_id=page.pk)
+
+    assert Review.objects.filter(reviewer=reviewer).count() == 6
+    assert Skip.objects.filter(reviewer=reviewer).count() == 2
+    warnings = _warnings(caplog)
+    assert [r.getMessage().split(":")[0] for r in warnings] == [
+        "reviewer-seen not updated, Redis unavailable (flagged stale)"
+    ]
+    assert not any(r.exc_info for r in caplog.records)  # no traceback (send_robust logs one)
+    state = DenormalisationState.objects.get(name="reviewer-seen")
+    assert state.stale_since is not None
+    assert "ConnectionError" in state.stale_reason
+
+
+@pytest.mark.django_db
+def test_the_rate_limiter_fails_open_with_one_line_per_outage(stopped_redis, caplog):
+    caplog.set_level(logging.WARNING)
+    requests = [RequestFactory().post("/", REMOTE_ADDR=f"198.51.100.{n}") for n in range(20)]
+    assert [ratelimit.hit_anonymous_write(r) for r in requests] == [None] * 20
+    warnings = _warnings(caplog)
+    assert len(warnings) == 1
+    assert warnings[0].getMessage().startswith("rate limit skipped, Redis unavailable")
+    assert not warnings[0].exc_info
