@@ -6,7 +6,11 @@ slot so that one command may touch them together:
 - ``needed``: the ids of the assignment's pages (by its members, parties and documents);
 - ``done``: those whose ``review_count`` reached the assignment's threshold;
 - ``todo``: ``needed`` minus ``done``, built with ``SDIFFSTORE`` when the sets are rebuilt and then
-  kept current member by member (SADD/SREM), so that no request pays for a set difference.
+  kept current member by member (SADD/SREM), so that no request pays for a set difference;
+- ``todo-rank``: the same ids in a sorted set (every score 0), made from ``todo`` with
+  ``ZUNIONSTORE`` at rebuild time and kept in step with it (ZADD/ZREM next to every SADD/SREM).
+  The picker draws from it by random rank (``ZRANGE key r r``, O(log n)): ``SRANDMEMBER`` on a
+  set of more than 512 ids (a hashtable) favours some members up to several times over others.
 
 Postgres: ``Assignment.page_count`` and ``Assignment.completed_count``.
 
@@ -50,9 +54,25 @@ from reviews.models import Page
 log = logging.getLogger("crowd.denormalisation")
 
 _A = f"{keys.NAMESPACE}:{keys.VERSION}:{{a:*}}"
-PATTERNS = {"needed": f"{_A}:needed", "done": f"{_A}:done", "todo": f"{_A}:todo"}
-KEY_OF = {"needed": keys.assignment_needed, "done": keys.assignment_done, "todo": keys.assignment_todo}
-SET_NAMES = {"needed": "assignment-needed", "done": "assignment-done", "todo": "assignment-todo"}
+PATTERNS = {
+    "needed": f"{_A}:needed",
+    "done": f"{_A}:done",
+    "todo": f"{_A}:todo",
+    "rank": f"{_A}:todo-rank",
+}
+KEY_OF = {
+    "needed": keys.assignment_needed,
+    "done": keys.assignment_done,
+    "todo": keys.assignment_todo,
+    "rank": keys.assignment_todo_rank,
+}
+SET_NAMES = {
+    "needed": "assignment-needed",
+    "done": "assignment-done",
+    "todo": "assignment-todo",
+    "rank": "assignment-todo-rank",
+}
+KINDS = ("needed", "done", "todo", "rank")
 
 
 def assignment_truth(assignment_id: int) -> dict[str, set[int]] | None:
@@ -111,24 +131,26 @@ def rebuild_assignment_sets(assignment_id: int) -> None:
     with SDIFFSTORE, and swapped in one MULTI; then whatever on-commit updates landed during the
     build are repaired member by member. An inactive or deleted assignment loses its sets."""
     client = get_redis()
-    names = [KEY_OF[k](assignment_id) for k in ("needed", "done", "todo")]
+    names = [KEY_OF[k](assignment_id) for k in KINDS]
     truth = assignment_truth(assignment_id)
     if truth is None:
         client.delete(*names)
         return
+    truth["rank"] = truth["todo"]
     token = uuid.uuid4().hex[:12]
-    tmp = {k: f"{KEY_OF[k](assignment_id)}:tmp:{token}" for k in ("needed", "done", "todo")}
+    tmp = {k: f"{KEY_OF[k](assignment_id)}:tmp:{token}" for k in KINDS}
     build = client.pipeline(transaction=False)
     for kind in ("needed", "done"):
         members = sorted(truth[kind])
         for i in range(0, len(members), REDIS_CHUNK):
             build.sadd(tmp[kind], *members[i : i + REDIS_CHUNK])
     build.sdiffstore(tmp["todo"], [tmp["needed"], tmp["done"]])
+    build.zunionstore(tmp["rank"], {tmp["todo"]: 0})  # a set as input: every score 1 * weight 0
     for name in tmp.values():
         build.expire(name, 3600)  # a crash mid-build leaves no permanent litter
     build.execute()
     swap = client.pipeline(transaction=True)
-    for kind in ("needed", "done", "todo"):
+    for kind in KINDS:
         if truth[kind]:
             swap.rename(tmp[kind], KEY_OF[kind](assignment_id))
             swap.persist(KEY_OF[kind](assignment_id))
@@ -138,7 +160,7 @@ def rebuild_assignment_sets(assignment_id: int) -> None:
     sync_assignment_sets(assignment_id, fix=True)
 
 
-def sync_assignment_sets(assignment_id: int, *, fix: bool, kinds=("needed", "done", "todo")) -> Drift:
+def sync_assignment_sets(assignment_id: int, *, fix: bool, kinds=KINDS) -> Drift:
     """Compare (with ``fix``, repair member by member) one assignment's sets with Postgres.
 
     Redis is read before Postgres: an on-commit update racing with this can then only make a
@@ -146,16 +168,17 @@ def sync_assignment_sets(assignment_id: int, *, fix: bool, kinds=("needed", "don
     client = get_redis()
     read = client.pipeline(transaction=False)
     for kind in kinds:
-        read.smembers(KEY_OF[kind](assignment_id))
+        _read_members(read, kind, KEY_OF[kind](assignment_id))
     actual = dict(zip(kinds, read.execute(), strict=True))
     truth = assignment_truth(assignment_id) or {}
     drift = Drift()
     pipe = client.pipeline(transaction=False)
     for kind in kinds:
         drift.merge(
-            sync_set(
+            _sync(
+                kind,
                 KEY_OF[kind](assignment_id),
-                truth.get(kind, set()),
+                truth.get("todo" if kind == "rank" else kind, set()),
                 actual=actual[kind],
                 fix=fix,
                 label=f"assignment {assignment_id} {kind}",
@@ -164,6 +187,37 @@ def sync_assignment_sets(assignment_id: int, *, fix: bool, kinds=("needed", "don
         )
     if fix:
         pipe.execute()
+    return drift
+
+
+def _read_members(pipe, kind: str, key: str) -> None:
+    if kind == "rank":
+        pipe.zrange(key, 0, -1)
+    else:
+        pipe.smembers(key)
+
+
+def _sync(kind: str, key: str, truth: set[int], *, actual, fix: bool, label: str, pipe=None) -> Drift:
+    """``sync_set`` for the sets; for the sorted set, the same comparison with ZADD/ZREM."""
+    if kind != "rank":
+        return sync_set(key, truth, actual=actual, fix=fix, label=label, pipe=pipe)
+    actual = set(actual)
+    wanted = {str(m) for m in truth}
+    missing, extra = wanted - actual, actual - wanted
+    drift = Drift(missing=len(missing), extra=len(extra))
+    for m in sorted(missing)[:2]:
+        drift.add_example(f"{label}: {m} missing")
+    for m in sorted(extra)[:2]:
+        drift.add_example(f"{label}: {m} extra")
+    if fix and (missing or extra):
+        own = pipe is None
+        pipe = pipe if pipe is not None else get_redis().pipeline(transaction=False)
+        if missing:
+            pipe.zadd(key, dict.fromkeys(missing, 0))
+        if extra:
+            pipe.zrem(key, *extra)
+        if own:
+            pipe.execute()
     return drift
 
 
@@ -185,12 +239,12 @@ def _set_check(kind: str):
         ids = sorted(set(truth) | _assignment_ids_with_keys(kind))
         read = client.pipeline(transaction=False)
         for assignment_id in ids:
-            read.smembers(KEY_OF[kind](assignment_id))
+            _read_members(read, kind, KEY_OF[kind](assignment_id))
         drift = Drift()
         for assignment_id, actual in zip(ids, read.execute(), strict=True):
-            want = truth.get(assignment_id, {}).get(kind, set())
+            want = truth.get(assignment_id, {}).get("todo" if kind == "rank" else kind, set())
             label = f"assignment {assignment_id} {kind}"
-            drift.merge(sync_set(KEY_OF[kind](assignment_id), want, actual=actual, label=label))
+            drift.merge(_sync(kind, KEY_OF[kind](assignment_id), want, actual=actual, fix=False, label=label))
         return drift
 
     return check
@@ -222,9 +276,13 @@ def refresh_assignment_sets(changes: Changes) -> None:
             done = needed and count >= thresholds[assignment_id]
             for kind, member in (("needed", needed), ("done", done), ("todo", needed and not done)):
                 ops[("sadd" if member else "srem", KEY_OF[kind](assignment_id))].add(page_id)
+            ops[("zadd" if needed and not done else "zrem", KEY_OF["rank"](assignment_id))].add(page_id)
     pipe = get_redis().pipeline(transaction=False)
     for (command, key), members in ops.items():
-        getattr(pipe, command)(key, *members)
+        if command == "zadd":
+            pipe.zadd(key, dict.fromkeys(members, 0))
+        else:
+            getattr(pipe, command)(key, *members)
     pipe.execute()
 
 
@@ -302,20 +360,25 @@ _SET_DESCRIPTIONS = {
     "documents' pages).",
     "done": "The ids of the pages of each active assignment that at least `threshold` different "
     "reviewers reviewed.",
-    "todo": "Needed minus done for each active assignment: the next-page picker draws from it with "
-    "SRANDMEMBER. Built with SDIFFSTORE at rebuild time, then kept current member by member "
-    "(SADD/SREM), so no request pays for a set difference.",
+    "todo": "Needed minus done for each active assignment: what the next-page picker may serve. "
+    "Built with SDIFFSTORE at rebuild time, then kept current member by member (SADD/SREM), so no "
+    "request pays for a set difference. Small ones (up to 48 ids) are drawn from whole.",
+    "rank": "The to-do set again, as a sorted set with every score 0, made from it with ZUNIONSTORE "
+    "at rebuild time and kept in step (ZADD/ZREM beside each SADD/SREM). The picker draws from it "
+    "by random rank (ZRANGE key r r, O(log n)), which is exactly uniform: SRANDMEMBER on a set of "
+    "more than 512 ids (hashtable encoding) favours some members over others.",
 }
-for _order, _kind in enumerate(("needed", "done", "todo")):
+_LIVES_IN = {"rank": "Redis sorted set"}
+for _order, _kind in enumerate(KINDS):
     register(
         Denormalisation(
             name=SET_NAMES[_kind],
             description=_SET_DESCRIPTIONS[_kind],
             derived_from="`assignments_assignment` (active, threshold) with its members, parties "
             "and documents; `reviews_page` (document, review_count)",
-            lives_in=f"Redis set `{PATTERNS[_kind].replace('*', '<id>')}`",
+            lives_in=f"{_LIVES_IN.get(_kind, 'Redis set')} `{PATTERNS[_kind].replace('*', '<id>')}`",
             kept_current_by=_SETS_KEPT,
-            # The three sets are rebuilt together (the to-do set is made from the other two).
+            # The four are rebuilt together (to-do is made from needed and done, rank from to-do).
             rebuild=rebuild_all_assignment_sets,
             check=_set_check(_kind),
             refresh=refresh_assignment_sets,
@@ -374,9 +437,10 @@ def _on_review(sender, *, page_id, completed_assignment_ids, **kwargs):
         for assignment_id in active:
             pipe.sadd(keys.assignment_done(assignment_id), page_id)
             pipe.srem(keys.assignment_todo(assignment_id), page_id)
+            pipe.zrem(keys.assignment_todo_rank(assignment_id), page_id)
         pipe.execute()
     except redis.RedisError as exc:
-        mark_stale(["assignment-done", "assignment-todo"], repr(exc))
+        mark_stale(["assignment-done", "assignment-todo", "assignment-todo-rank"], repr(exc))
         raise
 
 

@@ -74,6 +74,7 @@ from config.redis_client import get_redis
 log = logging.getLogger("crowd.picker")
 
 TODO_FAMILY = "assignment-todo"
+RANK_FAMILY = "assignment-todo-rank"
 SEEN_FAMILY = "reviewer-seen"
 
 FIRST_DRAW = 16
@@ -84,7 +85,9 @@ SMALL_SET = 3 * FIRST_DRAW  # below this SRANDMEMBER with a count samples with a
 CHECK_FIRST = 4  # candidates checked in Postgres before the rest of a round (most are valid)
 SEEN_FILTER_RATIO = 8  # first draws skip SMISMEMBER while seen set < to-do set / this (few seen)
 POOL_SAMPLE = 48
-PG_CANDIDATES = 32  # rows the Postgres fallback returns to choose from at random
+PG_RANDOM_IDS = 64  # ids drawn from the assignment's id range per Postgres-fallback pick
+PG_RANGE_SECONDS = 60.0
+PG_CANDIDATES = 32  # rows the Postgres fallback's scan returns to choose from at random
 PG_DEFINITIVE_ROWS = 1000  # rows the last-resort query returns (no order: the choice is made here)
 PG_SCAN_CAP = 20_000  # to-do index entries the bounded Postgres probe may read per branch
 PG_MAX_BRANCHES = 16  # thresholds up to this use one index range per review_count value
@@ -148,44 +151,60 @@ def sample_todo_ids(*, assignment_id: int, limit: int) -> list[int]:
         r = _redis()
         pipe = r.pipeline(transaction=False)
         pipe.exists(keys.built_marker(TODO_FAMILY))
-        pipe.srandmember(keys.assignment_todo(assignment_id), limit)
+        pipe.eval(*_draw_args(assignment_id, limit, claim=False))  # uniform, by rank
         ready, drawn = pipe.execute()
         if ready:
-            ids = [int(x) for x in drawn]
+            ids = [int(x) for x in drawn[1]]
     except (_RedisUnavailable, redis.RedisError) as exc:
         if isinstance(exc, redis.RedisError):
             _redis_failed(exc)
         ready = False
     if not ready:
-        # Short runs of consecutive to-do pages (circular scans) from random starting points until
-        # the pool is full, so that every page has about the same chance to be in it. Bounded:
-        # at most 2 * POOL_RUNS probes (runs may overlap in an assignment not much larger than
-        # the pool, which then stays a little short rather than favour some pages).
+        # Random ids of the assignment's range first (uniform, see _postgres_random_ids), a few
+        # batches at most; what they miss (a sparse or nearly finished assignment) is made up by
+        # the circular scans below.
         found: dict[int, None] = {}
-        window = max(1, -(-limit // POOL_RUNS))
-        for _ in range(2 * POOL_RUNS):
-            run = _postgres_probe(assignment, None, window=window, cap=PG_SCAN_CAP)
-            found.update(dict.fromkeys(run))
-            if len(run) < window:
-                # The scan saw every to-do page (a small assignment), or too few of a sparse
-                # one's within the cap: ask for up to ``limit`` of them directly.
-                found.update(dict.fromkeys(_postgres_definitive(assignment, None, limit=limit)))
-                break
+        for _ in range(POOL_RUNS // 2):
+            found.update(dict.fromkeys(_postgres_random_ids(assignment, None, k=256)))
             if len(found) >= limit:
                 break
+        if len(found) < limit // 2:
+            found.update(dict.fromkeys(_pool_from_scans(assignment, limit)))
         ids = list(found)
         random.shuffle(ids)
     return valid_todo_ids(assignment=assignment, page_ids=ids[:limit])
 
 
+def _pool_from_scans(assignment: Assignment, limit: int) -> list[int]:
+    """Short runs of consecutive to-do pages (circular scans) from random starting points until
+    the pool is full, so that every page has about the same chance to be in it. Bounded: at most
+    2 * POOL_RUNS probes (runs may overlap in an assignment not much larger than the pool, which
+    then stays a little short rather than favour some pages)."""
+    found: dict[int, None] = {}
+    window = max(1, -(-limit // POOL_RUNS))
+    for _ in range(2 * POOL_RUNS):
+        run = _postgres_probe(assignment, None, window=window, cap=PG_SCAN_CAP)
+        found.update(dict.fromkeys(run))
+        if len(run) < window:
+            # The scan saw every to-do page (a small assignment), or too few of a sparse one's
+            # within the cap: ask for up to ``limit`` of them directly.
+            found.update(dict.fromkeys(_postgres_definitive(assignment, None, limit=limit)))
+            break
+        if len(found) >= limit:
+            break
+    return list(found)
+
+
 def reset_state() -> None:
-    """Forget the Redis circuit breaker and the nothing-left cache (tests switching servers)."""
+    """Forget the Redis circuit breaker and this process's caches (tests switching servers)."""
     global _redis_dead_until
     _redis_dead_until = 0.0
     with _nothing_left_lock:
         _nothing_left.clear()
     with _pg_recent_lock:
         _pg_recent.clear()
+    with _ranges_lock:
+        _ranges.clear()
 
 
 # --- checking candidates against Postgres ----------------------------------------------------
@@ -347,54 +366,121 @@ return best
 """
 _reserve_script: redis.commands.core.Script | None = None
 
-# The first draw, in one round trip: the to-do set's size, a sample of it, the reservation scores
-# of the ids drawn, and the claim of one of them. The claimed id is chosen uniformly among the
-# free ones (ARGV[5], a random fraction from the caller: Redis 6.2 seeds math.random the same in
-# every script run), else the one whose reservation expires first. It is claimed before Postgres
-# has checked it; when the check refuses it the caller releases it (``_repair_redis``), so a
-# refused id is held for one round trip at most. Both keys carry the assignment's hash tag (one
-# Cluster slot). Small sets are taken whole (SRANDMEMBER samples them with a bias). EVAL, not
-# EVALSHA through redis-py's Script: in a pipeline that costs a SCRIPT EXISTS round trip.
+# A draw, in one round trip: the to-do set's size, a uniform sample of it, the reservation scores
+# of the ids drawn and (first draw only) the claim of one of them. Every key is on the
+# assignment's hash slot (one Cluster slot).
+# - The sample: small sets (up to ARGV[2]) whole; larger ones by random rank in the sorted-set
+#   mirror (ZRANGE r r), which is exactly uniform, where SRANDMEMBER on a hashtable-encoded set
+#   (over 512 ids) favours some members several times over others. Ranks come from math.random
+#   seeded by the caller (ARGV[6]; Redis 6.2 seeds it the same way in every script run), two
+#   31-bit draws per rank. Only when the mirror is missing (not rebuilt yet) does SRANDMEMBER
+#   serve, and the reply says so (the caller asks the registry to rebuild it).
+# - The claim: uniformly among the free ids drawn (ARGV[5], a random fraction from the caller).
+#   When all are held and the set is small enough (ARGV[8]) every member is considered, so a free
+#   page is found while one remains; else more ranks are drawn. Failing that, the id whose
+#   reservation expires first. It is claimed before Postgres has checked it; when the check
+#   refuses it, the caller puts back its previous score (returned here) or removes it.
+# EVAL, not EVALSHA through redis-py's Script: in a pipeline that costs a SCRIPT EXISTS round trip.
 _DRAW_LUA = """
 redis.replicate_commands()
+local count, small, seconds = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local card = redis.call('SCARD', KEYS[1])
-local ids
-if card <= tonumber(ARGV[2]) then
-  ids = redis.call('SMEMBERS', KEYS[1])
-else
-  ids = redis.call('SRANDMEMBER', KEYS[1], ARGV[1])
-end
-local scores, claimed = {}, false
-if #ids > 0 then
-  local seconds = tonumber(ARGV[3])
-  local now = 0
-  if seconds > 0 then
-    local t = redis.call('TIME')
-    now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local ranked = redis.call('ZCARD', KEYS[3])
+math.randomseed(tonumber(ARGV[6]))
+local M = 2147483647
+local function draw(n, want, ids, taken)
+  local tries = 0
+  while #ids < want and tries < 3 * want do
+    tries = tries + 1
+    local r = math.floor(((math.random(M) - 1) + (math.random(M) - 1) / M) / M * ranked)
+    if not taken[r] then
+      taken[r] = true
+      ids[#ids + 1] = redis.call('ZRANGE', KEYS[3], r, r)[1]
+    end
   end
+  return ids
+end
+local ids, taken, biased = {}, {}, 0
+if card <= small then
+  ids = redis.call('SMEMBERS', KEYS[1])
+elseif ranked > 0 then
+  draw(ranked, count, ids, taken)
+else
+  ids = redis.call('SRANDMEMBER', KEYS[1], count)
+  biased = 1
+end
+local scores, claimed, previous = {}, false, false
+local now = 0
+if seconds > 0 then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+end
+if #ids > 0 then
   scores = redis.call('ZMSCORE', KEYS[2], unpack(ids))
-  if seconds > 0 then
-    local free, oldest, oldest_score = {}, nil, nil
-    for i = 1, #ids do
-      local score = scores[i] and tonumber(scores[i])
+end
+if seconds > 0 and ARGV[7] == '1' and #ids > 0 then
+  local function free_of(list, list_scores)
+    local free, oldest, oldest_score, oldest_raw = {}, nil, nil, nil
+    for i = 1, #list do
+      local score = list_scores[i] and tonumber(list_scores[i])
       if not score then
-        free[#free + 1] = ids[i]
+        free[#free + 1] = list[i]
       elseif oldest_score == nil or score < oldest_score then
-        oldest, oldest_score = ids[i], score
+        oldest, oldest_score, oldest_raw = list[i], score, list_scores[i]
       end
     end
-    if #free > 0 then
-      claimed = free[math.min(#free, math.floor(tonumber(ARGV[5]) * #free) + 1)]
-    else
-      claimed = oldest
-    end
-    redis.call('ZADD', KEYS[2], now + seconds * 1000000, claimed)
-    redis.call('PEXPIRE', KEYS[2], ARGV[4])
+    return free, oldest, oldest_score, oldest_raw
   end
+  local free, oldest, oldest_score, oldest_raw = free_of(ids, scores)
+  if #free == 0 and card > #ids then
+    -- Every id drawn is held: look further before taking over someone's page.
+    local more
+    if card <= tonumber(ARGV[8]) then
+      more = redis.call('SMEMBERS', KEYS[1])
+    elseif ranked > 0 then
+      more = draw(ranked, 4 * count, {}, taken)
+    else
+      more = {}
+    end
+    if #more > 0 then
+      local more_free, more_oldest, more_score, more_raw = free_of(more, redis.call('ZMSCORE', KEYS[2], unpack(more)))
+      free = more_free
+      if more_score and more_score < oldest_score then
+        oldest, oldest_score, oldest_raw = more_oldest, more_score, more_raw
+      end
+    end
+  end
+  if #free > 0 then
+    claimed = free[math.min(#free, math.floor(tonumber(ARGV[5]) * #free) + 1)]
+  else
+    claimed, previous = oldest, oldest_raw
+  end
+  redis.call('ZADD', KEYS[2], now + seconds * 1000000, claimed)
+  redis.call('PEXPIRE', KEYS[2], ARGV[4])
 end
-return {card, ids, scores, claimed}
+return {card, ids, scores, claimed, previous, biased}
 """
+
+
+def _draw_args(assignment_id: int, count: int, *, claim: bool) -> tuple:
+    """Arguments of EVAL for ``_DRAW_LUA``: ``count`` ids drawn, and with ``claim`` one claimed."""
+    seconds = settings.PICKER_RESERVATION_SECONDS
+    return (
+        _DRAW_LUA,
+        3,
+        keys.assignment_todo(assignment_id),
+        keys.assignment_reserved(assignment_id),
+        keys.assignment_todo_rank(assignment_id),
+        count,
+        SMALL_SET,
+        seconds,
+        int(seconds * 2000),
+        random.random(),
+        random.getrandbits(31),
+        "1" if claim else "0",
+        ENUMERATE_LIMIT,
+    )
 
 
 def _reserve(
@@ -420,22 +506,11 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
     """A page from the Redis sets; None when Redis cannot decide (rare: see the module doc)."""
     r = _redis()
     aid = assignment.pk
-    todo = keys.assignment_todo(aid)
     seen_key = keys.reviewer_seen(uid) if uid is not None else None
     pipe = r.pipeline(transaction=False)
     pipe.exists(keys.built_marker(TODO_FAMILY))
     # One command on the assignment's slot: size, first draw and their reservation scores.
-    pipe.eval(
-        _DRAW_LUA,
-        2,
-        todo,
-        keys.assignment_reserved(aid),
-        FIRST_DRAW,
-        SMALL_SET,
-        settings.PICKER_RESERVATION_SECONDS,
-        int(settings.PICKER_RESERVATION_SECONDS * 2000),
-        random.random(),
-    )
+    pipe.eval(*_draw_args(aid, FIRST_DRAW, claim=True))
     if seen_key:
         pipe.exists(keys.built_marker(SEEN_FAMILY))
         pipe.scard(seen_key)
@@ -443,7 +518,9 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
     if not out[0]:
         _family_ready(TODO_FAMILY)
         raise _RedisUnavailable("to-do sets not built")
-    todo_card, batch, first_scores, claimed = out[1]
+    todo_card, batch, first_scores, claimed, previous, biased = out[1]
+    if biased:
+        _family_ready(RANK_FAMILY)  # the mirror was lost: SRANDMEMBER served meanwhile
     seen_card = 0
     if seen_key:
         if out[2]:
@@ -462,7 +539,7 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
         checked = _check(assignment, uid, [claimed])
         if checked.valid:
             return PickResult(claimed, stats.REDIS)
-        _repair_redis(r, aid, uid, checked, release=claimed)
+        _repair_redis(r, aid, uid, checked, release=(claimed, previous))
     # The rest of the first draw: its reservation scores came with it, and its seen filter is
     # skipped while the reviewer has seen little of the set (Postgres refuses those few anyway).
     scores: dict[int, float | None] | None = None
@@ -489,7 +566,7 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
                 return PickResult(picked, stats.REDIS)
             break
         if round_no < len(MORE_DRAWS):
-            batch = r.srandmember(todo, MORE_DRAWS[round_no])
+            batch = r.eval(*_draw_args(aid, MORE_DRAWS[round_no], claim=False))[1]
     if not whole_set:
         # Hundreds of draws from a large set all seen: statistically this needs the reviewer to
         # have seen nearly all of it, which the whole-set rule covers. Let Postgres decide.
@@ -572,21 +649,30 @@ def _try_candidates(
     return _reserve(r, aid, held_valid) if held_valid else None
 
 
-def _repair_redis(r, aid: int, uid: int | None, checked: _Checked, *, release: int | None = None) -> None:
-    """Postgres disagreed with Redis: make Redis agree (and count it). ``release``: an id
-    claimed before the check that the check refused, whose reservation is dropped here."""
+def _repair_redis(
+    r, aid: int, uid: int | None, checked: _Checked, *, release: tuple[int, str | None] | None = None
+) -> None:
+    """Postgres disagreed with Redis: make Redis agree (and count it). ``release``: an id claimed
+    before the check that the check refused, with the reservation it took over (None: it was
+    free), which is put back so that the other reviewer keeps it."""
     if not (checked.gone or checked.full or (uid is not None and checked.seen) or release is not None):
         return
     pipe = r.pipeline(transaction=False)
     if release is not None:
-        pipe.zrem(keys.assignment_reserved(aid), release)
+        page_id, previous = release
+        if previous is None:
+            pipe.zrem(keys.assignment_reserved(aid), page_id)
+        else:
+            pipe.zadd(keys.assignment_reserved(aid), {page_id: float(previous)})
     if checked.gone:
         pipe.srem(keys.assignment_todo(aid), *checked.gone)
+        pipe.zrem(keys.assignment_todo_rank(aid), *checked.gone)
         pipe.srem(keys.assignment_needed(aid), *checked.gone)
         pipe.srem(keys.assignment_done(aid), *checked.gone)
         pipe.zrem(keys.assignment_reserved(aid), *checked.gone)
     if checked.full:
         pipe.srem(keys.assignment_todo(aid), *checked.full)
+        pipe.zrem(keys.assignment_todo_rank(aid), *checked.full)
         pipe.sadd(keys.assignment_done(aid), *checked.full)
     if uid is not None and checked.seen:
         pipe.sadd(keys.reviewer_seen(uid), *checked.seen)
@@ -665,12 +751,6 @@ def _refill_on_demand(assignment_id: int) -> None:
 
 # --- 3. Postgres ------------------------------------------------------------------------------
 
-# A random starting id between the smallest and the largest (two index lookups).
-_START_SQL = """
-WITH bounds AS (SELECT min(id) AS lo, max(id) AS hi FROM reviews_page)
-SELECT (lo + floor(random() * (hi - lo + 1)))::bigint FROM bounds
-"""
-
 
 def _probe_sql(threshold: int) -> str:
     """The first ``k`` to-do pages of the assignment for the reviewer in a circular scan of ids
@@ -709,11 +789,13 @@ def _postgres_probe(assignment: Assignment, uid: int | None, *, window: int, cap
     Fewer than ``window`` means the scan saw every to-do page of the assignment for the
     reviewer, or (a sparse assignment) that the ``cap`` entries read held too few of them.
     """
+    # The start is drawn from the assignment's own id range: drawn from the whole table, every
+    # start past the assignment's last page would wrap round to its first pages (herding).
+    lo, hi = _id_range(assignment)
+    if lo is None:
+        return []
+    start = random.randint(lo, hi)
     with connection.cursor() as cursor:
-        cursor.execute(_START_SQL)
-        start = cursor.fetchone()[0]
-        if start is None:
-            return []
         cursor.execute(
             _probe_sql(assignment.threshold),
             {"start": start, "cap": cap, "k": window, "aid": assignment.pk, "uid": uid},
@@ -750,6 +832,58 @@ def _postgres_definitive(assignment: Assignment, uid: int | None, *, limit: int)
         return [row[0] for row in cursor.fetchall()]
 
 
+# The smallest and largest page id of an assignment (from its own documents; no sort).
+_RANGE_SQL = """
+SELECT min(p.id), max(p.id) FROM reviews_page p
+WHERE p.document_id IN (
+    SELECT ad.document_id FROM assignments_assignment_documents ad WHERE ad.assignment_id = %(aid)s
+    UNION
+    SELECT d.id FROM reviews_document d
+      JOIN assignments_assignment_members am ON am.member_id = d.member_id
+      WHERE am.assignment_id = %(aid)s
+    UNION
+    SELECT d.id FROM reviews_document d
+      JOIN reviews_member m ON m.id = d.member_id
+      JOIN assignments_assignment_parties ap ON ap.party_id = m.party_id
+      WHERE ap.assignment_id = %(aid)s)
+"""
+_ranges: dict[int, tuple[float, int | None, int | None]] = {}
+_ranges_lock = threading.Lock()
+
+
+def _id_range(assignment: Assignment) -> tuple[int | None, int | None]:
+    """The assignment's page id range, remembered for ``PG_RANGE_SECONDS`` in this process (it
+    changes only when pages are imported or deleted, or the assignment is edited; a stale range
+    costs a little uniformity for a minute, never a bad page: every id is checked)."""
+    now = time.monotonic()
+    with _ranges_lock:
+        cached = _ranges.get(assignment.pk)
+    if cached and cached[0] > now:
+        return cached[1], cached[2]
+    with connection.cursor() as cursor:
+        cursor.execute(_RANGE_SQL, {"aid": assignment.pk})
+        lo, hi = cursor.fetchone()
+    with _ranges_lock:
+        if len(_ranges) > 10_000:
+            _ranges.clear()
+        _ranges[assignment.pk] = (now + PG_RANGE_SECONDS, lo, hi)
+    return lo, hi
+
+
+def _postgres_random_ids(assignment: Assignment, uid: int | None, *, k: int) -> list[int]:
+    """To-do pages of the assignment for the reviewer among ``k`` ids drawn uniformly from the
+    assignment's id range, checked by primary key (the same check as every candidate's).
+    Rejection sampling: each to-do page is found with the same probability, so there is no
+    herding. Empty when the assignment's pages are sparse in its range or nearly all done;
+    the callers then scan."""
+    lo, hi = _id_range(assignment)
+    if lo is None:
+        return []
+    span = hi - lo + 1
+    ids = random.sample(range(lo, hi + 1), k) if span > k else list(range(lo, hi + 1))
+    return _check(assignment, uid, ids).valid
+
+
 def _pick_from_postgres(assignment: Assignment, uid: int | None) -> PickResult:
     """The last resort, and the judge of "nothing left". Never ORDER BY random().
 
@@ -761,7 +895,9 @@ def _pick_from_postgres(assignment: Assignment, uid: int | None) -> PickResult:
     cheaper (cost bounded by the assignment's size), which returns nothing only when nothing is
     left for this reviewer; up to PG_DEFINITIVE_ROWS of its rows are chosen from at random.
     """
-    found = _postgres_probe(assignment, uid, window=PG_CANDIDATES, cap=PG_SCAN_CAP)
+    found = _postgres_random_ids(assignment, uid, k=PG_RANDOM_IDS)
+    if not found:
+        found = _postgres_probe(assignment, uid, window=PG_CANDIDATES, cap=PG_SCAN_CAP)
     if not found:
         # Unordered, so always much the same rows: take many (bounded) and choose among them
         # here, or every reviewer of a sparse assignment would share the same few pages.

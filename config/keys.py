@@ -38,6 +38,12 @@ def assignment_todo(assignment_id: int) -> str:
     return f"{_P}:{{a:{assignment_id}}}:todo"
 
 
+def assignment_todo_rank(assignment_id: int) -> str:
+    """Sorted set mirroring the to-do set (every score 0), for drawing by random rank: Redis
+    samples a hashtable-encoded set (over 512 ids) unevenly, while ZRANGE by rank is exact."""
+    return f"{_P}:{{a:{assignment_id}}}:todo-rank"
+
+
 def assignment_reserved(assignment_id: int) -> str:
     """Sorted set page id -> reservation expiry (soft reservations of the picker)."""
     return f"{_P}:{{a:{assignment_id}}}:reserved"

@@ -15,7 +15,13 @@ from assignments.models import Assignment
 from config import keys, services
 from config.redis_client import get_redis, reset_redis
 
-PICKER_FAMILIES = ["assignment-needed", "assignment-done", "assignment-todo", "reviewer-seen"]
+PICKER_FAMILIES = [
+    "assignment-needed",
+    "assignment-done",
+    "assignment-todo",
+    "assignment-todo-rank",
+    "reviewer-seen",
+]
 
 
 def build_sets() -> None:
@@ -30,12 +36,13 @@ def build_sets() -> None:
     r = get_redis()
     for assignment in Assignment.objects.all():
         todo = keys.assignment_todo(assignment.pk)
-        r.delete(todo)
+        r.delete(todo, keys.assignment_todo_rank(assignment.pk))
         ids = list(
             assignment.pages().filter(review_count__lt=assignment.threshold).values_list("pk", flat=True)
         )
         if ids:
             r.sadd(todo, *ids)
+            r.zadd(keys.assignment_todo_rank(assignment.pk), dict.fromkeys(ids, 0))
     r.set(keys.built_marker(picker.TODO_FAMILY), "1")
 
 
