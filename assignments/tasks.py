@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from celery.signals import worker_process_shutdown
 
 from assignments import picker_stats, pool
 
@@ -25,4 +26,10 @@ def refill_pool(assignment_id: int) -> None:
         pool.refill_pool(assignment_id=assignment_id)
     except pool.PoolUnavailable:
         picker_stats.count(picker_stats.POOL_UNAVAILABLE)
+    picker_stats.flush()
+
+
+@worker_process_shutdown.connect(dispatch_uid="picker-stats-flush-at-worker-exit")
+def _flush_counts_at_exit(**kwargs) -> None:
+    # A prefork pool child ends with os._exit, which skips the atexit flush: store its counts here.
     picker_stats.flush()

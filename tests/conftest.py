@@ -40,6 +40,17 @@ def _memcached_is_running():
         pytest.fail(f"memcached at {', '.join(down)} does not answer: {hint}", pytrace=False)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _drop_pending_picker_counts():
+    """Picker counts left pending by tests are dropped at the end: the exit flush
+    (assignments.picker_stats) would run after the test database is gone, when the connection
+    names the development database again, and store them there."""
+    yield
+    from assignments import picker_stats
+
+    picker_stats.reset_pending()
+
+
 @pytest.fixture(autouse=True)
 def _clean_services():
     get_redis().flushdb()

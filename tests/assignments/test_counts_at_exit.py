@@ -1,0 +1,127 @@
+"""A process's picker counts reach Postgres when it stops normally, however recent they are:
+a plain Python process, a gunicorn worker stopped gracefully and a Celery pool child."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from celery.signals import worker_process_shutdown
+from django.conf import settings
+from django.db import connection
+
+from assignments import picker_stats
+from assignments import tasks as _tasks  # noqa: F401  (a worker imports it: connects the receiver)
+from assignments.models import PickerStat
+
+# The subprocesses commit into the test database: rows must be visible here and removed after.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+_COUNT_AND_EXIT = """
+import sys
+import django
+django.setup()
+from django.conf import settings
+settings.DATABASES["default"]["NAME"] = sys.argv[1]  # the test database, before any connection
+from assignments import picker_stats
+picker_stats.count(picker_stats.POSTGRES, 3)
+picker_stats.count(picker_stats.POOL)
+print(sorted(picker_stats.pending().items()))  # a burst well within FLUSH_SECONDS: all pending
+"""
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONPATH": str(BASE_DIR), **extra}
+
+
+def _stored() -> dict[str, int]:
+    return dict(PickerStat.objects.values_list("source", "count"))
+
+
+def test_a_process_that_counts_and_exits_stores_its_counts():
+    proc = subprocess.run(
+        [sys.executable, "-c", _COUNT_AND_EXIT, connection.settings_dict["NAME"]],
+        env=_env(),
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "[('pool', 1), ('postgres', 3)]"
+    assert _stored() == {"postgres": 3, "pool": 1}
+
+
+def _get(sock_path: str) -> bytes:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(sock_path)
+        sock.sendall(b"GET / HTTP/1.0\r\nHost: test\r\n\r\n")
+        return b"".join(iter(lambda: sock.recv(4096), b""))
+
+
+@pytest.mark.slow
+def test_a_gunicorn_worker_stopped_gracefully_stores_its_counts():
+    """As `manage.py serve` runs it (threaded workers), stopped with SIGTERM as serve does."""
+    workdir = Path(tempfile.mkdtemp(prefix="ops-gu-", dir="/tmp"))  # short unix socket path
+    sock_path = str(workdir / "g.sock")
+    log_path = workdir / "gunicorn.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "tests.assignments._counting_wsgi",
+                "--bind",
+                f"unix:{sock_path}",
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+                "--graceful-timeout",
+                "5",
+                "--no-control-socket",
+            ],
+            env=_env(COUNTS_TEST_DATABASE=connection.settings_dict["NAME"]),
+            cwd=BASE_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # wait until the worker has booted and answers
+            try:
+                if _get(sock_path).endswith(b"counted"):
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.05)
+        assert _get(sock_path).endswith(b"counted")
+        assert _stored() == {}  # both picks are still pending in the worker
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert _stored() == {"redis": 2}, log_path.read_text()[-3000:]
+
+
+def test_a_celery_pool_child_stores_its_counts_when_it_stops():
+    """billiard ends pool children with os._exit (atexit skipped); Celery then sends
+    worker_process_shutdown in the child, which flushes."""
+    picker_stats.reset_pending()
+    picker_stats.count(picker_stats.POOL_UNAVAILABLE, 2)
+    assert _stored() == {}
+    worker_process_shutdown.send(sender="celery@test", pid=os.getpid(), exitcode=0)
+    assert _stored() == {"pool-unavailable": 2}
+    assert picker_stats.pending() == {}
