@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 # Unix socket paths are limited to 107 bytes on Linux; keep a margin.
@@ -252,6 +253,99 @@ def _wait_for(predicate, what: str, timeout: float = 20.0) -> None:
             return
         time.sleep(0.05)
     raise RuntimeError(f"{what} did not start within {timeout:.0f}s")
+
+
+# --- Status -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    name: str
+    pidfile: Path
+    pid: int | None  # from the pidfile; None when there is none (never started, or stopped)
+    running: bool  # a process with that pid exists
+    answers: bool  # it replied to a request on its socket
+    socket: Path | None
+
+
+def _pidfile_pid(pidfile: Path) -> int | None:
+    try:
+        return int(pidfile.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return None
+
+
+def _process_exists(pid: int | None) -> bool:
+    if pid is None or pid <= 0:  # os.kill(0, ...) would mean our own process group
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    return True
+
+
+def _replies(sock_path: Path, request: bytes, expected: bytes) -> bool:
+    """A real request, not just a connect: a stopped (SIGSTOP) or wedged server still accepts."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1)
+        try:
+            sock.connect(str(sock_path))
+            sock.sendall(request)
+            return sock.recv(64).startswith(expected)
+        except OSError:
+            return False
+
+
+def _postgres_replies(socket_dir: Path) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(
+            host=str(socket_dir), user="postgres", dbname="postgres", connect_timeout=2
+        ) as conn:
+            return conn.execute("SELECT 1").fetchone() == (1,)
+    except psycopg.Error:
+        return False
+
+
+def status(base: Path) -> list[ServerStatus]:
+    """Each embedded server of this checkout: its pid (from its pidfile) and whether it answers.
+    Starts and stops nothing."""
+    result = []
+    pg_pidfile = base / "pg" / "postmaster.pid"
+    try:
+        pg_socket: Path | None = Path(pg_pidfile.read_text().splitlines()[4]) / ".s.PGSQL.5432"
+    except (FileNotFoundError, IndexError):
+        pg_socket = None
+    pid = _pidfile_pid(pg_pidfile)
+    result.append(
+        ServerStatus(
+            "postgres",
+            pg_pidfile,
+            pid,
+            _process_exists(pid),
+            pg_socket is not None and pg_socket.exists() and _postgres_replies(pg_socket.parent),
+            pg_socket,
+        )
+    )
+    for name, pidfile, sock, request, expected in (
+        ("redis", base / "redis" / "redis.pid", redis_socket(base), b"PING\r\n", b"+PONG"),
+        (
+            "memcached",
+            base / "memcached" / "memcached.pid",
+            memcached_socket(base),
+            b"version\r\n",
+            b"VERSION",
+        ),
+    ):
+        pid = _pidfile_pid(pidfile)
+        result.append(
+            ServerStatus(name, pidfile, pid, _process_exists(pid), _replies(sock, request, expected), sock)
+        )
+    return result
 
 
 def stop_all(base: Path) -> None:

@@ -23,3 +23,11 @@ class Command(BaseCommand):
         self.stdout.write(f"DATABASE   {db.get('HOST')} / {db.get('NAME')}")
         self.stdout.write(f"REDIS_URL  {settings.REDIS_URL}")
         self.stdout.write(f"MEMCACHED  {','.join(settings.MEMCACHED_SERVERS)}")
+        self.stdout.write(f"\nEmbedded servers under {settings.DATA_DIR}:")
+        for server in services.status(settings.DATA_DIR):
+            if server.pid is None:
+                pid = "no pidfile"
+            else:
+                pid = f"pid {server.pid}" + ("" if server.running else " (no such process)")
+            answers = "answers" if server.answers else "does not answer"
+            self.stdout.write(f"  {server.name:<10} {pid:<28} {answers:<16} {server.socket or '-'}")
