@@ -4,6 +4,7 @@ a plain Python process, a gunicorn worker stopped gracefully and a Celery pool c
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -69,10 +70,16 @@ def _get(sock_path: str) -> bytes:
         return b"".join(iter(lambda: sock.recv(4096), b""))
 
 
+@pytest.fixture
+def workdir():
+    path = Path(tempfile.mkdtemp(prefix="ops-gu-", dir="/tmp"))  # short unix socket path
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.mark.slow
-def test_a_gunicorn_worker_stopped_gracefully_stores_its_counts():
+def test_a_gunicorn_worker_stopped_gracefully_stores_its_counts(workdir):
     """As `manage.py serve` runs it (threaded workers), stopped with SIGTERM as serve does."""
-    workdir = Path(tempfile.mkdtemp(prefix="ops-gu-", dir="/tmp"))  # short unix socket path
     sock_path = str(workdir / "g.sock")
     log_path = workdir / "gunicorn.log"
     with open(log_path, "w") as log:

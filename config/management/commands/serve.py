@@ -19,6 +19,28 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def gunicorn_command(bin_dir: Path, *, bind: str, workers: int) -> list[str]:
+    """The gunicorn command line of ``serve``."""
+    return [
+        str(bin_dir / "gunicorn"),
+        "config.wsgi",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--threads",
+        "4",
+        "--graceful-timeout",
+        "5",
+        "--access-logfile",
+        "-",
+        # gunicorn >= 25.1 otherwise listens on a control socket at one path per user
+        # (~/.gunicorn/gunicorn.ctl or $XDG_RUNTIME_DIR/gunicorn.ctl): a second checkout's serve
+        # takes it over, and whichever stops first removes it. Nothing here uses gunicornc.
+        "--no-control-socket",
+    ]
+
+
 class Command(BaseCommand):
     help = "Serve the site (gunicorn) with a Celery worker and beat, as `make run` does."
 
@@ -50,20 +72,7 @@ class Command(BaseCommand):
                 start_new_session=True,  # its own process group: stopped (and killed) as a whole
             ),
             subprocess.Popen(
-                [
-                    str(bin_dir / "gunicorn"),
-                    "config.wsgi",
-                    "--bind",
-                    f"{host}:{port}",
-                    "--workers",
-                    str(workers),
-                    "--threads",
-                    "4",
-                    "--graceful-timeout",
-                    "5",
-                    "--access-logfile",
-                    "-",
-                ],
+                gunicorn_command(bin_dir, bind=f"{host}:{port}", workers=workers),
                 env=env,
                 start_new_session=True,  # its own process group: stopped (and killed) as a whole
             ),
