@@ -46,6 +46,7 @@ from config.denormalisation import (
     scan_keys,
     sync_set,
 )
+from config.log_throttle import warn_throttled
 from config.redis_client import get_redis
 from reviews import signals
 from reviews.denormalisations import page_states
@@ -440,8 +441,15 @@ def _on_review(sender, *, page_id, completed_assignment_ids, **kwargs):
             pipe.zrem(keys.assignment_todo_rank(assignment_id), page_id)
         pipe.execute()
     except redis.RedisError as exc:
+        # The review is committed and the stale flag gets the sets rebuilt; re-raising made
+        # send_robust log a traceback for every review while Redis was down.
         mark_stale(["assignment-done", "assignment-todo", "assignment-todo-rank"], repr(exc))
-        raise
+        warn_throttled(
+            log,
+            "assignment-sets",
+            "assignment done/todo sets not updated, Redis unavailable (flagged stale): %r",
+            exc,
+        )
 
 
 def _on_scope_change(sender, instance, action, reverse, pk_set, **kwargs):

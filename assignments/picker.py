@@ -7,34 +7,40 @@ reviewed nor skipped, chosen uniformly at random, or "nothing left for you here"
 Sources, in order (each use counted for ``/staff/cache/``, see ``picker_stats``):
 
 1. **Redis** (normal): one Lua script on the assignment's hash slot (``_DRAW_LUA``) reads the
-   size of the incrementally kept to-do set, draws from it with ``SRANDMEMBER``, reads the soft
+   size of the incrementally kept to-do set, draws a uniform sample of it, reads the soft
    reservations of the ids drawn (``ZMSCORE``) and claims one of them: uniformly among the free
-   ones, else the one handed out longest ago. It is pipelined with the built markers and the
-   size of the reviewer's seen set (other slots: separate commands, never inside the script).
-   The claimed id is then checked in Postgres, which also refuses pages this reviewer has seen;
-   usually it passes, and a pick is one Redis round trip and one query. A refused claim is
-   released at once and the rest of the draw is tried, filtered against the seen set
-   (``SMISMEMBER``) when that set is at least 1/``SEEN_FILTER_RATIO`` of the to-do set (else the
-   check refuses the few seen ones and records them in the seen set).
-   The cost does not depend on the assignment's size: a bounded number of draws (16, then 64,
-   then 256). When draws are exhausted because the reviewer has seen most of the to-do set, the
-   whole set is examined (``SSCAN``), but only when it is small: at most ``ENUMERATE_LIMIT``
-   ids, or at most that many more than the reviewer's own seen set (capped at
-   ``WHOLE_SET_MAX``). Hundreds of failed draws mean the reviewer has seen nearly all of the
-   set, so this costs in proportion to the reviewer's own history, never to the assignment;
-   beyond the cap Postgres decides. (``SDIFF todo seen`` would be simpler but touches two hash
-   slots, which Redis Cluster refuses.) Sets of up to ``SMALL_SET`` ids are taken whole and
-   shuffled here: Redis samples small sets with a bias.
+   ones, else (after looking further) the one handed out longest ago. The sample is drawn by
+   random rank (``ZRANGE r r``) from the to-do set's sorted-set mirror (``todo-rank``), which is
+   exactly uniform: ``SRANDMEMBER`` on a set of more than 512 ids (a hashtable) favours some
+   members several times over others. Sets of up to ``SMALL_SET`` ids are taken whole. The
+   script is pipelined with the built markers and the size of the reviewer's seen set (other
+   slots: separate commands, never inside the script). The claimed id is then checked in
+   Postgres, which also refuses pages this reviewer has seen; usually it passes, and a pick is
+   one Redis round trip and one query. A refused claim is released at once (or, if it took over
+   another reviewer's reservation, that one is put back) and the rest of the draw is tried,
+   filtered against the seen set (``SMISMEMBER``) when that set is at least
+   1/``SEEN_FILTER_RATIO`` of the to-do set (else the check refuses the few seen ones and
+   records them in the seen set).
+   The cost does not depend on the assignment's size beyond the O(log n) rank lookups: a
+   bounded number of draws (8, then 64, then 256). When draws are exhausted because the
+   reviewer has seen most of the to-do set, the whole set is examined (``SSCAN``), but only
+   when it is small: at most ``ENUMERATE_LIMIT`` ids, or at most that many more than the
+   reviewer's own seen set (capped at ``WHOLE_SET_MAX``). Hundreds of failed draws mean the
+   reviewer has seen nearly all of the set, so this costs in proportion to the reviewer's own
+   history, never to the assignment; beyond the cap Postgres decides. (``SDIFF todo seen``
+   would be simpler but touches two hash slots, which Redis Cluster refuses.)
 2. **memcached pool** (Redis down or its sets not rebuilt yet): a random sample of the pool of
    up to ``PICKER_POOL_SIZE`` to-do ids, refilled by the beat task and on demand.
-3. **Postgres** (memcached down too): a bounded circular index scan from a random starting id
-   on the ``(review_count, id)`` index (to-do pages only): the first ``PG_CANDIDATES`` at or
-   after the start, wrapping round to the smallest ids only for the shortfall (so the
-   assignment's first pages are not in every draw), never ``ORDER BY random()``; then, only
-   when that finds nothing (a sparse or finished assignment), one query the planner can answer
-   from the assignment's own documents. A process prefers pages it did not hand out in the last
-   ``PICKER_RESERVATION_SECONDS`` (a bounded in-process set, see ``_spread``). The pool is
-   filled the same way when Redis is down: short runs from many random starts.
+3. **Postgres** (memcached down too): ``PG_RANDOM_IDS`` ids drawn uniformly from the
+   assignment's own id range and checked by primary key (rejection sampling: uniform, no
+   herding); when none of them is a to-do page (a sparse or nearly finished assignment), a
+   bounded circular index scan from a random starting id of that range on the
+   ``(review_count, id)`` index (to-do pages only): the first ``PG_CANDIDATES`` at or after the
+   start, wrapping round only for the shortfall, never ``ORDER BY random()``; then, only when
+   that finds nothing, one query the planner can answer from the assignment's own documents.
+   A process prefers pages it did not hand out in the last ``PICKER_RESERVATION_SECONDS`` (a
+   bounded in-process set, see ``_spread``). The pool is filled the same way when Redis is
+   down: random ids first, then short runs from random starts.
 
 Whatever the source, every id is checked in Postgres before it is served, in one indexed query
 for all candidates (prepared once per connection with a generic plan: planning it costs more
@@ -77,11 +83,11 @@ TODO_FAMILY = "assignment-todo"
 RANK_FAMILY = "assignment-todo-rank"
 SEEN_FAMILY = "reviewer-seen"
 
-FIRST_DRAW = 16
+FIRST_DRAW = 8  # ids drawn by rank in the first draw (each an O(log n) walk of the sorted set)
 MORE_DRAWS = (64, 256)
 ENUMERATE_LIMIT = 1000
 WHOLE_SET_MAX = 20_000  # never walk a to-do set larger than this (plus ENUMERATE_LIMIT)
-SMALL_SET = 3 * FIRST_DRAW  # below this SRANDMEMBER with a count samples with a bias
+SMALL_SET = 48  # sets up to this size are drawn from whole (one SMEMBERS)
 CHECK_FIRST = 4  # candidates checked in Postgres before the rest of a round (most are valid)
 SEEN_FILTER_RATIO = 8  # first draws skip SMISMEMBER while seen set < to-do set / this (few seen)
 POOL_SAMPLE = 48

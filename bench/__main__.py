@@ -94,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         services.stop_pidfile(servers["redis_pid"])
         services.stop_pidfile(servers["memcached_pid"])
         shutil.rmtree(workdir, ignore_errors=True)
+        if "assignments.picker_stats" in sys.modules:
+            # The bench's picks are not traffic: nothing for the exit flush to store (the
+            # database is about to go).
+            sys.modules["assignments.picker_stats"].reset_pending()
         if not args.keep:
             _drop_bench_database()
 

@@ -202,7 +202,8 @@ class Report:
             f"`INSERT ... SELECT generate_series` ({PAGES_PER_DOCUMENT} pages per document), in slices owned "
             f"by {len(self.sizes)} members. The assignment of each size (threshold {THRESHOLD}) covers the "
             "members of every slice up to that size; its Redis needed and to-do sets are filled with "
-            "pipelined `SADD`s and the built markers set as the registry's rebuild would. Then "
+            "pipelined `SADD`s (and the to-do set's sorted-set mirror, which the picker draws from by rank, "
+            "made with `ZUNIONSTORE` as the rebuild does) and the built markers set as the registry's rebuild would. Then "
             "`VACUUM (ANALYZE)` and `CHECKPOINT`, so no autovacuum runs during the timings.",
             f"- The reviewer has already reviewed {REVIEWED_BY_BENCH_REVIEWER} pages of the smallest assignment "
             "(real `reviews_review` rows and the `reviewer-seen` set), so the seen-set and Postgres checks "
@@ -345,6 +346,14 @@ def _build(ids: dict, sizes: tuple[int, ...]) -> None:
                 pipe.execute()
         pipe.execute()
         start = end
+    # The sorted-set mirror the picker draws from by rank, made as the registry's rebuild does
+    # (seconds for millions of ids: longer than the shared client's timeout).
+    import redis
+
+    slow = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=300)
+    for aid in ids["assignments"].values():
+        slow.zunionstore(keys.assignment_todo_rank(aid), {keys.assignment_todo(aid): 0})
+    slow.close()
     with connection.cursor() as c:
         c.execute("SELECT setval(pg_get_serial_sequence('reviews_page', 'id'), %s)", [sizes[-1]])
         c.execute("SELECT setval(pg_get_serial_sequence('reviews_document', 'id'), %s)", [last_doc])
@@ -372,6 +381,7 @@ def _review_some(ids: dict, upto: int) -> None:
     r = get_redis()
     r.sadd(keys.reviewer_seen(ids["user"]), *pages)
     r.set(keys.built_marker("assignment-todo"), str(int(time.time())))
+    r.set(keys.built_marker("assignment-todo-rank"), str(int(time.time())))
     r.set(keys.built_marker("reviewer-seen"), str(int(time.time())))
 
 
