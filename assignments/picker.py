@@ -334,6 +334,16 @@ def _redis_failed(exc: Exception) -> None:
     log.warning("picker: Redis unavailable: %r", exc)
 
 
+def _mirror_missing(assignment_id: int) -> None:
+    """The to-do set has ids but its sorted-set mirror has none: SRANDMEMBER served (slightly
+    biased) and the mirror is rebuilt by a queued task (one per lock period, however many ask)."""
+    from config.denormalisation import queue_rebuild
+
+    if _family_ready(RANK_FAMILY):  # when the marker is gone too, this has queued the rebuild
+        log.warning("picker: assignment %s has no to-do rank mirror; rebuild queued", assignment_id)
+        queue_rebuild(RANK_FAMILY)
+
+
 def _family_ready(name: str) -> bool:
     """The registry's verdict (it queues a rebuild when Redis lost the family)."""
     from config.denormalisation import redis_family_ready
@@ -526,7 +536,7 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
         raise _RedisUnavailable("to-do sets not built")
     todo_card, batch, first_scores, claimed, previous, biased = out[1]
     if biased:
-        _family_ready(RANK_FAMILY)  # the mirror was lost: SRANDMEMBER served meanwhile
+        _mirror_missing(aid)
     seen_card = 0
     if seen_key:
         if out[2]:

@@ -161,3 +161,29 @@ def test_a_claimed_page_the_reviewer_has_seen_is_released_for_the_others(setting
     assert r.zscore(keys.assignment_reserved(assignment.pk), ids[3]) is None
     assert r.sismember(keys.reviewer_seen(reviewer.pk), ids[3])
     assert r.sismember(keys.assignment_todo(assignment.pk), ids[3])  # still to do for others
+
+
+@pytest.mark.django_db
+def test_a_lost_rank_mirror_still_serves_and_queues_its_rebuild(settings, django_capture_on_commit_callbacks):
+    """The sorted-set mirror of one assignment's to-do set is gone (its built marker is still
+    there): the pick still serves a real page (SRANDMEMBER on the set) and one rebuild of the
+    mirror is queued; the rebuild, run as the worker would, restores it with zero drift."""
+    from config import denormalisation
+    from config.tasks import rebuild_denormalisation
+
+    settings.PICKER_RESERVATION_SECONDS = 60
+    doc = factories.make_document(pages=100)
+    assignment = factories.make_assignment(documents=[doc], threshold=2)
+    ids = set(doc.pages.values_list("pk", flat=True))
+    build_sets()
+    r = get_redis()
+    rank = keys.assignment_todo_rank(assignment.pk)
+    r.delete(rank)
+    with django_capture_on_commit_callbacks(execute=True):  # the lock is taken after commit
+        result = pick_next_page(assignment=assignment, reviewer=None)
+    assert result.source == "redis" and result.page_id in ids
+    assert r.exists(keys.rebuild_lock("assignment-todo-rank"))  # queued, under its lock
+    rebuild_denormalisation.apply(args=["assignment-todo-rank"])
+    assert {int(x) for x in r.zrange(rank, 0, -1)} == ids
+    [(_, drift)] = denormalisation.check_entries(denormalisation.select(["assignment-todo-rank"]))
+    assert (drift.missing, drift.extra) == (0, 0), drift
