@@ -59,6 +59,7 @@ across the last pages. There is no fixed fallback page anywhere.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -121,6 +122,7 @@ class _RedisUnavailable(Exception):
 def pick_next_page(*, assignment: Assignment, reviewer=None) -> PickResult:
     """A page of ``assignment`` for ``reviewer`` (a user; None or anonymous = no history yet)."""
     uid = reviewer.pk if reviewer is not None and getattr(reviewer, "is_authenticated", False) else None
+    _deferred.drain()  # this process's last claims are in place before this draw reads them
     result: PickResult | None = None
     try:
         result = _pick_from_redis(assignment, uid)
@@ -530,10 +532,17 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
     if seen_key:
         pipe.exists(keys.built_marker(SEEN_FAMILY))
         pipe.scard(seen_key)
+    pipe.smembers(keys.active_assignments())
     out = pipe.execute()
     if not out[0]:
         _family_ready(TODO_FAMILY)
         raise _RedisUnavailable("to-do sets not built")
+    others = [int(x) for x in out[-1] if int(x) != aid]
+
+    def served(page_id: int) -> PickResult:
+        _share_claim(others, page_id)
+        return PickResult(page_id, stats.REDIS)
+
     todo_card, batch, first_scores, claimed, previous, biased = out[1]
     if biased:
         _mirror_missing(aid)
@@ -554,7 +563,7 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
         examined.add(claimed)
         checked = _check(assignment, uid, [claimed])
         if checked.valid:
-            return PickResult(claimed, stats.REDIS)
+            return served(claimed)
         _repair_redis(r, aid, uid, checked, release=(claimed, previous))
     # The rest of the first draw: its reservation scores came with it, and its seen filter is
     # skipped while the reviewer has seen little of the set (Postgres refuses those few anyway).
@@ -570,7 +579,7 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
         picked = _try_candidates(r, assignment, uid, seen_key, ids, scores=scores)
         scores = None
         if picked is not None:
-            return PickResult(picked, stats.REDIS)
+            return served(picked)
         if len(examined) >= todo_card:
             whole_set = True
             break
@@ -579,7 +588,7 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
         ):
             picked, whole_set = _try_whole_set(r, assignment, uid, seen_key, examined)
             if picked is not None:
-                return PickResult(picked, stats.REDIS)
+                return served(picked)
             break
         if round_no < len(MORE_DRAWS):
             batch = r.eval(*_draw_args(aid, MORE_DRAWS[round_no], claim=False))[1]
@@ -588,6 +597,76 @@ def _pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | No
         # have seen nearly all of it, which the whole-set rule covers. Let Postgres decide.
         return None
     return _confirm_nothing_left(assignment, uid)
+
+
+class _DeferredWrites:
+    """Redis writes whose replies nobody waits for, on a connection of their own: sent at once,
+    their replies read before the next send or the next pick of this process (by then they have
+    arrived, so reading them costs no wait). One per process (a fork starts afresh)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._conn = None
+        self._pid = None
+        self._unread = 0
+
+    def send(self, commands: list[tuple]) -> None:
+        with self._lock:
+            try:
+                if self._conn is None or self._pid != os.getpid():
+                    self._conn = get_redis().connection_pool.make_connection()
+                    self._pid, self._unread = os.getpid(), 0
+                self._drain()
+                self._conn.send_packed_command(self._conn.pack_commands(commands))
+                self._unread += len(commands)
+            except redis.RedisError as exc:
+                self._reset()
+                log.info("picker: deferred Redis writes dropped: %r", exc)
+
+    def drain(self) -> None:
+        """Wait for the replies of what was sent (so later commands see its effect)."""
+        if not self._unread:
+            return
+        with self._lock:
+            try:
+                self._drain()
+            except redis.RedisError as exc:
+                self._reset()
+                log.info("picker: deferred Redis writes lost: %r", exc)
+
+    def _drain(self) -> None:
+        while self._unread and self._pid == os.getpid():
+            self._unread -= 1
+            try:
+                self._conn.read_response()
+            except redis.ResponseError as exc:  # one command refused (a wrong type): the rest stand
+                log.warning("picker: deferred Redis write refused: %r", exc)
+
+    def _reset(self) -> None:
+        if self._conn is not None and self._pid == os.getpid():
+            self._conn.disconnect()
+        self._conn, self._unread = None, 0
+
+
+_deferred = _DeferredWrites()
+
+
+def _share_claim(others: list[int], page_id: int) -> None:
+    """Copy a reservation into the other active assignments' reservations: a page may be in
+    several (a party and one of its members), and a reviewer of either should get another page
+    while it is being reviewed. ``GT``: never shortens a longer reservation. An assignment that
+    does not hold the page keeps a harmless entry until it expires. Deferred (no reply awaited):
+    the pick does not wait for it; this process's next pick does, so its own picks see it."""
+    seconds = settings.PICKER_RESERVATION_SECONDS
+    if not others or seconds <= 0:
+        return
+    till = (time.time() + seconds) * 1_000_000  # this host's clock: close enough for a soft hold
+    commands: list[tuple] = []
+    for other in others:
+        key = keys.assignment_reserved(other)
+        commands.append(("ZADD", key, "GT", till, page_id))
+        commands.append(("PEXPIRE", key, int(seconds * 2000)))
+    _deferred.send(commands)
 
 
 def _try_whole_set(r, assignment, uid, seen_key, examined: set[int]) -> tuple[int | None, bool]:

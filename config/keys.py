@@ -44,6 +44,12 @@ def assignment_todo_rank(assignment_id: int) -> str:
     return f"{_P}:{{a:{assignment_id}}}:todo-rank"
 
 
+def active_assignments() -> str:
+    """Set of the ids of the active assignments: the picker copies each claim into the others'
+    reservations, since assignments may share pages."""
+    return f"{_P}:{{active}}:assignments"
+
+
 def assignment_reserved(assignment_id: int) -> str:
     """Sorted set page id -> reservation expiry (soft reservations of the picker)."""
     return f"{_P}:{{a:{assignment_id}}}:reserved"

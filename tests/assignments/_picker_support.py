@@ -21,6 +21,7 @@ PICKER_FAMILIES = [
     "assignment-todo",
     "assignment-todo-rank",
     "reviewer-seen",
+    "active-assignments",
 ]
 
 
