@@ -607,14 +607,18 @@ class _DeferredWrites:
     def __init__(self):
         self._lock = threading.Lock()
         self._conn = None
+        self._pool = None  # the shared client's pool it was made from (a new client: a new server)
         self._pid = None
         self._unread = 0
 
     def send(self, commands: list[tuple]) -> None:
         with self._lock:
             try:
-                if self._conn is None or self._pid != os.getpid():
-                    self._conn = get_redis().connection_pool.make_connection()
+                pool = get_redis().connection_pool
+                if self._conn is not None and (self._pid != os.getpid() or self._pool is not pool):
+                    self._reset()
+                if self._conn is None:
+                    self._conn, self._pool = pool.make_connection(), pool
                     self._pid, self._unread = os.getpid(), 0
                 self._drain()
                 self._conn.send_packed_command(self._conn.pack_commands(commands))

@@ -187,3 +187,29 @@ def test_a_lost_rank_mirror_still_serves_and_queues_its_rebuild(settings, django
     assert {int(x) for x in r.zrange(rank, 0, -1)} == ids
     [(_, drift)] = denormalisation.check_entries(denormalisation.select(["assignment-todo-rank"]))
     assert (drift.missing, drift.extra) == (0, 0), drift
+
+
+@pytest.mark.django_db
+def test_a_claim_is_shared_with_overlapping_assignments_and_a_dead_redis_loses_only_that(settings):
+    """A pick copies its claim into the other active assignments' reservations with writes it
+    does not wait for; the next pick of the process reads their replies first. When Redis dies
+    in between, those replies are lost quietly and the next pick falls back (no error)."""
+    from tests.assignments._picker_support import own_memcached, own_redis
+
+    settings.PICKER_RESERVATION_SECONDS = 60
+    with own_redis() as redis_server, own_memcached():
+        shared = factories.make_document(pages=30)
+        wide = factories.make_assignment(documents=[shared], threshold=3)
+        narrow = factories.make_assignment(documents=[shared], threshold=3)
+        build_sets()
+        page_id = pick_next_page(assignment=wide, reviewer=None).page_id
+        picker._deferred.drain()
+        r = get_redis()
+        assert r.zscore(keys.assignment_reserved(narrow.pk), page_id) is not None
+        ttl = r.pttl(keys.assignment_reserved(narrow.pk))
+        assert 0 < ttl <= 120_000
+        pick_next_page(assignment=wide, reviewer=None)  # sent, replies not read yet
+        redis_server.stop()
+        result = pick_next_page(assignment=narrow, reviewer=None)
+        assert result.page_id in set(shared.pages.values_list("pk", flat=True))
+        assert result.source in ("pool", "postgres")
