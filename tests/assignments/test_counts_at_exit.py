@@ -123,9 +123,11 @@ def test_a_gunicorn_worker_stopped_gracefully_stores_its_counts(workdir):
     assert _stored() == {"redis": 2}, log_path.read_text()[-3000:]
 
 
-def test_a_celery_pool_child_stores_its_counts_when_it_stops():
+def test_a_celery_pool_child_stores_its_counts_when_it_stops(monkeypatch):
     """billiard ends pool children with os._exit (atexit skipped); Celery then sends
     worker_process_shutdown in the child, which flushes."""
+    # No flush on count(): more than FLUSH_SECONDS have often passed since this process's last.
+    monkeypatch.setattr(picker_stats, "FLUSH_SECONDS", 10**9)
     picker_stats.reset_pending()
     picker_stats.count(picker_stats.POOL_UNAVAILABLE, 2)
     assert _stored() == {}
