@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config import keys
+from config.log_throttle import warn_throttled
 from config.redis_client import get_redis
 from reviews.models import Reviewer
 
@@ -127,7 +128,7 @@ def first_write_account(request) -> Iterator[AbstractBaseUser]:
         except redis.RedisError as exc:
             # Fail open, as before the mark existed: a Redis outage must not stop honest first
             # reviews; it only reopens the (rare) double submit of a first write meanwhile.
-            log.warning("first-write mark skipped, Redis unavailable: %r", exc)
+            warn_throttled(log, "first-write-mark", "first-write mark skipped, Redis unavailable: %r", exc)
             existing = None
         if existing is not None:
             yield existing
@@ -176,14 +177,18 @@ def _remember_account(key: str, user_id: int) -> None:
         get_redis().set(key, str(user_id), ex=FIRST_WRITE_KEY_TTL)
     except redis.RedisError as exc:
         # The pending mark expires on its own; replays meanwhile get "try again", never a duplicate.
-        log.warning("first-write account not remembered, Redis unavailable: %r", exc)
+        warn_throttled(
+            log, "first-write-remember", "first-write account not remembered, Redis unavailable: %r", exc
+        )
 
 
 def _release_mark(key: str, token: str) -> None:
     try:
         get_redis().eval(_RELEASE_IF_OURS, 1, key, token)
     except redis.RedisError as exc:
-        log.warning("first-write mark not released, Redis unavailable: %r", exc)
+        warn_throttled(
+            log, "first-write-release", "first-write mark not released, Redis unavailable: %r", exc
+        )
 
 
 def log_in_anonymous_reviewer(request, user: AbstractBaseUser) -> None:

@@ -80,3 +80,22 @@ def test_the_rate_limiter_fails_open_with_one_line_per_outage(stopped_redis, cap
     assert len(warnings) == 1
     assert warnings[0].getMessage().startswith("rate limit skipped, Redis unavailable")
     assert not warnings[0].exc_info
+
+
+@pytest.mark.django_db
+def test_first_anonymous_writes_log_one_line_per_outage(stopped_redis, caplog):
+    """Each first write of a new browser marks its CSRF cookie in Redis; with Redis down it
+    fails open (a fresh account each) and says so once, not once per visitor."""
+    from reviews.accounts import first_write_account
+
+    caplog.set_level(logging.WARNING)
+    created = []
+    for n in range(10):
+        request = RequestFactory().post("/", REMOTE_ADDR="198.51.100.7")
+        request.COOKIES["csrftoken"] = f"{n:032d}"
+        with first_write_account(request) as user:
+            created.append(user.pk)
+    assert len(set(created)) == 10
+    warnings = _warnings(caplog)
+    assert [w.getMessage().split(",")[0] for w in warnings] == ["first-write mark skipped"]
+    assert not any(w.exc_info for w in warnings)
