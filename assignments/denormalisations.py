@@ -199,27 +199,7 @@ def _read_members(pipe, kind: str, key: str) -> None:
 
 
 def _sync(kind: str, key: str, truth: set[int], *, actual, fix: bool, label: str, pipe=None) -> Drift:
-    """``sync_set`` for the sets; for the sorted set, the same comparison with ZADD/ZREM."""
-    if kind != "rank":
-        return sync_set(key, truth, actual=actual, fix=fix, label=label, pipe=pipe)
-    actual = set(actual)
-    wanted = {str(m) for m in truth}
-    missing, extra = wanted - actual, actual - wanted
-    drift = Drift(missing=len(missing), extra=len(extra))
-    for m in sorted(missing)[:2]:
-        drift.add_example(f"{label}: {m} missing")
-    for m in sorted(extra)[:2]:
-        drift.add_example(f"{label}: {m} extra")
-    if fix and (missing or extra):
-        own = pipe is None
-        pipe = pipe if pipe is not None else get_redis().pipeline(transaction=False)
-        if missing:
-            pipe.zadd(key, dict.fromkeys(missing, 0))
-        if extra:
-            pipe.zrem(key, *extra)
-        if own:
-            pipe.execute()
-    return drift
+    return sync_set(key, truth, actual=actual, fix=fix, label=label, pipe=pipe, sorted_set=kind == "rank")
 
 
 def _assignment_ids_with_keys(kind: str) -> set[int]:

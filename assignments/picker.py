@@ -902,12 +902,8 @@ def _postgres_probe(assignment: Assignment, uid: int | None, *, window: int, cap
         return [row[0] for row in cursor.fetchall()]
 
 
-# Any to-do pages of the assignment for the reviewer, found from the assignment's own documents
-# or from the to-do index, whichever the planner finds cheaper. No order: no sort.
-_DEFINITIVE_SQL = f"""
-SELECT p.id FROM reviews_page p
-WHERE p.review_count < %(threshold)s
-  AND p.document_id IN (
+# The ids of the assignment's documents: by document, by member, by party.
+_ASSIGNMENT_DOCUMENTS_SQL = """
     SELECT ad.document_id FROM assignments_assignment_documents ad WHERE ad.assignment_id = %(aid)s
     UNION
     SELECT d.id FROM reviews_document d
@@ -917,7 +913,15 @@ WHERE p.review_count < %(threshold)s
     SELECT d.id FROM reviews_document d
       JOIN reviews_member m ON m.id = d.member_id
       JOIN assignments_assignment_parties ap ON ap.party_id = m.party_id
-      WHERE ap.assignment_id = %(aid)s)
+      WHERE ap.assignment_id = %(aid)s"""
+
+# Any to-do pages of the assignment for the reviewer, found from the assignment's own documents
+# or from the to-do index, whichever the planner finds cheaper. No order: no sort.
+_DEFINITIVE_SQL = f"""
+SELECT p.id FROM reviews_page p
+WHERE p.review_count < %(threshold)s
+  AND p.document_id IN (
+    {_ASSIGNMENT_DOCUMENTS_SQL})
   AND NOT {_SEEN_SQL}
 LIMIT %(k)s
 """
@@ -932,19 +936,10 @@ def _postgres_definitive(assignment: Assignment, uid: int | None, *, limit: int)
 
 
 # The smallest and largest page id of an assignment (from its own documents; no sort).
-_RANGE_SQL = """
+_RANGE_SQL = f"""
 SELECT min(p.id), max(p.id) FROM reviews_page p
 WHERE p.document_id IN (
-    SELECT ad.document_id FROM assignments_assignment_documents ad WHERE ad.assignment_id = %(aid)s
-    UNION
-    SELECT d.id FROM reviews_document d
-      JOIN assignments_assignment_members am ON am.member_id = d.member_id
-      WHERE am.assignment_id = %(aid)s
-    UNION
-    SELECT d.id FROM reviews_document d
-      JOIN reviews_member m ON m.id = d.member_id
-      JOIN assignments_assignment_parties ap ON ap.party_id = m.party_id
-      WHERE ap.assignment_id = %(aid)s)
+    {_ASSIGNMENT_DOCUMENTS_SQL})
 """
 _ranges: dict[int, tuple[float, int | None, int | None]] = {}
 _ranges_lock = threading.Lock()

@@ -409,13 +409,16 @@ def sync_set(
     fix: bool = False,
     label: str = "",
     pipe=None,
+    sorted_set: bool = False,
 ) -> Drift:
     """Compare one Redis set with the Postgres truth; with ``fix``, add and remove the difference
-    member by member (SADD/SREM, never a rebuild). ``actual`` may be read beforehand."""
+    member by member (SADD/SREM, never a rebuild). ``actual`` may be read beforehand. With
+    ``sorted_set`` the key is a sorted set whose scores are all 0 (ZADD/ZREM)."""
     from config.redis_client import get_redis
 
     if actual is None:
-        actual = get_redis().smembers(key)
+        actual = set(get_redis().zrange(key, 0, -1)) if sorted_set else get_redis().smembers(key)
+    actual = set(actual)
     wanted = {str(m) for m in truth}
     missing = wanted - actual
     extra = actual - wanted
@@ -429,9 +432,12 @@ def sync_set(
         own = pipe is None
         pipe = pipe if pipe is not None else get_redis().pipeline(transaction=False)
         if missing:
-            pipe.sadd(key, *missing)
+            if sorted_set:
+                pipe.zadd(key, dict.fromkeys(missing, 0))
+            else:
+                pipe.sadd(key, *missing)
         if extra:
-            pipe.srem(key, *extra)
+            (pipe.zrem if sorted_set else pipe.srem)(key, *extra)
         if own:
             pipe.execute()
     return drift

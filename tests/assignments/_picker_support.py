@@ -47,6 +47,28 @@ def build_sets() -> None:
     r.set(keys.built_marker(picker.TODO_FAMILY), "1")
 
 
+def make_assignment(pages: int, threshold: int = 1):
+    """An assignment of one new document of ``pages`` pages, and the pages' ids."""
+    from tests import factories
+
+    doc = factories.make_document(pages=pages)
+    return factories.make_assignment(documents=[doc], threshold=threshold), list(
+        doc.pages.values_list("pk", flat=True)
+    )
+
+
+def chi_square(counts, ids: list[int], total: int) -> float:
+    expected = total / len(ids)
+    return sum((counts[i] - expected) ** 2 / expected for i in ids)
+
+
+def chi_square_critical(df: int, z: float = 3.0902) -> float:
+    """The chi-square value at p = 0.001 (z of the upper 0.1%) by the Wilson-Hilferty
+    approximation, accurate to well under 1% at these degrees of freedom."""
+    c = 2 / (9 * df)
+    return df * (1 - c + z * c**0.5) ** 3
+
+
 def todo_ids(assignment) -> set[int]:
     return {int(x) for x in get_redis().smembers(keys.assignment_todo(assignment.pk))}
 

@@ -15,15 +15,10 @@ from config.redis_client import get_redis
 from reviews.actions import skip_page, submit_review
 from reviews.models import Page
 from tests import factories
-from tests.assignments._picker_support import build_sets, todo_ids
+from tests.assignments._picker_support import build_sets, chi_square, make_assignment, todo_ids
 
 # Chi-square critical values at p = 0.001 (a correct picker fails these once in a thousand runs).
 CHI2_999 = {9: 27.877, 19: 43.820, 99: 148.23}
-
-
-def chi_square(counts: Counter, keys_: list[int], total: int) -> float:
-    expected = total / len(keys_)
-    return sum((counts[k] - expected) ** 2 / expected for k in keys_)
 
 
 def assert_uniform(draw, keys_: list[int], total: int) -> None:
@@ -47,13 +42,6 @@ def _quiet_stats(monkeypatch):
     # Counters are stored every few seconds; keep that write out of the query counts.
     monkeypatch.setattr(picker_stats, "FLUSH_SECONDS", 10**9)
     picker_stats.reset_pending()
-
-
-def make_assignment(pages: int, threshold: int = 1):
-    doc = factories.make_document(pages=pages)
-    return factories.make_assignment(documents=[doc], threshold=threshold), list(
-        doc.pages.values_list("pk", flat=True)
-    )
 
 
 @pytest.mark.django_db

@@ -6,7 +6,6 @@ removed. The others are regression tests for behaviour the audit probed and foun
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 import pytest
@@ -20,7 +19,14 @@ from config.redis_client import get_redis
 from reviews.actions import submit_review
 from reviews.models import Page, Skip
 from tests import factories
-from tests.assignments._picker_support import build_sets, own_memcached, own_redis
+from tests.assignments._picker_support import (
+    build_sets,
+    chi_square,
+    chi_square_critical,
+    make_assignment,
+    own_memcached,
+    own_redis,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -28,24 +34,6 @@ def _quiet_stats(monkeypatch):
     # Counters are stored every few seconds; keep those writes out of the picks.
     monkeypatch.setattr(picker_stats, "FLUSH_SECONDS", 10**9)
     picker_stats.reset_pending()
-
-
-def make_assignment(pages: int, threshold: int = 1):
-    doc = factories.make_document(pages=pages)
-    return factories.make_assignment(documents=[doc], threshold=threshold), list(
-        doc.pages.values_list("pk", flat=True)
-    )
-
-
-def chi_square_critical(df: int, z: float = 3.0902) -> float:
-    """Chi-square critical value at p = 0.001 (z of the upper 0.1%), Wilson-Hilferty."""
-    a = 2 / (9 * df)
-    return df * (1 - a + z * math.sqrt(a)) ** 3
-
-
-def chi_square(counts: Counter, ids: list[int], total: int) -> float:
-    expected = total / len(ids)
-    return sum((counts[i] - expected) ** 2 / expected for i in ids)
 
 
 def hold(assignment, page_ids: list[int], *, seconds_from_now: float = 60.0) -> dict[int, float]:

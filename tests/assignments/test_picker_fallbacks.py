@@ -14,8 +14,13 @@ from assignments.picker import pick_next_page
 from config.redis_client import get_redis
 from reviews.actions import submit_review
 from reviews.models import Page
-from tests import factories
-from tests.assignments._picker_support import build_sets, own_memcached, own_redis
+from tests.assignments._picker_support import (
+    build_sets,
+    chi_square_critical,
+    make_assignment,
+    own_memcached,
+    own_redis,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -30,13 +35,6 @@ def _quiet_stats(monkeypatch):
 def servers():
     with own_redis() as redis_server, own_memcached() as memcached_server:
         yield redis_server, memcached_server
-
-
-def make_assignment(pages: int, threshold: int = 1):
-    doc = factories.make_document(pages=pages)
-    return factories.make_assignment(documents=[doc], threshold=threshold), list(
-        doc.pages.values_list("pk", flat=True)
-    )
 
 
 def test_it_serves_from_the_pool_when_redis_is_stopped(servers, reviewer):
@@ -172,13 +170,6 @@ def test_the_pool_spreads_reviewers_over_the_last_pages(servers, settings):
 
 
 # --- uniformity of the Postgres fallback and of the pool fill on a large assignment -----------
-
-
-def chi_square_critical(df: int, z: float = 3.090) -> float:
-    """The chi-square value at p = 0.001 (z = 3.090) by the Wilson-Hilferty approximation,
-    accurate to well under 1% at these degrees of freedom."""
-    c = 2 / (9 * df)
-    return df * (1 - c + z * c**0.5) ** 3
 
 
 def assert_uniform_picks(draw, ids: list[int], total: int) -> None:

@@ -17,7 +17,7 @@ from config import keys
 from config.redis_client import get_redis
 from reviews.actions import skip_page, submit_review
 from tests import factories
-from tests.assignments._picker_support import build_sets
+from tests.assignments._picker_support import build_sets, chi_square
 
 
 @pytest.mark.django_db
@@ -43,11 +43,6 @@ def test_it_never_serves_a_seen_page_when_the_first_draw_is_not_filtered_by_the_
 # --- the first draw claims its page in the same script as the draw -----------------------------
 
 CHI2_999_DF99 = 148.23  # chi-square critical value at p = 0.001, 99 degrees of freedom
-
-
-def _chi_square(counts: Counter, ids: list[int], total: int) -> float:
-    expected = total / len(ids)
-    return sum((counts[i] - expected) ** 2 / expected for i in ids)
 
 
 @pytest.mark.django_db
@@ -77,9 +72,9 @@ def test_the_claim_made_with_the_first_draw_is_uniform_among_free_pages(settings
 
     first = sample(3000)
     assert set(first) == set(ids)
-    if _chi_square(first, ids, 3000) >= CHI2_999_DF99:
+    if chi_square(first, ids, 3000) >= CHI2_999_DF99:
         second = sample(3000)
-        assert _chi_square(second, ids, 3000) < CHI2_999_DF99, (first, second)
+        assert chi_square(second, ids, 3000) < CHI2_999_DF99, (first, second)
 
 
 class _RoundTrips:
