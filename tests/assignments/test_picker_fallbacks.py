@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 
 from assignments import picker, picker_stats, pool
-from assignments.picker import pick_next_page
+from assignments.picker import pick_next_page, postgres_source
 from lib.redis_client import get_redis
 from reviews.actions import submit_review
 from reviews.models import Page
@@ -42,7 +42,7 @@ def test_it_serves_from_the_pool_when_redis_is_stopped(servers, reviewer):
     assignment, ids = make_assignment(30, threshold=2)
     build_sets()
     assert pick_next_page(assignment=assignment, reviewer=reviewer).source == "redis"
-    assert pool.refill_pool(assignment_id=assignment.pk) == 30
+    assert picker.refill_pool(assignment_id=assignment.pk) == 30
     redis_server.stop()
     served = []
     for _ in range(10):
@@ -60,7 +60,7 @@ def test_it_checks_pooled_ids_and_drops_deleted_pages(servers, settings):
     settings.PICKER_POOL_SIZE = 10  # 5 pooled ids is then not "low": no refill hides the check
     redis_server, _ = servers
     assignment, ids = make_assignment(5)
-    pool.refill_pool(assignment_id=assignment.pk)
+    picker.refill_pool(assignment_id=assignment.pk)
     redis_server.stop()
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM reviews_page WHERE id = ANY(%s)", [ids[:4]])
@@ -83,7 +83,7 @@ def test_it_refills_an_empty_pool_on_demand_while_redis_is_down(servers):
 def test_it_serves_from_postgres_when_redis_and_memcached_are_stopped(servers, reviewer):
     redis_server, memcached_server = servers
     assignment, ids = make_assignment(40, threshold=3)
-    pool.refill_pool(assignment_id=assignment.pk)
+    picker.refill_pool(assignment_id=assignment.pk)
     redis_server.stop()
     memcached_server.stop()
     served = []
@@ -125,7 +125,7 @@ def test_the_postgres_fallback_never_serves_a_deleted_page_or_one_at_threshold(s
 def test_it_falls_back_when_redis_restarts_empty_and_recovers_after_the_rebuild(servers):
     assignment, ids = make_assignment(8)
     build_sets()
-    pool.refill_pool(assignment_id=assignment.pk)
+    picker.refill_pool(assignment_id=assignment.pk)
     get_redis().flushdb()  # restarted empty: the built markers are gone
     result = pick_next_page(assignment=assignment, reviewer=None)
     assert result.source == "pool" and result.page_id in ids
@@ -163,7 +163,7 @@ def test_the_pool_spreads_reviewers_over_the_last_pages(servers, settings):
     settings.PICKER_RESERVATION_SECONDS = 60
     redis_server, _ = servers
     assignment, ids = make_assignment(4)
-    pool.refill_pool(assignment_id=assignment.pk)
+    picker.refill_pool(assignment_id=assignment.pk)
     redis_server.stop()
     served = [pick_next_page(assignment=assignment, reviewer=None).page_id for _ in range(4)]
     assert sorted(served) == sorted(ids)  # four reviewers, four different pages
@@ -261,7 +261,7 @@ def test_the_last_resort_query_spreads_reviewers_of_a_sparse_assignment(servers,
     assignment, ids = make_assignment(300)
     redis_server.stop()
     memcached_server.stop()
-    monkeypatch.setattr(picker, "_postgres_probe", lambda *args, **kwargs: [])
+    monkeypatch.setattr(postgres_source, "postgres_probe", lambda *args, **kwargs: [])
     picks = Counter(pick_next_page(assignment=assignment, reviewer=None).page_id for _ in range(600))
     assert set(picks) <= set(ids)
     # Choosing among 32 rows could never reach more than 32 pages; among all 300, 600 draws

@@ -198,7 +198,7 @@ def test_a_claim_is_shared_with_overlapping_assignments_and_a_dead_redis_loses_o
         narrow = factories.make_assignment(documents=[shared], threshold=3)
         build_sets()
         page_id = pick_next_page(assignment=wide, reviewer=None).page_id
-        picker._deferred.drain()
+        picker.STATE.deferred.drain()
         r = get_redis()
         assert r.zscore(keys.assignment_reserved(narrow.pk), page_id) is not None
         ttl = r.pttl(keys.assignment_reserved(narrow.pk))

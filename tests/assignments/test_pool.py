@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from assignments import pool, tasks
+from assignments import picker, pool, tasks
 from reviews.models import Page
 from tests import factories
 from tests.assignments._picker_support import build_sets, own_memcached
@@ -31,14 +31,14 @@ def test_it_fills_the_pool_with_to_do_pages_only(memcached):
     assignment, ids = make_assignment(10, threshold=2)
     Page.objects.filter(pk__in=ids[:3]).update(review_count=2)
     build_sets()
-    assert pool.refill_pool(assignment_id=assignment.pk) == 7
+    assert picker.refill_pool(assignment_id=assignment.pk) == 7
     assert sorted(pool.get_pool(assignment.pk)) == ids[3:]
 
 
 def test_it_fills_the_pool_from_postgres_when_redis_has_no_sets(memcached):
     assignment, ids = make_assignment(25)
     Page.objects.filter(pk=ids[0]).update(review_count=1)
-    assert pool.refill_pool(assignment_id=assignment.pk) == 24
+    assert picker.refill_pool(assignment_id=assignment.pk) == 24
     assert sorted(pool.get_pool(assignment.pk)) == ids[1:]
 
 
@@ -46,21 +46,21 @@ def test_it_caps_the_pool_at_the_configured_size(memcached, settings):
     settings.PICKER_POOL_SIZE = 10
     assignment, ids = make_assignment(60)
     build_sets()
-    pooled = pool.get_pool(assignment.pk) if pool.refill_pool(assignment_id=assignment.pk) else []
+    pooled = pool.get_pool(assignment.pk) if picker.refill_pool(assignment_id=assignment.pk) else []
     assert len(pooled) == 10 and set(pooled) <= set(ids)
 
 
 def test_the_check_finds_pooled_ids_that_are_not_to_do(memcached):
     assignment, ids = make_assignment(5)
-    pool.refill_pool(assignment_id=assignment.pk)
-    assert pool.check_pools().ok
+    picker.refill_pool(assignment_id=assignment.pk)
+    assert picker.check_pools().ok
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM reviews_page WHERE id = %s", [ids[0]])
     Page.objects.filter(pk=ids[1]).update(review_count=1)
-    drift = pool.check_pools()
+    drift = picker.check_pools()
     assert drift.extra == 2 and not drift.ok
-    pool.refill_all_pools()
-    assert pool.check_pools().ok
+    picker.refill_all_pools()
+    assert picker.check_pools().ok
 
 
 def test_the_beat_task_refills_every_active_assignment(memcached):
