@@ -136,8 +136,9 @@ def test_a_claimed_page_the_reviewer_has_seen_is_released_for_the_others(setting
 @pytest.mark.django_db
 def test_a_lost_rank_mirror_still_serves_and_queues_its_rebuild(settings, django_capture_on_commit_callbacks):
     """The sorted-set mirror of one assignment's to-do set is gone (its built marker is still
-    there): the pick still serves a real page (SRANDMEMBER on the set, slightly biased) and one rebuild of the
-    mirror is queued; the rebuild, run as the worker would, restores it with zero drift."""
+    there): the pick still serves a real page (SRANDMEMBER on the set, slightly biased) and one
+    rebuild of the mirror is queued; the rebuild, run as the worker would, restores it with zero
+    drift."""
     from denorm import operations, registry
     from denorm.tasks import rebuild_denormalisation
 
