@@ -446,3 +446,12 @@ def test_celery_beat_runs_the_stalled_import_sweeper(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["imports-requeue-stalled"]
     assert entry["task"] == tasks.requeue_stalled_imports.name
     assert entry["task"] in app.tasks
+
+
+def test_the_document_actions_queue_the_import_task_by_its_real_name():
+    """Queued by name (the actions never import the tasks module): the name must be the task's."""
+    from config.celery import app
+    from reviews import tasks
+
+    assert tasks.import_document_task.name == documents.IMPORT_TASK
+    assert documents.IMPORT_TASK in app.tasks
