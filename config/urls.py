@@ -12,6 +12,7 @@ urlpatterns = [
     path("staff/denormalisations/", config_views.denormalisations, name="staff-denormalisations"),
     path("", include("assignments.urls")),
     path("", include("reviews.urls")),
+    path("", include("results.urls")),
 ]
 
 if settings.DEBUG or getattr(settings, "SERVE_MEDIA", False):
