@@ -132,7 +132,10 @@ class Row:
 @dataclass
 class ListingPage:
     rows: list[Row]
-    next_cursor: str | None
+    next_cursor: str | None  # more rows follow now
+    # In order: the position after the last row shown, even at the end of the list, so a reader
+    # at the end can come back later and get exactly what was tagged since.
+    resume_cursor: str | None = None
 
 
 def _apply_filters(qs: QuerySet, filters: Filters, *, count: str, reviews: str) -> QuerySet:
@@ -176,12 +179,13 @@ def listing_page(
     viewer: Viewer,
     filters: Filters,
     after: str | None = None,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = None,
 ) -> ListingPage:
     """One page of a listing: ``limit`` rows after the cursor ``after`` and the next cursor.
 
     One query, whatever ``limit`` is: rows carry their page, document, member and party.
     """
+    limit = limit or DEFAULT_LIMIT
     key = None
     if after and listing.order != Order.LATEST:
         key = cursors.decode(after, salt=CURSOR_SALT, identity=listing.identity, size=2)
@@ -189,15 +193,20 @@ def listing_page(
         rows = _user_rows(listing, viewer=viewer, filters=filters, key=key, limit=limit + 1)
     else:
         rows = _pagetag_rows(listing, viewer=viewer, filters=filters, key=key, limit=limit + 1)
-    next_cursor = None
-    if len(rows) > limit and listing.order != Order.LATEST:
-        rows = rows[:limit]
-        last = rows[-1]
-        position = last.count if listing.order == Order.MOST_TAGGED else cursors.micros(last.at)
-        next_cursor = cursors.encode(
-            salt=CURSOR_SALT, identity=listing.identity, key=[position, last.page.pk]
-        )
-    return ListingPage(rows=rows[:limit], next_cursor=next_cursor)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if listing.order == Order.LATEST or not rows:
+        # An empty in-order page resumes from where it was asked to start.
+        resume = after if listing.order == Order.IN_ORDER else None
+        return ListingPage(rows=rows, next_cursor=None, resume_cursor=resume)
+    last = rows[-1]
+    position = last.count if listing.order == Order.MOST_TAGGED else cursors.micros(last.at)
+    cursor = cursors.encode(salt=CURSOR_SALT, identity=listing.identity, key=[position, last.page.pk])
+    return ListingPage(
+        rows=rows,
+        next_cursor=cursor if more else None,
+        resume_cursor=cursor if listing.order == Order.IN_ORDER else None,
+    )
 
 
 def visible_pagetags(*, viewer: Viewer, scope: Scope = Scope(), filters: Filters = Filters()) -> QuerySet:

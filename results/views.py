@@ -84,6 +84,9 @@ def listing(request: HttpRequest, *, order: Order, kind: ScopeKind, tag: str, va
     page = selectors.listing_page(lst, viewer=viewer, filters=filters, after=after)
     query = filters.as_query()
     next_url = listing_url(lst, query={**query, "after": page.next_cursor}) if page.next_cursor else None
+    resume_url = None
+    if page.resume_cursor and not page.next_cursor:
+        resume_url = listing_url(lst, query={**query, "after": page.resume_cursor})
     context = {
         "listing": lst,
         "rows": page.rows,
@@ -91,6 +94,7 @@ def listing(request: HttpRequest, *, order: Order, kind: ScopeKind, tag: str, va
         "filter_query": query,
         "viewer": viewer,
         "next_url": next_url,
+        "resume_url": resume_url,
         "first_url": listing_url(lst, query=query),
         "in_order_url": listing_url(lst, order=Order.IN_ORDER, query=query),
         "most_tagged_url": listing_url(lst, order=Order.MOST_TAGGED, query=query),

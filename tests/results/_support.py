@@ -44,3 +44,25 @@ def listed_page_ids(html: str) -> list[int]:
 def next_link(html: str) -> str | None:
     m = _NEXT_LINK.search(html)
     return m.group(1).replace("&amp;", "&") if m else None
+
+
+_RESUME_LINK = re.compile(r'<a href="([^"]+)" class="resume"')
+
+
+def resume_link(html: str) -> str | None:
+    m = _RESUME_LINK.search(html)
+    return m.group(1).replace("&amp;", "&") if m else None
+
+
+def read_to_end(client, url: str) -> tuple[list[int], str | None]:
+    """Follow rel="next" from ``url`` to the end: (page ids read, the link to resume from)."""
+    ids: list[int] = []
+    while True:
+        r = client.get(url)
+        assert r.status_code == 200, r.content[:500]
+        html = r.content.decode()
+        ids += listed_page_ids(html)
+        nxt = next_link(html)
+        if nxt is None:
+            return ids, resume_link(html)
+        url = nxt
