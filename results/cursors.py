@@ -29,7 +29,9 @@ def decode(token: str, *, salt: str, identity: str, size: int) -> list[int]:
     try:
         data = signing.loads(token, salt=salt)
     except (signing.BadSignature, ValueError, TypeError, UnicodeDecodeError):
-        raise BadRequest("That cursor is malformed or was altered. Start again from the first page.") from None
+        raise BadRequest(
+            "That cursor is malformed or was altered. Start again from the first page."
+        ) from None
     if not (isinstance(data, list) and len(data) == 2 and isinstance(data[1], list)):
         raise BadRequest("That cursor is malformed. Start again from the first page.")
     if data[0] != identity:

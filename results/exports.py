@@ -25,9 +25,9 @@ from django.db.models import Max, QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 
-from reviews.models import PageTag, Review, Tag
 from results import cursors, selectors
 from results.params import BadRequest, Filters, parse_filters
+from reviews.models import PageTag, Review, Tag
 
 EXPORT_SALT = "results.export.v1"
 # Rows fetched per round trip of the server-side cursor: the memory the export holds at once.

@@ -11,11 +11,11 @@ from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse
 from django.utils.feedgenerator import Atom1Feed
 
-from reviews.models import Discovery
 from results import selectors
 from results.params import BadRequest, parse_filters
 from results.selectors import Listing, Order, Row, ScopeKind
 from results.views import _lookup, listing_url
+from reviews.models import Discovery
 
 
 class _FeedContext:
@@ -54,7 +54,9 @@ class InOrderFeed(Feed):
         return listing_url(obj.listing, order=Order.IN_ORDER, feed=True, query=obj.query)
 
     def subtitle(self, obj: _FeedContext) -> str:
-        return "Newest first: each entry is a page that got this tag. Only pages the public may see are listed."
+        return (
+            "Newest first: each entry is a page that got this tag. Only pages the public may see are listed."
+        )
 
     def items(self, obj: _FeedContext) -> list[Row]:
         return obj.rows

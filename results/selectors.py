@@ -34,9 +34,9 @@ from django.db.models import Count, ExpressionWrapper, F, IntegerField, Max, Out
 from django.utils import timezone
 
 from assignments.models import Assignment, assignment_page_filter
-from reviews.models import Discovery, Document, Member, Page, PageTag, Party, Review, Skip, Tag
 from results import cursors
 from results.params import BadRequest, Filters
+from reviews.models import Discovery, Document, Member, Page, PageTag, Party, Review, Skip, Tag
 
 CURSOR_SALT = "results.listing.v1"
 DEFAULT_LIMIT = 50
@@ -277,6 +277,8 @@ def tag_for(slug: str, *, viewer: Viewer) -> Tag | None:
 
 def scope_for(kind: ScopeKind, value, *, viewer: Viewer) -> Scope | None:
     """The scope object named in a URL, or None when there is no such (visible) object."""
+    if isinstance(value, str) and ("\x00" in value or len(value) > 150):
+        return None  # Postgres refuses NUL in text; no name is that long
     match kind:
         case ScopeKind.ALL:
             return Scope()
@@ -426,6 +428,8 @@ def activity(
         items = items[:limit]
         last = items[-1]
         next_cursor = cursors.encode(
-            salt=ACTIVITY_SALT, identity="activity", key=[cursors.micros(last.created), _RANK[last.kind], last.id]
+            salt=ACTIVITY_SALT,
+            identity="activity",
+            key=[cursors.micros(last.created), _RANK[last.kind], last.id],
         )
     return items, next_cursor

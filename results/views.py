@@ -14,10 +14,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from assignments.models import Assignment
-from reviews.models import Document, Member, Party, Tag
 from results import selectors
 from results.params import BadRequest, parse_filters, parse_id
 from results.selectors import Listing, Order, ScopeKind
+from reviews.models import Document, Member, Party, Tag
 
 _ROUTE_PREFIX = {ScopeKind.ALL: "", **{k: f"{k.value}-" for k in ScopeKind if k != ScopeKind.ALL}}
 
@@ -205,7 +205,9 @@ def staff_activity(request: HttpRequest) -> HttpResponse:
     filters = _activity_filters(request)
     items, next_cursor = selectors.activity(filters=filters, after=request.GET.get("after") or None)
     query = filters.as_query()
-    next_url = _with_query(reverse("staff-activity"), {**query, "after": next_cursor}) if next_cursor else None
+    next_url = (
+        _with_query(reverse("staff-activity"), {**query, "after": next_cursor}) if next_cursor else None
+    )
     context = {
         "items": items,
         "filters": filters,

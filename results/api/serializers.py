@@ -125,7 +125,9 @@ class ListingRowSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     reviews = serializers.IntegerField()
     agreement = serializers.FloatField()
-    at = serializers.DateTimeField(help_text="When the page first got the tag (user listings: when they tagged it).")
+    at = serializers.DateTimeField(
+        help_text="When the page first got the tag (user listings: when they tagged it)."
+    )
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_member(self, row) -> str | None:

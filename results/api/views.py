@@ -18,11 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assignments.models import Assignment
-from reviews.models import Document, Member, Page, PageTag, Party, Tag
 from results import selectors
 from results.api import serializers as s
 from results.params import BadRequest, parse_filters, parse_id
 from results.selectors import Listing, Order, ScopeKind
+from reviews.models import Document, Member, Page, PageTag, Party, Tag
 
 
 class IdCursorPagination(CursorPagination):
@@ -112,7 +112,11 @@ class PageViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         tags = PageTag.objects.filter(count__gt=0, tag__active=True).select_related("tag")
         return Page.objects.prefetch_related(
-            Prefetch("page_tags", queryset=tags.order_by("-count", "tag__order", "tag__name"), to_attr="visible_tags")
+            Prefetch(
+                "page_tags",
+                queryset=tags.order_by("-count", "tag__order", "tag__name"),
+                to_attr="visible_tags",
+            )
         )
 
 
@@ -136,7 +140,9 @@ class ListingView(APIView):
             OpenApiParameter("document", int, description="document id"),
             OpenApiParameter("assignment", str, description="assignment slug"),
             OpenApiParameter("user", str, description="username"),
-            OpenApiParameter("min_agreement", str, description="share of the page's reviewers, 0-1 (0.5, 2/3)"),
+            OpenApiParameter(
+                "min_agreement", str, description="share of the page's reviewers, 0-1 (0.5, 2/3)"
+            ),
             OpenApiParameter("min_reviews", int),
             OpenApiParameter("after", OpenApiTypes.STR, description="cursor from `next`"),
         ],
@@ -156,7 +162,9 @@ class ListingView(APIView):
         order_raw = request.query_params.get("order") or Order.MOST_TAGGED.value
         if order_raw not in (Order.MOST_TAGGED.value, Order.IN_ORDER.value):
             raise BadRequest("order must be most-tagged or in-order.")
-        given = [(name, request.query_params[name]) for name in _SCOPE_PARAMS if request.query_params.get(name)]
+        given = [
+            (name, request.query_params[name]) for name in _SCOPE_PARAMS if request.query_params.get(name)
+        ]
         if len(given) > 1:
             raise BadRequest("Narrow by one of party, member, document, assignment or user, not several.")
         scope = selectors.Scope()
@@ -178,8 +186,12 @@ class ListingView(APIView):
         if page.next_cursor:
             query = {k: v for k, v in request.query_params.items() if k != "after"}
             query["after"] = page.next_cursor
-            next_url = request.build_absolute_uri(f"{reverse('api-listing', args=[tag_obj.slug])}?{urlencode(query)}")
-        data = s.ListingSerializer({"next": next_url, "results": page.rows}, context={"request": request}).data
+            next_url = request.build_absolute_uri(
+                f"{reverse('api-listing', args=[tag_obj.slug])}?{urlencode(query)}"
+            )
+        data = s.ListingSerializer(
+            {"next": next_url, "results": page.rows}, context={"request": request}
+        ).data
         return Response(data)
 
 
@@ -198,4 +210,6 @@ def docs(request):
                     "params": params,
                 }
             )
-    return render(request, "results/api_docs.html", {"endpoints": endpoints, "title": schema["info"]["title"]})
+    return render(
+        request, "results/api_docs.html", {"endpoints": endpoints, "title": schema["info"]["title"]}
+    )

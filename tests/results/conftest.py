@@ -27,4 +27,8 @@ def release(db):
         "cat": factories.make_document(cat, pages=4, title="Cat's claims"),
         "orphan": factories.make_document(None, pages=4, title="Orphan papers"),
     }
-    return {"parties": {"red": red, "blue": blue}, "members": {"ann": ann, "bob": bob, "cat": cat}, "docs": docs}
+    return {
+        "parties": {"red": red, "blue": blue},
+        "members": {"ann": ann, "bob": bob, "cat": cat},
+        "docs": docs,
+    }

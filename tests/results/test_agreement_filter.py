@@ -60,7 +60,12 @@ def test_min_reviews(client, agreement):
     ],
 )
 def test_bad_filter_values_are_400(client, agreement, params):
-    for url in ["/tags/receipt/", "/in-order/tags/receipt/feed/", "/exports/all.csv", "/api/listings/receipt/"]:
+    for url in [
+        "/tags/receipt/",
+        "/in-order/tags/receipt/feed/",
+        "/exports/all.csv",
+        "/api/listings/receipt/",
+    ]:
         r = client.get(url, params)
         assert r.status_code == 400, (url, params)
         assert b"<script>" not in r.content

@@ -35,11 +35,33 @@ def test_list_endpoints_are_cursor_paginated(client, release, tags):
         ("/api/tags/", {"slug", "name", "description", "order", "highlights", "url"}),
         (
             "/api/assignments/",
-            {"slug", "title", "description", "threshold", "page_count", "completed_count", "progress_percent", "featured", "url"},
+            {
+                "slug",
+                "title",
+                "description",
+                "threshold",
+                "page_count",
+                "completed_count",
+                "progress_percent",
+                "featured",
+                "url",
+            },
         ),
         (
             "/api/pages/",
-            {"id", "document", "number", "image", "thumbnail", "width", "height", "review_count", "tags_visible", "tags", "url"},
+            {
+                "id",
+                "document",
+                "number",
+                "image",
+                "thumbnail",
+                "width",
+                "height",
+                "review_count",
+                "tags_visible",
+                "tags",
+                "url",
+            },
         ),
     ],
 )
@@ -54,7 +76,10 @@ def test_detail_endpoints(client, release, tags):
     a = factories.make_assignment(documents=[doc], slug="ann-only", threshold=2)
     assert client.get(f"/api/documents/{doc.pk}/").json()["title"] == "Ann's claims"
     assert client.get(f"/api/parties/{release['parties']['red'].slug}/").json()["name"] == "Red"
-    assert client.get(f"/api/members/{release['members']['ann'].slug}/").json()["party"] == release["parties"]["red"].slug
+    assert (
+        client.get(f"/api/members/{release['members']['ann'].slug}/").json()["party"]
+        == release["parties"]["red"].slug
+    )
     assert client.get("/api/tags/receipt/").json()["name"] == "Receipt"
     assert client.get("/api/tags/retired/").status_code == 404
     assert client.get(f"/api/assignments/{a.slug}/").json()["page_count"] == a.page_count
@@ -162,7 +187,14 @@ def test_list_endpoint_query_counts_do_not_grow_with_rows(client, tags):
     factories.make_assignment(documents=[doc])
     for page in doc.pages.all():
         review(page, "receipt", "claim-form")
-    urls = ["/api/pages/", "/api/documents/", "/api/members/", "/api/parties/", "/api/tags/", "/api/assignments/"]
+    urls = [
+        "/api/pages/",
+        "/api/documents/",
+        "/api/members/",
+        "/api/parties/",
+        "/api/tags/",
+        "/api/assignments/",
+    ]
     few = {u: _queries(client, u) for u in urls}
     few_listing = _queries(client, "/api/listings/receipt/", {"party": party.slug})
     for _ in range(9):

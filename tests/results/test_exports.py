@@ -107,7 +107,9 @@ def test_reviews_younger_than_the_settle_delay_wait_for_the_next_export(client, 
     r = client.get("/exports/all.csv", {"since": since})
     assert _csv(r) == [] and r["X-Next-Since"] == since
     settings.RESULTS_IN_ORDER_SETTLE_SECONDS = 0
-    assert [int(row["page_id"]) for row in _csv(client.get("/exports/all.csv", {"since": since}))] == [p[1].pk]
+    assert [int(row["page_id"]) for row in _csv(client.get("/exports/all.csv", {"since": since}))] == [
+        p[1].pk
+    ]
 
 
 def test_exports_leave_out_pages_below_the_public_threshold(client, release, tags, editor):

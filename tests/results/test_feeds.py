@@ -31,7 +31,9 @@ def test_a_tag_feed_is_atom_newest_first_and_links_back(client, release, tags):
     assert _links(root)["alternate"] == "http://testserver/in-order/tags/receipt/"
     assert _links(root)["self"] == "http://testserver/in-order/tags/receipt/feed/"
     entries = root.findall(f"{ATOM}entry")
-    assert [_links(e)["alternate"] for e in entries] == [f"http://testserver/pages/{pg.pk}/" for pg in reversed(p[:3])]
+    assert [_links(e)["alternate"] for e in entries] == [
+        f"http://testserver/pages/{pg.pk}/" for pg in reversed(p[:3])
+    ]
     assert all(e.find(f"{ATOM}id").text.startswith("urn:crowd-review:page:") for e in entries)
 
 
@@ -65,7 +67,7 @@ def test_every_listing_links_its_feed(client, release, tags):
         (f"/parties/{red.slug}/tags/receipt/", f"/in-order/parties/{red.slug}/tags/receipt/feed/"),
     ]:
         html = client.get(url).content.decode()
-        assert f'<link rel="alternate" type="application/atom+xml" title="Pages tagged Receipt' in html
+        assert '<link rel="alternate" type="application/atom+xml" title="Pages tagged Receipt' in html
         assert f'href="{feed}"' in html
         assert client.get(feed).status_code == 200
 
@@ -83,7 +85,10 @@ def test_discoveries_page_and_feed(client, release, tags, editor):
     html = client.get("/discoveries/").content.decode()
     assert html.index("Duck house") < html.index("Moat cleaning")
     assert "&lt;b&gt;odd&lt;/b&gt;" in html
-    assert '<link rel="alternate" type="application/atom+xml" title="Discoveries (Atom)" href="/discoveries/feed/">' in html
+    assert (
+        '<link rel="alternate" type="application/atom+xml" title="Discoveries (Atom)" href="/discoveries/feed/">'
+        in html
+    )
     root = _parse(client.get("/discoveries/feed/"))
     assert _links(root)["alternate"] == "http://testserver/discoveries/"
     ids = [e.find(f"{ATOM}id").text for e in root.findall(f"{ATOM}entry")]
