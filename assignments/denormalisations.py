@@ -1,4 +1,4 @@
-"""Denormalisations of assignments (see config.denormalisation).
+"""Denormalisations of assignments (see the ``denorm`` app).
 
 Redis, per active assignment (inactive assignments have no sets), all in the ``{a:<id>}`` hash
 slot so that one command may touch them together:
@@ -15,7 +15,7 @@ slot so that one command may touch them together:
 Postgres: ``Assignment.page_count`` and ``Assignment.completed_count``.
 
 For the picker: :func:`rebuild_assignment_sets` rebuilds one assignment's three sets (build beside,
-then swap), and ``config.denormalisation.redis_family_ready("assignment-todo")`` says whether the
+then swap), and ``denorm.redis_family_ready("assignment-todo")`` says whether the
 sets can be trusted (queueing a rebuild when Redis lost them).
 """
 
@@ -32,22 +32,13 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 from django.dispatch import receiver
 
 from assignments.models import Assignment, assignment_page_filter
-from config import keys
-from config.denormalisation import (
-    REDIS_CHUNK,
-    Changes,
-    Denormalisation,
-    Drift,
-    Store,
-    changed,
-    hash_tag_id,
-    mark_stale,
-    register,
-    scan_keys,
-    sync_set,
-)
-from config.log_throttle import warn_throttled
-from config.redis_client import get_redis
+from denorm.changes import Changes, changed
+from denorm.operations import mark_stale
+from denorm.redis_sets import REDIS_CHUNK, hash_tag_id, scan_keys, sync_set
+from denorm.registry import Denormalisation, Drift, Store, register
+from lib import keys
+from lib.log_throttle import warn_throttled
+from lib.redis_client import get_redis
 from reviews import signals
 from reviews.denormalisations import page_states
 from reviews.models import Page
@@ -313,7 +304,7 @@ register(
         derived_from="`assignments_assignment.active`",
         lives_in="Redis set `crowd:v1:{active}:assignments`",
         kept_current_by="after commit: `post_save` and `post_delete` of an assignment (through "
-        "`config.denormalisation.changed`)",
+        "`denorm.changed`)",
         rebuild=rebuild_active_assignments,
         check=check_active_assignments,
         refresh=refresh_active_assignments,
@@ -390,7 +381,7 @@ _SETS_KEPT = (
     "SREM todo), `document_imported`, page deletes and cascades (via `reviews/denormalisations.py`), "
     "`m2m_changed` of the assignment's members, parties and documents and `post_save` changing "
     "its threshold or active flag (the assignment's sets are rebuilt), `post_delete`; anything "
-    "else through `config.denormalisation.changed`."
+    "else through `denorm.changed`."
 )
 _SET_DESCRIPTIONS = {
     "needed": "The ids of the pages each active assignment covers (its members', parties' and "
@@ -426,7 +417,7 @@ for _order, _kind in enumerate(KINDS):
 
 _COUNTS_KEPT = (
     "`reviews.actions.submit_review` (completed_count, in the review's transaction); after commit, "
-    "a recount of the affected assignments by `config.denormalisation.changed` (imports, page "
+    "a recount of the affected assignments by `denorm.changed` (imports, page "
     "deletes and cascades, edits of members, parties, documents and threshold)."
 )
 register(

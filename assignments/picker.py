@@ -75,8 +75,8 @@ from django.db import connection
 from assignments import picker_stats as stats
 from assignments import pool
 from assignments.models import Assignment
-from config import keys
-from config.redis_client import get_redis
+from lib import keys
+from lib.redis_client import get_redis
 
 log = logging.getLogger("crowd.picker")
 
@@ -339,7 +339,7 @@ def _redis_failed(exc: Exception) -> None:
 def _mirror_missing(assignment_id: int) -> None:
     """The to-do set has ids but its sorted-set mirror has none: SRANDMEMBER served (slightly
     biased) and the mirror is rebuilt by a queued task (one per lock period, however many ask)."""
-    from config.denormalisation import queue_rebuild
+    from denorm.operations import queue_rebuild
 
     if _family_ready(RANK_FAMILY):  # when the marker is gone too, this has queued the rebuild
         log.warning("picker: assignment %s has no to-do rank mirror; rebuild queued", assignment_id)
@@ -348,7 +348,7 @@ def _mirror_missing(assignment_id: int) -> None:
 
 def _family_ready(name: str) -> bool:
     """The registry's verdict (it queues a rebuild when Redis lost the family)."""
-    from config.denormalisation import redis_family_ready
+    from denorm.operations import redis_family_ready
 
     return redis_family_ready(name)
 

@@ -24,7 +24,7 @@ from pymemcache.client.base import PooledClient
 from pymemcache.client.rendezvous import RendezvousHash
 from pymemcache.exceptions import MemcacheError
 
-from config import keys
+from lib import keys
 
 log = logging.getLogger("crowd.picker")
 
@@ -205,7 +205,7 @@ def check_pools():
     """Drift of every active assignment's pool: pooled ids that are not to-do pages of it."""
     from assignments import picker
     from assignments.models import Assignment
-    from config.denormalisation import Drift
+    from denorm.registry import Drift
 
     drift = Drift()
     for assignment in Assignment.objects.filter(active=True):

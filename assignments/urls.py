@@ -1,6 +1,6 @@
 from django.urls import path
 
-from assignments import views, views_next
+from assignments import staff_views, views, views_next
 
 urlpatterns = [
     path("assignments/", views.assignment_list, name="assignments"),
@@ -8,4 +8,5 @@ urlpatterns = [
     path("assignments/<slug:slug>/start/", views.assignment_start, name="assignment-start"),
     path("assignments/<slug:slug>/done/", views.assignment_done, name="assignment-done"),
     path("review/next/", views_next.review_next, name="review-next"),
+    path("staff/cache/", staff_views.cache_status, name="staff-cache"),
 ]

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from assignments.models import Assignment
 from assignments.selectors import CURRENT_ASSIGNMENT_COOKIE, assignments_needing_reviews
-from reviews.views import allow_methods, next_page_url
+from lib.web import allow_methods
 
 # The current-assignment cookie outlives a news cycle; a stale one falls back to the main one.
 CURRENT_ASSIGNMENT_MAX_AGE = 60 * 60 * 24 * 30
@@ -37,7 +37,7 @@ def assignment_start(request, slug: str):
     cookie, so a crawler following it changes nothing either.
     """
     assignment = get_object_or_404(Assignment, slug=slug, active=True)
-    response = redirect(next_page_url())
+    response = redirect("review-next")
     response.set_cookie(
         CURRENT_ASSIGNMENT_COOKIE,
         assignment.slug,

@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 
 from assignments.picker import pick_next_page
 from assignments.selectors import current_assignment
-from reviews.views import allow_methods
+from lib.web import allow_methods
 
 
 def _review_url(page_id: int) -> str:

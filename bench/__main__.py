@@ -27,7 +27,7 @@ DEFAULT_SIZES = (40_000, 400_000, 4_000_000)
 def _prepare_environment(workdir: Path) -> dict:
     """Point the settings at the bench database and private Redis/memcached, before Django."""
     sys.path.insert(0, str(BASE_DIR))
-    from config import services
+    from lib import services
 
     data_dir = services.data_dir(BASE_DIR)
     if os.environ.get("DATABASE_URL"):
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             print("(not writing docs/benchmarks.md: not the standard sizes)")
         return 0 if report.targets_met() else 1
     finally:
-        from config import services
+        from lib import services
 
         services.stop_pidfile(servers["redis_pid"])
         services.stop_pidfile(servers["memcached_pid"])

@@ -316,8 +316,8 @@ def _reset(sizes: tuple[int, ...]) -> dict:
 def _build(ids: dict, sizes: tuple[int, ...]) -> None:
     """Pages 1..max(sizes) (ids equal to row numbers) in documents of 100, slice n owned by
     member n; their ids in the Redis needed and to-do sets of every assignment covering them."""
-    from config import keys
-    from config.redis_client import get_redis
+    from lib import keys
+    from lib.redis_client import get_redis
 
     r = get_redis()
     start = 0
@@ -367,8 +367,8 @@ def _build(ids: dict, sizes: tuple[int, ...]) -> None:
 
 def _review_some(ids: dict, upto: int) -> None:
     """The bench reviewer's earlier reviews: 500 pages spread over the smallest assignment."""
-    from config import keys
-    from config.redis_client import get_redis
+    from lib import keys
+    from lib.redis_client import get_redis
 
     step = max(1, upto // REVIEWED_BY_BENCH_REVIEWER)
     pages = list(range(1, upto + 1, step))[:REVIEWED_BY_BENCH_REVIEWER]
@@ -449,8 +449,8 @@ def run(*, sizes: tuple[int, ...], picks: int, servers: dict) -> Report:
 
     from assignments import picker, picker_stats, pool
     from assignments.models import Assignment
-    from config import services
-    from config.redis_client import get_redis, reset_redis
+    from lib import services
+    from lib.redis_client import get_redis, reset_redis
 
     started = time.monotonic()
     _LOAD_BEFORE = ", ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -1,7 +1,8 @@
 """Crowd review settings: one file, read from the environment with safe defaults.
 
 With no DATABASE_URL / REDIS_URL / MEMCACHED_SERVERS the embedded servers under ``.data/`` are
-started on demand (see config/services.py) and their effective URLs are exposed here.
+used, and their effective URLs are exposed here. Loading this module starts nothing: the entry
+points start the servers (see lib/services.py).
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from urllib.parse import parse_qsl
 
 import dj_database_url
 
-from config import services
 from config.env import env_bool, env_int, env_list, env_str
+from lib import services
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = services.data_dir(BASE_DIR)
@@ -49,7 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
-    "config.apps.CrowdConfig",
+    "lib.apps.LibConfig",
+    "denorm.apps.DenormConfig",
     "reviews",
     "assignments",
     "results",
@@ -90,7 +92,7 @@ DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL)
 else:
-    _db = {"ENGINE": "django.db.backends.postgresql", **services.ensure_postgres(DATA_DIR)}
+    _db = {"ENGINE": "django.db.backends.postgresql", **services.postgres_settings(DATA_DIR)}
 _db.setdefault("ENGINE", "django.db.backends.postgresql")
 # psycopg 3's connection pool: one pool per process, connections reused across requests.
 _db["CONN_MAX_AGE"] = 0
@@ -106,7 +108,7 @@ _db["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_crowd")}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL") or services.ensure_redis(DATA_DIR)
+REDIS_URL = env_str("REDIS_URL") or services.redis_url(DATA_DIR)
 
 
 def _with_redis_db(url: str, db: int) -> str:
@@ -119,8 +121,7 @@ def _with_redis_db(url: str, db: int) -> str:
 
 _memcached = env_list("MEMCACHED_SERVERS")
 if not _memcached:
-    _embedded = services.ensure_memcached(DATA_DIR)
-    _memcached = [_embedded] if _embedded else [f"unix:{services.memcached_socket(DATA_DIR)}"]
+    _memcached = [services.memcached_server(DATA_DIR)]
 MEMCACHED_SERVERS = _memcached
 
 CACHES = {
@@ -186,7 +187,7 @@ CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["picker-refill-pools"] = {"task": "assignments.tasks.refill_pools", "schedule": 60.0}
 # Denormalisations: rebuild Redis families whose built marker vanished and entries left stale.
 CELERY_BEAT_SCHEDULE["denormalisations-ensure-built"] = {
-    "task": "config.tasks.ensure_denormalisations",
+    "task": "denorm.tasks.ensure_denormalisations",
     "schedule": 60.0,
 }
 # Imports whose task was lost (queued while the broker was down) are queued again.

@@ -3,13 +3,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
-from config import staff_cache
-from config import views as config_views
-
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("staff/cache/", staff_cache.cache_status, name="staff-cache"),
-    path("staff/denormalisations/", config_views.denormalisations, name="staff-denormalisations"),
+    path("", include("denorm.urls")),
     path("", include("assignments.urls")),
     path("", include("reviews.urls")),
     path("", include("results.urls")),

@@ -26,9 +26,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config import keys
-from config.log_throttle import warn_throttled
-from config.redis_client import get_redis
+from lib import keys
+from lib.log_throttle import warn_throttled
+from lib.redis_client import get_redis
 from reviews.models import Reviewer
 
 log = logging.getLogger("crowd.reviews")

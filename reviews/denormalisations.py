@@ -1,4 +1,4 @@
-"""Denormalisations derived from documents, pages, reviews and skips (see config.denormalisation).
+"""Denormalisations derived from documents, pages, reviews and skips (see the ``denorm`` app).
 
 Redis: the page ids of each document, member and party, and the pages each reviewer has seen
 (reviewed or skipped). Postgres: ``Page.review_count``, ``PageTag`` and ``Reviewer.review_count``.
@@ -22,24 +22,13 @@ from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
-from config import keys
-from config.denormalisation import (
-    Changes,
-    Denormalisation,
-    Drift,
-    PageContext,
-    Store,
-    changed,
-    context_cache,
-    hash_tag_id,
-    mark_stale,
-    rebuild_family,
-    register,
-    replace_sets,
-    sync_family,
-)
-from config.log_throttle import warn_throttled
-from config.redis_client import get_redis
+from denorm.changes import Changes, PageContext, changed, context_cache
+from denorm.operations import mark_stale
+from denorm.redis_sets import hash_tag_id, rebuild_family, replace_sets, sync_family
+from denorm.registry import Denormalisation, Drift, Store, register
+from lib import keys
+from lib.log_throttle import warn_throttled
+from lib.redis_client import get_redis
 from reviews import signals
 from reviews.models import Document, Member, Page, Party, Review, Skip
 
@@ -294,7 +283,7 @@ def check_reviewer_review_count() -> Drift:
 
 _PG_KEPT = (
     "`reviews.actions.submit_review` in the review's transaction; after commit, a recount of the "
-    "affected rows by `config.denormalisation.changed` (page, review or reviewer deletes and "
+    "affected rows by `denorm.changed` (page, review or reviewer deletes and "
     "cascades, moves of existing reviews, imports, bulk changes and tag edits declared by their "
     "callers)."
 )
@@ -398,7 +387,7 @@ register(
         derived_from="count of `reviews_page` rows per document",
         lives_in="`reviews_document.page_count`",
         kept_current_by="`reviews.importer` in the transaction that creates the pages; after commit, "
-        "a recount of the affected documents by `config.denormalisation.changed` (page deletes and "
+        "a recount of the affected documents by `denorm.changed` (page deletes and "
         "cascades, moves, bulk changes declared by their callers).",
         rebuild=rebuild_document_page_count,
         check=check_document_page_count,
@@ -494,7 +483,7 @@ _OWNER_KEPT = (
     "after commit: `reviews.signals.document_imported` (pages added), `pre_delete` of pages "
     "(also in `QuerySet.delete()` and cascades from documents and members), `pre_delete` of "
     "parties, `pre_save` of documents and members that change owner; anything else through "
-    "`config.denormalisation.changed`."
+    "`denorm.changed`."
 )
 
 for _order, (_kind, _name, _what) in enumerate(
@@ -580,7 +569,7 @@ register(
         lives_in=f"Redis set `{_SEEN_PATTERN.replace('*', '<user id>')}`",
         kept_current_by="after commit: `reviews.signals.review_recorded` and `page_skipped` (SADD); "
         "`post_delete` of reviews and skips (cascades from pages and users), `pre_delete` of users; "
-        "anything else through `config.denormalisation.changed`.",
+        "anything else through `denorm.changed`.",
         rebuild=rebuild_reviewer_seen,
         check=check_reviewer_seen,
         refresh=refresh_reviewer_seen,

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 
-from config import keys
-from config.log_throttle import warn_throttled
-from config.redis_client import get_redis
+from lib import keys
+from lib.log_throttle import warn_throttled
+from lib.redis_client import get_redis
 
 log = logging.getLogger("crowd.reviews")
 

@@ -6,7 +6,6 @@ Views parse and validate; writes go through ``reviews.actions`` and ``reviews.ac
 from __future__ import annotations
 
 from contextlib import nullcontext
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -16,38 +15,10 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from assignments.selectors import current_assignment, featured_assignments
+from lib.web import allow_methods, error_page
 from reviews import accounts, ratelimit, selectors
 from reviews.actions import ReviewError, skip_page, submit_review
 from reviews.forms import ClaimForm, LoginForm, ReviewForm
-
-
-def error_page(request, *, status: int, title: str, message: str, template: str = "error.html", **extra):
-    """A friendly error page with a clear message and the right status."""
-    context = {"title": title, "message": message, "status": status, **extra}
-    return render(request, template, context, status=status)
-
-
-def allow_methods(*methods: str):
-    """Like ``require_http_methods``, but the 405 says in words what to do instead."""
-    allowed = {m.upper() for m in methods}
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            if request.method not in allowed:
-                response = error_page(
-                    request,
-                    status=405,
-                    title="Not like that",
-                    message=f"This address only accepts {', '.join(sorted(allowed))} requests.",
-                )
-                response["Allow"] = ", ".join(sorted(allowed))
-                return response
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
 
 
 def next_page_url() -> str:

@@ -10,8 +10,8 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from config.redis_client import get_redis
-from config.services import MEMCACHED_MISSING, memcached_binary
+from lib.redis_client import get_redis
+from lib.services import MEMCACHED_MISSING, memcached_binary
 from tests import factories
 
 

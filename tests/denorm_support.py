@@ -1,7 +1,7 @@
 """Helpers shared by the denormalisation tests."""
 
-from config import denormalisation
-from config.redis_client import get_redis
+from denorm import operations, registry
+from lib.redis_client import get_redis
 from reviews import signals
 from reviews.models import Document
 from tests import factories
@@ -17,9 +17,7 @@ MAINTAINED_ON_COMMIT = [
 
 def drift(names=None) -> dict[str, str]:
     """Entry name -> drift, for the named entries (all when None) that disagree with Postgres."""
-    return {
-        e.name: str(d) for e, d in denormalisation.check_entries(denormalisation.select(names)) if not d.ok
-    }
+    return {e.name: str(d) for e, d in operations.check_entries(registry.select(names)) if not d.ok}
 
 
 def members(key: str) -> set[int]:

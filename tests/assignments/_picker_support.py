@@ -12,8 +12,8 @@ from django.conf import settings
 
 from assignments import picker, pool
 from assignments.models import Assignment
-from config import keys, services
-from config.redis_client import get_redis, reset_redis
+from lib import keys, services
+from lib.redis_client import get_redis, reset_redis
 
 PICKER_FAMILIES = [
     "assignment-needed",
@@ -27,11 +27,11 @@ PICKER_FAMILIES = [
 
 def build_sets() -> None:
     """Rebuild the picker's Redis families from Postgres with the registry, as operators do."""
-    from config import denormalisation
+    from denorm import operations, registry
 
-    names = [n for n in PICKER_FAMILIES if n in {e.name for e in denormalisation.all_entries()}]
+    names = [n for n in PICKER_FAMILIES if n in {e.name for e in registry.all_entries()}]
     if len(names) == len(PICKER_FAMILIES):
-        denormalisation.rebuild_entries(denormalisation.select(names))
+        operations.rebuild_entries(registry.select(names))
         return
     # The registry's Redis families are not there: build the to-do sets the same way by hand.
     r = get_redis()

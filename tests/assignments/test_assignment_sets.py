@@ -5,9 +5,10 @@ import pytest
 from django.db import transaction
 
 from assignments.denormalisations import rebuild_assignment_sets
-from config import denormalisation, keys
-from config.redis_client import get_redis
-from config.tasks import rebuild_denormalisation
+from denorm import operations, registry
+from denorm.tasks import rebuild_denormalisation
+from lib import keys
+from lib.redis_client import get_redis
 from reviews import signals
 from reviews.actions import skip_page, submit_review
 from tests import factories
@@ -212,7 +213,7 @@ def test_check_reports_corruption_and_rebuild_repairs_it(world, reviewer, tags):
     assert "extra 1" in found["assignment-done"] and "999999" in found["assignment-done"]
     assert "extra 1" in found["assignment-needed"]
     assert "missing 1" in found["reviewer-seen"]
-    denormalisation.rebuild_entries(denormalisation.select(SETS))
+    operations.rebuild_entries(registry.select(SETS))
     assert drift() == {}
     assert not client.exists(keys.assignment_needed(987))
 
@@ -230,18 +231,18 @@ def test_rebuilding_one_assignment_swaps_in_whole_sets(world):
 
 def test_a_flushed_redis_rebuilds_itself_without_a_manual_command(world, reviewer, tags):
     submit_review(reviewer=reviewer, page_id=world["a"].pages.first().pk, tag_slugs=[])
-    denormalisation.rebuild_entries(denormalisation.all_entries())
-    assert denormalisation.redis_family_ready("assignment-todo")
+    operations.rebuild_entries(registry.all_entries())
+    assert operations.redis_family_ready("assignment-todo")
     client = get_redis()
     client.flushdb()
-    assert not denormalisation.redis_family_ready("assignment-todo")
-    assert not denormalisation.redis_family_ready("assignment-todo")  # queued once, under a lock
+    assert not operations.redis_family_ready("assignment-todo")
+    assert not operations.redis_family_ready("assignment-todo")  # queued once, under a lock
     assert client.exists(keys.rebuild_lock("assignment-todo"))
-    assert denormalisation.queue_rebuild("assignment-todo") is False
+    assert operations.queue_rebuild("assignment-todo") is False
     # What the worker receives: run it for real.
     rebuild_denormalisation.apply(args=["assignment-todo"])
-    assert denormalisation.redis_family_ready("assignment-todo")
-    assert denormalisation.redis_family_ready("assignment-needed")
+    assert operations.redis_family_ready("assignment-todo")
+    assert operations.redis_family_ready("assignment-needed")
     assert not client.exists(keys.rebuild_lock("assignment-todo"))
     assert drift(["assignment-needed", "assignment-done", "assignment-todo"]) == {}
 

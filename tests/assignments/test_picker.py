@@ -10,8 +10,8 @@ from django.db import connection
 
 from assignments import picker_stats
 from assignments.picker import pick_next_page
-from config import keys
-from config.redis_client import get_redis
+from lib import keys
+from lib.redis_client import get_redis
 from reviews.actions import skip_page, submit_review
 from reviews.models import Page
 from tests import factories

@@ -14,8 +14,8 @@ from django.db.backends.signals import connection_created
 
 from assignments import picker, picker_stats
 from assignments.picker import pick_next_page
-from config import keys
-from config.redis_client import get_redis
+from lib import keys
+from lib.redis_client import get_redis
 from reviews.actions import submit_review
 from reviews.models import Page, Skip
 from tests import factories

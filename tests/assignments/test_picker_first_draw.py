@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 
 from assignments import picker
 from assignments.picker import pick_next_page
-from config import keys
-from config.redis_client import get_redis
+from lib import keys
+from lib.redis_client import get_redis
 from reviews.actions import skip_page, submit_review
 from tests import factories
 from tests.assignments._picker_support import build_sets, chi_square
@@ -163,8 +163,8 @@ def test_a_lost_rank_mirror_still_serves_and_queues_its_rebuild(settings, django
     """The sorted-set mirror of one assignment's to-do set is gone (its built marker is still
     there): the pick still serves a real page (SRANDMEMBER on the set) and one rebuild of the
     mirror is queued; the rebuild, run as the worker would, restores it with zero drift."""
-    from config import denormalisation
-    from config.tasks import rebuild_denormalisation
+    from denorm import operations, registry
+    from denorm.tasks import rebuild_denormalisation
 
     settings.PICKER_RESERVATION_SECONDS = 60
     doc = factories.make_document(pages=100)
@@ -180,7 +180,7 @@ def test_a_lost_rank_mirror_still_serves_and_queues_its_rebuild(settings, django
     assert r.exists(keys.rebuild_lock("assignment-todo-rank"))  # queued, under its lock
     rebuild_denormalisation.apply(args=["assignment-todo-rank"])
     assert {int(x) for x in r.zrange(rank, 0, -1)} == ids
-    [(_, drift)] = denormalisation.check_entries(denormalisation.select(["assignment-todo-rank"]))
+    [(_, drift)] = operations.check_entries(registry.select(["assignment-todo-rank"]))
     assert (drift.missing, drift.extra) == (0, 0), drift
 
 

@@ -80,10 +80,10 @@ def test_the_beat_task_survives_memcached_being_down(memcached):
 
 
 def test_the_pool_is_a_registered_denormalisation_with_rebuild_and_check(memcached):
-    from config import denormalisation
+    from denorm import registry
 
     assignment, ids = make_assignment(5)
-    entry = denormalisation.get("assignment-pool")
+    entry = registry.get("assignment-pool")
     entry.rebuild()
     assert sorted(pool.get_pool(assignment.pk)) == ids
     assert entry.check().ok
@@ -92,11 +92,11 @@ def test_the_pool_is_a_registered_denormalisation_with_rebuild_and_check(memcach
 
 
 def test_the_registry_reports_an_unreadable_pool_and_a_rebuild_does_not_fail(memcached):
-    from config import denormalisation
+    from denorm import registry
 
     make_assignment(3)
     memcached.stop()
-    entry = denormalisation.get("assignment-pool")
+    entry = registry.get("assignment-pool")
     entry.rebuild()  # logged, not raised: the beat task refills when memcached is back
     drift = entry.check()
     assert not drift.ok and "memcached unavailable" in str(drift)

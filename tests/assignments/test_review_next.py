@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from assignments import picker_stats
 from assignments.models import Assignment
 from assignments.selectors import CURRENT_ASSIGNMENT_COOKIE
-from config import denormalisation
+from denorm import operations, registry
 from reviews.actions import submit_review
 from tests import factories
 from tests.assignments._picker_support import build_sets
@@ -56,7 +56,7 @@ def test_it_sends_a_reviewer_with_nothing_left_to_the_done_page(client, reviewer
         submit_review(reviewer=reviewer, page_id=page_id)
     build_sets()
     # The done page ranks assignments by their progress counters: bring them up to date.
-    denormalisation.rebuild_entries(denormalisation.select(["assignment-page-count", "assignment-progress"]))
+    operations.rebuild_entries(registry.select(["assignment-page-count", "assignment-progress"]))
     client.force_login(reviewer)
     response = client.get("/review/next/")
     assert response.status_code == 302

@@ -19,7 +19,7 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 
 _PROBE = r"""
 import json, sys
-import config.services as services
+import lib.services as services
 
 calls = []
 forbid = sys.argv[1] == "forbid"
@@ -91,7 +91,7 @@ def settings_in_subprocess(env: dict[str, str], *, forbid_embedded: bool) -> dic
 
 def test_with_no_environment_it_uses_the_embedded_servers():
     """The checkout's .data servers (already running for this test session) are found."""
-    from config import services
+    from lib import services
 
     found = settings_in_subprocess({}, forbid_embedded=False)
 
@@ -184,7 +184,7 @@ def test_nonsense_values_stop_start_up_with_a_clear_message(tmp_path, variable, 
 def test_under_test_the_broker_is_the_test_redis_database():
     """Tasks queued by tests land in the test Redis database, not in a dev worker's queue. kombu
     reads a unix socket's database from ?virtual_host= (it ignores ?db=): check what it uses."""
-    from config import services
+    from lib import services
 
     found = settings_in_subprocess({"CROWD_TESTING": "1", "TEST_REDIS_DB": "7"}, forbid_embedded=False)
 

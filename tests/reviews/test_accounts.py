@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from assignments.models import Assignment
-from config import keys
-from config.redis_client import get_redis, reset_redis
+from lib import keys
+from lib.redis_client import get_redis, reset_redis
 from reviews import accounts
 from reviews.models import Review, Reviewer, Skip
 from tests import factories

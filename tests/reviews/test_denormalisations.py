@@ -7,9 +7,10 @@ import pytest
 from django.db import connection, transaction
 
 from assignments.models import Assignment
-from config import denormalisation, keys
-from config.denormalisation import PageContext, changed
-from config.redis_client import get_redis
+from denorm import operations, registry
+from denorm.changes import PageContext, changed
+from lib import keys
+from lib.redis_client import get_redis
 from reviews.actions import skip_page, submit_review
 from reviews.models import Document, Page, PageTag, Review, Reviewer
 from tests import factories
@@ -173,7 +174,7 @@ def test_check_reports_and_rebuild_repairs_counter_corruption(world, reviewer):
     assert found["page-tags"].startswith("missing 1, extra 1, wrong 1")
     assert found["reviewer-review-count"].startswith("missing 0, extra 0, wrong 1")
     assert "wrong 1" in found["assignment-page-count"] and "wrong 1" in found["assignment-progress"]
-    denormalisation.rebuild_entries(denormalisation.all_entries())
+    operations.rebuild_entries(registry.all_entries())
     assert drift() == {}
 
 
@@ -186,7 +187,7 @@ def test_check_reports_and_rebuild_repairs_page_set_corruption(world):
     assert found["document-pages"].startswith("missing 1, extra 0")
     assert found["member-pages"].startswith("missing 0, extra 1")
     assert found["party-pages"].startswith("missing 0, extra 1")
-    denormalisation.rebuild_entries(denormalisation.select(["document-pages", "member-pages", "party-pages"]))
+    operations.rebuild_entries(registry.select(["document-pages", "member-pages", "party-pages"]))
     assert drift() == {}
 
 
@@ -198,7 +199,7 @@ def test_deleting_pages_recounts_their_documents_and_check_sees_a_wrong_count(wo
     assert drift(["document-page-count"]) == {
         "document-page-count": f"missing 0, extra 0, wrong 1 (e.g. document {doc.pk}: 12, should be 2)"
     }
-    denormalisation.rebuild_entries(denormalisation.select(["document-page-count"]))
+    operations.rebuild_entries(registry.select(["document-page-count"]))
     assert drift() == {}
 
 

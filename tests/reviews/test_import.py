@@ -379,7 +379,7 @@ def test_stalled_imports_are_queued_again_but_not_ones_a_worker_holds(tmp_path, 
     on the queue; a fresh one, an imported one and one being imported right now do not."""
     from django.utils import timezone
 
-    from config.redis_client import get_redis
+    from lib.redis_client import get_redis
 
     made: list[Document] = []
 

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client, RequestFactory
 
-from config.redis_client import reset_redis
+from lib.redis_client import reset_redis
 from reviews import ratelimit
 from reviews.models import Review, Reviewer
 from tests import factories

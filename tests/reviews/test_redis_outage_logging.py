@@ -11,9 +11,9 @@ import pytest
 import redis
 from django.test import RequestFactory
 
-from config import log_throttle, services
-from config.models import DenormalisationState
-from config.redis_client import reset_redis
+from denorm.models import DenormalisationState
+from lib import log_throttle, services
+from lib.redis_client import reset_redis
 from reviews import ratelimit
 from reviews.actions import skip_page, submit_review
 from reviews.models import Review, Skip

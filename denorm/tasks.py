@@ -1,4 +1,4 @@
-"""Celery tasks of the denormalisation registry: thin shells over ``config.denormalisation``."""
+"""Celery tasks of the denormalisation registry: thin shells over ``denorm.operations``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from config import denormalisation
+from denorm import operations, registry
 
 log = logging.getLogger("crowd.denormalisation")
 
@@ -16,13 +16,13 @@ def rebuild_denormalisation(name: str) -> None:
     """Rebuild one registered denormalisation (and those sharing its rebuild), then release the
     lock ``redis_family_ready`` took so that a later loss can queue again."""
     try:
-        denormalisation.rebuild_entries(denormalisation.select([name]))
+        operations.rebuild_entries(registry.select([name]))
     finally:
-        denormalisation.release_rebuild_lock(name)
+        operations.release_rebuild_lock(name)
 
 
 @shared_task(ignore_result=True)
 def ensure_denormalisations() -> list[str]:
     """Periodic (beat): queue a rebuild of every Redis family whose built marker is missing and
     of every entry flagged stale after a failed on-commit update. Returns the names queued."""
-    return denormalisation.ensure_built()
+    return operations.ensure_built()

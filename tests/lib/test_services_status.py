@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from config import services
+from lib import services
 
 
 def status_output() -> str:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import wraps
 
 import redis
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
 from django.shortcuts import render
 from django.utils import timezone
@@ -15,22 +12,9 @@ from django.views.decorators.cache import never_cache
 
 from assignments import picker, picker_stats, pool
 from assignments.models import Assignment, PickerStat
-from config import keys
-from config.redis_client import get_redis
-
-
-def staff_only(view):
-    """Anonymous visitors go to the login page; signed-in non-staff get a 403, never the data."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_staff:
-            raise PermissionDenied("Staff only.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
+from lib import keys
+from lib.redis_client import get_redis
+from lib.web import staff_only
 
 
 def picker_counts() -> list[dict]:

@@ -5,10 +5,11 @@ import pytest
 from django.db import connection, transaction
 from django.db.models.signals import post_delete
 
-from config import denormalisation, tasks
-from config.denormalisation import Denormalisation, Drift, changed
-from config.models import DenormalisationState
-from config.redis_client import get_redis, reset_redis
+from denorm import operations, registry, tasks
+from denorm.changes import changed
+from denorm.models import DenormalisationState
+from denorm.registry import Denormalisation, Drift
+from lib.redis_client import get_redis, reset_redis
 from reviews.actions import submit_review
 from reviews.models import Page, Review
 from tests import factories
@@ -20,8 +21,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def drift(names=None):
     """Drift of the entries this issue maintains on commit (the picker's memcached pool is
     refilled by a beat task and may lag by design)."""
-    entries = denormalisation.select(names or MAINTAINED_ON_COMMIT)
-    return {e.name: str(d) for e, d in denormalisation.check_entries(entries) if not d.ok}
+    entries = registry.select(names or MAINTAINED_ON_COMMIT)
+    return {e.name: str(d) for e, d in operations.check_entries(entries) if not d.ok}
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def redis_down(settings):
 
 
 def test_it_holds_every_required_entry_in_rebuild_order():
-    names = [e.name for e in denormalisation.all_entries()]
+    names = [e.name for e in registry.all_entries()]
     required = [
         "document-pages", "member-pages", "party-pages", "assignment-needed", "assignment-done",
         "assignment-todo", "reviewer-seen", "page-review-count", "page-tags", "reviewer-review-count",
@@ -43,21 +44,21 @@ def test_it_holds_every_required_entry_in_rebuild_order():
     assert set(required) <= set(names)
     # Counters first (the sets read review_count); the to-do set after needed and done.
     assert names.index("page-review-count") < names.index("assignment-done") < names.index("assignment-todo")
-    for entry in denormalisation.all_entries():
+    for entry in registry.all_entries():
         assert entry.description and entry.derived_from and entry.lives_in and entry.kept_current_by
 
 
 def test_it_refuses_a_second_entry_with_the_same_name_and_unknown_names():
-    entry = denormalisation.get("page-tags")
-    assert denormalisation.register(entry) is entry
+    entry = registry.get("page-tags")
+    assert registry.register(entry) is entry
     clash = Denormalisation(
         name="page-tags", description="", derived_from="", lives_in="", kept_current_by="",
         rebuild=lambda: None, check=Drift,
     )  # fmt: skip
     with pytest.raises(ValueError, match="registered twice"):
-        denormalisation.register(clash)
+        registry.register(clash)
     with pytest.raises(KeyError, match="unknown denormalisation 'nope'"):
-        denormalisation.select(["page-tags", "nope"])
+        registry.select(["page-tags", "nope"])
 
 
 def test_changed_applies_after_commit_and_once_per_transaction(reviewer, tags):
@@ -110,29 +111,27 @@ def test_django_sends_post_delete_for_every_cascaded_review(reviewer, reviewer2,
 
 def test_a_missing_marker_queues_one_rebuild_and_the_beat_task_does_the_same():
     factories.make_assignment(documents=[factories.make_document(pages=2)])
-    denormalisation.rebuild_entries(denormalisation.all_entries())
+    operations.rebuild_entries(registry.all_entries())
     assert tasks.ensure_denormalisations.apply().get() == []
     get_redis().flushdb()
     queued = tasks.ensure_denormalisations.apply().get()
-    assert set(queued) == {e.name for e in denormalisation.all_entries() if e.has_marker}
+    assert set(queued) == {e.name for e in registry.all_entries() if e.has_marker}
     assert tasks.ensure_denormalisations.apply().get() == []  # the locks hold
-    assert not denormalisation.redis_family_ready("reviewer-seen")
+    assert not operations.redis_family_ready("reviewer-seen")
     for name in queued:
         tasks.rebuild_denormalisation.apply(args=[name])
-    assert all(
-        denormalisation.redis_family_ready(e.name) for e in denormalisation.all_entries() if e.has_marker
-    )
+    assert all(operations.redis_family_ready(e.name) for e in registry.all_entries() if e.has_marker)
     assert drift() == {}
 
 
 def test_redis_down_means_not_ready_never_an_error(redis_down):
-    assert denormalisation.redis_family_ready("assignment-todo") is False
+    assert operations.redis_family_ready("assignment-todo") is False
 
 
 def test_a_failed_on_commit_update_flags_the_copy_and_the_beat_task_rebuilds_it(settings, reviewer, tags):
     page = factories.make_document(pages=1).pages.get()
     factories.make_assignment(documents=[page.document])
-    denormalisation.rebuild_entries(denormalisation.all_entries())
+    operations.rebuild_entries(registry.all_entries())
     good_url = settings.REDIS_URL
     settings.REDIS_URL = "unix:///tmp/crowd-b-no-redis.sock?db=0"
     reset_redis()
@@ -167,12 +166,12 @@ def test_changes_of_a_rolled_back_transaction_are_forgotten(reviewer, tags):
 
 def test_a_rebuild_queued_in_a_rolled_back_transaction_leaves_no_lock():
     """The lock is taken only after commit: a rollback must not block rebuilds for ten minutes."""
-    from config import keys
+    from lib import keys
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        assert denormalisation.queue_rebuild("assignment-todo")
+        assert operations.queue_rebuild("assignment-todo")
         raise RuntimeError("rolled back")
     assert not get_redis().exists(keys.rebuild_lock("assignment-todo"))
-    assert denormalisation.queue_rebuild("assignment-todo") is True
+    assert operations.queue_rebuild("assignment-todo") is True
     assert get_redis().exists(keys.rebuild_lock("assignment-todo"))
-    assert denormalisation.queue_rebuild("assignment-todo") is False
+    assert operations.queue_rebuild("assignment-todo") is False

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from config import services
+from lib import services
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
             self.stdout.write("embedded services stopped")
             return
         if action == "start":
-            services.ensure_memcached(settings.DATA_DIR)
+            services.start_embedded(settings.DATA_DIR)
         db = settings.DATABASES["default"]
         self.stdout.write(f"DATABASE   {db.get('HOST')} / {db.get('NAME')}")
         self.stdout.write(f"REDIS_URL  {settings.REDIS_URL}")

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from config import denormalisation
+from denorm import docs
 
 
 class Command(BaseCommand):
@@ -14,8 +14,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, check, **options):
-        path = denormalisation.docs_path()
-        text = denormalisation.render_docs()
+        path = docs.docs_path()
+        text = docs.render_docs()
         current = path.read_text() if path.exists() else None
         if check:
             if current != text:

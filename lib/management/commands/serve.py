@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from config import services
+from lib import services
 
 
 def _interrupt(signum, frame):

@@ -2,9 +2,13 @@
 
 With no ``DATABASE_URL`` / ``REDIS_URL`` / ``MEMCACHED_SERVERS`` in the environment, the project
 runs real servers kept under ``.data/`` in the checkout, shared by the web process, the Celery
-worker, beat and the tests. Every entry point (``manage.py``, wsgi, the Celery app, the test
-suite) goes through the settings module, which calls :func:`ensure_postgres` and
-:func:`ensure_redis` when it needs them, so the servers start on demand.
+worker, beat and the tests.
+
+Loading the settings starts nothing: they only compute where the servers listen
+(:func:`postgres_settings`, :func:`redis_url`, :func:`memcached_server`). The servers are started
+by an explicit call to :func:`start_embedded` from the entry points that need them: ``manage.py``
+(every command but ``services status|stop``), the test session (``tests/plugin.py``), ``make
+bench`` and ``serve``, which then runs gunicorn and Celery against servers already up.
 
 Everything listens on unix sockets inside the checkout, so two checkouts on one machine (a fresh
 clone running ``make test`` beside a developer's ``make run``) never share a server.
@@ -77,6 +81,38 @@ def _unix_socket_answers(path: Path) -> bool:
     finally:
         sock.close()
     return True
+
+
+# --- What the settings read (starts nothing) ---------------------------------------------------
+
+
+def postgres_settings(base: Path, database: str = "crowd") -> dict:
+    """Django connection settings for the embedded PostgreSQL, without starting it: the socket
+    directory its pidfile names when it runs, else the data directory (where pgserver puts it
+    whenever the path is short enough)."""
+    socket_dir = _read_pg_socket_dir(base / "pg" / "postmaster.pid") or base / "pg"
+    return {"HOST": str(socket_dir), "NAME": database, "USER": "postgres", "PASSWORD": "", "PORT": ""}
+
+
+def redis_url(base: Path) -> str:
+    return f"unix://{redis_socket(base)}"
+
+
+def memcached_server(base: Path) -> str:
+    return f"unix:{memcached_socket(base)}"
+
+
+def start_embedded(base: Path, *, environ=None) -> None:
+    """Start each embedded server the environment does not replace with a real one (explicit
+    entry points only: never called while loading settings). Safe to call from many processes at
+    once: start-up is serialised by a file lock per server."""
+    environ = os.environ if environ is None else environ
+    if not environ.get("DATABASE_URL"):
+        ensure_postgres(base)
+    if not environ.get("REDIS_URL"):
+        ensure_redis(base)
+    if not environ.get("MEMCACHED_SERVERS"):
+        ensure_memcached(base)
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from config import log_throttle
+from lib import log_throttle
 
 log = logging.getLogger("crowd.test-throttle")
 

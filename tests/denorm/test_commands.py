@@ -5,9 +5,10 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from config import denormalisation, keys
-from config.models import DenormalisationState
-from config.redis_client import get_redis
+from denorm import docs, registry
+from denorm.models import DenormalisationState
+from lib import keys
+from lib.redis_client import get_redis
 from reviews.actions import submit_review
 from reviews.models import Page
 from tests import factories
@@ -82,20 +83,20 @@ def test_runs_are_recorded_for_the_staff_page(reviewed):
 
 def test_the_committed_document_is_the_generated_one():
     """Fails when docs/denormalisations.md is out of date: run `manage.py denormalisation_docs`."""
-    assert denormalisation.docs_path().read_text() == denormalisation.render_docs()
+    assert docs.docs_path().read_text() == docs.render_docs()
 
 
 def test_docs_check_fails_on_a_stale_document_and_the_command_rewrites_it(tmp_path, monkeypatch):
     path = tmp_path / "denormalisations.md"
     path.write_text("# stale\n")
-    monkeypatch.setattr(denormalisation, "docs_path", lambda: path)
+    monkeypatch.setattr(docs, "docs_path", lambda: path)
     with pytest.raises(CommandError, match="out of date"):
         run("denormalisation_docs", "--check")
     assert path.read_text() == "# stale\n"
     run("denormalisation_docs")
     assert "up to date" in run("denormalisation_docs", "--check")
     text = path.read_text()
-    for entry in denormalisation.all_entries():
+    for entry in registry.all_entries():
         assert f"## {entry.name}" in text
 
 
@@ -115,7 +116,7 @@ def test_the_staff_page_shows_where_each_lives_and_the_last_runs(client, editor,
     response = client.get("/staff/denormalisations/")
     assert response.status_code == 200
     html = response.content.decode()
-    for entry in denormalisation.all_entries():
+    for entry in registry.all_entries():
         assert f'data-name="{entry.name}"' in html
     assert "<code>crowd:v1:{a:&lt;id&gt;}:todo</code>" in html
     assert "`" not in html.split("<main", 1)[1].split("</main>", 1)[0]  # Markdown spans rendered
@@ -124,7 +125,7 @@ def test_the_staff_page_shows_where_each_lives_and_the_last_runs(client, editor,
 
 
 def test_with_redis_down_the_commands_say_so_and_fail(settings, reviewed):
-    from config.redis_client import reset_redis
+    from lib.redis_client import reset_redis
 
     settings.REDIS_URL = "unix:///tmp/crowd-b-no-redis.sock?db=0"
     reset_redis()

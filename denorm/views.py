@@ -6,9 +6,9 @@ import redis
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from config import denormalisation
-from config.models import DenormalisationState
-from config.staff_cache import staff_only
+from denorm import operations, registry
+from denorm.models import DenormalisationState
+from lib.web import staff_only
 
 
 @never_cache
@@ -17,12 +17,12 @@ def denormalisations(request):
     """Each registered denormalisation: where it lives, last rebuild, last check, drift found."""
     states = {s.name: s for s in DenormalisationState.objects.all()}
     try:
-        unbuilt = set(denormalisation.unbuilt_families())
+        unbuilt = set(operations.unbuilt_families())
         redis_error = ""
     except redis.RedisError as exc:
         unbuilt, redis_error = None, str(exc)
     rows = []
-    for entry in denormalisation.all_entries():
+    for entry in registry.all_entries():
         built = None
         if entry.has_marker and unbuilt is not None:
             built = entry.name not in unbuilt

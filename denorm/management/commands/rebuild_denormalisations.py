@@ -3,7 +3,7 @@
 import redis
 from django.core.management.base import BaseCommand, CommandError
 
-from config import denormalisation
+from denorm import operations, registry
 
 
 class Command(BaseCommand):
@@ -21,15 +21,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, names, list_names, **options):
         if list_names:
-            for entry in denormalisation.all_entries():
+            for entry in registry.all_entries():
                 self.stdout.write(f"{entry.name}\t{entry.store}\t{entry.lives_in.replace('`', '')}")
             return
         try:
-            entries = denormalisation.select(names)
+            entries = registry.select(names)
         except KeyError as exc:
             raise CommandError(exc.args[0]) from None
         try:
-            for group, seconds in denormalisation.rebuild_entries(entries):
+            for group, seconds in operations.rebuild_entries(entries):
                 self.stdout.write(f"{group}: rebuilt in {seconds:.2f}s")
         except redis.RedisError as exc:
             raise CommandError(

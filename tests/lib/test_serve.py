@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from config.management.commands.serve import gunicorn_command
+from lib.management.commands.serve import gunicorn_command
 
 BIN_DIR = Path(sys.executable).parent
 

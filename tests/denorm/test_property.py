@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from assignments.models import Assignment
-from config import denormalisation
-from config.denormalisation import changed
-from config.redis_client import get_redis
-from config.tasks import rebuild_denormalisation
+from denorm import operations, registry
+from denorm.changes import changed
+from denorm.tasks import rebuild_denormalisation
+from lib.redis_client import get_redis
 from reviews import signals
 from reviews.actions import skip_page, submit_review
 from reviews.models import Document, Member, Page, Party, Review, Tag
@@ -167,11 +167,11 @@ class Denormalisations(RuleBasedStateMachine):
     @rule()
     def redis_lost(self):
         get_redis().flushdb()
-        queued = [e.name for e in denormalisation.all_entries() if e.has_marker]
-        assert not any(denormalisation.redis_family_ready(name) for name in queued)
+        queued = [e.name for e in registry.all_entries() if e.has_marker]
+        assert not any(operations.redis_family_ready(name) for name in queued)
         for name in queued:  # what the worker does with the queued tasks
             rebuild_denormalisation.apply(args=[name])
-        assert all(denormalisation.redis_family_ready(name) for name in queued)
+        assert all(operations.redis_family_ready(name) for name in queued)
 
     # --- the property ---
 
@@ -179,7 +179,7 @@ class Denormalisations(RuleBasedStateMachine):
     def no_drift(self):
         if not hasattr(self, "users"):
             return
-        results = denormalisation.check_entries(denormalisation.select(MAINTAINED_ON_COMMIT))
+        results = operations.check_entries(registry.select(MAINTAINED_ON_COMMIT))
         assert {e.name: str(d) for e, d in results if not d.ok} == {}
 
     def teardown(self):

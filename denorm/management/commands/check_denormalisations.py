@@ -3,7 +3,7 @@
 import redis
 from django.core.management.base import BaseCommand, CommandError
 
-from config import denormalisation
+from denorm import operations, registry
 
 
 class Command(BaseCommand):
@@ -17,13 +17,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, names, **options):
         try:
-            entries = denormalisation.select(names)
+            entries = registry.select(names)
         except KeyError as exc:
             raise CommandError(exc.args[0]) from None
         drifted = []
         for entry in entries:
             try:
-                [(_, drift)] = denormalisation.check_entries([entry])
+                [(_, drift)] = operations.check_entries([entry])
             except redis.RedisError as exc:
                 self.stdout.write(f"{entry.name}: cannot check, Redis is unavailable ({exc})")
                 drifted.append(entry.name)

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 if TYPE_CHECKING:
-    from config.denormalisation import Drift
+    from denorm.registry import Drift
 
 
 class DenormalisationState(models.Model):

@@ -1,0 +1,107 @@
+"""docs/denormalisations.md, generated from the registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from denorm.operations import keys_built_marker
+from denorm.registry import all_entries
+
+DOCS_INTRO = """\
+# Denormalisations
+
+<!-- Generated from the registry (the `denorm` app and each app's denormalisations.py)
+by `manage.py denormalisation_docs`. Do not edit by hand: a test fails when this file differs
+from what the command writes. -->
+
+Postgres is the only source of truth. Every other copy of its data (Redis sets, memcached pools,
+counter columns, aggregate tables) is declared in the registry below, with what it derives from,
+where it lives, what keeps it current, and a rebuild and a check.
+
+## Operating them
+
+- `manage.py rebuild_denormalisations [NAME…]` rebuilds all or the named entries from Postgres,
+  safely while the site serves: Redis sets are built beside the live ones (a temporary key in the
+  same hash slot) and swapped in atomically with `RENAME` (a script or `MULTI` touching one slot
+  only, so it also works on Redis Cluster), then repaired member by member for updates that
+  landed during the build; counters are recounted in short chunks that lock their rows first.
+  `--list` prints the names.
+- `manage.py check_denormalisations [NAME…]` prints, per entry, `ok` or the drift (missing,
+  extra and wrong counts with examples) and exits non-zero when any entry drifted.
+- `/staff/denormalisations/` shows each entry, where it lives, its last rebuild, last check and
+  the drift found.
+- Every Redis family has a built marker (`crowd:v1:built:<name>`), written when a rebuild
+  finished. `denorm.redis_family_ready(name)` returns True only when it exists;
+  when it is missing (Redis flushed or restarted empty) it queues the `rebuild_denormalisation`
+  Celery task once, under a `SET NX EX` lock, and returns False so that readers use their
+  fallback meanwhile (it also returns False, never raises, when Redis is down). The beat task
+  `ensure_denormalisations` does the same for every family every minute, and rebuilds entries
+  flagged stale after an on-commit update failed.
+- `assignments.denormalisations.rebuild_assignment_sets(assignment_id)` rebuilds one
+  assignment's needed, done and to-do sets (build beside, then swap).
+
+## Keeping them current: the rules
+
+1. Copies change only after Postgres committed. Counter columns change inside the writing
+   transaction (`reviews.actions.submit_review`) or are recounted for the affected rows right
+   after commit; Redis and memcached are written only in `transaction.on_commit`.
+2. Saves, deletes and many-to-many edits are caught by signal receivers in the apps'
+   `denormalisations.py`. This covers `QuerySet.delete()` and cascades: Django sends `pre_delete`
+   and `post_delete` for every collected object whenever a receiver exists for its model
+   (pages, reviews, skips, assignments, parties and users have receivers). A party's members
+   are detached by a bulk `SET_NULL` update, so the party's `pre_delete` captures its pages.
+3. Django sends no signal for `QuerySet.update()`, `bulk_create()` or raw SQL. Code that changes
+   the truth that way must, in the same transaction, call
+   `denorm.changed(pages=…, seen=…, users=…, documents=…, members=…,
+   parties=…, assignments=…)` naming what it touched (pages about to move or disappear with a
+   `PageContext` of where they were). After commit every entry's `refresh` re-derives exactly
+   those parts from Postgres. Over-declaring is harmless; forgetting leaves drift that only
+   `check_denormalisations` shows. The importer follows this rule by sending
+   `reviews.signals.document_imported` after its `bulk_create` commits. Reviews are created only by
+   `reviews.actions.submit_review`, which maintains every counter itself; code creating reviews
+   any other way, or edits the tags of an existing review, must call `changed(pages=…, seen=…)`
+   (no receiver listens to `Review.tags`: it would cost every submit a query). Moving an existing
+   review to another page or reviewer is caught by receivers.
+4. Hot paths stay cheap: a review or a skip costs one or two Redis commands after commit (SADD to
+   the reviewer's seen set; SADD done and SREM to-do for assignments whose threshold the page just
+   reached); no request ever computes a set difference.
+5. Inactive assignments have no Redis sets. Tags: `PageTag` counts reviews whatever the tag's
+   active flag, so deactivating a tag changes no copy; listings hide inactive tags.
+6. Nothing is denormalised outside this registry: a new copy gets an entry (with rebuild, check
+   and what keeps it current) and then appears here after `manage.py denormalisation_docs`.
+"""
+
+
+def docs_path():
+    from django.conf import settings
+
+    return settings.BASE_DIR / "docs" / "denormalisations.md"
+
+
+def render_docs() -> str:
+    """docs/denormalisations.md, generated from the registry."""
+    lines = [DOCS_INTRO, "## Summary", "", "| name | store | lives in |", "|---|---|---|"]
+    for e in all_entries():
+        lines.append(f"| [`{e.name}`](#{e.name}) | {e.store} | {e.lives_in} |")
+    lines.append("")
+    for e in all_entries():
+        lines += [
+            f"## {e.name}",
+            "",
+            e.description,
+            "",
+            f"- **Store:** {e.store}"
+            + (f" (built marker `{keys_built_marker(e.name)}`)" if e.has_marker else ""),
+            f"- **Derived from:** {e.derived_from}",
+            f"- **Lives in:** {e.lives_in}",
+            f"- **Kept current by:** {e.kept_current_by}",
+            f"- **Rebuild:** `{_qualname(e.rebuild)}`",
+            f"- **Check:** `{_qualname(e.check)}`",
+            "",
+        ]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _qualname(fn: Callable) -> str:
+    name = getattr(fn, "__qualname__", repr(fn)).replace(".<locals>", "")
+    return f"{getattr(fn, '__module__', '?')}.{name}"

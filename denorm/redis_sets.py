@@ -1,0 +1,153 @@
+"""Helpers for Redis sets kept as denormalisations: build beside and swap, compare and repair
+member by member, walk a family of per-owner sets. Every command touches one hash slot, so these
+work on Redis Cluster too."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+
+from denorm.registry import Drift
+from lib.redis_client import get_redis
+
+# Members per SADD when (re)building a set: big enough to be fast, small enough not to block Redis.
+REDIS_CHUNK = 5000
+
+# live key's hash tag). An empty build deletes the live key.
+_SWAP_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('PERSIST', KEYS[1])
+  redis.call('RENAME', KEYS[1], KEYS[2])
+else
+  redis.call('DEL', KEYS[2])
+end
+return 1
+"""
+
+
+def replace_sets(sets: dict[str, Iterable[int]]) -> None:
+    """Replace whole Redis sets: build each beside (a temporary key in the same hash slot), then
+    swap it in with one atomic script per set. Readers never see a half-built set; an empty set
+    deletes its key. No command touches two slots, so this works on Redis Cluster too."""
+    client = get_redis()
+    swap_script = client.register_script(_SWAP_SCRIPT)
+    token = uuid.uuid4().hex[:12]
+    build = client.pipeline(transaction=False)
+    swaps = []
+    for key, members in sets.items():
+        members = list(members)
+        tmp = f"{key}:tmp:{token}"
+        for i in range(0, len(members), REDIS_CHUNK):
+            build.sadd(tmp, *members[i : i + REDIS_CHUNK])
+        if members:
+            build.expire(tmp, 3600)  # a crash mid-build leaves no permanent litter
+        swaps.append((tmp, key))
+    build.execute()
+    swap = client.pipeline(transaction=False)
+    for tmp, key in swaps:
+        swap_script(keys=[tmp, key], client=swap)
+    swap.execute()
+
+
+def sync_set(
+    key: str,
+    truth: set[int],
+    *,
+    actual: set[str] | None = None,
+    fix: bool = False,
+    label: str = "",
+    pipe=None,
+    sorted_set: bool = False,
+) -> Drift:
+    """Compare one Redis set with the Postgres truth; with ``fix``, add and remove the difference
+    member by member (SADD/SREM, never a rebuild). ``actual`` may be read beforehand. With
+    ``sorted_set`` the key is a sorted set whose scores are all 0 (ZADD/ZREM)."""
+    if actual is None:
+        actual = set(get_redis().zrange(key, 0, -1)) if sorted_set else get_redis().smembers(key)
+    actual = set(actual)
+    wanted = {str(m) for m in truth}
+    missing = wanted - actual
+    extra = actual - wanted
+    drift = Drift(missing=len(missing), extra=len(extra))
+    label = label or key
+    for m in sorted(missing)[:2]:
+        drift.add_example(f"{label}: {m} missing")
+    for m in sorted(extra)[:2]:
+        drift.add_example(f"{label}: {m} extra")
+    if fix and (missing or extra):
+        own = pipe is None
+        pipe = pipe if pipe is not None else get_redis().pipeline(transaction=False)
+        if missing:
+            if sorted_set:
+                pipe.zadd(key, dict.fromkeys(missing, 0))
+            else:
+                pipe.sadd(key, *missing)
+        if extra:
+            (pipe.zrem if sorted_set else pipe.srem)(key, *extra)
+        if own:
+            pipe.execute()
+    return drift
+
+
+def scan_keys(pattern: str) -> list[str]:
+    """Keys matching a pattern, without temporary build keys (SCAN: never blocks Redis)."""
+    return [k for k in get_redis().scan_iter(match=pattern, count=1000) if ":tmp:" not in k]
+
+
+def sync_family(
+    truth: dict[int, set[int]],
+    key_of: Callable[[int], str],
+    pattern: str,
+    id_of_key: Callable[[str], int],
+    *,
+    fix: bool,
+) -> Drift:
+    """Compare (and with ``fix`` repair, member by member) a whole family of Redis sets: one set
+    per owner in ``truth``, plus any key matching ``pattern`` whose owner has no members."""
+    client = get_redis()
+    drift = Drift()
+    owners = set(truth)
+    stray = [k for k in scan_keys(pattern) if id_of_key(k) not in owners]
+    owner_list = sorted(owners)
+    pipe = client.pipeline(transaction=False)
+    for i in range(0, len(owner_list), 500):
+        batch = owner_list[i : i + 500]
+        read = client.pipeline(transaction=False)
+        for owner in batch:
+            read.smembers(key_of(owner))
+        for owner, actual in zip(batch, read.execute(), strict=True):
+            drift.merge(sync_set(key_of(owner), truth[owner], actual=actual, fix=fix, pipe=pipe))
+    for key in stray:
+        actual = client.smembers(key)
+        drift.merge(sync_set(key, set(), actual=actual, fix=fix, pipe=pipe))
+    if fix:
+        pipe.execute()
+    return drift
+
+
+def rebuild_family(
+    truth_of: Callable[[], dict[int, set[int]]],
+    key_of: Callable[[int], str],
+    pattern: str,
+    id_of_key: Callable[[str], int],
+) -> None:
+    """Rebuild a family safely while the site serves: build every set beside and swap it, delete
+    the sets of owners that no longer have members, then repair member by member whatever
+    on-commit updates landed between reading Postgres and the swap (read Redis, then Postgres)."""
+    truth = truth_of()
+    owners = sorted(truth)
+    for i in range(0, len(owners), 200):
+        replace_sets({key_of(o): truth[o] for o in owners[i : i + 200]})
+    stray = [k for k in scan_keys(pattern) if id_of_key(k) not in truth]
+    if stray:
+        pipe = get_redis().pipeline(transaction=False)
+        for key in stray:  # one DEL per key: they sit in different slots
+            pipe.delete(key)
+        pipe.execute()
+    sync_family(truth_of(), key_of, pattern, id_of_key, fix=True)
+
+
+def hash_tag_id(key: str) -> int:
+    """The numeric id inside a key's hash tag: ``crowd:v1:{a:17}:todo`` -> 17."""
+    inner = key[key.index("{") + 1 : key.index("}")]
+    return int(inner.split(":", 1)[1])

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class LibConfig(AppConfig):
+    """Infrastructure shared by the feature apps: clients, keys, embedded servers, web helpers.
+
+    An app only so that its system checks, template filters and operations commands
+    (``serve``, ``services``) are found; it has no models.
+    """
+
+    name = "lib"
+    label = "crowdlib"
+    verbose_name = "Crowd review infrastructure"
+
+    def ready(self) -> None:
+        from lib import checks  # noqa: F401  (registers system checks)
