@@ -221,14 +221,20 @@ def _pagetag_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, li
     qs = visible_pagetags(viewer=viewer, scope=listing.scope, filters=filters).filter(tag=listing.tag)
     if listing.order == Order.MOST_TAGGED:
         if key is not None:
-            qs = qs.filter(Q(count__lt=key[0]) | Q(count=key[0], page_id__gt=key[1]))
+            # The redundant bound is what the index can seek on (Postgres does not turn the OR
+            # into an index condition: without it, a deep cursor scans every row before it).
+            qs = qs.filter(count__lte=key[0]).filter(
+                Q(count__lt=key[0]) | Q(count=key[0], page_id__gt=key[1])
+            )
         qs = qs.order_by("-count", "page_id")
     else:
         qs = qs.filter(first_tagged_at__lte=settle_horizon())
         if listing.order == Order.IN_ORDER:
             if key is not None:
                 moment = cursors.from_micros(key[0])
-                qs = qs.filter(Q(first_tagged_at__gt=moment) | Q(first_tagged_at=moment, page_id__gt=key[1]))
+                qs = qs.filter(first_tagged_at__gte=moment).filter(
+                    Q(first_tagged_at__gt=moment) | Q(first_tagged_at=moment, page_id__gt=key[1])
+                )
             qs = qs.order_by("first_tagged_at", "page_id")
         else:
             qs = qs.order_by("-first_tagged_at", "-page_id")
@@ -249,14 +255,18 @@ def _user_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit
     qs = _apply_filters(qs, filters, count="tag_count", reviews="page__review_count")
     if listing.order == Order.MOST_TAGGED:
         if key is not None:
-            qs = qs.filter(Q(tag_count__lt=key[0]) | Q(tag_count=key[0], page_id__gt=key[1]))
+            qs = qs.filter(tag_count__lte=key[0]).filter(
+                Q(tag_count__lt=key[0]) | Q(tag_count=key[0], page_id__gt=key[1])
+            )
         qs = qs.order_by("-tag_count", "page_id")
     else:
         qs = qs.filter(created__lte=settle_horizon())
         if listing.order == Order.IN_ORDER:
             if key is not None:
                 moment = cursors.from_micros(key[0])
-                qs = qs.filter(Q(created__gt=moment) | Q(created=moment, page_id__gt=key[1]))
+                qs = qs.filter(created__gte=moment).filter(
+                    Q(created__gt=moment) | Q(created=moment, page_id__gt=key[1])
+                )
             qs = qs.order_by("created", "page_id")
         else:
             qs = qs.order_by("-created", "-page_id")
@@ -387,7 +397,7 @@ def _activity_before(qs: QuerySet, *, rank: int, key: list[int] | None) -> Query
         before |= Q(created=moment)
     elif rank == key_rank:
         before |= Q(created=moment, id__lt=key_id)
-    return qs.filter(before)
+    return qs.filter(created__lte=moment).filter(before)  # the bound is what the index seeks on
 
 
 def activity(
