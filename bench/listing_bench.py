@@ -19,6 +19,7 @@ import os
 import statistics
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 from urllib.parse import quote
 
@@ -65,7 +66,7 @@ def _build(pages: int) -> None:
             "reviews_tag RESTART IDENTITY CASCADE"
         )
         c.execute(
-            "INSERT INTO reviews_tag (name, slug, description, \"order\", key, active, highlights) VALUES "
+            'INSERT INTO reviews_tag (name, slug, description, "order", key, active, highlights) VALUES '
             "('Receipt', 'receipt', '', 1, 'r', true, false), ('Claim', 'claim', '', 2, 'c', true, false)"
         )
         c.execute(
@@ -116,8 +117,6 @@ def _time(fn, runs: int) -> float:
 
 
 def _measure(runs: int) -> dict[str, float]:
-    from django.db.models.functions import Now  # noqa: F401  (keeps django imports here)
-
     from results import cursors, selectors
     from results.params import Filters
     from results.selectors import Listing, Order, Scope, ScopeKind, Viewer
@@ -127,7 +126,9 @@ def _measure(runs: int) -> dict[str, float]:
     tag = Tag.objects.get(slug="receipt")
     party = Party.objects.get(slug="party-1")
     middle = (
-        PageTag.objects.filter(tag=tag).order_by("first_tagged_at", "page_id").values_list("first_tagged_at", "page_id")
+        PageTag.objects.filter(tag=tag)
+        .order_by("first_tagged_at", "page_id")
+        .values_list("first_tagged_at", "page_id")
     )
     total = PageTag.objects.filter(tag=tag).count()
     at, page_id = middle[total // 2]
@@ -139,7 +140,7 @@ def _measure(runs: int) -> dict[str, float]:
     most = Listing(tag, Scope(), Order.MOST_TAGGED)
     in_order = Listing(tag, Scope(), Order.IN_ORDER)
     party_in_order = Listing(tag, Scope(ScopeKind.PARTY, party), Order.IN_ORDER)
-    half = Filters(min_agreement=__import__("fractions").Fraction(1, 2))
+    half = Filters(min_agreement=Fraction(1, 2))
     cases = {
         "most-tagged, first page": lambda: selectors.listing_page(most, viewer=viewer, filters=Filters()),
         "in-order, first page": lambda: selectors.listing_page(in_order, viewer=viewer, filters=Filters()),
@@ -189,11 +190,15 @@ def main() -> None:
         results[size], deep = _measure(args.runs)
         print(_plan(deep), flush=True)
     names = list(results[sizes[0]])
-    print("\n| listing (median of %d) | " % args.runs + " | ".join(f"{s:,} pages" for s in sizes) + " | ratio |")
+    print(
+        f"\n| listing (median of {args.runs}) | " + " | ".join(f"{s:,} pages" for s in sizes) + " | ratio |"
+    )
     print("|---|" + "---|" * (len(sizes) + 1))
     for name in names:
         values = [results[s][name] for s in sizes]
-        print(f"| {name} | " + " | ".join(f"{v:.2f} ms" for v in values) + f" | {values[-1] / values[0]:.2f}x |")
+        print(
+            f"| {name} | " + " | ".join(f"{v:.2f} ms" for v in values) + f" | {values[-1] / values[0]:.2f}x |"
+        )
 
 
 if __name__ == "__main__":
