@@ -31,7 +31,8 @@ from django.db.models import Count, Q
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from assignments.models import Assignment, assignment_page_filter
+from assignments import scope
+from assignments.models import Assignment
 from denorm.changes import Changes, changed
 from denorm.operations import mark_stale
 from denorm.redis_sets import REDIS_CHUNK, hash_tag_id, scan_keys, sync_set
@@ -75,27 +76,13 @@ def assignment_truth(assignment_id: int) -> dict[str, set[int]] | None:
     threshold = row[1]
     needed: set[int] = set()
     done: set[int] = set()
-    for page_id, count in Page.objects.filter(assignment_page_filter(assignment_id)).values_list(
+    for page_id, count in Page.objects.filter(scope.page_filter(assignment_id)).values_list(
         "id", "review_count"
     ):
         needed.add(page_id)
         if count >= threshold:
             done.add(page_id)
     return {"needed": needed, "done": done, "todo": needed - done}
-
-
-# (assignment id, page id) for every page of every assignment: by document, member or party.
-ASSIGNMENT_PAGES_SQL = """
-    SELECT ad.assignment_id, p.id AS page_id FROM assignments_assignment_documents ad
-      JOIN reviews_page p ON p.document_id = ad.document_id
-    UNION
-    SELECT am.assignment_id, p.id FROM assignments_assignment_members am
-      JOIN reviews_document d ON d.member_id = am.member_id JOIN reviews_page p ON p.document_id = d.id
-    UNION
-    SELECT ap.assignment_id, p.id FROM assignments_assignment_parties ap
-      JOIN reviews_member m ON m.party_id = ap.party_id JOIN reviews_document d ON d.member_id = m.id
-      JOIN reviews_page p ON p.document_id = d.id
-"""
 
 
 def all_assignment_truth() -> dict[int, dict[str, set[int]]]:
@@ -106,7 +93,7 @@ def all_assignment_truth() -> dict[int, dict[str, set[int]]]:
     }
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.id, p.id, p.review_count >= a.threshold FROM ({ASSIGNMENT_PAGES_SQL}) x"
+            f"SELECT a.id, p.id, p.review_count >= a.threshold FROM ({scope.ASSIGNMENT_PAGES_SQL}) x"
             " JOIN assignments_assignment a ON a.id = x.assignment_id AND a.active"
             " JOIN reviews_page p ON p.id = x.page_id"
         )
@@ -331,7 +318,7 @@ def recount_assignments(assignment_ids) -> None:
             )
             if threshold is None:
                 continue
-            counts = Page.objects.filter(assignment_page_filter(assignment_id)).aggregate(
+            counts = Page.objects.filter(scope.page_filter(assignment_id)).aggregate(
                 pages=Count("id"), done=Count("id", filter=Q(review_count__gte=threshold))
             )
             Assignment.objects.filter(pk=assignment_id).exclude(
@@ -361,7 +348,7 @@ def _count_check(field: str):
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold)"
-                f" FROM assignments_assignment a LEFT JOIN ({ASSIGNMENT_PAGES_SQL}) x ON x.assignment_id = a.id"
+                f" FROM assignments_assignment a LEFT JOIN ({scope.ASSIGNMENT_PAGES_SQL}) x ON x.assignment_id = a.id"
                 " LEFT JOIN reviews_page p ON p.id = x.page_id GROUP BY a.id ORDER BY a.id"
             )
             for pk, stored, pages, done in cursor.fetchall():
@@ -424,7 +411,7 @@ register(
     Denormalisation(
         name="assignment-page-count",
         description="How many pages each assignment covers: the `max` of its progress bar.",
-        derived_from="count of the assignment's pages (`assignment_page_filter`)",
+        derived_from="count of the assignment's pages (`assignments.scope.page_filter`)",
         lives_in="`assignments_assignment.page_count`",
         kept_current_by=_COUNTS_KEPT,
         rebuild=rebuild_assignment_counts,

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from assignments import scope
 from reviews.models import Page
 
 
@@ -49,33 +50,11 @@ class Assignment(models.Model):
 
     def pages(self) -> models.QuerySet[Page]:
         """The pages this assignment covers (Postgres truth): by member, party or document."""
-        return Page.objects.filter(assignment_page_filter(self.pk))
+        return Page.objects.filter(scope.page_filter(self.pk))
 
     @property
     def progress_percent(self) -> float:
         return 100.0 * self.completed_count / self.page_count if self.page_count else 0.0
-
-
-def assignment_page_filter(assignment_id: int) -> Q:
-    """A ``Q`` on Page selecting the pages of one assignment (subqueries: no duplicate rows)."""
-    through = Assignment
-    return (
-        Q(
-            document_id__in=through.documents.through.objects.filter(assignment_id=assignment_id).values(
-                "document_id"
-            )
-        )
-        | Q(
-            document__member_id__in=through.members.through.objects.filter(
-                assignment_id=assignment_id
-            ).values("member_id")
-        )
-        | Q(
-            document__member__party_id__in=through.parties.through.objects.filter(
-                assignment_id=assignment_id
-            ).values("party_id")
-        )
-    )
 
 
 class PickerStat(models.Model):

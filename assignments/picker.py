@@ -73,7 +73,7 @@ from django.conf import settings
 from django.db import connection
 
 from assignments import picker_stats as stats
-from assignments import pool
+from assignments import pool, scope
 from assignments.models import Assignment
 from lib import keys
 from lib.redis_client import get_redis
@@ -222,17 +222,8 @@ def reset_state() -> None:
 # into hashes over every document of the assignment or every review of the reviewer, so the cost
 # per candidate stays the same whatever the size of the assignment or the reviewer's history.
 
-# The page belongs to the assignment: by document, by its member, or by its member's party.
-_MEMBER_SQL = """(
-    p.document_id = ANY(ARRAY(SELECT ad.document_id FROM assignments_assignment_documents ad
-                              WHERE ad.assignment_id = %(aid)s))
-    OR (SELECT d.member_id FROM reviews_document d WHERE d.id = p.document_id)
-       = ANY(ARRAY(SELECT am.member_id FROM assignments_assignment_members am
-                   WHERE am.assignment_id = %(aid)s))
-    OR (SELECT m.party_id FROM reviews_document d JOIN reviews_member m ON m.id = d.member_id
-        WHERE d.id = p.document_id)
-       = ANY(ARRAY(SELECT ap.party_id FROM assignments_assignment_parties ap
-                   WHERE ap.assignment_id = %(aid)s)))"""
+# The page belongs to the assignment (the rule lives in assignments.scope).
+_MEMBER_SQL = scope.PAGE_IN_ASSIGNMENT_SQL
 
 # This reviewer reviewed or skipped the page (unique (reviewer, page) indexes: one row at most).
 _SEEN_SQL = """(
@@ -902,18 +893,7 @@ def _postgres_probe(assignment: Assignment, uid: int | None, *, window: int, cap
         return [row[0] for row in cursor.fetchall()]
 
 
-# The ids of the assignment's documents: by document, by member, by party.
-_ASSIGNMENT_DOCUMENTS_SQL = """
-    SELECT ad.document_id FROM assignments_assignment_documents ad WHERE ad.assignment_id = %(aid)s
-    UNION
-    SELECT d.id FROM reviews_document d
-      JOIN assignments_assignment_members am ON am.member_id = d.member_id
-      WHERE am.assignment_id = %(aid)s
-    UNION
-    SELECT d.id FROM reviews_document d
-      JOIN reviews_member m ON m.id = d.member_id
-      JOIN assignments_assignment_parties ap ON ap.party_id = m.party_id
-      WHERE ap.assignment_id = %(aid)s"""
+_ASSIGNMENT_DOCUMENTS_SQL = scope.DOCUMENTS_OF_ASSIGNMENT_SQL
 
 # Any to-do pages of the assignment for the reviewer, found from the assignment's own documents
 # or from the to-do index, whichever the planner finds cheaper. No order: no sort.

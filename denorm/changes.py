@@ -27,6 +27,7 @@ from django.db import connection, transaction
 log = logging.getLogger("crowd.denormalisation")
 
 
+@dataclass
 class PageContext:
     """Where a page lived (its owners and the assignments containing it) when it was captured.
 

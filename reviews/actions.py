@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 
+from assignments.actions import advance_assignment_progress
 from reviews import signals
 from reviews.models import Page, Review, Skip, Tag
 
@@ -51,19 +52,6 @@ def resolve_tags(tag_slugs: Iterable[str]) -> list[Tag]:
     if unknown:
         raise ReviewError("Unknown or inactive tag: " + ", ".join(sorted(unknown)[:5]), code="unknown_tag")
     return tags
-
-
-# Assignments containing a document: by document, by its member, by its member's party.
-_ASSIGNMENTS_OF_DOCUMENT = """
-    SELECT ad.assignment_id FROM assignments_assignment_documents ad WHERE ad.document_id = %(doc)s
-    UNION
-    SELECT am.assignment_id FROM assignments_assignment_members am
-      JOIN reviews_document d ON d.member_id = am.member_id WHERE d.id = %(doc)s
-    UNION
-    SELECT ap.assignment_id FROM assignments_assignment_parties ap
-      JOIN reviews_member m ON m.party_id = ap.party_id
-      JOIN reviews_document d ON d.member_id = m.id WHERE d.id = %(doc)s
-"""
 
 
 def submit_review(
@@ -130,12 +118,7 @@ def _record_review(reviewer, page_id: int, tags: list[Tag], assignment_id: int |
                 "DO UPDATE SET review_count = reviews_reviewer.review_count + 1",
                 [reviewer.pk],
             )
-            cursor.execute(
-                "UPDATE assignments_assignment SET completed_count = completed_count + 1 "
-                f"WHERE threshold = %(count)s AND id IN ({_ASSIGNMENTS_OF_DOCUMENT}) RETURNING id",
-                {"count": review_count, "doc": document_id},
-            )
-            completed = [r[0] for r in cursor.fetchall()]
+        completed = advance_assignment_progress(document_id=document_id, review_count=review_count)
         tag_ids = [t.pk for t in tags]
         transaction.on_commit(
             lambda: _send(

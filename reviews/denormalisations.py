@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
+from assignments import scope
 from denorm.changes import Changes, PageContext, changed, context_cache
 from denorm.operations import mark_stale
 from denorm.redis_sets import hash_tag_id, rebuild_family, replace_sets, sync_family
@@ -45,18 +46,6 @@ def _chunks(ids, size: int = CHUNK):
 
 # --- Where pages live -------------------------------------------------------------------------
 
-_ASSIGNMENTS_OF_DOCUMENTS = """
-    SELECT ad.document_id, ad.assignment_id FROM assignments_assignment_documents ad
-     WHERE ad.document_id = ANY(%(docs)s)
-    UNION
-    SELECT d.id, am.assignment_id FROM assignments_assignment_members am
-      JOIN reviews_document d ON d.member_id = am.member_id WHERE d.id = ANY(%(docs)s)
-    UNION
-    SELECT d.id, ap.assignment_id FROM assignments_assignment_parties ap
-      JOIN reviews_member m ON m.party_id = ap.party_id
-      JOIN reviews_document d ON d.member_id = m.id WHERE d.id = ANY(%(docs)s)
-"""
-
 
 def document_contexts(document_ids) -> dict[int, PageContext]:
     """Owners and assignments of each document's pages, as Postgres has them now."""
@@ -73,7 +62,7 @@ def document_contexts(document_ids) -> dict[int, PageContext]:
             parties={party_id} if party_id else set(),
         )
     with connection.cursor() as cursor:
-        cursor.execute(_ASSIGNMENTS_OF_DOCUMENTS, {"docs": document_ids})
+        cursor.execute(scope.ASSIGNMENTS_OF_DOCUMENTS_SQL, {"docs": document_ids})
         for doc_id, assignment_id in cursor.fetchall():
             if doc_id in contexts:
                 contexts[doc_id].assignments.add(assignment_id)

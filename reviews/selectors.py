@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.db.models import Max, Q
 
+from assignments import scope
 from assignments.models import Assignment
 from reviews.models import Page, PageTag, Review, Reviewer, Tag
 
@@ -71,11 +72,11 @@ def reviewer_status(*, user, page_id: int) -> tuple[int, bool]:
 def highest_threshold(page: Page) -> int:
     """The largest threshold among the active assignments containing the page (1 if none)."""
     document = page.document
-    condition = Q(documents=document.pk)
-    if document.member_id:
-        condition |= Q(members=document.member_id)
-        if document.member and document.member.party_id:
-            condition |= Q(parties=document.member.party_id)
+    condition = scope.containing_document_filter(
+        document_id=document.pk,
+        member_id=document.member_id,
+        party_id=document.member.party_id if document.member_id else None,
+    )
     found = Assignment.objects.filter(condition, active=True).aggregate(m=Max("threshold"))["m"]
     return found or 1
 

@@ -90,14 +90,15 @@ def settings_in_subprocess(env: dict[str, str], *, forbid_embedded: bool) -> dic
 
 
 def test_with_no_environment_it_uses_the_embedded_servers():
-    """The checkout's .data servers (already running for this test session) are found."""
+    """The checkout's .data servers (already running for this test session) are found, and
+    loading the settings starts nothing: the entry points do (manage.py, the test plugin)."""
     from lib import services
 
-    found = settings_in_subprocess({}, forbid_embedded=False)
+    found = settings_in_subprocess({}, forbid_embedded=True)
 
     data_dir = BASE_DIR / ".data"
     assert found["DATA_DIR"] == str(data_dir)
-    assert sorted(found["calls"]) == ["ensure_memcached", "ensure_postgres", "ensure_redis"]
+    assert found["calls"] == []
     assert found["db"]["ENGINE"] == "django.db.backends.postgresql"
     assert Path(found["db"]["HOST"]).is_dir()  # the embedded server's socket directory
     assert found["db"]["NAME"] == "crowd"
@@ -199,3 +200,19 @@ def test_the_celery_connection_of_this_test_run_uses_the_test_database(settings)
     with Connection(settings.CELERY_BROKER_URL) as conn:
         kwargs = conn.default_channel.client.connection_pool.connection_kwargs
     assert kwargs["db"] == int(os.environ.get("TEST_REDIS_DB", "15"))
+
+
+def test_loading_the_settings_starts_no_server(tmp_path):
+    """A checkout whose servers never ran: the settings name where they would listen and start
+    none of them (no pidfile, no socket), so importing settings has no side effect on servers."""
+    data = tmp_path / "d"
+    found = settings_in_subprocess({"CROWD_DATA_DIR": str(data)}, forbid_embedded=True)
+
+    from lib import services
+
+    assert found["calls"] == []
+    assert found["REDIS_URL"] == f"unix://{services.redis_socket(data)}"
+    assert not (data / "pg" / "postmaster.pid").exists()
+    assert not services.redis_socket(data).exists()
+    assert not services.memcached_socket(data).exists()
+    assert [s.running for s in services.status(data)] == [False, False, False]

@@ -1,0 +1,130 @@
+"""Writes about assignments. The admin, commands, views, tasks and ``seed_demo`` call these; none
+writes assignments directly.
+
+Each action is atomic. Saves and many-to-many edits go through the model (``save()``,
+``.set()``), so the signal receivers in ``assignments/denormalisations.py`` re-derive every copy
+after commit; the one bulk write here (the progress counter of a review) is maintained by its
+caller's transaction and checked by the registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+
+from assignments import scope
+from assignments.models import Assignment
+
+
+def advance_assignment_progress(*, document_id: int, review_count: int) -> list[int]:
+    """A page of ``document_id`` just got its ``review_count``-th review: count it as complete in
+    every assignment containing it whose threshold it just reached. Returns their ids.
+
+    Called inside the review's transaction (``reviews.actions.submit_review``), after the page
+    row is locked, so concurrent reviews of one page are serialised and each threshold is
+    crossed exactly once."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE assignments_assignment SET completed_count = completed_count + 1 "
+            f"WHERE threshold = %(count)s AND id IN ({scope.ASSIGNMENTS_OF_DOCUMENT_SQL}) RETURNING id",
+            {"count": review_count, "doc": document_id},
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _save(assignment: Assignment, **fields) -> Assignment:
+    changed = [name for name, value in fields.items() if getattr(assignment, name) != value]
+    for name in changed:
+        setattr(assignment, name, fields[name])
+    if changed:
+        assignment.save(update_fields=changed)
+    return assignment
+
+
+@transaction.atomic
+def feature_assignment_as_main(*, assignment_id: int) -> Assignment:
+    """Feature one assignment as the main one on the home page (and activate it); the current
+    main one becomes an alternative. Saved one by one, never with ``update()``: activating an
+    assignment builds its Redis sets, and only ``save()`` tells the registry."""
+    chosen = Assignment.objects.select_for_update().get(pk=assignment_id)
+    for other in (
+        Assignment.objects.select_for_update()
+        .filter(featured=Assignment.Featured.MAIN)
+        .exclude(pk=assignment_id)
+    ):
+        _save(other, featured=Assignment.Featured.ALTERNATIVE)
+    return _save(chosen, featured=Assignment.Featured.MAIN, active=True)
+
+
+@transaction.atomic
+def feature_assignments(*, assignment_ids: Iterable[int], featured: str) -> int:
+    """Feature the assignments as alternatives, or stop featuring them (``featured`` is one of
+    ``Assignment.Featured``; use :func:`feature_assignment_as_main` for the main one). Returns
+    how many changed."""
+    if featured not in (Assignment.Featured.ALTERNATIVE, Assignment.Featured.NONE):
+        raise ValueError(f"cannot feature several assignments as {featured!r}")
+    count = 0
+    for assignment in Assignment.objects.select_for_update().filter(pk__in=list(assignment_ids)):
+        if assignment.featured != featured:
+            _save(assignment, featured=featured)
+            count += 1
+    return count
+
+
+@transaction.atomic
+def set_assignment_active(*, assignment_id: int, active: bool) -> Assignment:
+    """Publish or withdraw an assignment. An inactive one has no Redis sets and no reviewers."""
+    return _save(Assignment.objects.select_for_update().get(pk=assignment_id), active=active)
+
+
+@transaction.atomic
+def set_assignment_threshold(*, assignment_id: int, threshold: int) -> Assignment:
+    if threshold < 1:
+        raise ValueError("a threshold is at least 1")
+    return _save(Assignment.objects.select_for_update().get(pk=assignment_id), threshold=threshold)
+
+
+@transaction.atomic
+def set_assignment_scope(
+    *,
+    assignment_id: int,
+    members: Iterable[int] | None = None,
+    parties: Iterable[int] | None = None,
+    documents: Iterable[int] | None = None,
+) -> Assignment:
+    """Replace the members, parties and/or documents an assignment covers (None: unchanged)."""
+    assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
+    for relation, ids in (("members", members), ("parties", parties), ("documents", documents)):
+        if ids is not None:
+            getattr(assignment, relation).set(list(ids))
+    return assignment
+
+
+@transaction.atomic
+def create_assignment(
+    *,
+    title: str,
+    slug: str,
+    description: str = "",
+    threshold: int = 1,
+    featured: str = Assignment.Featured.NONE,
+    feature_order: int = 0,
+    active: bool = True,
+    members: Iterable[int] = (),
+    parties: Iterable[int] = (),
+    documents: Iterable[int] = (),
+) -> Assignment:
+    if featured == Assignment.Featured.MAIN:
+        raise ValueError("create it, then feature_assignment_as_main()")
+    assignment = Assignment.objects.create(
+        title=title,
+        slug=slug,
+        description=description,
+        threshold=threshold,
+        featured=featured,
+        feature_order=feature_order,
+        active=active,
+    )
+    set_assignment_scope(assignment_id=assignment.pk, members=members, parties=parties, documents=documents)
+    return assignment

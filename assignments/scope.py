@@ -1,0 +1,116 @@
+"""The one rule of what an assignment covers: every page of its documents, of its members'
+documents and of its parties' members' documents.
+
+Everything that needs the rule (the model, the picker, the denormalisations, the review action,
+the selectors) builds on the query builders and SQL fragments here, so the rule is written once.
+The progress counters that follow from it are written by ``assignments.actions``.
+
+This module imports no model module (the model imports it); models are looked up lazily.
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.db.models import Q
+
+
+def _assignment_model():
+    return apps.get_model("assignments", "Assignment")
+
+
+def page_filter(assignment_id: int) -> Q:
+    """A ``Q`` on Page selecting the pages of one assignment (subqueries: no duplicate rows)."""
+    assignment = _assignment_model()
+    return (
+        Q(
+            document_id__in=assignment.documents.through.objects.filter(assignment_id=assignment_id).values(
+                "document_id"
+            )
+        )
+        | Q(
+            document__member_id__in=assignment.members.through.objects.filter(
+                assignment_id=assignment_id
+            ).values("member_id")
+        )
+        | Q(
+            document__member__party_id__in=assignment.parties.through.objects.filter(
+                assignment_id=assignment_id
+            ).values("party_id")
+        )
+    )
+
+
+def containing_document_filter(*, document_id: int, member_id: int | None, party_id: int | None) -> Q:
+    """A ``Q`` on Assignment selecting those that contain a document (owners already known)."""
+    condition = Q(documents=document_id)
+    if member_id:
+        condition |= Q(members=member_id)
+    if party_id:
+        condition |= Q(parties=party_id)
+    return condition
+
+
+# --- SQL fragments (named parameters; table aliases as stated) ---------------------------------
+
+# The ids of one assignment's documents. Parameter: %(aid)s.
+DOCUMENTS_OF_ASSIGNMENT_SQL = """
+    SELECT ad.document_id FROM assignments_assignment_documents ad WHERE ad.assignment_id = %(aid)s
+    UNION
+    SELECT d.id FROM reviews_document d
+      JOIN assignments_assignment_members am ON am.member_id = d.member_id
+      WHERE am.assignment_id = %(aid)s
+    UNION
+    SELECT d.id FROM reviews_document d
+      JOIN reviews_member m ON m.id = d.member_id
+      JOIN assignments_assignment_parties ap ON ap.party_id = m.party_id
+      WHERE ap.assignment_id = %(aid)s"""
+
+# A predicate: page ``p`` belongs to assignment %(aid)s. Written with uncorrelated ARRAY(...)
+# subqueries (run once per query) and scalar subqueries by primary key (run per row), so its
+# cost per page does not grow with the size of the assignment (the picker checks candidates
+# with it).
+PAGE_IN_ASSIGNMENT_SQL = """(
+    p.document_id = ANY(ARRAY(SELECT ad.document_id FROM assignments_assignment_documents ad
+                              WHERE ad.assignment_id = %(aid)s))
+    OR (SELECT d.member_id FROM reviews_document d WHERE d.id = p.document_id)
+       = ANY(ARRAY(SELECT am.member_id FROM assignments_assignment_members am
+                   WHERE am.assignment_id = %(aid)s))
+    OR (SELECT m.party_id FROM reviews_document d JOIN reviews_member m ON m.id = d.member_id
+        WHERE d.id = p.document_id)
+       = ANY(ARRAY(SELECT ap.party_id FROM assignments_assignment_parties ap
+                   WHERE ap.assignment_id = %(aid)s)))"""
+
+# The ids of the assignments containing one document. Parameter: %(doc)s.
+ASSIGNMENTS_OF_DOCUMENT_SQL = """
+    SELECT ad.assignment_id FROM assignments_assignment_documents ad WHERE ad.document_id = %(doc)s
+    UNION
+    SELECT am.assignment_id FROM assignments_assignment_members am
+      JOIN reviews_document d ON d.member_id = am.member_id WHERE d.id = %(doc)s
+    UNION
+    SELECT ap.assignment_id FROM assignments_assignment_parties ap
+      JOIN reviews_member m ON m.party_id = ap.party_id
+      JOIN reviews_document d ON d.member_id = m.id WHERE d.id = %(doc)s"""
+
+# (document id, assignment id) for each of several documents. Parameter: %(docs)s (an array).
+ASSIGNMENTS_OF_DOCUMENTS_SQL = """
+    SELECT ad.document_id, ad.assignment_id FROM assignments_assignment_documents ad
+     WHERE ad.document_id = ANY(%(docs)s)
+    UNION
+    SELECT d.id, am.assignment_id FROM assignments_assignment_members am
+      JOIN reviews_document d ON d.member_id = am.member_id WHERE d.id = ANY(%(docs)s)
+    UNION
+    SELECT d.id, ap.assignment_id FROM assignments_assignment_parties ap
+      JOIN reviews_member m ON m.party_id = ap.party_id
+      JOIN reviews_document d ON d.member_id = m.id WHERE d.id = ANY(%(docs)s)"""
+
+# (assignment_id, page_id) for every page of every assignment. No parameters.
+ASSIGNMENT_PAGES_SQL = """
+    SELECT ad.assignment_id, p.id AS page_id FROM assignments_assignment_documents ad
+      JOIN reviews_page p ON p.document_id = ad.document_id
+    UNION
+    SELECT am.assignment_id, p.id FROM assignments_assignment_members am
+      JOIN reviews_document d ON d.member_id = am.member_id JOIN reviews_page p ON p.document_id = d.id
+    UNION
+    SELECT ap.assignment_id, p.id FROM assignments_assignment_parties ap
+      JOIN reviews_member m ON m.party_id = ap.party_id JOIN reviews_document d ON d.member_id = m.id
+      JOIN reviews_page p ON p.document_id = d.id"""
