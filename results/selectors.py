@@ -33,7 +33,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, ExpressionWrapper, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from assignments.models import Assignment, assignment_page_filter
+from assignments import scope as assignment_scope
+from assignments.models import Assignment
 from results import cursors
 from results.params import BadRequest, Filters
 from reviews.models import Discovery, Document, Member, Page, PageTag, Party, Review, Skip, Tag
@@ -164,8 +165,8 @@ def _scope_q(scope: Scope, *, page: str = "page") -> Q:
         case ScopeKind.DOCUMENT:
             return Q(**{f"{page}__document_id": obj.pk})
         case ScopeKind.ASSIGNMENT:
-            # The one definition of an assignment's pages (assignments.models), as a subquery.
-            return Q(**{f"{page}__in": Page.objects.filter(assignment_page_filter(obj.pk)).values("pk")})
+            # The one definition of an assignment's pages (assignments.scope), as a subquery.
+            return Q(**{f"{page}__in": Page.objects.filter(assignment_scope.page_filter(obj.pk)).values("pk")})
     return Q()
 
 
