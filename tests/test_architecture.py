@@ -42,6 +42,8 @@ WRITE_ALLOW_LIST = {
     # the site's) with millions of rows in seconds: raw COPY/INSERT is the point, and no Redis copy
     # or signal receiver exists there to be kept in step.
     "bench.picker_bench": "seeds its own throwaway benchmark database",
+    # Likewise: builds its own database crowd_listing_bench with INSERT ... SELECT generate_series.
+    "bench.listing_bench": "seeds its own throwaway benchmark database",
 }
 
 QUERYSET_METHODS = {
