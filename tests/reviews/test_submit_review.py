@@ -3,7 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from assignments.models import Assignment
-from reviews.actions import ReviewError, skip_page, submit_review
+from reviews.actions import MAX_TAGS_PER_REVIEW, ReviewError, skip_page, submit_review
 from reviews.models import Page, PageTag, Review, Reviewer, Skip
 from tests import factories
 
@@ -46,6 +46,25 @@ def test_it_refuses_unknown_or_inactive_tags_and_changes_nothing(reviewer, tags,
     assert err.value.code == "unknown_tag"
     assert Review.objects.count() == 0
     assert Page.objects.get().review_count == 0
+
+
+def test_it_refuses_more_tags_than_the_limit_and_changes_nothing(reviewer, tags):
+    """MAX_TAGS_PER_REVIEW distinct slugs pass the count (then fail as unknown); one more is
+    refused as too many, before any lookup; repeats of one slug count once."""
+    page = factories.make_document(pages=1).pages.get()
+    at_limit = ["receipt"] + [f"made-up-{i}" for i in range(MAX_TAGS_PER_REVIEW - 1)]
+    with pytest.raises(ReviewError) as err:
+        submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=at_limit)
+    assert err.value.code == "unknown_tag"
+    with pytest.raises(ReviewError) as err:
+        submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=[*at_limit, "claim-form"])
+    assert err.value.code == "too_many_tags"
+    assert err.value.message == "Too many tags."
+    assert Review.objects.count() == 0 and PageTag.objects.count() == 0
+    assert Reviewer.objects.count() == 0
+    assert Page.objects.get().review_count == 0
+    outcome = submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"] * 60)
+    assert outcome.created and list(outcome.review.tags.values_list("slug", flat=True)) == ["receipt"]
 
 
 def test_it_refuses_a_forged_page_id(reviewer, tags):
