@@ -56,8 +56,10 @@ where it lives, what keeps it current, and a rebuild and a check.
    parties=…, assignments=…)` naming what it touched (pages about to move or disappear with a
    `PageContext` of where they were). After commit every entry's `refresh` re-derives exactly
    those parts from Postgres. Over-declaring is harmless; forgetting leaves drift that only
-   `check_denormalisations` shows. The importer follows this rule by sending
-   `reviews.signals.document_imported` after its `bulk_create` commits. Reviews are created only by
+   `check_denormalisations` shows. The import follows this rule:
+   `reviews.actions.documents.commit_document_pages` sends `reviews.signals.document_imported`
+   after its `bulk_create` commits. Only action and denormalisation modules may write this way
+   (`tests/test_architecture.py`). Reviews are created only by
    `reviews.actions.submit_review`, which maintains every counter itself; code creating reviews
    any other way, or edits the tags of an existing review, must call `changed(pages=…, seen=…)`
    (no receiver listens to `Review.tags`: it would cost every submit a query). Moving an existing

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from denorm.changes import Changes
+if TYPE_CHECKING:  # a type only: denorm.changes imports this module when applying changes
+    from denorm.changes import Changes
 
 
 @dataclass

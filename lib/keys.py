@@ -81,7 +81,7 @@ def rate_limit(scope: str, ident: str, window: int) -> str:
     return f"{_P}:rl:{{{scope}:{ident}}}:{window}"
 
 
-# Anonymous accounts (reviews/accounts.py): which account a browser's first write created.
+# Anonymous accounts (reviews/sessions.py): which account a browser's first write created.
 def anonymous_first_write(csrf_cookie: str) -> str:
     """Redis: "pending:<token>" while a first write runs, then the new account's user id.
 

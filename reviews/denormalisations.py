@@ -375,7 +375,7 @@ register(
         "by the importer with the pages; recounted when pages are deleted or moved.",
         derived_from="count of `reviews_page` rows per document",
         lives_in="`reviews_document.page_count`",
-        kept_current_by="`reviews.importer` in the transaction that creates the pages; after commit, "
+        kept_current_by="`reviews.actions.documents.commit_document_pages` in the transaction that creates the pages; after commit, "
         "a recount of the affected documents by `denorm.changed` (page deletes and "
         "cascades, moves, bulk changes declared by their callers).",
         rebuild=rebuild_document_page_count,
