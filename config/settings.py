@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "denorm.apps.DenormConfig",
     "reviews",
     "assignments",
+    "results",
 ]
 
 MIDDLEWARE = [
@@ -149,6 +150,15 @@ if TESTING:
     CACHES["default"]["KEY_PREFIX"] = "crowd-test"
     # Creating and claiming accounts is on many tests' path; the real hasher is deliberately slow.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# Anonymous API reads are throttled in Redis (results.api.throttling), shared by all processes.
+CACHES["throttle"] = {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "LOCATION": REDIS_URL,
+    "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + "-throttle",
+    "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+}
 
 
 def _celery_broker(url: str) -> str:
@@ -251,6 +261,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["results.api.throttling.RedisAnonRateThrottle"],
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Crowd review API", "VERSION": "1.0.0"}
 
@@ -263,6 +274,11 @@ PICKER_POOL_SIZE = env_int("PICKER_POOL_SIZE", 1000, minimum=10)
 # Anonymous writes allowed per session / per address per minute.
 RATE_LIMIT_SESSION_PER_MINUTE = env_int("RATE_LIMIT_SESSION_PER_MINUTE", 60, minimum=1)
 RATE_LIMIT_ADDRESS_PER_MINUTE = env_int("RATE_LIMIT_ADDRESS_PER_MINUTE", 600, minimum=1)
+# Anonymous API requests allowed per address per minute (Redis-backed DRF throttle).
+RATE_LIMIT_API_ANON_PER_MINUTE = env_int("RATE_LIMIT_API_ANON_PER_MINUTE", 120, minimum=1)
+# In-order listings and export cursors leave out what is younger than this: a review is stamped
+# a moment before it commits, and a reader must never pass a position something can still land at.
+RESULTS_IN_ORDER_SETTLE_SECONDS = env_int("RESULTS_IN_ORDER_SETTLE_SECONDS", 5, minimum=0)
 # Largest PDF an editor may upload through the admin, in bytes.
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024, minimum=1024)
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("denorm.urls")),
     path("", include("assignments.urls")),
     path("", include("reviews.urls")),
+    path("", include("results.urls")),
 ]
 
 if settings.DEBUG or getattr(settings, "SERVE_MEDIA", False):

@@ -1,0 +1,215 @@
+"""The read-only JSON API under /api/. Lists use cursor pagination; the tag listings take the
+same filters and cursors as the HTML listings (``results.selectors``)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.db.models import Prefetch
+from django.shortcuts import render
+from django.urls import reverse
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.exceptions import NotFound, ParseError
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from assignments.models import Assignment
+from results import selectors
+from results.api import serializers as s
+from results.params import BadRequest, parse_filters, parse_id
+from results.selectors import Listing, Order, ScopeKind
+from reviews.models import Document, Member, Page, PageTag, Party, Tag
+
+
+class IdCursorPagination(CursorPagination):
+    ordering = "id"
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+
+    def decode_cursor(self, request):
+        # DRF answers a bad cursor with 404 "Invalid cursor"; it is bad input, so a 400.
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ParseError("That cursor is malformed.") from None
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (ValueError, TypeError, OverflowError):
+            raise ParseError("That cursor is malformed.") from None
+
+
+class _ViewerMixin:
+    def viewer(self) -> selectors.Viewer:
+        if not hasattr(self, "_viewer"):
+            self._viewer = selectors.viewer_for(self.request.user)
+        return self._viewer
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        context["viewer"] = self.viewer()
+        return context
+
+
+class PartyViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Party.objects.all()
+    serializer_class = s.PartySerializer
+    pagination_class = IdCursorPagination
+    lookup_field = "slug"
+
+
+class MemberViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Member.objects.select_related("party")
+    serializer_class = s.MemberSerializer
+    pagination_class = IdCursorPagination
+    lookup_field = "slug"
+
+
+class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = Document.objects.select_related("member")
+    serializer_class = s.DocumentSerializer
+    pagination_class = IdCursorPagination
+    lookup_value_regex = "[0-9]{1,18}"
+
+
+class TagViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.TagSerializer
+    pagination_class = IdCursorPagination
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        qs = Tag.objects.all()
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request
+            return qs.none()
+        return qs if self.viewer().is_staff else qs.filter(active=True)
+
+
+class AssignmentViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.AssignmentSerializer
+    pagination_class = IdCursorPagination
+    lookup_field = "slug"
+
+    def get_queryset(self):
+        qs = Assignment.objects.all()
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request
+            return qs.none()
+        return qs if self.viewer().is_staff else qs.filter(active=True)
+
+
+class PageViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
+    """Pages with their tag counts once the viewer may see them (the listings' rule)."""
+
+    serializer_class = s.PageSerializer
+    pagination_class = IdCursorPagination
+    lookup_value_regex = "[0-9]{1,18}"
+
+    def get_queryset(self):
+        tags = PageTag.objects.filter(count__gt=0, tag__active=True).select_related("tag")
+        return Page.objects.prefetch_related(
+            Prefetch(
+                "page_tags",
+                queryset=tags.order_by("-count", "tag__order", "tag__name"),
+                to_attr="visible_tags",
+            )
+        )
+
+
+_SCOPE_PARAMS = {
+    "party": ScopeKind.PARTY,
+    "member": ScopeKind.MEMBER,
+    "document": ScopeKind.DOCUMENT,
+    "assignment": ScopeKind.ASSIGNMENT,
+    "user": ScopeKind.USER,
+}
+
+
+class ListingView(APIView):
+    """Pages with a tag, optionally narrowed to one party, member, document, assignment or user."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("order", str, enum=[Order.MOST_TAGGED.value, Order.IN_ORDER.value]),
+            OpenApiParameter("party", str, description="party slug"),
+            OpenApiParameter("member", str, description="member slug"),
+            OpenApiParameter("document", int, description="document id"),
+            OpenApiParameter("assignment", str, description="assignment slug"),
+            OpenApiParameter("user", str, description="username"),
+            OpenApiParameter(
+                "min_agreement", str, description="share of the page's reviewers, 0-1 (0.5, 2/3)"
+            ),
+            OpenApiParameter("min_reviews", int),
+            OpenApiParameter("after", OpenApiTypes.STR, description="cursor from `next`"),
+        ],
+        responses=s.ListingSerializer,
+    )
+    def get(self, request, tag: str):
+        try:
+            return self._get(request, tag)
+        except BadRequest as e:
+            raise ParseError(e.message) from None
+
+    def _get(self, request, tag: str) -> Response:
+        viewer = selectors.viewer_for(request.user)
+        tag_obj = selectors.tag_for(tag, viewer=viewer)
+        if tag_obj is None:
+            raise NotFound("No such tag.")
+        order_raw = request.query_params.get("order") or Order.MOST_TAGGED.value
+        if order_raw not in (Order.MOST_TAGGED.value, Order.IN_ORDER.value):
+            raise BadRequest("order must be most-tagged or in-order.")
+        given = [
+            (name, request.query_params[name]) for name in _SCOPE_PARAMS if request.query_params.get(name)
+        ]
+        if len(given) > 1:
+            raise BadRequest("Narrow by one of party, member, document, assignment or user, not several.")
+        scope = selectors.Scope()
+        if given:
+            name, value = given[0]
+            if len(value) > 150 or "\x00" in value:
+                raise BadRequest(f"{name} is too long or contains invalid characters.")
+            if name == "document":
+                value = parse_id(value, name="document")
+            scope = selectors.scope_for(_SCOPE_PARAMS[name], value, viewer=viewer)
+            if scope is None:
+                raise NotFound(f"No such {name}.")
+        filters = parse_filters(request.query_params)
+        listing = Listing(tag=tag_obj, scope=scope, order=Order(order_raw))
+        page = selectors.listing_page(
+            listing, viewer=viewer, filters=filters, after=request.query_params.get("after") or None
+        )
+        next_url = None
+        if page.next_cursor:
+            query = {k: v for k, v in request.query_params.items() if k != "after"}
+            query["after"] = page.next_cursor
+            next_url = request.build_absolute_uri(
+                f"{reverse('api-listing', args=[tag_obj.slug])}?{urlencode(query)}"
+            )
+        data = s.ListingSerializer(
+            {"next": next_url, "results": page.rows}, context={"request": request}
+        ).data
+        return Response(data)
+
+
+def docs(request):
+    """A self-hosted page listing the endpoints from the OpenAPI schema (no CDN needed)."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    endpoints = []
+    for path, operations in sorted(schema.get("paths", {}).items()):
+        for method, op in operations.items():
+            params = [p["name"] for p in op.get("parameters", []) if p.get("in") == "query"]
+            endpoints.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": (op.get("description") or op.get("summary") or "").strip(),
+                    "params": params,
+                }
+            )
+    return render(
+        request, "results/api_docs.html", {"endpoints": endpoints, "title": schema["info"]["title"]}
+    )

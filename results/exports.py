@@ -1,0 +1,148 @@
+"""Streamed CSV and JSON-lines exports of pages with their tags, counts and agreement.
+
+Streaming: the response is a generator over ``QuerySet.iterator(chunk_size=...)``, which on
+Postgres is a server-side cursor: the web process holds one chunk of rows at a time, however
+large the export.
+
+Incremental (``?since=<cursor>``): reviews are append-only and a review is exactly what changes a
+page's tags and counts, so the export cursor is the id of the last review taken into account.
+``?since=`` lists every (page, tag) row of the pages that got a review after that one, with the
+page's current counts: rows are upserts keyed by ``page_id`` + ``tag``. The next cursor is sent
+in the ``X-Next-Since`` header and a ``Link: rel="next"`` header (and, in JSON lines, as the last
+line). It stops at reviews older than ``RESULTS_IN_ORDER_SETTLE_SECONDS``: a review's id is
+allocated a moment before its transaction commits, so a review still in flight cannot sit below
+a cursor already handed out.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+from django.db.models import Max, QuerySet
+from django.http import HttpRequest, StreamingHttpResponse
+from django.urls import reverse
+
+from results import cursors, selectors
+from results.params import BadRequest, Filters, parse_filters
+from reviews.models import PageTag, Review, Tag
+
+EXPORT_SALT = "results.export.v1"
+# Rows fetched per round trip of the server-side cursor: the memory the export holds at once.
+EXPORT_CHUNK_ROWS = 2000
+
+COLUMNS = [
+    "page_id",
+    "page_url",
+    "document_id",
+    "document_title",
+    "page_number",
+    "member",
+    "party",
+    "tag",
+    "count",
+    "reviews",
+    "agreement",
+    "first_tagged_at",
+]
+
+
+def _identity(tag: Tag | None) -> str:
+    return f"export|{tag.pk if tag else '*'}"
+
+
+def parse_since(raw: str | None, *, tag: Tag | None) -> int | None:
+    if not raw:
+        return None
+    return cursors.decode(raw, salt=EXPORT_SALT, identity=_identity(tag), size=1)[0]
+
+
+def next_since_token(high: int, *, tag: Tag | None) -> str:
+    return cursors.encode(salt=EXPORT_SALT, identity=_identity(tag), key=[high])
+
+
+def high_water_mark() -> int:
+    """The id of the newest review old enough to have committed (see the module docstring)."""
+    found = Review.objects.filter(created__lte=selectors.settle_horizon()).aggregate(m=Max("id"))["m"]
+    return found or 0
+
+
+def export_queryset(
+    *, viewer: selectors.Viewer, tag: Tag | None, filters: Filters, since: int | None, high: int
+) -> QuerySet:
+    qs = selectors.visible_pagetags(viewer=viewer, filters=filters)
+    if tag is not None:
+        qs = qs.filter(tag=tag)
+    if since is not None:
+        changed = Review.objects.filter(id__gt=since, id__lte=high).values("page_id")
+        qs = qs.filter(page_id__in=changed)
+    return qs.select_related("page__document__member__party", "tag").order_by("page_id", "tag_id")
+
+
+def _record(pt: PageTag) -> dict:
+    page = pt.page
+    member = page.document.member
+    return {
+        "page_id": page.pk,
+        "page_url": page.get_absolute_url(),
+        "document_id": page.document_id,
+        "document_title": page.document.title,
+        "page_number": page.number,
+        "member": member.slug if member else None,
+        "party": member.party.slug if member and member.party else None,
+        "tag": pt.tag.slug,
+        "count": pt.count,
+        "reviews": page.review_count,
+        "agreement": round(pt.count / page.review_count, 4) if page.review_count else 0.0,
+        "first_tagged_at": pt.first_tagged_at.isoformat(),
+    }
+
+
+class _Echo:
+    """A file-like object whose write() hands back the line (csv.writer wants a file)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_lines(rows: Iterator[PageTag]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(COLUMNS)
+    for pt in rows:
+        record = _record(pt)
+        yield writer.writerow(["" if record[c] is None else record[c] for c in COLUMNS])
+
+
+def _jsonl_lines(rows: Iterator[PageTag], next_since: str) -> Iterator[str]:
+    for pt in rows:
+        yield json.dumps(_record(pt), ensure_ascii=False) + "\n"
+    yield json.dumps({"next_since": next_since}) + "\n"
+
+
+def export_response(request: HttpRequest, *, tag: Tag | None, fmt: str) -> StreamingHttpResponse:
+    """The streamed export; ``BadRequest`` for bad filters or cursors (before anything streams)."""
+    if fmt not in ("csv", "jsonl"):
+        raise BadRequest("Exports come as csv or jsonl.")
+    viewer = selectors.viewer_for(request.user)
+    filters = parse_filters(request.GET)
+    since = parse_since(request.GET.get("since"), tag=tag)
+    high = high_water_mark()
+    if since is not None and since > high:
+        high = since  # nothing new yet: keep the reader's position
+    token = next_since_token(high, tag=tag)
+    rows = export_queryset(viewer=viewer, tag=tag, filters=filters, since=since, high=high).iterator(
+        chunk_size=EXPORT_CHUNK_ROWS
+    )
+    if fmt == "csv":
+        response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    else:
+        response = StreamingHttpResponse(_jsonl_lines(rows, token), content_type="application/x-ndjson")
+    name = f"crowd-{tag.slug if tag else 'all'}.{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["X-Next-Since"] = token
+    path = reverse("export-tag", args=[tag.slug, fmt]) if tag else reverse("export-all", args=[fmt])
+    response["Link"] = f'<{path}?{urlencode({**filters.as_query(), "since": token})}>; rel="next"'
+    response["Cache-Control"] = "no-store"
+    return response

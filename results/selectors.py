@@ -1,0 +1,446 @@
+"""Reads for the results pages, feeds, exports and API (no writes here).
+
+Listings read the per-page-per-tag aggregate ``PageTag`` (and, for one user's listing, that
+user's own ``Review`` rows), never all the reviews of a page. Each listing is one query whose rows
+come off an index in order and stop at ``limit + 1``:
+
+- most-tagged: ``(tag, -count, page)`` (index ``pagetag_most_tagged_idx``), keyset on
+  ``(count, page id)``;
+- in order: ``(tag, first_tagged_at, page)`` (index ``pagetag_in_order_idx``), keyset on
+  ``(first_tagged_at, page id)``; for one user, ``(reviewer, created)`` on their reviews.
+
+Visibility (the rule of ``/pages/<id>/``, made cheap for lists): the public sees a page in a
+listing only once its ``review_count`` reached the *public threshold*, the highest threshold of any
+active assignment (1 when there is none). That is at least as strict as the per-page rule, so a
+listing never shows tags the page view would hide, and it needs one number per request instead
+of a threshold per row. Staff see every page; a user sees all of their own pages in their own
+user listing (they are their answers).
+
+In-order listings also leave out tags younger than ``RESULTS_IN_ORDER_SETTLE_SECONDS``: a
+review's timestamp is taken a few milliseconds before its transaction commits, so without the
+delay a reader could pass a position just before an earlier-stamped review becomes visible, and
+miss it for good.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from assignments import scope as assignment_scope
+from assignments.models import Assignment
+from results import cursors
+from results.params import BadRequest, Filters
+from reviews.models import Discovery, Document, Member, Page, PageTag, Party, Review, Skip, Tag
+
+CURSOR_SALT = "results.listing.v1"
+DEFAULT_LIMIT = 50
+FEED_LIMIT = 50
+
+
+class Order(StrEnum):
+    MOST_TAGGED = "most-tagged"
+    IN_ORDER = "in-order"
+    LATEST = "latest"  # newest first, no cursor: feeds
+
+
+class ScopeKind(StrEnum):
+    ALL = "all"
+    PARTY = "party"
+    MEMBER = "member"
+    DOCUMENT = "document"
+    ASSIGNMENT = "assignment"
+    USER = "user"
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: ScopeKind = ScopeKind.ALL
+    obj: object | None = None
+
+    @property
+    def key(self) -> str:
+        return self.kind.value if self.obj is None else f"{self.kind.value}:{self.obj.pk}"
+
+    @property
+    def label(self) -> str:
+        return "" if self.obj is None else str(self.obj)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking: decides which pages a listing may show."""
+
+    user_id: int | None
+    is_staff: bool
+    public_threshold: int
+
+    def sees_everything_in(self, scope: Scope) -> bool:
+        if self.is_staff:
+            return True
+        return scope.kind == ScopeKind.USER and scope.obj is not None and scope.obj.pk == self.user_id
+
+
+def public_threshold() -> int:
+    """The highest threshold of the active assignments (1 when none): the public listing bar."""
+    return Assignment.objects.filter(active=True).aggregate(m=Max("threshold"))["m"] or 1
+
+
+def viewer_for(user) -> Viewer:
+    authenticated = bool(user and user.is_authenticated)
+    return Viewer(
+        user_id=user.pk if authenticated else None,
+        is_staff=authenticated and user.is_active and user.is_staff,
+        public_threshold=public_threshold(),
+    )
+
+
+@dataclass(frozen=True)
+class Listing:
+    tag: Tag
+    scope: Scope
+    order: Order
+
+    @property
+    def identity(self) -> str:
+        """What a cursor is bound to: the order, the tag and the scope (not the filters, which a
+        reader may tighten or loosen between pages without breaking the keyset)."""
+        return f"{self.order.value}|{self.tag.pk}|{self.scope.key}"
+
+
+@dataclass
+class Row:
+    page: Page
+    tag: Tag
+    count: int  # reviewers who applied the tag
+    at: datetime  # when the page first got the tag (or, for a user listing, when they tagged it)
+
+    @property
+    def reviews(self) -> int:
+        return self.page.review_count
+
+    @property
+    def agreement(self) -> float:
+        return self.count / self.reviews if self.reviews else 0.0
+
+
+@dataclass
+class ListingPage:
+    rows: list[Row]
+    next_cursor: str | None  # more rows follow now
+    # In order: the position after the last row shown, even at the end of the list, so a reader
+    # at the end can come back later and get exactly what was tagged since.
+    resume_cursor: str | None = None
+
+
+def _apply_filters(qs: QuerySet, filters: Filters, *, count: str, reviews: str) -> QuerySet:
+    """``min_reviews`` and ``min_agreement`` on counters: count / reviews >= share is compared
+    as count * denominator >= reviews * numerator, in integers, so the boundary is exact."""
+    if filters.min_reviews is not None:
+        qs = qs.filter(**{f"{reviews}__gte": filters.min_reviews})
+    if filters.min_agreement is not None and filters.min_agreement > 0:
+        share = filters.min_agreement
+        qs = qs.alias(
+            _agreement_margin=ExpressionWrapper(
+                F(count) * share.denominator - F(reviews) * share.numerator, output_field=IntegerField()
+            )
+        ).filter(_agreement_margin__gte=0)
+    return qs
+
+
+def _scope_q(scope: Scope, *, page: str = "page") -> Q:
+    """Narrow a query on ``page`` (a Page relation path) to the scope's pages."""
+    obj = scope.obj
+    match scope.kind:
+        case ScopeKind.PARTY:
+            return Q(**{f"{page}__document__member__party_id": obj.pk})
+        case ScopeKind.MEMBER:
+            return Q(**{f"{page}__document__member_id": obj.pk})
+        case ScopeKind.DOCUMENT:
+            return Q(**{f"{page}__document_id": obj.pk})
+        case ScopeKind.ASSIGNMENT:
+            # The one definition of an assignment's pages (assignments.scope), as a subquery.
+            return Q(**{f"{page}__in": Page.objects.filter(assignment_scope.page_filter(obj.pk)).values("pk")})
+    return Q()
+
+
+def settle_horizon() -> datetime:
+    return timezone.now() - timedelta(seconds=settings.RESULTS_IN_ORDER_SETTLE_SECONDS)
+
+
+def listing_page(
+    listing: Listing,
+    *,
+    viewer: Viewer,
+    filters: Filters,
+    after: str | None = None,
+    limit: int | None = None,
+) -> ListingPage:
+    """One page of a listing: ``limit`` rows after the cursor ``after`` and the next cursor.
+
+    One query, whatever ``limit`` is: rows carry their page, document, member and party.
+    """
+    limit = limit or DEFAULT_LIMIT
+    key = None
+    if after and listing.order != Order.LATEST:
+        key = cursors.decode(after, salt=CURSOR_SALT, identity=listing.identity, size=2)
+    if listing.scope.kind == ScopeKind.USER:
+        rows = _user_rows(listing, viewer=viewer, filters=filters, key=key, limit=limit + 1)
+    else:
+        rows = _pagetag_rows(listing, viewer=viewer, filters=filters, key=key, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if listing.order == Order.LATEST or not rows:
+        # An empty in-order page resumes from where it was asked to start.
+        resume = after if listing.order == Order.IN_ORDER else None
+        return ListingPage(rows=rows, next_cursor=None, resume_cursor=resume)
+    last = rows[-1]
+    position = last.count if listing.order == Order.MOST_TAGGED else cursors.micros(last.at)
+    cursor = cursors.encode(salt=CURSOR_SALT, identity=listing.identity, key=[position, last.page.pk])
+    return ListingPage(
+        rows=rows,
+        next_cursor=cursor if more else None,
+        resume_cursor=cursor if listing.order == Order.IN_ORDER else None,
+    )
+
+
+def visible_pagetags(*, viewer: Viewer, scope: Scope = Scope(), filters: Filters = Filters()) -> QuerySet:
+    """PageTag rows this viewer may see in a listing or export: active tags, scope, filters."""
+    qs = PageTag.objects.filter(count__gt=0, tag__active=True).filter(_scope_q(scope))
+    if not viewer.sees_everything_in(scope):
+        qs = qs.filter(page__review_count__gte=viewer.public_threshold)
+    return _apply_filters(qs, filters, count="count", reviews="page__review_count")
+
+
+def _pagetag_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit: int) -> list[Row]:
+    qs = visible_pagetags(viewer=viewer, scope=listing.scope, filters=filters).filter(tag=listing.tag)
+    if listing.order == Order.MOST_TAGGED:
+        if key is not None:
+            # The redundant bound is what the index can seek on (Postgres does not turn the OR
+            # into an index condition: without it, a deep cursor scans every row before it).
+            qs = qs.filter(count__lte=key[0]).filter(
+                Q(count__lt=key[0]) | Q(count=key[0], page_id__gt=key[1])
+            )
+        qs = qs.order_by("-count", "page_id")
+    else:
+        qs = qs.filter(first_tagged_at__lte=settle_horizon())
+        if listing.order == Order.IN_ORDER:
+            if key is not None:
+                moment = cursors.from_micros(key[0])
+                qs = qs.filter(first_tagged_at__gte=moment).filter(
+                    Q(first_tagged_at__gt=moment) | Q(first_tagged_at=moment, page_id__gt=key[1])
+                )
+            qs = qs.order_by("first_tagged_at", "page_id")
+        else:
+            qs = qs.order_by("-first_tagged_at", "-page_id")
+    qs = qs.select_related("page__document__member__party")
+    return [Row(page=pt.page, tag=listing.tag, count=pt.count, at=pt.first_tagged_at) for pt in qs[:limit]]
+
+
+def _user_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit: int) -> list[Row]:
+    """A user's pages with the tag, from their own reviews: the in-order time is when *they*
+    tagged the page; counts come from the aggregate (a subquery per row shown, not per review)."""
+    user = listing.scope.obj
+    tag = listing.tag
+    qs = Review.objects.filter(reviewer_id=user.pk, tags=tag).annotate(
+        tag_count=Subquery(PageTag.objects.filter(page_id=OuterRef("page_id"), tag=tag).values("count")[:1])
+    )
+    if not viewer.sees_everything_in(listing.scope):
+        qs = qs.filter(page__review_count__gte=viewer.public_threshold)
+    qs = _apply_filters(qs, filters, count="tag_count", reviews="page__review_count")
+    if listing.order == Order.MOST_TAGGED:
+        if key is not None:
+            qs = qs.filter(tag_count__lte=key[0]).filter(
+                Q(tag_count__lt=key[0]) | Q(tag_count=key[0], page_id__gt=key[1])
+            )
+        qs = qs.order_by("-tag_count", "page_id")
+    else:
+        qs = qs.filter(created__lte=settle_horizon())
+        if listing.order == Order.IN_ORDER:
+            if key is not None:
+                moment = cursors.from_micros(key[0])
+                qs = qs.filter(created__gte=moment).filter(
+                    Q(created__gt=moment) | Q(created=moment, page_id__gt=key[1])
+                )
+            qs = qs.order_by("created", "page_id")
+        else:
+            qs = qs.order_by("-created", "-page_id")
+    qs = qs.select_related("page__document__member__party")
+    return [Row(page=r.page, tag=tag, count=r.tag_count or 0, at=r.created) for r in qs[:limit]]
+
+
+# --- Lookups used by views and the API --------------------------------------------------------
+
+
+def tag_for(slug: str, *, viewer: Viewer) -> Tag | None:
+    """An active tag by slug (staff also reach inactive ones)."""
+    qs = Tag.objects.filter(slug=slug)
+    if not viewer.is_staff:
+        qs = qs.filter(active=True)
+    return qs.first()
+
+
+def scope_for(kind: ScopeKind, value, *, viewer: Viewer) -> Scope | None:
+    """The scope object named in a URL, or None when there is no such (visible) object."""
+    if isinstance(value, str) and ("\x00" in value or len(value) > 150):
+        return None  # Postgres refuses NUL in text; no name is that long
+    match kind:
+        case ScopeKind.ALL:
+            return Scope()
+        case ScopeKind.PARTY:
+            obj = Party.objects.filter(slug=value).first()
+        case ScopeKind.MEMBER:
+            obj = Member.objects.filter(slug=value).first()
+        case ScopeKind.DOCUMENT:
+            obj = Document.objects.filter(pk=value).first() if 0 < int(value) < 2**63 else None
+        case ScopeKind.ASSIGNMENT:
+            qs = Assignment.objects.filter(slug=value)
+            obj = (qs if viewer.is_staff else qs.filter(active=True)).first()
+        case ScopeKind.USER:
+            obj = get_user_model().objects.filter(username=value, is_active=True).first()
+        case _:
+            obj = None
+    return None if obj is None else Scope(kind=kind, obj=obj)
+
+
+@dataclass
+class TagCount:
+    tag: Tag
+    pages: int
+
+
+def tag_counts(*, viewer: Viewer, scope: Scope) -> list[TagCount]:
+    """Active tags with how many visible pages of the scope have each (two queries)."""
+    counts = dict(
+        visible_pagetags(viewer=viewer, scope=scope)
+        .values_list("tag_id")
+        .annotate(n=Count("id"))
+        .values_list("tag_id", "n")
+    )
+    return [TagCount(tag=t, pages=counts.get(t.pk, 0)) for t in Tag.objects.filter(active=True)]
+
+
+def parties() -> list[Party]:
+    return list(Party.objects.annotate(member_total=Count("members")).order_by("name"))
+
+
+def members(*, party: Party | None = None) -> list[Member]:
+    qs = Member.objects.select_related("party").annotate(document_total=Count("documents"))
+    if party is not None:
+        qs = qs.filter(party=party)
+    return list(qs.order_by("name", "id"))
+
+
+def documents_of(member: Member, *, limit: int = 500) -> list[Document]:
+    return list(Document.objects.filter(member=member).order_by("title", "id")[:limit])
+
+
+def latest_discoveries(*, limit: int = 100) -> list[Discovery]:
+    return list(
+        Discovery.objects.select_related("page__document__member", "credited").order_by("-created", "-id")[
+            :limit
+        ]
+    )
+
+
+# --- Staff activity ---------------------------------------------------------------------------
+
+ACTIVITY_SALT = "results.activity.v1"
+
+
+@dataclass(frozen=True)
+class ActivityFilters:
+    assignment: Assignment | None = None
+    tag: Tag | None = None
+    member: Member | None = None
+    party: Party | None = None
+    reviewer: object | None = None
+
+    def as_query(self) -> dict[str, str]:
+        out = {}
+        for name in ("assignment", "tag", "member", "party"):
+            obj = getattr(self, name)
+            if obj is not None:
+                out[name] = obj.slug
+        if self.reviewer is not None:
+            out["reviewer"] = self.reviewer.username
+        return out
+
+
+@dataclass
+class Activity:
+    kind: str  # "review" or "skip"
+    id: int
+    created: datetime
+    reviewer: object
+    page: Page
+    assignment: Assignment | None
+    tags: list[Tag]
+
+
+# Newest first over two tables, merged on (created, kind rank, id), descending; reviews rank
+# above skips at the same microsecond so the merge order is total and the cursor exact.
+_RANK = {"review": 1, "skip": 0}
+
+
+def _activity_before(qs: QuerySet, *, rank: int, key: list[int] | None) -> QuerySet:
+    if key is None:
+        return qs
+    moment, key_rank, key_id = cursors.from_micros(key[0]), key[1], key[2]
+    before = Q(created__lt=moment)
+    if rank < key_rank:
+        before |= Q(created=moment)
+    elif rank == key_rank:
+        before |= Q(created=moment, id__lt=key_id)
+    return qs.filter(created__lte=moment).filter(before)  # the bound is what the index seeks on
+
+
+def activity(
+    *, filters: ActivityFilters, after: str | None = None, limit: int = DEFAULT_LIMIT
+) -> tuple[list[Activity], str | None]:
+    """Recent reviews and skips, newest first, and the next cursor (three queries)."""
+    key = cursors.decode(after, salt=ACTIVITY_SALT, identity="activity", size=3) if after else None
+    if key is not None and key[1] not in _RANK.values():
+        raise BadRequest("That cursor is malformed. Start again from the first page.")
+    reviews = Review.objects.select_related("reviewer", "page__document__member__party", "assignment")
+    skips = Skip.objects.select_related("reviewer", "page__document__member__party")
+    if filters.assignment is not None:
+        reviews = reviews.filter(assignment=filters.assignment)
+        # A skip records no assignment: the skips of the assignment's pages stand in for it.
+        skips = skips.filter(_scope_q(Scope(ScopeKind.ASSIGNMENT, filters.assignment)))
+    if filters.tag is not None:
+        reviews = reviews.filter(tags=filters.tag)
+        skips = skips.none()  # a skip carries no tags
+    if filters.member is not None:
+        reviews = reviews.filter(page__document__member=filters.member)
+        skips = skips.filter(page__document__member=filters.member)
+    if filters.party is not None:
+        reviews = reviews.filter(page__document__member__party=filters.party)
+        skips = skips.filter(page__document__member__party=filters.party)
+    if filters.reviewer is not None:
+        reviews = reviews.filter(reviewer=filters.reviewer)
+        skips = skips.filter(reviewer=filters.reviewer)
+    reviews = _activity_before(reviews, rank=_RANK["review"], key=key).order_by("-created", "-id")
+    skips = _activity_before(skips, rank=_RANK["skip"], key=key).order_by("-created", "-id")
+    items = [
+        Activity("review", r.pk, r.created, r.reviewer, r.page, r.assignment, list(r.tags.all()))
+        for r in reviews.prefetch_related("tags")[: limit + 1]
+    ]
+    items.extend(Activity("skip", s.pk, s.created, s.reviewer, s.page, None, []) for s in skips[: limit + 1])
+    items.sort(key=lambda a: (a.created, _RANK[a.kind], a.id), reverse=True)
+    next_cursor = None
+    if len(items) > limit:
+        items = items[:limit]
+        last = items[-1]
+        next_cursor = cursors.encode(
+            salt=ACTIVITY_SALT,
+            identity="activity",
+            key=[cursors.micros(last.created), _RANK[last.kind], last.id],
+        )
+    return items, next_cursor
