@@ -166,7 +166,9 @@ def _scope_q(scope: Scope, *, page: str = "page") -> Q:
             return Q(**{f"{page}__document_id": obj.pk})
         case ScopeKind.ASSIGNMENT:
             # The one definition of an assignment's pages (assignments.scope), as a subquery.
-            return Q(**{f"{page}__in": Page.objects.filter(assignment_scope.page_filter(obj.pk)).values("pk")})
+            return Q(
+                **{f"{page}__in": Page.objects.filter(assignment_scope.page_filter(obj.pk)).values("pk")}
+            )
     return Q()
 
 
