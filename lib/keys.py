@@ -69,6 +69,11 @@ def rebuild_lock(family: str) -> str:
     return f"{_P}:lock:rebuild:{family}"
 
 
+def check_lock() -> str:
+    """Held while a periodic check-and-repair runs: two runs never overlap."""
+    return f"{_P}:lock:check-denormalisations"
+
+
 # memcached
 def assignment_pool(assignment_id: int) -> str:
     """memcached: up to PICKER_POOL_SIZE to-do page ids of an assignment (the Redis-down pool)."""
