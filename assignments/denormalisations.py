@@ -7,10 +7,13 @@ slot so that one command may touch them together:
 - ``done``: those whose ``review_count`` reached the assignment's threshold;
 - ``todo``: ``needed`` minus ``done``, built with ``SDIFFSTORE`` when the sets are rebuilt and then
   kept current member by member (SADD/SREM), so that no request pays for a set difference;
-- ``todo-rank``: the same ids in a sorted set (every score 0), made from ``todo`` with
-  ``ZUNIONSTORE`` at rebuild time and kept in step with it (ZADD/ZREM next to every SADD/SREM).
-  The picker draws from it by random rank (``ZRANGE key r r``, O(log n)): ``SRANDMEMBER`` on a
-  set of more than 512 ids (a hashtable) favours some members up to several times over others.
+- ``todo-rank``: the same ids in a sorted set whose score encodes each page's free places
+  (reviews still needed minus the picker's live reservations) and priority (see
+  ``assignments/picker/tiers.lua``), kept in step with ``todo`` (ZADD/ZREM next to every
+  SADD/SREM) and re-scored by every review and reservation. The picker draws from it by random
+  rank within a band of equal scores (``ZRANGE key r r``, O(log n)): ``SRANDMEMBER`` on a set of
+  more than 512 ids (a hashtable) favours some members up to several times over others;
+- ``priority``: the ids of the assignment's priority pages (``PriorityPage``).
 
 Postgres: ``Assignment.page_count`` and ``Assignment.completed_count``.
 
@@ -32,7 +35,9 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 from django.dispatch import receiver
 
 from assignments import scope
-from assignments.models import Assignment
+from assignments.models import Assignment, PriorityPage
+from assignments.picker.holds import end_reservations, settle_pages
+from assignments.picker.scripts import rank_score
 from denorm.changes import Changes, changed
 from denorm.operations import mark_stale
 from denorm.redis_sets import REDIS_CHUNK, hash_tag_id, scan_keys, sync_set
@@ -52,85 +57,119 @@ PATTERNS = {
     "done": f"{_A}:done",
     "todo": f"{_A}:todo",
     "rank": f"{_A}:todo-rank",
+    "priority": f"{_A}:priority",
 }
 KEY_OF = {
     "needed": keys.assignment_needed,
     "done": keys.assignment_done,
     "todo": keys.assignment_todo,
     "rank": keys.assignment_todo_rank,
+    "priority": keys.assignment_priority,
 }
 SET_NAMES = {
     "needed": "assignment-needed",
     "done": "assignment-done",
     "todo": "assignment-todo",
     "rank": "assignment-todo-rank",
+    "priority": "assignment-priority",
 }
-KINDS = ("needed", "done", "todo", "rank")
+KINDS = ("needed", "done", "todo", "rank", "priority")
+# The picker's reservations: not copies of Postgres, but they go with the assignment's sets.
+RESERVATION_KEYS = (keys.assignment_holds, keys.assignment_hold_counts, keys.assignment_holders)
 
 
-def assignment_truth(assignment_id: int) -> dict[str, set[int]] | None:
-    """The three sets of one assignment from Postgres; None when it is inactive or gone."""
+def _empty_truth() -> dict:
+    return {"needed": set(), "done": set(), "todo": set(), "priority": set(), "remaining": {}}
+
+
+def assignment_truth(assignment_id: int) -> dict | None:
+    """The sets of one assignment from Postgres, and the reviews each to-do page still needs
+    (``remaining``); None when it is inactive or gone."""
     row = Assignment.objects.filter(pk=assignment_id).values_list("active", "threshold").first()
     if row is None or not row[0]:
         return None
     threshold = row[1]
-    needed: set[int] = set()
-    done: set[int] = set()
+    truth = _empty_truth()
     for page_id, count in Page.objects.filter(scope.page_filter(assignment_id)).values_list(
         "id", "review_count"
     ):
-        needed.add(page_id)
+        truth["needed"].add(page_id)
         if count >= threshold:
-            done.add(page_id)
-    return {"needed": needed, "done": done, "todo": needed - done}
-
-
-def all_assignment_truth() -> dict[int, dict[str, set[int]]]:
-    """The three sets of every active assignment in one query (checks)."""
-    truth = {
-        pk: {"needed": set(), "done": set(), "todo": set()}
-        for pk in Assignment.objects.filter(active=True).values_list("pk", flat=True)
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT a.id, p.id, p.review_count >= a.threshold FROM ({scope.ASSIGNMENT_PAGES_SQL}) x"
-            " JOIN assignments_assignment a ON a.id = x.assignment_id AND a.active"
-            " JOIN reviews_page p ON p.id = x.page_id"
-        )
-        for assignment_id, page_id, done in cursor.fetchall():
-            sets = truth[assignment_id]
-            sets["needed"].add(page_id)
-            sets["done" if done else "todo"].add(page_id)
+            truth["done"].add(page_id)
+        else:
+            truth["todo"].add(page_id)
+            truth["remaining"][page_id] = threshold - count
+    truth["priority"] = set(
+        PriorityPage.objects.filter(assignment_id=assignment_id).values_list("page_id", flat=True)
+    )
     return truth
 
 
+def all_assignment_truth() -> dict[int, dict]:
+    """The sets of every active assignment in one query (checks)."""
+    truth = {pk: _empty_truth() for pk in Assignment.objects.filter(active=True).values_list("pk", flat=True)}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.id, p.id, a.threshold - p.review_count FROM ({scope.ASSIGNMENT_PAGES_SQL}) x"
+            " JOIN assignments_assignment a ON a.id = x.assignment_id AND a.active"
+            " JOIN reviews_page p ON p.id = x.page_id"
+        )
+        for assignment_id, page_id, remaining in cursor.fetchall():
+            sets = truth[assignment_id]
+            sets["needed"].add(page_id)
+            if remaining <= 0:
+                sets["done"].add(page_id)
+            else:
+                sets["todo"].add(page_id)
+                sets["remaining"][page_id] = remaining
+    for assignment_id, page_id in PriorityPage.objects.filter(assignment_id__in=list(truth)).values_list(
+        "assignment_id", "page_id"
+    ):
+        truth[assignment_id]["priority"].add(page_id)
+    return truth
+
+
+def _hold_counts(client, assignment_id: int) -> dict[int, int]:
+    return {int(k): int(v) for k, v in client.hgetall(keys.assignment_hold_counts(assignment_id)).items()}
+
+
+def rank_scores(truth: dict, holds: dict[int, int]) -> dict[int, int]:
+    """The to-do mirror's score of each to-do page (see ``assignments/picker/tiers.lua``)."""
+    return {
+        page_id: rank_score(free=remaining - holds.get(page_id, 0), priority=page_id in truth["priority"])
+        for page_id, remaining in truth["remaining"].items()
+    }
+
+
 def rebuild_assignment_sets(assignment_id: int) -> None:
-    """Rebuild the needed, done and to-do sets of one assignment from Postgres, safely while the
-    picker reads them: the new sets are built beside the old ones (same hash slot), the to-do set
-    with SDIFFSTORE, and swapped in one MULTI; then whatever on-commit updates landed during the
-    build are repaired member by member. An inactive or deleted assignment loses its sets."""
+    """Rebuild the sets of one assignment from Postgres, safely while the picker reads them: the
+    new sets are built beside the old ones (same hash slot), the to-do set with SDIFFSTORE, and
+    swapped in one MULTI; then whatever on-commit updates landed during the build are repaired
+    member by member. An inactive or deleted assignment loses its sets (and its reservations)."""
     client = get_redis()
     names = [KEY_OF[k](assignment_id) for k in KINDS]
     truth = assignment_truth(assignment_id)
     if truth is None:
-        client.delete(*names)
+        client.delete(*names, *(key(assignment_id) for key in RESERVATION_KEYS))
         return
-    truth["rank"] = truth["todo"]
+    scores = rank_scores(truth, _hold_counts(client, assignment_id))
     token = uuid.uuid4().hex[:12]
     tmp = {k: f"{KEY_OF[k](assignment_id)}:tmp:{token}" for k in KINDS}
     build = client.pipeline(transaction=False)
-    for kind in ("needed", "done"):
+    for kind in ("needed", "done", "priority"):
         members = sorted(truth[kind])
         for i in range(0, len(members), REDIS_CHUNK):
             build.sadd(tmp[kind], *members[i : i + REDIS_CHUNK])
     build.sdiffstore(tmp["todo"], [tmp["needed"], tmp["done"]])
-    build.zunionstore(tmp["rank"], {tmp["todo"]: 0})  # a set as input: every score 1 * weight 0
+    ranked = sorted(scores.items())
+    for i in range(0, len(ranked), REDIS_CHUNK):
+        build.zadd(tmp["rank"], dict(ranked[i : i + REDIS_CHUNK]))
     for name in tmp.values():
         build.expire(name, 3600)  # a crash mid-build leaves no permanent litter
     build.execute()
     swap = client.pipeline(transaction=True)
     for kind in KINDS:
-        if truth[kind]:
+        if truth["todo" if kind == "rank" else kind]:
             swap.rename(tmp[kind], KEY_OF[kind](assignment_id))
             swap.persist(KEY_OF[kind](assignment_id))
         else:
@@ -145,11 +184,14 @@ def sync_assignment_sets(assignment_id: int, *, fix: bool, kinds=KINDS) -> Drift
     Redis is read before Postgres: an on-commit update racing with this can then only make a
     member look missing or extra when it truly is, so a repair never undoes a newer update."""
     client = get_redis()
-    read = client.pipeline(transaction=False)
+    read = client.pipeline(transaction=True)  # the mirror and the hold counts at one moment
     for kind in kinds:
         _read_members(read, kind, KEY_OF[kind](assignment_id))
-    actual = dict(zip(kinds, read.execute(), strict=True))
-    truth = assignment_truth(assignment_id) or {}
+    read.hgetall(keys.assignment_hold_counts(assignment_id))
+    *replies, holds = read.execute()
+    actual = dict(zip(kinds, replies, strict=True))
+    holds = {int(k): int(v) for k, v in holds.items()}
+    truth = assignment_truth(assignment_id) or _empty_truth()
     drift = Drift()
     pipe = client.pipeline(transaction=False)
     for kind in kinds:
@@ -157,7 +199,8 @@ def sync_assignment_sets(assignment_id: int, *, fix: bool, kinds=KINDS) -> Drift
             _sync(
                 kind,
                 KEY_OF[kind](assignment_id),
-                truth.get("todo" if kind == "rank" else kind, set()),
+                truth,
+                holds,
                 actual=actual[kind],
                 fix=fix,
                 label=f"assignment {assignment_id} {kind}",
@@ -171,13 +214,39 @@ def sync_assignment_sets(assignment_id: int, *, fix: bool, kinds=KINDS) -> Drift
 
 def _read_members(pipe, kind: str, key: str) -> None:
     if kind == "rank":
-        pipe.zrange(key, 0, -1)
+        pipe.zrange(key, 0, -1, withscores=True)
     else:
         pipe.smembers(key)
 
 
-def _sync(kind: str, key: str, truth: set[int], *, actual, fix: bool, label: str, pipe=None) -> Drift:
-    return sync_set(key, truth, actual=actual, fix=fix, label=label, pipe=pipe, sorted_set=kind == "rank")
+def _sync(
+    kind: str, key: str, truth: dict, holds: dict[int, int], *, actual, fix: bool, label: str, pipe=None
+) -> Drift:
+    if kind != "rank":
+        return sync_set(key, truth[kind], actual=actual, fix=fix, label=label, pipe=pipe)
+    # The mirror: members as the to-do set, each with the score its free places and priority give.
+    want = rank_scores(truth, holds)
+    have = {int(m): float(sc) for m, sc in actual}
+    missing = {p: sc for p, sc in want.items() if p not in have}
+    extra = [p for p in have if p not in want]
+    wrong = {p: sc for p, sc in want.items() if p in have and have[p] != sc}
+    drift = Drift(missing=len(missing), extra=len(extra), wrong=len(wrong))
+    for p in sorted(missing)[:2]:
+        drift.add_example(f"{label}: {p} missing")
+    for p in sorted(extra)[:2]:
+        drift.add_example(f"{label}: {p} extra")
+    for p in sorted(wrong)[:2]:
+        drift.add_example(f"{label}: {p} scored {have[p]:g}, should be {wrong[p]}")
+    if fix and (missing or extra or wrong):
+        own = pipe is None
+        pipe = pipe if pipe is not None else get_redis().pipeline(transaction=False)
+        if missing or wrong:
+            pipe.zadd(key, {**missing, **wrong})
+        if extra:
+            pipe.zrem(key, *extra)
+        if own:
+            pipe.execute()
+    return drift
 
 
 def _assignment_ids_with_keys(kind: str) -> set[int]:
@@ -196,14 +265,19 @@ def _set_check(kind: str):
         truth = all_assignment_truth()
         client = get_redis()
         ids = sorted(set(truth) | _assignment_ids_with_keys(kind))
-        read = client.pipeline(transaction=False)
+        read = client.pipeline(transaction=True)
         for assignment_id in ids:
             _read_members(read, kind, KEY_OF[kind](assignment_id))
+            read.hgetall(keys.assignment_hold_counts(assignment_id))
+        replies = read.execute()
         drift = Drift()
-        for assignment_id, actual in zip(ids, read.execute(), strict=True):
-            want = truth.get(assignment_id, {}).get("todo" if kind == "rank" else kind, set())
+        for n, assignment_id in enumerate(ids):
+            actual, holds = replies[2 * n], {int(k): int(v) for k, v in replies[2 * n + 1].items()}
+            want = truth.get(assignment_id, _empty_truth())
             label = f"assignment {assignment_id} {kind}"
-            drift.merge(_sync(kind, KEY_OF[kind](assignment_id), want, actual=actual, fix=False, label=label))
+            drift.merge(
+                _sync(kind, KEY_OF[kind](assignment_id), want, holds, actual=actual, fix=False, label=label)
+            )
         return drift
 
     return check
@@ -238,7 +312,13 @@ def refresh_assignment_sets(changes: Changes) -> None:
     thresholds = dict(
         Assignment.objects.filter(pk__in=candidates, active=True).values_list("pk", "threshold")
     )
+    priority = set(
+        PriorityPage.objects.filter(
+            assignment_id__in=list(thresholds), page_id__in=list(changes.pages)
+        ).values_list("assignment_id", "page_id")
+    )
     ops: dict[tuple[str, str], set[int]] = defaultdict(set)  # (command, key) -> page ids
+    settle: dict[int, dict[int, int]] = defaultdict(dict)  # assignment -> page -> remaining
     for page_id, before in changes.pages.items():
         context, count = now.get(page_id, (None, 0))
         inside = context.assignments if context is not None else set()
@@ -247,13 +327,20 @@ def refresh_assignment_sets(changes: Changes) -> None:
             done = needed and count >= thresholds[assignment_id]
             for kind, member in (("needed", needed), ("done", done), ("todo", needed and not done)):
                 ops[("sadd" if member else "srem", KEY_OF[kind](assignment_id))].add(page_id)
-            ops[("zadd" if needed and not done else "zrem", KEY_OF["rank"](assignment_id))].add(page_id)
+            marked = needed and (assignment_id, page_id) in priority
+            ops[("sadd" if marked else "srem", KEY_OF["priority"](assignment_id))].add(page_id)
+            if needed and not done:
+                settle[assignment_id][page_id] = thresholds[assignment_id] - count
+            else:
+                ops[("zrem", KEY_OF["rank"](assignment_id))].add(page_id)
     pipe = get_redis().pipeline(transaction=False)
     for (command, key), members in ops.items():
-        if command == "zadd":
-            pipe.zadd(key, dict.fromkeys(members, 0))
-        else:
-            getattr(pipe, command)(key, *members)
+        getattr(pipe, command)(key, *members)
+    for assignment_id, remaining in settle.items():
+        # A page new to the mirror enters as if it had no reservation; then its score is set
+        # from its remaining reviews, its live reservations and its priority (one script each).
+        pipe.zadd(KEY_OF["rank"](assignment_id), dict.fromkeys(remaining, 0), nx=True)
+        settle_pages(pipe, assignment_id, remaining)
     pipe.execute()
 
 
@@ -400,7 +487,9 @@ def _count_drift(field: str) -> tuple[Drift, list[int]]:
 
 _SETS_KEPT = (
     "after commit: `reviews.signals.review_recorded` (a page reaching the threshold: SADD done, "
-    "SREM todo), `document_imported`, page deletes and cascades (via `reviews/denormalisations.py`), "
+    "SREM todo; every review: one fewer free place in the to-do mirror), `page_skipped` and the "
+    "picker's reservations (the mirror's free places), `post_save`/`post_delete` of a "
+    "`PriorityPage` (priority), `document_imported`, page deletes and cascades (via `reviews/denormalisations.py`), "
     "`m2m_changed` of the assignment's members, parties and documents and `post_save` changing "
     "its threshold or active flag (the assignment's sets are rebuilt), `post_delete`; anything "
     "else through `denorm.changed`."
@@ -413,10 +502,18 @@ _SET_DESCRIPTIONS = {
     "todo": "Needed minus done for each active assignment: what the next-page picker may serve. "
     "Built with SDIFFSTORE at rebuild time, then kept current member by member (SADD/SREM), so no "
     "request pays for a set difference. Small ones (up to 48 ids) are drawn from whole.",
-    "rank": "The to-do set again, as a sorted set with every score 0, made from it with ZUNIONSTORE "
-    "at rebuild time and kept in step (ZADD/ZREM beside each SADD/SREM). The picker draws from it "
-    "by random rank (ZRANGE key r r, O(log n)), which is exactly uniform: SRANDMEMBER on a set of "
-    "more than 512 ids (hashtable encoding) favours some members over others.",
+    "rank": "The to-do set again, as a sorted set whose score encodes each page's free places "
+    "(threshold - review_count - the picker's live reservations of it, counted in the hash "
+    "`{a:<id>}:hold-counts`) and priority: -free, or -2^40 - free for a priority page, while it "
+    "has a free place; -free (0 or more) when it has none. So the pages the picker may hand out "
+    "are the scores below 0, priority first, the most free places (fewest reviews) first: the "
+    "tiers of 'fewest reviews first', each a run of equal scores. Kept in step with the to-do "
+    "set (ZADD/ZREM beside each SADD/SREM); re-scored by the picker's Lua scripts as "
+    "reservations start and end and by every review. The picker draws from a tier by random rank "
+    "(ZRANGE key r r, O(log n)), which is exactly uniform: SRANDMEMBER on a set of more than 512 "
+    "ids (hashtable encoding) favours some members over others.",
+    "priority": "The ids of each active assignment's priority pages (`assignments_prioritypage`), "
+    "which the picker serves before the others (the to-do mirror's scores read it).",
 }
 _LIVES_IN = {"rank": "Redis sorted set"}
 for _order, _kind in enumerate(KINDS):
@@ -425,10 +522,10 @@ for _order, _kind in enumerate(KINDS):
             name=SET_NAMES[_kind],
             description=_SET_DESCRIPTIONS[_kind],
             derived_from="`assignments_assignment` (active, threshold) with its members, parties "
-            "and documents; `reviews_page` (document, review_count)",
+            "and documents; `reviews_page` (document, review_count); `assignments_prioritypage`",
             lives_in=f"{_LIVES_IN.get(_kind, 'Redis set')} `{PATTERNS[_kind].replace('*', '<id>')}`",
             kept_current_by=_SETS_KEPT,
-            # The four are rebuilt together (to-do is made from needed and done, rank from to-do).
+            # All are rebuilt together (to-do is made from needed and done, rank from to-do).
             rebuild=rebuild_all_assignment_sets,
             check=_set_check(_kind),
             repair=_set_repair(_kind),
@@ -478,8 +575,14 @@ register(
 
 
 @receiver(signals.review_recorded, dispatch_uid="denormalisation-assignment-review")
-def _on_review(sender, *, page_id, completed_assignment_ids, **kwargs):
-    # The hot path: only reviews that bring a page to a threshold touch the sets.
+def _on_review(sender, *, page_id, reviewer_id, completed_assignment_ids, **kwargs):
+    # The hot path: no query unless the page reached a threshold. The reviewer's reservation
+    # ends and the page needs one review fewer in every active assignment (two round trips).
+    try:
+        end_reservations(page_id=page_id, user_id=reviewer_id, reviewed=True)
+    except redis.RedisError as exc:
+        _sets_not_updated(exc)
+        return
     if not completed_assignment_ids:
         return
     active = Assignment.objects.filter(pk__in=completed_assignment_ids, active=True).values_list(
@@ -493,15 +596,34 @@ def _on_review(sender, *, page_id, completed_assignment_ids, **kwargs):
             pipe.zrem(keys.assignment_todo_rank(assignment_id), page_id)
         pipe.execute()
     except redis.RedisError as exc:
-        # The review is committed and the stale flag gets the sets rebuilt; re-raising made
-        # send_robust log a traceback for every review while Redis was down.
-        mark_stale(["assignment-done", "assignment-todo", "assignment-todo-rank"], repr(exc))
-        warn_throttled(
-            log,
-            "assignment-sets",
-            "assignment done/todo sets not updated, Redis unavailable (flagged stale): %r",
-            exc,
-        )
+        _sets_not_updated(exc)
+
+
+@receiver(signals.page_skipped, dispatch_uid="denormalisation-assignment-skip")
+def _on_skip(sender, *, page_id, reviewer_id, **kwargs):
+    try:
+        end_reservations(page_id=page_id, user_id=reviewer_id, reviewed=False)
+    except redis.RedisError as exc:
+        # The reservation expires by itself; nothing to flag.
+        warn_throttled(log, "assignment-reservations", "reservation not ended, Redis unavailable: %r", exc)
+
+
+def _sets_not_updated(exc: Exception) -> None:
+    # The review is committed and the stale flag gets the sets rebuilt; re-raising made
+    # send_robust log a traceback for every review while Redis was down.
+    mark_stale(["assignment-done", "assignment-todo", "assignment-todo-rank"], repr(exc))
+    warn_throttled(
+        log,
+        "assignment-sets",
+        "assignment done/todo sets not updated, Redis unavailable (flagged stale): %r",
+        exc,
+    )
+
+
+@receiver(post_save, sender=PriorityPage, dispatch_uid="denormalisation-priority-save")
+@receiver(post_delete, sender=PriorityPage, dispatch_uid="denormalisation-priority-delete")
+def _on_priority_change(sender, instance, **kwargs):
+    changed(pages=[instance.page_id])
 
 
 def _on_scope_change(sender, instance, action, reverse, pk_set, **kwargs):

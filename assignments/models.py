@@ -17,6 +17,10 @@ class Assignment(models.Model):
         ALTERNATIVE = "alternative", "Alternative"
         NONE = "none", "Not featured"
 
+    class Order(models.TextChoices):
+        FEWEST_FIRST = "fewest", "Fewest reviews first"
+        RANDOM = "random", "Random"
+
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
@@ -25,6 +29,14 @@ class Assignment(models.Model):
     documents = models.ManyToManyField("reviews.Document", blank=True, related_name="assignments")
     threshold = models.PositiveIntegerField(
         default=1, help_text="A page is reviewed for this assignment once this many people reviewed it."
+    )
+    order = models.CharField(
+        max_length=16,
+        choices=Order.choices,
+        default=Order.FEWEST_FIRST,
+        help_text="Which page the next reviewer gets: at random among the pages with the fewest "
+        "reviews (every page gets its first look before any gets its second), or at random among "
+        "all pages still to review. Priority pages come first either way.",
     )
     featured = models.CharField(max_length=16, choices=Featured.choices, default=Featured.NONE)
     feature_order = models.PositiveIntegerField(default=0)

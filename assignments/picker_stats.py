@@ -41,11 +41,12 @@ REDIS = "redis"
 POOL = "pool"
 POSTGRES = "postgres"
 NOTHING_LEFT = "nothing-left"
+BUSY = "busy"  # every page the reviewer could review is fully reserved by others right now
 STALE_REMOVED = "stale-removed"  # ids found in Redis or the pool that Postgres disagreed with
 REDIS_UNAVAILABLE = "redis-unavailable"  # Redis down, or its sets not (yet) rebuilt
 POOL_UNAVAILABLE = "pool-unavailable"  # memcached down
 POOL_REFILLED = "pool-refilled"
-SOURCES = (REDIS, POOL, POSTGRES, NOTHING_LEFT)
+SOURCES = (REDIS, POOL, POSTGRES, NOTHING_LEFT, BUSY)
 EVENTS = (STALE_REMOVED, REDIS_UNAVAILABLE, POOL_UNAVAILABLE, POOL_REFILLED)
 
 FLUSH_SECONDS = 10.0

@@ -153,17 +153,34 @@ def remove_from_pool(assignment_id: int, ids: Iterable[int]) -> None:
     _client().run(key, "cas", _encode(i for i in current if i not in drop), cas, expire=POOL_TTL)
 
 
-def reserve(assignment_id: int, candidates: list[int], seconds: int) -> int:
-    """Hand out one of ``candidates`` (already in random order), preferring one nobody got in
-    the last ``seconds``; when all are out, the first one (random) so picks stay spread."""
+MAX_SLOTS = 16  # places tried per page: a page needing more takes at most this many at once here
+
+
+def reserve(
+    assignment_id: int, candidates: list[tuple[int, int]], seconds: int, *, holder: str | None = None
+) -> int | None:
+    """Hand out the first of ``candidates`` ((page id, reviews it still needs), best first)
+    with a free place: a page needing ``k`` reviews has ``k`` places (at most MAX_SLOTS), each
+    one memcached key taken with ``add`` (set-if-absent: two reviewers cannot take one place)
+    for ``seconds``. None when every place of every candidate is taken. With ``holder``, the
+    page is remembered as the holder's (see :func:`held_page`). Places are not given back on
+    submit: they expire (here fewer reviewers are let in, never more)."""
     if seconds <= 0:
-        return candidates[0]
+        return candidates[0][0] if candidates else None
     base = keys.assignment_pool(assignment_id)
-    for page_id in candidates[:8]:
-        # add = set-if-absent: two concurrent reviewers cannot both win the same page.
-        if _client().run(f"{base}:r:{page_id}", "add", b"1", expire=seconds):
-            return page_id
-    return candidates[0]
+    for page_id, places in candidates[:16]:
+        for slot in range(min(places, MAX_SLOTS)):
+            if _client().run(f"{base}:r:{page_id}:{slot}", "add", b"1", expire=seconds):
+                if holder:
+                    _client().run(f"{base}:h:{holder}", "set", str(page_id).encode(), expire=seconds)
+                return page_id
+    return None
+
+
+def held_page(assignment_id: int, holder: str) -> int | None:
+    """The page ``holder`` was handed out here in the last reservation period, if any."""
+    raw = _client().run(f"{keys.assignment_pool(assignment_id)}:h:{holder}", "get")
+    return int(raw) if raw else None
 
 
 def try_refill_lock(assignment_id: int) -> bool:

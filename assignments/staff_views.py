@@ -35,6 +35,7 @@ def picker_counts() -> list[dict]:
         picker_stats.POOL: "Served from the memcached pool (Redis down)",
         picker_stats.POSTGRES: "Served by the Postgres fallback",
         picker_stats.NOTHING_LEFT: "Nothing left for the reviewer (done page)",
+        picker_stats.BUSY: "Every page the reviewer could review was fully reserved by others",
         picker_stats.STALE_REMOVED: "Stale ids removed (Postgres disagreed)",
         picker_stats.REDIS_UNAVAILABLE: "Redis down or its sets not built",
         picker_stats.POOL_UNAVAILABLE: "memcached down",
@@ -64,7 +65,7 @@ def assignment_states() -> list[dict]:
         try:
             pipe = r.pipeline(transaction=False)
             pipe.scard(keys.assignment_todo(assignment.pk))
-            pipe.zcard(keys.assignment_reserved(assignment.pk))
+            pipe.zcard(keys.assignment_holds(assignment.pk))
             row["todo"], row["reserved"] = pipe.execute()
         except redis.RedisError:
             pass

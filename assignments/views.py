@@ -1,8 +1,9 @@
-"""Public assignment pages: the list, one assignment, start (sets the cookie) and done."""
+"""Public assignment pages: the list, one assignment, start (sets the cookie), done and busy."""
 
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 
 from assignments.models import Assignment
 from assignments.selectors import CURRENT_ASSIGNMENT_COOKIE, assignments_needing_reviews
@@ -37,7 +38,11 @@ def assignment_start(request, slug: str):
     cookie, so a crawler following it changes nothing either.
     """
     assignment = get_object_or_404(Assignment, slug=slug, active=True)
-    response = redirect("review-next")
+    return set_current_assignment(redirect("review-next"), assignment)
+
+
+def set_current_assignment(response, assignment: Assignment):
+    """``response`` with the cookie naming ``assignment`` as the reviewer's current one."""
     response.set_cookie(
         CURRENT_ASSIGNMENT_COOKIE,
         assignment.slug,
@@ -55,5 +60,18 @@ def assignment_done(request, slug: str):
     return render(
         request,
         "assignments/done.html",
+        {"assignment": assignment, "others": assignments_needing_reviews(exclude_id=assignment.pk)},
+    )
+
+
+@never_cache
+@allow_methods("GET", "HEAD")
+def assignment_busy(request, slug: str):
+    """Every page of this assignment the reviewer could review is fully reserved by others right
+    now (not done): try again in a minute, or help elsewhere."""
+    assignment = get_object_or_404(Assignment, slug=slug)
+    return render(
+        request,
+        "assignments/busy.html",
         {"assignment": assignment, "others": assignments_needing_reviews(exclude_id=assignment.pk)},
     )

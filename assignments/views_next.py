@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
 
+from assignments import picker_stats
+from assignments.models import Assignment
 from assignments.picker import pick_next_page
-from assignments.selectors import current_assignment
+from assignments.selectors import assignments_needing_reviews, current_assignment
+from assignments.views import set_current_assignment
 from lib.web import allow_methods
+
+# Other assignments tried when every page of the current one is fully reserved by others.
+OTHERS_TRIED = 5
 
 
 def _review_url(page_id: int) -> str:
@@ -19,10 +28,24 @@ def _review_url(page_id: int) -> str:
         return f"/review/{page_id}/"
 
 
+def browser_token(request) -> str | None:
+    """What identifies an anonymous visitor's browser to the picker (so that asking again
+    returns the page it holds): a digest of its CSRF cookie, never the cookie itself."""
+    if getattr(request.user, "is_authenticated", False):
+        return None
+    cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
+    return hashlib.sha256(cookie.encode()).hexdigest()[:32] if cookie else None
+
+
 @never_cache  # every visit must pick afresh, never a cached redirect to one page
 @allow_methods("GET", "HEAD")
 def review_next(request):
     """Redirect to a page this reviewer has not seen, or to the assignment's done page.
+
+    No dead ends: when every page the reviewer could review is fully reserved by others right
+    now, the reviewer goes to a page of the featured assignment that most needs help (with a
+    message saying why), or, when none has one, to the assignment's "busy" page (try again in a
+    minute). The done page means done.
 
     Reads only: visitors without an account are reviewers with nothing seen yet (their account
     is created by their first review, never here).
@@ -31,7 +54,21 @@ def review_next(request):
     if assignment is None:
         messages.info(request, "Choose an assignment to start reviewing.")
         return redirect(reverse("assignments"))
-    result = pick_next_page(assignment=assignment, reviewer=request.user)
-    if result.page_id is None:
+    token = browser_token(request)
+    result = pick_next_page(assignment=assignment, reviewer=request.user, token=token)
+    if result.page_id is not None:
+        return redirect(_review_url(result.page_id))
+    if result.source != picker_stats.BUSY:
         return redirect(reverse("assignment-done", args=[assignment.slug]))
-    return redirect(_review_url(result.page_id))
+    others = assignments_needing_reviews(exclude_id=assignment.pk, limit=OTHERS_TRIED)
+    others.sort(key=lambda a: a.featured == Assignment.Featured.NONE)  # featured first (stable)
+    for other in others:
+        elsewhere = pick_next_page(assignment=other, reviewer=request.user, token=token)
+        if elsewhere.page_id is not None:
+            messages.info(
+                request,
+                f"Every remaining page of “{assignment.title}” is being looked at by other reviewers "
+                f"right now, so here is a page of “{other.title}”, which needs help.",
+            )
+            return set_current_assignment(redirect(_review_url(elsewhere.page_id)), other)
+    return redirect(reverse("assignment-busy", args=[assignment.slug]))

@@ -39,8 +39,10 @@ def assignment_todo(assignment_id: int) -> str:
 
 
 def assignment_todo_rank(assignment_id: int) -> str:
-    """Sorted set mirroring the to-do set (every score 0), for drawing by random rank: Redis
-    samples a hashtable-encoded set (over 512 ids) unevenly, while ZRANGE by rank is exact."""
+    """Sorted set mirroring the to-do set, for drawing by random rank (Redis samples a
+    hashtable-encoded set unevenly, while ZRANGE by rank is exact). Each score encodes the
+    page's free places (reviews still needed minus live reservations) and priority: see
+    ``assignments/picker/tiers.lua``."""
     return f"{_P}:{{a:{assignment_id}}}:todo-rank"
 
 
@@ -50,9 +52,24 @@ def active_assignments() -> str:
     return f"{_P}:{{active}}:assignments"
 
 
-def assignment_reserved(assignment_id: int) -> str:
-    """Sorted set page id -> reservation expiry (soft reservations of the picker)."""
-    return f"{_P}:{{a:{assignment_id}}}:reserved"
+def assignment_holds(assignment_id: int) -> str:
+    """The picker's reservations: sorted set "<page id>:<holder>" -> expiry (microseconds)."""
+    return f"{_P}:{{a:{assignment_id}}}:holds"
+
+
+def assignment_hold_counts(assignment_id: int) -> str:
+    """Hash page id -> how many live reservations the page has in the assignment."""
+    return f"{_P}:{{a:{assignment_id}}}:hold-counts"
+
+
+def assignment_holders(assignment_id: int) -> str:
+    """Hash holder -> the page id that holder holds in the assignment (one page per holder)."""
+    return f"{_P}:{{a:{assignment_id}}}:holders"
+
+
+def assignment_priority(assignment_id: int) -> str:
+    """Set of the assignment's priority page ids (``assignments.PriorityPage``)."""
+    return f"{_P}:{{a:{assignment_id}}}:priority"
 
 
 # Per reviewer: pages reviewed or skipped ("never the same page twice").

@@ -99,6 +99,7 @@ from assignments.picker.redis_source import (
     RedisUnavailable,
     pick_from_redis,
     redis_failed,
+    take_fallback_pick,
 )
 from assignments.picker.result import PickResult
 from assignments.picker.sampling import sample_todo_ids
@@ -126,24 +127,36 @@ __all__ = [
 log = logging.getLogger("crowd.picker")
 
 
-def pick_next_page(*, assignment: Assignment, reviewer=None) -> PickResult:
-    """A page of ``assignment`` for ``reviewer`` (a user; None or anonymous = no history yet)."""
+def pick_next_page(*, assignment: Assignment, reviewer=None, token: str | None = None) -> PickResult:
+    """A page of ``assignment`` for ``reviewer`` (a user; None or anonymous = no history yet).
+
+    ``token``: for an anonymous reviewer, something that identifies the browser (the view passes
+    a digest of its CSRF cookie), so that asking again returns the page it holds. The result's
+    page is None with source ``busy`` when every page this reviewer could review is fully
+    reserved by others right now, ``nothing-left`` when none is left for them at all."""
     uid = reviewer.pk if reviewer is not None and getattr(reviewer, "is_authenticated", False) else None
-    STATE.deferred.drain()  # this process's last claims are in place before this draw reads them
     result: PickResult | None = None
+    redis_up = False
     try:
-        result = pick_from_redis(assignment, uid)
+        result = pick_from_redis(assignment, uid, token)
+        redis_up = True
     except (RedisUnavailable, redis.RedisError) as exc:
         if isinstance(exc, redis.RedisError):
             redis_failed(exc)
         stats.count(stats.REDIS_UNAVAILABLE)
         try:
-            result = pick_from_pool(assignment, uid)
+            result = pick_from_pool(assignment, uid, token)
         except pool.PoolUnavailable as pool_exc:
             # Once per outage, not once per request (the pool client skips a failed server).
             log.log(logging.DEBUG if pool_exc.known else logging.WARNING, "picker: %s", pool_exc)
             stats.count(stats.POOL_UNAVAILABLE)
     if result is None:
         result = pick_from_postgres(assignment, uid)
+        if redis_up and result.page_id is not None:
+            # Redis could not decide but is up: the page takes a place there like any other.
+            try:
+                result = take_fallback_pick(assignment, uid, token, result.page_id)
+            except (RedisUnavailable, redis.RedisError) as exc:
+                redis_failed(exc)
     stats.count(result.source)
     return result

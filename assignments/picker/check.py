@@ -8,6 +8,7 @@ source can drop them.
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass, field
 
@@ -31,10 +32,15 @@ SEEN_SQL = """(
     (SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %(uid)s::bigint AND r.page_id = p.id) IS NOT NULL
     OR (SELECT 1 FROM reviews_skip s WHERE s.reviewer_id = %(uid)s::bigint AND s.page_id = p.id) IS NOT NULL)"""
 
+# An editor marked the page as priority in this assignment (unique (assignment, page) index).
+PRIORITY_SQL = """(
+    (SELECT 1 FROM assignments_prioritypage pp WHERE pp.assignment_id = %(aid)s AND pp.page_id = p.id)
+    IS NOT NULL)"""
+
 # One query for all candidates, each found by primary key.
 _CHECK_SQL = f"""
 SELECT c.id, p.id IS NOT NULL, p.id IS NOT NULL AND {MEMBER_SQL}, COALESCE(p.review_count, 0),
-       p.id IS NOT NULL AND {SEEN_SQL}
+       p.id IS NOT NULL AND {SEEN_SQL}, p.id IS NOT NULL AND {PRIORITY_SQL}
 FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS c(id, n)
 LEFT JOIN reviews_page p ON p.id = c.id
 ORDER BY c.n
@@ -44,7 +50,7 @@ ORDER BY c.n
 # instead of an array to encode and unnest: a little cheaper on both sides.
 _CHECK_ONE_SQL = f"""
 SELECT c.id, p.id IS NOT NULL, p.id IS NOT NULL AND {MEMBER_SQL}, COALESCE(p.review_count, 0),
-       p.id IS NOT NULL AND {SEEN_SQL}
+       p.id IS NOT NULL AND {SEEN_SQL}, p.id IS NOT NULL AND {PRIORITY_SQL}
 FROM (VALUES (%(id)s::bigint)) AS c(id)
 LEFT JOIN reviews_page p ON p.id = c.id
 """
@@ -85,6 +91,20 @@ class Checked:
     gone: list[int] = field(default_factory=list)  # no such page, or not in the assignment
     full: list[int] = field(default_factory=list)  # at the threshold already
     seen: list[int] = field(default_factory=list)  # this reviewer reviewed or skipped it
+    counts: dict[int, int] = field(default_factory=dict)  # review_count of each valid one
+    priority: set[int] = field(default_factory=set)  # the valid ones that are priority pages
+
+    def remaining(self, page_id: int, threshold: int) -> int:
+        """Reviews a valid page still needs."""
+        return threshold - self.counts[page_id]
+
+    def preferred(self, order: str) -> list[int]:
+        """The valid ids, best first: priority pages, then (order "fewest") the fewest reviews;
+        in random order within each group, so that taking the first is uniform within it."""
+        valid = list(self.valid)
+        random.shuffle(valid)
+        fewest = order == "fewest"
+        return sorted(valid, key=lambda i: (i not in self.priority, self.counts[i] if fewest else 0))
 
 
 def check(assignment: Assignment, uid: int | None, ids: list[int]) -> Checked:
@@ -96,7 +116,7 @@ def check(assignment: Assignment, uid: int | None, ids: list[int]) -> Checked:
         rows = _run_check(_CHECK_ONE_SQL, {"id": int(ids[0]), "aid": assignment.pk, "uid": uid})
     else:
         rows = _run_check(_CHECK_SQL, {"ids": [int(i) for i in ids], "aid": assignment.pk, "uid": uid})
-    for page_id, exists, member, review_count, seen in rows:
+    for page_id, exists, member, review_count, seen, priority in rows:
         if not exists or not member:
             checked.gone.append(page_id)
         elif review_count >= assignment.threshold:
@@ -105,6 +125,9 @@ def check(assignment: Assignment, uid: int | None, ids: list[int]) -> Checked:
             checked.seen.append(page_id)
         else:
             checked.valid.append(page_id)
+            checked.counts[page_id] = review_count
+            if priority:
+                checked.priority.add(page_id)
     return checked
 
 

@@ -12,12 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 
 import redis
 from django.conf import settings
 
-from lib import keys
 from lib.redis_client import get_redis
 
 log = logging.getLogger("crowd.picker")
@@ -82,19 +80,26 @@ class DeferredWrites:
         self._conn, self._unread = None, 0
 
 
-def share_claim(deferred: DeferredWrites, others: list[int], page_id: int) -> None:
-    """Copy a reservation into the other active assignments' reservations: a page may be in
-    several (a party and one of its members), and a reviewer of either should get another page
-    while it is being reviewed. ``GT``: never shortens a longer reservation. An assignment that
-    does not hold the page keeps a harmless entry until it expires. Deferred (no reply awaited):
-    the pick does not wait for it; this process's next pick does, so its own picks see it."""
+def copy_claim(r: redis.Redis, others: list[int], page_id: int, holder: str) -> list[int] | None:
+    """Take one of ``page_id``'s places in the other active assignments too (``copy.lua``): a
+    page may be in several (a party and one of its members), its reviews count in all of them,
+    and so must its reservations. One round trip. Returns the assignments where a place was
+    taken (or the page is not to do), or None when one of them has no free place for it: then
+    the places taken are given back and the caller gives the page up."""
+    from assignments.picker.scripts import COPY_LUA, RELEASE_LUA, eval_args
+
     seconds = settings.PICKER_RESERVATION_SECONDS
     if not others or seconds <= 0:
-        return
-    till = (time.time() + seconds) * 1_000_000  # this host's clock: close enough for a soft hold
-    commands: list[tuple] = []
+        return []
+    pipe = r.pipeline(transaction=False)
     for other in others:
-        key = keys.assignment_reserved(other)
-        commands.append(("ZADD", key, "GT", till, page_id))
-        commands.append(("PEXPIRE", key, int(seconds * 2000)))
-    deferred.send(commands)
+        pipe.eval(*eval_args(COPY_LUA, other, page_id, holder, seconds))
+    replies = pipe.execute()
+    if all(int(x) for x in replies):
+        return others
+    undo = r.pipeline(transaction=False)
+    for other, ok in zip(others, replies, strict=True):
+        if int(ok):
+            undo.eval(*eval_args(RELEASE_LUA, other, page_id, holder, "release"))
+    undo.execute()
+    return None

@@ -1,112 +1,140 @@
--- A draw, in one round trip: the to-do set's size, a uniform sample of it, the reservation
--- scores of the ids drawn and (first draw only) the claim of one of them. Every key is on the
--- assignment's hash slot (one Cluster slot). Built and unpacked in redis_source.py (DrawArgs,
--- DrawReply); comment-only lines are stripped before the script is sent.
+-- A draw, in one round trip (after the prelude tiers.lua, which names the six KEYS): the to-do
+-- set's size, a uniform sample of the best band of pages that still have a free place, and
+-- (first draw) the claim of one of them. Built and unpacked in redis_source.py (DrawArgs,
+-- DrawReply).
 --
--- KEYS[1]  todo       the assignment's to-do set (ids of pages that still need reviews)
--- KEYS[2]  reserved   sorted set page id -> reservation expiry (microseconds, server clock)
--- KEYS[3]  todo_rank  the to-do set's sorted-set mirror (every score 0), drawn from by rank
--- ARGV[1]  count       ids to draw
--- ARGV[2]  small       sets of at most this many ids are taken whole (SMEMBERS)
--- ARGV[3]  seconds     reservation length; 0: reservations off (no TIME, no claim)
--- ARGV[4]  expire_ms   PEXPIRE of the reservations key after a claim
--- ARGV[5]  fraction    a random number in [0, 1): which of the free ids drawn is claimed
--- ARGV[6]  seed        seed of math.random for the ranks (Redis seeds it alike in every run)
--- ARGV[7]  claim       '1': claim one of the ids drawn; '0': only draw
--- ARGV[8]  whole_max   when every id drawn is held, sets up to this size are searched whole
+-- ARGV[1]  count      ids wanted
+-- ARGV[2]  small      bands of at most this many ids are taken whole in a claiming draw
+-- ARGV[3]  seconds    reservation length; 0: reservations off (nothing written)
+-- ARGV[4]  seed       seed of math.random (Redis seeds it alike in every run)
+-- ARGV[5]  claim      '1': claim the first id drawn (and return a held page first); '0': list
+-- ARGV[6]  whole_max  a listing takes bands of at most this many ids whole
+-- ARGV[7]  order      'fewest': bands are the tiers of free places (most first); 'random': the
+--                     priority pages, then all the others
+-- ARGV[8]  holder     who asks (see tiers.lua)
+-- ARGV[9]  remember   '1': the holder keeps one page here, which asking again returns
+-- ARGV[10..]          ids to leave out of a listing (examined already)
 --
--- Reply: {card, ids, scores, claimed, previous, biased}
---   card      SCARD of the to-do set
---   ids       the ids drawn
---   scores    their reservation scores (nil: free), read after expired ones were dropped
---   claimed   the id claimed (false: none)
---   previous  the score the claimed id had (false: it was free): put back if Postgres refuses it
---   biased    1 when the mirror was missing and SRANDMEMBER served (the caller queues a rebuild)
---
--- The sample: small sets whole; larger ones by random rank in the sorted-set mirror
--- (ZRANGE r r), which is exactly uniform, where SRANDMEMBER on a hashtable-encoded set (over
--- 512 ids) favours some members several times over others. Two 31-bit draws per rank.
--- The claim: uniformly among the free ids drawn. When all are held and the set is small enough
--- every member is considered, so a free page is found while one remains; else more ranks are
--- drawn. Failing that, the id whose reservation expires first. It is claimed before Postgres
--- has checked it; when the check refuses it, the caller puts back `previous` or removes it.
+-- Reply: {card, ids, claimed, kept, drawable, exhausted, full, claimed_holds, mirror_missing}
+--   card       SCARD of the to-do set
+--   ids        ids with a free place, best band first, uniformly shuffled within each band
+--   claimed    the id claimed (false: none): ids[1], or the holder's page when kept
+--   kept       1: the holder's live reservation was returned (and extended)
+--   drawable   how many pages have a free place
+--   exhausted  1: the listing took every band whole (every page with a free place is in ids)
+--   full       a uniform sample of pages with no free place (when nothing else is left)
+--   claimed_holds  live reservations of the claimed page, this one included
+--   mirror_missing 1: the to-do set has ids but its mirror has none (nothing drawn)
 redis.replicate_commands()
 local count, small, seconds = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local expire_ms, fraction, seed = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
-local claim, whole_max = ARGV[7] == '1', tonumber(ARGV[8])
-local card = redis.call('SCARD', KEYS[1])
-local ranked = redis.call('ZCARD', KEYS[3])
-math.randomseed(seed)
-local M = 2147483647
-local function draw(n, want, ids, taken)
-  local tries = 0
-  while #ids < want and tries < 3 * want do
-    tries = tries + 1
-    local r = math.floor(((math.random(M) - 1) + (math.random(M) - 1) / M) / M * ranked)
-    if not taken[r] then
-      taken[r] = true
-      ids[#ids + 1] = redis.call('ZRANGE', KEYS[3], r, r)[1]
-    end
-  end
-  return ids
+local claim, whole_max, order = ARGV[5] == '1', tonumber(ARGV[6]), ARGV[7]
+local holder, remember = ARGV[8], ARGV[9] == '1'
+math.randomseed(tonumber(ARGV[4]))
+local card = redis.call('SCARD', K.todo)
+local ranked = redis.call('ZCARD', K.rank)
+if ranked == 0 then
+  return {card, {}, false, 0, 0, 0, {}, 0, card > 0 and 1 or 0}
 end
-local ids, taken, biased = {}, {}, 0
-if card <= small then
-  ids = redis.call('SMEMBERS', KEYS[1])
-elseif ranked > 0 then
-  draw(ranked, count, ids, taken)
-else
-  ids = redis.call('SRANDMEMBER', KEYS[1], count)
-  biased = 1
-end
-local scores, claimed, previous = {}, false, false
 local now = 0
 if seconds > 0 then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  now = now_us()
+  expire_holds(now)
 end
-if #ids > 0 then
-  scores = redis.call('ZMSCORE', KEYS[2], unpack(ids))
+local till = now + seconds * 1000000
+if claim and seconds > 0 and remember then
+  local page = redis.call('HGET', K.holders, holder)
+  if page then
+    local member = page .. ':' .. holder
+    if redis.call('ZSCORE', K.holds, member) and redis.call('ZSCORE', K.rank, page) then
+      redis.call('ZADD', K.holds, till, member)
+      local drawable = redis.call('ZCOUNT', K.rank, '-inf', '(0')
+      return {card, {page}, page, 1, drawable, 0, {}, held(page), 0}
+    end
+    drop_hold(member)
+    redis.call('HDEL', K.holders, holder)
+  end
 end
-if seconds > 0 and claim and #ids > 0 then
-  local function free_of(list, list_scores)
-    local free, oldest, oldest_score, oldest_raw = {}, nil, nil, nil
-    for i = 1, #list do
-      local score = list_scores[i] and tonumber(list_scores[i])
-      if not score then
-        free[#free + 1] = list[i]
-      elseif oldest_score == nil or score < oldest_score then
-        oldest, oldest_score, oldest_raw = list[i], score, list_scores[i]
-      end
-    end
-    return free, oldest, oldest_score, oldest_raw
+local drawable = redis.call('ZCOUNT', K.rank, '-inf', '(0')
+local M = 2147483647
+local function rand01()
+  return ((math.random(M) - 1) + (math.random(M) - 1) / M) / M
+end
+local function shuffle(list, from)
+  for i = #list, from + 1, -1 do
+    local j = from + math.floor(rand01() * (i - from + 1))
+    list[i], list[j] = list[j], list[i]
   end
-  local free, oldest, oldest_score, oldest_raw = free_of(ids, scores)
-  if #free == 0 and card > #ids then
-    -- Every id drawn is held: look further before taking over someone's page.
-    local more
-    if card <= whole_max then
-      more = redis.call('SMEMBERS', KEYS[1])
-    elseif ranked > 0 then
-      more = draw(ranked, 4 * count, {}, taken)
-    else
-      more = {}
-    end
-    if #more > 0 then
-      local more_free, more_oldest, more_score, more_raw = free_of(more, redis.call('ZMSCORE', KEYS[2], unpack(more)))
-      free = more_free
-      if more_score and more_score < oldest_score then
-        oldest, oldest_score, oldest_raw = more_oldest, more_score, more_raw
-      end
-    end
+end
+local npri = nil
+local function band_size(start)
+  if start >= drawable then return 0 end
+  if order == 'random' then
+    if npri == nil then npri = redis.call('ZCOUNT', K.rank, '-inf', '(' .. tostring(-P / 2)) end
+    if start < npri then return npri - start end
+    return drawable - start
   end
-  if #free > 0 then
-    claimed = free[math.min(#free, math.floor(fraction * #free) + 1)]
+  local s = redis.call('ZRANGE', K.rank, start, start, 'WITHSCORES')[2]
+  return redis.call('ZCOUNT', K.rank, s, s)
+end
+local skip = {}
+for i = 10, #ARGV do skip[ARGV[i]] = true end
+local ids, exhausted = {}, 1
+local whole_limit = claim and small or whole_max
+local start = 0
+while start < drawable and #ids < count do
+  local size = band_size(start)
+  local from = #ids + 1
+  if size <= whole_limit then
+    local band = redis.call('ZRANGE', K.rank, start, start + size - 1)
+    for i = 1, #band do
+      if not skip[band[i]] then ids[#ids + 1] = band[i] end
+    end
   else
-    claimed, previous = oldest, oldest_raw
+    exhausted = 0
+    local want, tries, taken = count - #ids, 0, {}
+    local got = 0
+    while got < want and tries < 3 * want do
+      tries = tries + 1
+      local r = start + math.floor(rand01() * size)
+      if not taken[r] then
+        taken[r] = true
+        local id = redis.call('ZRANGE', K.rank, r, r)[1]
+        if not skip[id] then
+          ids[#ids + 1] = id
+          got = got + 1
+        end
+      end
+    end
   end
-  redis.call('ZADD', KEYS[2], now + seconds * 1000000, claimed)
-  redis.call('PEXPIRE', KEYS[2], expire_ms)
+  shuffle(ids, from)
+  start = start + size
 end
-return {card, ids, scores, claimed, previous, biased}
+if start < drawable then exhausted = 0 end
+local full = {}
+if #ids == 0 and ranked > drawable then
+  local n, taken = ranked - drawable, {}
+  if n <= count then
+    full = redis.call('ZRANGE', K.rank, drawable, ranked - 1)
+  else
+    for _ = 1, count do
+      local r = drawable + math.floor(rand01() * n)
+      if not taken[r] then
+        taken[r] = true
+        full[#full + 1] = redis.call('ZRANGE', K.rank, r, r)[1]
+      end
+    end
+  end
+end
+local claimed, claimed_holds = false, 0
+if claim and #ids > 0 then
+  claimed = ids[1]
+  if seconds > 0 then
+    if remember then
+      leave_previous(holder, claimed)
+      redis.call('HSET', K.holders, holder, claimed)
+    end
+    add_hold(claimed, holder, till)
+    claimed_holds = held(claimed)
+  end
+end
+return {card, ids, claimed, 0, drawable, exhausted, full, claimed_holds, 0}

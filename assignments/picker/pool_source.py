@@ -16,17 +16,28 @@ from assignments import picker_stats as stats
 from assignments import pool
 from assignments.models import Assignment
 from assignments.picker.check import check, valid_todo_ids
-from assignments.picker.redis_source import CHECK_FIRST
 from assignments.picker.result import PickResult
 from assignments.picker.sampling import sample_todo_ids
+from assignments.picker.scripts import holder_for
 from denorm.registry import Drift
 
 POOL_SAMPLE = 48
 
 
-def pick_from_pool(assignment: Assignment, uid: int | None) -> PickResult | None:
-    """A page from the pool; None when the pool has nothing for this reviewer."""
+def pick_from_pool(assignment: Assignment, uid: int | None, token: str | None = None) -> PickResult | None:
+    """A page from the pool; None when the pool has nothing for this reviewer.
+
+    The holder's page from the last reservation period first (asking again returns it); then a
+    random sample of the pool, checked, in the assignment's order (priority pages, then, in
+    "fewest reviews first" order, the fewest reviews), each page taking one of its free places
+    (``pool.reserve``). When every valid page of the sample has no free place: busy."""
     aid = assignment.pk
+    holder, remember = holder_for(uid, token)
+    seconds = settings.PICKER_RESERVATION_SECONDS
+    if remember and seconds > 0:
+        kept = pool.held_page(aid, holder)
+        if kept is not None and check(assignment, uid, [kept]).valid:
+            return PickResult(kept, stats.POOL)
     ids = pool.get_pool(aid)
     if ids is None or len(ids) < max(1, settings.PICKER_POOL_SIZE // 10):
         _refill_on_demand(aid)
@@ -34,18 +45,22 @@ def pick_from_pool(assignment: Assignment, uid: int | None) -> PickResult | None
     if not ids:
         return None
     sample = random.sample(ids, min(len(ids), POOL_SAMPLE))
-    for chunk in (sample[:CHECK_FIRST], sample[CHECK_FIRST:]):
-        if not chunk:
-            continue
-        checked = check(assignment, uid, chunk)
-        stale = checked.gone + checked.full
-        if stale:
-            pool.remove_from_pool(aid, stale)
-            stats.count(stats.STALE_REMOVED, len(stale))
-        if checked.valid:
-            page_id = pool.reserve(aid, checked.valid, settings.PICKER_RESERVATION_SECONDS)
-            return PickResult(page_id, stats.POOL)
-    return None
+    # The whole sample in one query: the assignment's order is applied to all of it.
+    checked = check(assignment, uid, sample)
+    stale = checked.gone + checked.full
+    if stale:
+        pool.remove_from_pool(aid, stale)
+        stats.count(stats.STALE_REMOVED, len(stale))
+    if not checked.valid:
+        return None
+    candidates = [
+        (page_id, checked.remaining(page_id, assignment.threshold))
+        for page_id in checked.preferred(assignment.order)
+    ]
+    page_id = pool.reserve(aid, candidates, seconds, holder=holder if remember else None)
+    if page_id is None:
+        return PickResult(None, stats.BUSY)
+    return PickResult(page_id, stats.POOL)
 
 
 def _refill_on_demand(assignment_id: int) -> None:

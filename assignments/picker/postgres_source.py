@@ -20,7 +20,7 @@ from django.db import connection
 from assignments import picker_stats as stats
 from assignments import scope
 from assignments.models import Assignment
-from assignments.picker.check import MEMBER_SQL, SEEN_SQL, check
+from assignments.picker.check import MEMBER_SQL, SEEN_SQL, Checked, check
 from assignments.picker.result import PickResult
 from assignments.picker.state import STATE
 
@@ -33,7 +33,7 @@ PG_MAX_BRANCHES = 16  # thresholds up to this use one index range per review_cou
 PG_RECENT_MAX = 10_000  # ids remembered by the Postgres fallback's in-process spreading
 
 
-def _probe_sql(threshold: int) -> str:
+def _probe_sql(threshold: int, counts: tuple[int, ...] | None = None) -> str:
     """The first ``k`` to-do pages of the assignment for the reviewer in a circular scan of ids
     from a random start: those at or after the start, then, only for the shortfall, wrapping
     round to the smallest ids (a wrap-around branch that always contributed would put the
@@ -41,7 +41,9 @@ def _probe_sql(threshold: int) -> str:
     below the threshold, each an ordered range scan of the (review_count, id) index reading at
     most ``cap`` entries, merged in id order so that no review_count is over-represented. When
     the forward scan finds ``k``, the wrap-around's LIMIT is 0 and it is never executed."""
-    if threshold <= PG_MAX_BRANCHES:
+    if counts is not None:
+        counts = [f"review_count = {int(c)}" for c in counts]
+    elif threshold <= PG_MAX_BRANCHES:
         counts = [f"review_count = {c}" for c in range(threshold)]
     else:
         counts = [f"review_count < {int(threshold)}"]
@@ -64,7 +66,9 @@ UNION ALL
 """
 
 
-def postgres_probe(assignment: Assignment, uid: int | None, *, window: int, cap: int) -> list[int]:
+def postgres_probe(
+    assignment: Assignment, uid: int | None, *, window: int, cap: int, counts: tuple[int, ...] | None = None
+) -> list[int]:
     """Up to ``window`` to-do page ids, consecutive in a circular scan from a random start.
 
     Fewer than ``window`` means the scan saw every to-do page of the assignment for the
@@ -78,7 +82,7 @@ def postgres_probe(assignment: Assignment, uid: int | None, *, window: int, cap:
     start = random.randint(lo, hi)
     with connection.cursor() as cursor:
         cursor.execute(
-            _probe_sql(assignment.threshold),
+            _probe_sql(assignment.threshold, counts),
             {"start": start, "cap": cap, "k": window, "aid": assignment.pk, "uid": uid},
         )
         return [row[0] for row in cursor.fetchall()]
@@ -131,6 +135,34 @@ def id_range(assignment: Assignment) -> tuple[int | None, int | None]:
     return lo, hi
 
 
+def postgres_random_checked(assignment: Assignment, uid: int | None, *, k: int) -> Checked:
+    """Like :func:`postgres_random_ids`, with the review counts and priority of the valid ids."""
+    lo, hi = id_range(assignment)
+    if lo is None:
+        return Checked()
+    span = hi - lo + 1
+    ids = random.sample(range(lo, hi + 1), k) if span > k else list(range(lo, hi + 1))
+    return check(assignment, uid, ids)
+
+
+# The assignment's priority pages still to review for the reviewer (unique (assignment, page)
+# index: the cost is bounded by the assignment's priority pages, never its size).
+_PRIORITY_SQL = f"""
+SELECT p.id FROM assignments_prioritypage pp JOIN reviews_page p ON p.id = pp.page_id
+WHERE pp.assignment_id = %(aid)s AND p.review_count < %(threshold)s AND {MEMBER_SQL} AND NOT {SEEN_SQL}
+LIMIT %(k)s
+"""
+
+
+def postgres_priority(assignment: Assignment, uid: int | None, *, limit: int) -> list[int]:
+    """Up to ``limit`` of the assignment's priority pages still to review for the reviewer."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PRIORITY_SQL, {"aid": assignment.pk, "threshold": assignment.threshold, "uid": uid, "k": limit}
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def postgres_random_ids(assignment: Assignment, uid: int | None, *, k: int) -> list[int]:
     """To-do pages of the assignment for the reviewer among ``k`` ids drawn uniformly from the
     assignment's id range, checked by primary key (the same check as every candidate's).
@@ -148,22 +180,42 @@ def postgres_random_ids(assignment: Assignment, uid: int | None, *, k: int) -> l
 def pick_from_postgres(assignment: Assignment, uid: int | None) -> PickResult:
     """The last resort, and the judge of "nothing left". Never ORDER BY random().
 
-    First ``PG_RANDOM_IDS`` random ids of the assignment's range, checked; when none is a to-do
-    page, a bounded probe: a circular scan from a random start reading at most PG_SCAN_CAP to-do
-    index entries per branch, choosing among the first PG_CANDIDATES found (see :func:`spread`).
-    When the assignment is a small part of the to-do pages (or finished) that may find nothing;
-    then one query that the planner answers from the assignment's documents or from the to-do
-    index, whichever is cheaper (cost bounded by the assignment's size), which returns nothing
-    only when nothing is left for this reviewer; up to PG_DEFINITIVE_ROWS of its rows are
-    chosen from at random.
+    Priority pages first (one query bounded by the assignment's priority pages). Then
+    ``PG_RANDOM_IDS`` random ids of the assignment's range, checked (uniform: rejection
+    sampling). In "fewest reviews first" order, the tiers are taken by review count, lowest
+    first: the random ids of that count when there are some (uniform within the tier), else a
+    bounded probe of that count only (a circular index scan from a random start). In random
+    order, the random ids, else a bounded probe of every count. When the assignment is a small
+    part of the to-do pages (or finished) that may find nothing; then one query that the
+    planner answers from the assignment's documents or from the to-do index, whichever is
+    cheaper (cost bounded by the assignment's size), which returns nothing only when nothing is
+    left for this reviewer; up to PG_DEFINITIVE_ROWS of its rows are chosen from, in the
+    assignment's order. The choice among the candidates is :func:`spread`'s.
     """
-    found = postgres_random_ids(assignment, uid, k=PG_RANDOM_IDS)
-    if not found:
-        found = postgres_probe(assignment, uid, window=PG_CANDIDATES, cap=PG_SCAN_CAP)
+    found = postgres_priority(assignment, uid, limit=PG_DEFINITIVE_ROWS)
+    if found:
+        return PickResult(spread(assignment.pk, found), stats.POSTGRES)
+    sample = postgres_random_checked(assignment, uid, k=PG_RANDOM_IDS)
+    if assignment.order == Assignment.Order.FEWEST_FIRST:
+        for count in range(min(assignment.threshold, PG_MAX_BRANCHES)):
+            found = [i for i in sample.valid if sample.counts[i] == count]
+            if not found:
+                found = postgres_probe(
+                    assignment, uid, window=PG_CANDIDATES, cap=PG_SCAN_CAP, counts=(count,)
+                )
+            if found:
+                return PickResult(spread(assignment.pk, found), stats.POSTGRES)
+    else:
+        found = sample.valid or postgres_probe(assignment, uid, window=PG_CANDIDATES, cap=PG_SCAN_CAP)
     if not found:
         # Unordered, so always much the same rows: take many (bounded) and choose among them
         # here, or every reviewer of a sparse assignment would share the same few pages.
         found = postgres_definitive(assignment, uid, limit=PG_DEFINITIVE_ROWS)
+        if found and assignment.order == Assignment.Order.FEWEST_FIRST:
+            checked = check(assignment, uid, found)
+            if checked.valid:
+                low = min(checked.counts.values())
+                found = [i for i in checked.valid if checked.counts[i] == low]
     if not found:
         return PickResult(None, stats.NOTHING_LEFT)
     return PickResult(spread(assignment.pk, found), stats.POSTGRES)

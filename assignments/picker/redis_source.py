@@ -13,7 +13,6 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from importlib import resources
 from typing import NamedTuple
 
 import redis
@@ -22,9 +21,11 @@ from django.conf import settings
 from assignments import picker_stats as stats
 from assignments.models import Assignment
 from assignments.picker.check import Checked, check
-from assignments.picker.claims import share_claim
+from assignments.picker.claims import copy_claim
+from assignments.picker.holds import settle_pages
 from assignments.picker.postgres_source import pick_from_postgres
 from assignments.picker.result import PickResult
+from assignments.picker.scripts import DRAW_LUA, RELEASE_LUA, RESERVE_LUA, eval_args, holder_for
 from assignments.picker.state import STATE
 from lib import keys
 from lib.redis_client import get_redis
@@ -50,19 +51,7 @@ class RedisUnavailable(Exception):
     """Redis failed moments ago (the circuit breaker is open), or its sets are not built."""
 
 
-# --- the Lua scripts ----------------------------------------------------------------------------
-
-
-def _load_script(name: str) -> str:
-    """A script of this package, without its comment-only lines (its header documents KEYS and
-    ARGV; EVAL sends the text with every call, so the comments are not sent)."""
-    text = resources.files(__package__).joinpath(name).read_text()
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--")) + "\n"
-
-
-# EVAL, not EVALSHA through redis-py's Script: in a pipeline that costs a SCRIPT EXISTS round trip.
-DRAW_LUA = _load_script("draw.lua")
-RESERVE_LUA = _load_script("reserve.lua")
+# --- the Lua scripts (scripts.py loads them; their headers name KEYS and ARGV) -----------------
 
 
 @dataclass(frozen=True)
@@ -73,83 +62,86 @@ class DrawArgs:
     count: int
     claim: bool
     seconds: float
-    fraction: float  # which free id drawn is claimed: random.random()
-    seed: int  # the script's math.random seed for the ranks: random.getrandbits(31)
+    seed: int  # the script's math.random seed: random.getrandbits(31)
+    order: str = "random"
+    holder: str = ""
+    remember: bool = False
+    exclude: tuple[int, ...] = ()
     small: int = SMALL_SET
     whole_max: int = ENUMERATE_LIMIT
 
     @classmethod
-    def for_draw(cls, assignment_id: int, count: int, *, claim: bool) -> DrawArgs:
-        """``count`` ids of the assignment drawn, and with ``claim`` one claimed. The randomness
-        of the draw comes from Python's ``random`` (seeding it makes a draw reproducible)."""
+    def for_draw(
+        cls,
+        assignment_id: int,
+        count: int,
+        *,
+        claim: bool,
+        order: str = "random",
+        holder: str = "",
+        remember: bool = False,
+        exclude=(),
+    ) -> DrawArgs:
+        """``count`` ids of the assignment's best band drawn, and with ``claim`` the first one
+        claimed for ``holder``. The randomness comes from Python's ``random`` (seeding it makes
+        a draw reproducible)."""
         return cls(
             assignment_id=assignment_id,
             count=count,
             claim=claim,
             seconds=settings.PICKER_RESERVATION_SECONDS,
-            fraction=random.random(),
             seed=random.getrandbits(31),
+            order=order,
+            holder=holder,
+            remember=remember,
+            exclude=tuple(exclude),
         )
-
-    def keys(self) -> list[str]:
-        aid = self.assignment_id
-        return [keys.assignment_todo(aid), keys.assignment_reserved(aid), keys.assignment_todo_rank(aid)]
-
-    def argv(self) -> list:
-        return [
-            self.count,
-            self.small,
-            self.seconds,
-            int(self.seconds * 2000),  # expire_ms: twice the reservation
-            self.fraction,
-            self.seed,
-            "1" if self.claim else "0",
-            self.whole_max,
-        ]
 
     def eval_args(self) -> tuple:
         """The arguments of ``Redis.eval`` (or of a pipeline's)."""
-        script_keys = self.keys()
-        return (DRAW_LUA, len(script_keys), *script_keys, *self.argv())
+        return eval_args(
+            DRAW_LUA,
+            self.assignment_id,
+            self.count,
+            self.small,
+            self.seconds,
+            self.seed,
+            "1" if self.claim else "0",
+            self.whole_max,
+            self.order,
+            self.holder,
+            "1" if self.remember else "0",
+            *self.exclude,
+        )
 
 
 class DrawReply(NamedTuple):
     """The reply of ``draw.lua`` (see its header)."""
 
     card: int  # size of the to-do set
-    ids: list[int]  # the ids drawn
-    scores: list[float | None]  # their reservation scores (None: free)
+    ids: list[int]  # ids with a free place, best band first
     claimed: int | None  # the id claimed, if any
-    previous: str | None  # the score the claimed id had (None: it was free), to put back
-    biased: bool  # the mirror was missing: SRANDMEMBER served
+    kept: bool  # the claimed id is the holder's page, returned again
+    drawable: int  # pages with a free place
+    exhausted: bool  # every page with a free place is in ids
+    full: list[int]  # a sample of the pages with no free place (when none has one)
+    claimed_holds: int  # live reservations of the claimed page
+    mirror_missing: bool  # the to-do set has ids and its mirror none: nothing drawn
 
     @classmethod
     def parse(cls, raw: list) -> DrawReply:
-        card, ids, scores, claimed, previous, biased = raw
+        card, ids, claimed, kept, drawable, exhausted, full, holds, missing = raw
         return cls(
             card=int(card),
             ids=[int(x) for x in ids],
-            scores=[None if sc is None else float(sc) for sc in scores],
-            claimed=None if claimed is None else int(claimed),
-            previous=previous,
-            biased=bool(biased),
+            claimed=None if not claimed else int(claimed),
+            kept=bool(kept),
+            drawable=int(drawable),
+            exhausted=bool(exhausted),
+            full=[int(x) for x in full],
+            claimed_holds=int(holds),
+            mirror_missing=bool(missing),
         )
-
-
-@dataclass(frozen=True)
-class ReserveArgs:
-    """The arguments of ``reserve.lua`` (see its header), by name."""
-
-    assignment_id: int
-    seconds: float
-    only_free: bool
-    candidates: list[int]
-
-    def keys(self) -> list[str]:
-        return [keys.assignment_reserved(self.assignment_id)]
-
-    def argv(self) -> list:
-        return [self.seconds, int(self.seconds * 2000), "1" if self.only_free else "0", *self.candidates]
 
 
 class FirstRoundTrip(NamedTuple):
@@ -160,13 +152,6 @@ class FirstRoundTrip(NamedTuple):
     seen_built: bool  # the seen family's built marker (False without a reviewer)
     seen_card: int  # size of the reviewer's seen set (0 without a reviewer)
     active: list[int]  # the active assignments
-
-
-class SeenAndHeld(NamedTuple):
-    """For each id of a round: seen by the reviewer (1/0), and its reservation score."""
-
-    seen: list[int]
-    scores: list[float | None]
 
 
 # --- the circuit breaker and the registry -----------------------------------------------------
@@ -206,46 +191,117 @@ def _family_ready(name: str) -> bool:
 # --- drawing and claiming ---------------------------------------------------------------------
 
 
-def draw(r: redis.Redis, assignment_id: int, count: int) -> DrawReply:
-    """``count`` ids drawn uniformly (no claim), with their reservation scores."""
-    return DrawReply.parse(r.eval(*DrawArgs.for_draw(assignment_id, count, claim=False).eval_args()))
+def draw(r: redis.Redis, assignment_id: int, count: int, *, order: str = "random", exclude=()) -> DrawReply:
+    """A listing (no claim): up to ``count`` ids with a free place, best band first."""
+    args = DrawArgs.for_draw(assignment_id, count, claim=False, order=order, exclude=exclude)
+    return DrawReply.parse(r.eval(*args.eval_args()))
 
 
-def _reserve(
-    r: redis.Redis, assignment_id: int, candidates: list[int], *, only_free: bool = False
-) -> int | None:
-    """Claim one of ``candidates`` (valid pages, in preference order). With ``only_free``,
-    claim nothing (None) when all are reserved: the caller has other candidates to try."""
-    seconds = settings.PICKER_RESERVATION_SECONDS
-    if seconds <= 0:
-        return candidates[0]
-    if STATE.reserve_script is None:
-        STATE.reserve_script = r.register_script(RESERVE_LUA)
-    args = ReserveArgs(
-        assignment_id=assignment_id, seconds=seconds, only_free=only_free, candidates=candidates
-    )
-    chosen = STATE.reserve_script(keys=args.keys(), args=args.argv(), client=r)
-    return None if chosen is None else int(chosen)
+@dataclass
+class _Pick:
+    """One pick on the Redis path: who asks, where, and the round trips it may still make."""
+
+    r: redis.Redis
+    assignment: Assignment
+    uid: int | None
+    holder: str
+    remember: bool
+    seen_key: str | None
+    others: list[int]
+
+    @property
+    def aid(self) -> int:
+        return self.assignment.pk
+
+    def release(self, page_id: int) -> None:
+        """Give back this holder's place on the page (a claim the check refused)."""
+        if settings.PICKER_RESERVATION_SECONDS > 0:
+            self.r.eval(*eval_args(RELEASE_LUA, self.aid, page_id, self.holder, "release"))
+
+    def accept(self, page_id: int, checked: Checked, holds: int) -> bool:
+        """A claimed page passes: Postgres finds it servable, it has no more live reservations
+        than reviews still needed (else the mirror over-counted its free places: corrected),
+        and the overlapping assignments have a place for it too. Otherwise its claim is given
+        back and False."""
+        if page_id not in checked.valid:
+            _repair_redis(self.r, self.aid, self.uid, checked, release=(page_id, self.holder))
+            return False
+        if settings.PICKER_RESERVATION_SECONDS <= 0:
+            return True
+        remaining = checked.remaining(page_id, self.assignment.threshold)
+        if holds > remaining:
+            pipe = self.r.pipeline(transaction=False)
+            pipe.eval(*eval_args(RELEASE_LUA, self.aid, page_id, self.holder, "release"))
+            settle_pages(pipe, self.aid, {page_id: remaining})
+            pipe.execute()
+            stats.count(stats.STALE_REMOVED)
+            return False
+        if copy_claim(self.r, self.others, page_id, self.holder) is None:
+            self.release(page_id)
+            return False
+        return True
+
+    def reserve(self, candidates: list[int]) -> tuple[int | None, int]:
+        """Claim the first of ``candidates`` (checked, best first) with a free place."""
+        args = [settings.PICKER_RESERVATION_SECONDS, self.holder, "1" if self.remember else "0", *candidates]
+        reply = self.r.eval(*eval_args(RESERVE_LUA, self.aid, *args))
+        if not reply:
+            return None, 0
+        return int(reply[0]), int(reply[1])
+
+    def unseen(self, ids: list[int]) -> list[int]:
+        """``ids`` less those in the reviewer's seen set (one round trip; none without one)."""
+        if not self.seen_key or not ids:
+            return ids
+        seen = self.r.smismember(self.seen_key, ids)
+        return [page_id for page_id, was_seen in zip(ids, seen, strict=True) if not was_seen]
+
+    def try_candidates(self, ids: list[int], *, filter_seen: bool, preferred: bool = False) -> int | None:
+        """Check ``ids`` (best first) in Postgres, a few first, and claim the first valid one
+        with a free place. With ``preferred`` the valid ones are put in the assignment's order
+        by their Postgres review counts (ids that came in no useful order)."""
+        if filter_seen:
+            ids = self.unseen(ids)
+        for chunk in (ids[:CHECK_FIRST], ids[CHECK_FIRST:]):
+            if not chunk:
+                continue
+            checked = check(self.assignment, self.uid, chunk)
+            _repair_redis(self.r, self.aid, self.uid, checked)
+            valid = (
+                checked.preferred(self.assignment.order)
+                if preferred
+                else [page_id for page_id in chunk if page_id in set(checked.valid)]
+            )
+            while valid:
+                picked, holds = self.reserve(valid)
+                if picked is None:
+                    break
+                if self.accept(picked, checked, holds):
+                    return picked
+                valid.remove(picked)
+        return None
+
+    def any_servable(self, ids: list[int]) -> bool:
+        """Some of ``ids`` (pages with no free place) would be servable to this reviewer."""
+        ids = self.unseen(ids)
+        return bool(ids) and bool(check(self.assignment, self.uid, ids).valid)
 
 
-def pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | None:
-    """A page from the Redis sets; None when Redis cannot decide (rare: see the package doc)."""
+def pick_from_redis(assignment: Assignment, uid: int | None, token: str | None = None) -> PickResult | None:
+    """A page from the Redis sets; None when Redis cannot decide (rare: see the package doc).
+    ``token``: identifies an anonymous browser (see ``scripts.holder_for``)."""
     r = redis_client()
     aid = assignment.pk
+    holder, remember = holder_for(uid, token)
     seen_key = keys.reviewer_seen(uid) if uid is not None else None
-    first = _first_round_trip(r, aid, seen_key)
+    first = _first_round_trip(r, assignment, seen_key, holder, remember)
     if not first.todo_built:
         _family_ready(TODO_FAMILY)
         raise RedisUnavailable("to-do sets not built")
-    others = [a for a in first.active if a != aid]
-
-    def served(page_id: int) -> PickResult:
-        share_claim(STATE.deferred, others, page_id)
-        return PickResult(page_id, stats.REDIS)
-
     drawn = first.draw
-    if drawn.biased:
+    if drawn.mirror_missing:
         _mirror_missing(aid)
+        raise RedisUnavailable("to-do mirror missing")
     seen_card = 0
     if seen_key:
         if first.seen_built:
@@ -254,57 +310,83 @@ def pick_from_redis(assignment: Assignment, uid: int | None) -> PickResult | Non
             # Without the seen set the Postgres check still refuses seen pages; just costlier.
             _family_ready(SEEN_FAMILY)
             seen_key = None
+    pick = _Pick(r, assignment, uid, holder, remember, seen_key, [a for a in first.active if a != aid])
     examined: set[int] = set()
     if drawn.claimed is not None:
         # The usual case ends here: the id the script claimed passes the check (two round trips
         # in all). The check also refuses a page this reviewer has seen, which is why the first
         # draw needs no seen filter.
         examined.add(drawn.claimed)
-        checked = check(assignment, uid, [drawn.claimed])
-        if checked.valid:
-            return served(drawn.claimed)
-        _repair_redis(r, aid, uid, checked, release=(drawn.claimed, drawn.previous))
-    # The rest of the first draw: its reservation scores came with it, and its seen filter is
-    # skipped while the reviewer has seen little of the set (Postgres refuses those few anyway).
+        if pick.accept(drawn.claimed, check(assignment, uid, [drawn.claimed]), drawn.claimed_holds):
+            return PickResult(drawn.claimed, stats.REDIS)
     todo_card = drawn.card
-    scores: dict[int, float | None] | None = None
-    if not (seen_key and seen_card * SEEN_FILTER_RATIO >= todo_card):
-        scores = dict(zip(drawn.ids, drawn.scores, strict=True))
-    batch = drawn.ids
-    whole_set = False
+    # The rest of the first draw: no seen filter while the reviewer has seen little of the set
+    # (Postgres refuses those few anyway).
+    filter_seen = bool(seen_key and seen_card * SEEN_FILTER_RATIO >= todo_card)
+    batch, reply = drawn.ids, drawn
     for round_no in range(len(MORE_DRAWS) + 1):
         ids = [i for i in batch if i not in examined]
         examined.update(ids)
-        picked = _try_candidates(r, assignment, uid, seen_key, ids, scores=scores)
-        scores = None
+        picked = pick.try_candidates(ids, filter_seen=filter_seen)
         if picked is not None:
-            return served(picked)
-        if len(examined) >= todo_card:
-            whole_set = True
+            return PickResult(picked, stats.REDIS)
+        filter_seen = bool(seen_key)
+        if reply.exhausted or reply.drawable == 0 or round_no == len(MORE_DRAWS):
             break
+        reply = draw(r, aid, MORE_DRAWS[round_no], order=assignment.order, exclude=examined)
+        batch = reply.ids
+    if not (reply.exhausted or reply.drawable == 0):
         if todo_card <= ENUMERATE_LIMIT or (
             seen_key and todo_card <= min(seen_card, WHOLE_SET_MAX) + ENUMERATE_LIMIT
         ):
-            picked, whole_set = _try_whole_set(r, assignment, uid, seen_key, examined)
+            picked = _try_whole_set(pick, examined)
             if picked is not None:
-                return served(picked)
-            break
-        if round_no < len(MORE_DRAWS):
-            batch = draw(r, aid, MORE_DRAWS[round_no]).ids
-    if not whole_set:
-        # Hundreds of draws from a large set all seen: statistically this needs the reviewer to
-        # have seen nearly all of it, which the whole-set rule covers. Let Postgres decide.
-        return None
-    return confirm_nothing_left(assignment, uid)
+                return PickResult(picked, stats.REDIS)
+        else:
+            # Hundreds of draws from a large set all seen: statistically this needs the reviewer
+            # to have seen nearly all of it, which the whole-set rule covers. Let Postgres decide
+            # (its page is then reserved here: see take_fallback_pick).
+            return None
+    # No page with a free place is left for this reviewer. Pages with none (fully reserved by
+    # others) that this reviewer could review: busy, not done.
+    full = reply.full or drawn.full or _full_sample(r, aid)
+    if full and pick.any_servable(full):
+        return PickResult(None, stats.BUSY)
+    return confirm_nothing_left(assignment, uid, pick)
 
 
-def _first_round_trip(r: redis.Redis, aid: int, seen_key: str | None) -> FirstRoundTrip:
+def _full_sample(r: redis.Redis, aid: int) -> list[int]:
+    """Some pages with no free place (not a uniform sample: Postgres confirms the rest)."""
+    return [int(x) for x in r.zrangebyscore(keys.assignment_todo_rank(aid), 0, "+inf", start=0, num=64)]
+
+
+def take_fallback_pick(
+    assignment: Assignment, uid: int | None, token: str | None, page_id: int
+) -> PickResult:
+    """Postgres chose ``page_id`` while Redis is up (Redis could not decide): reserve it here
+    like any other, or say busy when it has no free place."""
+    pick = _Pick(redis_client(), assignment, uid, *holder_for(uid, token), None, [])
+    if pick.r.zscore(keys.assignment_todo_rank(assignment.pk), page_id) is None:
+        log.warning("picker: page %s of assignment %s is missing from Redis", page_id, assignment.pk)
+        return PickResult(page_id, stats.POSTGRES)
+    picked, _ = pick.reserve([page_id])
+    if picked is None:
+        return PickResult(None, stats.BUSY)
+    return PickResult(page_id, stats.POSTGRES)
+
+
+def _first_round_trip(
+    r: redis.Redis, assignment: Assignment, seen_key: str | None, holder: str, remember: bool
+) -> FirstRoundTrip:
     """One pipeline: the built markers, the first draw with its claim (one command on the
     assignment's slot), the size of the reviewer's seen set and the active assignments (other
     slots: separate commands, never inside the script)."""
     pipe = r.pipeline(transaction=False)
     pipe.exists(keys.built_marker(TODO_FAMILY))
-    pipe.eval(*DrawArgs.for_draw(aid, FIRST_DRAW, claim=True).eval_args())
+    args = DrawArgs.for_draw(
+        assignment.pk, FIRST_DRAW, claim=True, order=assignment.order, holder=holder, remember=remember
+    )
+    pipe.eval(*args.eval_args())
     if seen_key:
         pipe.exists(keys.built_marker(SEEN_FAMILY))
         pipe.scard(seen_key)
@@ -323,110 +405,40 @@ def _first_round_trip(r: redis.Redis, aid: int, seen_key: str | None) -> FirstRo
     )
 
 
-def _try_whole_set(r, assignment, uid, seen_key, examined: set[int]) -> tuple[int | None, bool]:
-    """Examine every remaining member (bounded by the caller), in random order."""
+def _try_whole_set(pick: _Pick, examined: set[int]) -> int | None:
+    """Examine every remaining member (bounded by the caller), in random order, the valid ones
+    of each batch in the assignment's order."""
     rest: list[int] = []
-    for member in r.sscan_iter(keys.assignment_todo(assignment.pk), count=1000):
+    for member in pick.r.sscan_iter(keys.assignment_todo(pick.aid), count=1000):
         page_id = int(member)
         if page_id not in examined:
             rest.append(page_id)
     random.shuffle(rest)
+    examined.update(rest)
     for start in range(0, len(rest), 256):
-        picked = _try_candidates(r, assignment, uid, seen_key, rest[start : start + 256])
+        picked = pick.try_candidates(rest[start : start + 256], filter_seen=True, preferred=True)
         if picked is not None:
-            return picked, True
-    return None, True
-
-
-def _seen_and_held(r: redis.Redis, aid: int, seen_key: str | None, ids: list[int]) -> SeenAndHeld:
-    """One pipeline: which of ``ids`` the reviewer has seen (when the seen set is used) and
-    their reservation scores."""
-    pipe = r.pipeline(transaction=False)
-    if seen_key:
-        pipe.smismember(seen_key, ids)
-    pipe.zmscore(keys.assignment_reserved(aid), ids)
-    if seen_key:
-        seen, scores = pipe.execute()
-    else:
-        (scores,) = pipe.execute()
-        seen = [0] * len(ids)
-    return SeenAndHeld(seen=seen, scores=scores)
-
-
-def _try_candidates(
-    r, assignment: Assignment, uid, seen_key, ids: list[int], *, scores: dict[int, float | None] | None = None
-) -> int | None:
-    """Filter drawn ids by the seen set and reservations, check them in Postgres, claim one.
-
-    With ``scores`` (the reservation scores read with the draw), no round trip here and no seen
-    filter: the Postgres check refuses seen pages."""
-    if not ids:
-        return None
-    aid = assignment.pk
-    if scores is not None:
-        looked_up = SeenAndHeld(seen=[0] * len(ids), scores=[scores.get(page_id) for page_id in ids])
-    else:
-        looked_up = _seen_and_held(r, aid, seen_key, ids)
-    now = time.time() * 1_000_000  # reservation scores are microseconds (see reserve.lua)
-    free: list[int] = []
-    held: list[tuple[float, int]] = []
-    for page_id, was_seen, score in zip(ids, looked_up.seen, looked_up.scores, strict=True):
-        if was_seen:
-            continue
-        if score is None or score <= now:
-            free.append(page_id)
-        else:
-            held.append((score, page_id))
-    # Ids drawn (and SSCAN's, and SMEMBERS') come in no useful order: shuffle, so that choosing
-    # the first valid one is uniform among the valid ones.
-    random.shuffle(free)
-    random.shuffle(held)
-    held.sort(key=lambda item: item[0])
-    ordered = free + [page_id for _, page_id in held]
-    if not ordered:
-        return None
-    # Most candidates are valid: check a few first, the rest of the round only if needed (or if
-    # other reviewers claimed all of the first few in the meantime: spread while we can).
-    chunks = [ordered[:CHECK_FIRST], ordered[CHECK_FIRST:]]
-    free_set = set(free)
-    held_valid: list[int] = []
-    for chunk in chunks:
-        if not chunk:
-            continue
-        checked = check(assignment, uid, chunk)
-        _repair_redis(r, aid, uid, checked)
-        if checked.valid:
-            # Ids that were held when drawn are not worth a round trip to try to claim now.
-            if any(page_id in free_set for page_id in checked.valid):
-                picked = _reserve(r, aid, checked.valid, only_free=True)
-                if picked is not None:
-                    return picked
-            held_valid.extend(checked.valid)
-    # All held by others: the one whose reservation expires first (handed out longest ago).
-    return _reserve(r, aid, held_valid) if held_valid else None
+            return picked
+    return None
 
 
 def _repair_redis(
-    r, aid: int, uid: int | None, checked: Checked, *, release: tuple[int, str | None] | None = None
+    r, aid: int, uid: int | None, checked: Checked, *, release: tuple[int, str] | None = None
 ) -> None:
-    """Postgres disagreed with Redis: make Redis agree (and count it). ``release``: an id claimed
-    before the check that the check refused, with the reservation it took over (None: it was
-    free), which is put back so that the other reviewer keeps it."""
+    """Postgres disagreed with Redis: make Redis agree (and count it). ``release``: an id
+    claimed before the check that the check refused, with its holder, whose place is given
+    back."""
     if not (checked.gone or checked.full or (uid is not None and checked.seen) or release is not None):
         return
     pipe = r.pipeline(transaction=False)
-    if release is not None:
-        page_id, previous = release
-        if previous is None:
-            pipe.zrem(keys.assignment_reserved(aid), page_id)
-        else:
-            pipe.zadd(keys.assignment_reserved(aid), {page_id: float(previous)})
+    if release is not None and settings.PICKER_RESERVATION_SECONDS > 0:
+        page_id, holder = release
+        pipe.eval(*eval_args(RELEASE_LUA, aid, page_id, holder, "release"))
     if checked.gone:
         pipe.srem(keys.assignment_todo(aid), *checked.gone)
         pipe.zrem(keys.assignment_todo_rank(aid), *checked.gone)
         pipe.srem(keys.assignment_needed(aid), *checked.gone)
         pipe.srem(keys.assignment_done(aid), *checked.gone)
-        pipe.zrem(keys.assignment_reserved(aid), *checked.gone)
     if checked.full:
         pipe.srem(keys.assignment_todo(aid), *checked.full)
         pipe.zrem(keys.assignment_todo_rank(aid), *checked.full)
@@ -440,10 +452,11 @@ def _repair_redis(
         stats.count(stats.STALE_REMOVED, stale)
 
 
-def confirm_nothing_left(assignment: Assignment, uid: int | None) -> PickResult:
+def confirm_nothing_left(assignment: Assignment, uid: int | None, pick: _Pick) -> PickResult:
     """Redis says nothing is left; Postgres (the truth) confirms before we say so.
 
-    Every id in the set was already checked; this guards against ids missing from the set.
+    Every id in the set was already checked; this guards against ids missing from the set (and
+    finds the pages fully reserved by others that the sample of them missed: busy, not done).
     A confirmed answer is remembered for ``NOTHING_LEFT_CACHE_SECONDS`` in this process so that
     reviewers bouncing on a finished assignment do not repeat the Postgres query. It is only
     consulted once the Redis pass found nothing: a page that reaches the to-do set (a new page,
@@ -460,6 +473,13 @@ def confirm_nothing_left(assignment: Assignment, uid: int | None) -> PickResult:
             if len(STATE.nothing_left) > 10_000:
                 STATE.nothing_left.clear()
             STATE.nothing_left[key] = time.monotonic() + NOTHING_LEFT_CACHE_SECONDS
-    else:
+        return result
+    if pick.r.zscore(keys.assignment_todo_rank(assignment.pk), result.page_id) is None:
         log.warning("picker: page %s of assignment %s is missing from Redis", result.page_id, assignment.pk)
-    return result
+        return result
+    picked, holds = pick.reserve([result.page_id])
+    if picked is None:
+        return PickResult(None, stats.BUSY)  # it is there, with no free place: others have it
+    if pick.accept(picked, check(assignment, uid, [picked]), holds):
+        return PickResult(picked, stats.REDIS)
+    return PickResult(None, stats.BUSY)

@@ -1,36 +1,32 @@
--- Claim one of the candidates (valid pages, in preference order): the first not reserved, else
--- the one whose reservation is oldest (expires first). Atomic, one key, one round trip.
--- Scores are expiry times in microseconds of the Redis server's clock: one clock for every web
--- process, so "handed out longest ago" is exact and the last pages rotate evenly.
--- Built in redis_source.py (ReserveArgs); comment-only lines are stripped before it is sent.
+-- Claim the first of the candidates (pages Postgres just checked, in preference order) that
+-- still has a free place, for the holder (after the prelude tiers.lua, which names the KEYS).
+-- Atomic: two reviewers can never both take a page's last place.
 --
--- KEYS[1]     reserved    sorted set page id -> reservation expiry
--- ARGV[1]     seconds     reservation length
--- ARGV[2]     expire_ms   PEXPIRE of the reservations key
--- ARGV[3]     only_free   '1': claim nothing (reply nil) when every candidate is held
--- ARGV[4..]   candidates  page ids, in preference order
+-- ARGV[1]   seconds    reservation length; 0: reservations off (nothing written)
+-- ARGV[2]   holder     who asks (see tiers.lua)
+-- ARGV[3]   remember   '1': this becomes the holder's one page here (the previous one ends)
+-- ARGV[4..] candidates page ids, in preference order
 --
--- Reply: the id claimed, or nil.
+-- Reply: {claimed, its live reservations} or false when none has a free place. A candidate
+-- missing from the mirror is skipped (the caller decides).
 redis.replicate_commands()
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local till = now + tonumber(ARGV[1]) * 1000000
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local best, best_score, free = nil, nil, false
+local seconds, holder, remember = tonumber(ARGV[1]), ARGV[2], ARGV[3] == '1'
+local now = 0
+if seconds > 0 then
+  now = now_us()
+  expire_holds(now)
+end
 for i = 4, #ARGV do
-  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
-  if not score then
-    best, free = ARGV[i], true
-    break
-  end
-  score = tonumber(score)
-  if best_score == nil or score < best_score then
-    best, best_score = ARGV[i], score
+  local page = ARGV[i]
+  local s = redis.call('ZSCORE', K.rank, page)
+  if s and free_of(s) > 0 then
+    if seconds <= 0 then return {page, 0} end
+    if remember then
+      leave_previous(holder, page)
+      redis.call('HSET', K.holders, holder, page)
+    end
+    add_hold(page, holder, now + seconds * 1000000)
+    return {page, held(page)}
   end
 end
-if not free and ARGV[3] == '1' then
-  return false
-end
-redis.call('ZADD', KEYS[1], till, best)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return best
+return false

@@ -13,10 +13,11 @@ import random
 import redis
 
 from assignments.models import Assignment
-from assignments.picker.check import valid_todo_ids
+from assignments.picker.check import check
 from assignments.picker.postgres_source import (
     PG_SCAN_CAP,
     postgres_definitive,
+    postgres_priority,
     postgres_probe,
     postgres_random_ids,
 )
@@ -45,7 +46,10 @@ def sample_todo_ids(*, assignment_id: int, limit: int) -> list[int]:
         r = redis_client()
         pipe = r.pipeline(transaction=False)
         pipe.exists(keys.built_marker(TODO_FAMILY))
-        pipe.eval(*DrawArgs.for_draw(assignment_id, limit, claim=False).eval_args())  # uniform, by rank
+        # The best bands first (priority pages, then in "fewest reviews first" order the pages
+        # with the most free places), uniform within each, by rank.
+        args = DrawArgs.for_draw(assignment_id, limit, claim=False, order=assignment.order)
+        pipe.eval(*args.eval_args())
         ready, raw_draw = pipe.execute()
         if ready:
             ids = DrawReply.parse(raw_draw).ids
@@ -54,10 +58,10 @@ def sample_todo_ids(*, assignment_id: int, limit: int) -> list[int]:
             redis_failed(exc)
         ready = False
     if not ready:
-        # Random ids of the assignment's range first (uniform, see postgres_random_ids), a few
+        # Priority pages first, then random ids of the assignment's range first (uniform, see postgres_random_ids), a few
         # batches at most; what they miss (a sparse or nearly finished assignment) is made up by
         # the circular scans below.
-        found: dict[int, None] = {}
+        found: dict[int, None] = dict.fromkeys(postgres_priority(assignment, None, limit=limit))
         for _ in range(POOL_RUNS // 2):
             found.update(dict.fromkeys(postgres_random_ids(assignment, None, k=256)))
             if len(found) >= limit:
@@ -66,7 +70,13 @@ def sample_todo_ids(*, assignment_id: int, limit: int) -> list[int]:
             found.update(dict.fromkeys(_pool_from_scans(assignment, limit)))
         ids = list(found)
         random.shuffle(ids)
-    return valid_todo_ids(assignment=assignment, page_ids=ids[:limit])
+    checked = check(assignment, None, ids)
+    # Redis's ids come best band first; Postgres's are put in the assignment's order.
+    ordered = [i for i in ids if i in set(checked.valid)] if ready else checked.preferred(assignment.order)
+    if checked.priority:
+        # Priority pages only, while some are to do: the pool's picks sample it at random.
+        ordered = [i for i in ordered if i in checked.priority]
+    return ordered[:limit]
 
 
 def _pool_from_scans(assignment: Assignment, limit: int) -> list[int]:

@@ -24,6 +24,7 @@ PICKER_FAMILIES = [
     "assignment-done",
     "assignment-todo",
     "assignment-todo-rank",
+    "assignment-priority",
     "reviewer-seen",
     "active-assignments",
 ]
@@ -47,7 +48,7 @@ def build_sets() -> None:
         )
         if ids:
             r.sadd(todo, *ids)
-            r.zadd(keys.assignment_todo_rank(assignment.pk), dict.fromkeys(ids, 0))
+            r.zadd(keys.assignment_todo_rank(assignment.pk), dict.fromkeys(ids, -assignment.threshold))
     r.set(keys.built_marker(picker.TODO_FAMILY), "1")
 
 

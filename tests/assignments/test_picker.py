@@ -100,7 +100,8 @@ def test_it_costs_one_query_on_the_redis_path(reviewer, django_assert_num_querie
 
 
 @pytest.mark.django_db
-def test_it_never_serves_a_deleted_page_and_removes_it_from_the_sets():
+def test_it_never_serves_a_deleted_page_and_removes_it_from_the_sets(settings):
+    settings.PICKER_RESERVATION_SECONDS = 0  # 20 picks of one page: no place to run out of
     assignment, ids = make_assignment(6)
     build_sets()
     deleted = ids[:5]
@@ -113,7 +114,8 @@ def test_it_never_serves_a_deleted_page_and_removes_it_from_the_sets():
 
 
 @pytest.mark.django_db
-def test_it_never_serves_a_page_at_its_threshold_even_when_redis_says_to_do():
+def test_it_never_serves_a_page_at_its_threshold_even_when_redis_says_to_do(settings):
+    settings.PICKER_RESERVATION_SECONDS = 0  # 20 picks of one page: no place to run out of
     assignment, ids = make_assignment(4, threshold=2)
     build_sets()
     Page.objects.filter(pk__in=ids[:3]).update(review_count=2)  # the sets did not hear of it
@@ -125,7 +127,8 @@ def test_it_never_serves_a_page_at_its_threshold_even_when_redis_says_to_do():
 
 
 @pytest.mark.django_db
-def test_it_never_serves_a_page_that_left_the_assignment():
+def test_it_never_serves_a_page_that_left_the_assignment(settings):
+    settings.PICKER_RESERVATION_SECONDS = 0
     doc_a, doc_b = factories.make_document(pages=2), factories.make_document(pages=2)
     assignment = factories.make_assignment(documents=[doc_a, doc_b])
     build_sets()

@@ -1,0 +1,74 @@
+-- The prelude of every picker script (draw.lua, reserve.lua, release.lua, copy.lua): how the
+-- to-do mirror's scores encode each page's free places and priority, and how reservations are
+-- added and ended. Loaded in front of each script by scripts.py; comment-only lines are
+-- stripped before a script is sent.
+--
+-- Every script takes the same six keys, all on the assignment's hash slot:
+-- KEYS[1]  todo      the to-do set (ids of pages that still need reviews)
+-- KEYS[2]  rank      the to-do set's sorted-set mirror: page id -> score (below)
+-- KEYS[3]  holds     sorted set "<page>:<holder>" -> reservation expiry (microseconds, server clock)
+-- KEYS[4]  counts    hash page -> live reservations of the page
+-- KEYS[5]  holders   hash holder -> the page that holder holds here (one page per holder)
+-- KEYS[6]  priority  set of the assignment's priority page ids
+--
+-- A page's free places: reviews it still needs (threshold - review_count) minus its live
+-- reservations. Its score in `rank`: -free, or -P - free for a priority page, when free > 0;
+-- -free (zero or more) when it has no free place, whatever its priority. So the pages that may
+-- be handed out are exactly the scores below 0, priority pages (below -P/2) before the others,
+-- and among those the most free places first: "fewest reviews first" is the lowest score.
+-- Holders: "u<user id>", "c<digest of the CSRF cookie>" (remembered: asking again returns
+-- the held page) or "t<random token>" (anonymous without a cookie: not remembered).
+local K = {todo = KEYS[1], rank = KEYS[2], holds = KEYS[3], counts = KEYS[4], holders = KEYS[5], priority = KEYS[6]}
+local P = 1099511627776
+local function free_of(score)
+  score = tonumber(score)
+  if score < -P / 2 then return -score - P end
+  return -score
+end
+local function score_for(free, prio)
+  if free > 0 and prio then return -P - free end
+  return -free
+end
+local function set_free(page, free)
+  local prio = redis.call('SISMEMBER', K.priority, page) == 1
+  redis.call('ZADD', K.rank, score_for(free, prio), page)
+end
+local function adjust(page, delta)
+  local s = redis.call('ZSCORE', K.rank, page)
+  if s then set_free(page, free_of(s) + delta) end
+end
+local function held(page)
+  return tonumber(redis.call('HGET', K.counts, page) or '0')
+end
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+-- End one reservation ("<page>:<holder>"): its place is free again. True if it existed.
+local function drop_hold(member)
+  if redis.call('ZREM', K.holds, member) == 0 then return false end
+  local sep = string.find(member, ':', 1, true)
+  local page, holder = string.sub(member, 1, sep - 1), string.sub(member, sep + 1)
+  if redis.call('HINCRBY', K.counts, page, -1) <= 0 then redis.call('HDEL', K.counts, page) end
+  if redis.call('HGET', K.holders, holder) == page then redis.call('HDEL', K.holders, holder) end
+  adjust(page, 1)
+  return true
+end
+-- Expired reservations end (a bounded number per call: until the rest are ended, their pages
+-- look fuller than they are, which hands out less, never more).
+local function expire_holds(now)
+  local gone = redis.call('ZRANGEBYSCORE', K.holds, '-inf', now, 'LIMIT', 0, 256)
+  for i = 1, #gone do drop_hold(gone[i]) end
+end
+-- Reserve a place on `page` for `holder` until `till` (or extend the holder's reservation).
+local function add_hold(page, holder, till)
+  if redis.call('ZADD', K.holds, till, page .. ':' .. holder) == 1 then
+    redis.call('HINCRBY', K.counts, page, 1)
+    adjust(page, -1)
+  end
+end
+-- The holder's current page here ends unless it is `keep`.
+local function leave_previous(holder, keep)
+  local previous = redis.call('HGET', K.holders, holder)
+  if previous and previous ~= keep then drop_hold(previous .. ':' .. holder) end
+end
