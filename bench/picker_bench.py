@@ -33,6 +33,9 @@ REVIEWED_BY_BENCH_REVIEWER = 500
 RANDOM_SIZE = 400_000
 RANDOM_RUNS = 11
 FALLBACK_PICKS = 500
+COVERAGE_PAGES = 40_000
+COVERAGE_CHECKPOINTS = (10_000, 20_000, 40_000, 80_000)
+COVERAGE_IN_FLIGHT = 64  # reviewers reviewing at once in the coverage simulation
 TARGET_SIZE_RATIO = 1.5
 TARGET_RANDOM_RATIO = 100.0
 
@@ -71,6 +74,8 @@ class Report:
     build_seconds: dict[int, float] = field(default_factory=dict)
     total_seconds: float = 0.0
     queries_per_pick: float = 0.0
+    # order -> [(reviews, pages with at least one review, pages with none)]
+    coverage: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
 
     def size_ratio(self) -> float:
         return self.picker[self.sizes[-1]].median_ms / self.picker[self.sizes[0]].median_ms
@@ -128,6 +133,11 @@ class Report:
         if serial is not None:
             lines.append(
                 f"  (with Postgres' parallel workers off, one process doing the sort: {serial:.0f}x)"
+            )
+        for order, rows in self.coverage.items():
+            lines.append(
+                f"coverage, {order} order, {COVERAGE_PAGES:,} pages, threshold {THRESHOLD}: "
+                + "; ".join(f"after {n:,} reviews {none:,} pages unreviewed" for n, _, none in rows)
             )
         lines.append(f"total run time {self.total_seconds:.0f} s")
         return "\n".join(lines)
@@ -213,6 +223,10 @@ class Report:
             "pair per pick. The picker reserves what it hands out, as in production, and copies each "
             "claim into the other two (overlapping) assignments' reservations with writes whose "
             "replies it reads at its next pick.",
+            '- The assignments\' order is "fewest reviews first" (the default): each pick draws from '
+            f"the lowest band of the to-do mirror, whose scores hold {THRESHOLD} tiers' worth of "
+            f"free places (the bench reviewer's {REVIEWED_BY_BENCH_REVIEWER} reviewed pages need one "
+            "review fewer: a second tier).",
             f"- `ORDER BY random()`: `SELECT p.id FROM reviews_page p JOIN reviews_document d ... WHERE "
             f"d.member_id = ANY(...) AND p.review_count < {THRESHOLD} AND NOT EXISTS (the reviewer's review) "
             f"ORDER BY random() LIMIT 1`, the query of the Guardian's first site, over the "
@@ -293,9 +307,9 @@ def _reset(sizes: tuple[int, ...]) -> dict:
             )
             ids["members"].append(c.fetchone()[0])
             c.execute(
-                "INSERT INTO assignments_assignment (title, slug, description, threshold, featured, "
+                'INSERT INTO assignments_assignment (title, slug, description, threshold, "order", featured, '
                 "feature_order, active, created, page_count, completed_count) "
-                "VALUES (%s, %s, '', %s, 'none', %s, true, now(), %s, 0) RETURNING id",
+                "VALUES (%s, %s, '', %s, 'fewest', 'none', %s, true, now(), %s, 0) RETURNING id",
                 [f"Bench {size:,}", f"bench-{size}", THRESHOLD, n, size],
             )
             aid = c.fetchone()[0]
@@ -348,13 +362,14 @@ def _build(ids: dict, sizes: tuple[int, ...]) -> None:
                 pipe.execute()
         pipe.execute()
         start = end
-    # The sorted-set mirror the picker draws from by rank, made as the registry's rebuild does
+    # The sorted-set mirror the picker draws from by rank: every page needs THRESHOLD reviews
+    # and has no reservation, so its score is -THRESHOLD (a set as input: score 1 x weight)
     # (seconds for millions of ids: longer than the shared client's timeout).
     import redis
 
     slow = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=300)
     for aid in ids["assignments"].values():
-        slow.zunionstore(keys.assignment_todo_rank(aid), {keys.assignment_todo(aid): 0})
+        slow.zunionstore(keys.assignment_todo_rank(aid), {keys.assignment_todo(aid): -THRESHOLD})
     slow.close()
     with connection.cursor() as c:
         c.execute("SELECT setval(pg_get_serial_sequence('reviews_page', 'id'), %s)", [sizes[-1]])
@@ -382,6 +397,9 @@ def _review_some(ids: dict, upto: int) -> None:
         c.execute("ANALYZE reviews_review")
     r = get_redis()
     r.sadd(keys.reviewer_seen(ids["user"]), *pages)
+    # Those pages need one review fewer in every assignment: a second tier in each mirror.
+    for aid in ids["assignments"].values():
+        r.zadd(keys.assignment_todo_rank(aid), dict.fromkeys(pages, -(THRESHOLD - 1)))
     r.set(keys.built_marker("assignment-todo"), str(int(time.time())))
     r.set(keys.built_marker("assignment-todo-rank"), str(int(time.time())))
     r.set(keys.built_marker("reviewer-seen"), str(int(time.time())))
@@ -399,6 +417,20 @@ def _pick_timed(assignment, reviewer, samples: list[float], sources: dict[str, i
     if result.page_id is None:
         raise RuntimeError(f"{assignment}: the picker found nothing to serve")
     sources[result.source] = sources.get(result.source, 0) + 1
+    _forget(assignment, reviewer, result)
+
+
+def _forget(assignment, reviewer, result) -> None:
+    """Untimed: end the reservation just made, as a skip would (else asking again would return
+    the page held, a cheaper path than a draw)."""
+    from assignments import pool
+    from assignments.picker.holds import end_reservations
+    from lib import keys
+
+    if result.source == "redis":
+        end_reservations(page_id=result.page_id, user_id=reviewer.pk, reviewed=False)
+    elif result.source == "pool":
+        pool._client().run(f"{keys.assignment_pool(assignment.pk)}:h:u{reviewer.pk}", "delete")
 
 
 def _time_picks(assignment, reviewer, n: int, label: str) -> tuple[Timing, dict[str, int]]:
@@ -440,6 +472,65 @@ class _OrderByRandom:
     def close(self) -> Timing:
         self.conn.close()
         return Timing("ORDER BY random()", self.samples)
+
+
+def coverage(order: str) -> list[tuple[int, int, int]]:
+    """Pages reviewed at least once after so many reviews, with the real Lua scripts on a
+    synthetic assignment that only Redis knows (no Postgres check: every reviewer is new)."""
+    from collections import deque
+
+    from assignments.picker.redis_source import DrawArgs, DrawReply
+    from assignments.picker.scripts import RELEASE_LUA, eval_args
+    from lib import keys
+    from lib.redis_client import get_redis
+
+    r = get_redis()
+    aid = 10**9 + (1 if order == "random" else 0)
+    r.delete(
+        *[
+            k(aid)
+            for k in (
+                keys.assignment_todo,
+                keys.assignment_todo_rank,
+                keys.assignment_holds,
+                keys.assignment_hold_counts,
+                keys.assignment_holders,
+            )
+        ]
+    )
+    pages = range(1, COVERAGE_PAGES + 1)
+    pipe = r.pipeline(transaction=False)
+    for lo in range(1, COVERAGE_PAGES + 1, 10_000):
+        chunk = list(range(lo, min(lo + 10_000, COVERAGE_PAGES + 1)))
+        pipe.sadd(keys.assignment_todo(aid), *chunk)
+        pipe.zadd(keys.assignment_todo_rank(aid), dict.fromkeys(chunk, -THRESHOLD))
+    pipe.execute()
+    counts = dict.fromkeys(pages, 0)
+    in_flight: deque[tuple[int, int]] = deque()
+    rows: list[tuple[int, int, int]] = []
+    reviews, reviewer = 0, 0
+    while reviews < COVERAGE_CHECKPOINTS[-1]:
+        pipe = r.pipeline(transaction=False)
+        done = None
+        if len(in_flight) >= COVERAGE_IN_FLIGHT:
+            done = in_flight.popleft()
+            pipe.eval(*eval_args(RELEASE_LUA, aid, done[0], f"u{done[1]}", "reviewed"))
+        reviewer += 1
+        args = DrawArgs.for_draw(aid, 1, claim=True, order=order, holder=f"u{reviewer}", remember=True)
+        pipe.eval(*args.eval_args())
+        reply = DrawReply.parse(pipe.execute()[-1])
+        if done is not None:
+            reviews += 1
+            counts[done[0]] += 1
+            if counts[done[0]] >= THRESHOLD:
+                r.srem(keys.assignment_todo(aid), done[0])
+                r.zrem(keys.assignment_todo_rank(aid), done[0])
+            if reviews in COVERAGE_CHECKPOINTS:
+                none = sum(1 for c in counts.values() if c == 0)
+                rows.append((reviews, COVERAGE_PAGES - none, none))
+        if reply.claimed is not None:
+            in_flight.append((reply.claimed, reviewer))
+    return rows
 
 
 def run(*, sizes: tuple[int, ...], picks: int, servers: dict) -> Report:
@@ -504,6 +595,10 @@ def run(*, sizes: tuple[int, ...], picks: int, servers: dict) -> Report:
         for _ in range(100):
             picker.pick_next_page(assignment=assignments[sizes[0]], reviewer=reviewer)
     report.queries_per_pick = len(ctx.captured_queries) / 100
+
+    print("simulating coverage: fewest reviews first against random ...", flush=True)
+    for order in ("fewest", "random"):
+        report.coverage[order] = coverage(order)
 
     report.fallback_size = sizes[-1]
     biggest = assignments[sizes[-1]]

@@ -37,7 +37,9 @@ def _quiet_stats(monkeypatch):
 
 def holds_of(assignment) -> dict[str, float]:
     """Live and expired reservations: "<page>:<holder>" -> expiry."""
-    return {m: sc for m, sc in get_redis().zrange(keys.assignment_holds(assignment.pk), 0, -1, withscores=True)}
+    return {
+        m: sc for m, sc in get_redis().zrange(keys.assignment_holds(assignment.pk), 0, -1, withscores=True)
+    }
 
 
 def holds_live(assignment, page_id: int, user) -> bool:
@@ -72,16 +74,20 @@ def test_asking_again_returns_the_page_held_and_holds_one_page(settings, reviewe
 
 
 @pytest.mark.django_db
-def test_a_reservation_ends_on_submit_on_skip_and_on_expiry(settings, reviewer, reviewer2):
+def test_a_reservation_ends_on_submit_on_skip_and_on_expiry(
+    settings, reviewer, reviewer2, django_capture_on_commit_callbacks
+):
     settings.PICKER_RESERVATION_SECONDS = 60
     assignment, ids = make_assignment(2, threshold=1)
     build_sets()
     first = pick_next_page(assignment=assignment, reviewer=reviewer).page_id
-    submit_review(reviewer=reviewer, page_id=first, assignment_id=assignment.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        submit_review(reviewer=reviewer, page_id=first, assignment_id=assignment.pk)
     assert holds_of(assignment) == {}
     [last] = set(ids) - {first}
     assert pick_next_page(assignment=assignment, reviewer=reviewer2).page_id == last
-    skip_page(reviewer=reviewer2, page_id=last)
+    with django_capture_on_commit_callbacks(execute=True):
+        skip_page(reviewer=reviewer2, page_id=last)
     assert holds_of(assignment) == {}
     third = factories.make_user()
     assert pick_next_page(assignment=assignment, reviewer=third).page_id == last
@@ -91,7 +97,9 @@ def test_a_reservation_ends_on_submit_on_skip_and_on_expiry(settings, reviewer, 
 
 
 @pytest.mark.django_db
-def test_a_claim_copied_into_an_overlapping_assignment_respects_its_capacity(settings, reviewer, reviewer2):
+def test_a_claim_copied_into_an_overlapping_assignment_respects_its_capacity(
+    settings, reviewer, reviewer2, django_capture_on_commit_callbacks
+):
     """A page in two assignments is one page: a reviewer of one takes one of its places in both,
     and a page with no free place in the other is not handed out in the first either."""
     settings.PICKER_RESERVATION_SECONDS = 60
@@ -103,7 +111,8 @@ def test_a_claim_copied_into_an_overlapping_assignment_respects_its_capacity(set
     assert pick_next_page(assignment=wide, reviewer=reviewer).page_id == page_id
     assert f"{page_id}:u{reviewer.pk}" in holds_of(narrow)
     assert pick_next_page(assignment=narrow, reviewer=reviewer2).source == "busy"
-    submit_review(reviewer=reviewer, page_id=page_id, assignment_id=wide.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        submit_review(reviewer=reviewer, page_id=page_id, assignment_id=wide.pk)
     assert holds_of(narrow) == {} and holds_of(wide) == {}
 
 
@@ -139,6 +148,7 @@ def test_thirty_reviewers_on_four_pages_with_threshold_three_make_exactly_twelve
     def review_until_done(user):
         for _ in range(400):
             result = pick_next_page(assignment=assignment, reviewer=user)
+            connection.close()  # back to the pool (10 connections for 30 threads)
             if result.source == "busy":
                 time.sleep(0.02)
                 continue
@@ -146,6 +156,7 @@ def test_thirty_reviewers_on_four_pages_with_threshold_three_make_exactly_twelve
                 return
             outcome = submit_review(reviewer=user, page_id=result.page_id, assignment_id=assignment.pk)
             assert outcome.created
+            connection.close()
             with lock:
                 counts_at_submit.append(outcome.review_count)
         raise AssertionError("still busy after 400 tries")
@@ -176,6 +187,7 @@ def test_two_hundred_reviewers_some_walking_away_stay_within_the_stated_bound(se
     def reviewer_session(user):
         for _ in range(600):
             result = pick_next_page(assignment=assignment, reviewer=user)
+            connection.close()  # back to the pool (10 connections for 24 threads)
             if result.source == "busy":
                 time.sleep(0.05)
                 continue
@@ -188,6 +200,7 @@ def test_two_hundred_reviewers_some_walking_away_stay_within_the_stated_bound(se
                 time.sleep(2.3)
             live = holds_live(assignment, result.page_id, user)
             outcome = submit_review(reviewer=user, page_id=result.page_id, assignment_id=assignment.pk)
+            connection.close()
             with lock:
                 if live:
                     on_time_counts.append(outcome.review_count)

@@ -21,7 +21,9 @@ def _with_one_review(page_ids: list[int]) -> None:
 
 
 @pytest.mark.django_db
-def test_fewest_first_gives_every_page_its_first_look_before_any_gets_its_second(settings):
+def test_fewest_first_gives_every_page_its_first_look_before_any_gets_its_second(
+    settings, django_capture_on_commit_callbacks
+):
     """Threshold 3, 12 pages, reviewers one after another (each picks and submits): no page gets
     its second review while a page with none is free, nor its third while one has one."""
     settings.PICKER_RESERVATION_SECONDS = 60
@@ -33,7 +35,8 @@ def test_fewest_first_gives_every_page_its_first_look_before_any_gets_its_second
         user = factories.make_user()
         page_id = pick_next_page(assignment=assignment, reviewer=user).page_id
         assert counts[page_id] == min(c for c in counts.values() if c < 3), counts
-        submit_review(reviewer=user, page_id=page_id, assignment_id=assignment.pk)
+        with django_capture_on_commit_callbacks(execute=True):
+            submit_review(reviewer=user, page_id=page_id, assignment_id=assignment.pk)
     assert set(Page.objects.filter(pk__in=ids).values_list("review_count", flat=True)) == {3}
 
 
@@ -84,7 +87,9 @@ def test_random_order_is_uniform_over_every_to_do_page(settings):
 
 
 @pytest.mark.django_db
-def test_a_review_moves_the_page_to_its_next_tier_in_every_assignment(settings, reviewer):
+def test_a_review_moves_the_page_to_its_next_tier_in_every_assignment(
+    settings, reviewer, django_capture_on_commit_callbacks
+):
     """Kept on commit: the reviewed page's score in the to-do mirror of each assignment
     containing it says one review fewer needed (and the check finds no drift)."""
     from denorm import operations, registry
@@ -100,7 +105,8 @@ def test_a_review_moves_the_page_to_its_next_tier_in_every_assignment(settings, 
     r = get_redis()
     assert r.zscore(keys.assignment_todo_rank(one.pk), page_id) == -2  # 3 needed, 1 held
     assert r.zscore(keys.assignment_todo_rank(two.pk), page_id) == -1  # 2 needed, 1 held (copied)
-    submit_review(reviewer=reviewer, page_id=page_id, assignment_id=one.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        submit_review(reviewer=reviewer, page_id=page_id, assignment_id=one.pk)
     assert r.zscore(keys.assignment_todo_rank(one.pk), page_id) == -2
     assert r.zscore(keys.assignment_todo_rank(two.pk), page_id) == -1
     [(_, drift)] = operations.check_entries(registry.select(["assignment-todo-rank"]))

@@ -29,11 +29,13 @@ def _quiet_stats(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_priority_pages_come_first_uniformly_then_the_others(settings, editor):
+def test_priority_pages_come_first_uniformly_then_the_others(
+    settings, editor, django_capture_on_commit_callbacks
+):
     settings.PICKER_RESERVATION_SECONDS = 0
     assignment, ids = make_assignment(80, threshold=1)
     build_sets()
-    prioritise_pages(assignment_id=assignment.pk, page_ids=ids[10:20], by=editor)  # kept on commit
+    prioritise_pages(assignment_id=assignment.pk, page_ids=ids[10:20])
     assert {int(x) for x in get_redis().smembers(keys.assignment_priority(assignment.pk))} == set(ids[10:20])
     counts = assert_uniform(
         lambda: pick_next_page(assignment=assignment, reviewer=None).page_id, ids[10:20], 1000, seed=80
