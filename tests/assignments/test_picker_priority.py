@@ -28,10 +28,10 @@ def _quiet_stats(monkeypatch):
     picker_stats.reset_pending()
 
 
-@pytest.mark.django_db
-def test_priority_pages_come_first_uniformly_then_the_others(
-    settings, editor, django_capture_on_commit_callbacks
-):
+@pytest.mark.django_db(transaction=True)
+def test_priority_pages_come_first_uniformly_then_the_others(settings):
+    """Marking pages priority reaches the Redis priority set after commit (transactional test:
+    the after-commit refresh runs, as in production); they are served first, uniformly."""
     settings.PICKER_RESERVATION_SECONDS = 0
     assignment, ids = make_assignment(80, threshold=1)
     build_sets()
