@@ -52,7 +52,10 @@ def sample_todo_ids(*, assignment_id: int, limit: int) -> list[int]:
         pipe.eval(*args.eval_args())
         ready, raw_draw = pipe.execute()
         if ready:
-            ids = DrawReply.parse(raw_draw).ids
+            reply = DrawReply.parse(raw_draw)
+            # A lost mirror (its rebuild is queued by the pick that found it): Postgres samples.
+            ready = not reply.mirror_missing
+            ids = reply.ids
     except (RedisUnavailable, redis.RedisError) as exc:
         if isinstance(exc, redis.RedisError):
             redis_failed(exc)

@@ -172,3 +172,51 @@ def own_memcached():
         settings.MEMCACHED_SERVERS = saved
         pool.reset_client()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --- reservations (capacity-aware: see assignments/picker/tiers.lua) ---------------------------
+
+
+def holds_of(assignment) -> dict[str, float]:
+    """The assignment's reservations, live or expired: "<page>:<holder>" -> expiry (us)."""
+    return dict(get_redis().zrange(keys.assignment_holds(assignment.pk), 0, -1, withscores=True))
+
+
+def held_pages(assignment) -> set[int]:
+    """The pages of the assignment with at least one reservation."""
+    return {int(member.split(":", 1)[0]) for member in holds_of(assignment)}
+
+
+def take_place(assignment, page_id: int, holder: str, *, seconds: float = 60.0) -> bool:
+    """``holder`` (another reviewer) takes one of the page's free places, as a pick would
+    (``reserve.lua``, not remembered). False when it has none."""
+    from assignments.picker.scripts import RESERVE_LUA, eval_args
+
+    reply = get_redis().eval(*eval_args(RESERVE_LUA, assignment.pk, seconds, holder, "0", page_id))
+    return bool(reply)
+
+
+def fill(assignment, page_ids: list[int], *, seconds: float = 60.0) -> dict[str, float]:
+    """Other reviewers take every free place of ``page_ids``; returns their reservations."""
+    members = []
+    for page_id in page_ids:
+        n = 0
+        while take_place(assignment, page_id, f"o{page_id}x{n}", seconds=seconds):
+            members.append(f"{page_id}:o{page_id}x{n}")
+            n += 1
+    holds = holds_of(assignment)
+    return {m: holds[m] for m in members}
+
+
+def release_place(assignment, page_id: int, holder: str) -> None:
+    """End ``holder``'s reservation of the page (as a skip does)."""
+    from assignments.picker.scripts import RELEASE_LUA, eval_args
+
+    get_redis().eval(*eval_args(RELEASE_LUA, assignment.pk, page_id, holder, "release"))
+
+
+def clear_holds(assignment) -> None:
+    """End every reservation of the assignment (their places are free again)."""
+    for member in holds_of(assignment):
+        page_id, holder = member.split(":", 1)
+        release_place(assignment, int(page_id), holder)

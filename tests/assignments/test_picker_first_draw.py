@@ -14,7 +14,15 @@ from lib import keys
 from lib.redis_client import get_redis
 from reviews.actions import skip_page, submit_review
 from tests import factories
-from tests.assignments._picker_support import RoundTrips, assert_uniform, build_sets
+from tests.assignments._picker_support import (
+    RoundTrips,
+    assert_uniform,
+    build_sets,
+    clear_holds,
+    fill,
+    held_pages,
+    holds_of,
+)
 
 
 @pytest.mark.django_db
@@ -53,13 +61,11 @@ def test_the_claim_made_with_the_first_draw_is_uniform_among_free_pages(settings
     ids = list(doc.pages.values_list("pk", flat=True))
     assert len(ids) > picker.SMALL_SET  # drawn by rank, not taken whole
     build_sets()
-    r = get_redis()
-    reserved = keys.assignment_reserved(assignment.pk)
 
     def draw() -> int:
         page_id = pick_next_page(assignment=assignment, reviewer=None).page_id
-        assert r.zscore(reserved, page_id) is not None  # served = claimed
-        r.delete(reserved)
+        assert held_pages(assignment) == {page_id}  # served = claimed
+        clear_holds(assignment)
         return page_id
 
     counts = assert_uniform(draw, ids, 5000, seed=5)
@@ -79,23 +85,14 @@ def test_a_pick_costs_one_redis_round_trip_and_one_query(settings, reviewer, mon
         result = pick_next_page(assignment=assignment, reviewer=reviewer)
     assert result.source == "redis"
     assert (trips.count, len(queries)) == (1, 1)
-    assert get_redis().zscore(keys.assignment_reserved(assignment.pk), result.page_id) is not None
-
-
-def _reserve_all_but(assignment, free_id: int, ids: list[int]) -> dict[int, float]:
-    """Other reviewers hold every page but ``free_id``; returns their reservation scores."""
-    r = get_redis()
-    now_us = r.time()
-    base = now_us[0] * 1_000_000 + now_us[1] + 60_000_000
-    scores = {page_id: float(base + n) for n, page_id in enumerate(ids) if page_id != free_id}
-    r.zadd(keys.assignment_reserved(assignment.pk), scores)
-    return scores
+    assert f"{result.page_id}:u{reviewer.pk}" in holds_of(assignment)
 
 
 @pytest.mark.django_db
 def test_a_claimed_id_that_no_longer_exists_is_released_and_removed(settings, reviewer):
-    """The only free id drawn is stale (no such page): the script claims it, Postgres refuses
-    it, and the pick serves a real page; the stale id leaves the sets and its claim is dropped."""
+    """A stale id (no such page) sits in the best band of the to-do mirror (the most free
+    places): the script claims it, Postgres refuses it, and the pick serves the one real page
+    with a free place; the stale id leaves the sets and its claim is dropped."""
     settings.PICKER_RESERVATION_SECONDS = 60
     doc = factories.make_document(pages=10)
     assignment = factories.make_assignment(documents=[doc], threshold=2)
@@ -104,19 +101,21 @@ def test_a_claimed_id_that_no_longer_exists_is_released_and_removed(settings, re
     ghost = max(ids) + 1_000_000
     r = get_redis()
     r.sadd(keys.assignment_todo(assignment.pk), ghost)
-    held = _reserve_all_but(assignment, ghost, ids)
+    r.zadd(keys.assignment_todo_rank(assignment.pk), {ghost: -3})  # 3 free places: drawn first
+    fill(assignment, ids[1:])
     result = pick_next_page(assignment=assignment, reviewer=reviewer)
-    assert result.source == "redis"
-    # Every real page is held: the one whose reservation expires first is served.
-    assert result.page_id == min(held, key=held.get)
-    assert r.zscore(keys.assignment_reserved(assignment.pk), ghost) is None
+    assert (result.source, result.page_id) == ("redis", ids[0])
+    assert ghost not in held_pages(assignment)
     assert not r.sismember(keys.assignment_todo(assignment.pk), ghost)
+    assert r.zscore(keys.assignment_todo_rank(assignment.pk), ghost) is None
 
 
 @pytest.mark.django_db
 def test_a_claimed_page_the_reviewer_has_seen_is_released_for_the_others(settings, reviewer):
-    """The seen set lost a page the reviewer reviewed: the script claims it, Postgres refuses it
-    for this reviewer, its claim is dropped (others may have it) and the seen set learns it."""
+    """The seen set lost a page the reviewer reviewed, and it is the only page with a free
+    place: the script claims it, Postgres refuses it for this reviewer, its claim is dropped
+    (others may have it: its free place is still there) and the seen set learns it. Every other
+    page is fully held by others: busy (never a shared page)."""
     settings.PICKER_RESERVATION_SECONDS = 60
     doc = factories.make_document(pages=10)
     assignment = factories.make_assignment(documents=[doc], threshold=2)
@@ -125,10 +124,11 @@ def test_a_claimed_page_the_reviewer_has_seen_is_released_for_the_others(setting
     build_sets()
     r = get_redis()
     r.srem(keys.reviewer_seen(reviewer.pk), ids[3])
-    _reserve_all_but(assignment, ids[3], ids)
+    others = fill(assignment, [i for i in ids if i != ids[3]])
     result = pick_next_page(assignment=assignment, reviewer=reviewer)
-    assert result.page_id not in (None, ids[3])
-    assert r.zscore(keys.assignment_reserved(assignment.pk), ids[3]) is None
+    assert (result.page_id, result.source) == (None, "busy")
+    assert holds_of(assignment) == others
+    assert r.zscore(keys.assignment_todo_rank(assignment.pk), ids[3]) == -1  # its free place
     assert r.sismember(keys.reviewer_seen(reviewer.pk), ids[3])
     assert r.sismember(keys.assignment_todo(assignment.pk), ids[3])  # still to do for others
 
@@ -136,9 +136,10 @@ def test_a_claimed_page_the_reviewer_has_seen_is_released_for_the_others(setting
 @pytest.mark.django_db
 def test_a_lost_rank_mirror_still_serves_and_queues_its_rebuild(settings, django_capture_on_commit_callbacks):
     """The sorted-set mirror of one assignment's to-do set is gone (its built marker is still
-    there): the pick still serves a real page (SRANDMEMBER on the set, slightly biased) and one
-    rebuild of the mirror is queued; the rebuild, run as the worker would, restores it with zero
-    drift."""
+    there): it holds the pages' free places, so Redis cannot draw; the pick still serves a
+    real page, from the memcached pool (refilled from Postgres, not from the lost mirror), and
+    one rebuild of the mirror is queued; the rebuild, run as the worker would, restores it with
+    zero drift and Redis serves again."""
     from denorm import operations, registry
     from denorm.tasks import rebuild_denormalisation
 
@@ -152,19 +153,20 @@ def test_a_lost_rank_mirror_still_serves_and_queues_its_rebuild(settings, django
     r.delete(rank)
     with django_capture_on_commit_callbacks(execute=True):  # the lock is taken after commit
         result = pick_next_page(assignment=assignment, reviewer=None)
-    assert result.source == "redis" and result.page_id in ids
+    assert result.source == "pool" and result.page_id in ids
     assert r.exists(keys.rebuild_lock("assignment-todo-rank"))  # queued, under its lock
     rebuild_denormalisation.apply(args=["assignment-todo-rank"])
     assert {int(x) for x in r.zrange(rank, 0, -1)} == ids
     [(_, drift)] = operations.check_entries(registry.select(["assignment-todo-rank"]))
     assert (drift.missing, drift.extra) == (0, 0), drift
+    assert pick_next_page(assignment=assignment, reviewer=None).source == "redis"
 
 
 @pytest.mark.django_db
 def test_a_claim_is_shared_with_overlapping_assignments_and_a_dead_redis_loses_only_that(settings):
-    """A pick copies its claim into the other active assignments' reservations with writes it
-    does not wait for; the next pick of the process reads their replies first. When Redis dies
-    in between, those replies are lost quietly and the next pick falls back (no error)."""
+    """A pick copies its claim into the other active assignments' reservations (one pipelined
+    round trip, before the page is served). When Redis dies after it, the next pick of the
+    overlapping assignment falls back quietly (no error)."""
     from tests.assignments._picker_support import own_memcached, own_redis
 
     settings.PICKER_RESERVATION_SECONDS = 60
@@ -174,12 +176,8 @@ def test_a_claim_is_shared_with_overlapping_assignments_and_a_dead_redis_loses_o
         narrow = factories.make_assignment(documents=[shared], threshold=3)
         build_sets()
         page_id = pick_next_page(assignment=wide, reviewer=None).page_id
-        picker.STATE.deferred.drain()
-        r = get_redis()
-        assert r.zscore(keys.assignment_reserved(narrow.pk), page_id) is not None
-        ttl = r.pttl(keys.assignment_reserved(narrow.pk))
-        assert 0 < ttl <= 120_000
-        pick_next_page(assignment=wide, reviewer=None)  # sent, replies not read yet
+        assert held_pages(narrow) == {page_id} == held_pages(wide)
+        assert holds_of(narrow).keys() == holds_of(wide).keys()  # the same holder in both
         redis_server.stop()
         result = pick_next_page(assignment=narrow, reviewer=None)
         assert result.page_id in set(shared.pages.values_list("pk", flat=True))
