@@ -20,9 +20,14 @@ from tests import factories
 from tests.assignments._picker_support import (
     assert_uniform,
     build_sets,
+    clear_holds,
+    fill,
+    held_pages,
+    holds_of,
     make_assignment,
     own_memcached,
     own_redis,
+    take_place,
 )
 
 
@@ -31,16 +36,6 @@ def _quiet_stats(monkeypatch):
     # Counters are stored every few seconds; keep those writes out of the picks.
     monkeypatch.setattr(picker_stats, "FLUSH_SECONDS", 10**9)
     picker_stats.reset_pending()
-
-
-def hold(assignment, page_ids: list[int], *, seconds_from_now: float = 60.0) -> dict[int, float]:
-    """Other reviewers hold ``page_ids`` (in that order, oldest first); returns their scores."""
-    r = get_redis()
-    sec, usec = r.time()
-    base = sec * 1_000_000 + usec + int(seconds_from_now * 1_000_000)
-    scores = {page_id: float(base + n) for n, page_id in enumerate(page_ids)}
-    r.zadd(keys.assignment_reserved(assignment.pk), scores)
-    return scores
 
 
 # --- defects (fixed) ---------------------------------------------------------------------------
@@ -87,18 +82,28 @@ def test_the_postgres_fallback_spreads_picks_over_an_assignment_that_is_a_minori
 
 
 @pytest.mark.django_db
-def test_a_refused_takeover_leaves_the_other_reviewers_reservation_in_place(settings, reviewer):
-    """Three pages left, all handed out to others; this reviewer already reviewed the one handed
-    out longest ago. The script claims that one (the oldest), Postgres refuses it, and the
-    reviewer gets another page: the first holder's reservation must still be there, unchanged."""
+def test_a_refused_claim_leaves_the_other_reviewers_reservations_in_place(settings, reviewer):
+    """Three pages, threshold 5; this reviewer reviewed the first, which has the most free
+    places (another reviewer holds one of its places; the other two pages have one free place
+    each). The script claims the first (the best tier), Postgres refuses it, and the reviewer
+    gets another page: the other reviewers' reservations are all still there, unchanged, and
+    the first page keeps its free places."""
     settings.PICKER_RESERVATION_SECONDS = 60
     assignment, ids = make_assignment(3, threshold=5)
     submit_review(reviewer=reviewer, page_id=ids[0])
     build_sets()
-    held = hold(assignment, ids)  # ids[0] handed out first: the oldest reservation
+    take_place(assignment, ids[0], "other")
+    for page_id in ids[1:]:
+        for n in range(4):
+            take_place(assignment, page_id, f"other{n}")
+    before = holds_of(assignment)
+    rank = keys.assignment_todo_rank(assignment.pk)
+    assert get_redis().zscore(rank, ids[0]) == -3  # 4 reviews needed, 1 held: the best tier
     result = pick_next_page(assignment=assignment, reviewer=reviewer)
     assert result.page_id in ids[1:]
-    assert get_redis().zscore(keys.assignment_reserved(assignment.pk), ids[0]) == held[ids[0]]
+    after = holds_of(assignment)
+    assert after.pop(f"{result.page_id}:u{reviewer.pk}") and after == before
+    assert get_redis().zscore(rank, ids[0]) == -3
 
 
 @pytest.mark.django_db
@@ -112,11 +117,10 @@ def test_a_pick_finds_a_free_page_while_some_remain_in_a_set_drawn_from(settings
     assignment, ids = make_assignment(60, threshold=5)
     build_sets()
     taken, free = ids[:56], set(ids[56:])
-    reserved = keys.assignment_reserved(assignment.pk)
     held_served = 0
     for _ in range(40):
-        get_redis().delete(reserved)
-        hold(assignment, taken)
+        clear_holds(assignment)
+        fill(assignment, taken)
         page_id = pick_next_page(assignment=assignment, reviewer=None).page_id
         assert page_id in ids
         held_served += page_id not in free
@@ -125,21 +129,22 @@ def test_a_pick_finds_a_free_page_while_some_remain_in_a_set_drawn_from(settings
 
 @pytest.mark.django_db
 def test_a_page_handed_out_in_one_assignment_is_held_in_an_overlapping_one(settings):
-    """40 pages are in both a party-wide and a one-member assignment; the latter also has one
-    page of its own. Reviewers of the first have just been handed all 40 shared pages; a
-    reviewer of the second must get the one page nobody holds. 10 trials, the second
-    assignment's own reservations cleared between them and the first's claims copied again.
-    With reservations kept per assignment only, each trial found that page with probability
-    1/41; the picker now copies each claim into the other active assignments' reservations."""
+    """40 pages are in both a party-wide and a one-member assignment (threshold 1: one place
+    each); the latter also has one page of its own. Reviewers of the first have just been handed
+    all 40 shared pages; a reviewer of the second must get the one page nobody holds. 10
+    trials, both assignments' reservations ended between them. With reservations kept per
+    assignment only, each trial found that page with probability 1/41; the picker now copies
+    each claim into the other active assignments' reservations."""
     settings.PICKER_RESERVATION_SECONDS = 60
     shared = factories.make_document(pages=40)
     own = factories.make_document(pages=1)
-    wide = factories.make_assignment(documents=[shared], threshold=5)
-    narrow = factories.make_assignment(documents=[shared, own], threshold=5)
+    wide = factories.make_assignment(documents=[shared], threshold=1)
+    narrow = factories.make_assignment(documents=[shared, own], threshold=1)
     build_sets()
     free_page = own.pages.get().pk
     for _ in range(10):
-        get_redis().delete(keys.assignment_reserved(narrow.pk), keys.assignment_reserved(wide.pk))
+        clear_holds(narrow)
+        clear_holds(wide)
         handed = {pick_next_page(assignment=wide, reviewer=None).page_id for _ in range(40)}
         assert handed == set(shared.pages.values_list("pk", flat=True))
         assert pick_next_page(assignment=narrow, reviewer=None).page_id == free_page
@@ -150,8 +155,8 @@ def test_a_page_handed_out_in_one_assignment_is_held_in_an_overlapping_one(setti
 
 @pytest.mark.django_db(transaction=True)
 def test_redis_dying_between_the_draw_and_the_release_of_a_refused_claim_falls_back(settings, reviewer):
-    """The draw script claims a page this reviewer has seen (every page they have not seen is
-    held by others); Redis is stopped as Postgres is reached for the check (the connection
+    """The draw script claims a page this reviewer has seen (every place of the one page they
+    have not seen is held by others); Redis is stopped as Postgres is reached for the check (the connection
     opens then), so releasing the refused claim fails. No error escapes: the pick falls back
     to the memcached pool and serves the only page this reviewer has not seen."""
     settings.PICKER_RESERVATION_SECONDS = 60
@@ -160,7 +165,7 @@ def test_redis_dying_between_the_draw_and_the_release_of_a_refused_claim_falls_b
         for page_id in ids[:5]:
             submit_review(reviewer=reviewer, page_id=page_id)
         build_sets()
-        hold(assignment, [ids[5]])  # the only free ids are pages this reviewer has seen
+        fill(assignment, [ids[5]])  # the only free ids are pages this reviewer has seen
         connection.close()
         stopped = []
 
@@ -182,21 +187,22 @@ def test_redis_dying_between_the_draw_and_the_release_of_a_refused_claim_falls_b
 
 @pytest.mark.django_db
 def test_a_claimed_page_found_at_its_threshold_is_released_and_moved_to_done(settings):
-    """Two pages reached the threshold behind Redis' back; the third is held by someone else.
-    The script claims one of the two free (full) pages, Postgres refuses it: the claim is
-    dropped, both full pages leave the to-do set for the done set, and the held page is served
-    (oldest reservation) rather than nothing."""
+    """Two pages reached the threshold behind Redis' back (the mirror still gives them two free
+    places each: the best tier); the third has one of its two places held by someone else.
+    The script claims one of the two full pages, Postgres refuses it: the claim is dropped,
+    both full pages leave the to-do set and its mirror for the done set, and the third page's
+    free place is served rather than nothing."""
     settings.PICKER_RESERVATION_SECONDS = 60
     assignment, ids = make_assignment(3, threshold=2)
     build_sets()
     Page.objects.filter(pk__in=ids[:2]).update(review_count=2)
-    hold(assignment, [ids[2]])
+    take_place(assignment, ids[2], "other")
     result = pick_next_page(assignment=assignment, reviewer=None)
     assert result.page_id == ids[2]
     r = get_redis()
-    reserved = keys.assignment_reserved(assignment.pk)
-    assert r.zmscore(reserved, ids[:2]) == [None, None]
+    assert held_pages(assignment) == {ids[2]}
     assert {int(x) for x in r.smembers(keys.assignment_todo(assignment.pk))} == {ids[2]}
+    assert r.zmscore(keys.assignment_todo_rank(assignment.pk), ids[:2]) == [None, None]
     assert r.smismember(keys.assignment_done(assignment.pk), ids[:2]) == [1, 1]
 
 
@@ -204,7 +210,7 @@ def test_a_claimed_page_found_at_its_threshold_is_released_and_moved_to_done(set
 def test_nothing_left_leaves_no_reservation_behind(settings, reviewer, reviewer2):
     """A reviewer who reviewed every page: each pick's script claims one of them, Postgres
     refuses it and the claim is released; the answer is "nothing left" and no page stays
-    held from the others (who still get every page)."""
+    held from the others (three other reviewers get the three pages, one place left each)."""
     settings.PICKER_RESERVATION_SECONDS = 60
     assignment, ids = make_assignment(3, threshold=2)
     for page_id in ids:
@@ -213,17 +219,20 @@ def test_nothing_left_leaves_no_reservation_behind(settings, reviewer, reviewer2
     for _ in range(3):
         result = pick_next_page(assignment=assignment, reviewer=reviewer)
         assert (result.page_id, result.source) == (None, "nothing-left")
-    assert get_redis().zcard(keys.assignment_reserved(assignment.pk)) == 0
-    served = {pick_next_page(assignment=assignment, reviewer=reviewer2).page_id for _ in range(3)}
+    assert holds_of(assignment) == {}
+    assert not get_redis().exists(keys.assignment_hold_counts(assignment.pk))
+    served = {pick_next_page(assignment=assignment, reviewer=factories.make_user()).page_id for _ in range(3)}
     assert served == set(ids)  # three picks, three different pages: none was left held
 
 
 @pytest.mark.django_db
-def test_a_reviewer_who_saw_most_of_a_large_set_gets_the_rest_and_leaks_no_claims(settings, reviewer):
+def test_a_reviewer_who_saw_most_of_a_large_set_gets_the_rest_and_leaks_no_claims(
+    settings, reviewer, django_capture_on_commit_callbacks
+):
     """1,200 to-do pages (a hashtable in Redis, above ENUMERATE_LIMIT), all but three skipped by
     the reviewer. Each pick's first claim is almost surely a seen page: it must be released.
-    The reviewer gets exactly the three pages left, then "nothing left", and the only
-    reservations left in Redis are those of the three pages served."""
+    The reviewer gets exactly the three pages left, then "nothing left", and no reservation is
+    left in Redis (each submit ends the reviewer's, after commit)."""
     settings.PICKER_RESERVATION_SECONDS = 60
     assignment, ids = make_assignment(1200, threshold=2)
     left = ids[-3:]
@@ -239,11 +248,12 @@ def test_a_reviewer_who_saw_most_of_a_large_set_gets_the_rest_and_leaks_no_claim
         result = pick_next_page(assignment=assignment, reviewer=reviewer)
         assert result.source == "redis"
         served.append(result.page_id)
-        assert submit_review(reviewer=reviewer, page_id=result.page_id, assignment_id=assignment.pk).created
+        with django_capture_on_commit_callbacks(execute=True):
+            review = submit_review(reviewer=reviewer, page_id=result.page_id, assignment_id=assignment.pk)
+        assert review.created
     assert sorted(served) == sorted(left)
     assert pick_next_page(assignment=assignment, reviewer=reviewer).page_id is None
-    reserved = {int(x) for x in get_redis().zrange(keys.assignment_reserved(assignment.pk), 0, -1)}
-    assert reserved == set(left)
+    assert holds_of(assignment) == {}
 
 
 @pytest.mark.django_db
@@ -263,4 +273,6 @@ def test_with_reservations_off_no_pick_writes_a_reservation(settings, reviewer):
         assert len(served) <= len(small_ids)
     assert sorted(served) == sorted(small_ids)
     r = get_redis()
-    assert not r.exists(keys.assignment_reserved(large.pk), keys.assignment_reserved(small.pk))
+    for assignment in (large, small):
+        holds = (keys.assignment_holds, keys.assignment_hold_counts, keys.assignment_holders)
+        assert not r.exists(*(key(assignment.pk) for key in holds))
