@@ -29,12 +29,20 @@ def _review_url(page_id: int) -> str:
 
 
 def browser_token(request) -> str | None:
-    """What identifies an anonymous visitor's browser to the picker (so that asking again
-    returns the page it holds): a digest of its CSRF cookie, never the cookie itself."""
+    """What identifies an anonymous visitor's browser to the picker, so that asking again
+    returns the page it holds: a digest of its session key when it has a session, else of its
+    CSRF cookie; never the value itself. It grants nothing but that: the same reservation back
+    (no review, no account, no history is tied to it)."""
     if getattr(request.user, "is_authenticated", False):
         return None
-    cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
-    return hashlib.sha256(cookie.encode()).hexdigest()[:32] if cookie else None
+    session = getattr(request, "session", None)
+    if session is not None and session.session_key:
+        source = "s" + session.session_key
+    elif cookie := request.COOKIES.get(settings.CSRF_COOKIE_NAME):
+        source = "c" + cookie
+    else:
+        return None
+    return hashlib.sha256(source.encode()).hexdigest()[:32]
 
 
 @never_cache  # every visit must pick afresh, never a cached redirect to one page

@@ -7,13 +7,15 @@ left for you here".
 
 The package, one module per concern:
 
-- ``redis_source``: source 1, the Redis to-do set (with ``draw.lua`` and ``reserve.lua``, whose
-  headers name their KEYS and ARGV), the circuit breaker and the "nothing left" confirmation;
+- ``redis_source``: source 1, the Redis to-do set's mirror (with ``draw.lua``, ``reserve.lua``,
+  ``release.lua`` and ``copy.lua`` after the shared prelude ``tiers.lua``, loaded by ``scripts``;
+  their headers name their KEYS and ARGV), the circuit breaker and the "nothing left"
+  confirmation; ``holds``: reservations ended on submit and skip;
 - ``pool_source``: source 2, the memcached pool, and its refill and check (the pool's storage is
   ``assignments.pool``, which does not import the picker);
 - ``postgres_source``: source 3, bounded Postgres queries, and the judge of "nothing left";
 - ``check``: the Postgres check every candidate passes, whatever its source;
-- ``claims``: claims copied to overlapping assignments, with writes nobody waits for;
+- ``claims``: claims copied to overlapping assignments, within their free places;
 - ``sampling``: uniform samples of the to-do pages, to fill the pool;
 - ``state``: everything this process remembers between picks, in one resettable object
   (``STATE``, :func:`reset_state`).
@@ -21,13 +23,15 @@ The package, one module per concern:
 Sources, in order (each use counted for ``/staff/cache/``, see ``picker_stats``):
 
 1. **Redis** (normal): one Lua script on the assignment's hash slot (``draw.lua``) reads the
-   size of the incrementally kept to-do set, draws a uniform sample of it, reads the soft
-   reservations of the ids drawn (``ZMSCORE``) and claims one of them: uniformly among the free
-   ones, else (after looking further) the one handed out longest ago. The sample is drawn by
-   random rank (``ZRANGE r r``) from the to-do set's sorted-set mirror (``todo-rank``), which is
-   exactly uniform: ``SRANDMEMBER`` on a set of more than 512 ids (a hashtable) favours some
-   members several times over others, and serves only while the mirror is missing (a rebuild
-   is then queued). Sets of up to ``SMALL_SET`` ids are taken whole. The randomness (the ranks'
+   size of the incrementally kept to-do set and draws a uniform sample of the best band of its
+   sorted-set mirror (``todo-rank``), whose score per page encodes its free places (reviews
+   still needed minus live reservations) and priority (``tiers.lua``): only pages with a free
+   place are drawn, priority pages first, and in "fewest reviews first" order the most free
+   places first. It claims the first id drawn (or returns the page the holder already holds).
+   The sample is drawn by random rank (``ZRANGE r r``) within the band, which is exactly
+   uniform (``SRANDMEMBER`` on a set of more than 512 ids, a hashtable, is not). While the
+   mirror is missing Redis cannot draw: the pool serves and a rebuild is queued. Bands of up to
+   ``SMALL_SET`` ids are taken whole. The randomness (the ranks'
    seed, the choice among free ids) comes from Python's ``random``. The script is pipelined with
    the built markers and the size of the reviewer's seen set (other slots: separate commands,
    never inside the script). The claimed id is then checked in Postgres, which also refuses
@@ -68,12 +72,14 @@ not reviewed or skipped by this reviewer. Ids that fail for everyone (deleted pa
 of the assignment or already at the threshold) are removed from the Redis sets or the pool and
 counted as stale.
 
-Spreading: a page handed out is softly reserved for ``PICKER_RESERVATION_SECONDS`` (a sorted set
-of expiry times per assignment, claimed atomically by the draw script or, for later candidates,
-by ``reserve.lua``), so concurrent reviewers get different pages while enough remain; when
-every candidate is reserved the one handed out longest ago is chosen, so picks rotate evenly
-across the last pages. Each claim is copied into the other active assignments' reservations
-(``claims``), so reviewers of overlapping assignments are not handed the same page at once.
+Capacity: a page handed out is reserved for ``PICKER_RESERVATION_SECONDS`` (one place of the
+page per holder, claimed atomically by the draw script or, for later candidates, by
+``reserve.lua``): a page that still needs ``k`` reviews is handed out to at most ``k`` reviewers
+at once, and a holder asking again gets its page back. When every page the reviewer could
+review has no free place the answer is ``busy`` (never a shared page; ``views_next`` then
+offers another assignment). A reservation ends on submit, skip or expiry; only a submit
+without a live reservation (expired, or a direct link) can take a page past its threshold.
+Each claim is copied into the other active assignments (``claims``), within their capacity.
 There is no fixed fallback page anywhere.
 """
 

@@ -13,8 +13,6 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from assignments.picker.claims import DeferredWrites
-
 
 @dataclass
 class PickerState:
@@ -35,10 +33,6 @@ class PickerState:
     pg_recent_lock: threading.Lock = field(default_factory=threading.Lock)
     # Database connections on which the check runs with a generic plan. See check.run_check.
     generic_plan_connections: weakref.WeakSet = field(default_factory=weakref.WeakSet)
-    # The connection of the claims copied to overlapping assignments. See claims.share_claim.
-    deferred: DeferredWrites = field(default_factory=DeferredWrites)
-    # The registered reservation script (redis-py Script, bound to no client).
-    reserve_script: object | None = None
 
     def reset(self) -> None:
         """Forget everything, in place (modules hold a reference to this object)."""
@@ -50,8 +44,6 @@ class PickerState:
         with self.pg_recent_lock:
             self.pg_recent.clear()
         self.generic_plan_connections = weakref.WeakSet()
-        self.deferred.reset()
-        self.reserve_script = None
 
 
 STATE = PickerState()
