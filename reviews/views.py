@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from assignments.selectors import current_assignment, featured_assignments
+from assignments.selectors import current_assignment, home_assignments
 from lib.web import allow_methods, error_page
 from reviews import ratelimit, selectors, sessions
 from reviews.account_rules import AccountError
@@ -29,13 +29,15 @@ def next_page_url() -> str:
 
 @allow_methods("GET", "HEAD")
 def home(request):
-    main, alternatives = featured_assignments()
+    # The lead is the main assignment while it has work left (see home_assignments).
+    main, alternatives, finished_main = home_assignments()
     return render(
         request,
         "home.html",
         {
             "main": main,
             "alternatives": alternatives,
+            "finished_main": finished_main,
             # Filled by a later issue (discoveries and the 48-hour top reviewers table).
             "discoveries": [],
             "top_reviewers": [],

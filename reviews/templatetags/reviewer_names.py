@@ -36,5 +36,7 @@ def reviewer_link(person, css_class: str = "") -> str:
 @register.simple_tag
 def staff_badge(person) -> str:
     if _get(person, "is_staff"):
-        return format_html(' <span class="staff-badge" title="{}">staff</span>', "A member of the editorial staff")
+        return format_html(
+            ' <span class="staff-badge" title="{}">staff</span>', "A member of the editorial staff"
+        )
     return ""
