@@ -20,11 +20,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Count
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.views.decorators.http import require_POST
 
 from assignments import actions, scope
 from assignments.models import Assignment
@@ -55,9 +54,10 @@ def selection_size(*, members=(), parties=(), documents=()) -> dict:
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
     # What fits 1280 px: the rest (description, counters, dates) is on the change page.
-    list_display = ["title", "status", "active", "featured", "feature_order", "threshold", "progress"]
+    # (With the admin's side bar and filters open, the table has about 630 px.)
+    list_display = ["title", "status", "active", "featured", "threshold", "progress"]
     list_display_links = ["title"]
-    list_editable = ["featured", "feature_order", "active"]
+    list_editable = ["featured", "active"]
     list_filter = ["status", "active", "featured"]
     search_fields = ["title", "slug", "description"]
     prepopulated_fields = {"slug": ["title"]}
@@ -138,11 +138,13 @@ class AssignmentAdmin(admin.ModelAdmin):
     @admin.display(description="progress")
     def progress(self, obj: Assignment) -> str:
         return format_html(
-            "{} of {} complete ({}%) · {} reviews",
+            '<span title="{} of {} pages complete, {} reviews">{}/{} ({}%)</span>',
+            obj.completed_count,
+            obj.page_count,
+            obj.review_count,
             obj.completed_count,
             obj.page_count,
             f"{obj.progress_percent:.0f}",
-            obj.review_count,
         )
 
     def changelist_view(self, request, extra_context=None):
@@ -159,9 +161,8 @@ class AssignmentAdmin(admin.ModelAdmin):
             )
             return HttpResponseRedirect(request.get_full_path())
 
-    @admin.action(
-        description="Feature as the main assignment (only one: the current main becomes an alternative)"
-    )
+    # Short descriptions: the action menu's width is the widest of them.
+    @admin.action(description="Feature as the main one (the current main becomes an alternative)")
     def make_main(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True)[:2])
         if len(ids) != 1:
@@ -194,7 +195,7 @@ class AssignmentAdmin(admin.ModelAdmin):
         )
         self.message_user(request, f"{count} assignment(s) no longer featured.")
 
-    @admin.action(description="Publish drafts and open them for reviews", permissions=["change"])
+    @admin.action(description="Publish drafts (and open them for reviews)", permissions=["change"])
     def publish(self, request, queryset):
         drafts = list(queryset.filter(status=Assignment.Status.DRAFT).values_list("pk", flat=True))
         for assignment_id in drafts:
@@ -208,8 +209,9 @@ def _size_words(size: dict) -> str:
     return f"{size['pages']:,} pages in {size['documents']:,} documents"
 
 
-@require_POST
 def _publish(model_admin: AssignmentAdmin, request, object_id: int):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     assignment = get_object_or_404(Assignment, pk=object_id)
     if not model_admin.has_change_permission(request, assignment):
         raise PermissionDenied

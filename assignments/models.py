@@ -50,7 +50,7 @@ class Assignment(models.Model):
         max_length=16,
         choices=Status.choices,
         default=Status.PUBLISHED,
-        help_text="A draft is seen by staff only (preview it with “View on site”); publish it to open it "
+        help_text="A draft is seen by staff only (the “Preview draft” button shows it); publish it to open it "
         "for reviews.",
     )
     active = models.BooleanField(

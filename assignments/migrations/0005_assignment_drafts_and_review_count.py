@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='assignment',
             name='status',
-            field=models.CharField(choices=[('draft', 'Draft (staff only)'), ('published', 'Published')], default='published', help_text='A draft is seen by staff only (preview it with “View on site”); publish it to open it for reviews.', max_length=16),
+            field=models.CharField(choices=[('draft', 'Draft (staff only)'), ('published', 'Published')], default='published', help_text='A draft is seen by staff only (the “Preview draft” button shows it); publish it to open it for reviews.', max_length=16),
         ),
         migrations.AlterField(
             model_name='assignment',
