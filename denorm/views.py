@@ -16,7 +16,7 @@ from denorm.models import DenormalisationState
 from lib.web import allow_methods, staff_only
 
 # Staff may look; only those with this permission (superusers have it) may press the buttons.
-OPERATE_PERMISSION = "denorm.operate_denormalisations"
+OPERATE_PERMISSION = f"{DenormalisationState._meta.app_label}.operate_denormalisations"
 
 
 @never_cache
