@@ -13,7 +13,7 @@ come off an index in order and stop at ``limit + 1``:
 
 Visibility (the rule of ``/pages/<id>/``, made cheap for lists): the public sees a page in a
 listing only once its ``review_count`` reached the *public threshold*, the highest threshold of any
-active assignment (1 when there is none). That is at least as strict as the per-page rule, so a
+active assignment (1 when there is none); PageTag listings read that as ``listed_at IS NOT NULL``. That is at least as strict as the per-page rule, so a
 listing never shows tags the page view would hide, and it needs one number per request instead
 of a threshold per row. Staff see every page; a user sees all of their own pages in their own
 user listing (they are their answers).
@@ -232,7 +232,12 @@ def visible_pagetags(*, viewer: Viewer, scope: Scope = Scope(), filters: Filters
     """PageTag rows this viewer may see in a listing or export: active tags, scope, filters."""
     qs = PageTag.objects.filter(count__gt=0, tag__active=True).filter(_scope_q(scope))
     if not viewer.sees_everything_in(scope):
-        qs = qs.filter(page__review_count__gte=viewer.public_threshold)
+        # Listed means the page reached the public threshold (``listed_at`` is set in the same
+        # transaction as the review count). Filtering on this row's own column, not on the
+        # page's count, also keeps the planner on the ordered index walk: it cannot know that
+        # tagged pages are the reviewed ones, and with ``page.review_count >= T`` it sorted
+        # every tagged row of a small table instead (the party + tag listing at 40,000 rows).
+        qs = qs.filter(listed_at__isnull=False)
     return _apply_filters(qs, filters, count="count", reviews="page__review_count")
 
 
