@@ -10,6 +10,7 @@ caller's transaction and checked by the registry.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db import connection, transaction
 
@@ -31,6 +32,19 @@ def advance_assignment_progress(*, document_id: int, review_count: int) -> list[
             {"count": review_count, "doc": document_id},
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def add_picker_counts(*, rows: Iterable[tuple[datetime, str, int]]) -> None:
+    """Add (hour, source, count) rows of the picker's counters to ``PickerStat`` in one statement
+    (see ``assignments.picker_stats``). A savepoint when called inside a request's transaction:
+    a failure (DatabaseError, which the caller handles) spoils nothing else."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            "INSERT INTO assignments_pickerstat (hour, source, count) VALUES (%s, %s, %s) "
+            "ON CONFLICT (hour, source) DO UPDATE "
+            "SET count = assignments_pickerstat.count + EXCLUDED.count",
+            list(rows),
+        )
 
 
 def _save(assignment: Assignment, **fields) -> Assignment:

@@ -1,10 +1,19 @@
-"""The editor admin for assignments: choose pages by members, parties and documents, and feature."""
+"""The editor admin for assignments: choose pages by members, parties and documents, and feature.
+
+Its actions call ``assignments.actions``. The add/change form and the changelist's list edits
+(``list_editable``) save through ``ModelAdmin.save_model``: a model ``save()`` and the form's
+many-to-many ``.set()``, which the receivers in ``assignments/denormalisations.py`` hear; that
+is deliberate and is the same write ``assignments.actions`` makes. Nothing here uses
+``QuerySet.update()``, which no signal reports.
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db import IntegrityError, transaction
+from django.http import HttpResponseRedirect
 
+from assignments import actions
 from assignments.models import Assignment
 
 
@@ -53,31 +62,31 @@ class AssignmentAdmin(admin.ModelAdmin):
                 "Only one assignment can be the main featured one; nothing was changed.",
                 messages.ERROR,
             )
-            from django.http import HttpResponseRedirect
-
             return HttpResponseRedirect(request.get_full_path())
 
     @admin.action(
         description="Feature as the main assignment (only one: the current main becomes an alternative)"
     )
     def make_main(self, request, queryset):
-        if queryset.count() != 1:
+        ids = list(queryset.values_list("pk", flat=True)[:2])
+        if len(ids) != 1:
             self.message_user(request, "Choose exactly one assignment to be the main one.", messages.ERROR)
             return
-        chosen = queryset.get()
-        with transaction.atomic():
-            Assignment.objects.filter(featured=Assignment.Featured.MAIN).exclude(pk=chosen.pk).update(
-                featured=Assignment.Featured.ALTERNATIVE
-            )
-            Assignment.objects.filter(pk=chosen.pk).update(featured=Assignment.Featured.MAIN, active=True)
+        # Through the action, never QuerySet.update(): activating builds the assignment's Redis
+        # sets, and only a save tells the registry (an update() here once left them missing).
+        chosen = actions.feature_assignment_as_main(assignment_id=ids[0])
         self.message_user(request, f"“{chosen}” is now the main assignment on the home page.")
 
     @admin.action(description="Feature as alternatives")
     def make_alternative(self, request, queryset):
-        count = queryset.update(featured=Assignment.Featured.ALTERNATIVE)
+        count = actions.feature_assignments(
+            assignment_ids=queryset.values_list("pk", flat=True), featured=Assignment.Featured.ALTERNATIVE
+        )
         self.message_user(request, f"{count} assignment(s) featured as alternatives.")
 
     @admin.action(description="Stop featuring")
     def unfeature(self, request, queryset):
-        count = queryset.update(featured=Assignment.Featured.NONE)
+        count = actions.feature_assignments(
+            assignment_ids=queryset.values_list("pk", flat=True), featured=Assignment.Featured.NONE
+        )
         self.message_user(request, f"{count} assignment(s) no longer featured.")

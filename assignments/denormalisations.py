@@ -209,6 +209,18 @@ def _set_check(kind: str):
     return check
 
 
+def _set_repair(kind: str):
+    def repair() -> Drift:
+        # One assignment at a time, Redis read before Postgres (see sync_assignment_sets).
+        ids = _active_truth() | _assignment_ids_with_keys(kind)
+        drift = Drift()
+        for assignment_id in sorted(ids):
+            drift.merge(sync_assignment_sets(assignment_id, fix=True, kinds=(kind,)))
+        return drift
+
+    return repair
+
+
 def refresh_assignment_sets(changes: Changes) -> None:
     """After commit: rebuild the sets of assignments named in ``changes``; re-derive the changed
     pages' membership in the sets of every active assignment that holds or held them."""
@@ -269,6 +281,13 @@ def check_active_assignments() -> Drift:
     return sync_set(keys.active_assignments(), _active_truth(), label="active assignments")
 
 
+def repair_active_assignments() -> Drift:
+    actual = get_redis().smembers(keys.active_assignments())  # Redis before Postgres
+    return sync_set(
+        keys.active_assignments(), _active_truth(), actual=actual, fix=True, label="active assignments"
+    )
+
+
 def refresh_active_assignments(changes: Changes) -> None:
     if not changes.assignments:
         return
@@ -294,6 +313,7 @@ register(
         "`denorm.changed`)",
         rebuild=rebuild_active_assignments,
         check=check_active_assignments,
+        repair=repair_active_assignments,
         refresh=refresh_active_assignments,
         order=49,
         store=Store.REDIS,
@@ -344,21 +364,36 @@ def rebuild_assignment_counts() -> None:
 
 def _count_check(field: str):
     def check() -> Drift:
-        drift = Drift()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold)"
-                f" FROM assignments_assignment a LEFT JOIN ({scope.ASSIGNMENT_PAGES_SQL}) x ON x.assignment_id = a.id"
-                " LEFT JOIN reviews_page p ON p.id = x.page_id GROUP BY a.id ORDER BY a.id"
-            )
-            for pk, stored, pages, done in cursor.fetchall():
-                actual = done if field == "completed_count" else pages
-                if actual != stored:
-                    drift.wrong += 1
-                    drift.add_example(f"assignment {pk}: {stored}, should be {actual}")
-        return drift
+        return _count_drift(field)[0]
 
     return check
+
+
+def _count_repair(field: str):
+    def repair() -> Drift:
+        drift, ids = _count_drift(field)
+        if ids:
+            recount_assignments(ids)
+        return drift
+
+    return repair
+
+
+def _count_drift(field: str) -> tuple[Drift, list[int]]:
+    drift, ids = Drift(), []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold)"
+            f" FROM assignments_assignment a LEFT JOIN ({scope.ASSIGNMENT_PAGES_SQL}) x ON x.assignment_id = a.id"
+            " LEFT JOIN reviews_page p ON p.id = x.page_id GROUP BY a.id ORDER BY a.id"
+        )
+        for pk, stored, pages, done in cursor.fetchall():
+            actual = done if field == "completed_count" else pages
+            if actual != stored:
+                ids.append(pk)
+                drift.wrong += 1
+                drift.add_example(f"assignment {pk}: {stored}, should be {actual}")
+    return drift, ids
 
 
 # --- Registry ---------------------------------------------------------------------------------
@@ -396,6 +431,7 @@ for _order, _kind in enumerate(KINDS):
             # The four are rebuilt together (to-do is made from needed and done, rank from to-do).
             rebuild=rebuild_all_assignment_sets,
             check=_set_check(_kind),
+            repair=_set_repair(_kind),
             refresh=refresh_assignment_sets,
             order=50 + _order,
             store=Store.REDIS,
@@ -416,6 +452,7 @@ register(
         kept_current_by=_COUNTS_KEPT,
         rebuild=rebuild_assignment_counts,
         check=_count_check("page_count"),
+        repair=_count_repair("page_count"),
         refresh=refresh_assignment_counts,
         order=20,
     )
@@ -430,6 +467,7 @@ register(
         kept_current_by=_COUNTS_KEPT,
         rebuild=rebuild_assignment_counts,
         check=_count_check("completed_count"),
+        repair=_count_repair("completed_count"),
         refresh=refresh_assignment_counts,
         order=21,
     )
@@ -545,6 +583,7 @@ register(
         rebuild=_rebuild_pools,
         check=_check_pools,
         order=90,
+        kept_current_on_commit=False,
         store=Store.MEMCACHED,
     )
 )

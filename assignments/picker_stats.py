@@ -31,8 +31,10 @@ import time
 from collections import Counter
 from datetime import datetime
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError
 from django.utils import timezone
+
+from assignments.actions import add_picker_counts
 
 log = logging.getLogger("crowd.picker")
 
@@ -96,14 +98,7 @@ def flush() -> None:
     if not rows:
         return
     try:
-        # A savepoint when called inside a request's transaction: a failure here spoils nothing.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO assignments_pickerstat (hour, source, count) VALUES (%s, %s, %s) "
-                "ON CONFLICT (hour, source) DO UPDATE "
-                "SET count = assignments_pickerstat.count + EXCLUDED.count",
-                rows,
-            )
+        add_picker_counts(rows=rows)
     except DatabaseError as exc:
         log.warning("could not store picker counts (kept for the next flush): %r", exc)
         with _lock:

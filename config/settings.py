@@ -190,6 +190,16 @@ CELERY_BEAT_SCHEDULE["denormalisations-ensure-built"] = {
     "task": "denorm.tasks.ensure_denormalisations",
     "schedule": 60.0,
 }
+# Denormalisations: compare every registered copy with Postgres and repair what drifted (a
+# forgotten changed(), a hand-made SQL fix). Each run checks the entries checked longest ago
+# until DENORMALISATION_CHECK_BUDGET_SECONDS is spent (the whole registry at demo scale); see
+# denorm.operations.check_and_repair and docs/denormalisations.md for the cost.
+DENORMALISATION_CHECK_SECONDS = env_int("DENORMALISATION_CHECK_SECONDS", 60, minimum=1)
+DENORMALISATION_CHECK_BUDGET_SECONDS = env_int("DENORMALISATION_CHECK_BUDGET_SECONDS", 20, minimum=1)
+CELERY_BEAT_SCHEDULE["denormalisations-check-and-repair"] = {
+    "task": "denorm.tasks.check_and_repair_denormalisations",
+    "schedule": float(DENORMALISATION_CHECK_SECONDS),
+}
 # Imports whose task was lost (queued while the broker was down) are queued again.
 CELERY_BEAT_SCHEDULE["imports-requeue-stalled"] = {
     "task": "reviews.tasks.requeue_stalled_imports",

@@ -37,6 +37,32 @@ where it lives, what keeps it current, and a rebuild and a check.
   fallback meanwhile (it also returns False, never raises, when Redis is down). The beat task
   `ensure_denormalisations` does the same for every family every minute, and rebuilds entries
   flagged stale after an on-commit update failed.
+- The beat task `denorm.tasks.check_and_repair_denormalisations` runs every
+  `DENORMALISATION_CHECK_SECONDS` (default 60 s) and repairs what code forgot or a hand-made SQL
+  fix broke, without anyone running a command. Each run checks the entries checked longest ago
+  whose last measured check times fit in `DENORMALISATION_CHECK_BUDGET_SECONDS` (default 20 s;
+  at least one entry per run; the cursor is each entry's last check time, so the next run
+  carries on where this one stopped). An entry with a **repair** compares and repairs in one
+  pass, touching only what differs: SADD/SREM member by member in Redis (Redis read before
+  Postgres, so a racing on-commit update is never undone), a recount of exactly the drifted rows
+  in Postgres (rows locked first, as in a rebuild). An entry without one is rebuilt when it
+  drifted. Either holds the entry's rebuild lock: while a rebuild of it is queued or running, the
+  entry is only checked. Drift is logged at WARNING on `crowd.denormalisation` (INFO for the
+  memcached pool, which lags by design), and `/staff/denormalisations/` shows the last check, the
+  drift found and the last repair. Redis down: one warning line, nothing else.
+- Cost, measured (`CROWD_TESTING=1 MEASURE_PAGES=200000 .venv/bin/python -m pytest
+  tests/denorm/_measure_check_cost.py -q -s -p no:randomly`, 2 shared cores, embedded
+  Postgres and Redis): with nothing drifted, one pass over the whole registry at 200,000 pages
+  (half reviewed, two assignments) took 5.4 s, the largest entries being the to-do sorted set
+  (0.9 s), the to-do set (0.8 s) and the needed set (0.6 s). It reads each copy whole once and
+  runs each entry's check query once. At the demo's few thousand pages a run takes well under a
+  second and covers everything, so a copy broken by hand agrees again within one interval
+  (60 s). Estimated at 4,000,000 pages (linear from the measurement, ×20): about 110 s of
+  checking per cycle, i.e. a full cycle in about 6 runs of 20 s, **about 6 minutes**, no run
+  longer than the budget plus its largest entry (about 18 s). Not done yet at that scale: the
+  checks read a Redis set in one `SMEMBERS`/`ZRANGE`, which for a set of millions of ids
+  outlasts the shared client's 0.5 s timeout (the run then stops with one warning line); they
+  need `SSCAN` in batches before a 4M release.
 - `assignments.denormalisations.rebuild_assignment_sets(assignment_id)` rebuilds one
   assignment's needed, done and to-do sets (build beside, then swap).
 
@@ -52,12 +78,14 @@ where it lives, what keeps it current, and a rebuild and a check.
    are detached by a bulk `SET_NULL` update, so the party's `pre_delete` captures its pages.
 3. Django sends no signal for `QuerySet.update()`, `bulk_create()` or raw SQL. Code that changes
    the truth that way must, in the same transaction, call
-   `denorm.changed(pages=…, seen=…, users=…, documents=…, members=…,
+   `denorm.changes.changed(pages=…, seen=…, users=…, documents=…, members=…,
    parties=…, assignments=…)` naming what it touched (pages about to move or disappear with a
    `PageContext` of where they were). After commit every entry's `refresh` re-derives exactly
-   those parts from Postgres. Over-declaring is harmless; forgetting leaves drift that only
-   `check_denormalisations` shows. The importer follows this rule by sending
-   `reviews.signals.document_imported` after its `bulk_create` commits. Reviews are created only by
+   those parts from Postgres. Over-declaring is harmless; forgetting leaves drift until the
+   periodic check-and-repair finds it. The import follows this rule:
+   `reviews.actions.documents.commit_document_pages` sends `reviews.signals.document_imported`
+   after its `bulk_create` commits. Only action and denormalisation modules may write this way
+   (`tests/test_architecture.py`). Reviews are created only by
    `reviews.actions.submit_review`, which maintains every counter itself; code creating reviews
    any other way, or edits the tags of an existing review, must call `changed(pages=…, seen=…)`
    (no receiver listens to `Review.tags`: it would cost every submit a query). Moving an existing
@@ -97,6 +125,10 @@ def render_docs() -> str:
             f"- **Kept current by:** {e.kept_current_by}",
             f"- **Rebuild:** `{_qualname(e.rebuild)}`",
             f"- **Check:** `{_qualname(e.check)}`",
+            "- **Periodic repair:** "
+            + (
+                f"`{_qualname(e.repair)}` (only what differs)" if e.repair else "its rebuild, when it drifted"
+            ),
             "",
         ]
     return "\n".join(lines).rstrip("\n") + "\n"

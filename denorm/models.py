@@ -23,6 +23,10 @@ class DenormalisationState(models.Model):
     extra = models.PositiveIntegerField(default=0)
     wrong = models.PositiveIntegerField(default=0)
     examples = models.TextField(blank=True)
+    last_check_seconds = models.FloatField(null=True, blank=True)
+    # The periodic check-and-repair: when it last repaired this copy, how, and what it had found.
+    last_repair_at = models.DateTimeField(null=True, blank=True)
+    last_repair = models.CharField(max_length=300, blank=True)
     # Set when an on-commit update of this copy failed (Redis down): the periodic task rebuilds it.
     stale_since = models.DateTimeField(null=True, blank=True)
     stale_reason = models.CharField(max_length=200, blank=True)
@@ -34,9 +38,21 @@ class DenormalisationState(models.Model):
         return self.name
 
     @classmethod
-    def record(cls, name: str, *, rebuilt_seconds: float | None = None, drift: Drift | None = None) -> None:
+    def record(
+        cls,
+        name: str,
+        *,
+        rebuilt_seconds: float | None = None,
+        drift: Drift | None = None,
+        check_seconds: float | None = None,
+        repair: str = "",
+    ) -> None:
         now = timezone.now()
         values: dict = {}
+        if check_seconds is not None:
+            values["last_check_seconds"] = check_seconds
+        if repair:
+            values.update(last_repair_at=now, last_repair=repair[:300])
         if rebuilt_seconds is not None:
             values.update(
                 last_rebuild_at=now, last_rebuild_seconds=rebuilt_seconds, stale_since=None, stale_reason=""

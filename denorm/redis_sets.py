@@ -13,6 +13,7 @@ from lib.redis_client import get_redis
 # Members per SADD when (re)building a set: big enough to be fast, small enough not to block Redis.
 REDIS_CHUNK = 5000
 
+# Swap a set built beside into place, atomically, keys in one slot (the temporary key carries the
 # live key's hash tag). An empty build deletes the live key.
 _SWAP_SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -125,6 +126,42 @@ def sync_family(
     return drift
 
 
+def repair_family(
+    truth_of: Callable[[], dict[int, set[int]]],
+    key_of: Callable[[int], str],
+    pattern: str,
+    id_of_key: Callable[[str], int],
+) -> Drift:
+    """Compare a family with Postgres and repair it member by member (SADD/SREM), safely while
+    the site serves; returns the drift found.
+
+    Redis is read before Postgres (every key of the family, then the truth): an on-commit update
+    racing with the repair then only makes a member look missing or extra when it truly is
+    (its Postgres change committed before the truth was read), so the repair does not undo it.
+    The one remaining window, a member changing twice between the read and the fix, leaves drift
+    that the next periodic check finds and repairs."""
+    client = get_redis()
+    actual: dict[int, set[str]] = {}
+    found = scan_keys(pattern)
+    for i in range(0, len(found), 500):
+        batch = found[i : i + 500]
+        read = client.pipeline(transaction=False)
+        for key in batch:
+            read.smembers(key)
+        for key, members in zip(batch, read.execute(), strict=True):
+            actual[id_of_key(key)] = members
+    truth = truth_of()
+    drift = Drift()
+    pipe = client.pipeline(transaction=False)
+    for owner in sorted(set(truth) | set(actual)):
+        key = key_of(owner)
+        drift.merge(
+            sync_set(key, truth.get(owner, set()), actual=actual.get(owner, set()), fix=True, pipe=pipe)
+        )
+    pipe.execute()
+    return drift
+
+
 def rebuild_family(
     truth_of: Callable[[], dict[int, set[int]]],
     key_of: Callable[[int], str],
@@ -144,7 +181,7 @@ def rebuild_family(
         for key in stray:  # one DEL per key: they sit in different slots
             pipe.delete(key)
         pipe.execute()
-    sync_family(truth_of(), key_of, pattern, id_of_key, fix=True)
+    repair_family(truth_of, key_of, pattern, id_of_key)
 
 
 def hash_tag_id(key: str) -> int:

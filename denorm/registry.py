@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from denorm.changes import Changes
+if TYPE_CHECKING:  # a type only: denorm.changes imports this module when applying changes
+    from denorm.changes import Changes
 
 
 @dataclass
@@ -71,6 +73,14 @@ class Denormalisation:
     # Re-derives the parts named by a Changes after commit. Entries may share one function (and
     # one ``rebuild``): it then runs once.
     refresh: Callable[[Changes], None] | None = None
+    # Compares with Postgres and repairs in the same pass, touching only what differs (member by
+    # member in Redis, a recount of the drifted rows in Postgres); returns the drift it found.
+    # Safe while the site serves. Without one, the periodic check repairs a drifted entry with
+    # its ``rebuild``.
+    repair: Callable[[], Drift] | None = None
+    # False for copies that a beat task refills and that may lag by design (the picker's
+    # memcached pool): tests of on-commit upkeep derive their lists from this flag.
+    kept_current_on_commit: bool = True
 
     @property
     def has_marker(self) -> bool:

@@ -26,3 +26,14 @@ def ensure_denormalisations() -> list[str]:
     """Periodic (beat): queue a rebuild of every Redis family whose built marker is missing and
     of every entry flagged stale after a failed on-commit update. Returns the names queued."""
     return operations.ensure_built()
+
+
+@shared_task(ignore_result=True)
+def check_and_repair_denormalisations() -> list[str]:
+    """Periodic (beat, every ``DENORMALISATION_CHECK_SECONDS``): compare registered copies with
+    Postgres within ``DENORMALISATION_CHECK_BUDGET_SECONDS`` and repair those that drifted (see
+    :func:`denorm.operations.check_and_repair`). Returns the names of the entries repaired."""
+    from django.conf import settings
+
+    outcomes = operations.check_and_repair(budget_seconds=settings.DENORMALISATION_CHECK_BUDGET_SECONDS)
+    return [o.name for o in outcomes if o.repaired]

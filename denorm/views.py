@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import redis
+from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
@@ -30,5 +31,5 @@ def denormalisations(request):
     return render(
         request,
         "staff/denormalisations.html",
-        {"rows": rows, "redis_error": redis_error},
+        {"rows": rows, "redis_error": redis_error, "check_seconds": settings.DENORMALISATION_CHECK_SECONDS},
     )

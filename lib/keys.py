@@ -69,6 +69,11 @@ def rebuild_lock(family: str) -> str:
     return f"{_P}:lock:rebuild:{family}"
 
 
+def check_lock() -> str:
+    """Held while a periodic check-and-repair runs: two runs never overlap."""
+    return f"{_P}:lock:check-denormalisations"
+
+
 # memcached
 def assignment_pool(assignment_id: int) -> str:
     """memcached: up to PICKER_POOL_SIZE to-do page ids of an assignment (the Redis-down pool)."""
@@ -81,7 +86,7 @@ def rate_limit(scope: str, ident: str, window: int) -> str:
     return f"{_P}:rl:{{{scope}:{ident}}}:{window}"
 
 
-# Anonymous accounts (reviews/accounts.py): which account a browser's first write created.
+# Anonymous accounts (reviews/sessions.py): which account a browser's first write created.
 def anonymous_first_write(csrf_cookie: str) -> str:
     """Redis: "pending:<token>" while a first write runs, then the new account's user id.
 

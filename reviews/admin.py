@@ -1,8 +1,11 @@
 """The editor admin for documents, pages, tags, members, parties, reviews and discoveries.
 
-Writes with rules behind them go through actions (documents are created and imported by
-``reviews.importer``); reviews are read-only here because their counters are kept by
-``reviews.actions.submit_review``, which the admin would bypass.
+Writes with rules behind them go through ``reviews.actions``: documents are created, re-imported
+and deleted by the document actions, discoveries created (with their credit rule) and edited by
+the discovery actions. Reviews are read-only here because their counters are kept by
+``reviews.actions.submit_review``, which the admin would bypass. Parties, members and tags are
+simple reference data: their add/change forms use Django's own ``save_model`` on purpose (a model
+``save()``, which the denormalisation receivers hear), and their list edits likewise.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from reviews import importer
+from reviews import actions, pdf
 from reviews.models import Discovery, Document, Member, Page, Party, Review, Tag
 
 
@@ -93,10 +96,10 @@ class DocumentUploadForm(forms.ModelForm):
                 f"The file is {filesizeformat(upload.size)}; the limit is {filesizeformat(limit)}."
             )
         try:
-            importer.inspect_pdf(upload)
-        except importer.ImportFailure as exc:
+            pdf.inspect_pdf(upload)
+        except pdf.ImportFailure as exc:
             raise forms.ValidationError(str(exc)) from None
-        existing = Document.objects.filter(sha256=importer.sha256_of(upload)).first()
+        existing = Document.objects.filter(sha256=pdf.sha256_of(upload)).first()
         if existing is not None:
             raise forms.ValidationError(
                 f"This file was uploaded already, as “{existing}” (document {existing.pk})."
@@ -191,8 +194,9 @@ class DocumentAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            return super().save_model(request, obj, form, change)
-        queued = importer.document_create_from_upload(
+            actions.update_document(document_id=obj.pk, title=obj.title, member_id=obj.member_id)
+            return
+        queued = actions.create_document_from_upload(
             upload=form.cleaned_data["upload"], member=obj.member, title=obj.title
         )
         # The admin goes on with `obj` (log entry, redirect): make it the stored document.
@@ -201,11 +205,11 @@ class DocumentAdmin(admin.ModelAdmin):
         obj.refresh_from_db()
 
     def delete_model(self, request, obj):
-        importer.document_delete(document_id=obj.pk)
+        actions.delete_document(document_id=obj.pk)
 
     def delete_queryset(self, request, queryset):
         for document_id in queryset.values_list("pk", flat=True):
-            importer.document_delete(document_id=document_id)
+            actions.delete_document(document_id=document_id)
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, f"“{obj}” is queued for import; its pages appear when it is done.")
@@ -231,7 +235,7 @@ class DocumentAdmin(admin.ModelAdmin):
     def reimport(self, request, queryset):
         queued = 0
         for document_id in queryset.exclude(status=Document.Status.IMPORTED).values_list("pk", flat=True):
-            queued += importer.document_reimport(document_id=document_id)
+            queued += actions.reimport_document(document_id=document_id)
         skipped = queryset.count() - queued
         self.message_user(request, f"{queued} document(s) queued for import again.", messages.SUCCESS)
         if skipped:
@@ -338,18 +342,27 @@ class DiscoveryAdmin(admin.ModelAdmin):
     fields = ["page", "title", "note", "credited", "created_by", "created"]
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-            if obj.credited_id is None:
-                # Credit the reviewer who first marked the page with a highlighting tag.
-                first = (
-                    Review.objects.filter(page_id=obj.page_id, tags__highlights=True)
-                    .order_by("created", "id")
-                    .values_list("reviewer_id", flat=True)
-                    .first()
-                )
-                obj.credited_id = first
-        super().save_model(request, obj, form, change)
+        if change:
+            actions.update_discovery(
+                discovery_id=obj.pk,
+                page_id=obj.page_id,
+                title=obj.title,
+                note=obj.note,
+                credited_id=obj.credited_id,
+            )
+            return
+        # Left empty, the credit goes to the reviewer who first highlighted the page (the action's rule).
+        discovery = actions.create_discovery(
+            page_id=obj.page_id,
+            title=obj.title,
+            note=obj.note,
+            created_by=request.user,
+            credited_id=obj.credited_id,
+        )
+        # The admin goes on with `obj` (log entry, redirect): make it the stored discovery.
+        obj.pk = discovery.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
 
     @admin.display(description="page")
     def thumb(self, obj: Discovery) -> str:

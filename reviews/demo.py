@@ -24,9 +24,10 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
+from assignments import actions as assignment_actions
 from assignments.models import Assignment
-from reviews import importer
-from reviews.models import Document, Member, Party, Tag
+from reviews import actions, importer
+from reviews.models import Document, Member, Party
 
 PARTIES = [
     ("Harbour Party", "harbour"),
@@ -407,72 +408,60 @@ def plan_documents(total_pages: int, rng: random.Random) -> list[tuple[str, int]
 @transaction.atomic
 def seed_reference_data() -> dict[str, list]:
     """Parties, members and the editors' tag set (idempotent)."""
-    parties = {}
-    for name, slug in PARTIES:
-        parties[slug], _ = Party.objects.get_or_create(slug=slug, defaults={"name": name})
-    members = []
-    for name, slug, party_slug, constituency in MEMBERS:
-        member, _ = Member.objects.get_or_create(
-            slug=slug, defaults={"name": name, "party": parties[party_slug], "constituency": constituency}
+    parties = {slug: actions.ensure_party(slug=slug, name=name) for name, slug in PARTIES}
+    members = [
+        actions.ensure_member(slug=slug, name=name, party=parties[party_slug], constituency=constituency)
+        for name, slug, party_slug, constituency in MEMBERS
+    ]
+    tags = [
+        actions.ensure_tag(
+            slug=slug, name=name, key=key, order=order, highlights=highlights, description=description
         )
-        members.append(member)
-    tags = []
-    for name, slug, key, order, highlights, description in TAGS:
-        tag, _ = Tag.objects.get_or_create(
-            slug=slug,
-            defaults={
-                "name": name,
-                "key": key,
-                "order": order,
-                "highlights": highlights,
-                "description": description,
-            },
-        )
-        tags.append(tag)
+        for name, slug, key, order, highlights, description in TAGS
+    ]
     return {"parties": list(parties.values()), "members": members, "tags": tags}
+
+
+def _ensure_assignment(*, slug: str, **fields) -> Assignment:
+    # Idempotent: a second seeding keeps the assignment (and any edits editors made to it).
+    existing = Assignment.objects.filter(slug=slug).first()
+    return existing or assignment_actions.create_assignment(slug=slug, **fields)
 
 
 @transaction.atomic
 def seed_assignments(letter_documents: list[Document]) -> list[Assignment]:
     """A main featured assignment and two alternatives (idempotent)."""
-    has_other_main = (
-        Assignment.objects.filter(featured=Assignment.Featured.MAIN).exclude(slug="top-hit-list").exists()
-    )
-    main, _ = Assignment.objects.update_or_create(
+    main = _ensure_assignment(
         slug="top-hit-list",
-        defaults={
-            "title": "The top hit list",
-            "description": "Every page from the five members our reporters most want checked. "
-            "Two people look at each page.",
-            "threshold": 2,
-            "featured": Assignment.Featured.NONE if has_other_main else Assignment.Featured.MAIN,
-            "feature_order": 0,
-        },
+        title="The top hit list",
+        description="Every page from the five members our reporters most want checked. "
+        "Two people look at each page.",
+        threshold=2,
+        members=Member.objects.filter(slug__in=[m[1] for m in MEMBERS[:5]]).values_list("pk", flat=True),
     )
-    main.members.set(Member.objects.filter(slug__in=[m[1] for m in MEMBERS[:5:]]))
-    oak, _ = Assignment.objects.update_or_create(
+    if not Assignment.objects.filter(featured=Assignment.Featured.MAIN).exclude(pk=main.pk).exists():
+        main = assignment_actions.feature_assignment_as_main(assignment_id=main.pk)
+    oak = _ensure_assignment(
         slug="oak-alliance",
-        defaults={
-            "title": "The Oak Alliance front bench",
-            "description": "All the papers of Oak Alliance members.",
-            "threshold": 1,
-            "featured": Assignment.Featured.ALTERNATIVE,
-            "feature_order": 1,
-        },
+        title="The Oak Alliance front bench",
+        description="All the papers of Oak Alliance members.",
+        threshold=1,
+        featured=Assignment.Featured.ALTERNATIVE,
+        feature_order=1,
+        parties=Party.objects.filter(slug="oak").values_list("pk", flat=True),
     )
-    oak.parties.set(Party.objects.filter(slug="oak"))
-    letters, _ = Assignment.objects.update_or_create(
+    letters = _ensure_assignment(
         slug="letters-to-the-fees-office",
-        defaults={
-            "title": "Letters to the fees office",
-            "description": "Hand-written correspondence: three readers per page, because the "
-            "handwriting is hard and the stories are in the margins.",
-            "threshold": 3,
-            "featured": Assignment.Featured.ALTERNATIVE,
-            "feature_order": 2,
-        },
+        title="Letters to the fees office",
+        description="Hand-written correspondence: three readers per page, because the "
+        "handwriting is hard and the stories are in the margins.",
+        threshold=3,
+        featured=Assignment.Featured.ALTERNATIVE,
+        feature_order=2,
     )
-    letters.documents.set(letter_documents)
+    letters = assignment_actions.set_assignment_scope(
+        assignment_id=letters.pk, documents=[d.pk for d in letter_documents]
+    )
     return [main, oak, letters]
 
 
@@ -498,7 +487,7 @@ def seed_demo(*, pages: int = 120, seed: int = 2009, pdf_dir: Path | None = None
             ]
             path = Path(tmp) / f"{member.slug}-{kind}-{index:03d}.pdf"
             path.write_bytes(data)
-            queued = importer.document_create_from_path(
+            queued = actions.create_document_from_path(
                 path=path, member=member, title=f"{label} {index:03d}, {member.name}", queue=False
             )
             started = time.monotonic()

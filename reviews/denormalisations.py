@@ -25,7 +25,7 @@ from django.dispatch import receiver
 from assignments import scope
 from denorm.changes import Changes, PageContext, changed, context_cache
 from denorm.operations import mark_stale
-from denorm.redis_sets import hash_tag_id, rebuild_family, replace_sets, sync_family
+from denorm.redis_sets import hash_tag_id, rebuild_family, repair_family, replace_sets, sync_family
 from denorm.registry import Denormalisation, Drift, Store, register
 from lib import keys
 from lib.log_throttle import warn_throttled
@@ -209,24 +209,54 @@ def _rows(sql: str, params=None) -> list[tuple]:
 
 def _wrong_counts(label: str, sql: str) -> Drift:
     """Drift from a query returning (id, stored count, actual count) for each row that differs."""
+    return _count_drift(label, _rows(sql))
+
+
+def _count_drift(label: str, rows) -> Drift:
     drift = Drift()
-    for row_id, stored, actual in _rows(sql):
+    for row_id, stored, actual in rows:
         drift.wrong += 1
         drift.add_example(f"{label} {row_id}: {stored}, should be {actual}")
     return drift
 
 
+def _repair_counts(label: str, sql: str, recount) -> Drift:
+    """The periodic repair of a counter: the check's query, then a recount (rows locked first,
+    as the rebuild does) of exactly the rows it found wrong."""
+    rows = _rows(sql)
+    if rows:
+        recount([row[0] for row in rows])
+    return _count_drift(label, rows)
+
+
+_PAGE_REVIEW_COUNT_SQL = (
+    "SELECT p.id, p.review_count, coalesce(c.n, 0) FROM reviews_page p LEFT JOIN ("
+    " SELECT page_id, count(*) AS n FROM reviews_review GROUP BY page_id"
+    ") c ON c.page_id = p.id WHERE p.review_count <> coalesce(c.n, 0) ORDER BY p.id"
+)
+
+
 def check_page_review_count() -> Drift:
-    return _wrong_counts(
-        "page",
-        "SELECT p.id, p.review_count, coalesce(c.n, 0) FROM reviews_page p LEFT JOIN ("
-        " SELECT page_id, count(*) AS n FROM reviews_review GROUP BY page_id"
-        ") c ON c.page_id = p.id WHERE p.review_count <> coalesce(c.n, 0) ORDER BY p.id",
-    )
+    return _wrong_counts("page", _PAGE_REVIEW_COUNT_SQL)
+
+
+def repair_page_review_count() -> Drift:
+    return _repair_counts("page", _PAGE_REVIEW_COUNT_SQL, recount_page_reviews)
 
 
 def check_page_tags() -> Drift:
-    drift = Drift()
+    return _page_tag_drift()[0]
+
+
+def repair_page_tags() -> Drift:
+    drift, page_ids = _page_tag_drift()
+    if page_ids:
+        recount_page_tags(page_ids)
+    return drift
+
+
+def _page_tag_drift() -> tuple[Drift, set[int]]:
+    drift, page_ids = Drift(), set()
     for page_id, tag_id, n, first, count, first_tagged_at in _rows(
         "WITH truth AS ("
         " SELECT r.page_id, rt.tag_id, count(*) AS n, min(r.created) AS first FROM reviews_review r"
@@ -237,6 +267,7 @@ def check_page_tags() -> Drift:
         " WHERE t.n IS NULL OR pt.count IS NULL OR t.n <> pt.count OR t.first <> pt.first_tagged_at"
         " ORDER BY 1, 2"
     ):
+        page_ids.add(page_id)
         if count is None:
             drift.missing += 1
             drift.add_example(f"page {page_id} tag {tag_id}: row missing (count {n})")
@@ -249,11 +280,22 @@ def check_page_tags() -> Drift:
                 f"page {page_id} tag {tag_id}: count {count} first {first_tagged_at:%Y-%m-%d %H:%M:%S}, "
                 f"should be {n} first {first:%Y-%m-%d %H:%M:%S}"
             )
-    return drift
+    return drift, page_ids
 
 
 def check_reviewer_review_count() -> Drift:
-    drift = Drift()
+    return _reviewer_drift()[0]
+
+
+def repair_reviewer_review_count() -> Drift:
+    drift, user_ids = _reviewer_drift()
+    if user_ids:
+        recount_reviewers(user_ids)
+    return drift
+
+
+def _reviewer_drift() -> tuple[Drift, set[int]]:
+    drift, user_ids = Drift(), set()
     for user_id, stored, actual in _rows(
         "SELECT coalesce(rv.user_id, c.reviewer_id), rv.review_count, coalesce(c.n, 0)"
         " FROM reviews_reviewer rv FULL OUTER JOIN ("
@@ -261,13 +303,14 @@ def check_reviewer_review_count() -> Drift:
         ") c ON c.reviewer_id = rv.user_id"
         " WHERE rv.user_id IS NULL OR rv.review_count <> coalesce(c.n, 0) ORDER BY 1"
     ):
+        user_ids.add(user_id)
         if stored is None:
             drift.missing += 1
             drift.add_example(f"user {user_id}: no reviewer row ({actual} reviews)")
         else:
             drift.wrong += 1
             drift.add_example(f"user {user_id}: {stored}, should be {actual}")
-    return drift
+    return drift, user_ids
 
 
 _PG_KEPT = (
@@ -287,6 +330,7 @@ register(
         kept_current_by=_PG_KEPT,
         rebuild=rebuild_page_review_count,
         check=check_page_review_count,
+        repair=repair_page_review_count,
         refresh=refresh_review_counters,
         order=10,
     )
@@ -304,6 +348,7 @@ register(
         kept_current_by=_PG_KEPT,
         rebuild=rebuild_page_tags,
         check=check_page_tags,
+        repair=repair_page_tags,
         refresh=refresh_review_counters,
         order=11,
     )
@@ -317,6 +362,7 @@ register(
         kept_current_by=_PG_KEPT,
         rebuild=rebuild_reviewer_review_count,
         check=check_reviewer_review_count,
+        repair=repair_reviewer_review_count,
         refresh=refresh_review_counters,
         order=12,
     )
@@ -359,13 +405,19 @@ def rebuild_document_page_count() -> None:
     recount_documents(Document.objects.values_list("id", flat=True))
 
 
+_DOCUMENT_PAGE_COUNT_SQL = (
+    "SELECT d.id, d.page_count, count(p.id) FROM reviews_document d"
+    " LEFT JOIN reviews_page p ON p.document_id = d.id GROUP BY d.id"
+    " HAVING d.page_count <> count(p.id) ORDER BY d.id"
+)
+
+
 def check_document_page_count() -> Drift:
-    return _wrong_counts(
-        "document",
-        "SELECT d.id, d.page_count, count(p.id) FROM reviews_document d"
-        " LEFT JOIN reviews_page p ON p.document_id = d.id GROUP BY d.id"
-        " HAVING d.page_count <> count(p.id) ORDER BY d.id",
-    )
+    return _wrong_counts("document", _DOCUMENT_PAGE_COUNT_SQL)
+
+
+def repair_document_page_count() -> Drift:
+    return _repair_counts("document", _DOCUMENT_PAGE_COUNT_SQL, recount_documents)
 
 
 register(
@@ -375,11 +427,12 @@ register(
         "by the importer with the pages; recounted when pages are deleted or moved.",
         derived_from="count of `reviews_page` rows per document",
         lives_in="`reviews_document.page_count`",
-        kept_current_by="`reviews.importer` in the transaction that creates the pages; after commit, "
+        kept_current_by="`reviews.actions.documents.commit_document_pages` in the transaction that creates the pages; after commit, "
         "a recount of the affected documents by `denorm.changed` (page deletes and "
         "cascades, moves, bulk changes declared by their callers).",
         rebuild=rebuild_document_page_count,
         check=check_document_page_count,
+        repair=repair_document_page_count,
         refresh=refresh_document_page_count,
         order=13,
     )
@@ -437,7 +490,10 @@ def _owner_family(kind: str):
     def check() -> Drift:
         return sync_family(owner_truth(kind), key_of, pattern, hash_tag_id, fix=False)
 
-    return rebuild, check
+    def repair() -> Drift:
+        return repair_family(lambda: owner_truth(kind), key_of, pattern, hash_tag_id)
+
+    return rebuild, check, repair
 
 
 def refresh_owner_sets(changes: Changes) -> None:
@@ -482,7 +538,7 @@ for _order, (_kind, _name, _what) in enumerate(
         ("parties", "party-pages", "party (through its members' documents)"),
     ]
 ):
-    _rebuild, _check = _owner_family(_kind)
+    _rebuild, _check, _repair = _owner_family(_kind)
     register(
         Denormalisation(
             name=_name,
@@ -493,6 +549,7 @@ for _order, (_kind, _name, _what) in enumerate(
             kept_current_by=_OWNER_KEPT,
             rebuild=_rebuild,
             check=_check,
+            repair=_repair,
             refresh=refresh_owner_sets,
             order=30 + _order,
             store=Store.REDIS,
@@ -525,6 +582,10 @@ def rebuild_reviewer_seen() -> None:
 
 def check_reviewer_seen() -> Drift:
     return sync_family(seen_truth(), keys.reviewer_seen, _SEEN_PATTERN, hash_tag_id, fix=False)
+
+
+def repair_reviewer_seen() -> Drift:
+    return repair_family(seen_truth, keys.reviewer_seen, _SEEN_PATTERN, hash_tag_id)
 
 
 def refresh_reviewer_seen(changes: Changes) -> None:
@@ -561,6 +622,7 @@ register(
         "anything else through `denorm.changed`.",
         rebuild=rebuild_reviewer_seen,
         check=check_reviewer_seen,
+        repair=repair_reviewer_seen,
         refresh=refresh_reviewer_seen,
         order=40,
         store=Store.REDIS,

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
-from reviews.accounts import USERNAME_MAX_LENGTH, AccountError, check_username
+from reviews.account_rules import USERNAME_MAX_LENGTH, AccountError, check_username
 
 
 class ReviewForm(forms.Form):

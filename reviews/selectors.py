@@ -145,3 +145,22 @@ def profile(username: str):
     if nothing.reviews:
         ordered.append(nothing)
     return user, reviewer, ordered
+
+
+def is_anonymous_reviewer(user) -> bool:
+    """True for an unclaimed ``anon-<n>`` account (one query, unless the reviewer is cached)."""
+    if not user.is_authenticated:
+        return False
+    reviewer = Reviewer.objects.filter(user_id=user.pk).only("anonymous").first()
+    return bool(reviewer and reviewer.anonymous)
+
+
+def first_highlighting_reviewer_id(page_id: int) -> int | None:
+    """The reviewer who first tagged the page with a highlighting tag (``Tag.highlights``), the one
+    a discovery of the page credits; None when no review of the page used one."""
+    return (
+        Review.objects.filter(page_id=page_id, tags__highlights=True)
+        .order_by("created", "id")
+        .values_list("reviewer_id", flat=True)
+        .first()
+    )

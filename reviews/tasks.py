@@ -1,8 +1,13 @@
-"""Celery tasks of the reviews app: ids in, an action called. Queued with transaction.on_commit."""
+"""Celery tasks of the reviews app: ids in, an action called. Queued with transaction.on_commit.
+
+The tasks import the importer and the actions, never the other way round: the document actions
+queue ``import_document_task`` by name (``reviews.actions.documents.IMPORT_TASK``).
+"""
 
 from celery import shared_task
 
 from reviews import importer
+from reviews.actions import documents
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -14,5 +19,6 @@ def import_document_task(document_id: int) -> str:
 
 @shared_task
 def requeue_stalled_imports() -> int:
-    """Celery beat: queue again the imports whose task was lost (see documents_requeue_stalled)."""
-    return len(importer.documents_requeue_stalled())
+    """Celery beat: queue again the imports whose task was lost (see
+    reviews.actions.documents.requeue_stalled_imports)."""
+    return len(documents.requeue_stalled_imports())

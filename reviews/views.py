@@ -1,6 +1,7 @@
 """Public pages: home, the review screen, a page's tags, profiles and light-weight accounts.
 
-Views parse and validate; writes go through ``reviews.actions`` and ``reviews.accounts``.
+Views parse and validate; writes go through ``reviews.actions``, and the request side of
+light-weight accounts (first-write account, log-in) through ``reviews.sessions``.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from django.views.decorators.cache import never_cache
 
 from assignments.selectors import current_assignment, featured_assignments
 from lib.web import allow_methods, error_page
-from reviews import accounts, ratelimit, selectors
-from reviews.actions import ReviewError, skip_page, submit_review
+from reviews import ratelimit, selectors, sessions
+from reviews.account_rules import AccountError
+from reviews.actions import ReviewError, claim_account, skip_page, submit_review
 from reviews.forms import ClaimForm, LoginForm, ReviewForm
 
 
@@ -97,7 +99,7 @@ def _record(request, page_id: int):
             retry_url=reverse("review", args=[page_id]),
         )
     user = request.user
-    anonymous = not user.is_authenticated or accounts.is_anonymous_reviewer(user)
+    anonymous = not user.is_authenticated or selectors.is_anonymous_reviewer(user)
     if anonymous:
         limited = ratelimit.hit_anonymous_write(request)
         if limited is not None:
@@ -112,9 +114,9 @@ def _record(request, page_id: int):
     try:
         # The first write, never a visit, creates the account (crawlers only GET), in one
         # transaction with the review: a refused review (bad tag, forged page) leaves no stray
-        # account. A double submit of that first write gets the same account (see accounts).
+        # account. A double submit of that first write gets the same account (see reviews.sessions).
         # Known reviewers need no transaction beyond the action's own.
-        with accounts.first_write_account(request) if logged_out else nullcontext(user) as user:
+        with sessions.first_write_account(request) if logged_out else nullcontext(user) as user:
             if form.cleaned_data["action"] == "skip":
                 skip_page(reviewer=user, page_id=page_id)
             else:
@@ -126,7 +128,7 @@ def _record(request, page_id: int):
                 )
     except ReviewError as exc:
         return _review_error(request, page_id, exc)
-    except accounts.AccountError as exc:  # the first submit of this browser is still running
+    except AccountError as exc:  # the first submit of this browser is still running
         return error_page(
             request,
             status=409,
@@ -135,7 +137,7 @@ def _record(request, page_id: int):
             retry_url=reverse("review", args=[page_id]),
         )
     if logged_out:
-        accounts.log_in_anonymous_reviewer(request, user)
+        sessions.log_in_anonymous_reviewer(request, user)
     return redirect(next_page_url())
 
 
@@ -187,7 +189,7 @@ def claim(request):
     """Give an anonymous account a username and password, keeping its reviews and credit."""
     if not request.user.is_authenticated:
         return render(request, "account/claim_nothing.html", status=200)
-    if not accounts.is_anonymous_reviewer(request.user):
+    if not selectors.is_anonymous_reviewer(request.user):
         messages.info(
             request, f"Your account is already yours: you are signed in as {request.user.username}."
         )
@@ -195,16 +197,16 @@ def claim(request):
     form = ClaimForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            account = accounts.claim_account(
+            account = claim_account(
                 user=request.user,
                 username=form.cleaned_data["username"],
                 password=form.cleaned_data["password1"],
                 email=form.cleaned_data["email"],
             )
-        except accounts.AccountError as exc:
+        except AccountError as exc:
             form.add_error("username" if exc.code != "already_claimed" else None, exc.message)
         else:
-            accounts.keep_logged_in_after_claim(request, account)
+            sessions.keep_logged_in_after_claim(request, account)
             messages.success(
                 request, f"Welcome, {account.username}! Your reviews are now saved to your account."
             )

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from celery.signals import worker_process_shutdown
@@ -21,11 +22,13 @@ from django.db import connection
 from assignments import picker_stats
 from assignments import tasks as _tasks  # noqa: F401  (a worker imports it: connects the receiver)
 from assignments.models import PickerStat
+from config.celery import app as celery_app
 
 # The subprocesses commit into the test database: rows must be visible here and removed after.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BASE_DIR = Path(settings.BASE_DIR)
+COUNT_A_PICK = "tests.assignments.count_a_pick"  # the task of tests/assignments/_counting_celery.py
 
 _COUNT_AND_EXIT = """
 import sys
@@ -123,9 +126,52 @@ def test_a_gunicorn_worker_stopped_gracefully_stores_its_counts(workdir):
     assert _stored() == {"redis": 2}, log_path.read_text()[-3000:]
 
 
-def test_a_celery_pool_child_stores_its_counts_when_it_stops(monkeypatch):
-    """billiard ends pool children with os._exit (atexit skipped); Celery then sends
-    worker_process_shutdown in the child, which flushes."""
+@pytest.mark.slow
+def test_a_celery_pool_child_stores_its_counts_when_it_stops(settings, tmp_path):
+    """A real worker (prefork pool, one child, the real Redis broker, the test database) runs a
+    task that counts a pick, then is stopped gracefully (SIGTERM, a warm shutdown). billiard ends
+    its pool child with ``os._exit``, which skips atexit: the count reaches Postgres only through
+    the ``worker_process_shutdown`` receiver in ``assignments.tasks``."""
+    db = connection.settings_dict
+    env = {k: v for k, v in _env().items() if k not in {"CROWD_TESTING", "TEST_REDIS_DB"}}
+    env.update(
+        DATABASE_URL=f"postgres://{db['USER']}@{quote(db['HOST'], safe='')}/{db['NAME']}",
+        REDIS_URL=settings.REDIS_URL,
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        MEMCACHED_SERVERS=",".join(settings.MEMCACHED_SERVERS),
+        DB_POOL="0",
+    )
+    queue = f"counts-at-exit-{os.getpid()}"  # its own queue: no other task reaches this worker
+    marker = tmp_path / "counted"
+    log_path = tmp_path / "worker.log"
+    with open(log_path, "w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "tests.assignments._counting_celery", "worker",
+             "--pool", "prefork", "--concurrency", "1", "-Q", queue, "-n", f"{queue}@%h",
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info"],
+            env=env, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        celery_app.send_task(COUNT_A_PICK, args=[str(marker)], queue=queue)
+        deadline = time.monotonic() + 120
+        while not marker.exists() or not marker.read_text():  # the worker boots, then runs it
+            assert worker.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.05)
+        child_pid, pending = marker.read_text().split(" ", 1)
+        assert int(child_pid) != worker.pid  # counted in the pool child, not the main process
+        assert pending == "[('redis', 1)]"
+        assert _stored() == {}  # still pending in the child
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0, log_path.read_text()[-3000:]
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+    assert _stored() == {"redis": 1}, log_path.read_text()[-3000:]
+
+
+def test_the_worker_process_shutdown_receiver_flushes_this_process(monkeypatch):
+    """The receiver itself, in this process (the real pool child is tested above)."""
     # No flush on count(): more than FLUSH_SECONDS have often passed since this process's last.
     monkeypatch.setattr(picker_stats, "FLUSH_SECONDS", 10**9)
     picker_stats.reset_pending()

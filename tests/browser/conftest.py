@@ -3,15 +3,24 @@
 The live server runs in a thread of the test process and its database is transactional (rows
 are visible to it, and flushed afterwards). Static files come from the staticfiles finders;
 page images are real PNGs written to a temporary MEDIA_ROOT.
+
+The journeys run on the picker's hot path: Redis is flushed before every test (tests/conftest.py),
+so a test builds every denormalisation from the data it made (``build_denormalisations``) and
+then asserts, with ``picker_sources``, that each next page came from Redis, not a fallback.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from assignments import picker, picker_stats
+from assignments.models import PickerStat
+from denorm import operations, registry
 
 # Playwright's sync API runs an event loop in this thread; Django's async-safety check would
 # otherwise refuse the ORM calls the tests make between browser steps.
@@ -53,6 +62,37 @@ def site(settings, tmp_path, live_server):
     settings.ROOT_URLCONF = "tests.browser.urls"
     settings.DEBUG = False
     return live_server
+
+
+def build_denormalisations() -> None:
+    """Every registered copy built from what is in Postgres now, as ``rebuild_denormalisations``
+    does: call it after the test's data is made, or the picker serves from its fallbacks."""
+    operations.rebuild_entries(registry.all_entries())
+
+
+def _picker_counts() -> Counter[str]:
+    """This process's picker counts: those pending in memory plus those already stored (a
+    flush moves counts from one to the other, so the sum only grows by what was counted)."""
+    totals = Counter(picker_stats.pending())
+    for source, n in PickerStat.objects.values_list("source", "count"):
+        totals[source] += n
+    return totals
+
+
+@pytest.fixture
+def picker_sources():
+    """A function returning how the picker served since this fixture ran, by source name.
+
+    The live server is a thread of this process, so its picks are counted here. Request it after
+    the fixtures that make and build the data, so that only the journey's picks are counted.
+    """
+    picker.reset_state()  # no circuit breaker or "nothing left" answer from an earlier test
+    before = _picker_counts()
+
+    def sources() -> dict[str, int]:
+        return {name: n for name, n in (_picker_counts() - before).items() if n}
+
+    return sources
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
 """A new visitor, in a real browser: home -> start -> tags a page with the keyboard -> submits ->
 sees the progress bar advance and a different page -> skips one -> claims the account -> logs
-out and back in -> finds the reviews on their profile. Screenshots at phone and laptop widths."""
+out and back in -> finds the reviews on their profile. Screenshots at phone and laptop widths.
+
+Each journey runs on the picker's hot path (the Redis sets built from the release) and ends by
+checking that every next page was served from Redis and none by the memcached pool or Postgres."""
 
 from __future__ import annotations
 
@@ -8,10 +11,11 @@ import re
 
 import pytest
 
+from assignments import picker_stats
 from assignments.models import Assignment
 from reviews.models import Review, Skip
 from tests import factories
-from tests.browser.conftest import LAPTOP, PHONE, write_page_images
+from tests.browser.conftest import LAPTOP, PHONE, build_denormalisations, write_page_images
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -33,6 +37,7 @@ def release(site, settings, tags):
         [*doc.pages.select_related("document"), *alt_doc.pages.select_related("document")],
         settings.MEDIA_ROOT,
     )
+    build_denormalisations()
     return site, doc
 
 
@@ -47,7 +52,18 @@ def current_page_id(page) -> int:
     return int(match.group(1))
 
 
-def test_a_new_visitor_reviews_skips_claims_and_finds_their_reviews(browser, release, artifacts):
+def served_from_redis(picks: int, *, nothing_left: int = 0) -> dict[str, int]:
+    """What the picker's counts must be after ``picks`` next pages all served from Redis (no
+    pool, no Postgres) and ``nothing_left`` "nothing left for you here" answers."""
+    expected = {picker_stats.REDIS: picks}
+    if nothing_left:
+        expected[picker_stats.NOTHING_LEFT] = nothing_left
+    return expected
+
+
+def test_a_new_visitor_reviews_skips_claims_and_finds_their_reviews(
+    browser, release, artifacts, picker_sources
+):
     site, doc = release
     context = browser.new_context(viewport=LAPTOP)
     page = context.new_page()
@@ -140,9 +156,11 @@ def test_a_new_visitor_reviews_skips_claims_and_finds_their_reviews(browser, rel
     assert page.locator(".tag-counts").is_visible()
     assert errors == []
     context.close()
+    # Four next pages (start, after the first submit, after the skip, after the second submit).
+    assert picker_sources() == served_from_redis(4)
 
 
-def test_the_review_screen_works_on_a_phone(browser, release, artifacts):
+def test_the_review_screen_works_on_a_phone(browser, release, artifacts, picker_sources):
     site, doc = release
     context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     page = context.new_page()
@@ -174,9 +192,12 @@ def test_the_review_screen_works_on_a_phone(browser, release, artifacts):
     assert progress(page) == (1, 5)
     page.screenshot(path=artifacts / "review-after-submit-360.png", full_page=True)
     context.close()
+    assert picker_sources() == served_from_redis(2)
 
 
-def test_a_reviewer_who_finished_an_assignment_is_offered_the_others(browser, release, artifacts):
+def test_a_reviewer_who_finished_an_assignment_is_offered_the_others(
+    browser, release, artifacts, picker_sources
+):
     site, _doc = release
     context = browser.new_context(viewport=LAPTOP)
     page = context.new_page()
@@ -194,3 +215,5 @@ def test_a_reviewer_who_finished_an_assignment_is_offered_the_others(browser, re
     assert page.get_by_role("link", name="Start Jo Member's expenses").is_visible()
     page.screenshot(path=artifacts / "done-1280.png", full_page=True)
     context.close()
+    # Two pages from Redis, then Redis's empty to-do set confirmed by Postgres: nothing left.
+    assert picker_sources() == served_from_redis(2, nothing_left=1)

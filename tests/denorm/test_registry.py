@@ -13,7 +13,7 @@ from lib.redis_client import get_redis, reset_redis
 from reviews.actions import submit_review
 from reviews.models import Page, Review
 from tests import factories
-from tests.denorm_support import MAINTAINED_ON_COMMIT
+from tests.denorm_support import maintained_on_commit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def drift(names=None):
     """Drift of the entries this issue maintains on commit (the picker's memcached pool is
     refilled by a beat task and may lag by design)."""
-    entries = registry.select(names or MAINTAINED_ON_COMMIT)
+    entries = registry.select(names or maintained_on_commit())
     return {e.name: str(d) for e, d in operations.check_entries(entries) if not d.ok}
 
 

@@ -11,7 +11,9 @@ from django.test import Client
 from assignments.models import Assignment
 from lib import keys
 from lib.redis_client import get_redis, reset_redis
-from reviews import accounts
+from reviews import sessions
+from reviews.account_rules import AccountError
+from reviews.actions import claim_account
 from reviews.models import Review, Reviewer, Skip
 from tests import factories
 
@@ -162,8 +164,8 @@ def test_claiming_needs_an_anonymous_account(client, pages, reviewer):
 
 def test_claim_account_refuses_an_already_claimed_account(reviewer):
     Reviewer.objects.create(user=reviewer, anonymous=False)
-    with pytest.raises(accounts.AccountError) as exc:
-        accounts.claim_account(user=reviewer, username="newname", password="a fine long secret 42")
+    with pytest.raises(AccountError) as exc:
+        claim_account(user=reviewer, username="newname", password="a fine long secret 42")
     assert exc.value.code == "already_claimed"
     reviewer.refresh_from_db()
     assert reviewer.username == "alice"
@@ -274,7 +276,7 @@ def test_a_replay_never_logs_into_an_account_claimed_since(pages, django_capture
     browser, token, csrf_cookie = _fresh_browser(pages[0])
     with django_capture_on_commit_callbacks(execute=True):
         _post(browser, pages[0], token)
-    claimed = accounts.claim_account(user=User.objects.get(), username="jo", password="a fine long secret 42")
+    claimed = claim_account(user=User.objects.get(), username="jo", password="a fine long secret 42")
     _as_if_the_first_response_was_lost(browser, csrf_cookie)
     with django_capture_on_commit_callbacks(execute=True):
         assert _post(browser, pages[0], token).status_code == 302
@@ -284,7 +286,7 @@ def test_a_replay_never_logs_into_an_account_claimed_since(pages, django_capture
 
 def test_a_replay_while_the_first_submit_is_still_pending_records_nothing(pages, monkeypatch):
     """The first request marked the browser and has not committed yet (nor crashed for long)."""
-    monkeypatch.setattr(accounts, "FIRST_WRITE_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(sessions, "FIRST_WRITE_WAIT_SECONDS", 0.2)
     browser, token, csrf_cookie = _fresh_browser(pages[0])
     get_redis().set(keys.anonymous_first_write(csrf_cookie), "pending:someone-else", ex=30)
     response = _post(browser, pages[0], token)

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from assignments.models import Assignment
-from reviews import importer, signals
+from reviews import actions, importer, signals
 from reviews.models import Document, Page
 from tests import factories
 from tests.reviews.pdf_samples import bad_files, pdf_bytes
@@ -69,7 +69,7 @@ def test_non_staff_cannot_upload_a_document(client, reviewer):
 def test_every_admin_page_works_for_an_editor_with_data(client, editor, tags, tmp_path):
     party = factories.make_party()
     member = factories.make_member(party)
-    document = importer.document_create_from_path(
+    document = actions.create_document_from_path(
         path=_write(tmp_path / "claims.pdf", pdf_bytes(2)), member=member, queue=False
     ).document
     importer.import_document(document.pk)
@@ -157,7 +157,7 @@ def test_an_upload_over_the_size_limit_is_refused(client, editor, settings):
 @pytest.mark.django_db
 def test_uploading_a_file_already_imported_is_refused(client, editor, tmp_path):
     data = pdf_bytes(1)
-    importer.document_create_from_path(path=_write(tmp_path / "a.pdf", data), queue=False)
+    actions.create_document_from_path(path=_write(tmp_path / "a.pdf", data), queue=False)
     client.force_login(editor)
     response = client.post(reverse("admin:reviews_document_add"), {"upload": upload("again.pdf", data)})
     assert "uploaded already" in str(response.context["adminform"].form.errors["upload"])
@@ -168,7 +168,7 @@ def test_uploading_a_file_already_imported_is_refused(client, editor, tmp_path):
 def test_the_reimport_action_requeues_failed_documents(
     client, editor, tmp_path, django_capture_on_commit_callbacks
 ):
-    bad = importer.document_create_from_path(path=_write(tmp_path / "bad.pdf", b"junk"), queue=False).document
+    bad = actions.create_document_from_path(path=_write(tmp_path / "bad.pdf", b"junk"), queue=False).document
     importer.import_document(bad.pk)
     client.force_login(editor)
     with django_capture_on_commit_callbacks() as callbacks:
@@ -229,7 +229,7 @@ def _write(path, data: bytes):
 def test_deleting_a_document_in_the_admin_removes_its_pages_and_files(
     client, editor, tmp_path, media_root, django_capture_on_commit_callbacks
 ):
-    document = importer.document_create_from_path(
+    document = actions.create_document_from_path(
         path=_write(tmp_path / "a.pdf", pdf_bytes(2)), queue=False
     ).document
     importer.import_document(document.pk)

@@ -14,7 +14,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from PIL import Image
 
-from reviews import importer, signals
+from reviews import actions, importer, signals
+from reviews.actions import documents
+from reviews.import_lock import LOCK_NAMESPACE
 from reviews.models import Document, Page
 from tests import factories
 from tests.reviews.pdf_samples import A4, bad_files, landscape, pdf_bytes, write
@@ -33,7 +35,7 @@ def stored_page_files(media_root: Path) -> list[Path]:
 
 
 def create(path: Path, **kwargs) -> Document:
-    return importer.document_create_from_path(path=path, queue=False, **kwargs).document
+    return actions.create_document_from_path(path=path, queue=False, **kwargs).document
 
 
 def run(cmd_args: list[str]) -> tuple[str, CommandError | None]:
@@ -179,7 +181,7 @@ def test_importing_the_same_file_twice_does_not_duplicate_it(tmp_path, media_roo
 def test_an_upload_with_the_bytes_of_an_imported_file_finds_that_document(tmp_path):
     path = write(tmp_path / "claims.pdf", pdf_bytes(2))
     document = create(path)
-    queued = importer.document_create_from_upload(
+    queued = actions.create_document_from_upload(
         upload=SimpleUploadedFile("other-name.pdf", path.read_bytes()), queue=False
     )
     assert queued.created is False and queued.document.pk == document.pk
@@ -247,7 +249,7 @@ def test_a_document_being_imported_elsewhere_is_left_alone(tmp_path):
         host=params.get("host"), dbname=params["dbname"], user=params.get("user"), autocommit=True
     )
     try:
-        other.execute("SELECT pg_advisory_lock(%s, %s)", [importer._LOCK_NAMESPACE, document.pk])
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_NAMESPACE, document.pk])
         assert _advisory_lock_held(document.pk)
         result = importer.import_document(document.pk)
         assert result.status == "busy"
@@ -265,7 +267,7 @@ def _advisory_lock_held(document_id: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s",
-            [importer._LOCK_NAMESPACE, document_id],
+            [LOCK_NAMESPACE, document_id],
         )
         return cursor.fetchone()[0] > 0
 
@@ -279,8 +281,8 @@ def test_reimport_queues_a_failed_document_and_leaves_imported_ones_alone(
     importer.import_document(good.pk)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        assert importer.document_reimport(document_id=failed.pk) is True
-        assert importer.document_reimport(document_id=good.pk) is False
+        assert actions.reimport_document(document_id=failed.pk) is True
+        assert actions.reimport_document(document_id=good.pk) is False
 
     failed.refresh_from_db()
     assert failed.status == Document.Status.PENDING and failed.error == ""
@@ -289,7 +291,7 @@ def test_reimport_queues_a_failed_document_and_leaves_imported_ones_alone(
 
 def test_creating_a_document_queues_its_import_on_commit(tmp_path, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        queued = importer.document_create_from_path(path=write(tmp_path / "a.pdf", pdf_bytes(1)))
+        queued = actions.create_document_from_path(path=write(tmp_path / "a.pdf", pdf_bytes(1)))
     assert queued.created and queued.document.status == Document.Status.PENDING
     assert len(callbacks) == 1
     assert default_storage.exists(queued.document.source.name)
@@ -400,8 +402,8 @@ def test_stalled_imports_are_queued_again_but_not_ones_a_worker_holds(tmp_path, 
     params = connection.get_connection_params()
     other = psycopg.connect(host=params.get("host"), dbname=params["dbname"], user=params.get("user"))
     try:
-        other.execute("SELECT pg_advisory_lock(%s, %s)", [importer._LOCK_NAMESPACE, busy.pk])
-        requeued = importer.documents_requeue_stalled(older_than_seconds=600)
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_NAMESPACE, busy.pk])
+        requeued = actions.requeue_stalled_imports(older_than_seconds=600)
     finally:
         other.close()
 
@@ -411,7 +413,7 @@ def test_stalled_imports_are_queued_again_but_not_ones_a_worker_holds(tmp_path, 
     assert fresh.pk not in requeued
 
     # While tasks wait in the queue, nothing is requeued (a backlog is not a loss).
-    assert importer.documents_requeue_stalled(older_than_seconds=600) == []
+    assert actions.requeue_stalled_imports(older_than_seconds=600) == []
 
 
 def test_a_broker_outage_does_not_turn_an_upload_into_an_error(tmp_path, settings, caplog):
@@ -429,7 +431,7 @@ def test_a_broker_outage_does_not_turn_an_upload_into_an_error(tmp_path, setting
     app.conf.broker_connection_max_retries = 0
     try:
         with caplog.at_level("WARNING", logger="crowd.import"):
-            importer._enqueue(12345)
+            documents._send_import_task(12345)
     finally:
         app.conf.broker_connection_retry = True
         app.conf.broker_connection_max_retries = None
@@ -444,3 +446,12 @@ def test_celery_beat_runs_the_stalled_import_sweeper(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["imports-requeue-stalled"]
     assert entry["task"] == tasks.requeue_stalled_imports.name
     assert entry["task"] in app.tasks
+
+
+def test_the_document_actions_queue_the_import_task_by_its_real_name():
+    """Queued by name (the actions never import the tasks module): the name must be the task's."""
+    from config.celery import app
+    from reviews import tasks
+
+    assert tasks.import_document_task.name == documents.IMPORT_TASK
+    assert documents.IMPORT_TASK in app.tasks

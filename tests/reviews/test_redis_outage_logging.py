@@ -86,7 +86,7 @@ def test_the_rate_limiter_fails_open_with_one_line_per_outage(stopped_redis, cap
 def test_first_anonymous_writes_log_one_line_per_outage(stopped_redis, caplog):
     """Each first write of a new browser marks its CSRF cookie in Redis; with Redis down it
     fails open (a fresh account each) and says so once, not once per visitor."""
-    from reviews.accounts import first_write_account
+    from reviews.sessions import first_write_account
 
     caplog.set_level(logging.WARNING)
     created = []

@@ -7,9 +7,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from assignments.actions import set_assignment_active, set_assignment_threshold
 from assignments.models import Assignment
 from assignments.selectors import CURRENT_ASSIGNMENT_COOKIE
-from reviews.actions import submit_review
+from reviews.actions import MAX_TAGS_PER_REVIEW, submit_review
 from reviews.models import PageTag, Review, Skip
 from tests import factories
 
@@ -206,6 +207,23 @@ def test_it_refuses_unknown_or_inactive_tags(client, release, tags, message):
     assert not client.session.get("_auth_user_id")
 
 
+def test_it_refuses_more_tags_than_a_review_may_have(client, release, tags):
+    """51 distinct tag slugs (the limit is 50): a clear 400 page, and no review, tag count,
+    account or session. The slugs need not exist: the count is refused before they are looked up."""
+    users = user_count()
+    slugs = ["receipt"] + [f"tag-{i}" for i in range(MAX_TAGS_PER_REVIEW)]
+    response = client.post(f"/review/{release[1][0].pk}/", {"tags": slugs, "action": "submit"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "That review could not be recorded" in html
+    assert "Too many tags." in html
+    assert "Nothing was recorded" in html
+    assert_nothing_recorded(users)
+    assert not client.session.get("_auth_user_id")
+    release[1][0].refresh_from_db()
+    assert release[1][0].review_count == 0
+
+
 @pytest.mark.parametrize("action", ["submit", "skip"])
 @pytest.mark.parametrize("page_id", ["987654321", "9223372036854775808"])
 def test_it_refuses_a_forged_page_id(client, release, action, page_id):
@@ -334,6 +352,46 @@ def test_a_page_shows_its_tags_to_everyone_once_it_reached_the_threshold(client,
     html = client.get(f"/pages/{page.pk}/").content.decode()
     assert re.search(r"Investigate this</span> <strong>1</strong>", html)
     assert client.get("/pages/424242/").status_code == 404
+
+
+def test_a_page_in_overlapping_assignments_shows_its_tags_at_the_highest_active_threshold(
+    client, release, reviewer, editor
+):
+    """The page is in the release's assignment (threshold 2 here) and in a second one
+    (threshold 5): the public waits for 5 reviews, staff never wait, the page's own reviewer sees
+    them once they reviewed it, and withdrawing the second assignment brings the public's wait
+    back to 2. tests/reviews/test_selectors.py covers the rule with members and parties."""
+    doc, pages, assignment = release
+    page = pages[0]
+    set_assignment_threshold(assignment_id=assignment.pk, threshold=2)
+    second_assignment = factories.make_assignment(documents=[doc], threshold=5)
+    others = [factories.make_user() for _ in range(5)]
+    for user in others[:4]:
+        submit_review(reviewer=user, page_id=page.pk, tag_slugs=["receipt"])
+    url = f"/pages/{page.pk}/"
+
+    public = client.get(url).content.decode()
+    assert "tag-counts" not in public
+    assert "once 5 reviewers have looked at it" in public
+    staff = Client()
+    staff.force_login(editor)
+    assert re.search(r"Receipt</span> <strong>4</strong>", staff.get(url).content.decode())
+    client.force_login(reviewer)
+    assert "tag-counts" not in client.get(url).content.decode()
+    client.post(f"/review/{page.pk}/", {"action": "submit", "tags": ["claim-form"]})
+    own = client.get(url).content.decode()
+    assert re.search(r"Receipt</span> <strong>4</strong>", own)
+    assert re.search(r"Claim form</span> <strong>1</strong>", own)
+
+    # Five reviews now: the public sees them. On another page, withdrawing the second
+    # assignment leaves the release's threshold of 2.
+    assert re.search(r"Receipt</span> <strong>4</strong>", Client().get(url).content.decode())
+    second = f"/pages/{pages[1].pk}/"
+    for user in others[:2]:
+        submit_review(reviewer=user, page_id=pages[1].pk, tag_slugs=["hand-written"])
+    assert "once 5 reviewers have looked at it" in Client().get(second).content.decode()
+    set_assignment_active(assignment_id=second_assignment.pk, active=False)
+    assert re.search(r"Hand written</span> <strong>2</strong>", Client().get(second).content.decode())
 
 
 def test_a_profile_lists_the_reviewers_pages_in_tag_buckets(client, release, reviewer):

@@ -1,9 +1,16 @@
+"""``submit_review`` and ``skip_page``: one review per reviewer per page, its counters in the same
+transaction, bad input refused with nothing written, and a double submit (sequential or truly
+simultaneous) recorded once."""
+
+import threading
+import time
+
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from assignments.models import Assignment
-from reviews.actions import ReviewError, skip_page, submit_review
+from reviews.actions import MAX_TAGS_PER_REVIEW, ReviewError, skip_page, submit_review
 from reviews.models import Page, PageTag, Review, Reviewer, Skip
 from tests import factories
 
@@ -48,6 +55,25 @@ def test_it_refuses_unknown_or_inactive_tags_and_changes_nothing(reviewer, tags,
     assert Page.objects.get().review_count == 0
 
 
+def test_it_refuses_more_tags_than_the_limit_and_changes_nothing(reviewer, tags):
+    """MAX_TAGS_PER_REVIEW distinct slugs pass the count (then fail as unknown); one more is
+    refused as too many, before any lookup; repeats of one slug count once."""
+    page = factories.make_document(pages=1).pages.get()
+    at_limit = ["receipt"] + [f"made-up-{i}" for i in range(MAX_TAGS_PER_REVIEW - 1)]
+    with pytest.raises(ReviewError) as err:
+        submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=at_limit)
+    assert err.value.code == "unknown_tag"
+    with pytest.raises(ReviewError) as err:
+        submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=[*at_limit, "claim-form"])
+    assert err.value.code == "too_many_tags"
+    assert err.value.message == "Too many tags."
+    assert Review.objects.count() == 0 and PageTag.objects.count() == 0
+    assert Reviewer.objects.count() == 0
+    assert Page.objects.get().review_count == 0
+    outcome = submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"] * 60)
+    assert outcome.created and list(outcome.review.tags.values_list("slug", flat=True)) == ["receipt"]
+
+
 def test_it_refuses_a_forged_page_id(reviewer, tags):
     with pytest.raises(ReviewError) as err:
         submit_review(reviewer=reviewer, page_id=987654, tag_slugs=[])
@@ -84,3 +110,69 @@ def test_submit_uses_a_bounded_number_of_queries(reviewer, tags):
     with CaptureQueriesContext(connection) as ctx:
         submit_review(reviewer=reviewer, page_id=pages[1].pk, tag_slugs=["receipt", "claim-form"])
     assert len(ctx.captured_queries) <= 14
+
+
+def _waiting_for_locks() -> int:
+    """Backends of this database waiting for a lock (the page row, here)."""
+    with connection.cursor() as cursor:
+        # Statistics views are read once per transaction unless the snapshot is dropped.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_submits_of_the_same_review_record_it_once(reviewer, tags):
+    """The double-click race, for real: two threads, each with its own database connection,
+    submit the same reviewer's review of the same page at once. The page row is held locked
+    until both submits have checked for an existing review (none yet) and wait on that lock, so
+    both really race to insert. One records the review, the other returns it unchanged; no error,
+    every counter counted once."""
+    doc = factories.make_document(pages=2)
+    page = doc.pages.order_by("number").first()
+    assignment = factories.make_assignment(documents=[doc], threshold=1)
+    barrier = threading.Barrier(3)
+    outcomes, errors = [], []
+
+    def submit(tag: str) -> None:
+        try:
+            barrier.wait(timeout=30)
+            outcomes.append(
+                submit_review(
+                    reviewer=reviewer, page_id=page.pk, tag_slugs=[tag], assignment_id=assignment.pk
+                )
+            )
+        except Exception as exc:  # reported below: the test thread must see it
+            errors.append(exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=submit, args=(tag,)) for tag in ("receipt", "claim-form")]
+    with transaction.atomic():
+        Page.objects.select_for_update().get(pk=page.pk)  # the lock every submit takes first
+        for thread in threads:
+            thread.start()
+        barrier.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while _waiting_for_locks() < 2 and any(t.is_alive() for t in threads):
+            assert time.monotonic() < deadline, "the submits never reached the page lock"
+            time.sleep(0.01)
+    for thread in threads:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+
+    assert errors == []
+    assert sorted(o.created for o in outcomes) == [False, True]
+    assert outcomes[0].review.pk == outcomes[1].review.pk
+    review = Review.objects.get()
+    winner = next(o for o in outcomes if o.created)
+    assert list(review.tags.values_list("slug", flat=True)) == [winner.review.tags.get().slug]
+    page.refresh_from_db()
+    assert page.review_count == 1
+    assert list(PageTag.objects.values_list("page_id", "count")) == [(page.pk, 1)]
+    assert Reviewer.objects.get(user=reviewer).review_count == 1
+    assignment.refresh_from_db()
+    assert assignment.completed_count == 1

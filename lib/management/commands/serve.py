@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from lib import services
+from lib.actions import ensure_editor_account
 
 
 def _interrupt(signum, frame):
@@ -109,12 +109,5 @@ class Command(BaseCommand):
             path.write_text(secrets.token_urlsafe(12))
             path.chmod(0o600)
         password = path.read_text().strip()
-        User = get_user_model()
-        user, _ = User.objects.get_or_create(
-            username="editor", defaults={"is_staff": True, "is_superuser": True}
-        )
-        if not user.check_password(password):
-            user.set_password(password)
-            user.is_staff = user.is_superuser = True
-            user.save()
+        ensure_editor_account(username="editor", password=password)
         return password

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reviews import importer
+from reviews import actions, importer
 from reviews.models import Document, Member, Party
 
 
@@ -65,14 +65,14 @@ class Command(BaseCommand):
         return files
 
     def _import_one(self, path: Path, member: Member | None, sync: bool) -> tuple[str, bool]:
-        queued = importer.document_create_from_path(path=path, member=member, queue=not sync)
+        queued = actions.create_document_from_path(path=path, member=member, queue=not sync)
         document = queued.document
         if not queued.created:
             if document.status == Document.Status.IMPORTED:
                 return f"already imported (document {document.pk}, {document.page_count} pages)", True
             if document.status == Document.Status.FAILED or sync:
                 # Same bytes as a document that did not import: try again (a bad file fails again).
-                importer.document_reimport(document_id=document.pk, queue=not sync)
+                actions.reimport_document(document_id=document.pk, queue=not sync)
             elif not sync:
                 return f"already queued (document {document.pk})", True
         if not sync:

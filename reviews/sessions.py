@@ -1,0 +1,140 @@
+"""Request and session helpers of light-weight accounts: the account of a browser's first write,
+logging it in for a year, and staying logged in after claiming.
+
+A browser may send its first write twice before the first response arrives (a double click
+without JS, a replayed request): ``first_write_account`` gives both the same account. Its marks
+in Redis are request bookkeeping with a short TTL, not data of record, so they live here with
+the request rather than in an action; the account itself is created by
+``reviews.actions.accounts.create_anonymous_reviewer``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+
+import redis
+from django.conf import settings
+from django.contrib.auth import get_user_model, login, update_session_auth_hash
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from lib import keys
+from lib.log_throttle import warn_throttled
+from lib.redis_client import get_redis
+from reviews.account_rules import AccountError
+from reviews.actions.accounts import create_anonymous_reviewer
+
+log = logging.getLogger("crowd.reviews")
+
+# A first write's mark: while pending it must outlast any honest request (a crashed one blocks
+# its browser's replays this long at most); once done, replays up to this late find the account.
+FIRST_WRITE_PENDING_TTL = 30
+FIRST_WRITE_KEY_TTL = 10 * 60
+# How long a replay waits for the first write to commit before saying "try again".
+FIRST_WRITE_WAIT_SECONDS = 2.0
+_POLL_SECONDS = 0.05
+# Delete the pending mark only if it is still ours (it may have expired and been taken over).
+_RELEASE_IF_OURS = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+)
+
+
+@contextmanager
+def first_write_account(request) -> Iterator[AbstractBaseUser]:
+    """The account for a write by a browser without a session; the caller then logs it in.
+
+    Creates ``anon-<n>`` inside a transaction that stays open while the body runs, so a refused
+    write (an exception in the body) leaves no account. Two first writes of one browser carry the
+    same CSRF cookie (the session cookie only comes with the first response), so the first marks
+    the cookie's key in Redis (``SET NX``) and stores the user id once committed; the other waits
+    briefly for that id and gets the same account: one browser, one account, one review per page.
+    Raises AccountError(code="first_write_pending") when the first write is still running after
+    ``FIRST_WRITE_WAIT_SECONDS``: nothing is recorded and the browser can simply retry.
+    """
+    csrf_cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
+    key = keys.anonymous_first_write(csrf_cookie) if csrf_cookie else None
+    token = f"pending:{uuid.uuid4().hex}"
+    marked = False
+    if key is not None:
+        try:
+            existing, marked = _mark_or_wait_for_account(key, token)
+        except redis.RedisError as exc:
+            # Fail open, as before the mark existed: a Redis outage must not stop honest first
+            # reviews; it only reopens the (rare) double submit of a first write meanwhile.
+            warn_throttled(log, "first-write-mark", "first-write mark skipped, Redis unavailable: %r", exc)
+            existing = None
+        if existing is not None:
+            yield existing
+            return
+    try:
+        with transaction.atomic():
+            user = create_anonymous_reviewer()
+            if marked:
+                # Only a committed account is ever named: a rolled-back one never reaches Redis.
+                transaction.on_commit(partial(_remember_account, key, user.pk))
+            yield user
+    except BaseException:
+        if marked:
+            _release_mark(key, token)
+        raise
+
+
+def _mark_or_wait_for_account(key: str, token: str) -> tuple[AbstractBaseUser | None, bool]:
+    """(account to reuse or None, whether this request holds the pending mark)."""
+    client = get_redis()
+    deadline = time.monotonic() + FIRST_WRITE_WAIT_SECONDS
+    while True:
+        if client.set(key, token, nx=True, ex=FIRST_WRITE_PENDING_TTL):
+            return None, True
+        value = client.get(key)
+        if value is not None and value.isdigit():
+            # A claimed (now password-protected) or deleted account is never handed to a replay:
+            # this browser then gets a fresh account, as without the mark.
+            user = (
+                get_user_model()
+                .objects.filter(pk=int(value), is_active=True, reviewer__anonymous=True)
+                .first()
+            )
+            return user, False
+        if time.monotonic() >= deadline:
+            raise AccountError(
+                "Your previous submit is still being recorded. Please try again in a moment.",
+                code="first_write_pending",
+            )
+        if value is not None:  # pending; when gone (the first write was refused), mark at once
+            time.sleep(_POLL_SECONDS)
+
+
+def _remember_account(key: str, user_id: int) -> None:
+    try:
+        get_redis().set(key, str(user_id), ex=FIRST_WRITE_KEY_TTL)
+    except redis.RedisError as exc:
+        # The pending mark expires on its own; replays meanwhile get "try again", never a duplicate.
+        warn_throttled(
+            log, "first-write-remember", "first-write account not remembered, Redis unavailable: %r", exc
+        )
+
+
+def _release_mark(key: str, token: str) -> None:
+    try:
+        get_redis().eval(_RELEASE_IF_OURS, 1, key, token)
+    except redis.RedisError as exc:
+        warn_throttled(
+            log, "first-write-release", "first-write mark not released, Redis unavailable: %r", exc
+        )
+
+
+def log_in_anonymous_reviewer(request, user: AbstractBaseUser) -> None:
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    # Long-lived: the session is the only key to an unclaimed account's reviews.
+    request.session.set_expiry(None)  # SESSION_COOKIE_AGE (a year), not "until browser close"
+
+
+def keep_logged_in_after_claim(request, user: AbstractBaseUser) -> None:
+    # Changing the password changes the session hash; without this the reviewer is logged out.
+    update_session_auth_hash(request, user)
