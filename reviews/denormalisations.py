@@ -836,11 +836,23 @@ def rebuild_page_tag_listed_at() -> None:
 
 
 def check_page_tag_listed_at() -> Drift:
-    drift = Drift()
+    return _listed_at_drift()[0]
+
+
+def repair_page_tag_listed_at() -> Drift:
+    drift, page_ids = _listed_at_drift()
+    if page_ids:
+        relist_pages(page_ids)
+    return drift
+
+
+def _listed_at_drift() -> tuple[Drift, set[int]]:
+    drift, page_ids = Drift(), set()
     sql = _LISTED_TRUTH_SQL.format(pages="true", pt_pages="true")
     for _, page_id, tag_id, stored, want in _rows(
         f"SELECT * FROM ({sql}) t WHERE t.listed_at IS DISTINCT FROM t.want ORDER BY t.page_id, t.tag_id"
     ):
+        page_ids.add(page_id)
         if stored is None:
             drift.missing += 1
             drift.add_example(
@@ -856,7 +868,7 @@ def check_page_tag_listed_at() -> Drift:
             drift.add_example(
                 f"page {page_id} tag {tag_id}: listed at {stored:%Y-%m-%d %H:%M:%S}, should be {want:%Y-%m-%d %H:%M:%S}"
             )
-    return drift
+    return drift, page_ids
 
 
 def refresh_page_tag_listed_at(changes: Changes) -> None:
@@ -923,6 +935,7 @@ register(
         rebuild=rebuild_page_tag_listed_at,
         check=check_page_tag_listed_at,
         refresh=refresh_page_tag_listed_at,
+        repair=repair_page_tag_listed_at,
         order=13,
     )
 )

@@ -118,6 +118,10 @@ def test_check_finds_corrupted_listed_at_and_rebuild_repairs_it(release, tags):
         c.execute("UPDATE reviews_pagetag SET listed_at = now() WHERE page_id = %s", [p[3].pk])
     drift = entry.check()
     assert (drift.missing, drift.wrong, drift.extra) == (1, 1, 1)
+    assert entry.repair() is not None and entry.check().ok  # the periodic repair: drifted pages only
+    with connection.cursor() as c:
+        c.execute("UPDATE reviews_pagetag SET listed_at = NULL")
+    assert entry.check().missing == 3
     entry.rebuild()
     assert entry.check().ok
 
