@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from assignments import scope
-from assignments.models import Assignment
+from assignments.models import Assignment, PriorityPage
 
 
 def advance_assignment_progress(*, document_id: int, review_count: int) -> list[int]:
@@ -142,3 +142,26 @@ def create_assignment(
     )
     set_assignment_scope(assignment_id=assignment.pk, members=members, parties=parties, documents=documents)
     return assignment
+
+
+@transaction.atomic
+def prioritise_pages(*, assignment_id: int, page_ids: Iterable[int], by=None) -> int:
+    """Mark pages of an assignment as priority (served first by the picker). Pages not in the
+    assignment are ignored. Returns how many were newly marked."""
+    assignment = Assignment.objects.get(pk=assignment_id)
+    wanted = set(assignment.pages().filter(pk__in=list(page_ids)).values_list("pk", flat=True))
+    existing = set(
+        PriorityPage.objects.filter(assignment_id=assignment_id, page_id__in=wanted).values_list(
+            "page_id", flat=True
+        )
+    )
+    for page_id in sorted(wanted - existing):
+        PriorityPage.objects.create(assignment_id=assignment_id, page_id=page_id, created_by=by)
+    return len(wanted - existing)
+
+
+@transaction.atomic
+def deprioritise_pages(*, assignment_id: int, page_ids: Iterable[int]) -> int:
+    """Serve these pages of an assignment like any other again. Returns how many were unmarked."""
+    deleted, _ = PriorityPage.objects.filter(assignment_id=assignment_id, page_id__in=list(page_ids)).delete()
+    return deleted

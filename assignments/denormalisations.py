@@ -546,10 +546,10 @@ def _on_assignment_delete(sender, instance, **kwargs):
 
 
 def _rebuild_pools() -> None:
-    from assignments import pool
+    from assignments import picker, pool
 
     try:
-        pool.refill_all_pools()
+        picker.refill_all_pools()
     except pool.PoolUnavailable as exc:
         # memcached down must not fail a full rebuild: the beat task and the picker's on-demand
         # refills fill the pools again when it is back.
@@ -557,10 +557,10 @@ def _rebuild_pools() -> None:
 
 
 def _check_pools() -> Drift:
-    from assignments import pool
+    from assignments import picker, pool
 
     try:
-        return pool.check_pools()
+        return picker.check_pools()
     except pool.PoolUnavailable as exc:
         drift = Drift(missing=1)  # cannot be checked: reported, like a Redis family with Redis down
         drift.add_example(f"memcached unavailable, pools not checked ({exc})")

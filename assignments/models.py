@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -55,6 +56,27 @@ class Assignment(models.Model):
     @property
     def progress_percent(self) -> float:
         return 100.0 * self.completed_count / self.page_count if self.page_count else 0.0
+
+
+class PriorityPage(models.Model):
+    """A page an editor wants looked at first within an assignment (the admin's priority pages,
+    the triage inbox's "needs more eyes"). The picker serves an assignment's priority pages that
+    still need reviews before its other pages, uniformly among themselves. Written only by
+    ``assignments.actions.prioritise_pages`` / ``deprioritise_pages``."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="priority_pages")
+    page = models.ForeignKey("reviews.Page", on_delete=models.CASCADE, related_name="priorities")
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["assignment", "page"], name="prioritypage_unique")]
+        indexes = [models.Index(fields=["page"], name="prioritypage_page_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.page} first in {self.assignment}"
 
 
 class PickerStat(models.Model):

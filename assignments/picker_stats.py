@@ -34,8 +34,6 @@ from datetime import datetime
 from django.db import DatabaseError
 from django.utils import timezone
 
-from assignments.actions import add_picker_counts
-
 log = logging.getLogger("crowd.picker")
 
 # Sources of a pick (PickResult.source) and the other events counted.
@@ -98,6 +96,10 @@ def flush() -> None:
     if not rows:
         return
     try:
+        # Imported here: this module is loaded by Celery's signal handlers and the picker before
+        # Django's app registry is ready, and the action imports models.
+        from assignments.actions import add_picker_counts
+
         add_picker_counts(rows=rows)
     except DatabaseError as exc:
         log.warning("could not store picker counts (kept for the next flush): %r", exc)

@@ -4,6 +4,10 @@ It serves the picker when Redis is down (the Guardian's 2009 cron job, done prop
 a Celery beat task and on demand, every id checked against Postgres before it is served, stale
 ids dropped). Registered as the "assignment-pool" denormalisation.
 
+This module is storage only (the client, get/store/delete/remove/reserve, the refill lock): what
+goes into a pool, and when, is the picker's business (``assignments.picker.pool_source``:
+``refill_pool``, ``refill_all_pools``, ``check_pools``). It imports nothing of the picker.
+
 The client is our own lazily built pymemcache client, not Django's cache: Django's backend turns
 every error into a miss (right for page caching), but the picker must tell "memcached is down"
 (-> Postgres fallback, counted) from "the pool is empty" (-> refill). Timeouts are short and a
@@ -170,51 +174,3 @@ def try_refill_lock(assignment_id: int) -> bool:
 
 def release_refill_lock(assignment_id: int) -> None:
     _client().run(f"{keys.assignment_pool(assignment_id)}:refilling", "delete")
-
-
-# --- refill and check ------------------------------------------------------------------------
-
-
-def refill_pool(*, assignment_id: int) -> int:
-    """Replace the pool with up to PICKER_POOL_SIZE to-do ids of the assignment; returns how many.
-
-    Ids come from the Redis to-do set when it is ready (SRANDMEMBER: a uniform sample at a cost
-    independent of the assignment's size), else from bounded Postgres probes; either way they
-    are checked against Postgres before they are stored. Raises PoolUnavailable when memcached
-    is down.
-    """
-    from assignments import picker, picker_stats
-
-    ids = picker.sample_todo_ids(assignment_id=assignment_id, limit=settings.PICKER_POOL_SIZE)
-    store_pool(assignment_id, ids)
-    picker_stats.count(picker_stats.POOL_REFILLED)
-    return len(ids)
-
-
-def refill_all_pools() -> dict[int, int]:
-    """Refill the pool of every active assignment (the beat task and ``rebuild``)."""
-    from assignments.models import Assignment
-
-    return {
-        aid: refill_pool(assignment_id=aid)
-        for aid in Assignment.objects.filter(active=True).values_list("pk", flat=True)
-    }
-
-
-def check_pools():
-    """Drift of every active assignment's pool: pooled ids that are not to-do pages of it."""
-    from assignments import picker
-    from assignments.models import Assignment
-    from denorm.registry import Drift
-
-    drift = Drift()
-    for assignment in Assignment.objects.filter(active=True):
-        ids = get_pool(assignment.pk)
-        if not ids:
-            continue  # no pool is not drift: the picker refills on demand
-        valid = set(picker.valid_todo_ids(assignment=assignment, page_ids=ids))
-        for page_id in ids:
-            if page_id not in valid:
-                drift.extra += 1
-                drift.add_example(f"assignment {assignment.pk}: page {page_id} is not to do")
-    return drift

@@ -5,14 +5,14 @@ from __future__ import annotations
 from celery import shared_task
 from celery.signals import worker_process_shutdown
 
-from assignments import picker_stats, pool
+from assignments import picker, picker_stats, pool
 
 
 @shared_task(ignore_result=True)
 def refill_pools() -> None:
     """Beat: refill the pool of every active assignment (see CELERY_BEAT_SCHEDULE)."""
     try:
-        pool.refill_all_pools()
+        picker.refill_all_pools()
     except pool.PoolUnavailable:
         picker_stats.count(picker_stats.POOL_UNAVAILABLE)
     # A worker's counts reach /staff/cache/ even when it serves no requests.
@@ -23,7 +23,7 @@ def refill_pools() -> None:
 def refill_pool(assignment_id: int) -> None:
     """On demand (e.g. after an editor changed an assignment): refill one pool."""
     try:
-        pool.refill_pool(assignment_id=assignment_id)
+        picker.refill_pool(assignment_id=assignment_id)
     except pool.PoolUnavailable:
         picker_stats.count(picker_stats.POOL_UNAVAILABLE)
     picker_stats.flush()

@@ -519,7 +519,7 @@ def run(*, sizes: tuple[int, ...], picks: int, servers: dict) -> Report:
     report.fallback_size = sizes[-1]
     biggest = assignments[sizes[-1]]
     print("filling the pool, then stopping the bench's redis-server ...", flush=True)
-    pool.refill_pool(assignment_id=biggest.pk)
+    picker.refill_pool(assignment_id=biggest.pk)
     services.stop_pidfile(servers["redis_pid"])
     reset_redis()
     picker.reset_state()

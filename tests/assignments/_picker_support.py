@@ -3,11 +3,15 @@ that a test may stop (never the shared ones under .data/)."""
 
 from __future__ import annotations
 
+import random
 import shutil
 import tempfile
+from collections import Counter
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
+import redis
 from django.conf import settings
 
 from assignments import picker, pool
@@ -67,6 +71,47 @@ def chi_square_critical(df: int, z: float = 3.0902) -> float:
     approximation, accurate to well under 1% at these degrees of freedom."""
     c = 2 / (9 * df)
     return df * (1 - c + z * c**0.5) ** 3
+
+
+def assert_uniform(draw: Callable[[], int], ids: list[int], total: int, *, seed: int) -> Counter:
+    """``total`` draws of ``draw()`` land uniformly on ``ids``: one sample, with Python's
+    ``random`` seeded with ``seed``, and a chi-square test against its critical value at
+    p = 0.001. No second sample is drawn when the first fails.
+
+    The picker takes all its randomness from Python's ``random`` (the draw script's rank seed
+    and claim fraction, the shuffles, the Postgres fallback's random ids and starts), so the
+    seed fixes it; the page ids the test database hands out still differ from run to run.
+    False-positive rate: a uniform picker fails one run in 1,000. A biased one fails every run
+    where its bias shows (drawing again on failure would let it through whenever one of two
+    samples passes). ``random``'s state is restored afterwards. Returns the counts.
+    """
+    saved = random.getstate()
+    random.seed(seed)
+    try:
+        counts = Counter(draw() for _ in range(total))
+    finally:
+        random.setstate(saved)
+    assert set(counts) <= set(ids), set(counts) - set(ids)
+    value, critical = chi_square(counts, ids, total), chi_square_critical(len(ids) - 1)
+    lowest = sorted(ids)[:32]
+    share = sum(counts[i] for i in lowest) / total
+    assert value < critical, f"chi-square {value:.0f} >= {critical:.0f} (32 lowest ids: {share:.0%})"
+    return counts
+
+
+class RoundTrips:
+    """Counts the requests redis-py sends (a pipeline is one) on real connections, from its
+    creation until the test ends (monkeypatch undoes it)."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        original = redis.connection.AbstractConnection.send_packed_command
+
+        def counting(conn, command, check_health=True):
+            self.count += 1
+            return original(conn, command, check_health)
+
+        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
 
 
 def todo_ids(assignment) -> set[int]:

@@ -15,26 +15,7 @@ from lib.redis_client import get_redis
 from reviews.actions import skip_page, submit_review
 from reviews.models import Page
 from tests import factories
-from tests.assignments._picker_support import build_sets, chi_square, make_assignment, todo_ids
-
-# Chi-square critical values at p = 0.001 (a correct picker fails these once in a thousand runs).
-CHI2_999 = {9: 27.877, 19: 43.820, 99: 148.23}
-
-
-def assert_uniform(draw, keys_: list[int], total: int) -> None:
-    """``total`` draws land uniformly on ``keys_`` (chi-square at p = 0.001).
-
-    A sample over the critical value is drawn again once: a uniform picker then fails one run in
-    a million, while a biased one fails both samples. (A single spurious failure was seen once
-    in a fresh clone and could not be reproduced in 20,000-pick runs.)
-    """
-    critical = CHI2_999[len(keys_) - 1]
-    first = Counter(draw() for _ in range(total))
-    assert set(first) == set(keys_)
-    if chi_square(first, keys_, total) < critical:
-        return
-    second = Counter(draw() for _ in range(total))
-    assert chi_square(second, keys_, total) < critical, (first, second)
+from tests.assignments._picker_support import assert_uniform, build_sets, make_assignment, todo_ids
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +27,8 @@ def _quiet_stats(monkeypatch):
 
 @pytest.mark.django_db
 def test_it_picks_uniformly_at_random(settings):
-    """A chi-square test over 2,000 picks of a 20-page assignment (no reservations)."""
+    """4,000 picks of a 20-page assignment (taken whole: SMEMBERS), no reservations: uniform
+    (one sample at a fixed seed, chi-square at p = 0.001; see ``assert_uniform``)."""
     settings.PICKER_RESERVATION_SECONDS = 0
     assignment, ids = make_assignment(20)
     build_sets()
@@ -56,20 +38,27 @@ def test_it_picks_uniformly_at_random(settings):
         assert result.source == "redis"
         return result.page_id
 
-    assert_uniform(draw, ids, 2000)
+    counts = assert_uniform(draw, ids, 4000, seed=20)
+    assert set(counts) == set(ids)
 
 
 @pytest.mark.django_db
 def test_it_picks_uniformly_from_a_set_too_large_to_take_whole(settings):
-    """The SRANDMEMBER path: 3,000 picks over 100 pages."""
+    """Drawn by random rank from the to-do set's sorted-set mirror: 6,000 picks over 100 pages,
+    one sample at a fixed seed, chi-square at p = 0.001."""
     settings.PICKER_RESERVATION_SECONDS = 0
     assignment, ids = make_assignment(100)
     build_sets()
-    assert_uniform(lambda: pick_next_page(assignment=assignment, reviewer=None).page_id, ids, 3000)
+    counts = assert_uniform(
+        lambda: pick_next_page(assignment=assignment, reviewer=None).page_id, ids, 6000, seed=100
+    )
+    assert set(counts) == set(ids)
 
 
 @pytest.mark.django_db
 def test_it_is_uniform_among_the_pages_the_reviewer_has_not_seen(settings, reviewer):
+    """10 of 20 pages reviewed or skipped: 2,000 picks land uniformly on the other 10 and never
+    on a seen one (one sample at a fixed seed, chi-square at p = 0.001)."""
     settings.PICKER_RESERVATION_SECONDS = 0
     assignment, ids = make_assignment(20, threshold=5)
     seen, unseen = ids[:10], ids[10:]
@@ -78,7 +67,10 @@ def test_it_is_uniform_among_the_pages_the_reviewer_has_not_seen(settings, revie
     for page_id in seen[7:]:
         skip_page(reviewer=reviewer, page_id=page_id)
     build_sets()
-    assert_uniform(lambda: pick_next_page(assignment=assignment, reviewer=reviewer).page_id, unseen, 1000)
+    counts = assert_uniform(
+        lambda: pick_next_page(assignment=assignment, reviewer=reviewer).page_id, unseen, 2000, seed=10
+    )
+    assert set(counts) == set(unseen)
 
 
 @pytest.mark.django_db

@@ -10,13 +10,13 @@ import pytest
 from django.db import connection
 
 from assignments import picker, picker_stats, pool
-from assignments.picker import pick_next_page
+from assignments.picker import pick_next_page, postgres_source
 from lib.redis_client import get_redis
 from reviews.actions import submit_review
 from reviews.models import Page
 from tests.assignments._picker_support import (
+    assert_uniform,
     build_sets,
-    chi_square_critical,
     make_assignment,
     own_memcached,
     own_redis,
@@ -42,7 +42,7 @@ def test_it_serves_from_the_pool_when_redis_is_stopped(servers, reviewer):
     assignment, ids = make_assignment(30, threshold=2)
     build_sets()
     assert pick_next_page(assignment=assignment, reviewer=reviewer).source == "redis"
-    assert pool.refill_pool(assignment_id=assignment.pk) == 30
+    assert picker.refill_pool(assignment_id=assignment.pk) == 30
     redis_server.stop()
     served = []
     for _ in range(10):
@@ -60,7 +60,7 @@ def test_it_checks_pooled_ids_and_drops_deleted_pages(servers, settings):
     settings.PICKER_POOL_SIZE = 10  # 5 pooled ids is then not "low": no refill hides the check
     redis_server, _ = servers
     assignment, ids = make_assignment(5)
-    pool.refill_pool(assignment_id=assignment.pk)
+    picker.refill_pool(assignment_id=assignment.pk)
     redis_server.stop()
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM reviews_page WHERE id = ANY(%s)", [ids[:4]])
@@ -83,7 +83,7 @@ def test_it_refills_an_empty_pool_on_demand_while_redis_is_down(servers):
 def test_it_serves_from_postgres_when_redis_and_memcached_are_stopped(servers, reviewer):
     redis_server, memcached_server = servers
     assignment, ids = make_assignment(40, threshold=3)
-    pool.refill_pool(assignment_id=assignment.pk)
+    picker.refill_pool(assignment_id=assignment.pk)
     redis_server.stop()
     memcached_server.stop()
     served = []
@@ -125,7 +125,7 @@ def test_the_postgres_fallback_never_serves_a_deleted_page_or_one_at_threshold(s
 def test_it_falls_back_when_redis_restarts_empty_and_recovers_after_the_rebuild(servers):
     assignment, ids = make_assignment(8)
     build_sets()
-    pool.refill_pool(assignment_id=assignment.pk)
+    picker.refill_pool(assignment_id=assignment.pk)
     get_redis().flushdb()  # restarted empty: the built markers are gone
     result = pick_next_page(assignment=assignment, reviewer=None)
     assert result.source == "pool" and result.page_id in ids
@@ -163,7 +163,7 @@ def test_the_pool_spreads_reviewers_over_the_last_pages(servers, settings):
     settings.PICKER_RESERVATION_SECONDS = 60
     redis_server, _ = servers
     assignment, ids = make_assignment(4)
-    pool.refill_pool(assignment_id=assignment.pk)
+    picker.refill_pool(assignment_id=assignment.pk)
     redis_server.stop()
     served = [pick_next_page(assignment=assignment, reviewer=None).page_id for _ in range(4)]
     assert sorted(served) == sorted(ids)  # four reviewers, four different pages
@@ -172,28 +172,10 @@ def test_the_pool_spreads_reviewers_over_the_last_pages(servers, settings):
 # --- uniformity of the Postgres fallback and of the pool fill on a large assignment -----------
 
 
-def assert_uniform_picks(draw, ids: list[int], total: int) -> None:
-    """``total`` draws land uniformly on ``ids`` (chi-square at p = 0.001; a sample over the
-    critical value is drawn again once, as in test_picker: a biased picker fails both)."""
-    critical = chi_square_critical(len(ids) - 1)
-    expected = total / len(ids)
-
-    def chi2(counts: Counter) -> float:
-        return sum((counts[i] - expected) ** 2 / expected for i in ids)
-
-    first = Counter(draw() for _ in range(total))
-    assert set(first) <= set(ids)
-    if chi2(first) < critical:
-        return
-    second = Counter(draw() for _ in range(total))
-    lowest = sorted(ids)[:32]
-    share = sum(second[i] for i in lowest) / total
-    assert chi2(second) < critical, f"chi2 {chi2(second):.0f} >= {critical:.0f}; 32 lowest ids: {share:.0%}"
-
-
 def test_the_postgres_fallback_picks_uniformly_over_a_large_assignment(servers, settings):
-    """3,000 picks over 300 pages with both servers stopped: no page (say, the assignment's
-    first ones, which the wrap-around of the scan used to offer in every draw) is favoured."""
+    """4,500 picks over 300 pages with both servers stopped: no page (say, the assignment's
+    first ones, which the wrap-around of the scan used to offer in every draw) is favoured
+    (one sample at a fixed seed, chi-square at p = 0.001)."""
     settings.PICKER_RESERVATION_SECONDS = 0  # the probe itself, without the soft spreading
     redis_server, memcached_server = servers
     assignment, ids = make_assignment(300)
@@ -205,21 +187,22 @@ def test_the_postgres_fallback_picks_uniformly_over_a_large_assignment(servers, 
         assert result.source == "postgres"
         return result.page_id
 
-    assert_uniform_picks(draw, ids, 3000)
+    assert_uniform(draw, ids, 4500, seed=300)
 
 
 def test_the_postgres_fallback_does_not_favour_pages_with_fewer_peers_in_their_review_count(
     servers, settings
 ):
     """Threshold 2, a tenth of the pages reviewed once: those are no likelier than the rest
-    (the scan reads one index range per review_count, then merges them in id order)."""
+    (the scan reads one index range per review_count, then merges them in id order). 4,500
+    picks over 300 pages, one sample at a fixed seed, chi-square at p = 0.001."""
     settings.PICKER_RESERVATION_SECONDS = 0
     redis_server, memcached_server = servers
     assignment, ids = make_assignment(300, threshold=2)
     Page.objects.filter(pk__in=ids[::10]).update(review_count=1)
     redis_server.stop()
     memcached_server.stop()
-    assert_uniform_picks(lambda: pick_next_page(assignment=assignment, reviewer=None).page_id, ids, 3000)
+    assert_uniform(lambda: pick_next_page(assignment=assignment, reviewer=None).page_id, ids, 4500, seed=2)
 
 
 def test_the_pool_fill_samples_a_large_assignment_evenly_while_redis_is_stopped(servers):
@@ -261,7 +244,7 @@ def test_the_last_resort_query_spreads_reviewers_of_a_sparse_assignment(servers,
     assignment, ids = make_assignment(300)
     redis_server.stop()
     memcached_server.stop()
-    monkeypatch.setattr(picker, "_postgres_probe", lambda *args, **kwargs: [])
+    monkeypatch.setattr(postgres_source, "postgres_probe", lambda *args, **kwargs: [])
     picks = Counter(pick_next_page(assignment=assignment, reviewer=None).page_id for _ in range(600))
     assert set(picks) <= set(ids)
     # Choosing among 32 rows could never reach more than 32 pages; among all 300, 600 draws

@@ -4,10 +4,7 @@ Postgres check must refuse seen pages and release the claim of any id it refuses
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
-import redis
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -17,7 +14,7 @@ from lib import keys
 from lib.redis_client import get_redis
 from reviews.actions import skip_page, submit_review
 from tests import factories
-from tests.assignments._picker_support import build_sets, chi_square
+from tests.assignments._picker_support import RoundTrips, assert_uniform, build_sets
 
 
 @pytest.mark.django_db
@@ -42,53 +39,31 @@ def test_it_never_serves_a_seen_page_when_the_first_draw_is_not_filtered_by_the_
 
 # --- the first draw claims its page in the same script as the draw -----------------------------
 
-CHI2_999_DF99 = 148.23  # chi-square critical value at p = 0.001, 99 degrees of freedom
-
 
 @pytest.mark.django_db
 def test_the_claim_made_with_the_first_draw_is_uniform_among_free_pages(settings):
-    """The script claims one of the ids SRANDMEMBER returned. Redis returns them in its hash
-    table's order, so claiming the first free one would favour some pages: the choice uses a
-    random fraction from Python. 3,000 picks over 100 pages with every reservation cleared
-    between picks (so each pick goes through the claim), chi-square at p = 0.001, drawn once
-    more when over (as in test_picker.assert_uniform)."""
+    """The script claims one of the ids it drew; they come back in no useful order (the order
+    of their ranks), so claiming the first free one would favour some pages: the choice uses a
+    random fraction from Python. 5,000 picks over 100 pages with every reservation cleared
+    between picks (so each pick goes through the claim): one sample at a fixed seed,
+    chi-square at p = 0.001 (see ``assert_uniform``)."""
     settings.PICKER_RESERVATION_SECONDS = 60
     doc = factories.make_document(pages=100)
     assignment = factories.make_assignment(documents=[doc], threshold=1)
     ids = list(doc.pages.values_list("pk", flat=True))
-    assert len(ids) > picker.SMALL_SET  # the SRANDMEMBER path, not the whole set
+    assert len(ids) > picker.SMALL_SET  # drawn by rank, not taken whole
     build_sets()
     r = get_redis()
     reserved = keys.assignment_reserved(assignment.pk)
 
-    def sample(total: int) -> Counter:
-        counts: Counter = Counter()
-        for _ in range(total):
-            page_id = pick_next_page(assignment=assignment, reviewer=None).page_id
-            assert r.zscore(reserved, page_id) is not None  # served = claimed
-            r.delete(reserved)
-            counts[page_id] += 1
-        return counts
+    def draw() -> int:
+        page_id = pick_next_page(assignment=assignment, reviewer=None).page_id
+        assert r.zscore(reserved, page_id) is not None  # served = claimed
+        r.delete(reserved)
+        return page_id
 
-    first = sample(3000)
-    assert set(first) == set(ids)
-    if chi_square(first, ids, 3000) >= CHI2_999_DF99:
-        second = sample(3000)
-        assert chi_square(second, ids, 3000) < CHI2_999_DF99, (first, second)
-
-
-class _RoundTrips:
-    """Counts the requests redis-py sends (a pipeline is one) on the real server's connection."""
-
-    def __init__(self, monkeypatch):
-        self.count = 0
-        original = redis.connection.AbstractConnection.send_packed_command
-
-        def counting(conn, command, check_health=True):
-            self.count += 1
-            return original(conn, command, check_health)
-
-        monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    counts = assert_uniform(draw, ids, 5000, seed=5)
+    assert set(counts) == set(ids)
 
 
 @pytest.mark.django_db
@@ -99,7 +74,7 @@ def test_a_pick_costs_one_redis_round_trip_and_one_query(settings, reviewer, mon
     submit_review(reviewer=reviewer, page_id=doc.pages.first().pk)
     build_sets()
     pick_next_page(assignment=assignment, reviewer=reviewer)  # connections opened, script cached
-    trips = _RoundTrips(monkeypatch)
+    trips = RoundTrips(monkeypatch)
     with CaptureQueriesContext(connection) as queries:
         result = pick_next_page(assignment=assignment, reviewer=reviewer)
     assert result.source == "redis"
@@ -161,8 +136,9 @@ def test_a_claimed_page_the_reviewer_has_seen_is_released_for_the_others(setting
 @pytest.mark.django_db
 def test_a_lost_rank_mirror_still_serves_and_queues_its_rebuild(settings, django_capture_on_commit_callbacks):
     """The sorted-set mirror of one assignment's to-do set is gone (its built marker is still
-    there): the pick still serves a real page (SRANDMEMBER on the set) and one rebuild of the
-    mirror is queued; the rebuild, run as the worker would, restores it with zero drift."""
+    there): the pick still serves a real page (SRANDMEMBER on the set, slightly biased) and one
+    rebuild of the mirror is queued; the rebuild, run as the worker would, restores it with zero
+    drift."""
     from denorm import operations, registry
     from denorm.tasks import rebuild_denormalisation
 
@@ -198,7 +174,7 @@ def test_a_claim_is_shared_with_overlapping_assignments_and_a_dead_redis_loses_o
         narrow = factories.make_assignment(documents=[shared], threshold=3)
         build_sets()
         page_id = pick_next_page(assignment=wide, reviewer=None).page_id
-        picker._deferred.drain()
+        picker.STATE.deferred.drain()
         r = get_redis()
         assert r.zscore(keys.assignment_reserved(narrow.pk), page_id) is not None
         ttl = r.pttl(keys.assignment_reserved(narrow.pk))

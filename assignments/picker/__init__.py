@@ -1,0 +1,149 @@
+"""The next page: the most important code in the product.
+
+One interface, :func:`pick_next_page`, used by ``/review/next/`` (``assignments.views_next``),
+the benchmark and the tests. It returns a page of the assignment that still needs reviews and
+that this reviewer has neither reviewed nor skipped, chosen uniformly at random, or "nothing
+left for you here".
+
+The package, one module per concern:
+
+- ``redis_source``: source 1, the Redis to-do set (with ``draw.lua`` and ``reserve.lua``, whose
+  headers name their KEYS and ARGV), the circuit breaker and the "nothing left" confirmation;
+- ``pool_source``: source 2, the memcached pool, and its refill and check (the pool's storage is
+  ``assignments.pool``, which does not import the picker);
+- ``postgres_source``: source 3, bounded Postgres queries, and the judge of "nothing left";
+- ``check``: the Postgres check every candidate passes, whatever its source;
+- ``claims``: claims copied to overlapping assignments, with writes nobody waits for;
+- ``sampling``: uniform samples of the to-do pages, to fill the pool;
+- ``state``: everything this process remembers between picks, in one resettable object
+  (``STATE``, :func:`reset_state`).
+
+Sources, in order (each use counted for ``/staff/cache/``, see ``picker_stats``):
+
+1. **Redis** (normal): one Lua script on the assignment's hash slot (``draw.lua``) reads the
+   size of the incrementally kept to-do set, draws a uniform sample of it, reads the soft
+   reservations of the ids drawn (``ZMSCORE``) and claims one of them: uniformly among the free
+   ones, else (after looking further) the one handed out longest ago. The sample is drawn by
+   random rank (``ZRANGE r r``) from the to-do set's sorted-set mirror (``todo-rank``), which is
+   exactly uniform: ``SRANDMEMBER`` on a set of more than 512 ids (a hashtable) favours some
+   members several times over others, and serves only while the mirror is missing (a rebuild
+   is then queued). Sets of up to ``SMALL_SET`` ids are taken whole. The randomness (the ranks'
+   seed, the choice among free ids) comes from Python's ``random``. The script is pipelined with
+   the built markers and the size of the reviewer's seen set (other slots: separate commands,
+   never inside the script). The claimed id is then checked in Postgres, which also refuses
+   pages this reviewer has seen; usually it passes, and a pick is one Redis round trip and one
+   query. A refused claim is released at once (or, if it took over another reviewer's
+   reservation, that one is put back) and the rest of the draw is tried, filtered against the
+   seen set (``SMISMEMBER``) when that set is at least 1/``SEEN_FILTER_RATIO`` of the to-do set
+   (else the check refuses the few seen ones and records them in the seen set).
+   The cost does not depend on the assignment's size beyond the O(log n) rank lookups: a
+   bounded number of draws (8, then 64, then 256). When draws are exhausted because the
+   reviewer has seen most of the to-do set, the whole set is examined (``SSCAN``), but only
+   when it is small: at most ``ENUMERATE_LIMIT`` ids, or at most that many more than the
+   reviewer's own seen set (capped at ``WHOLE_SET_MAX``). Hundreds of failed draws mean the
+   reviewer has seen nearly all of the set, so this costs in proportion to the reviewer's own
+   history, never to the assignment; beyond the cap Postgres decides. (``SDIFF todo seen``
+   would be simpler but touches two hash slots, which Redis Cluster refuses.) When the whole
+   set holds nothing for the reviewer, Postgres confirms; a confirmed "nothing left" is
+   remembered for ``NOTHING_LEFT_CACHE_SECONDS`` in this process. After a Redis error, Redis is
+   skipped for ``REDIS_DEAD_SECONDS`` (the circuit breaker: a dead server costs one timeout,
+   not one per pick).
+2. **memcached pool** (Redis down or its sets not rebuilt yet): a random sample of the pool of
+   up to ``PICKER_POOL_SIZE`` to-do ids, refilled by the beat task and on demand.
+3. **Postgres** (memcached down too): ``PG_RANDOM_IDS`` ids drawn uniformly from the
+   assignment's own id range and checked by primary key (rejection sampling: uniform, no
+   herding); when none of them is a to-do page (a sparse or nearly finished assignment), a
+   bounded circular index scan from a random starting id of that range on the
+   ``(review_count, id)`` index (to-do pages only): the first ``PG_CANDIDATES`` at or after the
+   start, wrapping round only for the shortfall, never ``ORDER BY random()``; then, only when
+   that finds nothing, one query the planner can answer from the assignment's own documents.
+   A process prefers pages it did not hand out in the last ``PICKER_RESERVATION_SECONDS`` (a
+   bounded in-process set, see ``postgres_source.spread``). The pool is filled the same way
+   when Redis is down: random ids first, then short runs from random starts.
+
+Whatever the source, every id is checked in Postgres before it is served, in one indexed query
+for all candidates (prepared once per connection with a generic plan: planning it costs more
+than running it): the page exists, belongs to the assignment, is below the threshold and was
+not reviewed or skipped by this reviewer. Ids that fail for everyone (deleted pages, pages out
+of the assignment or already at the threshold) are removed from the Redis sets or the pool and
+counted as stale.
+
+Spreading: a page handed out is softly reserved for ``PICKER_RESERVATION_SECONDS`` (a sorted set
+of expiry times per assignment, claimed atomically by the draw script or, for later candidates,
+by ``reserve.lua``), so concurrent reviewers get different pages while enough remain; when
+every candidate is reserved the one handed out longest ago is chosen, so picks rotate evenly
+across the last pages. Each claim is copied into the other active assignments' reservations
+(``claims``), so reviewers of overlapping assignments are not handed the same page at once.
+There is no fixed fallback page anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+
+from assignments import picker_stats as stats
+from assignments import pool
+from assignments.models import Assignment
+from assignments.picker.check import valid_todo_ids
+from assignments.picker.pool_source import check_pools, pick_from_pool, refill_all_pools, refill_pool
+from assignments.picker.postgres_source import PG_CANDIDATES, pick_from_postgres
+from assignments.picker.redis_source import (
+    NOTHING_LEFT_CACHE_SECONDS,
+    REDIS_DEAD_SECONDS,
+    SEEN_FAMILY,
+    SEEN_FILTER_RATIO,
+    SMALL_SET,
+    TODO_FAMILY,
+    RedisUnavailable,
+    pick_from_redis,
+    redis_failed,
+)
+from assignments.picker.result import PickResult
+from assignments.picker.sampling import sample_todo_ids
+from assignments.picker.state import STATE, reset_state
+
+__all__ = [
+    "NOTHING_LEFT_CACHE_SECONDS",
+    "PG_CANDIDATES",
+    "REDIS_DEAD_SECONDS",
+    "SEEN_FAMILY",
+    "SEEN_FILTER_RATIO",
+    "SMALL_SET",
+    "STATE",
+    "TODO_FAMILY",
+    "PickResult",
+    "check_pools",
+    "pick_next_page",
+    "refill_all_pools",
+    "refill_pool",
+    "reset_state",
+    "sample_todo_ids",
+    "valid_todo_ids",
+]
+
+log = logging.getLogger("crowd.picker")
+
+
+def pick_next_page(*, assignment: Assignment, reviewer=None) -> PickResult:
+    """A page of ``assignment`` for ``reviewer`` (a user; None or anonymous = no history yet)."""
+    uid = reviewer.pk if reviewer is not None and getattr(reviewer, "is_authenticated", False) else None
+    STATE.deferred.drain()  # this process's last claims are in place before this draw reads them
+    result: PickResult | None = None
+    try:
+        result = pick_from_redis(assignment, uid)
+    except (RedisUnavailable, redis.RedisError) as exc:
+        if isinstance(exc, redis.RedisError):
+            redis_failed(exc)
+        stats.count(stats.REDIS_UNAVAILABLE)
+        try:
+            result = pick_from_pool(assignment, uid)
+        except pool.PoolUnavailable as pool_exc:
+            # Once per outage, not once per request (the pool client skips a failed server).
+            log.log(logging.DEBUG if pool_exc.known else logging.WARNING, "picker: %s", pool_exc)
+            stats.count(stats.POOL_UNAVAILABLE)
+    if result is None:
+        result = pick_from_postgres(assignment, uid)
+    stats.count(result.source)
+    return result
