@@ -62,10 +62,23 @@ class Stack:
     # --- servers ------------------------------------------------------------------------------
 
     def start_postgres(self) -> None:
-        import pgserver
+        """Start the private PostgreSQL: the first time through pgserver (initdb), after a stop
+        with pg_ctl and the same options (pgserver remembers its servers per process)."""
+        if self.pg_socket_dir is None:
+            import pgserver
 
-        server = pgserver.get_server(self.pgdata, cleanup_mode=None)
-        self.pg_socket_dir = Path(server.get_postmaster_info().socket_dir)
+            server = pgserver.get_server(self.pgdata, cleanup_mode=None)
+            self.pg_socket_dir = Path(server.get_postmaster_info().socket_dir)
+        else:
+            self._pg_ctl(
+                "start",
+                "-o",
+                '-h ""',
+                "-o",
+                f"-k {self.pg_socket_dir}",
+                "-l",
+                str(self.pgdata / "restart.log"),
+            )
 
     def _pg_ctl(self, *args: str) -> None:
         import pgserver._commands as pg

@@ -85,7 +85,9 @@ def test_memcached_stopped_then_back(stack):
 
 def test_postgres_restarted(stack):
     before = stack.reviews_in_postgres()
-    checks_before = stack.sql("SELECT max(last_check_at) FROM denorm_denormalisationstate")[0][0]
+    checks_before = stack.sql("SELECT coalesce(max(last_check_at), 'epoch') FROM crowd_denormalisationstate")[
+        0
+    ][0]
     with reviewing(stack) as tally:
         wait_for_reviews(tally, 10)
         down_at = time.monotonic()
@@ -97,6 +99,7 @@ def test_postgres_restarted(stack):
         recovered_at = time.monotonic()
         wait_for_reviews(tally, 20)
     errors = tally.server_errors()
+    assert errors, "no request met the restart: the scenario did not exercise it"
     assert {e[3] for e in errors} <= {503}, errors[:5]  # friendly, with Retry-After (checked per reply)
     assert all(down_at <= e[0] <= up_at + 15 for e in errors), errors[:5]
     assert not [e for e in errors if e[0] > recovered_at]
@@ -104,7 +107,10 @@ def test_postgres_restarted(stack):
     assert stack.reviews_in_postgres() - before == tally.submitted
     # The worker and beat recovered too: the periodic check ran again since the restart.
     wait_for(
-        lambda: stack.sql("SELECT max(last_check_at) FROM denorm_denormalisationstate")[0][0] > checks_before,
+        lambda: (
+            stack.sql("SELECT coalesce(max(last_check_at), 'epoch') FROM crowd_denormalisationstate")[0][0]
+            > checks_before
+        ),
         "a periodic check after the restart",
         60,
     )
