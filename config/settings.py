@@ -109,6 +109,9 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL") or services.redis_url(DATA_DIR)
+# REDIS_URL names one node of a Redis Cluster (lib/redis_client.py); the Celery broker and the
+# API throttle then need a plain Redis: set CELERY_BROKER_URL and API_THROTTLE_REDIS_URL.
+REDIS_CLUSTER = env_bool("REDIS_CLUSTER", False)
 
 
 def _with_redis_db(url: str, db: int) -> str:
@@ -155,7 +158,7 @@ if TESTING:
 # Anonymous API reads are throttled in Redis (results.api.throttling), shared by all processes.
 CACHES["throttle"] = {
     "BACKEND": "django.core.cache.backends.redis.RedisCache",
-    "LOCATION": REDIS_URL,
+    "LOCATION": env_str("API_THROTTLE_REDIS_URL") or REDIS_URL,
     "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + "-throttle",
     "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
 }

@@ -22,6 +22,12 @@ class ReviewForm(forms.Form):
         super().__init__(data, *args, **kwargs)
         self.tag_slugs: list[str] = [s for s in data.getlist("tags") if s] if data is not None else []
 
+    def clean(self):
+        # Postgres text cannot hold NUL: refused here (400), never a DataError (500).
+        if any("\x00" in slug for slug in self.tag_slugs):
+            raise forms.ValidationError("A tag cannot contain a NUL byte.")
+        return super().clean()
+
 
 class ClaimForm(forms.Form):
     username = forms.CharField(
