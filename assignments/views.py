@@ -6,6 +6,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from assignments.models import Assignment
 from assignments.selectors import CURRENT_ASSIGNMENT_COOKIE, assignments_needing_reviews
+from contributors import leaderboards
+from contributors import selectors as credit
 from lib.web import allow_methods
 
 # The current-assignment cookie outlives a news cycle; a stale one falls back to the main one.
@@ -24,8 +26,12 @@ def assignment_detail(request, slug: str):
     return render(
         request,
         "assignments/detail.html",
-        # Top reviewers are filled by a later issue; the template keeps room for them.
-        {"assignment": assignment, "top_reviewers": []},
+        {
+            "assignment": assignment,
+            "top_reviewers": credit.board_table(
+                leaderboards.Board(leaderboards.ASSIGNMENT, assignment.pk), viewer=request.user
+            ),
+        },
     )
 
 
