@@ -74,6 +74,8 @@ def board_table(board: leaderboards.Board, *, viewer=None, limit: int = TOP) -> 
     viewer_id = _viewer_id(viewer)
     raw = _read(board.family, BOARD_READ_LUA, [board.key], [limit, viewer_id or ""])
     if raw is None:
+        if limit == 0:  # only the viewer's rank was wanted: not worth a Postgres count
+            return Table(source="hidden")
         sql, params = leaderboards.top_sql(board, limit)
         return _fallback(sql, params)
     return _table(raw, viewer)
@@ -114,7 +116,7 @@ def _read(family: str, script: str, script_keys: list[str], argv: list) -> list 
         built, reply = pipe.execute()
         if built:
             return reply
-        log.warning("denormalisation %s is not built", family)
+        warn_throttled(log, f"unbuilt-{family}", "denormalisation %s is not built: read from Postgres", family)
         queue_rebuild(family)
     except redis.RedisError as exc:
         warn_throttled(
