@@ -30,7 +30,12 @@ class TriageError(ValueError):
 
 def _locked_page(page_id: int) -> Page:
     # Locks the page row: two editors deciding on one page at once are serialised.
-    page = Page.objects.select_for_update(of=("self",)).select_related("document__member").filter(pk=page_id).first()
+    page = (
+        Page.objects.select_for_update(of=("self",))
+        .select_related("document__member")
+        .filter(pk=page_id)
+        .first()
+    )
     if page is None:
         raise TriageError("That page does not exist (any more).", code="no_such_page")
     return page

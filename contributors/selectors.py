@@ -116,7 +116,9 @@ def _read(family: str, script: str, script_keys: list[str], argv: list) -> list 
         built, reply = pipe.execute()
         if built:
             return reply
-        warn_throttled(log, f"unbuilt-{family}", "denormalisation %s is not built: read from Postgres", family)
+        warn_throttled(
+            log, f"unbuilt-{family}", "denormalisation %s is not built: read from Postgres", family
+        )
         queue_rebuild(family)
     except redis.RedisError as exc:
         warn_throttled(
