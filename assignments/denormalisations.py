@@ -35,7 +35,7 @@ from assignments import scope
 from assignments.models import Assignment
 from denorm.changes import Changes, changed
 from denorm.operations import mark_stale
-from denorm.redis_sets import REDIS_CHUNK, hash_tag_id, scan_keys, sync_set
+from denorm.redis_sets import REDIS_CHUNK, hash_tag_id, read_sets, scan_keys, sync_set
 from denorm.registry import Denormalisation, Drift, Store, register
 from lib import keys
 from lib.log_throttle import warn_throttled
@@ -145,10 +145,8 @@ def sync_assignment_sets(assignment_id: int, *, fix: bool, kinds=KINDS) -> Drift
     Redis is read before Postgres: an on-commit update racing with this can then only make a
     member look missing or extra when it truly is, so a repair never undoes a newer update."""
     client = get_redis()
-    read = client.pipeline(transaction=False)
-    for kind in kinds:
-        _read_members(read, kind, KEY_OF[kind](assignment_id))
-    actual = dict(zip(kinds, read.execute(), strict=True))
+    members = read_sets([KEY_OF[k](assignment_id) for k in kinds], sorted_set=[k == "rank" for k in kinds])
+    actual = dict(zip(kinds, members, strict=True))
     truth = assignment_truth(assignment_id) or {}
     drift = Drift()
     pipe = client.pipeline(transaction=False)
@@ -169,13 +167,6 @@ def sync_assignment_sets(assignment_id: int, *, fix: bool, kinds=KINDS) -> Drift
     return drift
 
 
-def _read_members(pipe, kind: str, key: str) -> None:
-    if kind == "rank":
-        pipe.zrange(key, 0, -1)
-    else:
-        pipe.smembers(key)
-
-
 def _sync(kind: str, key: str, truth: set[int], *, actual, fix: bool, label: str, pipe=None) -> Drift:
     return sync_set(key, truth, actual=actual, fix=fix, label=label, pipe=pipe, sorted_set=kind == "rank")
 
@@ -194,13 +185,10 @@ def rebuild_all_assignment_sets() -> None:
 def _set_check(kind: str):
     def check() -> Drift:
         truth = all_assignment_truth()
-        client = get_redis()
         ids = sorted(set(truth) | _assignment_ids_with_keys(kind))
-        read = client.pipeline(transaction=False)
-        for assignment_id in ids:
-            _read_members(read, kind, KEY_OF[kind](assignment_id))
+        found = read_sets([KEY_OF[kind](a) for a in ids], sorted_set=kind == "rank")
         drift = Drift()
-        for assignment_id, actual in zip(ids, read.execute(), strict=True):
+        for assignment_id, actual in zip(ids, found, strict=True):
             want = truth.get(assignment_id, {}).get("todo" if kind == "rank" else kind, set())
             label = f"assignment {assignment_id} {kind}"
             drift.merge(_sync(kind, KEY_OF[kind](assignment_id), want, actual=actual, fix=False, label=label))
