@@ -43,6 +43,7 @@ class Standing:
     username: str
     count: int
     shared: bool = False  # another reviewer has the same rank ("=3")
+    is_staff: bool = False  # names show a staff badge (reviews.templatetags.reviewer_names)
 
 
 @dataclass
@@ -133,7 +134,11 @@ def _table(raw: list, viewer) -> Table:
     table = Table(rows=_standings(pairs), source="redis")
     if score is not None and score is not False:
         table.viewer = Standing(
-            rank=int(above) + 1, user_id=viewer.pk, username=viewer.get_username(), count=int(float(score))
+            rank=int(above) + 1,
+            user_id=viewer.pk,
+            username=viewer.get_username(),
+            count=int(float(score)),
+            is_staff=bool(viewer.is_staff),
         )
     return table
 
@@ -141,11 +146,13 @@ def _table(raw: list, viewer) -> Table:
 def _standings(pairs: list[tuple[int, int]]) -> list[Standing]:
     """Rows with competition ranks (equal counts share a rank), ties listed by name; names from
     Postgres in one query (accounts deleted meanwhile are left out)."""
-    names = dict(
-        get_user_model()
-        .objects.filter(pk__in=[u for u, _ in pairs], is_active=True)
-        .values_list("pk", "username")
-    )
+    found = get_user_model().objects.filter(pk__in=[u for u, _ in pairs], is_active=True)
+    staff = set()
+    names = {}
+    for pk, username, is_staff in found.values_list("pk", "username", "is_staff"):
+        names[pk] = username
+        if is_staff:
+            staff.add(pk)
     rows = sorted(
         ((user, count) for user, count in pairs if user in names),
         key=lambda uc: (-uc[1], names[uc[0]].casefold()),
@@ -153,7 +160,9 @@ def _standings(pairs: list[tuple[int, int]]) -> list[Standing]:
     standings: list[Standing] = []
     for position, (user, count) in enumerate(rows, start=1):
         rank = standings[-1].rank if standings and standings[-1].count == count else position
-        standings.append(Standing(rank=rank, user_id=user, username=names[user], count=count))
+        standings.append(
+            Standing(rank=rank, user_id=user, username=names[user], count=count, is_staff=user in staff)
+        )
     for i, row in enumerate(standings):
         row.shared = any(o.rank == row.rank for j, o in enumerate(standings) if j != i)
     return standings
