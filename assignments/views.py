@@ -8,6 +8,8 @@ from django.views.decorators.cache import never_cache
 
 from assignments.models import Assignment
 from assignments.selectors import CURRENT_ASSIGNMENT_COOKIE, assignments_needing_reviews
+from contributors import leaderboards
+from contributors import selectors as credit
 from lib.web import allow_methods
 
 # The current-assignment cookie outlives a news cycle; a stale one falls back to the main one.
@@ -38,7 +40,12 @@ def assignment_list(request):
 @allow_methods("GET", "HEAD")
 def assignment_detail(request, slug: str):
     assignment = _visible_assignment_or_404(request, slug)
-    context = {"assignment": assignment, "top_reviewers": []}  # top reviewers: a later issue
+    context = {
+        "assignment": assignment,
+        "top_reviewers": credit.board_table(
+            leaderboards.Board(leaderboards.ASSIGNMENT, assignment.pk), viewer=request.user
+        ),
+    }
     if assignment.is_draft:
         # The staff preview: the public page as it will look, plus a sample of the pages it covers.
         context["preview_pages"] = list(

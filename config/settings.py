@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "reviews",
     "assignments",
     "results",
+    "contributors",
 ]
 
 MIDDLEWARE = [

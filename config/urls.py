@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("assignments.urls")),
     path("", include("reviews.urls")),
     path("", include("results.urls")),
+    path("", include("contributors.urls")),
 ]
 
 if settings.DEBUG or getattr(settings, "SERVE_MEDIA", False):

@@ -381,6 +381,31 @@ def latest_discoveries(*, limit: int = 100) -> list[Discovery]:
     )
 
 
+DISCOVERY_SALT = "results.discoveries.v1"
+
+
+def discoveries_page(
+    *, after: str | None = None, limit: int = DEFAULT_LIMIT
+) -> tuple[list[Discovery], str | None]:
+    """Discoveries newest first, ``limit`` after the cursor ``after``, and the next cursor (keyset
+    on (created, id): a discovery made while a reader pages appears on the first page, never
+    shifts the others). One query."""
+    qs = Discovery.objects.select_related("page__document__member", "credited").order_by("-created", "-id")
+    if after:
+        moment_micros, last_id = cursors.decode(after, salt=DISCOVERY_SALT, identity="discoveries", size=2)
+        moment = cursors.from_micros(moment_micros)
+        qs = qs.filter(created__lte=moment).filter(Q(created__lt=moment) | Q(created=moment, id__lt=last_id))
+    rows = list(qs[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = cursors.encode(
+            salt=DISCOVERY_SALT, identity="discoveries", key=[cursors.micros(last.created), last.pk]
+        )
+    return rows, next_cursor
+
+
 # --- Staff activity ---------------------------------------------------------------------------
 
 ACTIVITY_SALT = "results.activity.v1"

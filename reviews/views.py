@@ -16,6 +16,7 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.cache import never_cache
 
 from assignments.selectors import current_assignment, home_assignments
+from contributors import selectors as credit
 from lib.web import allow_methods, error_page
 from reviews import ratelimit, selectors, sessions
 from reviews.account_rules import AccountError
@@ -25,6 +26,9 @@ from reviews.forms import ClaimForm, LoginForm, ReviewForm
 
 def next_page_url() -> str:
     return reverse("review-next")
+
+
+HOME_DISCOVERIES = 5
 
 
 @allow_methods("GET", "HEAD")
@@ -37,10 +41,9 @@ def home(request):
         {
             "main": main,
             "alternatives": alternatives,
+            "discoveries": credit.discoveries_for(limit=HOME_DISCOVERIES),
+            "top_reviewers": credit.recent_table(viewer=request.user),
             "finished_main": finished_main,
-            # Filled by a later issue (discoveries and the 48-hour top reviewers table).
-            "discoveries": [],
-            "top_reviewers": [],
         },
     )
 
@@ -160,27 +163,35 @@ def page_detail(request, page_id: int):
     page = selectors.page_for_review(page_id)
     if page is None:
         raise Http404("No such page")
-    return render(
-        request,
-        "reviews/page.html",
-        {"page": page, "tags": selectors.page_tags_for_viewer(page=page, user=request.user)},
-    )
+    context = {
+        "page": page,
+        "tags": selectors.page_tags_for_viewer(page=page, user=request.user),
+        "discovery": credit.page_discovery(page.pk),
+    }
+    if credit.is_staff(request.user) and context["discovery"] is None:
+        # The staff-only discovery form: whom the credit would go to, and who else highlighted it.
+        choices = credit.credit_choices(page.pk)
+        context["credit_choices"] = choices
+        context["first_highlighter"] = choices[0][1] if choices else ""
+    return render(request, "reviews/page.html", context)
 
 
 @allow_methods("GET", "HEAD")
 def user_profile(request, username: str):
-    found = selectors.profile(username)
+    """A reviewer's profile; see ``contributors.selectors.profile`` for what each viewer sees."""
+    if len(username) > 150 or "\x00" in username:
+        raise Http404("No such reviewer")
+    found = credit.profile(username, viewer=request.user)
     if found is None:
         raise Http404("No such reviewer")
-    profile_user, reviewer, buckets = found
     return render(
         request,
         "reviews/user.html",
         {
-            "profile_user": profile_user,
-            "reviewer": reviewer,
-            "buckets": buckets,
-            "is_self": request.user.is_authenticated and request.user.pk == profile_user.pk,
+            "profile": found,
+            "profile_user": found.user,
+            "reviewer": found.reviewer,
+            "is_self": request.user.is_authenticated and request.user.pk == found.user.pk,
         },
     )
 

@@ -131,6 +131,9 @@ def _record_review(reviewer, page_id: int, tags: list[Tag], assignment_id: int |
                 review_count=review_count,
                 completed_assignment_ids=completed,
                 tag_ids=tag_ids,
+                assignment_id=assignment_id,
+                document_id=document_id,
+                created=review.created,
             )
         )
     return ReviewOutcome(

@@ -62,8 +62,10 @@ def test_it_logs_one_line_for_many_reviews_and_skips_and_flags_the_seen_sets(
     assert Review.objects.filter(reviewer=reviewer).count() == 6
     assert Skip.objects.filter(reviewer=reviewer).count() == 2
     warnings = _warnings(caplog)
+    # One line per outage for each kind of copy (not one per review or skip).
     assert [r.getMessage().split(":")[0] for r in warnings] == [
-        "reviewer-seen not updated, Redis unavailable (flagged stale)"
+        "reviewer-seen not updated, Redis unavailable (flagged stale)",
+        "leaderboards not updated, Redis unavailable (flagged stale)",
     ]
     assert not any(r.exc_info for r in caplog.records)  # no traceback (send_robust logs one)
     state = DenormalisationState.objects.get(name="reviewer-seen")
