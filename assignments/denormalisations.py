@@ -30,7 +30,8 @@ from collections import defaultdict
 
 import redis
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
@@ -40,7 +41,7 @@ from assignments.picker.holds import end_reservations, settle_pages
 from assignments.picker.scripts import rank_score
 from denorm.changes import Changes, changed
 from denorm.operations import mark_stale
-from denorm.redis_sets import REDIS_CHUNK, hash_tag_id, scan_keys, sync_set
+from denorm.redis_sets import REDIS_CHUNK, hash_tag_id, read_scores, read_sets, scan_keys, sync_set
 from denorm.registry import Denormalisation, Drift, Store, register
 from lib import keys
 from lib.log_throttle import warn_throttled
@@ -184,13 +185,8 @@ def sync_assignment_sets(assignment_id: int, *, fix: bool, kinds=KINDS) -> Drift
     Redis is read before Postgres: an on-commit update racing with this can then only make a
     member look missing or extra when it truly is, so a repair never undoes a newer update."""
     client = get_redis()
-    read = client.pipeline(transaction=True)  # the mirror and the hold counts at one moment
-    for kind in kinds:
-        _read_members(read, kind, KEY_OF[kind](assignment_id))
-    read.hgetall(keys.assignment_hold_counts(assignment_id))
-    *replies, holds = read.execute()
-    actual = dict(zip(kinds, replies, strict=True))
-    holds = {int(k): int(v) for k, v in holds.items()}
+    actual = _read_kinds(assignment_id, kinds)
+    holds = _hold_counts(client, assignment_id)
     truth = assignment_truth(assignment_id) or _empty_truth()
     drift = Drift()
     pipe = client.pipeline(transaction=False)
@@ -198,7 +194,7 @@ def sync_assignment_sets(assignment_id: int, *, fix: bool, kinds=KINDS) -> Drift
         drift.merge(
             _sync(
                 kind,
-                KEY_OF[kind](assignment_id),
+                assignment_id,
                 truth,
                 holds,
                 actual=actual[kind],
@@ -212,21 +208,33 @@ def sync_assignment_sets(assignment_id: int, *, fix: bool, kinds=KINDS) -> Drift
     return drift
 
 
-def _read_members(pipe, kind: str, key: str) -> None:
-    if kind == "rank":
-        pipe.zrange(key, 0, -1, withscores=True)
-    else:
-        pipe.smembers(key)
+def _read_kinds(assignment_id: int, kinds) -> dict:
+    """The members of one assignment's sets (the mirror: member -> score), in SSCAN/ZSCAN
+    batches when large (``denorm.redis_sets``)."""
+    plain = [k for k in kinds if k != "rank"]
+    actual = dict(zip(plain, read_sets([KEY_OF[k](assignment_id) for k in plain]), strict=True))
+    if "rank" in kinds:
+        [actual["rank"]] = read_scores([KEY_OF["rank"](assignment_id)])
+    return actual
 
 
 def _sync(
-    kind: str, key: str, truth: dict, holds: dict[int, int], *, actual, fix: bool, label: str, pipe=None
+    kind: str,
+    assignment_id: int,
+    truth: dict,
+    holds: dict[int, int],
+    *,
+    actual,
+    fix: bool,
+    label: str,
+    pipe=None,
 ) -> Drift:
+    key = KEY_OF[kind](assignment_id)
     if kind != "rank":
         return sync_set(key, truth[kind], actual=actual, fix=fix, label=label, pipe=pipe)
     # The mirror: members as the to-do set, each with the score its free places and priority give.
     want = rank_scores(truth, holds)
-    have = {int(m): float(sc) for m, sc in actual}
+    have = {int(m): float(sc) for m, sc in actual.items()}
     missing = {p: sc for p, sc in want.items() if p not in have}
     extra = [p for p in have if p not in want]
     wrong = {p: sc for p, sc in want.items() if p in have and have[p] != sc}
@@ -240,8 +248,12 @@ def _sync(
     if fix and (missing or extra or wrong):
         own = pipe is None
         pipe = pipe if pipe is not None else get_redis().pipeline(transaction=False)
+        if missing:
+            pipe.zadd(key, dict.fromkeys(missing, 0), nx=True)
         if missing or wrong:
-            pipe.zadd(key, {**missing, **wrong})
+            # Scored by the settle script, from the live reservations counted at that moment (a
+            # reservation made since the read is not lost).
+            settle_pages(pipe, assignment_id, {p: truth["remaining"][p] for p in {**missing, **wrong}})
         if extra:
             pipe.zrem(key, *extra)
         if own:
@@ -263,21 +275,21 @@ def rebuild_all_assignment_sets() -> None:
 def _set_check(kind: str):
     def check() -> Drift:
         truth = all_assignment_truth()
-        client = get_redis()
         ids = sorted(set(truth) | _assignment_ids_with_keys(kind))
-        read = client.pipeline(transaction=True)
-        for assignment_id in ids:
-            _read_members(read, kind, KEY_OF[kind](assignment_id))
-            read.hgetall(keys.assignment_hold_counts(assignment_id))
-        replies = read.execute()
+        keys_ = [KEY_OF[kind](a) for a in ids]
+        found = read_scores(keys_) if kind == "rank" else read_sets(keys_)
+        if kind == "rank":
+            read = get_redis().pipeline(transaction=False)
+            for assignment_id in ids:
+                read.hgetall(keys.assignment_hold_counts(assignment_id))
+            all_holds = [{int(k): int(v) for k, v in h.items()} for h in read.execute()]
+        else:
+            all_holds = [{}] * len(ids)
         drift = Drift()
-        for n, assignment_id in enumerate(ids):
-            actual, holds = replies[2 * n], {int(k): int(v) for k, v in replies[2 * n + 1].items()}
+        for assignment_id, actual, holds in zip(ids, found, all_holds, strict=True):
             want = truth.get(assignment_id, _empty_truth())
             label = f"assignment {assignment_id} {kind}"
-            drift.merge(
-                _sync(kind, KEY_OF[kind](assignment_id), want, holds, actual=actual, fix=False, label=label)
-            )
+            drift.merge(_sync(kind, assignment_id, want, holds, actual=actual, fix=False, label=label))
         return drift
 
     return check
@@ -412,7 +424,8 @@ register(
 
 
 def recount_assignments(assignment_ids) -> None:
-    """Set ``page_count`` and ``completed_count`` of these assignments from their pages. The
+    """Set ``page_count``, ``completed_count`` and ``review_count`` of these assignments from
+    their pages. The
     assignment row is locked first: a concurrent ``submit_review`` either committed before (and is
     counted) or increments after this commits."""
     for assignment_id in sorted(assignment_ids):
@@ -426,11 +439,15 @@ def recount_assignments(assignment_ids) -> None:
             if threshold is None:
                 continue
             counts = Page.objects.filter(scope.page_filter(assignment_id)).aggregate(
-                pages=Count("id"), done=Count("id", filter=Q(review_count__gte=threshold))
+                pages=Count("id"),
+                done=Count("id", filter=Q(review_count__gte=threshold)),
+                reviews=Coalesce(Sum("review_count"), 0),
             )
             Assignment.objects.filter(pk=assignment_id).exclude(
-                page_count=counts["pages"], completed_count=counts["done"]
-            ).update(page_count=counts["pages"], completed_count=counts["done"])
+                page_count=counts["pages"], completed_count=counts["done"], review_count=counts["reviews"]
+            ).update(
+                page_count=counts["pages"], completed_count=counts["done"], review_count=counts["reviews"]
+            )
 
 
 def refresh_assignment_counts(changes: Changes) -> None:
@@ -470,12 +487,13 @@ def _count_drift(field: str) -> tuple[Drift, list[int]]:
     drift, ids = Drift(), []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold)"
+            f"SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold),"
+            " coalesce(sum(p.review_count), 0)"
             f" FROM assignments_assignment a LEFT JOIN ({scope.ASSIGNMENT_PAGES_SQL}) x ON x.assignment_id = a.id"
             " LEFT JOIN reviews_page p ON p.id = x.page_id GROUP BY a.id ORDER BY a.id"
         )
-        for pk, stored, pages, done in cursor.fetchall():
-            actual = done if field == "completed_count" else pages
+        for pk, stored, pages, done, reviews in cursor.fetchall():
+            actual = {"completed_count": done, "page_count": pages, "review_count": reviews}[field]
             if actual != stored:
                 ids.append(pk)
                 drift.wrong += 1
@@ -536,7 +554,8 @@ for _order, _kind in enumerate(KINDS):
     )
 
 _COUNTS_KEPT = (
-    "`reviews.actions.submit_review` (completed_count, in the review's transaction); after commit, "
+    "`reviews.actions.submit_review` (completed_count and review_count, in the review's transaction, "
+    "through `assignments.actions.advance_assignment_progress`); after commit, "
     "a recount of the affected assignments by `denorm.changed` (imports, page "
     "deletes and cascades, edits of members, parties, documents and threshold)."
 )
@@ -567,6 +586,21 @@ register(
         repair=_count_repair("completed_count"),
         refresh=refresh_assignment_counts,
         order=21,
+    )
+)
+register(
+    Denormalisation(
+        name="assignment-review-count",
+        description="How many reviews the pages of each assignment have had (whichever assignment "
+        "each was filed under): the “N reviews so far” beside its progress bar.",
+        derived_from="sum of `reviews_page.review_count` over the assignment's pages",
+        lives_in="`assignments_assignment.review_count`",
+        kept_current_by=_COUNTS_KEPT,
+        rebuild=rebuild_assignment_counts,
+        check=_count_check("review_count"),
+        repair=_count_repair("review_count"),
+        refresh=refresh_assignment_counts,
+        order=22,
     )
 )
 

@@ -77,6 +77,27 @@ def reviewer_seen(user_id: int) -> str:
     return f"{_P}:{{u:{user_id}}}:seen"
 
 
+# Leaderboards (contributors/leaderboards.py): one sorted set per board, user id -> reviews.
+def leaderboard(kind: str, owner_id: int | None = None) -> str:
+    """Sorted set user id -> review count of one board: ``all`` (every review), or ``a``
+    (reviews made in assignment ``owner_id``), ``m`` (of a member's pages), ``p`` (of a party's)."""
+    tag = "lb:all" if kind == "all" else f"lb:{kind}:{owner_id}"
+    return f"{_P}:{{{tag}}}:reviewers"
+
+
+# The 48-hour window (contributors/recent.py): every key in the one ``{recent}`` slot, so the
+# read script may sum the hourly buckets into the window in one command.
+def recent_reviewers_hour(hour: int) -> str:
+    """Sorted set user id -> reviews made during one hour (hours since the epoch)."""
+    return f"{_P}:{{recent}}:reviewers:h:{hour}"
+
+
+def recent_reviewers_window(hour: int) -> str:
+    """Sorted set: the sum of the 48 hourly buckets ending with ``hour``, kept current by the
+    write script while that hour lasts (expires at its end)."""
+    return f"{_P}:{{recent}}:reviewers:w:{hour}"
+
+
 def built_marker(family: str) -> str:
     """Set when a family of keys has been fully built; its absence means Redis lost the data."""
     return f"{_P}:built:{family}"
@@ -99,7 +120,8 @@ def assignment_pool(assignment_id: int) -> str:
 
 # Rate limits (reviews/ratelimit.py): one fixed-window counter per scope, identity and minute.
 def rate_limit(scope: str, ident: str, window: int) -> str:
-    """Redis counter of anonymous writes by one session or address during one minute window."""
+    """Redis counter of anonymous writes by one session or address during one minute window (and
+    of password reset requests by address or email digest during one hour: scopes reset-*)."""
     return f"{_P}:rl:{{{scope}:{ident}}}:{window}"
 
 

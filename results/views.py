@@ -14,6 +14,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from assignments.models import Assignment
+from contributors import leaderboards
+from contributors import selectors as credit
 from results import selectors
 from results.params import BadRequest, parse_filters, parse_id
 from results.selectors import Listing, Order, ScopeKind
@@ -113,8 +115,9 @@ def _with_query(url: str, query: dict) -> str:
 
 @require_safe
 def tag_index(request: HttpRequest) -> HttpResponse:
-    tags = list(Tag.objects.filter(active=True).order_by("order", "name"))
-    return render(request, "results/tags.html", {"tags": tags})
+    viewer = selectors.viewer_for(request.user)
+    counts = selectors.tag_counts(viewer=viewer, scope=selectors.Scope())
+    return render(request, "results/tags.html", {"tag_counts": counts, "viewer": viewer})
 
 
 @require_safe
@@ -136,6 +139,10 @@ def party_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "scope_value": party.slug,
         "route": "party-tag",
         "viewer": viewer,
+        "discoveries": credit.discoveries_for(party=party),
+        "top_reviewers": credit.board_table(
+            leaderboards.Board(leaderboards.PARTY, party.pk), viewer=request.user
+        ),
     }
     return render(request, "results/party.html", context)
 
@@ -159,6 +166,10 @@ def member_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "scope_value": member.slug,
         "route": "member-tag",
         "viewer": viewer,
+        "discoveries": credit.discoveries_for(member=member),
+        "top_reviewers": credit.board_table(
+            leaderboards.Board(leaderboards.MEMBER, member.pk), viewer=request.user
+        ),
     }
     return render(request, "results/member.html", context)
 
@@ -178,13 +189,20 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
         "scope_value": document.pk,
         "route": "document-tag",
         "viewer": viewer,
+        "discoveries": credit.discoveries_for(document=document),
     }
     return render(request, "results/document.html", context)
 
 
 @require_safe
+@bad_request_as_400
 def discoveries(request: HttpRequest) -> HttpResponse:
-    return render(request, "results/discoveries.html", {"discoveries": selectors.latest_discoveries()})
+    """All discoveries, newest first, cursor-paginated (``?after=<cursor>``)."""
+    after = request.GET.get("after") or None
+    rows, next_cursor = selectors.discoveries_page(after=after)
+    next_url = _with_query(reverse("discoveries"), {"after": next_cursor}) if next_cursor else None
+    context = {"discoveries": rows, "next_url": next_url, "is_first_page": not after}
+    return render(request, "results/discoveries.html", context)
 
 
 def _staff(user) -> bool:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.contrib.auth import get_user_model
 from django.db.models import Max, Q
 
 from assignments import scope
 from assignments.models import Assignment
-from reviews.models import Page, PageTag, Review, Reviewer, Tag
+from reviews.models import SKIP_KEY, ZOOM_KEY, Page, PageTag, Review, Reviewer, Tag
 
 # Keys offered to tags that have none, and the fixed actions' preferred keys: the first one not
 # taken by a tag wins, so editors can give tags any letter without breaking skip or zoom.
 _SPARE_TAG_KEYS = "123456789"
-_SKIP_KEYS = ("s", "n", "k", ".")
-_ZOOM_KEYS = ("z", "+", "=", "/")
+# Tags may not take the first ones (``reviews.models.RESERVED_TAG_KEYS``); the others are for
+# tags saved before that rule.
+_SKIP_KEYS = (SKIP_KEY, "n", "k", ".")
+_ZOOM_KEYS = (ZOOM_KEY, "+", "=", "/")
 
 BIGINT_MAX = 2**63 - 1
 
@@ -109,42 +110,6 @@ def page_tags_for_viewer(*, page: Page, user) -> PageTags:
             .order_by("-count", "tag__order", "tag__name")
         )
     return PageTags(visible=visible, reviewed_by_viewer=reviewed, threshold=threshold, counts=counts)
-
-
-@dataclass
-class Bucket:
-    title: str
-    tag: Tag | None
-    reviews: list[Review]
-
-
-PROFILE_REVIEW_LIMIT = 500
-
-
-def profile(username: str):
-    """(user, reviewer row or None, tag buckets) of a reviewer's latest reviews, or None."""
-    user = get_user_model().objects.filter(username=username, is_active=True).first()
-    if user is None:
-        return None
-    reviewer = Reviewer.objects.filter(user=user).first()
-    reviews = list(
-        Review.objects.filter(reviewer=user)
-        .select_related("page__document")
-        .prefetch_related("tags")
-        .order_by("-created", "-id")[:PROFILE_REVIEW_LIMIT]
-    )
-    buckets: dict[int | None, Bucket] = {}
-    nothing = Bucket(title="Nothing of note", tag=None, reviews=[])
-    for review in reviews:
-        review_tags = sorted(review.tags.all(), key=lambda t: (t.order, t.name))
-        if not review_tags:
-            nothing.reviews.append(review)
-        for tag in review_tags:
-            buckets.setdefault(tag.pk, Bucket(title=tag.name, tag=tag, reviews=[])).reviews.append(review)
-    ordered = sorted(buckets.values(), key=lambda b: (b.tag.order, b.tag.name))
-    if nothing.reviews:
-        ordered.append(nothing)
-    return user, reviewer, ordered
 
 
 def is_anonymous_reviewer(user) -> bool:

@@ -17,11 +17,15 @@ def create_discovery(
     note: str = "",
     created_by: AbstractBaseUser | None = None,
     credited_id: int | None = None,
+    credit_nobody: bool = False,
 ) -> Discovery:
-    """Make a page a discovery. Unless an editor names someone (``credited_id``), the credit goes
-    to the reviewer who first tagged the page with a highlighting tag, and to nobody when no one
-    did: not to a later highlighter, nor to a reviewer who used only other tags."""
-    if credited_id is None:
+    """Make a page a discovery. Unless an editor names someone (``credited_id``) or nobody
+    (``credit_nobody``), the credit goes to the reviewer who first tagged the page with a
+    highlighting tag, and to nobody when no one did: not to a later highlighter, nor to a
+    reviewer who used only other tags."""
+    if credit_nobody:
+        credited_id = None
+    elif credited_id is None:
         credited_id = first_highlighting_reviewer_id(page_id)
     return Discovery.objects.create(
         page_id=page_id, title=title, note=note, created_by=created_by, credited_id=credited_id

@@ -62,11 +62,13 @@ def test_it_logs_one_line_for_many_reviews_and_skips_and_flags_the_seen_sets(
     assert Review.objects.filter(reviewer=reviewer).count() == 6
     assert Skip.objects.filter(reviewer=reviewer).count() == 2
     warnings = _warnings(caplog)
-    # One line per concern for the whole outage (8 writes): the seen sets; the picker's to-do
-    # mirror, whose scores each review changes (after-commit, with the reservation it ends); the
-    # reservations skips end (they expire by themselves: not flagged).
+    # One line per outage for each kind of copy (not one per review or skip): the seen sets;
+    # the leaderboards; the picker's to-do mirror, whose scores each review changes (after
+    # commit, with the reservation it ends); the reservations skips end (they expire by
+    # themselves: not flagged).
     assert sorted(r.getMessage().split(":")[0] for r in warnings) == [
         "assignment done/todo sets not updated, Redis unavailable (flagged stale)",
+        "leaderboards not updated, Redis unavailable (flagged stale)",
         "reservation not ended, Redis unavailable",
         "reviewer-seen not updated, Redis unavailable (flagged stale)",
     ]

@@ -172,7 +172,8 @@ def test_the_submit_costs_a_fixed_number_of_queries(client, release, reviewer, d
     _doc, pages, _a = release
     client.force_login(reviewer)
     client.post(f"/review/{pages[0].pk}/", {"action": "submit"})
-    with django_assert_max_num_queries(16):
+    # 17: one UPDATE lists the page's tags publicly when it reaches the threshold (listed_at).
+    with django_assert_max_num_queries(17):
         client.post(
             f"/review/{pages[1].pk}/", {"tags": ["receipt", "claim-form", "hand-written"], "action": "submit"}
         )
@@ -299,7 +300,12 @@ def test_the_home_page_shows_the_main_assignment_and_the_alternatives(
         Assignment.objects.filter(pk=alt.pk).update(page_count=2, completed_count=i, feature_order=i)
         alternatives.append(alt)
     factories.make_assignment(featured=Assignment.Featured.ALTERNATIVE, active=False, slug="closed-one")
-    with django_assert_max_num_queries(2):
+    # The 48-hour table reads Redis once built (as the beat task keeps it); see
+    # tests/contributors/test_home_and_profile_queries.py for the query counts with rows.
+    from denorm import operations, registry
+
+    operations.rebuild_entries(registry.select(["recent-reviewers"]))
+    with django_assert_max_num_queries(3):  # assignments, discoveries (+ names when any)
         response = client.get("/")
     html = response.content.decode()
     assert f'href="/assignments/{main.slug}/start/"' in html
@@ -307,7 +313,8 @@ def test_the_home_page_shows_the_main_assignment_and_the_alternatives(
     assert f'<progress id="progress-{main.pk}" value="0" max="3"' in html
     for i, alt in enumerate(alternatives):
         assert f'<progress id="progress-{alt.pk}" value="{i}" max="2"' in html
-        assert f'href="/assignments/{alt.slug}/start/"' in html
+        # A complete one (2 of 2) offers no start: it would only thank a visitor for finishing.
+        assert (f'href="/assignments/{alt.slug}/start/"' in html) == (i < 2)
     assert "closed-one" not in html
     assert "Latest discoveries" in html and "Most active reviewers, past 48 hours" in html
 
@@ -399,7 +406,9 @@ def test_a_profile_lists_the_reviewers_pages_in_tag_buckets(client, release, rev
     submit_review(reviewer=reviewer, page_id=pages[1].pk, tag_slugs=["receipt"])
     submit_review(reviewer=reviewer, page_id=pages[2].pk, tag_slugs=[])
     html = client.get("/users/alice/").content.decode()
-    sections = re.findall(r'<h2 id="bucket-\d+">([^<]+) <span class="count">(\d+)</span>', html)
+    sections = re.findall(
+        r'<h2 id="bucket-\d+">(?:<a href="[^"]+">)?([^<]+)(?:</a>)? <span class="count">(\d+)</span>', html
+    )
     assert sections == [("Receipt", "2"), ("Hand written", "1"), ("Nothing of note", "1")]
     assert f'data-page-id="{pages[2].pk}"' in html
     assert client.get("/users/nobody-here/").status_code == 404
@@ -408,7 +417,9 @@ def test_a_profile_lists_the_reviewers_pages_in_tag_buckets(client, release, rev
 def test_a_profile_costs_a_fixed_number_of_queries(client, release, reviewer, django_assert_max_num_queries):
     for page in factories.make_document(pages=12).pages.all():
         submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt", "claim-form"])
-    with django_assert_max_num_queries(4):
+    # user, threshold, bucket counts, thumbnails, their tags and pages, discoveries credited
+    # (tests/contributors/test_home_and_profile_queries.py: constant in the number of rows)
+    with django_assert_max_num_queries(7):
         assert client.get("/users/alice/").status_code == 200
 
 
