@@ -32,7 +32,7 @@ from django.utils.text import get_valid_filename
 from config.celery import app as celery_app
 from reviews import signals
 from reviews.import_lock import import_lock
-from reviews.models import Document, Member, Page
+from reviews.models import Document, Member, Page, Review
 from reviews.pdf import sha256_of, title_from_filename
 
 log = logging.getLogger("crowd.import")
@@ -160,17 +160,42 @@ def update_document(*, document_id: int, title: str, member_id: int | None) -> D
     return document
 
 
-def delete_document(*, document_id: int) -> None:
-    """Delete a document with its pages (and their reviews), then its stored files after commit."""
+def delete_document(*, document_id: int) -> int:
+    """Delete a document with its pages (and their reviews), then its stored files after commit.
+    Returns how many reviews went with it."""
     with transaction.atomic():
         document = Document.objects.select_for_update().filter(pk=document_id).first()
         if document is None:
-            return
+            return 0
+        reviews = _lock_pages(Page.objects.filter(document_id=document_id))
         names = [name for row in document.pages.values_list("image", "thumbnail") for name in row if name]
         names.append(document.source.name)
         document.delete()
         # Files go only once the rows are gone for good: a rolled-back delete keeps its images.
         transaction.on_commit(lambda: delete_stored_files(names))
+    return reviews
+
+
+def delete_pages(*, page_ids: Iterable[int]) -> int:
+    """Delete pages (and their reviews), then their image files after commit. Returns how many
+    reviews went with them."""
+    with transaction.atomic():
+        pages = Page.objects.filter(pk__in=list(page_ids))
+        reviews = _lock_pages(pages)
+        names = [name for row in pages.values_list("image", "thumbnail") for name in row if name]
+        pages.delete()
+        transaction.on_commit(lambda: delete_stored_files(names))
+    return reviews
+
+
+def _lock_pages(pages) -> int:
+    """Lock the page rows before Django collects what cascades with them: a review being
+    submitted at that moment locks its page row first (``submit_review``), so it either committed
+    before (and is collected and deleted with the page) or waits and then finds no page, instead
+    of slipping in between the collection and the commit and failing the delete on its foreign
+    key. Returns the number of reviews the pages have."""
+    ids = list(pages.select_for_update().order_by("pk").values_list("pk", flat=True))
+    return Review.objects.filter(page_id__in=ids).count()
 
 
 def delete_stored_files(names: Iterable[str]) -> None:
