@@ -96,6 +96,7 @@ class DocumentUploadForm(forms.ModelForm):
                 f"The file is {filesizeformat(upload.size)}; the limit is {filesizeformat(limit)}."
             )
         try:
+            pdf.check_pdf_filename(upload.name)
             pdf.inspect_pdf(upload)
         except pdf.ImportFailure as exc:
             raise forms.ValidationError(str(exc)) from None

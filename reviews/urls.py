@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import views
+from reviews import staff_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,4 +10,5 @@ urlpatterns = [
     path("account/claim/", views.claim, name="account-claim"),
     path("account/login/", views.LoginView.as_view(), name="login"),
     path("account/logout/", views.LogoutView.as_view(), name="logout"),
+    path("staff/sources/<path:name>", staff_views.source_file, name="staff-source"),
 ]

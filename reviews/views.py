@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from assignments.selectors import current_assignment, featured_assignments
-from lib.web import allow_methods, error_page
+from lib.web import allow_methods, error_page, max_body_bytes
 from reviews import ratelimit, selectors, sessions
 from reviews.account_rules import AccountError
 from reviews.actions import ReviewError, claim_account, skip_page, submit_review
@@ -43,19 +43,18 @@ def home(request):
     )
 
 
+# A review is a CSRF token, an action and a few tag slugs: a few hundred bytes. The site-wide
+# DATA_UPLOAD_MAX_MEMORY_SIZE is sized for the admin; review posts get this much tighter bound,
+# enforced by lib.middleware.RequestBodyLimitMiddleware before anything (CSRF) reads the body.
+REVIEW_MAX_BODY_BYTES = 16 * 1024
+
+
 @never_cache  # personal (own count, CSRF token): never stored by a shared cache
 @allow_methods("GET", "HEAD", "POST")
+@max_body_bytes(REVIEW_MAX_BODY_BYTES)
 def review(request, page_id: int):
     """GET: the review screen. POST: record a review or a skip, then go to the next page."""
     if request.method == "POST":
-        if _content_length(request) > REVIEW_MAX_BODY_BYTES:
-            return error_page(
-                request,
-                status=413,
-                title="That was too much to record",
-                message="The request was far larger than a review can be. Nothing was recorded.",
-                retry_url=reverse("review", args=[page_id]),
-            )
         return _record(request, page_id)
     page = selectors.page_for_review(page_id)
     if page is None:
@@ -73,19 +72,6 @@ def review(request, page_id: int):
             "already_reviewed": already_reviewed,
         },
     )
-
-
-# A review is a CSRF token, an action and a few tag slugs: a few hundred bytes. The site-wide
-# DATA_UPLOAD_MAX_MEMORY_SIZE is sized for the admin; review posts get this much tighter bound,
-# checked before the body is read.
-REVIEW_MAX_BODY_BYTES = 16 * 1024
-
-
-def _content_length(request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
 
 
 def _record(request, page_id: int):
