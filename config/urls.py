@@ -12,7 +12,6 @@ urlpatterns = [
 ]
 
 
-
 def media(request, path):
     # MEDIA_ROOT read per request (tests move it). Only page images live there: source PDFs are
     # in SOURCES_ROOT, outside it, and never served (reviews.storage).

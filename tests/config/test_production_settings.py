@@ -49,9 +49,7 @@ def test_check_deploy_passes_at_warning_level_with_the_compose_environment(tmp_p
 def test_check_deploy_warns_without_the_https_settings(tmp_path):
     """The check above can fail: the same environment minus the HTTPS switches warns."""
     env = compose_env(tmp_path)
-    env.update(
-        SECURE_SSL_REDIRECT="0", SECURE_COOKIES="0", SECURE_HSTS_SECONDS="0", SECURE_HSTS_PRELOAD="0"
-    )
+    env.update(SECURE_SSL_REDIRECT="0", SECURE_COOKIES="0", SECURE_HSTS_SECONDS="0", SECURE_HSTS_PRELOAD="0")
     proc = manage(env, "check", "--deploy", "--fail-level", "WARNING")
     assert proc.returncode != 0
     for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):

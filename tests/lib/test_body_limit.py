@@ -106,6 +106,8 @@ def test_other_posts_keep_the_site_wide_limit(page):
 
 def test_the_test_client_gets_a_413_for_a_large_review(client, page):
     response = client.post(
-        f"/review/{page.pk}/", b"x" * (REVIEW_MAX_BODY_BYTES + 1), content_type="application/x-www-form-urlencoded"
+        f"/review/{page.pk}/",
+        b"x" * (REVIEW_MAX_BODY_BYTES + 1),
+        content_type="application/x-www-form-urlencoded",
     )
     assert response.status_code == 413
