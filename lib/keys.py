@@ -87,10 +87,11 @@ def rate_limit(scope: str, ident: str, window: int) -> str:
 
 
 # Anonymous accounts (reviews/sessions.py): which account a browser's first write created.
-def anonymous_first_write(csrf_cookie: str) -> str:
+def anonymous_first_write(nonce: str) -> str:
     """Redis: "pending:<token>" while a first write runs, then the new account's user id.
 
-    Keyed by a digest of the browser's CSRF cookie (a secret: never stored as such).
+    Keyed by a digest of the random part of the review form's signed first-write token (never
+    by a cookie; see reviews.sessions).
     """
-    digest = hashlib.sha256(csrf_cookie.encode()).hexdigest()
+    digest = hashlib.sha256(nonce.encode()).hexdigest()
     return f"{_P}:anon:{digest}"

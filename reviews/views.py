@@ -70,6 +70,8 @@ def review(request, page_id: int):
             "assignment": current_assignment(request),
             "own_count": own_count,
             "already_reviewed": already_reviewed,
+            # Lets a double submit of a first review find one account (reviews.sessions).
+            "first_write_token": None if request.user.is_authenticated else sessions.first_write_token(),
         },
     )
 
