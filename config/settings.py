@@ -341,6 +341,8 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 # Anonymous writes allowed per session / per address per minute.
 RATE_LIMIT_SESSION_PER_MINUTE = env_int("RATE_LIMIT_SESSION_PER_MINUTE", 60, minimum=1)
 RATE_LIMIT_ADDRESS_PER_MINUTE = env_int("RATE_LIMIT_ADDRESS_PER_MINUTE", 600, minimum=1)
+# New anonymous accounts (first writes without a session) allowed per address per hour.
+RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR = env_int("RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR", 20, minimum=1)
 # Anonymous API requests allowed per address per minute (Redis-backed DRF throttle).
 RATE_LIMIT_API_ANON_PER_MINUTE = env_int("RATE_LIMIT_API_ANON_PER_MINUTE", 120, minimum=1)
 # In-order listings and export cursors leave out what is younger than this: a review is stamped

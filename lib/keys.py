@@ -80,10 +80,13 @@ def assignment_pool(assignment_id: int) -> str:
     return f"{_P}:pool:a:{assignment_id}"
 
 
-# Rate limits (reviews/ratelimit.py): one fixed-window counter per scope, identity and minute.
-def rate_limit(scope: str, ident: str, window: int) -> str:
-    """Redis counter of anonymous writes by one session or address during one minute window."""
-    return f"{_P}:rl:{{{scope}:{ident}}}:{window}"
+# Rate limits (lib/ratelimit.py): sliding windows, two fixed-window counters per identity.
+def rate_limit(scope: str, ident: str, window_seconds: int, index: int) -> str:
+    """Redis counter of hits by one identity (address, session digest, username) in the
+    ``index``-th window of ``window_seconds``. The identity is digested (a username may hold any
+    character, a braces included); a window's two counters share the hash tag (one slot)."""
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+    return f"{_P}:rl:{{{scope}:{window_seconds}:{digest}}}:{index}"
 
 
 # Anonymous accounts (reviews/sessions.py): which account a browser's first write created.

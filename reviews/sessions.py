@@ -31,6 +31,7 @@ from django.db import transaction
 from lib import keys
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
+from reviews import ratelimit
 from reviews.account_rules import AccountError
 from reviews.actions.accounts import create_anonymous_reviewer
 
@@ -71,6 +72,14 @@ def _first_write_nonce(request) -> str | None:
     return nonce if isinstance(nonce, str) else None
 
 
+class TooManyAccounts(Exception):
+    """This address created RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR accounts within the last hour."""
+
+    def __init__(self, limited: ratelimit.RateLimited):
+        super().__init__(f"too many new accounts from one address ({limited.limit} an hour)")
+        self.limited = limited
+
+
 @contextmanager
 def first_write_account(request) -> Iterator[AbstractBaseUser]:
     """The account for a write by a browser without a session; the caller then logs it in.
@@ -80,6 +89,8 @@ def first_write_account(request) -> Iterator[AbstractBaseUser]:
     same CSRF cookie (the session cookie only comes with the first response), so the first marks
     the cookie's key in Redis (``SET NX``) and stores the user id once committed; the other waits
     briefly for that id and gets the same account: one browser, one account, one review per page.
+    Raises TooManyAccounts when the visitor's address already created its hourly allowance of
+    accounts (``reviews.ratelimit.hit_new_account``; a replay reusing an account is not counted).
     Raises AccountError(code="first_write_pending") when the first write is still running after
     ``FIRST_WRITE_WAIT_SECONDS``: nothing is recorded and the browser can simply retry.
     """
@@ -99,6 +110,9 @@ def first_write_account(request) -> Iterator[AbstractBaseUser]:
             yield existing
             return
     try:
+        limited = ratelimit.hit_new_account(request)
+        if limited is not None:
+            raise TooManyAccounts(limited)
         with transaction.atomic():
             user = create_anonymous_reviewer()
             if marked:

@@ -116,6 +116,20 @@ def _record(request, page_id: int):
                 )
     except ReviewError as exc:
         return _review_error(request, page_id, exc)
+    except sessions.TooManyAccounts as exc:
+        response = error_page(
+            request,
+            status=429,
+            title="Too many new accounts from your network",
+            message=(
+                f"Only {exc.limited.limit} new reviewers an hour can start from one network address. "
+                "Nothing was recorded. If you already review here, log in; otherwise please try "
+                "again later."
+            ),
+            retry_url=reverse("review", args=[page_id]),
+        )
+        response["Retry-After"] = str(exc.limited.retry_after)
+        return response
     except AccountError as exc:  # the first submit of this browser is still running
         return error_page(
             request,

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
+from lib.ratelimit import reset_local_counters
 from lib.redis_client import get_redis
 from lib.services import MEMCACHED_MISSING, memcached_binary
 from tests import factories
@@ -55,6 +56,7 @@ def _drop_pending_picker_counts():
 def _clean_services():
     get_redis().flushdb()
     cache.clear()
+    reset_local_counters()  # the rate limiter's Redis-down fallback counts of earlier tests
     yield
 
 
