@@ -106,13 +106,14 @@ def _record(request, page_id: int):
         # Known reviewers need no transaction beyond the action's own.
         with sessions.first_write_account(request) if logged_out else nullcontext(user) as user:
             if form.cleaned_data["action"] == "skip":
-                skip_page(reviewer=user, page_id=page_id)
+                skip_page(reviewer=user, page_id=page_id, only_open_pages=True)
             else:
                 submit_review(
                     reviewer=user,
                     page_id=page_id,
                     tag_slugs=form.tag_slugs,
                     assignment_id=assignment.pk if assignment else None,
+                    only_open_pages=True,
                 )
     except ReviewError as exc:
         return _review_error(request, page_id, exc)
@@ -145,6 +146,14 @@ def _record(request, page_id: int):
 
 def _review_error(request, page_id: int, exc: ReviewError):
     missing = exc.code == "no_such_page"
+    if exc.code == "not_open":
+        return error_page(
+            request,
+            status=403,
+            title="That page is not open for review",
+            message=f"{exc.message} Nothing was recorded.",
+            retry_url=None,
+        )
     return error_page(
         request,
         status=404 if missing else 400,
