@@ -343,6 +343,13 @@ RATE_LIMIT_SESSION_PER_MINUTE = env_int("RATE_LIMIT_SESSION_PER_MINUTE", 60, min
 RATE_LIMIT_ADDRESS_PER_MINUTE = env_int("RATE_LIMIT_ADDRESS_PER_MINUTE", 600, minimum=1)
 # New anonymous accounts (first writes without a session) allowed per address per hour.
 RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR = env_int("RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR", 20, minimum=1)
+# Failed logins (public and admin): after this many failures per account / per address within
+# the window, each further failure locks it for a delay doubling from BASE up to MAX seconds.
+RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT = env_int("RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
+RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS = env_int("RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS", 20, minimum=1)
+RATE_LIMIT_LOGIN_WINDOW_SECONDS = env_int("RATE_LIMIT_LOGIN_WINDOW_SECONDS", 900, minimum=1)
+RATE_LIMIT_LOGIN_BASE_DELAY_SECONDS = env_int("RATE_LIMIT_LOGIN_BASE_DELAY_SECONDS", 2, minimum=1)
+RATE_LIMIT_LOGIN_MAX_DELAY_SECONDS = env_int("RATE_LIMIT_LOGIN_MAX_DELAY_SECONDS", 300, minimum=1)
 # Anonymous API requests allowed per address per minute (Redis-backed DRF throttle).
 RATE_LIMIT_API_ANON_PER_MINUTE = env_int("RATE_LIMIT_API_ANON_PER_MINUTE", 120, minimum=1)
 # In-order listings and export cursors leave out what is younger than this: a review is stamped

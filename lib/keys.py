@@ -98,3 +98,14 @@ def anonymous_first_write(nonce: str) -> str:
     """
     digest = hashlib.sha256(nonce.encode()).hexdigest()
     return f"{_P}:anon:{digest}"
+
+
+# Login throttling (lib/login_throttle.py): failures and lock of one account or address.
+def login_failures(scope: str, ident: str) -> str:
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+    return f"{_P}:login:{{{scope}:{digest}}}:failures"
+
+
+def login_lock(scope: str, ident: str) -> str:
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+    return f"{_P}:login:{{{scope}:{digest}}}:lock"

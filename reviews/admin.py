@@ -13,13 +13,22 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.db.models import Count
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from lib.login_throttle import ThrottledLoginMixin
 from reviews import actions, pdf
 from reviews.models import Discovery, Document, Member, Page, Party, Review, Tag
+
+
+class ThrottledAdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    """The admin login, throttled like the public one (lib.login_throttle)."""
+
+
+admin.site.login_form = ThrottledAdminLoginForm
 
 
 def thumbnail_html(page: Page, width: int = 80) -> str:

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
+from lib.login_throttle import ThrottledLoginMixin
 from reviews.account_rules import USERNAME_MAX_LENGTH, AccountError, check_username
 
 
@@ -69,7 +70,7 @@ class ClaimForm(forms.Form):
         return cleaned
 
 
-class LoginForm(AuthenticationForm):
+class LoginForm(ThrottledLoginMixin, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": "That username and password do not match an account. Both are case-sensitive.",
