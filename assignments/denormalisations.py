@@ -27,7 +27,8 @@ from collections import defaultdict
 
 import redis
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
@@ -35,7 +36,7 @@ from assignments import scope
 from assignments.models import Assignment
 from denorm.changes import Changes, changed
 from denorm.operations import mark_stale
-from denorm.redis_sets import REDIS_CHUNK, hash_tag_id, scan_keys, sync_set
+from denorm.redis_sets import REDIS_CHUNK, hash_tag_id, read_sets, scan_keys, sync_set
 from denorm.registry import Denormalisation, Drift, Store, register
 from lib import keys
 from lib.log_throttle import warn_throttled
@@ -145,10 +146,8 @@ def sync_assignment_sets(assignment_id: int, *, fix: bool, kinds=KINDS) -> Drift
     Redis is read before Postgres: an on-commit update racing with this can then only make a
     member look missing or extra when it truly is, so a repair never undoes a newer update."""
     client = get_redis()
-    read = client.pipeline(transaction=False)
-    for kind in kinds:
-        _read_members(read, kind, KEY_OF[kind](assignment_id))
-    actual = dict(zip(kinds, read.execute(), strict=True))
+    members = read_sets([KEY_OF[k](assignment_id) for k in kinds], sorted_set=[k == "rank" for k in kinds])
+    actual = dict(zip(kinds, members, strict=True))
     truth = assignment_truth(assignment_id) or {}
     drift = Drift()
     pipe = client.pipeline(transaction=False)
@@ -169,13 +168,6 @@ def sync_assignment_sets(assignment_id: int, *, fix: bool, kinds=KINDS) -> Drift
     return drift
 
 
-def _read_members(pipe, kind: str, key: str) -> None:
-    if kind == "rank":
-        pipe.zrange(key, 0, -1)
-    else:
-        pipe.smembers(key)
-
-
 def _sync(kind: str, key: str, truth: set[int], *, actual, fix: bool, label: str, pipe=None) -> Drift:
     return sync_set(key, truth, actual=actual, fix=fix, label=label, pipe=pipe, sorted_set=kind == "rank")
 
@@ -194,13 +186,10 @@ def rebuild_all_assignment_sets() -> None:
 def _set_check(kind: str):
     def check() -> Drift:
         truth = all_assignment_truth()
-        client = get_redis()
         ids = sorted(set(truth) | _assignment_ids_with_keys(kind))
-        read = client.pipeline(transaction=False)
-        for assignment_id in ids:
-            _read_members(read, kind, KEY_OF[kind](assignment_id))
+        found = read_sets([KEY_OF[kind](a) for a in ids], sorted_set=kind == "rank")
         drift = Drift()
-        for assignment_id, actual in zip(ids, read.execute(), strict=True):
+        for assignment_id, actual in zip(ids, found, strict=True):
             want = truth.get(assignment_id, {}).get("todo" if kind == "rank" else kind, set())
             label = f"assignment {assignment_id} {kind}"
             drift.merge(_sync(kind, KEY_OF[kind](assignment_id), want, actual=actual, fix=False, label=label))
@@ -325,7 +314,8 @@ register(
 
 
 def recount_assignments(assignment_ids) -> None:
-    """Set ``page_count`` and ``completed_count`` of these assignments from their pages. The
+    """Set ``page_count``, ``completed_count`` and ``review_count`` of these assignments from
+    their pages. The
     assignment row is locked first: a concurrent ``submit_review`` either committed before (and is
     counted) or increments after this commits."""
     for assignment_id in sorted(assignment_ids):
@@ -339,11 +329,15 @@ def recount_assignments(assignment_ids) -> None:
             if threshold is None:
                 continue
             counts = Page.objects.filter(scope.page_filter(assignment_id)).aggregate(
-                pages=Count("id"), done=Count("id", filter=Q(review_count__gte=threshold))
+                pages=Count("id"),
+                done=Count("id", filter=Q(review_count__gte=threshold)),
+                reviews=Coalesce(Sum("review_count"), 0),
             )
             Assignment.objects.filter(pk=assignment_id).exclude(
-                page_count=counts["pages"], completed_count=counts["done"]
-            ).update(page_count=counts["pages"], completed_count=counts["done"])
+                page_count=counts["pages"], completed_count=counts["done"], review_count=counts["reviews"]
+            ).update(
+                page_count=counts["pages"], completed_count=counts["done"], review_count=counts["reviews"]
+            )
 
 
 def refresh_assignment_counts(changes: Changes) -> None:
@@ -383,12 +377,13 @@ def _count_drift(field: str) -> tuple[Drift, list[int]]:
     drift, ids = Drift(), []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold)"
+            f"SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold),"
+            " coalesce(sum(p.review_count), 0)"
             f" FROM assignments_assignment a LEFT JOIN ({scope.ASSIGNMENT_PAGES_SQL}) x ON x.assignment_id = a.id"
             " LEFT JOIN reviews_page p ON p.id = x.page_id GROUP BY a.id ORDER BY a.id"
         )
-        for pk, stored, pages, done in cursor.fetchall():
-            actual = done if field == "completed_count" else pages
+        for pk, stored, pages, done, reviews in cursor.fetchall():
+            actual = {"completed_count": done, "page_count": pages, "review_count": reviews}[field]
             if actual != stored:
                 ids.append(pk)
                 drift.wrong += 1
@@ -439,7 +434,8 @@ for _order, _kind in enumerate(KINDS):
     )
 
 _COUNTS_KEPT = (
-    "`reviews.actions.submit_review` (completed_count, in the review's transaction); after commit, "
+    "`reviews.actions.submit_review` (completed_count and review_count, in the review's transaction, "
+    "through `assignments.actions.advance_assignment_progress`); after commit, "
     "a recount of the affected assignments by `denorm.changed` (imports, page "
     "deletes and cascades, edits of members, parties, documents and threshold)."
 )
@@ -470,6 +466,21 @@ register(
         repair=_count_repair("completed_count"),
         refresh=refresh_assignment_counts,
         order=21,
+    )
+)
+register(
+    Denormalisation(
+        name="assignment-review-count",
+        description="How many reviews the pages of each assignment have had (whichever assignment "
+        "each was filed under): the “N reviews so far” beside its progress bar.",
+        derived_from="sum of `reviews_page.review_count` over the assignment's pages",
+        lives_in="`assignments_assignment.review_count`",
+        kept_current_by=_COUNTS_KEPT,
+        rebuild=rebuild_assignment_counts,
+        check=_count_check("review_count"),
+        repair=_count_repair("review_count"),
+        refresh=refresh_assignment_counts,
+        order=22,
     )
 )
 

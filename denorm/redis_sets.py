@@ -26,6 +26,43 @@ return 1
 """
 
 
+# Sets up to this size are read whole (one SMEMBERS/ZRANGE, pipelined with others); larger ones
+# in SSCAN/ZSCAN batches, so that no single command on a multi-million-member set of a large
+# release outlasts the client's socket timeout or blocks Redis for other clients.
+WHOLE_READ_MAX = 20_000
+SCAN_BATCH = 10_000
+
+
+def read_sets(keys: list[str], *, sorted_set: bool | list[bool] = False) -> list[set[str]]:
+    """The members of each key (sets, or sorted sets where ``sorted_set`` says so), read in
+    pipelined whole reads for small keys and SSCAN/ZSCAN batches for large ones. Cost: one round
+    trip for the sizes, one for the small keys, and one per SCAN_BATCH members of each large key."""
+    if not keys:
+        return []
+    flags = sorted_set if isinstance(sorted_set, list) else [sorted_set] * len(keys)
+    client = get_redis()
+    sizes = client.pipeline(transaction=False)
+    for key, is_sorted in zip(keys, flags, strict=True):
+        (sizes.zcard if is_sorted else sizes.scard)(key)
+    cards = sizes.execute()
+    result: list[set[str]] = [set() for _ in keys]
+    small = client.pipeline(transaction=False)
+    small_at = []
+    for i, (key, is_sorted, card) in enumerate(zip(keys, flags, cards, strict=True)):
+        if not card:
+            continue
+        if card <= WHOLE_READ_MAX:
+            small.zrange(key, 0, -1) if is_sorted else small.smembers(key)
+            small_at.append(i)
+        elif is_sorted:
+            result[i] = {member for member, _ in client.zscan_iter(key, count=SCAN_BATCH)}
+        else:
+            result[i] = set(client.sscan_iter(key, count=SCAN_BATCH))
+    for i, members in zip(small_at, small.execute(), strict=True):
+        result[i] = set(members)
+    return result
+
+
 def replace_sets(sets: dict[str, Iterable[int]]) -> None:
     """Replace whole Redis sets: build each beside (a temporary key in the same hash slot), then
     swap it in with one atomic script per set. Readers never see a half-built set; an empty set
@@ -64,7 +101,7 @@ def sync_set(
     member by member (SADD/SREM, never a rebuild). ``actual`` may be read beforehand. With
     ``sorted_set`` the key is a sorted set whose scores are all 0 (ZADD/ZREM)."""
     if actual is None:
-        actual = set(get_redis().zrange(key, 0, -1)) if sorted_set else get_redis().smembers(key)
+        [actual] = read_sets([key], sorted_set=sorted_set)
     actual = set(actual)
     wanted = {str(m) for m in truth}
     missing = wanted - actual
@@ -113,13 +150,9 @@ def sync_family(
     pipe = client.pipeline(transaction=False)
     for i in range(0, len(owner_list), 500):
         batch = owner_list[i : i + 500]
-        read = client.pipeline(transaction=False)
-        for owner in batch:
-            read.smembers(key_of(owner))
-        for owner, actual in zip(batch, read.execute(), strict=True):
+        for owner, actual in zip(batch, read_sets([key_of(o) for o in batch]), strict=True):
             drift.merge(sync_set(key_of(owner), truth[owner], actual=actual, fix=fix, pipe=pipe))
-    for key in stray:
-        actual = client.smembers(key)
+    for key, actual in zip(stray, read_sets(stray), strict=True):
         drift.merge(sync_set(key, set(), actual=actual, fix=fix, pipe=pipe))
     if fix:
         pipe.execute()
@@ -145,10 +178,7 @@ def repair_family(
     found = scan_keys(pattern)
     for i in range(0, len(found), 500):
         batch = found[i : i + 500]
-        read = client.pipeline(transaction=False)
-        for key in batch:
-            read.smembers(key)
-        for key, members in zip(batch, read.execute(), strict=True):
+        for key, members in zip(batch, read_sets(batch), strict=True):
             actual[id_of_key(key)] = members
     truth = truth_of()
     drift = Drift()

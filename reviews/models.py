@@ -9,8 +9,10 @@ truth they derive from.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 
 from reviews.storage import source_name, source_storage
@@ -113,6 +115,16 @@ class Page(models.Model):
         return reverse("page", args=[self.pk])
 
 
+# Keys the review screen keeps for itself (see ``reviews.selectors.review_screen_keys``): a tag
+# may not take them, whatever their case.
+SKIP_KEY = "s"
+ZOOM_KEY = "z"
+RESERVED_TAG_KEYS = {
+    SKIP_KEY: "skips the page",
+    ZOOM_KEY: "zooms the page image",
+}
+
+
 class Tag(models.Model):
     """An editor-controlled label. Reviewers can only choose among active tags, never create one."""
 
@@ -131,8 +143,12 @@ class Tag(models.Model):
     class Meta:
         ordering = ["order", "name"]
         constraints = [
+            # Case-insensitive: the review screen reads "A" and "a" as one key.
             models.UniqueConstraint(
-                fields=["key"], condition=Q(active=True) & ~Q(key=""), name="tag_unique_active_key"
+                Lower("key"),
+                condition=Q(active=True) & ~Q(key=""),
+                name="tag_unique_active_key_ci",
+                violation_error_message="Another active tag already uses this keyboard key.",
             ),
         ]
 
@@ -141,6 +157,32 @@ class Tag(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("tag", args=[self.slug])
+
+    def clean(self) -> None:
+        """The key rules in words for the admin (the constraint alone would only name itself)."""
+        key = (self.key or "").strip()
+        if self.key and not key:
+            raise ValidationError(
+                {"key": "Spaces cannot be a tag's key: Enter and space are the review screen's."}
+            )
+        self.key = key
+        if not key:
+            return
+        if not key.isalnum():
+            raise ValidationError({"key": "Choose a letter or a digit."})
+        if key.lower() in RESERVED_TAG_KEYS:
+            raise ValidationError(
+                {
+                    "key": f"“{key.upper()}” {RESERVED_TAG_KEYS[key.lower()]} on the review screen; "
+                    "choose another key."
+                }
+            )
+        if self.active:
+            other = Tag.objects.filter(active=True, key__iexact=key).exclude(pk=self.pk).only("name").first()
+            if other is not None:
+                raise ValidationError(
+                    {"key": f"The active tag “{other.name}” already uses “{key.upper()}” (keys ignore case)."}
+                )
 
 
 class Reviewer(models.Model):
@@ -203,20 +245,25 @@ class Skip(models.Model):
 class PageTag(models.Model):
     """Denormalised aggregate: how many reviews gave a page a tag, and when it first got it.
 
-    ``first_tagged_at`` never moves once set (while the tag stays on the page), which is what
-    makes the ``/in-order/`` listings paginate stably. See denormalisations.
+    ``first_tagged_at`` never moves once set (while the tag stays on the page): staff in-order
+    listings follow it. ``listed_at`` is when the page+tag became publicly visible (the page had
+    reached the public threshold and had the tag), NULL until then: public in-order listings
+    follow it, so a page reaching the threshold late is appended, not inserted behind a reader.
+    See ``reviews/denormalisations.py`` and ``results/denormalisations.py``.
     """
 
     page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="page_tags")
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="page_tags")
     count = models.PositiveIntegerField(default=0)
     first_tagged_at = models.DateTimeField()
+    listed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["page", "tag"], name="pagetag_unique")]
         indexes = [
             models.Index(fields=["tag", "-count", "page"], name="pagetag_most_tagged_idx"),
             models.Index(fields=["tag", "first_tagged_at", "page"], name="pagetag_in_order_idx"),
+            models.Index(fields=["tag", "listed_at", "page"], name="pagetag_listed_idx"),
         ]
 
     def __str__(self) -> str:

@@ -23,7 +23,7 @@ from lib import ratelimit as limiter
 from lib.ratelimit import Exceeded as RateLimited
 from lib.ratelimit import Limit, client_address
 
-__all__ = ["RateLimited", "client_address", "hit_anonymous_write", "hit_new_account"]
+__all__ = ["RateLimited", "client_address", "hit_anonymous_write", "hit_new_account", "hit_password_reset"]
 
 _MINUTE = 60
 _HOUR = 60 * 60
@@ -54,3 +54,21 @@ def hit_new_account(request, *, now: float | None = None) -> RateLimited | None:
     now = time.time() if now is None else now
     limit = Limit("new-account", client_address(request), settings.RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR, _HOUR)
     return limiter.hit([limit], now=now)
+
+
+def hit_password_reset(request, *, email: str, now: float | None = None) -> RateLimited | None:
+    """Count one password reset request, per address and per email address (a digest), in
+    sliding one-hour windows; return the limit it broke, or None. Resets send email: without a
+    limit the form is a way to flood someone's inbox."""
+    now = time.time() if now is None else now
+    email_ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:24]
+    limits = [
+        Limit(
+            "reset-address",
+            client_address(request),
+            settings.RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS_PER_HOUR,
+            _HOUR,
+        ),
+        Limit("reset-email", email_ident, settings.RATE_LIMIT_PASSWORD_RESET_PER_EMAIL_PER_HOUR, _HOUR),
+    ]
+    return limiter.hit(limits, now=now)

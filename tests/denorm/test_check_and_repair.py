@@ -78,10 +78,14 @@ BROKEN = {
 
 def test_the_beat_task_repairs_copies_broken_by_hand_and_says_so(world, client, editor, caplog):
     break_by_hand(world)
-    assert set(drift(maintained_on_commit())) == BROKEN
+    # The page's hand-made 99 reviews also put its assignment's review count out; the recount
+    # that repairs assignment-progress (earlier in order) sets all the assignment's counters.
+    assert set(drift(maintained_on_commit())) == BROKEN | {"assignment-review-count"}
     with caplog.at_level(logging.WARNING, logger="crowd.denormalisation"):
         repaired = tasks.check_and_repair_denormalisations.apply().get()
-    assert set(repaired) - {"assignment-pool"} == BROKEN  # the pool held page 2: refilled too
+    # The pool held page 2: refilled too. The PageTag rows page-tags re-inserts are then listed
+    # by page-tag-listed-at (checked after it), a repair of a copy of a copy.
+    assert set(repaired) - {"assignment-pool"} == BROKEN | {"page-tag-listed-at"}
     assert drift() == {}
     # Counters were repaired before the sets that read them: page 2 is not "done" at 99 reviews.
     assert str(world["pages"][2].pk) not in get_redis().smembers(keys.assignment_done(world["assignment"].pk))
@@ -191,7 +195,9 @@ def test_a_real_beat_repairs_a_copy_broken_by_hand_within_two_minutes(world):
     checking every 2 s (DENORMALISATION_CHECK_SECONDS): drift made with raw SQL and raw Redis
     commands is gone well within two minutes, without anyone running a command."""
     break_by_hand(world)
-    assert set(drift(maintained_on_commit())) == BROKEN
+    # The page's hand-made 99 reviews also put its assignment's review count out; the recount
+    # that repairs assignment-progress (earlier in order) sets all the assignment's counters.
+    assert set(drift(maintained_on_commit())) == BROKEN | {"assignment-review-count"}
     workdir = Path(tempfile.mkdtemp(prefix="crowd-beat-", dir="/tmp"))
     log_path = workdir / "worker.log"
     env = {
