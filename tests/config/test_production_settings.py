@@ -28,7 +28,12 @@ def compose_env(tmp_path, secret: str | None = PRODUCTION_KEY) -> dict[str, str]
 
 
 def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
+    # DJANGO_ALLOW_ASYNC_UNSAFE: set by the browser tests' fixtures in this process, never in production.
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in SETTINGS_VARIABLES and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     clean.update(env, DJANGO_SETTINGS_MODULE="config.settings")
     return subprocess.run(
         [sys.executable, "manage.py", *args],
