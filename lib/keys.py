@@ -101,18 +101,32 @@ def assignment_pool(assignment_id: int) -> str:
     return f"{_P}:pool:a:{assignment_id}"
 
 
-# Rate limits (reviews/ratelimit.py): one fixed-window counter per scope, identity and minute.
-def rate_limit(scope: str, ident: str, window: int) -> str:
-    """Redis counter of anonymous writes by one session or address during one minute window (and
-    of password reset requests by address or email digest during one hour: scopes reset-*)."""
-    return f"{_P}:rl:{{{scope}:{ident}}}:{window}"
+# Rate limits (lib/ratelimit.py): sliding windows, two fixed-window counters per identity.
+def rate_limit(scope: str, ident: str, window_seconds: int, index: int) -> str:
+    """Redis counter of hits by one identity (address, session digest, username) in the
+    ``index``-th window of ``window_seconds``. The identity is digested (a username may hold any
+    character, a braces included); a window's two counters share the hash tag (one slot)."""
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+    return f"{_P}:rl:{{{scope}:{window_seconds}:{digest}}}:{index}"
 
 
 # Anonymous accounts (reviews/sessions.py): which account a browser's first write created.
-def anonymous_first_write(csrf_cookie: str) -> str:
+def anonymous_first_write(nonce: str) -> str:
     """Redis: "pending:<token>" while a first write runs, then the new account's user id.
 
-    Keyed by a digest of the browser's CSRF cookie (a secret: never stored as such).
+    Keyed by a digest of the random part of the review form's signed first-write token (never
+    by a cookie; see reviews.sessions).
     """
-    digest = hashlib.sha256(csrf_cookie.encode()).hexdigest()
+    digest = hashlib.sha256(nonce.encode()).hexdigest()
     return f"{_P}:anon:{digest}"
+
+
+# Login throttling (lib/login_throttle.py): failures and lock of one account or address.
+def login_failures(scope: str, ident: str) -> str:
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+    return f"{_P}:login:{{{scope}:{digest}}}:failures"
+
+
+def login_lock(scope: str, ident: str) -> str:
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+    return f"{_P}:login:{{{scope}:{digest}}}:lock"

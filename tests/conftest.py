@@ -10,6 +10,8 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
+from lib.login_throttle import reset_local_counters as reset_login_counters
+from lib.ratelimit import reset_local_counters
 from lib.redis_client import get_redis
 from lib.services import MEMCACHED_MISSING, memcached_binary
 from tests import factories
@@ -55,6 +57,8 @@ def _drop_pending_picker_counts():
 def _clean_services():
     get_redis().flushdb()
     cache.clear()
+    reset_local_counters()  # the rate limiter's Redis-down fallback counts of earlier tests
+    reset_login_counters()
     yield
 
 
