@@ -55,11 +55,14 @@ INSTALLED_APPS = [
     "reviews",
     "assignments",
     "results",
+    "pagecache",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session: a cached anonymous page is served without session, user or database.
+    "pagecache.middleware.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -271,6 +274,13 @@ SPECTACULAR_SETTINGS = {"TITLE": "Crowd review API", "VERSION": "1.0.0"}
 PICKER_RESERVATION_SECONDS = env_int("PICKER_RESERVATION_SECONDS", 60, minimum=0)
 # Size of the memcached pool of to-do page ids per assignment (the Redis-down fallback).
 PICKER_POOL_SIZE = env_int("PICKER_POOL_SIZE", 1000, minimum=10)
+# Full-page cache of public pages for visitors without a session (pagecache/, docs/caching.md):
+# counts shown on cached pages may be this many seconds stale per process; nginx's copies live
+# this long.
+PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", True)
+PAGE_CACHE_SOFT_SECONDS = env_int("PAGE_CACHE_SOFT_SECONDS", 0 if TESTING else 5, minimum=0)
+# Also store copies nginx serves from memcached by URI (deploy/nginx.conf).
+PAGE_CACHE_NGINX = env_bool("PAGE_CACHE_NGINX", True)
 # Anonymous writes allowed per session / per address per minute.
 RATE_LIMIT_SESSION_PER_MINUTE = env_int("RATE_LIMIT_SESSION_PER_MINUTE", 60, minimum=1)
 RATE_LIMIT_ADDRESS_PER_MINUTE = env_int("RATE_LIMIT_ADDRESS_PER_MINUTE", 600, minimum=1)
