@@ -1,4 +1,4 @@
-"""``/staff/cache/``: how the next-page picker is serving (and, later, the full-page cache)."""
+"""``/staff/cache/``: how the next-page picker and the full-page cache (pagecache/) are serving."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from assignments.models import Assignment, PickerStat
 from lib import keys
 from lib.redis_client import get_redis
 from lib.web import staff_only
+from pagecache import stats as page_cache_stats
 
 
 def picker_counts() -> list[dict]:
@@ -94,11 +95,13 @@ def redis_state() -> dict:
 @staff_only
 def cache_status(request):
     picker_stats.flush()  # this process's counts first, so the page is current
+    page_cache_stats.flush()
     return render(
         request,
         "staff/cache.html",
         {
             "picker_counts": picker_counts(),
+            "page_cache_counts": page_cache_stats.summary(),
             "assignments": assignment_states(),
             "redis": redis_state(),
         },

@@ -129,7 +129,7 @@ MEMCACHED_SERVERS = _memcached
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+        "BACKEND": "lib.memcached.PersistentPyMemcacheCache",
         "LOCATION": MEMCACHED_SERVERS,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "crowd"),
         "OPTIONS": {

@@ -107,3 +107,31 @@ def flush() -> None:
 def reset_pending() -> None:
     with _lock:
         _pending.clear()
+
+
+def summary() -> list[dict]:
+    """Per name: this hour, the last 24 hours and all time (``/staff/cache/``)."""
+    from datetime import timedelta
+
+    from django.db.models import Sum
+
+    from pagecache.models import PageCacheStat
+
+    hour = _hour()
+
+    def totals(qs) -> dict[str, int]:
+        return dict(qs.values_list("name").annotate(n=Sum("count")).values_list("name", "n"))
+
+    this_hour = totals(PageCacheStat.objects.filter(hour__gte=hour))
+    day = totals(PageCacheStat.objects.filter(hour__gte=hour - timedelta(hours=23)))
+    ever = totals(PageCacheStat.objects.all())
+    return [
+        {
+            "name": n,
+            "label": LABELS[n],
+            "hour": this_hour.get(n, 0),
+            "day": day.get(n, 0),
+            "ever": ever.get(n, 0),
+        }
+        for n in NAMES
+    ]

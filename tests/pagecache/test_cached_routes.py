@@ -7,7 +7,7 @@ import pytest
 from reviews.actions import submit_review
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

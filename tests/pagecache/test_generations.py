@@ -11,7 +11,7 @@ from denorm import registry
 from lib import keys
 from pagecache import generations as g
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_lost_generation_comes_back_larger_than_it_was():

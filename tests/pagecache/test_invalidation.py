@@ -10,7 +10,7 @@ from pagecache import generations
 from reviews.actions import create_discovery, submit_review
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pagecache import stats
 from tests import factories
 from tests.assignments._picker_support import own_memcached
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

@@ -150,7 +150,7 @@ def test_it_passes_sessions_posts_and_uncached_routes_to_django(front, site):
     status, headers, _ = _get(front + "/tags/", cookie="sessionid=someone")
     assert status == 200 and headers.get("X-Page-Cache") != "nginx"
     status, headers, _ = _get(front + "/tags/", data=b"x=1")
-    assert status == 405 and headers.get("X-Page-Cache") != "nginx"
+    assert status in (403, 405) and headers.get("X-Page-Cache") != "nginx"  # Django's CSRF or 405
     page = site.pages.first()
     for _ in range(2):
         status, headers, body = _get(front + f"/review/{page.pk}/")
