@@ -1,205 +1,265 @@
-"""Tag listing timings at two table sizes, and the query plans behind them.
+"""Tag listing timings at two sizes of the tagged-page table, and the query plans behind them.
 
-    python -m bench.listing_bench                         # 40,000 and 4,000,000 tagged pages
-    python -m bench.listing_bench --sizes 40000,400000    # quicker
+Run by ``python -m bench`` after the picker's figures, on the same database: it reuses the
+picker bench's pages (ids 1..N in documents of 100) instead of building another 4,000,000 rows.
+It spreads the documents over 200 members in 5 parties, makes two tags, and tags pages
+1..n (tag 1 on every page, tag 2 on every other one) for the smaller n, times, then tags the
+rest up to the larger n and times again. Rows are made with set-based ``INSERT ... SELECT``;
+``first_tagged_at`` is spread over 30 days in a scrambled order (not page order), and
+``listed_at`` (when the page became public) follows it by up to an hour for pages at the public
+threshold (the bench assignments' 3), NULL below it.
 
-Builds its own database ``crowd_listing_bench`` on the embedded PostgreSQL (or the server of
-``DATABASE_URL``), fills it with set-based ``INSERT ... SELECT generate_series`` (pages, and one
-``PageTag`` row of tag 1 per page, half of them tag 2 as well), then times
-``results.selectors.listing_page`` (the code the views run) for: the most-tagged first page, the
-in-order first page, an in-order page from a cursor half-way through, a party + tag in-order
-page, and the same with ``min_agreement=0.5``. Prints a table and the plan of the deep in-order
-page. Not yet wired into ``make bench`` (which writes docs/benchmarks.md).
+What is timed is ``results.selectors.listing_page``, the code the views, feeds and API run, for
+the public (and once for staff): first pages and pages from a cursor half-way through the
+listing. Medians of ``RUNS`` runs after a warm-up.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
-import sys
 import time
+from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
-from urllib.parse import quote
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-DATABASE = "crowd_listing_bench"
-PAGES_PER_DOCUMENT = 100
-DOCUMENTS_PER_MEMBER = 10
+from django.db import connection
+
+RUNS = 50
+MEMBERS = 200
 PARTIES = 5
+TARGET_RATIO = 1.5
 
 
-def _prepare() -> None:
-    sys.path.insert(0, str(BASE_DIR))
-    from bench.__main__ import _create_database_via
-    from lib import services
+@dataclass
+class ListingReport:
+    sizes: tuple[int, int]
+    medians: dict[int, dict[str, float]] = field(default_factory=dict)  # size -> case -> ms
+    queries: dict[str, int] = field(default_factory=dict)  # case -> queries per call
+    plans: dict[int, dict[str, str]] = field(default_factory=dict)  # size -> case -> EXPLAIN ANALYZE
+    build_seconds: dict[int, float] = field(default_factory=dict)
 
-    if os.environ.get("DATABASE_URL"):
-        from urllib.parse import urlsplit, urlunsplit
+    def ratio(self, case: str) -> float:
+        small, large = self.sizes
+        return self.medians[large][case] / self.medians[small][case]
 
-        url = urlsplit(os.environ["DATABASE_URL"])
-        os.environ["DATABASE_URL"] = urlunsplit(url._replace(path=f"/{DATABASE}"))
-    else:
-        pg = services.ensure_postgres(services.data_dir(BASE_DIR))
-        os.environ["DATABASE_URL"] = f"postgres://postgres@{quote(pg['HOST'], safe='')}/{DATABASE}"
-    _create_database_via(os.environ["DATABASE_URL"])
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ.pop("CROWD_TESTING", None)
-    import django
+    def worst(self) -> tuple[str, float]:
+        return max(((case, self.ratio(case)) for case in self.medians[self.sizes[0]]), key=lambda x: x[1])
 
-    django.setup()
-    from django.core.management import call_command
+    def targets_met(self) -> bool:
+        return self.worst()[1] <= TARGET_RATIO
 
-    call_command("migrate", verbosity=0)
+    def summary(self) -> str:
+        small, large = self.sizes
+        lines = [f"listings (median ms)           {small:>12,} {large:>12,}  ratio"]
+        for case in self.medians[small]:
+            lines.append(
+                f"  {case:<42} {self.medians[small][case]:8.2f} {self.medians[large][case]:8.2f}"
+                f"  {self.ratio(case):.2f}x"
+            )
+        return "\n".join(lines)
+
+    def target_rows(self) -> list[str]:
+        small, large = self.sizes
+        case, worst = self.worst()
+        return [
+            f"| a tag listing costs the same at {small:,} and {large:,} tagged pages, first page and a "
+            f"deep cursor page alike (ratio <= {TARGET_RATIO}) | worst {worst:.2f}x ({case}) | "
+            f"{'met' if worst <= TARGET_RATIO else '**missed**'} |"
+        ]
+
+    def markdown(self) -> list[str]:
+        small, large = self.sizes
+        out = [
+            "## Tag listings",
+            "",
+            "Cost of one `results.selectors.listing_page(...)` call (the query the listing views, "
+            "feeds and API run: one query per page of 50 rows, with page, document, member and party), "
+            f"median of {RUNS} runs after a warm-up, measured in process.",
+            "",
+            f"| listing | {small:,} tagged pages | {large:,} tagged pages | ratio | queries |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for case in self.medians[small]:
+            out.append(
+                f"| {case} | {self.medians[small][case]:.2f} ms | {self.medians[large][case]:.2f} ms "
+                f"| {self.ratio(case):.2f}x | {self.queries.get(case, '?')} |"
+            )
+        out += [
+            "",
+            "### Method",
+            "",
+            f"- The picker bench's `reviews_page` table ({large:,} pages) is reused: its documents are "
+            f"spread over {MEMBERS} members in {PARTIES} parties; tags 1 and 2 are applied to pages "
+            f"1..{small:,} (tag 1 on every page, tag 2 on every other one), timed, then to the rest up to "
+            f"{large:,} and timed again. So `reviews_pagetag` grows from {small * 3 // 2:,} to "
+            f"{large * 3 // 2:,} rows between the two columns; `reviews_page` holds {large:,} rows in both.",
+            "- `first_tagged_at` spread over 30 days in a scrambled order; `review_count` 1 to 5; "
+            "`listed_at` set (up to an hour after `first_tagged_at`) for pages at the public threshold "
+            "(3, the bench assignments' threshold), NULL below it: 60% of the pages are public.",
+            "- Public listings are what an anonymous reader gets (pages at the threshold, in-order by "
+            "`listed_at`); the staff listing is in-order by `first_tagged_at` over every page. A deep "
+            "cursor is the position half-way through that listing.",
+            "- Building the tags took " + ", ".join(f"{s:.0f} s" for s in self.build_seconds.values()) + ".",
+            "",
+            f"### Query plans at {large:,} tagged pages",
+            "",
+        ]
+        for case, plan in self.plans.get(large, {}).items():
+            out += [f"{case}:", "", "```", plan, "```", ""]
+        return out
 
 
-def _build(pages: int) -> None:
-    """Replace the data with ``pages`` tagged pages (set-based, one statement per table)."""
-    from django.db import connection
-
-    documents = max(1, pages // PAGES_PER_DOCUMENT)
-    members = max(1, documents // DOCUMENTS_PER_MEMBER)
+def _owners(documents: int) -> None:
+    """Parties, members and tags; every document given to one of the members."""
     with connection.cursor() as c:
-        c.execute(
-            "TRUNCATE reviews_pagetag, reviews_page, reviews_document, reviews_member, reviews_party, "
-            "reviews_tag RESTART IDENTITY CASCADE"
-        )
+        c.execute("TRUNCATE reviews_pagetag, reviews_tag RESTART IDENTITY CASCADE")
         c.execute(
             'INSERT INTO reviews_tag (name, slug, description, "order", key, active, highlights) VALUES '
             "('Receipt', 'receipt', '', 1, 'r', true, false), ('Claim', 'claim', '', 2, 'c', true, false)"
         )
         c.execute(
             "INSERT INTO reviews_party (name, slug) SELECT 'Party ' || n, 'party-' || n "
-            "FROM generate_series(1, %s) n",
+            "FROM generate_series(1, %s) n RETURNING id",
             [PARTIES],
         )
+        parties = [row[0] for row in c.fetchall()]
         c.execute(
             "INSERT INTO reviews_member (name, slug, party_id, constituency) "
-            "SELECT 'Member ' || n, 'member-' || n, 1 + n %% %s, '' FROM generate_series(1, %s) n",
-            [PARTIES, members],
+            "SELECT 'Listing MP ' || n, 'listing-mp-' || n, (%s::bigint[])[1 + n %% %s], '' "
+            "FROM generate_series(1, %s) n RETURNING id",
+            [parties, PARTIES, MEMBERS],
         )
+        members = sorted(row[0] for row in c.fetchall())
         c.execute(
-            "INSERT INTO reviews_document (title, member_id, source, sha256, page_count, status, error, created) "
-            "SELECT 'Document ' || d, 1 + d %% %s, 'sources/b-' || d || '.pdf', md5(d::text) || md5('x' || d), "
-            "%s, 'imported', '', now() FROM generate_series(1, %s) d",
-            [members, PAGES_PER_DOCUMENT, documents],
+            "UPDATE reviews_document SET member_id = (%s::bigint[])[1 + id %% %s] WHERE id <= %s",
+            [members, MEMBERS, documents],
         )
-        c.execute(
-            "INSERT INTO reviews_page (document_id, number, image, thumbnail, width, height, review_count) "
-            "SELECT 1 + (n - 1) / %s, 1 + (n - 1) %% %s, 'pages/b-' || n || '.png', 'thumbs/b-' || n || '.png', "
-            "1400, 1980, 1 + n %% 5 FROM generate_series(1, %s) n",
-            [PAGES_PER_DOCUMENT, PAGES_PER_DOCUMENT, pages],
-        )
-        # first_tagged_at: spread over 30 days in a scrambled order (not page order).
-        c.execute(
-            "INSERT INTO reviews_pagetag (page_id, tag_id, count, first_tagged_at) "
-            "SELECT p.id, 1, 1 + (p.id * 7) %% p.review_count, "
-            "now() - interval '30 days' + ((p.id * 7919) %% %s) * (interval '30 days' / %s) "
-            "FROM reviews_page p",
-            [pages, pages],
-        )
-        c.execute(
-            "INSERT INTO reviews_pagetag (page_id, tag_id, count, first_tagged_at) "
-            "SELECT p.id, 2, 1, now() - interval '20 days' FROM reviews_page p WHERE p.id % 2 = 0"
-        )
-        c.execute("ANALYZE")
+        c.execute("VACUUM (ANALYZE) reviews_document")
+        c.execute("ANALYZE reviews_member")
+        c.execute("ANALYZE reviews_party")
 
 
-def _time(fn, runs: int) -> float:
-    fn()  # warm
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1000
+def _tag_pages(first: int, last: int) -> None:
+    """Tag pages first..last (see the module docstring); their review counts set to match."""
+    with connection.cursor() as c:
+        c.execute(
+            "UPDATE reviews_page SET review_count = 1 + id %% 5 WHERE id BETWEEN %s AND %s", [first, last]
+        )
+        span = {"first": first, "last": last, "n": last - first + 1}
+        for tag, every in ((1, 1), (2, 2)):
+            c.execute(
+                "INSERT INTO reviews_pagetag (page_id, tag_id, count, first_tagged_at, listed_at) "
+                "SELECT p.id, %(tag)s, 1 + (p.id * 7) %% p.review_count, t.at, "
+                "CASE WHEN p.review_count >= 3 THEN t.at + ((p.id * 31) %% 3600) * interval '1 second' END "
+                "FROM reviews_page p CROSS JOIN LATERAL (SELECT now() - interval '30 days' "
+                "+ ((p.id * 7919) %% %(n)s) * (interval '29 days' / %(n)s) AS at) t "
+                "WHERE p.id BETWEEN %(first)s AND %(last)s AND p.id %% %(every)s = 0",
+                {**span, "tag": tag, "every": every},
+            )
+        c.execute("VACUUM (ANALYZE) reviews_page")
+        c.execute("VACUUM (ANALYZE) reviews_pagetag")
+        c.execute("CHECKPOINT")
 
 
-def _measure(runs: int) -> dict[str, float]:
+def _middle(tag, *, at: str, party=None) -> list[int]:
+    """The keyset of the row half-way through a listing: [micros, page id]."""
+    from results import cursors
+    from reviews.models import PageTag
+
+    qs = PageTag.objects.filter(tag=tag, **{f"{at}__isnull": False})
+    if at == "listed_at":
+        qs = qs.filter(page__review_count__gte=3)
+    if party is not None:
+        qs = qs.filter(page__document__member__party=party)
+    moment, page_id = qs.order_by(at, "page_id").values_list(at, "page_id")[qs.count() // 2]
+    return [cursors.micros(moment), page_id]
+
+
+def _cases() -> dict:
     from results import cursors, selectors
     from results.params import Filters
     from results.selectors import Listing, Order, Scope, ScopeKind, Viewer
-    from reviews.models import PageTag, Party, Tag
+    from reviews.models import Party, Tag
 
-    viewer = Viewer(user_id=None, is_staff=False, public_threshold=1)
+    threshold = selectors.public_threshold()
+    public = Viewer(user_id=None, is_staff=False, public_threshold=threshold)
+    staff = Viewer(user_id=None, is_staff=True, public_threshold=threshold)
     tag = Tag.objects.get(slug="receipt")
     party = Party.objects.get(slug="party-1")
-    middle = (
-        PageTag.objects.filter(tag=tag)
-        .order_by("first_tagged_at", "page_id")
-        .values_list("first_tagged_at", "page_id")
-    )
-    total = PageTag.objects.filter(tag=tag).count()
-    at, page_id = middle[total // 2]
-    deep_in_order = cursors.encode(
-        salt=selectors.CURSOR_SALT,
-        identity=Listing(tag, Scope(), Order.IN_ORDER).identity,
-        key=[cursors.micros(at), page_id],
-    )
     most = Listing(tag, Scope(), Order.MOST_TAGGED)
     in_order = Listing(tag, Scope(), Order.IN_ORDER)
     party_in_order = Listing(tag, Scope(ScopeKind.PARTY, party), Order.IN_ORDER)
+
+    def cursor(listing, key, *, public_listing=True):
+        identity = listing.identity + ("|public" if public_listing else "")
+        return cursors.encode(salt=selectors.CURSOR_SALT, identity=identity, key=key)
+
+    deep = cursor(in_order, _middle(tag, at="listed_at"))
+    deep_party = cursor(party_in_order, _middle(tag, at="listed_at", party=party))
+    deep_staff = cursor(in_order, _middle(tag, at="first_tagged_at"), public_listing=False)
     half = Filters(min_agreement=Fraction(1, 2))
-    cases = {
-        "most-tagged, first page": lambda: selectors.listing_page(most, viewer=viewer, filters=Filters()),
-        "in-order, first page": lambda: selectors.listing_page(in_order, viewer=viewer, filters=Filters()),
-        "in-order, deep cursor (half-way)": lambda: selectors.listing_page(
-            in_order, viewer=viewer, filters=Filters(), after=deep_in_order
-        ),
-        "party + tag in-order, first page": lambda: selectors.listing_page(
-            party_in_order, viewer=viewer, filters=Filters()
-        ),
-        "in-order, min_agreement=0.5": lambda: selectors.listing_page(in_order, viewer=viewer, filters=half),
+    none = Filters()
+
+    def page(listing, viewer=public, filters=none, after=None):
+        return lambda: selectors.listing_page(listing, viewer=viewer, filters=filters, after=after)
+
+    return {
+        "most-tagged, first page": page(most),
+        "in-order, first page": page(in_order),
+        "in-order, deep cursor (half-way)": page(in_order, after=deep),
+        "party + tag in-order, first page": page(party_in_order),
+        "party + tag in-order, deep cursor": page(party_in_order, after=deep_party),
+        "in-order, min_agreement=0.5": page(in_order, filters=half),
+        "staff in-order, deep cursor": page(in_order, viewer=staff, after=deep_staff),
     }
-    return {name: _time(fn, runs) for name, fn in cases.items()}, deep_in_order
 
 
-def _plan(deep: str) -> str:
-    from django.db import connection
+PLANNED = ("in-order, deep cursor (half-way)", "party + tag in-order, first page")
 
-    from results import selectors
-    from results.params import Filters
-    from results.selectors import Listing, Order, Scope, Viewer
-    from reviews.models import Tag
 
-    viewer = Viewer(user_id=None, is_staff=False, public_threshold=1)
-    listing = Listing(Tag.objects.get(slug="receipt"), Scope(), Order.IN_ORDER)
+def _plan(fn) -> str:
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as ctx:
-        selectors.listing_page(listing, viewer=viewer, filters=Filters(), after=deep)
+        fn()
     sql = ctx.captured_queries[-1]["sql"]
     with connection.cursor() as c:
-        c.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql)
+        c.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) " + sql)
         return "\n".join(r[0] for r in c.fetchall())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="40000,4000000")
-    parser.add_argument("--runs", type=int, default=30)
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
-    _prepare()
-    results = {}
-    for size in sizes:
-        start = time.perf_counter()
-        _build(size)
-        print(f"built {size:,} tagged pages in {time.perf_counter() - start:.0f} s", flush=True)
-        results[size], deep = _measure(args.runs)
-        print(_plan(deep), flush=True)
-    names = list(results[sizes[0]])
-    print(
-        f"\n| listing (median of {args.runs}) | " + " | ".join(f"{s:,} pages" for s in sizes) + " | ratio |"
-    )
-    print("|---|" + "---|" * (len(sizes) + 1))
-    for name in names:
-        values = [results[s][name] for s in sizes]
-        print(
-            f"| {name} | " + " | ".join(f"{v:.2f} ms" for v in values) + f" | {values[-1] / values[0]:.2f}x |"
-        )
+def _measure(report: ListingReport, size: int) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    cases = _cases()
+    for fn in cases.values():
+        fn()  # warm
+    # Round robin over the cases, so a busy moment of the (shared) machine hits them alike.
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(RUNS):
+        for name, fn in cases.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - start)
+    report.medians[size] = {name: statistics.median(v) * 1000 for name, v in samples.items()}
+    for name, fn in cases.items():
+        with CaptureQueriesContext(connection) as ctx:
+            fn()
+        report.queries[name] = len(ctx.captured_queries)
+    report.plans[size] = {name: _plan(cases[name]) for name in PLANNED}
 
 
-if __name__ == "__main__":
-    main()
+def run(*, sizes: tuple[int, int], documents: int) -> ListingReport:
+    """Time the listings with ``sizes[0]`` then ``sizes[1]`` tagged pages (pages 1..sizes[1] must
+    exist, in ``documents`` documents: the picker bench's table)."""
+    small, large = sizes
+    report = ListingReport(sizes=(small, large))
+    _owners(documents)
+    for first, last in ((1, small), (small + 1, large)):
+        print(f"tagging pages {first:,}..{last:,} for the listing timings ...", flush=True)
+        t0 = time.monotonic()
+        _tag_pages(first, last)
+        report.build_seconds[last] = time.monotonic() - t0
+        _measure(report, last)
+        for case, plan in report.plans[last].items():
+            print(f"plan at {last:,} tagged pages, {case}:\n{plan}", flush=True)
+    return report

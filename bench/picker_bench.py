@@ -71,6 +71,15 @@ class Report:
     build_seconds: dict[int, float] = field(default_factory=dict)
     total_seconds: float = 0.0
     queries_per_pick: float = 0.0
+    listing: object | None = None  # bench.listing_bench.ListingReport, measured on the same data
+
+    @property
+    def listing_rows(self) -> list[str]:
+        return self.listing.target_rows() if self.listing is not None else []
+
+    @property
+    def listing_section(self) -> list[str]:
+        return self.listing.markdown() if self.listing is not None else []
 
     def size_ratio(self) -> float:
         return self.picker[self.sizes[-1]].median_ms / self.picker[self.sizes[0]].median_ms
@@ -166,6 +175,7 @@ class Report:
                 f"doing the whole sort) | {serial:,.0f}x | "
                 f"{'met' if serial >= TARGET_RANDOM_RATIO else '**missed**'} |"
             )
+        out += self.listing_rows
         out += [
             "| a full review cycle sustains >= 150 cycles/s with 64 concurrent reviewers, p99 < 100 ms "
             "| not measured yet | **to do (later issue)** |",
@@ -225,6 +235,7 @@ class Report:
             "memcached too. Every id served is still checked in Postgres.",
             "- Building the data took " + ", ".join(f"{s:.0f} s" for s in self.build_seconds.values()) + ".",
             "",
+            *self.listing_section,
             "## Full review cycle and cached pages",
             "",
             "<!-- Reserved for the later issues' benchmarks: next -> review screen -> submit throughput "

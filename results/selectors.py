@@ -6,15 +6,27 @@ come off an index in order and stop at ``limit + 1``:
 
 - most-tagged: ``(tag, -count, page)`` (index ``pagetag_most_tagged_idx``), keyset on
   ``(count, page id)``;
-- in order: ``(tag, first_tagged_at, page)`` (index ``pagetag_in_order_idx``), keyset on
-  ``(first_tagged_at, page id)``; for one user, ``(reviewer, created)`` on their reviews.
+- in order, for the public: ``(tag, listed_at, page)`` (index ``pagetag_listed_idx``), keyset on
+  ``(listed_at, page id)``: the time the page+tag became publicly visible (see below);
+- in order, for staff: ``(tag, first_tagged_at, page)`` (index ``pagetag_in_order_idx``), keyset
+  on ``(first_tagged_at, page id)``; for one user, ``(reviewer, created)`` on their reviews.
 
 Visibility (the rule of ``/pages/<id>/``, made cheap for lists): the public sees a page in a
 listing only once its ``review_count`` reached the *public threshold*, the highest threshold of any
-active assignment (1 when there is none). That is at least as strict as the per-page rule, so a
+active assignment (1 when there is none); PageTag listings read that as ``listed_at IS NOT NULL``. That is at least as strict as the per-page rule, so a
 listing never shows tags the page view would hide, and it needs one number per request instead
 of a threshold per row. Staff see every page; a user sees all of their own pages in their own
 user listing (they are their answers).
+
+Why public in-order listings follow ``listed_at``, not ``first_tagged_at``: with a threshold
+above 1, a page tagged on Monday that gets its T-th review on Wednesday becomes public on
+Wednesday. Placed at Monday, it would land behind a reader who had paged past Monday and they
+would never see it. ``PageTag.listed_at`` (registry entry ``page-tag-listed-at``) is the moment
+both held, stamped in the review's transaction, so the public list only grows at its end. Staff
+see every page whatever its review count, so their in-order listings keep ``first_tagged_at``;
+a user's own listing, seen by others, follows the later of their review and the page's
+``listed_at`` (a sort over that user's tagged reviews, not an index walk). Cursors carry which
+of these times they count in (a staff cursor is refused in a public listing and vice versa).
 
 In-order listings also leave out tags younger than ``RESULTS_IN_ORDER_SETTLE_SECONDS``: a
 review's timestamp is taken a few milliseconds before its transaction commits, so without the
@@ -31,6 +43,7 @@ from enum import StrEnum
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count, ExpressionWrapper, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from assignments import scope as assignment_scope
@@ -190,8 +203,11 @@ def listing_page(
     """
     limit = limit or DEFAULT_LIMIT
     key = None
+    identity = listing.identity
+    if listing.order == Order.IN_ORDER and not viewer.sees_everything_in(listing.scope):
+        identity += "|public"  # positions count in listed_at (public time), not first-tagged time
     if after and listing.order != Order.LATEST:
-        key = cursors.decode(after, salt=CURSOR_SALT, identity=listing.identity, size=2)
+        key = cursors.decode(after, salt=CURSOR_SALT, identity=identity, size=2)
     if listing.scope.kind == ScopeKind.USER:
         rows = _user_rows(listing, viewer=viewer, filters=filters, key=key, limit=limit + 1)
     else:
@@ -204,7 +220,7 @@ def listing_page(
         return ListingPage(rows=rows, next_cursor=None, resume_cursor=resume)
     last = rows[-1]
     position = last.count if listing.order == Order.MOST_TAGGED else cursors.micros(last.at)
-    cursor = cursors.encode(salt=CURSOR_SALT, identity=listing.identity, key=[position, last.page.pk])
+    cursor = cursors.encode(salt=CURSOR_SALT, identity=identity, key=[position, last.page.pk])
     return ListingPage(
         rows=rows,
         next_cursor=cursor if more else None,
@@ -216,12 +232,19 @@ def visible_pagetags(*, viewer: Viewer, scope: Scope = Scope(), filters: Filters
     """PageTag rows this viewer may see in a listing or export: active tags, scope, filters."""
     qs = PageTag.objects.filter(count__gt=0, tag__active=True).filter(_scope_q(scope))
     if not viewer.sees_everything_in(scope):
-        qs = qs.filter(page__review_count__gte=viewer.public_threshold)
+        # Listed means the page reached the public threshold (``listed_at`` is set in the same
+        # transaction as the review count). Filtering on this row's own column, not on the
+        # page's count, also keeps the planner on the ordered index walk: it cannot know that
+        # tagged pages are the reviewed ones, and with ``page.review_count >= T`` it sorted
+        # every tagged row of a small table instead (the party + tag listing at 40,000 rows).
+        qs = qs.filter(listed_at__isnull=False)
     return _apply_filters(qs, filters, count="count", reviews="page__review_count")
 
 
 def _pagetag_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit: int) -> list[Row]:
     qs = visible_pagetags(viewer=viewer, scope=listing.scope, filters=filters).filter(tag=listing.tag)
+    # The public's time is when the page+tag became visible to them (module docstring).
+    at = "first_tagged_at" if viewer.sees_everything_in(listing.scope) else "listed_at"
     if listing.order == Order.MOST_TAGGED:
         if key is not None:
             # The redundant bound is what the index can seek on (Postgres does not turn the OR
@@ -231,18 +254,19 @@ def _pagetag_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, li
             )
         qs = qs.order_by("-count", "page_id")
     else:
-        qs = qs.filter(first_tagged_at__lte=settle_horizon())
+        qs = qs.filter(**{f"{at}__lte": settle_horizon()})
         if listing.order == Order.IN_ORDER:
             if key is not None:
                 moment = cursors.from_micros(key[0])
-                qs = qs.filter(first_tagged_at__gte=moment).filter(
-                    Q(first_tagged_at__gt=moment) | Q(first_tagged_at=moment, page_id__gt=key[1])
+                # The redundant bound again: the index seeks to the cursor instead of filtering.
+                qs = qs.filter(**{f"{at}__gte": moment}).filter(
+                    Q(**{f"{at}__gt": moment}) | Q(**{at: moment, "page_id__gt": key[1]})
                 )
-            qs = qs.order_by("first_tagged_at", "page_id")
+            qs = qs.order_by(at, "page_id")
         else:
-            qs = qs.order_by("-first_tagged_at", "-page_id")
+            qs = qs.order_by(f"-{at}", "-page_id")
     qs = qs.select_related("page__document__member__party")
-    return [Row(page=pt.page, tag=listing.tag, count=pt.count, at=pt.first_tagged_at) for pt in qs[:limit]]
+    return [Row(page=pt.page, tag=listing.tag, count=pt.count, at=getattr(pt, at)) for pt in qs[:limit]]
 
 
 def _user_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit: int) -> list[Row]:
@@ -253,8 +277,14 @@ def _user_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit
     qs = Review.objects.filter(reviewer_id=user.pk, tags=tag).annotate(
         tag_count=Subquery(PageTag.objects.filter(page_id=OuterRef("page_id"), tag=tag).values("count")[:1])
     )
+    at = "created"
     if not viewer.sees_everything_in(listing.scope):
         qs = qs.filter(page__review_count__gte=viewer.public_threshold)
+        if listing.order != Order.MOST_TAGGED:
+            # Public time: the later of their review and the page's listing (module docstring).
+            listed = PageTag.objects.filter(page_id=OuterRef("page_id"), tag=tag).values("listed_at")[:1]
+            qs = qs.annotate(public_at=Greatest("created", Subquery(listed))).filter(public_at__isnull=False)
+            at = "public_at"
     qs = _apply_filters(qs, filters, count="tag_count", reviews="page__review_count")
     if listing.order == Order.MOST_TAGGED:
         if key is not None:
@@ -263,18 +293,18 @@ def _user_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit
             )
         qs = qs.order_by("-tag_count", "page_id")
     else:
-        qs = qs.filter(created__lte=settle_horizon())
+        qs = qs.filter(**{f"{at}__lte": settle_horizon()})
         if listing.order == Order.IN_ORDER:
             if key is not None:
                 moment = cursors.from_micros(key[0])
-                qs = qs.filter(created__gte=moment).filter(
-                    Q(created__gt=moment) | Q(created=moment, page_id__gt=key[1])
+                qs = qs.filter(**{f"{at}__gte": moment}).filter(
+                    Q(**{f"{at}__gt": moment}) | Q(**{at: moment, "page_id__gt": key[1]})
                 )
-            qs = qs.order_by("created", "page_id")
+            qs = qs.order_by(at, "page_id")
         else:
-            qs = qs.order_by("-created", "-page_id")
+            qs = qs.order_by(f"-{at}", "-page_id")
     qs = qs.select_related("page__document__member__party")
-    return [Row(page=r.page, tag=tag, count=r.tag_count or 0, at=r.created) for r in qs[:limit]]
+    return [Row(page=r.page, tag=tag, count=r.tag_count or 0, at=getattr(r, at)) for r in qs[:limit]]
 
 
 # --- Lookups used by views and the API --------------------------------------------------------

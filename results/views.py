@@ -113,8 +113,9 @@ def _with_query(url: str, query: dict) -> str:
 
 @require_safe
 def tag_index(request: HttpRequest) -> HttpResponse:
-    tags = list(Tag.objects.filter(active=True).order_by("order", "name"))
-    return render(request, "results/tags.html", {"tags": tags})
+    viewer = selectors.viewer_for(request.user)
+    counts = selectors.tag_counts(viewer=viewer, scope=selectors.Scope())
+    return render(request, "results/tags.html", {"tag_counts": counts, "viewer": viewer})
 
 
 @require_safe

@@ -761,3 +761,181 @@ def _before_review_save(sender, instance, **kwargs):
         if instance.pk and not getattr(instance, "_crowd_new", False)
         else None
     )
+
+
+# --- Postgres: when each page+tag became public (PageTag.listed_at) -----------------------------
+#
+# The public sees a page in listings once its review count reached the *public threshold* T,
+# the highest threshold of the active assignments (1 when none; ``results.selectors``). Public
+# in-order listings are ordered by ``listed_at``, the moment both held: the page had the tag and
+# had reached T. In the review's transaction that moment is the review's own ``created``, and the
+# same value is what a rebuild derives: max(first_tagged_at, created of the page's T-th review).
+
+PUBLIC_THRESHOLD_SQL = "(SELECT coalesce(max(threshold), 1) FROM assignments_assignment WHERE active)"
+
+# Every PageTag row of the pages matched by ``{pages}`` (a condition on ``page_id``) with the
+# listed_at it should have. Reviews of one page are serialised by the page lock and stamped in
+# that order, so the T-th review by (created, id) is the one that brought the count to T.
+_LISTED_TRUTH_SQL = (
+    "SELECT pt.id, pt.page_id, pt.tag_id, pt.listed_at,"
+    " CASE WHEN tth.created IS NULL THEN NULL ELSE greatest(pt.first_tagged_at, tth.created) END AS want"
+    " FROM reviews_pagetag pt LEFT JOIN ("
+    "  SELECT page_id, created FROM ("
+    "   SELECT page_id, created, row_number() OVER (PARTITION BY page_id ORDER BY created, id) AS n"
+    "   FROM reviews_review WHERE {pages}) r"
+    f"  WHERE n = {PUBLIC_THRESHOLD_SQL}"
+    " ) tth ON tth.page_id = pt.page_id WHERE {pt_pages}"
+)
+
+
+def stamp_listed_at(*, page_id: int, review_count: int, at) -> None:
+    """Called by ``submit_review`` inside the review's transaction, the page row locked, right
+    after the review's ``PageTag`` upserts: when the page is (now) at or over the public
+    threshold, every row of it not yet listed is listed at ``at`` (the review's ``created``).
+    Reaching T lists all the page's tags; a new tag on a page already over T lists that tag."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE reviews_pagetag SET listed_at = %(at)s WHERE page_id = %(page)s AND listed_at IS NULL"
+            f" AND %(count)s >= {PUBLIC_THRESHOLD_SQL}",
+            {"at": at, "page": page_id, "count": review_count},
+        )
+
+
+def _relist(cursor, pages_sql: str, params: dict) -> None:
+    sql = _LISTED_TRUTH_SQL.format(pages=pages_sql, pt_pages=pages_sql.replace("page_id", "pt.page_id"))
+    cursor.execute(
+        f"UPDATE reviews_pagetag p SET listed_at = t.want FROM ({sql}) t"
+        " WHERE p.id = t.id AND p.listed_at IS DISTINCT FROM t.want",
+        params,
+    )
+
+
+def relist_pages(page_ids) -> None:
+    """Re-derive ``listed_at`` of these pages' rows (pages locked first, as ``submit_review``)."""
+    for chunk in _chunks(page_ids):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM reviews_page WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [chunk])
+            _relist(cursor, "page_id = ANY(%(pages)s)", {"pages": chunk})
+
+
+def rebuild_page_tag_listed_at() -> None:
+    """Every row, by ranges of page ids (short locks; a threshold change runs this)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(page_id), max(page_id) FROM reviews_pagetag")
+        low, high = cursor.fetchone()
+    if low is None:
+        return
+    for start in range(low, high + 1, CHUNK):
+        with transaction.atomic(), connection.cursor() as cursor:
+            bounds = {"lo": start, "hi": start + CHUNK - 1}
+            cursor.execute(
+                "SELECT id FROM reviews_page WHERE id BETWEEN %(lo)s AND %(hi)s ORDER BY id FOR UPDATE",
+                bounds,
+            )
+            _relist(cursor, "page_id BETWEEN %(lo)s AND %(hi)s", bounds)
+
+
+def check_page_tag_listed_at() -> Drift:
+    return _listed_at_drift()[0]
+
+
+def repair_page_tag_listed_at() -> Drift:
+    drift, page_ids = _listed_at_drift()
+    if page_ids:
+        relist_pages(page_ids)
+    return drift
+
+
+def _listed_at_drift() -> tuple[Drift, set[int]]:
+    drift, page_ids = Drift(), set()
+    sql = _LISTED_TRUTH_SQL.format(pages="true", pt_pages="true")
+    for _, page_id, tag_id, stored, want in _rows(
+        f"SELECT * FROM ({sql}) t WHERE t.listed_at IS DISTINCT FROM t.want ORDER BY t.page_id, t.tag_id"
+    ):
+        page_ids.add(page_id)
+        if stored is None:
+            drift.missing += 1
+            drift.add_example(
+                f"page {page_id} tag {tag_id}: not listed, should be listed at {want:%Y-%m-%d %H:%M:%S}"
+            )
+        elif want is None:
+            drift.extra += 1
+            drift.add_example(
+                f"page {page_id} tag {tag_id}: listed, but the page is below the public threshold"
+            )
+        else:
+            drift.wrong += 1
+            drift.add_example(
+                f"page {page_id} tag {tag_id}: listed at {stored:%Y-%m-%d %H:%M:%S}, should be {want:%Y-%m-%d %H:%M:%S}"
+            )
+    return drift, page_ids
+
+
+def refresh_page_tag_listed_at(changes: Changes) -> None:
+    # Runs after refresh_review_counters (registry order), so first_tagged_at is already right.
+    if changes.pages:
+        relist_pages(changes.pages)
+
+
+def _public_threshold_now() -> int:
+    return _rows(f"SELECT {PUBLIC_THRESHOLD_SQL}")[0][0]
+
+
+def _before_threshold_change(sender, instance, **kwargs):
+    instance._crowd_public_threshold = _public_threshold_now()
+
+
+def _after_threshold_change(sender, instance, **kwargs):
+    before = getattr(instance, "_crowd_public_threshold", None)
+    if before is not None and before != _public_threshold_now():
+        # Rare (an editor's decision) and proportional to the tagged pages: after commit.
+        transaction.on_commit(rebuild_page_tag_listed_at)
+
+
+def _connect_threshold_receivers() -> None:
+    from assignments.models import Assignment
+
+    for signal, handler in (
+        (pre_save, _before_threshold_change),
+        (pre_delete, _before_threshold_change),
+        (post_save, _after_threshold_change),
+        (post_delete, _after_threshold_change),
+    ):
+        signal.connect(
+            handler, sender=Assignment, dispatch_uid=f"denormalisation-listed-{signal}-{handler.__name__}"
+        )
+
+
+_connect_threshold_receivers()
+
+register(
+    Denormalisation(
+        name="page-tag-listed-at",
+        description="Per page and tag: when it became publicly visible, i.e. the page had the tag "
+        "and had reached the public threshold (the highest threshold of the active assignments). "
+        "Public `/in-order/` listings, their feeds and the API's in-order listings are ordered by "
+        "it, so a page that reaches the threshold after a reader paged past its first-tagged time "
+        "is appended after them instead of inserted behind them (staff listings keep "
+        "`first_tagged_at`). Append-only while the threshold stands; the listings' settle delay "
+        "(`RESULTS_IN_ORDER_SETTLE_SECONDS`) still applies, because the stamp is the review's "
+        "`created`, taken a moment before its transaction commits. An editor changing the public "
+        "threshold (a threshold edit, or activating or withdrawing an assignment) re-derives every "
+        "row: lowering it lists pages at their past T-th review time, i.e. behind readers who "
+        "already passed that point (they will not see them by resuming); raising it unlists pages. "
+        "Deleting a review re-derives its page (it may be unlisted or listed later, and then seen "
+        "twice).",
+        derived_from="`reviews_pagetag.first_tagged_at` and `reviews_review.created`: "
+        "max(first_tagged_at, created of the page's T-th review by (created, id)), NULL when the "
+        "page has fewer than T reviews",
+        lives_in="`reviews_pagetag.listed_at` (index `pagetag_listed_idx` on tag, listed_at, page)",
+        kept_current_by="`reviews.actions.submit_review` in the review's transaction "
+        "(`stamp_listed_at`); after commit, a re-derivation of the affected pages by "
+        "`denorm.changed` (as `page-tags`); every row after an assignment save or delete that "
+        "changed the public threshold (`pre_save`/`post_save` receivers on `Assignment`).",
+        rebuild=rebuild_page_tag_listed_at,
+        check=check_page_tag_listed_at,
+        refresh=refresh_page_tag_listed_at,
+        repair=repair_page_tag_listed_at,
+        order=13,
+    )
+)

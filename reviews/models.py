@@ -200,20 +200,25 @@ class Skip(models.Model):
 class PageTag(models.Model):
     """Denormalised aggregate: how many reviews gave a page a tag, and when it first got it.
 
-    ``first_tagged_at`` never moves once set (while the tag stays on the page), which is what
-    makes the ``/in-order/`` listings paginate stably. See denormalisations.
+    ``first_tagged_at`` never moves once set (while the tag stays on the page): staff in-order
+    listings follow it. ``listed_at`` is when the page+tag became publicly visible (the page had
+    reached the public threshold and had the tag), NULL until then: public in-order listings
+    follow it, so a page reaching the threshold late is appended, not inserted behind a reader.
+    See ``reviews/denormalisations.py`` and ``results/denormalisations.py``.
     """
 
     page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="page_tags")
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="page_tags")
     count = models.PositiveIntegerField(default=0)
     first_tagged_at = models.DateTimeField()
+    listed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["page", "tag"], name="pagetag_unique")]
         indexes = [
             models.Index(fields=["tag", "-count", "page"], name="pagetag_most_tagged_idx"),
             models.Index(fields=["tag", "first_tagged_at", "page"], name="pagetag_in_order_idx"),
+            models.Index(fields=["tag", "listed_at", "page"], name="pagetag_listed_idx"),
         ]
 
     def __str__(self) -> str:

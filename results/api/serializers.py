@@ -126,7 +126,9 @@ class ListingRowSerializer(serializers.Serializer):
     reviews = serializers.IntegerField()
     agreement = serializers.FloatField()
     at = serializers.DateTimeField(
-        help_text="When the page first got the tag (user listings: when they tagged it)."
+        help_text="In-order position: for the public, when the page with the tag became publicly "
+        "visible (it reached the public threshold); for staff, when it first got the tag (user "
+        "listings: when they tagged it, or later if the page was not public yet)."
     )
 
     @extend_schema_field(serializers.CharField(allow_null=True))

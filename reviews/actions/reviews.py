@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 
 from assignments.actions import advance_assignment_progress
 from reviews import signals
+from reviews.denormalisations import stamp_listed_at
 from reviews.models import Page, Review, Skip, Tag
 
 log = logging.getLogger("crowd.reviews")
@@ -118,6 +119,7 @@ def _record_review(reviewer, page_id: int, tags: list[Tag], assignment_id: int |
                 "DO UPDATE SET review_count = reviews_reviewer.review_count + 1",
                 [reviewer.pk],
             )
+        stamp_listed_at(page_id=page_id, review_count=review_count, at=review.created)
         completed = advance_assignment_progress(document_id=document_id, review_count=review_count)
         tag_ids = [t.pk for t in tags]
         transaction.on_commit(

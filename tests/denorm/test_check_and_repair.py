@@ -81,7 +81,9 @@ def test_the_beat_task_repairs_copies_broken_by_hand_and_says_so(world, client, 
     assert set(drift(maintained_on_commit())) == BROKEN
     with caplog.at_level(logging.WARNING, logger="crowd.denormalisation"):
         repaired = tasks.check_and_repair_denormalisations.apply().get()
-    assert set(repaired) - {"assignment-pool"} == BROKEN  # the pool held page 2: refilled too
+    # The pool held page 2: refilled too. The PageTag rows page-tags re-inserts are then listed
+    # by page-tag-listed-at (checked after it), a repair of a copy of a copy.
+    assert set(repaired) - {"assignment-pool"} == BROKEN | {"page-tag-listed-at"}
     assert drift() == {}
     # Counters were repaired before the sets that read them: page 2 is not "done" at 99 reviews.
     assert str(world["pages"][2].pk) not in get_redis().smembers(keys.assignment_done(world["assignment"].pk))

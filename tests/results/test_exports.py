@@ -121,12 +121,14 @@ def test_exports_leave_out_pages_below_the_public_threshold(client, release, tag
 
 
 def _bulk_tagged_pages(tag, n: int) -> None:
-    """Test data only: n pages, each with one PageTag row (bulk, no reviews needed)."""
+    """Test data only: n public pages, each with one listed PageTag row (bulk, no reviews needed)."""
     doc = factories.make_document(None, pages=0)
     pages = factories.add_pages(doc, n)
     Page.objects.filter(document=doc).update(review_count=2)
     now = timezone.now()
-    PageTag.objects.bulk_create(PageTag(page=pg, tag=tag, count=1, first_tagged_at=now) for pg in pages)
+    PageTag.objects.bulk_create(
+        PageTag(page=pg, tag=tag, count=1, first_tagged_at=now, listed_at=now) for pg in pages
+    )
 
 
 def _peak_while_streaming(client) -> tuple[int, int]:
