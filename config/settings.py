@@ -277,7 +277,8 @@ PICKER_POOL_SIZE = env_int("PICKER_POOL_SIZE", 1000, minimum=10)
 # Full-page cache of public pages for visitors without a session (pagecache/, docs/caching.md):
 # counts shown on cached pages may be this many seconds stale per process; nginx's copies live
 # this long.
-PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", True)
+# Off by default in tests (they count a view's queries); tests/pagecache turns it on.
+PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", not TESTING)
 PAGE_CACHE_SOFT_SECONDS = env_int("PAGE_CACHE_SOFT_SECONDS", 0 if TESTING else 5, minimum=0)
 # Also store copies nginx serves from memcached by URI (deploy/nginx.conf).
 PAGE_CACHE_NGINX = env_bool("PAGE_CACHE_NGINX", True)

@@ -6,11 +6,10 @@ check mean something slightly different here:
 - **rebuild** bumps every global generation, ``epoch`` included, which is in every cached page's
   key: every cached page (and, through the nginx index, every nginx copy of one) is abandoned, and
   the next request of each renders afresh from Postgres.
-- **check** reads the global generations: each one this process has seen must still be present
-  (a missing one is recreated from the clock on the next read, but its absence means memcached
-  lost it; one never created yet is no drift) and must never have gone back below the highest
-  value this process saw (``generations.high_water``). The repair recreates
-  missing ones from the clock, which is monotone by construction.
+- **check** reads the global generations: each one present must never have gone back below the
+  highest value this process saw (``generations.high_water``). A missing one is not drift: the
+  next read recreates it from the clock, above any value it had (memcached flushed, restarted or
+  evicting is normal life for a cache). The repair sets a backwards one above both.
 - The per-tag and per-page generations are created on demand and are not enumerated (there are
   millions of pages); ``epoch`` covers them.
 """
@@ -36,11 +35,10 @@ def _check() -> Drift:
     for key, name in names.items():
         value = found.get(key)
         if not isinstance(value, int):
-            if name not in g.high_water:
-                continue  # never created yet: the first read creates it from the clock
-            drift.missing += 1
-            drift.add_example(f"generation {name} missing")
-        elif value < g.high_water.get(name, 0):
+            # Missing (never created, evicted, memcached restarted) is no drift: the next read
+            # recreates it from the clock, above any value it had, so no old page comes back.
+            continue
+        if value < g.high_water.get(name, 0):
             drift.wrong += 1
             drift.add_example(f"generation {name} went back: {value} < {g.high_water[name]}")
     return drift
@@ -74,8 +72,8 @@ register(
         "carries the generations of what it shows, and a write bumps the ones it changes (global: "
         "`epoch`, `catalogue`, `assignments`, `discoveries`, `counts`; per tag `tag:<slug>`; per "
         "page `page:<id>`). Rebuild bumps every global generation (`epoch` is in every key, so the "
-        "whole cache is abandoned); check says each global generation is present and never went "
-        "back (created from the clock in microseconds when missing, so it cannot). Counts "
+        "whole cache is abandoned); check says no global generation went "
+        "back (missing is fine: recreated from the clock in microseconds, above any value it had). Counts "
         "(`counts`, `tag:*`, `page:*`) may be `PAGE_CACHE_SOFT_SECONDS` (5 s) stale per process; "
         "assignments, discoveries, tags and deleted pages show at once.",
         derived_from="writes to assignments, discoveries, tags, documents, members, parties, pages "

@@ -54,7 +54,9 @@ def _page_changed(sender, instance, **kwargs):
     g.bump_on_commit([g.CATALOGUE, g.page(instance.pk)])
 
 
-def _catalogue_changed(sender, **kwargs):
+def _catalogue_changed(sender, created=False, **kwargs):
+    if created and sender is Document:
+        return  # no page yet: its pages arrive with document_imported, which bumps
     g.bump_on_commit([g.CATALOGUE])
 
 

@@ -37,12 +37,12 @@ _FIXED: dict[str, tuple[str, ...]] = {
     "home": (g.CATALOGUE, g.ASSIGNMENTS, g.DISCOVERIES, g.COUNTS),
     "assignments": (g.CATALOGUE, g.ASSIGNMENTS, g.COUNTS),
     "assignment": (g.CATALOGUE, g.ASSIGNMENTS, g.COUNTS),
-    "tags": (g.CATALOGUE, g.COUNTS),
-    "parties": (g.CATALOGUE, g.COUNTS),
-    "party": (g.CATALOGUE, g.COUNTS),
-    "members": (g.CATALOGUE, g.COUNTS),
-    "member": (g.CATALOGUE, g.COUNTS),
-    "document": (g.CATALOGUE, g.COUNTS),
+    "tags": (g.CATALOGUE, g.ASSIGNMENTS, g.COUNTS),
+    "parties": (g.CATALOGUE, g.ASSIGNMENTS, g.COUNTS),
+    "party": (g.CATALOGUE, g.ASSIGNMENTS, g.COUNTS),
+    "members": (g.CATALOGUE, g.ASSIGNMENTS, g.COUNTS),
+    "member": (g.CATALOGUE, g.ASSIGNMENTS, g.COUNTS),
+    "document": (g.CATALOGUE, g.ASSIGNMENTS, g.COUNTS),
     "discoveries": (g.CATALOGUE, g.DISCOVERIES),
     "discoveries-feed": (g.CATALOGUE, g.DISCOVERIES),
 }
@@ -55,14 +55,15 @@ def route_for(match: ResolverMatch) -> Route | None:
     if name in _FIXED:
         return Route((g.EPOCH, *_FIXED[name]), _LONG, nginx=not name.endswith("-feed"))
     if name == "page":
-        return Route((g.EPOCH, g.CATALOGUE, g.DISCOVERIES, g.page(kwargs["page_id"])), _LONG)
+        # Which tags a page shows publicly depends on the active assignments' thresholds.
+        names = (g.EPOCH, g.CATALOGUE, g.ASSIGNMENTS, g.DISCOVERIES, g.page(kwargs["page_id"]))
+        return Route(names, _LONG)
     in_order = name.startswith("in-order-")
     feed = name.endswith("-feed")
     base = name.removeprefix("in-order-").removesuffix("-feed")
     if base.endswith("tag") and base.removesuffix("tag") in _LISTING_SCOPES and "tag" in kwargs:
-        names = [g.EPOCH, g.CATALOGUE, g.tag(kwargs["tag"])]
-        if base.startswith("assignment-"):
-            names.append(g.ASSIGNMENTS)  # an assignment's scope may change
+        # The public threshold of every listing is the highest of the active assignments'.
+        names = [g.EPOCH, g.CATALOGUE, g.ASSIGNMENTS, g.tag(kwargs["tag"])]
         # In-order listings leave out reviews younger than the settle time; those appear without
         # any write bumping a generation, so such entries live no longer than that.
         settle = settings.RESULTS_IN_ORDER_SETTLE_SECONDS

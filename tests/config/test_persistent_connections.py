@@ -73,6 +73,7 @@ def gunicorn(tmp_path):
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     env["GUNICORN_ACCESS_LOG"] = ""
+    env["PAGE_CACHE_ENABLED"] = "1"  # as in production (tests default to off)
     log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 (held open by the server while it runs)
     command = gunicorn_command(Path(sys.executable).parent, bind=f"127.0.0.1:{port}", workers=1)
     process = subprocess.Popen(
