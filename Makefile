@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
-APT_PACKAGES := memcached chromium fonts-dejavu-core nginx
+APT_PACKAGES := memcached chromium fonts-dejavu-core redis-server nginx
 
 .PHONY: run test bench lint format install system-deps services stop lock clean
 
@@ -20,12 +20,14 @@ $(STAMP): requirements.lock
 
 install: $(STAMP) system-deps
 
-# memcached (system binary), Chromium (browser tests) and nginx (the front's test, the bench)
+# memcached (system binary), Chromium (browser tests), redis-server (the Redis Cluster test) and
+# nginx (the front's test)
 # come from Debian. Without root we
 # cannot install them: warn and carry on (tests that need them then fail saying how to install).
 system-deps:
 	@missing=""; \
 	command -v memcached >/dev/null 2>&1 || missing="$$missing memcached"; \
+	test -x /usr/bin/redis-server || missing="$$missing redis-server"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \

@@ -19,19 +19,21 @@ from assignments.models import Assignment, PriorityPage
 
 
 def advance_assignment_progress(*, document_id: int, review_count: int) -> list[int]:
-    """A page of ``document_id`` just got its ``review_count``-th review: count it as complete in
-    every assignment containing it whose threshold it just reached. Returns their ids.
+    """A page of ``document_id`` just got its ``review_count``-th review: count the review in
+    every assignment containing it, and count the page as complete in those whose threshold it
+    just reached. Returns the ids of the latter.
 
     Called inside the review's transaction (``reviews.actions.submit_review``), after the page
     row is locked, so concurrent reviews of one page are serialised and each threshold is
-    crossed exactly once."""
+    crossed exactly once. One statement either way."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE assignments_assignment SET completed_count = completed_count + 1 "
-            f"WHERE threshold = %(count)s AND id IN ({scope.ASSIGNMENTS_OF_DOCUMENT_SQL}) RETURNING id",
+            "UPDATE assignments_assignment SET review_count = review_count + 1, "
+            "completed_count = completed_count + (threshold = %(count)s)::int "
+            f"WHERE id IN ({scope.ASSIGNMENTS_OF_DOCUMENT_SQL}) RETURNING id, threshold = %(count)s",
             {"count": review_count, "doc": document_id},
         )
-        return [row[0] for row in cursor.fetchall()]
+        return [pk for pk, crossed in cursor.fetchall() if crossed]
 
 
 def add_picker_counts(*, rows: Iterable[tuple[datetime, str, int]]) -> None:
@@ -62,6 +64,8 @@ def feature_assignment_as_main(*, assignment_id: int) -> Assignment:
     main one becomes an alternative. Saved one by one, never with ``update()``: activating an
     assignment builds its Redis sets, and only ``save()`` tells the registry."""
     chosen = Assignment.objects.select_for_update().get(pk=assignment_id)
+    if chosen.is_draft:
+        raise ValueError(f"“{chosen}” is a draft: publish it before featuring it.")
     for other in (
         Assignment.objects.select_for_update()
         .filter(featured=Assignment.Featured.MAIN)
@@ -79,7 +83,11 @@ def feature_assignments(*, assignment_ids: Iterable[int], featured: str) -> int:
     if featured not in (Assignment.Featured.ALTERNATIVE, Assignment.Featured.NONE):
         raise ValueError(f"cannot feature several assignments as {featured!r}")
     count = 0
-    for assignment in Assignment.objects.select_for_update().filter(pk__in=list(assignment_ids)):
+    chosen = list(Assignment.objects.select_for_update().filter(pk__in=list(assignment_ids)))
+    drafts = [a.title for a in chosen if a.is_draft and featured != Assignment.Featured.NONE]
+    if drafts:
+        raise ValueError(f"Drafts cannot be featured; publish them first: {', '.join(drafts)}.")
+    for assignment in chosen:
         if assignment.featured != featured:
             _save(assignment, featured=featured)
             count += 1
@@ -88,8 +96,27 @@ def feature_assignments(*, assignment_ids: Iterable[int], featured: str) -> int:
 
 @transaction.atomic
 def set_assignment_active(*, assignment_id: int, active: bool) -> Assignment:
-    """Publish or withdraw an assignment. An inactive one has no Redis sets and no reviewers."""
-    return _save(Assignment.objects.select_for_update().get(pk=assignment_id), active=active)
+    """Open a published assignment for reviews, or close it. An inactive one has no Redis sets
+    and no reviewers. A draft is opened by :func:`publish_assignment`."""
+    assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
+    if active and assignment.is_draft:
+        raise ValueError(f"“{assignment}” is a draft: publish it to open it for reviews.")
+    return _save(assignment, active=active)
+
+
+@transaction.atomic
+def publish_assignment(*, assignment_id: int, open_for_reviews: bool = True) -> Assignment:
+    """Make a draft public (listed, its page public) and, by default, open it for reviews: its
+    Redis sets are built after commit by the registry's receivers, as for any activation."""
+    assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
+    return _save(assignment, status=Assignment.Status.PUBLISHED, active=open_for_reviews or assignment.active)
+
+
+@transaction.atomic
+def unpublish_assignment(*, assignment_id: int) -> Assignment:
+    """Take an assignment back to draft: off every public list and page, closed and unfeatured."""
+    assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
+    return _save(assignment, status=Assignment.Status.DRAFT, active=False, featured=Assignment.Featured.NONE)
 
 
 @transaction.atomic
@@ -125,12 +152,15 @@ def create_assignment(
     featured: str = Assignment.Featured.NONE,
     feature_order: int = 0,
     active: bool = True,
+    status: str = Assignment.Status.PUBLISHED,
     members: Iterable[int] = (),
     parties: Iterable[int] = (),
     documents: Iterable[int] = (),
 ) -> Assignment:
     if featured == Assignment.Featured.MAIN:
         raise ValueError("create it, then feature_assignment_as_main()")
+    if status == Assignment.Status.DRAFT and (active or featured != Assignment.Featured.NONE):
+        raise ValueError("a draft is neither open for reviews nor featured: pass active=False")
     assignment = Assignment.objects.create(
         title=title,
         slug=slug,
@@ -139,6 +169,7 @@ def create_assignment(
         featured=featured,
         feature_order=feature_order,
         active=active,
+        status=status,
     )
     set_assignment_scope(assignment_id=assignment.pk, members=members, parties=parties, documents=documents)
     return assignment

@@ -1,55 +1,151 @@
-"""The editor admin for assignments: choose pages by members, parties and documents, and feature.
+"""The editor admin for assignments: choose pages by members, parties and documents, draft,
+preview, publish and feature.
 
-Its actions call ``assignments.actions``. The add/change form and the changelist's list edits
-(``list_editable``) save through ``ModelAdmin.save_model``: a model ``save()`` and the form's
-many-to-many ``.set()``, which the receivers in ``assignments/denormalisations.py`` hear; that
-is deliberate and is the same write ``assignments.actions`` makes. Nothing here uses
-``QuerySet.update()``, which no signal reports.
+Its actions and buttons call ``assignments.actions``. The add/change form and the changelist's
+list edits (``list_editable``) save through ``ModelAdmin.save_model``: a model ``save()`` and the
+form's many-to-many ``.set()``, which the receivers in ``assignments/denormalisations.py`` hear;
+that is deliberate and is the same write ``assignments.actions`` makes. Nothing here uses
+``QuerySet.update()``, which no signal reports. The draft rules are checked by
+``Assignment.clean`` (clear form errors) and by a database constraint.
+
+Release scale: members, parties and documents are chosen with autocomplete widgets (a release
+has tens of thousands of documents; one ``<select>`` of all of them does not load), and the
+form shows how many pages the selection covers before it is saved (``scope_size_view``, asked
+by ``static/js/admin_assignment_scope.js``).
 """
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.http import HttpResponseRedirect
+from django.db.models import Count
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from assignments import actions
+from assignments import actions, scope
 from assignments.models import Assignment
+from reviews.models import Page
+
+# At most this many ids of each kind are counted per request (the form sends its selection).
+SCOPE_SIZE_MAX_IDS = 5000
+
+
+def _ids(values: list[str]) -> list[int]:
+    out = []
+    for value in values[:SCOPE_SIZE_MAX_IDS]:
+        if value.isdigit() and 0 < int(value) < 2**63:
+            out.append(int(value))
+    return out
+
+
+def selection_size(*, members=(), parties=(), documents=()) -> dict:
+    """Pages and documents a selection covers, by the assignment rule (``assignments.scope``)."""
+    if not (members or parties or documents):
+        return {"pages": 0, "documents": 0}
+    counts = Page.objects.filter(
+        scope.selection_filter(members=members, parties=parties, documents=documents)
+    ).aggregate(pages=Count("id"), documents=Count("document_id", distinct=True))
+    return {"pages": counts["pages"], "documents": counts["documents"]}
 
 
 @admin.register(Assignment)
 class AssignmentAdmin(admin.ModelAdmin):
-    list_display = [
-        "title",
-        "featured",
-        "feature_order",
-        "active",
-        "threshold",
-        "page_count",
-        "completed_count",
-        "progress",
-    ]
-    list_editable = ["featured", "feature_order", "active"]
-    list_filter = ["featured", "active"]
+    # What fits 1280 px: the rest (description, counters, dates) is on the change page.
+    # (With the admin's side bar and filters open, the table has about 630 px.)
+    list_display = ["title", "status", "active", "featured", "threshold", "progress"]
+    list_display_links = ["title"]
+    list_editable = ["featured", "active"]
+    list_filter = ["status", "active", "featured"]
     search_fields = ["title", "slug", "description"]
     prepopulated_fields = {"slug": ["title"]}
-    filter_horizontal = ["members", "parties", "documents"]
+    autocomplete_fields = ["members", "parties", "documents"]
     # Denormalised counters: kept by the import signal, submit_review and the registry's rebuild.
-    readonly_fields = ["page_count", "completed_count", "created"]
+    readonly_fields = ["selection", "page_count", "completed_count", "review_count", "created"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "description", "threshold", "active"]}),
+        (None, {"fields": ["title", "slug", "description", "threshold", "status", "active"]}),
         ("Home page", {"fields": ["featured", "feature_order"]}),
         (
             "Pages: every page of these members, parties and documents",
-            {"fields": ["members", "parties", "documents"]},
+            {
+                "fields": ["members", "parties", "documents", "selection"],
+                "description": "Type a few letters of a name or title to find it.",
+            },
         ),
-        ("Progress", {"fields": ["page_count", "completed_count", "created"]}),
+        ("Progress", {"fields": ["page_count", "completed_count", "review_count", "created"]}),
     ]
-    actions = ["make_main", "make_alternative", "unfeature"]
+    actions = ["make_main", "make_alternative", "unfeature", "publish"]
+    change_form_template = "admin/assignments/assignment/change_form.html"
+
+    class Media:
+        js = ["admin/js/jquery.init.js", "js/admin_assignment_scope.js"]
+        css = {"all": ["css/admin.css"]}
+
+    def get_changeform_initial_data(self, request):
+        # New assignments start as drafts: previewed, then published.
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("status", Assignment.Status.DRAFT)
+        initial.setdefault("active", False)
+        return initial
+
+    def get_urls(self):
+        opts = self.model._meta
+        own = [
+            path(
+                "scope-size/",
+                self.admin_site.admin_view(self.scope_size_view),
+                name=f"{opts.app_label}_{opts.model_name}_scope_size",
+            ),
+            path(
+                "<int:object_id>/publish/",
+                self.admin_site.admin_view(self.publish_view),
+                name=f"{opts.app_label}_{opts.model_name}_publish",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def scope_size_view(self, request):
+        """JSON: how many pages and documents the ``members``, ``parties`` and ``documents`` ids
+        in the query string cover. Staff with view permission only (``admin_view``)."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        size = selection_size(
+            members=_ids(request.GET.getlist("members")),
+            parties=_ids(request.GET.getlist("parties")),
+            documents=_ids(request.GET.getlist("documents")),
+        )
+        return JsonResponse(size)
+
+    def publish_view(self, request, object_id: int):
+        """The change page's "Publish" button (POST, CSRF by ``admin_view``)."""
+        return _publish(self, request, object_id)
+
+    @admin.display(description="pages selected")
+    def selection(self, obj: Assignment) -> str:
+        size = selection_size(
+            members=list(obj.members.values_list("pk", flat=True)) if obj.pk else [],
+            parties=list(obj.parties.values_list("pk", flat=True)) if obj.pk else [],
+            documents=list(obj.documents.values_list("pk", flat=True)) if obj.pk else [],
+        )
+        return format_html(
+            '<output id="scope-size" data-url="{}" aria-live="polite">{}</output>',
+            reverse("admin:assignments_assignment_scope_size"),
+            _size_words(size),
+        )
 
     @admin.display(description="progress")
     def progress(self, obj: Assignment) -> str:
-        return f"{obj.progress_percent:.0f}%"
+        return format_html(
+            '<span title="{} of {} pages complete, {} reviews">{}/{} ({}%)</span>',
+            obj.completed_count,
+            obj.page_count,
+            obj.review_count,
+            obj.completed_count,
+            obj.page_count,
+            f"{obj.progress_percent:.0f}",
+        )
 
     def changelist_view(self, request, extra_context=None):
         # Two "main" assignments in one list edit break the one-main constraint: say so plainly.
@@ -59,14 +155,14 @@ class AssignmentAdmin(admin.ModelAdmin):
         except IntegrityError:
             self.message_user(
                 request,
-                "Only one assignment can be the main featured one; nothing was changed.",
+                "Only one assignment can be the main featured one, and a draft can be neither open "
+                "nor featured; nothing was changed.",
                 messages.ERROR,
             )
             return HttpResponseRedirect(request.get_full_path())
 
-    @admin.action(
-        description="Feature as the main assignment (only one: the current main becomes an alternative)"
-    )
+    # Short descriptions: the action menu's width is the widest of them.
+    @admin.action(description="Feature as the main one (the current main becomes an alternative)")
     def make_main(self, request, queryset):
         ids = list(queryset.values_list("pk", flat=True)[:2])
         if len(ids) != 1:
@@ -74,14 +170,22 @@ class AssignmentAdmin(admin.ModelAdmin):
             return
         # Through the action, never QuerySet.update(): activating builds the assignment's Redis
         # sets, and only a save tells the registry (an update() here once left them missing).
-        chosen = actions.feature_assignment_as_main(assignment_id=ids[0])
+        try:
+            chosen = actions.feature_assignment_as_main(assignment_id=ids[0])
+        except ValueError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
         self.message_user(request, f"“{chosen}” is now the main assignment on the home page.")
 
     @admin.action(description="Feature as alternatives")
     def make_alternative(self, request, queryset):
-        count = actions.feature_assignments(
-            assignment_ids=queryset.values_list("pk", flat=True), featured=Assignment.Featured.ALTERNATIVE
-        )
+        try:
+            count = actions.feature_assignments(
+                assignment_ids=queryset.values_list("pk", flat=True), featured=Assignment.Featured.ALTERNATIVE
+            )
+        except ValueError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
         self.message_user(request, f"{count} assignment(s) featured as alternatives.")
 
     @admin.action(description="Stop featuring")
@@ -90,3 +194,38 @@ class AssignmentAdmin(admin.ModelAdmin):
             assignment_ids=queryset.values_list("pk", flat=True), featured=Assignment.Featured.NONE
         )
         self.message_user(request, f"{count} assignment(s) no longer featured.")
+
+    @admin.action(description="Publish drafts (and open them for reviews)", permissions=["change"])
+    def publish(self, request, queryset):
+        drafts = list(queryset.filter(status=Assignment.Status.DRAFT).values_list("pk", flat=True))
+        for assignment_id in drafts:
+            actions.publish_assignment(assignment_id=assignment_id)
+        self.message_user(request, f"{len(drafts)} draft(s) published and open for reviews.")
+
+
+def _size_words(size: dict) -> str:
+    if not size["pages"] and not size["documents"]:
+        return "Nothing selected yet."
+    return f"{size['pages']:,} pages in {size['documents']:,} documents"
+
+
+def _publish(model_admin: AssignmentAdmin, request, object_id: int):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    assignment = get_object_or_404(Assignment, pk=object_id)
+    if not model_admin.has_change_permission(request, assignment):
+        raise PermissionDenied
+    if not assignment.is_draft:
+        model_admin.message_user(request, f"“{assignment}” is already published.", messages.WARNING)
+    else:
+        actions.publish_assignment(assignment_id=assignment.pk)
+        model_admin.message_user(
+            request,
+            format_html(
+                '“{}” is published and open for reviews: <a href="{}">see it on the site</a>.',
+                assignment,
+                assignment.get_absolute_url(),
+            ),
+            messages.SUCCESS,
+        )
+    return HttpResponseRedirect(reverse("admin:assignments_assignment_change", args=[assignment.pk]))

@@ -27,7 +27,8 @@ from collections import defaultdict
 
 import redis
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
@@ -313,7 +314,8 @@ register(
 
 
 def recount_assignments(assignment_ids) -> None:
-    """Set ``page_count`` and ``completed_count`` of these assignments from their pages. The
+    """Set ``page_count``, ``completed_count`` and ``review_count`` of these assignments from
+    their pages. The
     assignment row is locked first: a concurrent ``submit_review`` either committed before (and is
     counted) or increments after this commits."""
     for assignment_id in sorted(assignment_ids):
@@ -327,11 +329,15 @@ def recount_assignments(assignment_ids) -> None:
             if threshold is None:
                 continue
             counts = Page.objects.filter(scope.page_filter(assignment_id)).aggregate(
-                pages=Count("id"), done=Count("id", filter=Q(review_count__gte=threshold))
+                pages=Count("id"),
+                done=Count("id", filter=Q(review_count__gte=threshold)),
+                reviews=Coalesce(Sum("review_count"), 0),
             )
             Assignment.objects.filter(pk=assignment_id).exclude(
-                page_count=counts["pages"], completed_count=counts["done"]
-            ).update(page_count=counts["pages"], completed_count=counts["done"])
+                page_count=counts["pages"], completed_count=counts["done"], review_count=counts["reviews"]
+            ).update(
+                page_count=counts["pages"], completed_count=counts["done"], review_count=counts["reviews"]
+            )
 
 
 def refresh_assignment_counts(changes: Changes) -> None:
@@ -371,12 +377,13 @@ def _count_drift(field: str) -> tuple[Drift, list[int]]:
     drift, ids = Drift(), []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold)"
+            f"SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold),"
+            " coalesce(sum(p.review_count), 0)"
             f" FROM assignments_assignment a LEFT JOIN ({scope.ASSIGNMENT_PAGES_SQL}) x ON x.assignment_id = a.id"
             " LEFT JOIN reviews_page p ON p.id = x.page_id GROUP BY a.id ORDER BY a.id"
         )
-        for pk, stored, pages, done in cursor.fetchall():
-            actual = done if field == "completed_count" else pages
+        for pk, stored, pages, done, reviews in cursor.fetchall():
+            actual = {"completed_count": done, "page_count": pages, "review_count": reviews}[field]
             if actual != stored:
                 ids.append(pk)
                 drift.wrong += 1
@@ -427,7 +434,8 @@ for _order, _kind in enumerate(KINDS):
     )
 
 _COUNTS_KEPT = (
-    "`reviews.actions.submit_review` (completed_count, in the review's transaction); after commit, "
+    "`reviews.actions.submit_review` (completed_count and review_count, in the review's transaction, "
+    "through `assignments.actions.advance_assignment_progress`); after commit, "
     "a recount of the affected assignments by `denorm.changed` (imports, page "
     "deletes and cascades, edits of members, parties, documents and threshold)."
 )
@@ -458,6 +466,21 @@ register(
         repair=_count_repair("completed_count"),
         refresh=refresh_assignment_counts,
         order=21,
+    )
+)
+register(
+    Denormalisation(
+        name="assignment-review-count",
+        description="How many reviews the pages of each assignment have had (whichever assignment "
+        "each was filed under): the “N reviews so far” beside its progress bar.",
+        derived_from="sum of `reviews_page.review_count` over the assignment's pages",
+        lives_in="`assignments_assignment.review_count`",
+        kept_current_by=_COUNTS_KEPT,
+        rebuild=rebuild_assignment_counts,
+        check=_count_check("review_count"),
+        repair=_count_repair("review_count"),
+        refresh=refresh_assignment_counts,
+        order=22,
     )
 )
 

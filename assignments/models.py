@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -12,6 +13,23 @@ from reviews.models import Page
 
 
 class Assignment(models.Model):
+    """A set of pages with a threshold.
+
+    Two independent-looking flags, one rule between them:
+
+    - ``status``: *draft* (staff only: previewed at its public address, never listed, never
+      served, 404 for the public) or *published* (public).
+    - ``active``: open for reviews (the picker serves it, its page has a start button). A
+      published assignment that is not active is *closed*: still public, no longer reviewed.
+
+    A draft is never active nor featured (database constraints say so); publishing opens it
+    (``assignments.actions.publish_assignment``).
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft (staff only)"
+        PUBLISHED = "published", "Published"
+
     class Featured(models.TextChoices):
         MAIN = "main", "Main (home page)"
         ALTERNATIVE = "alternative", "Alternative"
@@ -28,11 +46,25 @@ class Assignment(models.Model):
     )
     featured = models.CharField(max_length=16, choices=Featured.choices, default=Featured.NONE)
     feature_order = models.PositiveIntegerField(default=0)
-    active = models.BooleanField(default=True)
+    status = models.CharField(
+        max_length=16,
+        choices=Status.choices,
+        default=Status.PUBLISHED,
+        help_text="A draft is seen by staff only (the “Preview draft” button shows it); publish it to open it "
+        "for reviews.",
+    )
+    active = models.BooleanField(
+        default=True,
+        verbose_name="open for reviews",
+        help_text="Reviewers are served its pages. A published assignment that is not open is shown as closed.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     # Denormalised: pages in the assignment, and pages that reached the threshold.
     page_count = models.PositiveIntegerField(default=0)
     completed_count = models.PositiveIntegerField(default=0)
+    # Denormalised: reviews of its pages (whoever's assignment they were filed under), so the
+    # progress bar can say "N reviews so far" beside "pages complete" at no cost per request.
+    review_count = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["feature_order", "title"]
@@ -41,6 +73,10 @@ class Assignment(models.Model):
             models.UniqueConstraint(
                 fields=["featured"], condition=Q(featured="main"), name="assignment_one_main"
             ),
+            models.CheckConstraint(
+                condition=Q(status="published") | Q(active=False, featured="none"),
+                name="assignment_draft_not_open_nor_featured",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -48,6 +84,21 @@ class Assignment(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("assignment", args=[self.slug])
+
+    def clean(self) -> None:
+        """The draft rule in words, for the admin's forms (the constraint would only say its name)."""
+        if self.status == self.Status.DRAFT:
+            errors = {}
+            if self.active:
+                errors["active"] = "A draft cannot be open for reviews: publish it to open it."
+            if self.featured != self.Featured.NONE:
+                errors["featured"] = "A draft cannot be featured on the home page: publish it first."
+            if errors:
+                raise ValidationError(errors)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
 
     def pages(self) -> models.QuerySet[Page]:
         """The pages this assignment covers (Postgres truth): by member, party or document."""

@@ -40,6 +40,19 @@ def page_filter(assignment_id: int) -> Q:
     )
 
 
+def selection_filter(*, members=(), parties=(), documents=()) -> Q:
+    """The same rule as :func:`page_filter`, for a selection not saved yet (the admin shows the
+    size of what an editor picked before saving): a ``Q`` on Page."""
+    condition = Q(pk__in=[])
+    if documents:
+        condition |= Q(document_id__in=list(documents))
+    if members:
+        condition |= Q(document__member_id__in=list(members))
+    if parties:
+        condition |= Q(document__member__party_id__in=list(parties))
+    return condition
+
+
 def containing_document_filter(*, document_id: int, member_id: int | None, party_id: int | None) -> Q:
     """A ``Q`` on Assignment selecting those that contain a document (owners already known)."""
     condition = Q(documents=document_id)

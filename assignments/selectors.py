@@ -16,6 +16,28 @@ def featured_assignments() -> tuple[Assignment | None, list[Assignment]]:
     return main, [a for a in featured if a.featured == Assignment.Featured.ALTERNATIVE]
 
 
+def home_assignments() -> tuple[Assignment | None, list[Assignment], Assignment | None]:
+    """What the home page leads with: ``(lead, alternatives, finished_main)``.
+
+    The lead is the main assignment while it still has pages to complete. Once every page of it
+    is complete, a big "Start" there would only thank a new visitor for finishing: the lead is
+    then the alternative that most needs help (the most pages left), and ``finished_main`` is
+    the main one, so the page can say it is done. Alternatives exclude the lead."""
+    main, alternatives = featured_assignments()
+    if main is None or not is_complete(main):
+        return main, alternatives, None
+    needing = [a for a in alternatives if not is_complete(a)]
+    if not needing:
+        return None, alternatives, main
+    lead = max(needing, key=lambda a: (a.page_count - a.completed_count, -a.feature_order))
+    return lead, [a for a in alternatives if a.pk != lead.pk], main
+
+
+def is_complete(assignment: Assignment) -> bool:
+    """Every page reached the threshold (an assignment without pages is not complete: it waits)."""
+    return assignment.page_count > 0 and assignment.completed_count >= assignment.page_count
+
+
 # The cookie set by /assignments/<slug>/start/ naming the reviewer's current assignment.
 CURRENT_ASSIGNMENT_COOKIE = "crowd_assignment"
 

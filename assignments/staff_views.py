@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import redis
+from django.conf import settings
 from django.db.models import Sum
 from django.shortcuts import render
 from django.utils import timezone
@@ -41,12 +42,27 @@ def picker_counts() -> list[dict]:
         picker_stats.POOL_UNAVAILABLE: "memcached down",
         picker_stats.POOL_REFILLED: "Pools refilled",
     }
+    meanings = {
+        picker_stats.REDIS: "The normal path: a page drawn at random from the assignment's to-do set in Redis.",
+        picker_stats.POOL: "Redis was down or not built, so the page came from the list of to-do pages kept "
+        "in memcached. Fine for a while; many of these mean Redis needs attention.",
+        picker_stats.POSTGRES: "Both Redis and memcached failed, so Postgres chose the page (slower, still "
+        "random). Should be rare.",
+        picker_stats.NOTHING_LEFT: "A reviewer had nothing left to review in their assignment and was shown "
+        "the “done” page.",
+        picker_stats.STALE_REMOVED: "Pages a copy offered that Postgres said were finished, deleted or already "
+        "reviewed; removed and another page picked. A few are normal (races between reviewers).",
+        picker_stats.REDIS_UNAVAILABLE: "Times Redis could not be asked (down, or its sets still being built).",
+        picker_stats.POOL_UNAVAILABLE: "Times memcached could not be asked.",
+        picker_stats.POOL_REFILLED: "Times the background task refilled an assignment's memcached list.",
+    }
     names = list(picker_stats.SOURCES) + list(picker_stats.EVENTS)
     names += sorted(set(ever) - set(names))
     return [
         {
             "name": name,
             "label": labels.get(name, name),
+            "meaning": meanings.get(name, ""),
             "hour": this_hour.get(name, 0),
             "day": day.get(name, 0),
             "ever": ever.get(name, 0),
@@ -91,16 +107,35 @@ def redis_state() -> dict:
         return {"up": False, "error": str(exc), "families": {}}
 
 
+def served_summary(counts: list[dict]) -> dict | None:
+    """The last 24 hours in one sentence's numbers: pages served, and the share of each source."""
+    by_name = {row["name"]: row["day"] for row in counts}
+    served = {name: by_name.get(name, 0) for name in picker_stats.SOURCES}
+    total = sum(served.values())
+    if not total:
+        return None
+    return {
+        "total": total,
+        "redis": round(100 * served.get(picker_stats.REDIS, 0) / total),
+        "pool": round(100 * served.get(picker_stats.POOL, 0) / total),
+        "postgres": round(100 * served.get(picker_stats.POSTGRES, 0) / total),
+    }
+
+
 @never_cache
 @staff_only
 def cache_status(request):
     picker_stats.flush()  # this process's counts first, so the page is current
     page_cache_stats.flush()
+    counts = picker_counts()
     return render(
         request,
         "staff/cache.html",
         {
-            "picker_counts": picker_counts(),
+            "summary": served_summary(counts),
+            "reservation_seconds": settings.PICKER_RESERVATION_SECONDS,
+            "pool_size": settings.PICKER_POOL_SIZE,
+            "picker_counts": counts,
             "page_cache_counts": page_cache_stats.summary(),
             "assignments": assignment_states(),
             "redis": redis_state(),

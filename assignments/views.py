@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 
 from assignments.models import Assignment
 from assignments.selectors import CURRENT_ASSIGNMENT_COOKIE, assignments_needing_reviews
@@ -12,21 +14,37 @@ from lib.web import allow_methods
 CURRENT_ASSIGNMENT_MAX_AGE = 60 * 60 * 24 * 30
 
 
+# How many pages a staff preview of a draft shows.
+PREVIEW_PAGES = 12
+
+
+def _visible_assignment_or_404(request, slug: str) -> Assignment:
+    """The assignment at ``slug`` if this visitor may see it: drafts are for staff only (404 for
+    everyone else, as if they did not exist)."""
+    assignment = get_object_or_404(Assignment, slug=slug)
+    if assignment.is_draft and not request.user.is_staff:
+        raise Http404("No such assignment")
+    return assignment
+
+
 @allow_methods("GET", "HEAD")
 def assignment_list(request):
+    # Active implies published (a draft is never active): drafts are never listed.
     assignments = list(Assignment.objects.filter(active=True).order_by("feature_order", "title"))
     return render(request, "assignments/list.html", {"assignments": assignments})
 
 
+@never_cache  # a draft's preview must never be stored by a shared cache
 @allow_methods("GET", "HEAD")
 def assignment_detail(request, slug: str):
-    assignment = get_object_or_404(Assignment, slug=slug)
-    return render(
-        request,
-        "assignments/detail.html",
-        # Top reviewers are filled by a later issue; the template keeps room for them.
-        {"assignment": assignment, "top_reviewers": []},
-    )
+    assignment = _visible_assignment_or_404(request, slug)
+    context = {"assignment": assignment, "top_reviewers": []}  # top reviewers: a later issue
+    if assignment.is_draft:
+        # The staff preview: the public page as it will look, plus a sample of the pages it covers.
+        context["preview_pages"] = list(
+            assignment.pages().select_related("document").order_by("document_id", "number")[:PREVIEW_PAGES]
+        )
+    return render(request, "assignments/detail.html", context)
 
 
 @allow_methods("GET", "HEAD")
@@ -51,7 +69,7 @@ def assignment_start(request, slug: str):
 @allow_methods("GET", "HEAD")
 def assignment_done(request, slug: str):
     """Nothing left in this assignment for this reviewer: offer those that most need reviews."""
-    assignment = get_object_or_404(Assignment, slug=slug)
+    assignment = _visible_assignment_or_404(request, slug)
     return render(
         request,
         "assignments/done.html",

@@ -112,6 +112,9 @@ DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL") or services.redis_url(DATA_DIR)
+# REDIS_URL names one node of a Redis Cluster (lib/redis_client.py); the Celery broker and the
+# API throttle then need a plain Redis: set CELERY_BROKER_URL and API_THROTTLE_REDIS_URL.
+REDIS_CLUSTER = env_bool("REDIS_CLUSTER", False)
 
 
 def _with_redis_db(url: str, db: int) -> str:
@@ -158,7 +161,7 @@ if TESTING:
 # Anonymous API reads are throttled in Redis (results.api.throttling), shared by all processes.
 CACHES["throttle"] = {
     "BACKEND": "django.core.cache.backends.redis.RedisCache",
-    "LOCATION": REDIS_URL,
+    "LOCATION": env_str("API_THROTTLE_REDIS_URL") or REDIS_URL,
     "KEY_PREFIX": CACHES["default"]["KEY_PREFIX"] + "-throttle",
     "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
 }
@@ -220,6 +223,23 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LOGIN_URL = "/account/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+
+# Email (password reset). With EMAIL_HOST set, SMTP; without, the console (development: the
+# reset link is printed by `make run`). Tests use Django's in-memory backend.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Crowd review <noreply@localhost>")
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 60 * 60 * 24, minimum=300)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -285,6 +305,13 @@ PAGE_CACHE_NGINX = env_bool("PAGE_CACHE_NGINX", True)
 # Anonymous writes allowed per session / per address per minute.
 RATE_LIMIT_SESSION_PER_MINUTE = env_int("RATE_LIMIT_SESSION_PER_MINUTE", 60, minimum=1)
 RATE_LIMIT_ADDRESS_PER_MINUTE = env_int("RATE_LIMIT_ADDRESS_PER_MINUTE", 600, minimum=1)
+# Password reset requests allowed per address and per email address per hour.
+RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS_PER_HOUR = env_int(
+    "RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS_PER_HOUR", 10, minimum=1
+)
+RATE_LIMIT_PASSWORD_RESET_PER_EMAIL_PER_HOUR = env_int(
+    "RATE_LIMIT_PASSWORD_RESET_PER_EMAIL_PER_HOUR", 3, minimum=1
+)
 # Anonymous API requests allowed per address per minute (Redis-backed DRF throttle).
 RATE_LIMIT_API_ANON_PER_MINUTE = env_int("RATE_LIMIT_API_ANON_PER_MINUTE", 120, minimum=1)
 # In-order listings and export cursors leave out what is younger than this: a review is stamped

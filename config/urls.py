@@ -3,6 +3,9 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.static import serve
 
+# A database that cannot be reached (Postgres restarting) is a 503 with Retry-After, not a 500.
+handler500 = "lib.web.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("denorm.urls")),

@@ -33,6 +33,9 @@ class DenormalisationState(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [
+            ("operate_denormalisations", "Can check and rebuild denormalisations from the staff page"),
+        ]
 
     def __str__(self) -> str:
         return self.name

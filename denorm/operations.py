@@ -21,6 +21,7 @@ log = logging.getLogger("crowd.denormalisation")
 # How long one process may hold the "rebuild this family" lock before another may queue again.
 REBUILD_LOCK_SECONDS = 600
 REBUILD_TASK = "denorm.tasks.rebuild_denormalisation"
+CHECK_TASK = "denorm.tasks.check_denormalisation"
 
 
 def rebuild_entries(entries: Iterable[Denormalisation]) -> list[tuple[str, float]]:
@@ -145,6 +146,19 @@ def _queue_rebuild(name: str) -> None:
     except Exception as exc:  # broker down: drop the lock so the next caller queues again
         log.warning("could not queue the rebuild of %s: %r", name, exc)
         release_rebuild_lock(name)
+
+
+def queue_check(name: str) -> bool:
+    """Queue a check of ``name`` (the staff page's "Check" button); the task records its outcome
+    for the staff page. False when the broker could not be reached."""
+    from celery import current_app
+
+    try:
+        current_app.send_task(CHECK_TASK, args=[name])  # by name: the tasks module imports this one
+    except Exception as exc:
+        log.warning("could not queue the check of %s: %r", name, exc)
+        return False
+    return True
 
 
 def release_rebuild_lock(name: str) -> None:

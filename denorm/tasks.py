@@ -22,6 +22,13 @@ def rebuild_denormalisation(name: str) -> None:
 
 
 @shared_task(ignore_result=True)
+def check_denormalisation(name: str) -> None:
+    """Compare one registered denormalisation with Postgres and record the outcome (the staff
+    page's "Check" button; nothing is repaired)."""
+    operations.check_entries(registry.select([name]))
+
+
+@shared_task(ignore_result=True)
 def ensure_denormalisations() -> list[str]:
     """Periodic (beat): queue a rebuild of every Redis family whose built marker is missing and
     of every entry flagged stale after a failed on-commit update. Returns the names queued."""

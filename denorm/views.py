@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import redis
 from django.conf import settings
-from django.shortcuts import render
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from denorm import operations, registry
 from denorm.models import DenormalisationState
-from lib.web import staff_only
+from lib.web import allow_methods, staff_only
+
+# Staff may look; only those with this permission (superusers have it) may press the buttons.
+OPERATE_PERMISSION = f"{DenormalisationState._meta.app_label}.operate_denormalisations"
 
 
 @never_cache
@@ -31,5 +38,42 @@ def denormalisations(request):
     return render(
         request,
         "staff/denormalisations.html",
-        {"rows": rows, "redis_error": redis_error, "check_seconds": settings.DENORMALISATION_CHECK_SECONDS},
+        {
+            "rows": rows,
+            "redis_error": redis_error,
+            "check_seconds": settings.DENORMALISATION_CHECK_SECONDS,
+            "can_operate": request.user.has_perm(OPERATE_PERMISSION),
+        },
     )
+
+
+@never_cache
+@staff_only
+@allow_methods("POST")
+def operate(request, name: str, operation: str):
+    """The "Check" and "Rebuild" buttons: queue a Celery task for one entry, then back to the
+    page, which shows the task's outcome (last check, drift, last rebuild) once it ran. POST with
+    the CSRF token (Django's middleware), staff with ``OPERATE_PERMISSION`` only."""
+    if not request.user.has_perm(OPERATE_PERMISSION):
+        raise PermissionDenied("You may look at denormalisations but not check or rebuild them.")
+    try:
+        entry = registry.get(name)
+    except KeyError:
+        raise Http404("No such denormalisation") from None
+    if operation == "check":
+        queued = operations.queue_check(entry.name)
+        done = f"Check of {entry.name} queued: its result appears in “Last check” and “Drift found” when the worker has run it (reload the page)."
+    else:
+        # A rebuild already queued (the lock) is not queued twice: the button says so.
+        queued = operations.queue_rebuild(entry.name)
+        done = f"Rebuild of {entry.name} queued: “Last rebuild” changes when the worker has run it (reload the page)."
+        if not queued:
+            done = f"A rebuild of {entry.name} is already queued or running."
+            queued = True
+    if queued:
+        messages.success(request, done)
+    else:
+        messages.error(
+            request, f"Could not queue the {operation} of {entry.name}: the task broker is unreachable."
+        )
+    return redirect(reverse("staff-denormalisations") + f"#row-{entry.name}")

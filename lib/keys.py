@@ -82,7 +82,8 @@ def assignment_pool(assignment_id: int) -> str:
 
 # Rate limits (reviews/ratelimit.py): one fixed-window counter per scope, identity and minute.
 def rate_limit(scope: str, ident: str, window: int) -> str:
-    """Redis counter of anonymous writes by one session or address during one minute window."""
+    """Redis counter of anonymous writes by one session or address during one minute window (and
+    of password reset requests by address or email digest during one hour: scopes reset-*)."""
     return f"{_P}:rl:{{{scope}:{ident}}}:{window}"
 
 

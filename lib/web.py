@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import sys
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.template import loader
+from django.views import defaults
+
+# Seconds a client is asked to wait when the database is unreachable (a restart takes a few).
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 def error_page(request, *, status: int, title: str, message: str, template: str = "error.html", **extra):
@@ -50,3 +58,34 @@ def staff_only(view):
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+def _database_unreachable(exc: BaseException | None) -> bool:
+    """The exception (or one it was raised from) says the database could not be reached: a
+    restart, a failover, a full connection pool. Not a bad query (those are 500s, and bugs)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OperationalError | InterfaceError):
+            return True
+        module = type(exc).__module__
+        if module.startswith(("psycopg", "psycopg_pool")) and type(exc).__name__ in {
+            "OperationalError",
+            "InterfaceError",
+            "PoolTimeout",
+        }:
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def server_error(request):
+    """``handler500``: a database that cannot be reached (Postgres restarting) is a friendly 503
+    with ``Retry-After``, rendered without touching the database; anything else is the 500 page.
+    Django calls this inside its ``except`` block, so the exception is ``sys.exc_info()``'s."""
+    if _database_unreachable(sys.exc_info()[1]):
+        body = loader.get_template("503.html").render()
+        response = HttpResponse(body, status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        response["Cache-Control"] = "no-store"
+        return response
+    return defaults.server_error(request)

@@ -17,6 +17,7 @@ from django.db.models import Count
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 
 from reviews import actions, pdf
 from reviews.models import Discovery, Document, Member, Page, Party, Review, Tag
@@ -134,7 +135,8 @@ class PageInline(admin.TabularInline):
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
-    list_display = ["title", "cover", "member", "status_and_reason", "page_count", "created", "imported_at"]
+    # What fits 1280 px; the sha256, error in full and import time are on the change page.
+    list_display = ["title", "cover", "member", "status_and_reason", "page_count", "created"]
     # No filter by member: a release has hundreds; the search box finds them by name.
     list_filter = ["status", "member__party"]
     search_fields = ["title", "member__name", "sha256"]
@@ -163,6 +165,8 @@ class DocumentAdmin(admin.ModelAdmin):
         "imported_at",
     ]
     autocomplete_fields = ["member"]
+    # Newest first: after an upload, the new document heads the list.
+    ordering = ["-created", "-id"]
     actions = ["reimport"]
     inlines = [PageInline]
 
@@ -223,7 +227,7 @@ class DocumentAdmin(admin.ModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_and_reason(self, obj: Document) -> str:
         if obj.status == Document.Status.FAILED:
-            return format_html("<strong>Failed:</strong> {}", obj.error)
+            return format_html("<strong>Failed:</strong> {}", Truncator(obj.error).chars(80))
         return obj.get_status_display()
 
     @admin.display(description="pages")
@@ -246,11 +250,11 @@ class DocumentAdmin(admin.ModelAdmin):
 
 @admin.register(Page)
 class PageAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "thumb", "document", "number", "review_count", "tags_summary"]
+    list_display = ["__str__", "thumb", "review_count", "tags_summary"]
     list_filter = ["document__status", "document__member__party"]
     search_fields = ["document__title", "document__member__name"]
     list_select_related = ["document"]
-    raw_id_fields = ["document"]
+    autocomplete_fields = ["document"]
     readonly_fields = [
         "preview",
         "document",
@@ -295,11 +299,15 @@ class PageAdmin(admin.ModelAdmin):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "key", "order", "active", "highlights", "description"]
+    list_display = ["name", "key", "order", "active", "highlights", "short_description"]
     list_editable = ["key", "order", "active"]
     list_filter = ["active", "highlights"]
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
+
+    @admin.display(description="description")
+    def short_description(self, obj: Tag) -> str:
+        return Truncator(obj.description).chars(60)
 
 
 @admin.register(Review)
@@ -311,7 +319,7 @@ class ReviewAdmin(admin.ModelAdmin):
     search_fields = ["reviewer__username", "page__document__title"]
     list_select_related = ["reviewer", "page__document", "assignment"]
     date_hierarchy = "created"
-    raw_id_fields = ["reviewer", "page"]
+    autocomplete_fields = ["reviewer", "page"]
     show_full_result_count = False  # COUNT(*) over millions of reviews on every list page
 
     def get_queryset(self, request):
@@ -333,11 +341,11 @@ class ReviewAdmin(admin.ModelAdmin):
 
 @admin.register(Discovery)
 class DiscoveryAdmin(admin.ModelAdmin):
-    list_display = ["title", "thumb", "page", "credited", "created_by", "created"]
+    list_display = ["title", "thumb", "page", "credited", "created"]
     search_fields = ["title", "note", "page__document__title", "credited__username"]
     list_filter = ["created"]
     list_select_related = ["page__document", "credited", "created_by"]
-    raw_id_fields = ["page", "credited"]
+    autocomplete_fields = ["page", "credited"]
     readonly_fields = ["created_by", "created"]
     fields = ["page", "title", "note", "credited", "created_by", "created"]
 

@@ -57,7 +57,7 @@ TAGS = [
     ("Hand-written", "hand-written", "h", 3, False, "A letter or note written by hand."),
     ("Food", "food", "f", 4, False, "Groceries, meals, restaurants."),
     ("Travel", "travel", "t", 5, False, "Trains, taxis, flights, mileage."),
-    ("Second home", "second-home", "s", 6, False, "Rent, mortgage, furnishing or repairs of a second home."),
+    ("Second home", "second-home", "o", 6, False, "Rent, mortgage, furnishing or repairs of a second home."),
     (
         "Investigate this",
         "investigate-this",

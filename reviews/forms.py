@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import password_validation
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
 from reviews.account_rules import USERNAME_MAX_LENGTH, AccountError, check_username
@@ -22,6 +22,12 @@ class ReviewForm(forms.Form):
         super().__init__(data, *args, **kwargs)
         self.tag_slugs: list[str] = [s for s in data.getlist("tags") if s] if data is not None else []
 
+    def clean(self):
+        # Postgres text cannot hold NUL: refused here (400), never a DataError (500).
+        if any("\x00" in slug for slug in self.tag_slugs):
+            raise forms.ValidationError("A tag cannot contain a NUL byte.")
+        return super().clean()
+
 
 class ClaimForm(forms.Form):
     username = forms.CharField(
@@ -32,7 +38,7 @@ class ClaimForm(forms.Form):
     )
     email = forms.EmailField(
         required=False,
-        help_text="Only used if you forget your password.",
+        help_text="Only used to send you a link if you forget your password.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     password1 = forms.CharField(
@@ -70,7 +76,20 @@ class ClaimForm(forms.Form):
 
 
 class LoginForm(AuthenticationForm):
+    """Usernames are matched ignoring case, as claiming checks them (no two accounts differ only
+    in case); passwords are case-sensitive."""
+
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": "That username and password do not match an account. Both are case-sensitive.",
+        "invalid_login": "That username and password do not match an account. "
+        "The password is case-sensitive; the username is not.",
     }
+
+    def clean_username(self) -> str:
+        username = (self.cleaned_data.get("username") or "").strip()
+        stored = list(
+            get_user_model().objects.filter(username__iexact=username).values_list("username", flat=True)[:2]
+        )
+        # Exactly one account whatever the case: use its spelling. Two (made before claims
+        # checked case, e.g. by createsuperuser): only the exact spelling logs in.
+        return stored[0] if len(stored) == 1 else username

@@ -9,8 +9,10 @@ truth they derive from.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 
 
@@ -110,6 +112,16 @@ class Page(models.Model):
         return reverse("page", args=[self.pk])
 
 
+# Keys the review screen keeps for itself (see ``reviews.selectors.review_screen_keys``): a tag
+# may not take them, whatever their case.
+SKIP_KEY = "s"
+ZOOM_KEY = "z"
+RESERVED_TAG_KEYS = {
+    SKIP_KEY: "skips the page",
+    ZOOM_KEY: "zooms the page image",
+}
+
+
 class Tag(models.Model):
     """An editor-controlled label. Reviewers can only choose among active tags, never create one."""
 
@@ -128,8 +140,12 @@ class Tag(models.Model):
     class Meta:
         ordering = ["order", "name"]
         constraints = [
+            # Case-insensitive: the review screen reads "A" and "a" as one key.
             models.UniqueConstraint(
-                fields=["key"], condition=Q(active=True) & ~Q(key=""), name="tag_unique_active_key"
+                Lower("key"),
+                condition=Q(active=True) & ~Q(key=""),
+                name="tag_unique_active_key_ci",
+                violation_error_message="Another active tag already uses this keyboard key.",
             ),
         ]
 
@@ -138,6 +154,32 @@ class Tag(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("tag", args=[self.slug])
+
+    def clean(self) -> None:
+        """The key rules in words for the admin (the constraint alone would only name itself)."""
+        key = (self.key or "").strip()
+        if self.key and not key:
+            raise ValidationError(
+                {"key": "Spaces cannot be a tag's key: Enter and space are the review screen's."}
+            )
+        self.key = key
+        if not key:
+            return
+        if not key.isalnum():
+            raise ValidationError({"key": "Choose a letter or a digit."})
+        if key.lower() in RESERVED_TAG_KEYS:
+            raise ValidationError(
+                {
+                    "key": f"“{key.upper()}” {RESERVED_TAG_KEYS[key.lower()]} on the review screen; "
+                    "choose another key."
+                }
+            )
+        if self.active:
+            other = Tag.objects.filter(active=True, key__iexact=key).exclude(pk=self.pk).only("name").first()
+            if other is not None:
+                raise ValidationError(
+                    {"key": f"The active tag “{other.name}” already uses “{key.upper()}” (keys ignore case)."}
+                )
 
 
 class Reviewer(models.Model):

@@ -79,3 +79,34 @@ def hit_anonymous_write(request, *, now: float | None = None) -> RateLimited | N
         if int(count) > limit:
             return RateLimited(scope=scope, limit=limit, retry_after=retry_after)
     return None
+
+
+_HOUR = 3600
+
+
+def hit_password_reset(request, *, email: str, now: float | None = None) -> RateLimited | None:
+    """Count one password reset request, per address and per email address (a digest), in
+    one-hour windows; return the limit it broke, or None. Resets send email: without a limit
+    the form is a way to flood someone's inbox. Fails open when Redis is down, like the rest."""
+    now = time.time() if now is None else now
+    window = int(now // _HOUR)
+    retry_after = max(1, int(_HOUR - now % _HOUR))
+    email_ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:24]
+    checks = [
+        ("reset-address", client_address(request), settings.RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS_PER_HOUR),
+        ("reset-email", email_ident, settings.RATE_LIMIT_PASSWORD_RESET_PER_EMAIL_PER_HOUR),
+    ]
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for scope, ident, _limit in checks:
+            key = keys.rate_limit(scope, ident, window)
+            pipe.incr(key)
+            pipe.expire(key, 2 * _HOUR)
+        results = pipe.execute()
+    except redis.RedisError as exc:
+        warn_throttled(log, "rate-limit", "rate limit skipped, Redis unavailable: %r", exc)
+        return None
+    for (scope, _ident, limit), count in zip(checks, results[0::2], strict=True):
+        if int(count) > limit:
+            return RateLimited(scope=scope, limit=limit, retry_after=retry_after)
+    return None

@@ -9,13 +9,15 @@ from django.db.models import Max, Q
 
 from assignments import scope
 from assignments.models import Assignment
-from reviews.models import Page, PageTag, Review, Reviewer, Tag
+from reviews.models import SKIP_KEY, ZOOM_KEY, Page, PageTag, Review, Reviewer, Tag
 
 # Keys offered to tags that have none, and the fixed actions' preferred keys: the first one not
 # taken by a tag wins, so editors can give tags any letter without breaking skip or zoom.
 _SPARE_TAG_KEYS = "123456789"
-_SKIP_KEYS = ("s", "n", "k", ".")
-_ZOOM_KEYS = ("z", "+", "=", "/")
+# Tags may not take the first ones (``reviews.models.RESERVED_TAG_KEYS``); the others are for
+# tags saved before that rule.
+_SKIP_KEYS = (SKIP_KEY, "n", "k", ".")
+_ZOOM_KEYS = (ZOOM_KEY, "+", "=", "/")
 
 BIGINT_MAX = 2**63 - 1
 

@@ -10,4 +10,12 @@ urlpatterns = [
     path("account/claim/", views.claim, name="account-claim"),
     path("account/login/", views.LoginView.as_view(), name="login"),
     path("account/logout/", views.LogoutView.as_view(), name="logout"),
+    path("account/password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path("account/password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "account/reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path("account/reset/done/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
 ]

@@ -12,10 +12,10 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.cache import never_cache
 
-from assignments.selectors import current_assignment, featured_assignments
+from assignments.selectors import current_assignment, home_assignments
 from assignments.views_next import next_review_url
 from lib.web import allow_methods, error_page
 from reviews import ratelimit, selectors, sessions
@@ -30,13 +30,15 @@ def next_page_url() -> str:
 
 @allow_methods("GET", "HEAD")
 def home(request):
-    main, alternatives = featured_assignments()
+    # The lead is the main assignment while it has work left (see home_assignments).
+    main, alternatives, finished_main = home_assignments()
     return render(
         request,
         "home.html",
         {
             "main": main,
             "alternatives": alternatives,
+            "finished_main": finished_main,
             # Filled by a later issue (discoveries and the 48-hour top reviewers table).
             "discoveries": [],
             "top_reviewers": [],
@@ -223,6 +225,11 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = False
 
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, f"Welcome back, {form.get_user().username}. You are logged in.")
+        return response
+
     def form_invalid(self, form):
         response = super().form_invalid(form)
         response.status_code = 400
@@ -230,14 +237,79 @@ class LoginView(auth_views.LoginView):
 
 
 class LogoutView(auth_views.LogoutView):
-    """POST only (Django's rule): a link or a prefetch must not log anyone out."""
+    """POST logs out (Django's rule: a link or a prefetch must not log anyone out). GET shows
+    the confirmation page: for an unclaimed ``anon-<n>`` account, a warning that logging out
+    loses it, with the offer to save it first (the header's "Log out" links there)."""
 
     template_name = "account/logged_out.html"
+    http_method_names = ["get", "head", "post", "options"]
 
-    def http_method_not_allowed(self, request, *args, **kwargs):
-        return error_page(
-            request,
-            status=405,
-            title="Log out with the button",
-            message="To log out, use the “Log out” button at the top of any page.",
-        )
+    def get(self, request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return redirect("home")
+        anonymous = selectors.is_anonymous_reviewer(user)
+        reviewed = selectors.reviewer_status(user=user, page_id=0)[0] if anonymous else 0
+        return render(request, "account/logout_confirm.html", {"anonymous": anonymous, "reviewed": reviewed})
+
+    def post(self, request, *args, **kwargs):
+        user = request.user
+        was = user.username if user.is_authenticated else None
+        anonymous = was is not None and selectors.is_anonymous_reviewer(user)
+        response = super().post(request, *args, **kwargs)
+        if was is None:
+            messages.info(request, "You were not logged in.")
+        elif anonymous:
+            messages.warning(
+                request,
+                f"You are logged out. The reviews of {was} still count, but nobody can log into "
+                "that account again. Your next review starts a new one.",
+            )
+        else:
+            messages.success(request, f"You are logged out. Log in again as {was} any time.")
+        return response
+
+
+# --- Password reset (Django's own views; email through EMAIL_BACKEND, see settings) -----------
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Asks for an email address and sends a reset link to the accounts that gave it when they
+    were saved. Says the same whether or not an account has that address (no account probing),
+    and is rate limited per address and per email (``RATE_LIMIT_PASSWORD_RESET_*``)."""
+
+    template_name = "account/password_reset_form.html"
+    email_template_name = "account/password_reset_email.txt"
+    subject_template_name = "account/password_reset_subject.txt"
+    success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form):
+        limited = ratelimit.hit_password_reset(self.request, email=form.cleaned_data["email"])
+        if limited is not None:
+            response = render(
+                self.request,
+                "429.html",
+                {"limited": limited, "retry_url": reverse("password_reset")},
+                status=429,
+            )
+            response["Retry-After"] = str(limited.retry_after)
+            return response
+        return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "account/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "account/password_reset_confirm.html"
+    success_url = reverse_lazy("password_reset_complete")
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 400
+        return response
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "account/password_reset_complete.html"

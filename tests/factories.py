@@ -77,6 +77,7 @@ def make_assignment(
     featured: str = Assignment.Featured.NONE,
     slug: str | None = None,
     active: bool = True,
+    status: str = Assignment.Status.PUBLISHED,
 ) -> Assignment:
     n = next(_seq)
     a = Assignment.objects.create(
@@ -85,6 +86,7 @@ def make_assignment(
         threshold=threshold,
         featured=featured,
         active=active,
+        status=status,
     )
     a.members.set(members)
     a.parties.set(parties)

@@ -39,7 +39,15 @@ class DeferredWrites:
     def send(self, commands: list[tuple]) -> None:
         with self._lock:
             try:
-                pool = get_redis().connection_pool
+                client = get_redis()
+                if getattr(settings, "REDIS_CLUSTER", False):
+                    # The keys sit on several nodes: one pipeline per node, replies awaited.
+                    pipe = client.pipeline(transaction=False)
+                    for command in commands:
+                        pipe.execute_command(*command)
+                    pipe.execute(raise_on_error=False)
+                    return
+                pool = client.connection_pool
                 if self._conn is not None and (self._pid != os.getpid() or self._pool is not pool):
                     self._reset()
                 if self._conn is None:

@@ -57,11 +57,16 @@ class _ViewerMixin:
         return context
 
 
+# Slugs only: anything else (a NUL byte) is a 404 from the router, never a query (a 500).
+SLUG_REGEX = "[-a-zA-Z0-9_]+"
+
+
 class PartyViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Party.objects.all()
     serializer_class = s.PartySerializer
     pagination_class = IdCursorPagination
     lookup_field = "slug"
+    lookup_value_regex = SLUG_REGEX
 
 
 class MemberViewSet(viewsets.ReadOnlyModelViewSet):
@@ -69,6 +74,7 @@ class MemberViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = s.MemberSerializer
     pagination_class = IdCursorPagination
     lookup_field = "slug"
+    lookup_value_regex = SLUG_REGEX
 
 
 class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
@@ -82,6 +88,7 @@ class TagViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.TagSerializer
     pagination_class = IdCursorPagination
     lookup_field = "slug"
+    lookup_value_regex = SLUG_REGEX
 
     def get_queryset(self):
         qs = Tag.objects.all()
@@ -94,6 +101,7 @@ class AssignmentViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.AssignmentSerializer
     pagination_class = IdCursorPagination
     lookup_field = "slug"
+    lookup_value_regex = SLUG_REGEX
 
     def get_queryset(self):
         qs = Assignment.objects.all()

@@ -33,7 +33,7 @@ def test_an_assignment_page_shows_description_progress_and_start(client):
     html = client.get("/assignments/cabinet/").content.decode()
     assert "The shadow cabinet&#x27;s claims." in html
     assert f'<progress id="progress-{a.pk}" value="10" max="40"' in html
-    assert "10</strong> of 40 pages reviewed (25%)" in html
+    assert "10</strong> of 40 pages complete (25%)" in html
     assert "once 3 different people" in html
     assert 'href="/assignments/cabinet/start/"' in html
     assert "Top reviewers" in html

@@ -78,7 +78,9 @@ BROKEN = {
 
 def test_the_beat_task_repairs_copies_broken_by_hand_and_says_so(world, client, editor, caplog):
     break_by_hand(world)
-    assert set(drift(maintained_on_commit())) == BROKEN
+    # The page's hand-made 99 reviews also put its assignment's review count out; the recount
+    # that repairs assignment-progress (earlier in order) sets all the assignment's counters.
+    assert set(drift(maintained_on_commit())) == BROKEN | {"assignment-review-count"}
     with caplog.at_level(logging.WARNING, logger="crowd.denormalisation"):
         repaired = tasks.check_and_repair_denormalisations.apply().get()
     # The pool held page 2: refilled too. The PageTag rows page-tags re-inserts are then listed
@@ -193,7 +195,9 @@ def test_a_real_beat_repairs_a_copy_broken_by_hand_within_two_minutes(world):
     checking every 2 s (DENORMALISATION_CHECK_SECONDS): drift made with raw SQL and raw Redis
     commands is gone well within two minutes, without anyone running a command."""
     break_by_hand(world)
-    assert set(drift(maintained_on_commit())) == BROKEN
+    # The page's hand-made 99 reviews also put its assignment's review count out; the recount
+    # that repairs assignment-progress (earlier in order) sets all the assignment's counters.
+    assert set(drift(maintained_on_commit())) == BROKEN | {"assignment-review-count"}
     workdir = Path(tempfile.mkdtemp(prefix="crowd-beat-", dir="/tmp"))
     log_path = workdir / "worker.log"
     env = {
