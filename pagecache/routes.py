@@ -2,7 +2,9 @@
 
 Only the public pages listed here are ever cached; everything else (the review screen,
 ``/review/next/``, assignment start/done, accounts, profiles, staff pages, the admin, the API with
-its per-address throttle, exports) always reaches its view.
+its per-address throttle, exports) always reaches its view. One assignment's page is not listed:
+it shows the reader's own progress (``never_cache`` in assignments/views.py); the middleware
+would refuse to store it anyway (``private``/``no-store``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ _LONG = 600  # a safety net only: the generations are what make entries current
 _FIXED: dict[str, tuple[str, ...]] = {
     "home": (g.CATALOGUE, g.ASSIGNMENTS, g.DISCOVERIES, g.COUNTS),
     "assignments": (g.CATALOGUE, g.ASSIGNMENTS, g.COUNTS),
-    "assignment": (g.CATALOGUE, g.ASSIGNMENTS, g.COUNTS),
     "tags": (g.CATALOGUE, g.ASSIGNMENTS, g.COUNTS),
     "parties": (g.CATALOGUE, g.ASSIGNMENTS, g.COUNTS),
     "party": (g.CATALOGUE, g.ASSIGNMENTS, g.COUNTS),

@@ -20,7 +20,7 @@ def site(tags, reviewer):
     return doc
 
 
-URLS = ["/", "/tags/", "/tags/receipt/", "/assignments/expenses/", "/discoveries/"]
+URLS = ["/", "/tags/", "/tags/receipt/", "/assignments/", "/discoveries/"]
 
 
 def test_a_hit_runs_no_query_and_never_loads_the_session(
