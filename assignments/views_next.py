@@ -19,6 +19,18 @@ def _review_url(page_id: int) -> str:
         return f"/review/{page_id}/"
 
 
+def next_review_url(request, reviewer) -> str | None:
+    """The URL the reviewer goes to next: a page of the current assignment they have not seen
+    (picked and reserved now), or the assignment's done page; None without an assignment."""
+    assignment = current_assignment(request)
+    if assignment is None:
+        return None
+    result = pick_next_page(assignment=assignment, reviewer=reviewer)
+    if result.page_id is None:
+        return reverse("assignment-done", args=[assignment.slug])
+    return _review_url(result.page_id)
+
+
 @never_cache  # every visit must pick afresh, never a cached redirect to one page
 @allow_methods("GET", "HEAD")
 def review_next(request):
@@ -27,11 +39,8 @@ def review_next(request):
     Reads only: visitors without an account are reviewers with nothing seen yet (their account
     is created by their first review, never here).
     """
-    assignment = current_assignment(request)
-    if assignment is None:
+    url = next_review_url(request, request.user)
+    if url is None:
         messages.info(request, "Choose an assignment to start reviewing.")
         return redirect(reverse("assignments"))
-    result = pick_next_page(assignment=assignment, reviewer=request.user)
-    if result.page_id is None:
-        return redirect(reverse("assignment-done", args=[assignment.slug]))
-    return redirect(_review_url(result.page_id))
+    return redirect(url)

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "assignments",
     "results",
     "contributors",
+    "pagecache",
 ]
 
 MIDDLEWARE = [
@@ -93,6 +94,8 @@ MIDDLEWARE = [
     "lib.middleware.RequestBodyLimitMiddleware",
     "lib.middleware.RejectNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session: a cached anonymous page is served without session, user or database.
+    "pagecache.middleware.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -162,7 +165,7 @@ MEMCACHED_SERVERS = _memcached
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+        "BACKEND": "lib.memcached.PersistentPyMemcacheCache",
         "LOCATION": MEMCACHED_SERVERS,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "crowd"),
         "OPTIONS": {
@@ -359,6 +362,15 @@ PICKER_POOL_SIZE = env_int("PICKER_POOL_SIZE", 1000, minimum=10)
 # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For / X-Real-IP name the
 # visitor (reviews.ratelimit.client_address). Empty: REMOTE_ADDR is the visitor.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+
+# Full-page cache of public pages for visitors without a session (pagecache/, docs/caching.md):
+# counts shown on cached pages may be this many seconds stale per process; nginx's copies live
+# this long.
+# Off by default in tests (they count a view's queries); tests/pagecache turns it on.
+PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", not TESTING)
+PAGE_CACHE_SOFT_SECONDS = env_int("PAGE_CACHE_SOFT_SECONDS", 0 if TESTING else 5, minimum=0)
+# Also store copies nginx serves from memcached by URI (deploy/nginx.conf).
+PAGE_CACHE_NGINX = env_bool("PAGE_CACHE_NGINX", True)
 # Anonymous writes allowed per session / per address per minute.
 RATE_LIMIT_SESSION_PER_MINUTE = env_int("RATE_LIMIT_SESSION_PER_MINUTE", 60, minimum=1)
 RATE_LIMIT_ADDRESS_PER_MINUTE = env_int("RATE_LIMIT_ADDRESS_PER_MINUTE", 600, minimum=1)

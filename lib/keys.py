@@ -130,3 +130,29 @@ def login_failures(scope: str, ident: str) -> str:
 def login_lock(scope: str, ident: str) -> str:
     digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
     return f"{_P}:login:{{{scope}:{digest}}}:lock"
+
+
+# Full-page cache (pagecache/): memcached, through Django's default cache (so the final key
+# carries the cache's KEY_PREFIX and version: "<prefix>:1:<key>").
+def page_generation(name: str) -> str:
+    """memcached integer: the generation of one thing pages show ("assignments", "tag:<slug>",
+    "page:<id>", ...). Cached pages carry it in their key; a write that changes the thing
+    increments it. Created from the clock when missing, so it never goes back."""
+    return f"{_P}:pagegen:{name}"
+
+
+def cached_page(digest: str) -> str:
+    """memcached: one cached response, by a digest of host, path+query and the generations."""
+    return f"{_P}:page:{digest}"
+
+
+def nginx_page(request_uri: str) -> str:
+    """memcached: a cached page's body for nginx's memcached module, by the raw request URI
+    (deploy/nginx.conf builds the same key: "<KEY_PREFIX>:1:crowd:v1:nginx:$request_uri")."""
+    return f"{_P}:nginx:{request_uri}"
+
+
+def nginx_page_index(generation: str, bucket: int) -> str:
+    """memcached: newline-separated nginx_page keys stored during one time bucket that show
+    ``generation``: deleted when the generation is bumped."""
+    return f"{_P}:nginx-index:{generation}:{bucket}"

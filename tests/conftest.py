@@ -47,10 +47,14 @@ def _drop_pending_picker_counts():
     """Picker counts left pending by tests are dropped at the end: the exit flush
     (assignments.picker_stats) would run after the test database is gone, when the connection
     names the development database again, and store them there."""
+    from pagecache import stats as page_cache_stats
+
+    page_cache_stats.FLUSH_SECONDS = float("inf")  # no background flush into a test's database
     yield
     from assignments import picker_stats
 
     picker_stats.reset_pending()
+    page_cache_stats.reset_pending()
 
 
 @pytest.fixture(autouse=True)
