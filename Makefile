@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
-APT_PACKAGES := memcached chromium fonts-dejavu-core redis-server
+APT_PACKAGES := memcached chromium fonts-dejavu-core redis-server nginx
 
 .PHONY: run test bench lint format install system-deps services stop lock clean
 
@@ -20,7 +20,8 @@ $(STAMP): requirements.lock
 
 install: $(STAMP) system-deps
 
-# memcached (system binary), Chromium (browser tests) and redis-server (the Redis Cluster test)
+# memcached (system binary), Chromium (browser tests), redis-server (the Redis Cluster test) and
+# nginx (the front's test)
 # come from Debian. Without root we
 # cannot install them: warn and carry on (tests that need them then fail saying how to install).
 system-deps:
@@ -28,6 +29,7 @@ system-deps:
 	command -v memcached >/dev/null 2>&1 || missing="$$missing memcached"; \
 	test -x /usr/bin/redis-server || missing="$$missing redis-server"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			echo "installing Debian packages:$$missing"; \

@@ -1,4 +1,4 @@
-"""``/staff/cache/``: how the next-page picker is serving (and, later, the full-page cache)."""
+"""``/staff/cache/``: how the next-page picker and the full-page cache (pagecache/) are serving."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from assignments.models import Assignment, PickerStat
 from lib import keys
 from lib.redis_client import get_redis
 from lib.web import staff_only
+from pagecache import stats as page_cache_stats
 
 
 def picker_counts() -> list[dict]:
@@ -126,6 +127,7 @@ def served_summary(counts: list[dict]) -> dict | None:
 @staff_only
 def cache_status(request):
     picker_stats.flush()  # this process's counts first, so the page is current
+    page_cache_stats.flush()
     counts = picker_counts()
     return render(
         request,
@@ -135,6 +137,7 @@ def cache_status(request):
             "reservation_seconds": settings.PICKER_RESERVATION_SECONDS,
             "pool_size": settings.PICKER_POOL_SIZE,
             "picker_counts": counts,
+            "page_cache_counts": page_cache_stats.summary(),
             "assignments": assignment_states(),
             "redis": redis_state(),
         },

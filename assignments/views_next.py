@@ -45,6 +45,22 @@ def browser_token(request) -> str | None:
     return hashlib.sha256(source.encode()).hexdigest()[:32]
 
 
+def next_review_url(request, reviewer) -> str | None:
+    """The URL the reviewer goes to next: a page of the current assignment they have not seen
+    (picked and reserved now), /review/next/ when every page left is held by others (it finds
+    help elsewhere and switches the current assignment), or the done page; None without an
+    assignment."""
+    assignment = current_assignment(request)
+    if assignment is None:
+        return None
+    result = pick_next_page(assignment=assignment, reviewer=reviewer, token=browser_token(request))
+    if result.page_id is not None:
+        return _review_url(result.page_id)
+    if result.source == picker_stats.BUSY:
+        return reverse("review-next")
+    return reverse("assignment-done", args=[assignment.slug])
+
+
 @never_cache  # every visit must pick afresh, never a cached redirect to one page
 @allow_methods("GET", "HEAD")
 def review_next(request):

@@ -44,3 +44,20 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_secret(name: str, default: str = "") -> str:
+    """A secret from ``NAME`` or from the file named by ``NAME_FILE`` (Docker/Kubernetes secrets).
+
+    Setting both is refused: which one wins would be a guess.
+    """
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        if os.environ.get(name):
+            raise ImproperlyConfigured(f"set {name} or {name}_FILE, not both")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return handle.read().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE names a file that cannot be read: {exc}") from None
+    return os.environ.get(name, default)

@@ -13,8 +13,9 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_secret, env_str
 from lib import services
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -22,8 +23,34 @@ DATA_DIR = services.data_dir(BASE_DIR)
 TESTING = "pytest" in sys.modules or env_bool("CROWD_TESTING")
 
 
+DEBUG = env_bool("DEBUG", False)
+# PRODUCTION=1 (docker-compose.yml sets it) demands a real SECRET_KEY and turns on HTTPS-only
+# defaults (each still its own env var).
+PRODUCTION = env_bool("PRODUCTION", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("PRODUCTION=1 with DEBUG=1: DEBUG shows settings and tracebacks to anyone")
+
+# Keys that must never sign anything in production (examples from docs and compose files).
+_DEVELOPMENT_KEYS = {"change-me", "changeme", "secret", "dev", "development", "insecure"}
+
+
 def _secret_key() -> str:
-    key = env_str("SECRET_KEY")
+    key = env_secret("SECRET_KEY")
+    if PRODUCTION:
+        weak = (
+            not key
+            or len(key) < 50
+            or len(set(key)) < 5
+            or key.startswith("django-insecure")
+            or key.lower() in _DEVELOPMENT_KEYS
+        )
+        if weak:
+            raise ImproperlyConfigured(
+                "In production SECRET_KEY (or SECRET_KEY_FILE) must be a random string of at least "
+                "50 characters, not missing or a development key; e.g. python -c "
+                "'import secrets; print(secrets.token_urlsafe(50))'"
+            )
+        return key
     if key:
         return key
     # A per-checkout random key kept under .data/: safe by default, stable across restarts.
@@ -35,7 +62,6 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -56,11 +82,20 @@ INSTALLED_APPS = [
     "assignments",
     "results",
     "contributors",
+    "pagecache",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside WhiteNoise and the media view: CSP and nosniff on every response, files included.
+    "lib.middleware.SecurityHeadersMiddleware",
+    # Before anything reads a body (CsrfViewMiddleware parses POSTs): per-view body limits,
+    # then NUL bytes in the path, query, cookies and form fields (Postgres refuses them).
+    "lib.middleware.RequestBodyLimitMiddleware",
+    "lib.middleware.RejectNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before the session: a cached anonymous page is served without session, user or database.
+    "pagecache.middleware.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -89,7 +124,7 @@ TEMPLATES = [
 
 # --- Services ---------------------------------------------------------------------------------
 
-DATABASE_URL = env_str("DATABASE_URL")
+DATABASE_URL = env_secret("DATABASE_URL")
 if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL)
 else:
@@ -109,7 +144,7 @@ _db["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_crowd")}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-REDIS_URL = env_str("REDIS_URL") or services.redis_url(DATA_DIR)
+REDIS_URL = env_secret("REDIS_URL") or services.redis_url(DATA_DIR)
 # REDIS_URL names one node of a Redis Cluster (lib/redis_client.py); the Celery broker and the
 # API throttle then need a plain Redis: set CELERY_BROKER_URL and API_THROTTLE_REDIS_URL.
 REDIS_CLUSTER = env_bool("REDIS_CLUSTER", False)
@@ -130,7 +165,7 @@ MEMCACHED_SERVERS = _memcached
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+        "BACKEND": "lib.memcached.PersistentPyMemcacheCache",
         "LOCATION": MEMCACHED_SERVERS,
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "crowd"),
         "OPTIONS": {
@@ -175,7 +210,7 @@ def _celery_broker(url: str) -> str:
     return f"redis+socket://{path}" + (f"?virtual_host={db}" if db else "")
 
 
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or _celery_broker(REDIS_URL)
+CELERY_BROKER_URL = env_secret("CELERY_BROKER_URL") or _celery_broker(REDIS_URL)
 if TESTING:
     # Tasks queued by tests go to the test Redis database, never to a dev worker's queue.
     CELERY_BROKER_URL = _celery_broker(REDIS_URL)
@@ -216,8 +251,30 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 365  # anonymous reviewers keep their account for a year
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# --- HTTPS and browser protections (production defaults on; every one an env var) -------------
+
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+# Preloading is hard to undo: off unless the operator asks (docker-compose.yml does).
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips a client's own).
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Sent on every response by lib.middleware.SecurityHeadersMiddleware. No inline script or style:
+# scripts live in static/js.
+CONTENT_SECURITY_POLICY = env_str(
+    "CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
 LOGIN_URL = "/account/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -263,6 +320,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or DATA_DIR / "media")
+# Source PDFs: private, outside MEDIA_ROOT (never served; staff download them), see reviews.storage.
+SOURCES_ROOT = Path(env_str("SOURCES_ROOT") or DATA_DIR / "sources")
+if SOURCES_ROOT.resolve().is_relative_to(MEDIA_ROOT.resolve()):
+    raise ImproperlyConfigured("SOURCES_ROOT must not be inside MEDIA_ROOT: source files are private")
 # Development and tests serve static files straight from the finders (no collectstatic needed).
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
@@ -284,7 +345,13 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["results.api.throttling.RedisAnonRateThrottle"],
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Crowd review API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Crowd review API",
+    "VERSION": "1.0.0",
+    # `check --deploy` must not need the database (the schema generation reads it); the schema
+    # is validated by tests/results/test_api_schema.py instead.
+    "ENABLE_DJANGO_DEPLOY_CHECK": False,
+}
 
 # --- Product knobs ----------------------------------------------------------------------------
 
@@ -292,9 +359,30 @@ SPECTACULAR_SETTINGS = {"TITLE": "Crowd review API", "VERSION": "1.0.0"}
 PICKER_RESERVATION_SECONDS = env_int("PICKER_RESERVATION_SECONDS", 60, minimum=0)
 # Size of the memcached pool of to-do page ids per assignment (the Redis-down fallback).
 PICKER_POOL_SIZE = env_int("PICKER_POOL_SIZE", 1000, minimum=10)
+# Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For / X-Real-IP name the
+# visitor (reviews.ratelimit.client_address). Empty: REMOTE_ADDR is the visitor.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+
+# Full-page cache of public pages for visitors without a session (pagecache/, docs/caching.md):
+# counts shown on cached pages may be this many seconds stale per process; nginx's copies live
+# this long.
+# Off by default in tests (they count a view's queries); tests/pagecache turns it on.
+PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", not TESTING)
+PAGE_CACHE_SOFT_SECONDS = env_int("PAGE_CACHE_SOFT_SECONDS", 0 if TESTING else 5, minimum=0)
+# Also store copies nginx serves from memcached by URI (deploy/nginx.conf).
+PAGE_CACHE_NGINX = env_bool("PAGE_CACHE_NGINX", True)
 # Anonymous writes allowed per session / per address per minute.
 RATE_LIMIT_SESSION_PER_MINUTE = env_int("RATE_LIMIT_SESSION_PER_MINUTE", 60, minimum=1)
 RATE_LIMIT_ADDRESS_PER_MINUTE = env_int("RATE_LIMIT_ADDRESS_PER_MINUTE", 600, minimum=1)
+# New anonymous accounts (first writes without a session) allowed per address per hour.
+RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR = env_int("RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR", 20, minimum=1)
+# Failed logins (public and admin): after this many failures per account / per address within
+# the window, each further failure locks it for a delay doubling from BASE up to MAX seconds.
+RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT = env_int("RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
+RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS = env_int("RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS", 20, minimum=1)
+RATE_LIMIT_LOGIN_WINDOW_SECONDS = env_int("RATE_LIMIT_LOGIN_WINDOW_SECONDS", 900, minimum=1)
+RATE_LIMIT_LOGIN_BASE_DELAY_SECONDS = env_int("RATE_LIMIT_LOGIN_BASE_DELAY_SECONDS", 2, minimum=1)
+RATE_LIMIT_LOGIN_MAX_DELAY_SECONDS = env_int("RATE_LIMIT_LOGIN_MAX_DELAY_SECONDS", 300, minimum=1)
 # Password reset requests allowed per address and per email address per hour.
 RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS_PER_HOUR = env_int(
     "RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS_PER_HOUR", 10, minimum=1

@@ -15,6 +15,13 @@ urlpatterns = [
     path("", include("contributors.urls")),
 ]
 
+
+def media(request, path):
+    # MEDIA_ROOT read per request (tests move it). Only page images live there: source PDFs are
+    # in SOURCES_ROOT, outside it, and never served (reviews.storage).
+    return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+
 if settings.DEBUG or getattr(settings, "SERVE_MEDIA", False):
-    # Development and `make run` only: production serves MEDIA_ROOT from the web server or a CDN.
-    urlpatterns += [re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+    # `make run` and the compose file: Django serves MEDIA_ROOT; at scale a web server or CDN does.
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", media)]

@@ -118,18 +118,58 @@ def assignment_pool(assignment_id: int) -> str:
     return f"{_P}:pool:a:{assignment_id}"
 
 
-# Rate limits (reviews/ratelimit.py): one fixed-window counter per scope, identity and minute.
-def rate_limit(scope: str, ident: str, window: int) -> str:
-    """Redis counter of anonymous writes by one session or address during one minute window (and
-    of password reset requests by address or email digest during one hour: scopes reset-*)."""
-    return f"{_P}:rl:{{{scope}:{ident}}}:{window}"
+# Rate limits (lib/ratelimit.py): sliding windows, two fixed-window counters per identity.
+def rate_limit(scope: str, ident: str, window_seconds: int, index: int) -> str:
+    """Redis counter of hits by one identity (address, session digest, username) in the
+    ``index``-th window of ``window_seconds``. The identity is digested (a username may hold any
+    character, a braces included); a window's two counters share the hash tag (one slot)."""
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+    return f"{_P}:rl:{{{scope}:{window_seconds}:{digest}}}:{index}"
 
 
 # Anonymous accounts (reviews/sessions.py): which account a browser's first write created.
-def anonymous_first_write(csrf_cookie: str) -> str:
+def anonymous_first_write(nonce: str) -> str:
     """Redis: "pending:<token>" while a first write runs, then the new account's user id.
 
-    Keyed by a digest of the browser's CSRF cookie (a secret: never stored as such).
+    Keyed by a digest of the random part of the review form's signed first-write token (never
+    by a cookie; see reviews.sessions).
     """
-    digest = hashlib.sha256(csrf_cookie.encode()).hexdigest()
+    digest = hashlib.sha256(nonce.encode()).hexdigest()
     return f"{_P}:anon:{digest}"
+
+
+# Login throttling (lib/login_throttle.py): failures and lock of one account or address.
+def login_failures(scope: str, ident: str) -> str:
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+    return f"{_P}:login:{{{scope}:{digest}}}:failures"
+
+
+def login_lock(scope: str, ident: str) -> str:
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
+    return f"{_P}:login:{{{scope}:{digest}}}:lock"
+
+
+# Full-page cache (pagecache/): memcached, through Django's default cache (so the final key
+# carries the cache's KEY_PREFIX and version: "<prefix>:1:<key>").
+def page_generation(name: str) -> str:
+    """memcached integer: the generation of one thing pages show ("assignments", "tag:<slug>",
+    "page:<id>", ...). Cached pages carry it in their key; a write that changes the thing
+    increments it. Created from the clock when missing, so it never goes back."""
+    return f"{_P}:pagegen:{name}"
+
+
+def cached_page(digest: str) -> str:
+    """memcached: one cached response, by a digest of host, path+query and the generations."""
+    return f"{_P}:page:{digest}"
+
+
+def nginx_page(request_uri: str) -> str:
+    """memcached: a cached page's body for nginx's memcached module, by the raw request URI
+    (deploy/nginx.conf builds the same key: "<KEY_PREFIX>:1:crowd:v1:nginx:$request_uri")."""
+    return f"{_P}:nginx:{request_uri}"
+
+
+def nginx_page_index(generation: str, bucket: int) -> str:
+    """memcached: newline-separated nginx_page keys stored during one time bucket that show
+    ``generation``: deleted when the generation is bumped."""
+    return f"{_P}:nginx-index:{generation}:{bucket}"

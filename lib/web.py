@@ -46,6 +46,17 @@ def allow_methods(*methods: str):
     return decorator
 
 
+def max_body_bytes(limit: int):
+    """Declare the largest request body a view accepts. ``lib.middleware.RequestBodyLimitMiddleware``
+    refuses a larger (or unknown-length) body with 413/411 before anything reads it."""
+
+    def decorator(view):
+        view.max_body_bytes = limit
+        return view
+
+    return decorator
+
+
 def staff_only(view):
     """Anonymous visitors go to the login page; signed-in non-staff get a 403, never the data."""
 

@@ -13,14 +13,23 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.db.models import Count
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
+from lib.login_throttle import ThrottledLoginMixin
 from reviews import actions, pdf
 from reviews.models import Discovery, Document, Member, Page, Party, Review, Tag
+
+
+class ThrottledAdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    """The admin login, throttled like the public one (lib.login_throttle)."""
+
+
+admin.site.login_form = ThrottledAdminLoginForm
 
 
 def thumbnail_html(page: Page, width: int = 80) -> str:
@@ -97,6 +106,7 @@ class DocumentUploadForm(forms.ModelForm):
                 f"The file is {filesizeformat(upload.size)}; the limit is {filesizeformat(limit)}."
             )
         try:
+            pdf.check_pdf_filename(upload.name)
             pdf.inspect_pdf(upload)
         except pdf.ImportFailure as exc:
             raise forms.ValidationError(str(exc)) from None

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
+from lib.login_throttle import ThrottledLoginMixin
 from reviews.account_rules import USERNAME_MAX_LENGTH, AccountError, check_username
 
 
@@ -75,7 +76,7 @@ class ClaimForm(forms.Form):
         return cleaned
 
 
-class LoginForm(AuthenticationForm):
+class LoginForm(ThrottledLoginMixin, AuthenticationForm):
     """Usernames are matched ignoring case, as claiming checks them (no two accounts differ only
     in case); passwords are case-sensitive."""
 

@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
 
+from reviews.storage import source_name, source_storage
+
 
 class Party(models.Model):
     name = models.CharField(max_length=200, unique=True)
@@ -61,7 +63,8 @@ class Document(models.Model):
     member = models.ForeignKey(
         Member, null=True, blank=True, on_delete=models.CASCADE, related_name="documents"
     )
-    source = models.FileField(upload_to="sources/%Y/%m/", max_length=300)
+    # Private: outside MEDIA_ROOT, named by content hash, staff download only (reviews.storage).
+    source = models.FileField(upload_to=source_name, storage=source_storage, max_length=300)
     # sha256 of the source file: importing the same file twice finds the first document.
     sha256 = models.CharField(max_length=64, unique=True)
     page_count = models.PositiveIntegerField(default=0)

@@ -57,12 +57,19 @@ def title_from_filename(name: str) -> str:
     return " ".join(stem.split())[:300] or "Untitled document"
 
 
+def check_pdf_filename(name: str) -> None:
+    """Only ``.pdf`` files are imported (the name is a hint for a title, never a stored name)."""
+    if Path(str(name or "")).suffix.lower() != ".pdf":
+        raise ImportFailure("Only PDF files can be imported: the file name must end in .pdf.")
+
+
 def check_pdf_bytes(head: bytes, tail: bytes, size: int) -> None:
     """Cheap structural checks, before PDFium sees the file. Raises ImportFailure."""
     if size == 0:
         raise ImportFailure("The file is empty (0 bytes).")
-    # The spec puts "%PDF-" first; readers accept it within the first 1 KiB.
-    if b"%PDF-" not in head[:1024]:
+    # The spec puts "%PDF-" first. Readers tolerate it anywhere in the first 1 KiB, which lets a
+    # file be an HTML page and a PDF at once (a polyglot): only the magic bytes at 0 are accepted.
+    if not head.startswith(b"%PDF-"):
         raise ImportFailure("Not a PDF: the file does not start with a %PDF- header.")
     # Every complete PDF ends with %%EOF (within the last 1 KiB). A download or copy cut short
     # loses it; PDFium would often "repair" such a file and silently drop its last pages.

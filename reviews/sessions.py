@@ -2,7 +2,11 @@
 logging it in for a year, and staying logged in after claiming.
 
 A browser may send its first write twice before the first response arrives (a double click
-without JS, a replayed request): ``first_write_account`` gives both the same account. Its marks
+without JS, a replayed request): ``first_write_account`` gives both the same account. The two
+are recognised by a server-issued, signed random token in the review form
+(:func:`first_write_token`), never by a cookie: the CSRF cookie is not a secret worth an account
+(anyone who learns it must not be logged into its owner's ``anon-<n>``), and a token is only
+ever in the HTML of the page that was served to that browser. Its marks
 in Redis are request bookkeeping with a short TTL, not data of record, so they live here with
 the request rather than in an action; the account itself is created by
 ``reviews.actions.accounts.create_anonymous_reviewer``.
@@ -11,6 +15,7 @@ the request rather than in an action; the account itself is created by
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,23 +23,29 @@ from contextlib import contextmanager
 from functools import partial
 
 import redis
-from django.conf import settings
 from django.contrib.auth import get_user_model, login, update_session_auth_hash
 from django.contrib.auth.models import AbstractBaseUser
+from django.core import signing
 from django.db import transaction
 
 from lib import keys
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
+from reviews import ratelimit
 from reviews.account_rules import AccountError
 from reviews.actions.accounts import create_anonymous_reviewer
 
 log = logging.getLogger("crowd.reviews")
 
 # A first write's mark: while pending it must outlast any honest request (a crashed one blocks
-# its browser's replays this long at most); once done, replays up to this late find the account.
+# its browser's replays this long at most); once done, replays up to this late find the account
+# (a double submit arrives within seconds; a token seen later gives nothing).
 FIRST_WRITE_PENDING_TTL = 30
-FIRST_WRITE_KEY_TTL = 10 * 60
+FIRST_WRITE_KEY_TTL = 2 * 60
+# The form field carrying the token, its signing salt, and how long a served form stays good.
+FIRST_WRITE_FIELD = "first_write"
+_TOKEN_SALT = "crowd.reviews.first-write"
+FIRST_WRITE_TOKEN_MAX_AGE = 24 * 60 * 60
 # How long a replay waits for the first write to commit before saying "try again".
 FIRST_WRITE_WAIT_SECONDS = 2.0
 _POLL_SECONDS = 0.05
@@ -42,6 +53,31 @@ _POLL_SECONDS = 0.05
 _RELEASE_IF_OURS = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 )
+
+
+def first_write_token() -> str:
+    """A fresh signed random token for the review form of a visitor without a session."""
+    return signing.dumps(secrets.token_urlsafe(18), salt=_TOKEN_SALT, compress=False)
+
+
+def _first_write_nonce(request) -> str | None:
+    """The random part of the form's token when it is one this site signed (recently)."""
+    token = request.POST.get(FIRST_WRITE_FIELD, "")
+    if not token or len(token) > 200:
+        return None
+    try:
+        nonce = signing.loads(token, salt=_TOKEN_SALT, max_age=FIRST_WRITE_TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return nonce if isinstance(nonce, str) else None
+
+
+class TooManyAccounts(Exception):
+    """This address created RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR accounts within the last hour."""
+
+    def __init__(self, limited: ratelimit.RateLimited):
+        super().__init__(f"too many new accounts from one address ({limited.limit} an hour)")
+        self.limited = limited
 
 
 @contextmanager
@@ -53,11 +89,13 @@ def first_write_account(request) -> Iterator[AbstractBaseUser]:
     same CSRF cookie (the session cookie only comes with the first response), so the first marks
     the cookie's key in Redis (``SET NX``) and stores the user id once committed; the other waits
     briefly for that id and gets the same account: one browser, one account, one review per page.
+    Raises TooManyAccounts when the visitor's address already created its hourly allowance of
+    accounts (``reviews.ratelimit.hit_new_account``; a replay reusing an account is not counted).
     Raises AccountError(code="first_write_pending") when the first write is still running after
     ``FIRST_WRITE_WAIT_SECONDS``: nothing is recorded and the browser can simply retry.
     """
-    csrf_cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
-    key = keys.anonymous_first_write(csrf_cookie) if csrf_cookie else None
+    nonce = _first_write_nonce(request)
+    key = keys.anonymous_first_write(nonce) if nonce else None
     token = f"pending:{uuid.uuid4().hex}"
     marked = False
     if key is not None:
@@ -72,6 +110,9 @@ def first_write_account(request) -> Iterator[AbstractBaseUser]:
             yield existing
             return
     try:
+        limited = ratelimit.hit_new_account(request)
+        if limited is not None:
+            raise TooManyAccounts(limited)
         with transaction.atomic():
             user = create_anonymous_reviewer()
             if marked:

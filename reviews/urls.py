@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import views
+from reviews import staff_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("account/claim/", views.claim, name="account-claim"),
     path("account/login/", views.LoginView.as_view(), name="login"),
     path("account/logout/", views.LogoutView.as_view(), name="logout"),
+    path("staff/sources/<path:name>", staff_views.source_file, name="staff-source"),
     path("account/password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("account/password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(

@@ -16,8 +16,9 @@ from django.urls import reverse, reverse_lazy
 from django.views.decorators.cache import never_cache
 
 from assignments.selectors import current_assignment, home_assignments
+from assignments.views_next import next_review_url
 from contributors import selectors as credit
-from lib.web import allow_methods, error_page
+from lib.web import allow_methods, error_page, max_body_bytes
 from reviews import ratelimit, selectors, sessions
 from reviews.account_rules import AccountError
 from reviews.actions import ReviewError, claim_account, skip_page, submit_review
@@ -48,19 +49,18 @@ def home(request):
     )
 
 
+# A review is a CSRF token, an action and a few tag slugs: a few hundred bytes. The site-wide
+# DATA_UPLOAD_MAX_MEMORY_SIZE is sized for the admin; review posts get this much tighter bound,
+# enforced by lib.middleware.RequestBodyLimitMiddleware before anything (CSRF) reads the body.
+REVIEW_MAX_BODY_BYTES = 16 * 1024
+
+
 @never_cache  # personal (own count, CSRF token): never stored by a shared cache
 @allow_methods("GET", "HEAD", "POST")
+@max_body_bytes(REVIEW_MAX_BODY_BYTES)
 def review(request, page_id: int):
     """GET: the review screen. POST: record a review or a skip, then go to the next page."""
     if request.method == "POST":
-        if _content_length(request) > REVIEW_MAX_BODY_BYTES:
-            return error_page(
-                request,
-                status=413,
-                title="That was too much to record",
-                message="The request was far larger than a review can be. Nothing was recorded.",
-                retry_url=reverse("review", args=[page_id]),
-            )
         return _record(request, page_id)
     page = selectors.page_for_review(page_id)
     if page is None:
@@ -76,21 +76,10 @@ def review(request, page_id: int):
             "assignment": current_assignment(request),
             "own_count": own_count,
             "already_reviewed": already_reviewed,
+            # Lets a double submit of a first review find one account (reviews.sessions).
+            "first_write_token": None if request.user.is_authenticated else sessions.first_write_token(),
         },
     )
-
-
-# A review is a CSRF token, an action and a few tag slugs: a few hundred bytes. The site-wide
-# DATA_UPLOAD_MAX_MEMORY_SIZE is sized for the admin; review posts get this much tighter bound,
-# checked before the body is read.
-REVIEW_MAX_BODY_BYTES = 16 * 1024
-
-
-def _content_length(request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
 
 
 def _record(request, page_id: int):
@@ -123,16 +112,31 @@ def _record(request, page_id: int):
         # Known reviewers need no transaction beyond the action's own.
         with sessions.first_write_account(request) if logged_out else nullcontext(user) as user:
             if form.cleaned_data["action"] == "skip":
-                skip_page(reviewer=user, page_id=page_id)
+                skip_page(reviewer=user, page_id=page_id, only_open_pages=True)
             else:
                 submit_review(
                     reviewer=user,
                     page_id=page_id,
                     tag_slugs=form.tag_slugs,
                     assignment_id=assignment.pk if assignment else None,
+                    only_open_pages=True,
                 )
     except ReviewError as exc:
         return _review_error(request, page_id, exc)
+    except sessions.TooManyAccounts as exc:
+        response = error_page(
+            request,
+            status=429,
+            title="Too many new accounts from your network",
+            message=(
+                f"Only {exc.limited.limit} new reviewers an hour can start from one network address. "
+                "Nothing was recorded. If you already review here, log in; otherwise please try "
+                "again later."
+            ),
+            retry_url=reverse("review", args=[page_id]),
+        )
+        response["Retry-After"] = str(exc.limited.retry_after)
+        return response
     except AccountError as exc:  # the first submit of this browser is still running
         return error_page(
             request,
@@ -143,11 +147,21 @@ def _record(request, page_id: int):
         )
     if logged_out:
         sessions.log_in_anonymous_reviewer(request, user)
-    return redirect(next_page_url())
+    # Straight to the next page's review screen (picked now, as /review/next/ would): one round
+    # trip fewer per review. /review/next/ stays for links and the start button.
+    return redirect(next_review_url(request, user) or next_page_url())
 
 
 def _review_error(request, page_id: int, exc: ReviewError):
     missing = exc.code == "no_such_page"
+    if exc.code == "not_open":
+        return error_page(
+            request,
+            status=403,
+            title="That page is not open for review",
+            message=f"{exc.message} Nothing was recorded.",
+            retry_url=None,
+        )
     return error_page(
         request,
         status=404 if missing else 400,

@@ -10,6 +10,8 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
+from lib.login_throttle import reset_local_counters as reset_login_counters
+from lib.ratelimit import reset_local_counters
 from lib.redis_client import get_redis
 from lib.services import MEMCACHED_MISSING, memcached_binary
 from tests import factories
@@ -45,16 +47,22 @@ def _drop_pending_picker_counts():
     """Picker counts left pending by tests are dropped at the end: the exit flush
     (assignments.picker_stats) would run after the test database is gone, when the connection
     names the development database again, and store them there."""
+    from pagecache import stats as page_cache_stats
+
+    page_cache_stats.FLUSH_SECONDS = float("inf")  # no background flush into a test's database
     yield
     from assignments import picker_stats
 
     picker_stats.reset_pending()
+    page_cache_stats.reset_pending()
 
 
 @pytest.fixture(autouse=True)
 def _clean_services():
     get_redis().flushdb()
     cache.clear()
+    reset_local_counters()  # the rate limiter's Redis-down fallback counts of earlier tests
+    reset_login_counters()
     yield
 
 

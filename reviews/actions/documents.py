@@ -27,13 +27,13 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.text import get_valid_filename
 
 from config.celery import app as celery_app
 from reviews import signals
 from reviews.import_lock import import_lock
-from reviews.models import Document, Member, Page
-from reviews.pdf import sha256_of, title_from_filename
+from reviews.models import Document, Member, Page, Review
+from reviews.pdf import check_pdf_filename, sha256_of, title_from_filename
+from reviews.storage import source_name, source_storage
 
 log = logging.getLogger("crowd.import")
 
@@ -77,14 +77,23 @@ def _create_document(
     document = Document(title=title.strip() or title_from_filename(filename), member=member, sha256=sha)
     # The source is stored before the row exists: on a lost race (same file imported twice at
     # once) the loser deletes its copy and returns the winner's document.
-    document.source.save(get_valid_filename(Path(filename).name) or "document.pdf", File(fileobj), save=False)
+    # Stored by content hash in the private source storage (reviews.storage): the uploaded name is
+    # only a title hint and never reaches the file system or a URL.
+    check_pdf_filename(filename)
+    if document.source.storage.exists(source_name(document, filename)):
+        # Left by a failed or lost-race earlier attempt: the same bytes, by construction.
+        document.source.name = source_name(document, filename)
+    else:
+        document.source.save(filename, File(fileobj), save=False)
     try:
         with transaction.atomic():
             document.save()
             if queue:
                 queue_document_import(document_id=document.pk)
     except IntegrityError:
-        default_storage.delete(document.source.name)
+        # The winner stored the same bytes under the canonical name: drop only a suffixed copy.
+        if document.source.name != source_name(document, filename):
+            source_storage().delete(document.source.name)
         return QueuedDocument(document=Document.objects.get(sha256=sha), created=False)
     return QueuedDocument(document=document, created=True)
 
@@ -160,24 +169,53 @@ def update_document(*, document_id: int, title: str, member_id: int | None) -> D
     return document
 
 
-def delete_document(*, document_id: int) -> None:
-    """Delete a document with its pages (and their reviews), then its stored files after commit."""
+def delete_document(*, document_id: int) -> int:
+    """Delete a document with its pages (and their reviews), then its stored files after commit.
+    Returns how many reviews went with it."""
     with transaction.atomic():
         document = Document.objects.select_for_update().filter(pk=document_id).first()
         if document is None:
-            return
+            return 0
+        reviews = _lock_pages(Page.objects.filter(document_id=document_id))
         names = [name for row in document.pages.values_list("image", "thumbnail") for name in row if name]
-        names.append(document.source.name)
+        source = document.source.name
         document.delete()
         # Files go only once the rows are gone for good: a rolled-back delete keeps its images.
         transaction.on_commit(lambda: delete_stored_files(names))
+        if source:
+            transaction.on_commit(lambda: delete_stored_files([source], storage=source_storage()))
+    return reviews
 
 
-def delete_stored_files(names: Iterable[str]) -> None:
-    """Delete stored files, ignoring ones already gone (best effort: leftovers are harmless)."""
+def delete_pages(*, page_ids: Iterable[int]) -> int:
+    """Delete pages (and their reviews), then their image files after commit. Returns how many
+    reviews went with them."""
+    with transaction.atomic():
+        pages = Page.objects.filter(pk__in=list(page_ids))
+        reviews = _lock_pages(pages)
+        names = [name for row in pages.values_list("image", "thumbnail") for name in row if name]
+        pages.delete()
+        transaction.on_commit(lambda: delete_stored_files(names))
+    return reviews
+
+
+def _lock_pages(pages) -> int:
+    """Lock the page rows before Django collects what cascades with them: a review being
+    submitted at that moment locks its page row first (``submit_review``), so it either committed
+    before (and is collected and deleted with the page) or waits and then finds no page, instead
+    of slipping in between the collection and the commit and failing the delete on its foreign
+    key. Returns the number of reviews the pages have."""
+    ids = list(pages.select_for_update().order_by("pk").values_list("pk", flat=True))
+    return Review.objects.filter(page_id__in=ids).count()
+
+
+def delete_stored_files(names: Iterable[str], *, storage=None) -> None:
+    """Delete stored files (page images by default), ignoring ones already gone (best effort:
+    leftovers are harmless)."""
+    storage = storage or default_storage
     for name in names:
         with contextlib.suppress(Exception):
-            default_storage.delete(name)
+            storage.delete(name)
 
 
 # --- The import's state changes (called by reviews.importer, under the import lock) -----------

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 
+from assignments import scope
 from assignments.actions import advance_assignment_progress
 from reviews import signals
 from reviews.denormalisations import stamp_listed_at
@@ -61,15 +62,27 @@ def submit_review(
     page_id: int,
     tag_slugs: Iterable[str] = (),
     assignment_id: int | None = None,
+    only_open_pages: bool = False,
 ) -> ReviewOutcome:
     """Record ``reviewer``'s review of a page with the given tags (none = "nothing of note").
 
     One review per reviewer per page: a second submit (double click, replayed form) changes
     nothing and returns the first review with ``created=False``.
+
+    ``only_open_pages`` (every public entry point passes it: the review screen, and any future
+    write API must): only pages of an active assignment may be reviewed, ReviewError code
+    ``not_open`` otherwise (a just-uploaded document in no assignment is not open to the public).
+    There is no other open mode: to open pages, an editor puts them in an active assignment (it
+    need not be featured). Without it (commands, the demo seeder, tests) a page in no assignment
+    gets a review filed under no assignment.
+
+    The review is credited to ``assignment_id`` (the visitor's current assignment) when that
+    assignment is active and contains the page, else to an active assignment that does
+    (:func:`crediting_assignment`), never to one that does not contain it.
     """
     tags = resolve_tags(tag_slugs)
     try:
-        return _record_review(reviewer, page_id, tags, assignment_id)
+        return _record_review(reviewer, page_id, tags, assignment_id, only_open_pages)
     except _LostRace:
         # A concurrent submit of the same review won; its transaction holds the counters.
         return ReviewOutcome(review=Review.objects.get(reviewer=reviewer, page_id=page_id), created=False)
@@ -79,7 +92,9 @@ class _LostRace(Exception):
     pass
 
 
-def _record_review(reviewer, page_id: int, tags: list[Tag], assignment_id: int | None) -> ReviewOutcome:
+def _record_review(
+    reviewer, page_id: int, tags: list[Tag], assignment_id: int | None, only_open_pages: bool
+) -> ReviewOutcome:
     with transaction.atomic():
         existing = Review.objects.filter(reviewer=reviewer, page_id=page_id).first()
         if existing is not None:
@@ -96,11 +111,13 @@ def _record_review(reviewer, page_id: int, tags: list[Tag], assignment_id: int |
         if row is None:
             raise ReviewError("That page does not exist.", code="no_such_page")
         review_count, document_id = row
+        # Raising here rolls back the counter above: nothing is written for a page not open.
+        credited = crediting_assignment(document_id=document_id, preferred_id=assignment_id)
+        if credited is None and only_open_pages:
+            raise ReviewError("That page is not open for review yet.", code="not_open")
         try:
             with transaction.atomic():
-                review = Review.objects.create(
-                    reviewer=reviewer, page_id=page_id, assignment_id=assignment_id
-                )
+                review = Review.objects.create(reviewer=reviewer, page_id=page_id, assignment_id=credited)
         except IntegrityError:
             raise _LostRace from None
         if tags:
@@ -141,10 +158,33 @@ def _record_review(reviewer, page_id: int, tags: list[Tag], assignment_id: int |
     )
 
 
-def skip_page(*, reviewer: AbstractBaseUser, page_id: int) -> bool:
-    """Remember that ``reviewer`` passed on a page; it counts for nothing. True if newly skipped."""
-    if not Page.objects.filter(pk=page_id).exists():
+# The active assignments containing a document, the preferred one first, then the main featured
+# one, then the oldest. Parameters: %(doc)s, %(preferred)s.
+_CREDITING_SQL = f"""
+    SELECT a.id FROM assignments_assignment a
+     WHERE a.active AND a.id IN ({scope.ASSIGNMENTS_OF_DOCUMENT_SQL})
+     ORDER BY a.id = %(preferred)s DESC, a.featured = 'main' DESC, a.id
+     LIMIT 1"""
+
+
+def crediting_assignment(*, document_id: int, preferred_id: int | None) -> int | None:
+    """The assignment a review of a page of ``document_id`` is filed under: ``preferred_id`` when
+    it is active and contains the page, else another active assignment that does (the main
+    featured one first), else None (the page is in no active assignment: not open)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CREDITING_SQL, {"doc": document_id, "preferred": preferred_id or 0})
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
+def skip_page(*, reviewer: AbstractBaseUser, page_id: int, only_open_pages: bool = False) -> bool:
+    """Remember that ``reviewer`` passed on a page; it counts for nothing. True if newly skipped.
+    ``only_open_pages``: as for :func:`submit_review`."""
+    document_id = Page.objects.filter(pk=page_id).values_list("document_id", flat=True).first()
+    if document_id is None:
         raise ReviewError("That page does not exist.", code="no_such_page")
+    if only_open_pages and crediting_assignment(document_id=document_id, preferred_id=None) is None:
+        raise ReviewError("That page is not open for review yet.", code="not_open")
     with transaction.atomic():
         if Review.objects.filter(reviewer=reviewer, page_id=page_id).exists():
             return False

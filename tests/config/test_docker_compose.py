@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.config.test_settings import settings_in_subprocess
+from tests.config.test_settings import PRODUCTION_KEY, settings_in_subprocess
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 APP_SERVICES = ["web", "worker", "beat"]
@@ -77,7 +77,7 @@ def test_data_lives_in_named_volumes(compose):
 
 def test_the_app_environment_is_one_the_settings_read(compose):
     settings_source = (BASE_DIR / "config" / "settings.py").read_text()
-    read = set(re.findall(r'env_(?:str|bool|int|list)\("(\w+)"', settings_source))
+    read = set(re.findall(r'env_(?:str|bool|int|list|secret)\("(\w+)"', settings_source))
     for name in APP_SERVICES:
         env = compose["services"][name]["environment"]
         for required in [
@@ -97,7 +97,7 @@ def test_the_settings_resolve_the_compose_environment_to_the_compose_services(co
     raw = services["web"]["environment"]
     with pytest.raises(KeyError, match="SECRET_KEY"):
         {k: interpolate(v, {}) for k, v in raw.items()}  # no default secret in production
-    env = {k: interpolate(v, {"SECRET_KEY": "a-production-secret"}) for k, v in raw.items()}
+    env = {k: interpolate(v, {"SECRET_KEY": PRODUCTION_KEY}) for k, v in raw.items()}
     env["CROWD_DATA_DIR"] = str(tmp_path)  # the image's /data/state
 
     found = settings_in_subprocess(env, forbid_embedded=True)

@@ -69,7 +69,23 @@ SETTINGS_VARIABLES = [
     "CROWD_DATA_DIR",
     "TEST_DATABASE_NAME",
     "TEST_REDIS_DB",
+    "PRODUCTION",
+    "SOURCES_ROOT",
+    "SECURE_COOKIES",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "TRUST_X_FORWARDED_PROTO",
+    "TRUSTED_PROXIES",
+    "SECRET_KEY_FILE",
+    "DATABASE_URL_FILE",
+    "REDIS_URL_FILE",
+    "CELERY_BROKER_URL_FILE",
 ]
+
+# A key good enough for production settings (50+ characters, not a development key).
+PRODUCTION_KEY = "p7Qx-" + "k9" * 30
 
 
 def settings_in_subprocess(env: dict[str, str], *, forbid_embedded: bool) -> dict:
@@ -117,7 +133,7 @@ def test_with_servers_in_the_environment_it_uses_them_and_starts_nothing(tmp_pat
         "DATABASE_URL": "postgres://crowd:pw@db.example.invalid:6543/newsroom",
         "REDIS_URL": "redis://redis.example.invalid:6379/3",
         "MEMCACHED_SERVERS": "mc1.example.invalid:11211, mc2.example.invalid:11211",
-        "SECRET_KEY": "k" * 50,
+        "SECRET_KEY": PRODUCTION_KEY,
         "ALLOWED_HOSTS": "crowd.example.org,www.crowd.example.org",
         "MEDIA_ROOT": str(tmp_path / "media"),
         "CROWD_DATA_DIR": str(tmp_path / "data"),
@@ -153,7 +169,7 @@ def test_a_separate_celery_broker_can_be_named(tmp_path):
             "REDIS_URL": "redis://redis.invalid:6379/0",
             "CELERY_BROKER_URL": "redis://broker.invalid:6379/1",
             "MEMCACHED_SERVERS": "mc.invalid:11211",
-            "SECRET_KEY": "s",
+            "SECRET_KEY": PRODUCTION_KEY,
             "CROWD_DATA_DIR": str(tmp_path),
         },
         forbid_embedded=True,
@@ -174,7 +190,7 @@ def test_nonsense_values_stop_start_up_with_a_clear_message(tmp_path, variable, 
         "DATABASE_URL": "postgres://u@db.invalid/x",
         "REDIS_URL": "redis://redis.invalid:6379/0",
         "MEMCACHED_SERVERS": "mc.invalid:11211",
-        "SECRET_KEY": "s",
+        "SECRET_KEY": PRODUCTION_KEY,
         "CROWD_DATA_DIR": str(tmp_path),
         variable: value,
     }

@@ -122,10 +122,13 @@ class Stack:
         self.env = env
 
     def manage(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
-        return subprocess.run(
+        done = subprocess.run(
             [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
-            timeout=timeout, check=check,
+            timeout=timeout,
         )  # fmt: skip
+        if check and done.returncode != 0:
+            raise AssertionError(f"manage.py {args[0]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        return done
 
     def spawn(self, name: str, args: list[str]) -> None:
         self.logs[name] = self.workdir / f"{name}.log"

@@ -206,24 +206,42 @@ def test_the_login_page_warns_an_anonymous_reviewer_to_save_instead(client, page
 
 
 # Double submits: a browser with no session yet may send its first review twice before the first
-# response arrives (double click without JS, a replayed request). Both carry its CSRF cookie.
+# response arrives (double click without JS, a replayed request). Both carry the same form: its
+# CSRF token and its signed first-write token.
 
 
 def _form_token(response) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode()).group(1)
 
 
+def _form(response) -> dict[str, str]:
+    html = response.content.decode()
+    form = {"csrfmiddlewaretoken": _form_token(response)}
+    first_write = re.search(r'name="first_write" value="([^"]+)"', html)
+    if first_write:
+        form["first_write"] = first_write.group(1)
+    return form
+
+
 def _fresh_browser(page):
-    """A browser that has loaded the review screen: a CSRF cookie, the form's token, no session."""
+    """A browser that has loaded the review screen: a CSRF cookie, the form's tokens, no session."""
     browser = Client(enforce_csrf_checks=True)
-    token = _form_token(browser.get(f"/review/{page.pk}/"))
-    return browser, token, browser.cookies[settings.CSRF_COOKIE_NAME].value
+    form = _form(browser.get(f"/review/{page.pk}/"))
+    assert "first_write" in form
+    return browser, form, browser.cookies[settings.CSRF_COOKIE_NAME].value
 
 
-def _post(browser, page, token, *tags):
-    return browser.post(
-        f"/review/{page.pk}/", {"tags": list(tags), "action": "submit", "csrfmiddlewaretoken": token}
-    )
+def _mark(form) -> str:
+    """The Redis key of a form's first write."""
+    from django.core import signing
+
+    return keys.anonymous_first_write(signing.loads(form["first_write"], salt=sessions._TOKEN_SALT))
+
+
+def _post(browser, page, form, *tags):
+    if isinstance(form, str):  # a CSRF token only (a later review: no first-write token)
+        form = {"csrfmiddlewaretoken": form}
+    return browser.post(f"/review/{page.pk}/", {"tags": list(tags), "action": "submit", **form})
 
 
 def _as_if_the_first_response_was_lost(browser, csrf_cookie):
@@ -264,11 +282,11 @@ def test_a_refused_first_review_leaves_no_account_and_no_key(pages, django_captu
     with django_capture_on_commit_callbacks(execute=True):
         assert _post(browser, pages[0], token, "no-such-tag").status_code == 400
     assert not User.objects.exists()
-    assert get_redis().get(keys.anonymous_first_write(csrf_cookie)) is None
+    assert get_redis().get(_mark(token)) is None
     with django_capture_on_commit_callbacks(execute=True):
         assert _post(browser, pages[0], token, "receipt").status_code == 302
     user = User.objects.get()
-    assert get_redis().get(keys.anonymous_first_write(csrf_cookie)) == str(user.pk)
+    assert get_redis().get(_mark(token)) == str(user.pk)
     assert Review.objects.get().reviewer == user
 
 
@@ -288,7 +306,7 @@ def test_a_replay_while_the_first_submit_is_still_pending_records_nothing(pages,
     """The first request marked the browser and has not committed yet (nor crashed for long)."""
     monkeypatch.setattr(sessions, "FIRST_WRITE_WAIT_SECONDS", 0.2)
     browser, token, csrf_cookie = _fresh_browser(pages[0])
-    get_redis().set(keys.anonymous_first_write(csrf_cookie), "pending:someone-else", ex=30)
+    get_redis().set(_mark(token), "pending:someone-else", ex=30)
     response = _post(browser, pages[0], token)
     assert response.status_code == 409
     assert "Nothing was recorded" in response.content.decode()
@@ -308,3 +326,33 @@ def test_it_still_records_reviews_when_redis_is_down(pages, settings, tmp_path):
         reset_redis()
     assert Review.objects.count() == 2
     assert signed_in_user(browser) is not None
+
+
+def test_knowing_a_victims_csrf_cookie_gives_nothing(pages, django_capture_on_commit_callbacks):
+    """The takeover the probe found: replaying a victim's csrftoken right after their first review
+    logged the attacker into the victim's anon-<n>. Now the attacker gets an account of their own."""
+    victim, victim_form, victim_csrf = _fresh_browser(pages[0])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(victim, pages[0], victim_form, "receipt").status_code == 302
+    victim_user = signed_in_user(victim)
+
+    attacker = Client(enforce_csrf_checks=True)
+    attacker.cookies[settings.CSRF_COOKIE_NAME] = victim_csrf
+    attacker_form = _form(attacker.get(f"/review/{pages[1].pk}/"))
+    with django_capture_on_commit_callbacks(execute=True):
+        # With the victim's cookie and the attacker's own page, or with no first-write token.
+        assert _post(attacker, pages[1], attacker_form).status_code == 302
+        del attacker.cookies[settings.SESSION_COOKIE_NAME]
+        attacker.cookies[settings.CSRF_COOKIE_NAME] = victim_csrf
+        assert _post(attacker, pages[1], attacker_form["csrfmiddlewaretoken"]).status_code == 302
+    assert signed_in_user(attacker) not in (None, victim_user)
+    assert Review.objects.filter(reviewer=victim_user).count() == 1
+
+
+def test_a_forged_first_write_token_is_ignored(pages, django_capture_on_commit_callbacks):
+    browser, form, _ = _fresh_browser(pages[0])
+    forged = dict(form, first_write="made-up:token")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(browser, pages[0], forged).status_code == 302
+    assert User.objects.count() == 1
+    assert not get_redis().keys("*anon*")

@@ -294,7 +294,7 @@ def test_creating_a_document_queues_its_import_on_commit(tmp_path, django_captur
         queued = actions.create_document_from_path(path=write(tmp_path / "a.pdf", pdf_bytes(1)))
     assert queued.created and queued.document.status == Document.Status.PENDING
     assert len(callbacks) == 1
-    assert default_storage.exists(queued.document.source.name)
+    assert queued.document.source.storage.exists(queued.document.source.name)
 
 
 @pytest.mark.slow

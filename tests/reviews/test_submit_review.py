@@ -109,7 +109,7 @@ def test_submit_uses_a_bounded_number_of_queries(reviewer, tags):
     submit_review(reviewer=reviewer, page_id=pages[0].pk, tag_slugs=["receipt"])
     with CaptureQueriesContext(connection) as ctx:
         submit_review(reviewer=reviewer, page_id=pages[1].pk, tag_slugs=["receipt", "claim-form"])
-    assert len(ctx.captured_queries) <= 14
+    assert len(ctx.captured_queries) <= 15  # 14 + the crediting assignment
 
 
 def _waiting_for_locks() -> int:

@@ -19,21 +19,17 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def gunicorn_command(bin_dir: Path, *, bind: str, workers: int) -> list[str]:
-    """The gunicorn command line of ``serve``."""
+def gunicorn_command(bin_dir: Path, *, bind: str, workers: int | None = None) -> list[str]:
+    """The gunicorn command line of ``serve`` (and of ``make bench``): gunicorn.conf.py at the top
+    of the checkout holds the production settings; ``workers`` overrides its worker count."""
     return [
         str(bin_dir / "gunicorn"),
         "config.wsgi",
         "--bind",
         bind,
-        "--workers",
-        str(workers),
-        "--threads",
-        "4",
-        "--graceful-timeout",
-        "5",
-        "--access-logfile",
-        "-",
+        "--config",
+        str(settings.BASE_DIR / "gunicorn.conf.py"),
+        *(["--workers", str(workers)] if workers else []),
         # gunicorn >= 25.1 otherwise listens on a control socket at one path per user
         # (~/.gunicorn/gunicorn.ctl or $XDG_RUNTIME_DIR/gunicorn.ctl): a second checkout's serve
         # takes it over, and whichever stops first removes it. Nothing here uses gunicornc.
@@ -47,9 +43,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--workers", type=int, default=3)
+        parser.add_argument("--workers", type=int, default=None, help="default: gunicorn.conf.py")
 
-    def handle(self, *args, host: str, port: int, workers: int, **options):
+    def handle(self, *args, host: str, port: int, workers: int | None, **options):
         password = self._ensure_editor()
         bin_dir = Path(sys.executable).parent
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SERVE_MEDIA": "1"}

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from reviews import actions, importer
 from reviews.models import Document, Member, Party
+from reviews.pdf import ImportFailure
 
 
 class Command(BaseCommand):
@@ -65,7 +66,10 @@ class Command(BaseCommand):
         return files
 
     def _import_one(self, path: Path, member: Member | None, sync: bool) -> tuple[str, bool]:
-        queued = actions.create_document_from_path(path=path, member=member, queue=not sync)
+        try:
+            queued = actions.create_document_from_path(path=path, member=member, queue=not sync)
+        except ImportFailure as exc:  # not a .pdf: nothing stored
+            return f"failed: {exc}", False
         document = queued.document
         if not queued.created:
             if document.status == Document.Status.IMPORTED:

@@ -1,0 +1,179 @@
+"""The production front for real: Debian's nginx, started here on a loopback port with
+deploy/nginx.conf.template, in front of a live Django server. It serves cached anonymous pages
+from memcached itself, passes everything else through, serves static files and page images from
+disk, and never serves a source PDF."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+
+from pagecache import nginx
+from reviews.actions import create_discovery
+from tests import factories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NGINX_MISSING = "nginx is not installed: install it with `sudo apt-get install nginx` (or `make system-deps`)"
+
+
+def _nginx_binary() -> str:
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if found is None:
+        pytest.fail(NGINX_MISSING, pytrace=False)
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def media_root(settings):
+    root = Path(tempfile.mkdtemp(prefix="crowd-ngx-media-", dir="/tmp"))
+    (root / "pages").mkdir()
+    (root / "pages" / "p1.png").write_bytes(b"\x89PNG fake image")
+    (root / "pages" / "sneaky.pdf").write_bytes(b"%PDF-1.4 a source in the wrong place")
+    (root / "sources" / "2024" / "05").mkdir(parents=True)
+    (root / "sources" / "2024" / "05" / "claims.pdf").write_bytes(b"%PDF-1.4 private")
+    settings.MEDIA_ROOT = root
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def front(live_server, media_root, settings):
+    """nginx on a free loopback port in front of live_server; stopped (killed if need be) after."""
+    settings.PAGE_CACHE_SOFT_SECONDS = 5  # nginx's copies live this long
+    binary = _nginx_binary()
+    workdir = Path(tempfile.mkdtemp(prefix="crowd-ngx-", dir="/tmp"))
+    port = _free_port()
+    upstream = urlsplit(live_server.url)
+    server_block = nginx.render(
+        {
+            "NGINX_DJANGO": f"127.0.0.1:{upstream.port}",
+            "NGINX_MEMCACHED": settings.MEMCACHED_SERVERS[0],
+            "NGINX_LISTEN": f"127.0.0.1:{port}",
+            "NGINX_KEY_PREFIX": nginx.key_prefix(),
+            "NGINX_STATIC_ROOT": str(Path(settings.BASE_DIR) / "static"),
+            "NGINX_MEDIA_ROOT": str(media_root),
+        }
+    )
+    temp_paths = "\n".join(
+        f"    {kind}_temp_path {workdir / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (workdir / "nginx.conf").write_text(
+        ("user root;\n" if os.geteuid() == 0 else "")
+        + f"daemon off;\nworker_processes 1;\npid {workdir / 'nginx.pid'};\n"
+        + f"error_log {workdir / 'error.log'} warn;\n"
+        + "events { worker_connections 256; }\n"
+        + "http {\n    include /etc/nginx/mime.types;\n    access_log off;\n"
+        + temp_paths
+        + "\n"
+        + server_block
+        + "\n}\n"
+    )
+    process = subprocess.Popen(
+        [binary, "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-e", str(workdir / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    error = process.stderr.read().decode() if process.poll() is not None else "timed out"
+                    log = (workdir / "error.log").read_text() if (workdir / "error.log").exists() else ""
+                    pytest.fail(f"nginx did not start: {error} {log}")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGQUIT)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _get(url: str, *, cookie: str | None = None, data: bytes | None = None):
+    request = urllib.request.Request(url, data=data, headers={"Cookie": cookie} if cookie else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+@pytest.fixture
+def site(tags):
+    doc = factories.make_document(pages=2)
+    factories.make_assignment(documents=[doc], featured="main", slug="expenses")
+    return doc
+
+
+def test_it_serves_a_cached_page_from_memcached_without_django(front, site):
+    status, headers, first = _get(front + "/")
+    assert status == 200 and headers["X-Page-Cache"] == "miss"  # rendered by Django, copy stored
+    status, headers, second = _get(front + "/")
+    assert status == 200 and headers["X-Page-Cache"] == "nginx"
+    assert second == first
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert "Set-Cookie" not in headers
+
+
+def test_it_passes_sessions_posts_and_uncached_routes_to_django(front, site):
+    _get(front + "/tags/")
+    assert _get(front + "/tags/")[1]["X-Page-Cache"] == "nginx"
+    status, headers, _ = _get(front + "/tags/", cookie="sessionid=someone")
+    assert status == 200 and headers.get("X-Page-Cache") != "nginx"
+    status, headers, _ = _get(front + "/tags/", data=b"x=1")
+    assert status in (403, 405) and headers.get("X-Page-Cache") != "nginx"  # Django's CSRF or 405
+    page = site.pages.first()
+    for _ in range(2):
+        status, headers, body = _get(front + f"/review/{page.pk}/")
+        assert status == 200 and "X-Page-Cache" not in headers and b"csrfmiddlewaretoken" in body
+    status, headers, _ = _get(front + "/no-such-page/")
+    assert status == 404 and "X-Page-Cache" not in headers
+
+
+def test_a_discovery_shows_through_nginx_at_once(front, site):
+    _get(front + "/discoveries/")
+    status, headers, body = _get(front + "/discoveries/")
+    assert headers["X-Page-Cache"] == "nginx" and b"A gilded duck house" not in body
+    create_discovery(page_id=site.pages.first().pk, title="A gilded duck house")
+    status, headers, body = _get(front + "/discoveries/")
+    assert status == 200 and b"A gilded duck house" in body
+
+
+def test_static_files_and_page_images_come_from_disk_and_source_pdfs_never(front, media_root):
+    css = (Path(settings.BASE_DIR) / "static" / "css" / "site.css").read_bytes()
+    status, headers, body = _get(front + "/static/css/site.css")
+    assert status == 200 and body == css and "X-Page-Cache" not in headers
+    status, _, body = _get(front + "/media/pages/p1.png")
+    assert status == 200 and body == b"\x89PNG fake image"
+    for path in ("/media/sources/2024/05/claims.pdf", "/media/pages/sneaky.pdf", "/media/pages/SNEAKY.PDF"):
+        status, _, body = _get(front + path)
+        assert status == 404 and b"PDF" not in body, path
