@@ -873,7 +873,13 @@ def _listed_at_drift() -> tuple[Drift, set[int]]:
 
 def refresh_page_tag_listed_at(changes: Changes) -> None:
     # Runs after refresh_review_counters (registry order), so first_tagged_at is already right.
-    if changes.pages:
+    if changes.assignments:
+        # An assignment changed where no signal tells what (a bulk threshold or activation
+        # update declared with changed()): the public threshold may have moved, so every row is
+        # re-derived, as after an editor's save that moved it. Rare, and proportional to the
+        # tagged pages.
+        rebuild_page_tag_listed_at()
+    elif changes.pages:
         relist_pages(changes.pages)
 
 

@@ -10,6 +10,7 @@ from contextlib import nullcontext
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.db import DatabaseError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -149,7 +150,13 @@ def _record(request, page_id: int):
         sessions.log_in_anonymous_reviewer(request, user)
     # Straight to the next page's review screen (picked now, as /review/next/ would): one round
     # trip fewer per review. /review/next/ stays for links and the start button.
-    return redirect(next_review_url(request, user) or next_page_url())
+    try:
+        url = next_review_url(request, user)
+    except DatabaseError:
+        # The review is committed: say so with a redirect even if picking the next page failed
+        # (Postgres restarting); /review/next/ answers for itself, with a 503 if it must.
+        url = None
+    return redirect(url or next_page_url())
 
 
 def _review_error(request, page_id: int, exc: ReviewError):

@@ -148,7 +148,7 @@ def _record_review(
                 review_count=review_count,
                 completed_assignment_ids=completed,
                 tag_ids=tag_ids,
-                assignment_id=assignment_id,
+                assignment_id=credited,
                 document_id=document_id,
                 created=review.created,
             )
