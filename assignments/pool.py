@@ -72,8 +72,12 @@ class _Servers:
         self.hasher = RendezvousHash(list(self.clients))
         self.dead_until: dict[str, float] = {}
 
-    def run(self, key: str, method: str, *args, **kwargs):
-        server = self.hasher.get_node(key)
+    def run(self, key: str, method: str, *args, route: str | None = None, **kwargs):
+        # ``route``: the key that chooses the server. Every key of one assignment's pool is
+        # routed by the pool's own key (like a Redis hash tag), so that a pick, which touches the
+        # pool and its reservation keys, needs one server only: with one of several servers down,
+        # an assignment's pool then either works whole or falls back whole.
+        server = self.hasher.get_node(route or key)
         if server is None:
             raise PoolUnavailable("no memcached servers configured")
         if self.dead_until.get(server, 0.0) > time.monotonic():
@@ -170,24 +174,28 @@ def reserve(
     base = keys.assignment_pool(assignment_id)
     for page_id, places in candidates[:16]:
         for slot in range(min(places, MAX_SLOTS)):
-            if _client().run(f"{base}:r:{page_id}:{slot}", "add", b"1", expire=seconds):
+            if _client().run(f"{base}:r:{page_id}:{slot}", "add", b"1", expire=seconds, route=base):
                 if holder:
-                    _client().run(f"{base}:h:{holder}", "set", str(page_id).encode(), expire=seconds)
+                    _client().run(
+                        f"{base}:h:{holder}", "set", str(page_id).encode(), expire=seconds, route=base
+                    )
                 return page_id
     return None
 
 
 def held_page(assignment_id: int, holder: str) -> int | None:
     """The page ``holder`` was handed out here in the last reservation period, if any."""
-    raw = _client().run(f"{keys.assignment_pool(assignment_id)}:h:{holder}", "get")
+    base = keys.assignment_pool(assignment_id)
+    raw = _client().run(f"{base}:h:{holder}", "get", route=base)
     return int(raw) if raw else None
 
 
 def try_refill_lock(assignment_id: int) -> bool:
     """At most one on-demand refill per assignment per REFILL_LOCK_SECONDS, across processes."""
-    key = f"{keys.assignment_pool(assignment_id)}:refilling"
-    return bool(_client().run(key, "add", b"1", expire=REFILL_LOCK_SECONDS))
+    base = keys.assignment_pool(assignment_id)
+    return bool(_client().run(f"{base}:refilling", "add", b"1", expire=REFILL_LOCK_SECONDS, route=base))
 
 
 def release_refill_lock(assignment_id: int) -> None:
-    _client().run(f"{keys.assignment_pool(assignment_id)}:refilling", "delete")
+    base = keys.assignment_pool(assignment_id)
+    _client().run(f"{base}:refilling", "delete", route=base)

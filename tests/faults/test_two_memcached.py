@@ -14,6 +14,7 @@ from pymemcache.client.base import Client
 from assignments import picker, picker_stats, pool
 from assignments.picker import pick_next_page
 from assignments.selectors import CURRENT_ASSIGNMENT_COOKIE
+from lib import keys
 from tests import factories
 from tests.faults._servers import memcached_servers
 
@@ -64,20 +65,28 @@ def test_pools_and_sessions_spread_over_two_servers_and_survive_one_stopping(two
     first, second = two_servers
     assert items(first) > 0 and items(second) > 0, (items(first), items(second))
 
-    def pick_all():
-        sources = set()
+    def pick_all() -> dict[int, str]:
+        sources = {}
         for assignment in assignments:
             result = pick_next_page(assignment=assignment, reviewer=None)
             assert result.page_id is not None
-            sources.add(result.source)
+            sources[assignment.pk] = result.source
         return sources
 
-    assert pick_all() == {"pool"}
+    assert set(pick_all().values()) == {"pool"}
 
     second.stop()
     sources = pick_all()
-    assert "pool" in sources  # the pools on the first server still serve
-    assert "postgres" in sources  # those on the stopped one fall back, never an error
+    # Every key of one assignment's pool (the ids, its reservations, its lock) lives on the
+    # server its pool key routes to: the pools on the first server serve whole, those on the
+    # stopped one fall back to Postgres, never an error.
+    node = pool._client().hasher.get_node
+    on_first = {a.pk for a in assignments if node(keys.assignment_pool(a.pk)) == first.location}
+    assert on_first and len(on_first) < len(assignments), on_first
+    assert {pk for pk, source in sources.items() if source == "pool"} == on_first
+    assert {pk for pk, source in sources.items() if source == "postgres"} == {
+        a.pk for a in assignments
+    } - on_first
     for user_client, assignment in zip(clients, assignments, strict=True):
         user_client.cookies[CURRENT_ASSIGNMENT_COOKIE] = assignment.slug
         for url in ("/", "/assignments/", "/review/next/"):
@@ -91,4 +100,4 @@ def test_pools_and_sessions_spread_over_two_servers_and_survive_one_stopping(two
     pool.reset_client()
     for assignment in assignments:
         picker.refill_pool(assignment_id=assignment.pk)
-    assert pick_all() == {"pool"}
+    assert set(pick_all().values()) == {"pool"}

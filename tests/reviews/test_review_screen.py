@@ -187,7 +187,9 @@ def test_the_submit_costs_a_fixed_number_of_queries(client, release, reviewer, d
     # 18: the crediting assignment (reviews.actions.crediting_assignment).
     # +2: the submit picks the next page itself (it redirects straight to it, saving the reviewer
     # the /review/next/ request), and the page cache reads the review's tag slugs after commit.
-    with django_assert_max_num_queries(20):
+    # +1 at most: with the Redis sets not built here the next page comes from the Postgres
+    # fallback, which may read a second review-count tier (fewest reviews first).
+    with django_assert_max_num_queries(21):
         client.post(
             f"/review/{pages[1].pk}/", {"tags": ["receipt", "claim-form", "hand-written"], "action": "submit"}
         )
