@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "results",
     "contributors",
     "pagecache",
+    "moderation",
 ]
 
 MIDDLEWARE = [

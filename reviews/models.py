@@ -72,6 +72,9 @@ class Document(models.Model):
     error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
     imported_at = models.DateTimeField(null=True, blank=True)
+    # Takedown (moderation app): set while an editor has withdrawn the whole document. Its pages'
+    # own ``withdrawn_at`` is what public surfaces filter on (moderation.actions keeps both).
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["title", "id"]
@@ -99,6 +102,9 @@ class Page(models.Model):
     height = models.PositiveIntegerField(default=0)
     # Denormalised: number of reviews (distinct reviewers) of this page. See denormalisations.
     review_count = models.PositiveIntegerField(default=0)
+    # Takedown (moderation app): set while the page (or its document) is withdrawn: it is gone
+    # from every public surface and from the picker; its reviews are kept.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["document_id", "number"]
@@ -194,6 +200,9 @@ class Reviewer(models.Model):
     review_count = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Quarantine (moderation app): set while an editor has quarantined this reviewer: their
+    # reviews are kept but count for nothing (``Review.quarantined``).
+    quarantined_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return str(self.user)
@@ -209,6 +218,10 @@ class Review(models.Model):
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="reviews")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Quarantine: a review by a quarantined reviewer is recorded but counts for nothing
+    # (thresholds, tag counts, leaderboards, listings). Copied from the reviewer's state by
+    # moderation.actions; Postgres keeps it so that releasing is a flag flip, nothing deleted.
+    quarantined = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created", "-id"]

@@ -1,0 +1,65 @@
+"""Records of editors' moderation decisions: who, when, why. The state they put in force lives
+on the rows they act on (``Page.withdrawn_at``, ``Document.withdrawn_at``,
+``Reviewer.quarantined_at``, ``Review.quarantined``); these rows are the audit trail shown on
+``/staff/activity/``. Nothing here is ever deleted."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Withdrawal(models.Model):
+    """A page or a whole document taken down (exactly one of ``page`` and ``document``)."""
+
+    page = models.ForeignKey("reviews.Page", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey(
+        "reviews.Document", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.TextField()
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField()
+    reinstated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reinstated_at = models.DateTimeField(null=True, blank=True)
+    reinstate_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-withdrawn_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(page__isnull=True) ^ models.Q(document__isnull=True),
+                name="withdrawal_page_xor_document",
+            )
+        ]
+        indexes = [models.Index(fields=["withdrawn_at"], name="withdrawal_at_idx")]
+
+    def __str__(self) -> str:
+        what = f"page {self.page_id}" if self.page_id else f"document {self.document_id}"
+        return f"{what} withdrawn {self.withdrawn_at:%Y-%m-%d %H:%M}"
+
+
+class Quarantine(models.Model):
+    """A reviewer quarantined: their reviews count for nothing until released."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField()
+    quarantined_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    quarantined_at = models.DateTimeField()
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    released_at = models.DateTimeField(null=True, blank=True)
+    release_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-quarantined_at", "-id"]
+        indexes = [models.Index(fields=["quarantined_at"], name="quarantine_at_idx")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} quarantined {self.quarantined_at:%Y-%m-%d %H:%M}"
