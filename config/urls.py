@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("reviews.urls")),
     path("", include("results.urls")),
     path("", include("contributors.urls")),
+    path("", include("moderation.urls")),
 ]
 
 
