@@ -49,7 +49,7 @@ def _drop_pending_picker_counts():
     names the development database again, and store them there."""
     from pagecache import stats as page_cache_stats
 
-    page_cache_stats.FLUSH_SECONDS = float("inf")  # no background flush into a test's database
+    page_cache_stats.COUNTER.flush_seconds = float("inf")  # no background flush into a test's database
     yield
     from assignments import picker_stats
 

@@ -13,9 +13,9 @@ from config.celery import app
 @app.task(name="tests.assignments.count_a_pick", ignore_result=True)
 def count_a_pick(marker: str) -> None:
     """Count one Redis pick, then write what this process holds pending (and its pid) to ``marker``."""
-    # The count must wait for the pool child's exit: with the usual FLUSH_SECONDS a worker slow
+    # The count must wait for the pool child's exit: with the usual flush_seconds a worker slow
     # to start could flush it at count(), and the test would not tell whether the exit flush works.
-    picker_stats.FLUSH_SECONDS = 10**9
+    picker_stats.COUNTER.flush_seconds = 10**9
     picker_stats.count(picker_stats.REDIS)
     Path(marker).write_text(f"{os.getpid()} {sorted(picker_stats.pending().items())}")
 

@@ -39,7 +39,7 @@ settings.DATABASES["default"]["NAME"] = sys.argv[1]  # the test database, before
 from assignments import picker_stats
 picker_stats.count(picker_stats.POSTGRES, 3)
 picker_stats.count(picker_stats.POOL)
-print(sorted(picker_stats.pending().items()))  # a burst well within FLUSH_SECONDS: all pending
+print(sorted(picker_stats.pending().items()))  # a burst well within flush_seconds: all pending
 """
 
 
@@ -172,8 +172,8 @@ def test_a_celery_pool_child_stores_its_counts_when_it_stops(settings, tmp_path)
 
 def test_the_worker_process_shutdown_receiver_flushes_this_process(monkeypatch):
     """The receiver itself, in this process (the real pool child is tested above)."""
-    # No flush on count(): more than FLUSH_SECONDS have often passed since this process's last.
-    monkeypatch.setattr(picker_stats, "FLUSH_SECONDS", 10**9)
+    # No flush on count(): more than flush_seconds have often passed since this process's last.
+    monkeypatch.setattr(picker_stats.COUNTER, "flush_seconds", 10**9)
     picker_stats.reset_pending()
     picker_stats.count(picker_stats.POOL_UNAVAILABLE, 2)
     assert _stored() == {}

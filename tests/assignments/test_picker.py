@@ -21,7 +21,7 @@ from tests.assignments._picker_support import assert_uniform, build_sets, make_a
 @pytest.fixture(autouse=True)
 def _quiet_stats(monkeypatch):
     # Counters are stored every few seconds; keep that write out of the query counts.
-    monkeypatch.setattr(picker_stats, "FLUSH_SECONDS", 10**9)
+    monkeypatch.setattr(picker_stats.COUNTER, "flush_seconds", 10**9)
     picker_stats.reset_pending()
 
 

@@ -34,7 +34,7 @@ from tests.assignments._picker_support import (
 @pytest.fixture(autouse=True)
 def _quiet_stats(monkeypatch):
     # Counters are stored every few seconds; keep those writes out of the picks.
-    monkeypatch.setattr(picker_stats, "FLUSH_SECONDS", 10**9)
+    monkeypatch.setattr(picker_stats.COUNTER, "flush_seconds", 10**9)
     picker_stats.reset_pending()
 
 

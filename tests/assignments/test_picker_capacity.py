@@ -31,7 +31,7 @@ from tests.assignments._picker_support import build_sets, make_assignment
 
 @pytest.fixture(autouse=True)
 def _quiet_stats(monkeypatch):
-    monkeypatch.setattr(picker_stats, "FLUSH_SECONDS", 10**9)
+    monkeypatch.setattr(picker_stats.COUNTER, "flush_seconds", 10**9)
     picker_stats.reset_pending()
 
 

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _quiet_stats(monkeypatch):
-    monkeypatch.setattr(picker_stats, "FLUSH_SECONDS", 10**9)
+    monkeypatch.setattr(picker_stats.COUNTER, "flush_seconds", 10**9)
     picker_stats.reset_pending()
 
 

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def cluster(settings, monkeypatch):
-    monkeypatch.setattr(picker_stats, "FLUSH_SECONDS", 10**9)
+    monkeypatch.setattr(picker_stats.COUNTER, "flush_seconds", 10**9)
     with redis_cluster(3) as ports:
         settings.REDIS_URL = f"redis://127.0.0.1:{ports[0]}/0"
         settings.REDIS_CLUSTER = True

@@ -31,7 +31,7 @@ def items(server) -> int:
 
 @pytest.fixture
 def two_servers(settings, monkeypatch):
-    monkeypatch.setattr(picker_stats, "FLUSH_SECONDS", 10**9)
+    monkeypatch.setattr(picker_stats.COUNTER, "flush_seconds", 10**9)
     with memcached_servers(2) as servers:
         locations = [s.location for s in servers]
         cache_settings = copy.deepcopy(settings.CACHES)
