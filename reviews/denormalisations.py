@@ -794,7 +794,9 @@ _LISTED_TRUTH_SQL = (
 def _listed_truth_sql(pages_sql: str) -> str:
     """``_LISTED_TRUTH_SQL`` for the pages matched by ``pages_sql`` (a condition on ``page_id``)."""
     documents = (
-        "pth_doc.id IN (SELECT tpd.document_id FROM reviews_page tpd"
+        "true"  # every page: every document, no scan of the pages to find them
+        if pages_sql == "true"
+        else "pth_doc.id IN (SELECT tpd.document_id FROM reviews_page tpd"
         f" WHERE {pages_sql.replace('page_id', 'tpd.id')})"
     )
     return _LISTED_TRUTH_SQL.format(
