@@ -31,9 +31,9 @@ _GLOBAL_TRUTH_SQL = (
     " FROM reviews_pagetag pt LEFT JOIN ("
     "  SELECT page_id, created FROM ("
     "   SELECT page_id, created, row_number() OVER (PARTITION BY page_id ORDER BY created, id) AS n"
-    "   FROM reviews_review WHERE true) r"
+    "   FROM reviews_review WHERE {pages}) r"
     "  WHERE n = (SELECT coalesce(max(threshold), 1) FROM assignments_assignment WHERE active)"
-    " ) tth ON tth.page_id = pt.page_id WHERE true"
+    " ) tth ON tth.page_id = pt.page_id WHERE {pt_pages}"
 )
 
 
@@ -80,8 +80,8 @@ def test_measure_listed_at_cost():
         )
         for step, every in ((0, 1), (1, 2)):  # every page once, every other page twice
             c.execute(
-                "INSERT INTO reviews_review (reviewer_id, page_id, assignment_id, created)"
-                " SELECT (%(u)s::bigint[])[1 + (n + %(step)s) %% 1000], 1000000 + n, NULL,"
+                "INSERT INTO reviews_review (reviewer_id, page_id, assignment_id, quarantined, created)"
+                " SELECT (%(u)s::bigint[])[1 + (n + %(step)s) %% 1000], 1000000 + n, NULL, false,"
                 " now() - interval '1 hour' + %(step)s * interval '1 minute'"
                 " FROM generate_series(1, %(pages)s, %(every)s) n",
                 {"u": [u.pk for u in users], "pages": docs * 100, "step": step, "every": every},
@@ -100,9 +100,23 @@ def test_measure_listed_at_cost():
     assert d.check_page_tag_listed_at().ok
 
     per_page = _median_ms(_drift_rows(d._listed_truth_sql("true")))
-    global_rule = _median_ms(_drift_rows(_GLOBAL_TRUTH_SQL))
+    global_rule = _median_ms(_drift_rows(_GLOBAL_TRUTH_SQL.format(pages="true", pt_pages="true")))
     chunk = list(range(1000001, 1000001 + d.CHUNK))
     relist = _median_ms(lambda: d.relist_pages(chunk))
+    cond = "page_id = ANY(%(pages)s)"
+    chunk_sql = {
+        "per-page": d._listed_truth_sql(cond),
+        "global": _GLOBAL_TRUTH_SQL.format(pages=cond, pt_pages=cond.replace("page_id", "pt.page_id")),
+    }
+
+    def truth_of_chunk(sql):
+        def run():
+            with connection.cursor() as c:
+                c.execute(f"SELECT count(*) FROM ({sql}) t", {"pages": chunk})
+
+        return run
+
+    chunk_ms = {rule: _median_ms(truth_of_chunk(sql)) for rule, sql in chunk_sql.items()}
 
     def stamp():
         with transaction.atomic():
@@ -115,6 +129,8 @@ def test_measure_listed_at_cost():
         f"full check, per-page rule   {per_page:8.0f} ms\n"
         f"full check, global rule     {global_rule:8.0f} ms (before issue 16)\n"
         f"relist of {d.CHUNK:,} pages      {relist:8.0f} ms\n"
+        f"truth of {d.CHUNK:,} pages, per-page rule {chunk_ms['per-page']:6.0f} ms,"
+        f" global rule {chunk_ms['global']:6.0f} ms\n"
         f"stamp (one UPDATE)          {stamp_ms:8.2f} ms"
     )
     import redis
