@@ -1,5 +1,7 @@
 """The one rule of what an assignment covers: every page of its documents, of its members'
-documents and of its parties' members' documents.
+documents and of its parties' members' documents. And the rule that follows from it for the
+public: a page's tag counts are public once it has as many reviews as the lowest threshold of
+the active assignments containing it (:func:`public_threshold_sql`).
 
 Everything that needs the rule (the model, the picker, the denormalisations, the review action,
 the selectors) builds on the query builders and SQL fragments here, so the rule is written once.
@@ -11,7 +13,7 @@ This module imports no model module (the model imports it); models are looked up
 from __future__ import annotations
 
 from django.apps import apps
-from django.db.models import Q
+from django.db.models import F, Func, IntegerField, Q
 
 
 def _assignment_model():
@@ -127,3 +129,54 @@ ASSIGNMENT_PAGES_SQL = """
     SELECT ap.assignment_id, p.id FROM assignments_assignment_parties ap
       JOIN reviews_member m ON m.party_id = ap.party_id JOIN reviews_document d ON d.member_id = m.id
       JOIN reviews_page p ON p.document_id = d.id"""
+
+
+# --- When a page's tag counts are public --------------------------------------------------------
+#
+# The rule a reader can check on the page itself: a page's tag counts are public once its
+# review_count reached the LOWEST threshold among the active assignments containing it (so an
+# assignment asking for more eyes does not hide pages a lenient one is happy with), or
+# DEFAULT_PUBLIC_THRESHOLD when no active assignment contains it. Drafts are never active.
+
+DEFAULT_PUBLIC_THRESHOLD = 1  # the model's default threshold: one review makes a page public
+
+
+def public_threshold_sql(document: str) -> str:
+    """A scalar SQL expression: the public threshold of every page of the document whose id is
+    the SQL expression ``document`` (e.g. ``"p.document_id"``). Its own aliases are prefixed
+    ``pth_`` so that they never shadow the caller's. Three index probes and a primary-key lookup
+    per evaluation: evaluate it per document (:func:`document_public_thresholds_sql`) when many
+    pages share few documents."""
+    return f"""(SELECT coalesce(min(pth_a.threshold), {DEFAULT_PUBLIC_THRESHOLD})
+    FROM assignments_assignment pth_a WHERE pth_a.active AND pth_a.id IN (
+      SELECT pth_ad.assignment_id FROM assignments_assignment_documents pth_ad
+       WHERE pth_ad.document_id = {document}
+      UNION ALL
+      SELECT pth_am.assignment_id FROM assignments_assignment_members pth_am
+        JOIN reviews_document pth_d ON pth_d.member_id = pth_am.member_id WHERE pth_d.id = {document}
+      UNION ALL
+      SELECT pth_ap.assignment_id FROM assignments_assignment_parties pth_ap
+        JOIN reviews_member pth_m ON pth_m.party_id = pth_ap.party_id
+        JOIN reviews_document pth_d ON pth_d.member_id = pth_m.id WHERE pth_d.id = {document}))"""
+
+
+def document_public_thresholds_sql(documents: str) -> str:
+    """A derived table ``(document_id, threshold)`` of the documents matching ``documents`` (a
+    condition on ``pth_doc.id``), to join pages or reviews to. ``OFFSET 0`` keeps Postgres from
+    pulling the subquery up into the caller's join, which would evaluate the threshold once per
+    joined row (per review) instead of once per document."""
+    return (
+        f"(SELECT pth_doc.id AS document_id, {public_threshold_sql('pth_doc.id')} AS threshold"
+        f" FROM reviews_document pth_doc WHERE {documents} OFFSET 0)"
+    )
+
+
+def public_threshold_expression(document_field: str = "document_id") -> Func:
+    """The same rule as an ORM expression on a queryset whose ``document_field`` is a page's
+    document id (``"document_id"`` on Page, ``"page__document_id"`` on PageTag)."""
+    # Func's template is %-formatted: the fragment has no other % sign.
+    return Func(
+        F(document_field),
+        template=public_threshold_sql("%(expressions)s"),
+        output_field=IntegerField(),
+    )

@@ -180,9 +180,8 @@ def _cases() -> dict:
     from results.selectors import Listing, Order, Scope, ScopeKind, Viewer
     from reviews.models import Party, Tag
 
-    threshold = selectors.public_threshold()
-    public = Viewer(user_id=None, is_staff=False, public_threshold=threshold)
-    staff = Viewer(user_id=None, is_staff=True, public_threshold=threshold)
+    public = Viewer(user_id=None, is_staff=False)
+    staff = Viewer(user_id=None, is_staff=True)
     tag = Tag.objects.get(slug="receipt")
     party = Party.objects.get(slug="party-1")
     most = Listing(tag, Scope(), Order.MOST_TAGGED)

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
+from assignments import scope
 from contributors import leaderboards, recent
 from contributors.clock import clock
 from contributors.models import TriageDecision
@@ -25,7 +26,6 @@ from denorm.operations import queue_rebuild
 from lib import keys
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
-from results.selectors import public_threshold
 from reviews.models import Discovery, Page, Tag
 
 log = logging.getLogger("crowd.contributors")
@@ -251,9 +251,9 @@ def profile(username: str, *, viewer) -> Profile | None:
 
     Visibility (issue 14: hidden answers must not leak through profiles): the reviewer and staff
     see every bucket; anyone else sees only the reviews of pages whose tags are public, by the
-    rule of the listings each bucket links to (``results.selectors``: the page reached the
-    highest threshold of the active assignments, the bar at which ``/pages/<id>/`` shows every
-    page's tags), and how many more are still hidden. Constant queries, whatever the count.
+    rule of ``/pages/<id>/`` and of the listings each bucket links to (the page reached its
+    public threshold, the lowest threshold of the open assignments containing it), and how many
+    more are still hidden. Constant queries, whatever the count.
     """
     user = (
         get_user_model().objects.select_related("reviewer").filter(username=username, is_active=True).first()
@@ -266,8 +266,7 @@ def profile(username: str, *, viewer) -> Profile | None:
         and viewer.is_authenticated
         and (viewer.pk == user.pk or (viewer.is_staff and viewer.is_active))
     )
-    minimum = 0 if sees_everything else public_threshold()
-    buckets, hidden = _buckets(user, minimum)
+    buckets, hidden = _buckets(user, sees_everything)
     rank = board_table(leaderboards.OVERALL, viewer=user, limit=0)
     return Profile(
         user=user,
@@ -282,9 +281,18 @@ def profile(username: str, *, viewer) -> Profile | None:
     )
 
 
+# A review's page is public when it reached its public threshold (``assignments.scope``: the
+# lowest threshold of the open assignments containing it), computed once per document the
+# reviewer reviewed, not once per review. ``{public}`` is that condition, or ``true`` for a viewer
+# who sees everything (no threshold needed, no join).
+_REVIEWED_DOCUMENTS = (
+    "pth_doc.id IN (SELECT p2.document_id FROM reviews_review r2"
+    " JOIN reviews_page p2 ON p2.id = r2.page_id WHERE r2.reviewer_id = %(user)s)"
+)
+
 _BUCKET_COUNTS_SQL = """
-SELECT CASE WHEN p.review_count >= %(min)s THEN coalesce(rt.tag_id, 0) ELSE -1 END, count(DISTINCT r.id)
-FROM reviews_review r JOIN reviews_page p ON p.id = r.page_id
+SELECT CASE WHEN {public} THEN coalesce(rt.tag_id, 0) ELSE -1 END, count(DISTINCT r.id)
+FROM reviews_review r JOIN reviews_page p ON p.id = r.page_id {thresholds}
 LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id
 WHERE r.reviewer_id = %(user)s GROUP BY 1
 """
@@ -293,22 +301,30 @@ _BUCKET_PAGES_SQL = """
 SELECT tag_id, page_id FROM (
   SELECT coalesce(rt.tag_id, 0) AS tag_id, r.page_id,
          row_number() OVER (PARTITION BY coalesce(rt.tag_id, 0) ORDER BY r.created DESC, r.id DESC) AS n
-  FROM reviews_review r JOIN reviews_page p ON p.id = r.page_id
+  FROM reviews_review r JOIN reviews_page p ON p.id = r.page_id {thresholds}
   LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id
-  WHERE r.reviewer_id = %(user)s AND p.review_count >= %(min)s
+  WHERE r.reviewer_id = %(user)s AND {public}
 ) x WHERE n <= %(n)s ORDER BY tag_id, n
 """
 
 
-def _buckets(user, minimum: int) -> tuple[list[ProfileBucket], int]:
-    params = {"user": user.pk, "min": minimum, "n": THUMBS_PER_BUCKET}
+def _buckets(user, sees_everything: bool) -> tuple[list[ProfileBucket], int]:
+    params = {"user": user.pk, "n": THUMBS_PER_BUCKET}
+    if sees_everything:
+        parts = {"public": "true", "thresholds": ""}
+    else:
+        thresholds = scope.document_public_thresholds_sql(_REVIEWED_DOCUMENTS)
+        parts = {
+            "public": "p.review_count >= dt.threshold",
+            "thresholds": f"JOIN {thresholds} dt ON dt.document_id = p.document_id",
+        }
     with connection.cursor() as cursor:
-        cursor.execute(_BUCKET_COUNTS_SQL, params)
+        cursor.execute(_BUCKET_COUNTS_SQL.format(**parts), params)
         counts = dict(cursor.fetchall())
         hidden = counts.pop(-1, 0)
         if not counts:
             return [], hidden
-        cursor.execute(_BUCKET_PAGES_SQL, params)
+        cursor.execute(_BUCKET_PAGES_SQL.format(**parts), params)
         page_rows = cursor.fetchall()
     tags = Tag.objects.filter(pk__in=[t for t in counts if t], active=True).in_bulk()
     pages = Page.objects.select_related("document").in_bulk([p for _, p in page_rows])

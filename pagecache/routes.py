@@ -56,14 +56,16 @@ def route_for(match: ResolverMatch) -> Route | None:
     if name in _FIXED:
         return Route((g.EPOCH, *_FIXED[name]), _LONG, nginx=not name.endswith("-feed"))
     if name == "page":
-        # Which tags a page shows publicly depends on the active assignments' thresholds.
+        # Whether a page shows its tags publicly depends on the thresholds of the open
+        # assignments containing it (the lowest one).
         names = (g.EPOCH, g.CATALOGUE, g.ASSIGNMENTS, g.DISCOVERIES, g.page(kwargs["page_id"]))
         return Route(names, _LONG)
     in_order = name.startswith("in-order-")
     feed = name.endswith("-feed")
     base = name.removeprefix("in-order-").removesuffix("-feed")
     if base.endswith("tag") and base.removesuffix("tag") in _LISTING_SCOPES and "tag" in kwargs:
-        # The public threshold of every listing is the highest of the active assignments'.
+        # Which pages a public listing shows follows PageTag.listed_at, re-derived after an
+        # assignment changes; this cache's refresh runs after that one and bumps assignments.
         names = [g.EPOCH, g.CATALOGUE, g.ASSIGNMENTS, g.tag(kwargs["tag"])]
         # In-order listings leave out reviews younger than the settle time; those appear without
         # any write bumping a generation, so such entries live no longer than that.

@@ -12,10 +12,12 @@ come off an index in order and stop at ``limit + 1``:
   on ``(first_tagged_at, page id)``; for one user, ``(reviewer, created)`` on their reviews.
 
 Visibility (the rule of ``/pages/<id>/``, made cheap for lists): the public sees a page in a
-listing only once its ``review_count`` reached the *public threshold*, the highest threshold of any
-active assignment (1 when there is none); PageTag listings read that as ``listed_at IS NOT NULL``. That is at least as strict as the per-page rule, so a
-listing never shows tags the page view would hide, and it needs one number per request instead
-of a threshold per row. Staff see every page; a user sees all of their own pages in their own
+listing only once its ``review_count`` reached the page's *public threshold*, the lowest threshold
+of the active assignments containing it (1 when there is none; ``assignments.scope``). That rule
+is per page, so listings do not evaluate it: ``PageTag.listed_at`` is set, in the review's
+transaction, exactly when the page reached its threshold (registry entry ``page-tag-listed-at``,
+re-derived when an assignment changes), and listings read ``listed_at IS NOT NULL``, a column of
+the row they already walk. Staff see every page; a user sees all of their own pages in their own
 user listing (they are their answers).
 
 Why public in-order listings follow ``listed_at``, not ``first_tagged_at``: with a threshold
@@ -42,7 +44,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db.models import Count, ExpressionWrapper, F, IntegerField, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, ExpressionWrapper, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -92,7 +94,6 @@ class Viewer:
 
     user_id: int | None
     is_staff: bool
-    public_threshold: int
 
     def sees_everything_in(self, scope: Scope) -> bool:
         if self.is_staff:
@@ -100,17 +101,11 @@ class Viewer:
         return scope.kind == ScopeKind.USER and scope.obj is not None and scope.obj.pk == self.user_id
 
 
-def public_threshold() -> int:
-    """The highest threshold of the active assignments (1 when none): the public listing bar."""
-    return Assignment.objects.filter(active=True).aggregate(m=Max("threshold"))["m"] or 1
-
-
 def viewer_for(user) -> Viewer:
     authenticated = bool(user and user.is_authenticated)
     return Viewer(
         user_id=user.pk if authenticated else None,
         is_staff=authenticated and user.is_active and user.is_staff,
-        public_threshold=public_threshold(),
     )
 
 
@@ -279,11 +274,13 @@ def _user_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit
     )
     at = "created"
     if not viewer.sees_everything_in(listing.scope):
-        qs = qs.filter(page__review_count__gte=viewer.public_threshold)
+        # The page's row for this tag is listed once the page reached its public threshold (the
+        # listings' rule, module docstring): one lookup by (page, tag) per review of theirs.
+        listed = PageTag.objects.filter(page_id=OuterRef("page_id"), tag=tag).values("listed_at")[:1]
+        qs = qs.annotate(listed_at=Subquery(listed)).filter(listed_at__isnull=False)
         if listing.order != Order.MOST_TAGGED:
             # Public time: the later of their review and the page's listing (module docstring).
-            listed = PageTag.objects.filter(page_id=OuterRef("page_id"), tag=tag).values("listed_at")[:1]
-            qs = qs.annotate(public_at=Greatest("created", Subquery(listed))).filter(public_at__isnull=False)
+            qs = qs.annotate(public_at=Greatest("created", "listed_at"))
             at = "public_at"
     qs = _apply_filters(qs, filters, count="tag_count", reviews="page__review_count")
     if listing.order == Order.MOST_TAGGED:

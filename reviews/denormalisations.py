@@ -19,6 +19,7 @@ from collections import defaultdict
 import redis
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
@@ -765,44 +766,62 @@ def _before_review_save(sender, instance, **kwargs):
 
 # --- Postgres: when each page+tag became public (PageTag.listed_at) -----------------------------
 #
-# The public sees a page in listings once its review count reached the *public threshold* T,
-# the highest threshold of the active assignments (1 when none; ``results.selectors``). Public
-# in-order listings are ordered by ``listed_at``, the moment both held: the page had the tag and
-# had reached T. In the review's transaction that moment is the review's own ``created``, and the
+# The public sees a page's tags once its review count reached the page's *public threshold* T:
+# the lowest threshold of the active assignments containing it, 1 when none
+# (``assignments.scope.public_threshold_sql``, the one home of that rule). Public in-order
+# listings are ordered by ``listed_at``, the moment both held: the page had the tag and had
+# reached its T. In the review's transaction that moment is the review's own ``created``, and the
 # same value is what a rebuild derives: max(first_tagged_at, created of the page's T-th review).
-
-PUBLIC_THRESHOLD_SQL = "(SELECT coalesce(max(threshold), 1) FROM assignments_assignment WHERE active)"
 
 # Every PageTag row of the pages matched by ``{pages}`` (a condition on ``page_id``) with the
 # listed_at it should have. Reviews of one page are serialised by the page lock and stamped in
-# that order, so the T-th review by (created, id) is the one that brought the count to T.
+# that order, so the T-th review by (created, id) is the one that brought the count to T. T is
+# computed once per document of those pages (``{thresholds}``), not once per review.
 _LISTED_TRUTH_SQL = (
     "SELECT pt.id, pt.page_id, pt.tag_id, pt.listed_at,"
     " CASE WHEN tth.created IS NULL THEN NULL ELSE greatest(pt.first_tagged_at, tth.created) END AS want"
     " FROM reviews_pagetag pt LEFT JOIN ("
-    "  SELECT page_id, created FROM ("
+    "  SELECT r.page_id, r.created FROM ("
     "   SELECT page_id, created, row_number() OVER (PARTITION BY page_id ORDER BY created, id) AS n"
     "   FROM reviews_review WHERE {pages}) r"
-    f"  WHERE n = {PUBLIC_THRESHOLD_SQL}"
+    "  JOIN reviews_page tp ON tp.id = r.page_id"
+    "  JOIN {thresholds} dt ON dt.document_id = tp.document_id"
+    "  WHERE r.n = dt.threshold"
     " ) tth ON tth.page_id = pt.page_id WHERE {pt_pages}"
 )
 
 
-def stamp_listed_at(*, page_id: int, review_count: int, at) -> None:
+def _listed_truth_sql(pages_sql: str) -> str:
+    """``_LISTED_TRUTH_SQL`` for the pages matched by ``pages_sql`` (a condition on ``page_id``)."""
+    documents = (
+        "true"  # every page: every document, no scan of the pages to find them
+        if pages_sql == "true"
+        else "pth_doc.id IN (SELECT tpd.document_id FROM reviews_page tpd"
+        f" WHERE {pages_sql.replace('page_id', 'tpd.id')})"
+    )
+    return _LISTED_TRUTH_SQL.format(
+        pages=pages_sql,
+        pt_pages=pages_sql.replace("page_id", "pt.page_id"),
+        thresholds=scope.document_public_thresholds_sql(documents),
+    )
+
+
+def stamp_listed_at(*, page_id: int, document_id: int, review_count: int, at) -> None:
     """Called by ``submit_review`` inside the review's transaction, the page row locked, right
-    after the review's ``PageTag`` upserts: when the page is (now) at or over the public
+    after the review's ``PageTag`` upserts: when the page is (now) at or over its public
     threshold, every row of it not yet listed is listed at ``at`` (the review's ``created``).
-    Reaching T lists all the page's tags; a new tag on a page already over T lists that tag."""
+    Reaching T lists all the page's tags; a new tag on a page already over T lists that tag.
+    One statement: the page's threshold is a subquery of it."""
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE reviews_pagetag SET listed_at = %(at)s WHERE page_id = %(page)s AND listed_at IS NULL"
-            f" AND %(count)s >= {PUBLIC_THRESHOLD_SQL}",
-            {"at": at, "page": page_id, "count": review_count},
+            f" AND %(count)s >= {scope.public_threshold_sql('%(doc)s')}",
+            {"at": at, "page": page_id, "doc": document_id, "count": review_count},
         )
 
 
 def _relist(cursor, pages_sql: str, params: dict) -> None:
-    sql = _LISTED_TRUTH_SQL.format(pages=pages_sql, pt_pages=pages_sql.replace("page_id", "pt.page_id"))
+    sql = _listed_truth_sql(pages_sql)
     cursor.execute(
         f"UPDATE reviews_pagetag p SET listed_at = t.want FROM ({sql}) t"
         " WHERE p.id = t.id AND p.listed_at IS DISTINCT FROM t.want",
@@ -819,7 +838,7 @@ def relist_pages(page_ids) -> None:
 
 
 def rebuild_page_tag_listed_at() -> None:
-    """Every row, by ranges of page ids (short locks; a threshold change runs this)."""
+    """Every row, by ranges of page ids (short locks; an assignment change runs this)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT min(page_id), max(page_id) FROM reviews_pagetag")
         low, high = cursor.fetchone()
@@ -848,7 +867,7 @@ def repair_page_tag_listed_at() -> Drift:
 
 def _listed_at_drift() -> tuple[Drift, set[int]]:
     drift, page_ids = Drift(), set()
-    sql = _LISTED_TRUTH_SQL.format(pages="true", pt_pages="true")
+    sql = _listed_truth_sql("true")
     for _, page_id, tag_id, stored, want in _rows(
         f"SELECT * FROM ({sql}) t WHERE t.listed_at IS DISTINCT FROM t.want ORDER BY t.page_id, t.tag_id"
     ):
@@ -861,7 +880,7 @@ def _listed_at_drift() -> tuple[Drift, set[int]]:
         elif want is None:
             drift.extra += 1
             drift.add_example(
-                f"page {page_id} tag {tag_id}: listed, but the page is below the public threshold"
+                f"page {page_id} tag {tag_id}: listed, but the page is below its public threshold"
             )
         else:
             drift.wrong += 1
@@ -874,70 +893,60 @@ def _listed_at_drift() -> tuple[Drift, set[int]]:
 def refresh_page_tag_listed_at(changes: Changes) -> None:
     # Runs after refresh_review_counters (registry order), so first_tagged_at is already right.
     if changes.assignments:
-        # An assignment changed where no signal tells what (a bulk threshold or activation
-        # update declared with changed()): the public threshold may have moved, so every row is
-        # re-derived, as after an editor's save that moved it. Rare, and proportional to the
-        # tagged pages.
+        # An assignment was created, deleted, had its threshold or active flag changed, or its
+        # documents, members or parties (the receivers in ``assignments.denormalisations``, or a
+        # bulk change declared with changed()): the public threshold of any of its pages, before
+        # or after, may have moved, and the pages that left it are no longer known. Every row is
+        # re-derived: an editor's rare decision, proportional to the tagged pages.
         rebuild_page_tag_listed_at()
-    elif changes.pages:
-        relist_pages(changes.pages)
-
-
-def _public_threshold_now() -> int:
-    return _rows(f"SELECT {PUBLIC_THRESHOLD_SQL}")[0][0]
-
-
-def _before_threshold_change(sender, instance, **kwargs):
-    instance._crowd_public_threshold = _public_threshold_now()
-
-
-def _after_threshold_change(sender, instance, **kwargs):
-    before = getattr(instance, "_crowd_public_threshold", None)
-    if before is not None and before != _public_threshold_now():
-        # Rare (an editor's decision) and proportional to the tagged pages: after commit.
-        transaction.on_commit(rebuild_page_tag_listed_at)
-
-
-def _connect_threshold_receivers() -> None:
-    from assignments.models import Assignment
-
-    for signal, handler in (
-        (pre_save, _before_threshold_change),
-        (pre_delete, _before_threshold_change),
-        (post_save, _after_threshold_change),
-        (post_delete, _after_threshold_change),
-    ):
-        signal.connect(
-            handler, sender=Assignment, dispatch_uid=f"denormalisation-listed-{signal}-{handler.__name__}"
+        return
+    pages = set(changes.pages)
+    if changes.documents or changes.members or changes.parties:
+        # An owner rebuilt whole (e.g. a member moved to another party, declared by a bulk
+        # change): its pages may now sit in other assignments.
+        pages |= set(
+            Page.objects.filter(
+                Q(document_id__in=list(changes.documents))
+                | Q(document__member_id__in=list(changes.members))
+                | Q(document__member__party_id__in=list(changes.parties))
+            ).values_list("id", flat=True)
         )
+    if pages:
+        relist_pages(pages)
 
-
-_connect_threshold_receivers()
 
 register(
     Denormalisation(
         name="page-tag-listed-at",
         description="Per page and tag: when it became publicly visible, i.e. the page had the tag "
-        "and had reached the public threshold (the highest threshold of the active assignments). "
+        "and had reached its public threshold. The rule, stated on every page (`/pages/<id>/`): a "
+        "page's counts are public once as many people reviewed it as the lowest threshold of the "
+        "active assignments containing it (1 when it is in none), so an assignment asking for "
+        "more eyes hides only the pages no lenient assignment shares with it "
+        "(`assignments.scope.public_threshold_sql`, computed once per document). "
         "Public `/in-order/` listings, their feeds and the API's in-order listings are ordered by "
         "it, so a page that reaches the threshold after a reader paged past its first-tagged time "
         "is appended after them instead of inserted behind them (staff listings keep "
         "`first_tagged_at`). Append-only while the threshold stands; the listings' settle delay "
         "(`RESULTS_IN_ORDER_SETTLE_SECONDS`) still applies, because the stamp is the review's "
-        "`created`, taken a moment before its transaction commits. An editor changing the public "
-        "threshold (a threshold edit, or activating or withdrawing an assignment) re-derives every "
-        "row: lowering it lists pages at their past T-th review time, i.e. behind readers who "
-        "already passed that point (they will not see them by resuming); raising it unlists pages. "
+        "`created`, taken a moment before its transaction commits. An editor changing an "
+        "assignment (its threshold, opening or closing it, its documents, members or parties, "
+        "creating or deleting it) re-derives every row: a page whose threshold went down is "
+        "listed at its past T-th review time, i.e. behind readers who already passed that point "
+        "(they will not see it by resuming); one whose threshold went up is unlisted. "
         "Deleting a review re-derives its page (it may be unlisted or listed later, and then seen "
         "twice).",
         derived_from="`reviews_pagetag.first_tagged_at` and `reviews_review.created`: "
         "max(first_tagged_at, created of the page's T-th review by (created, id)), NULL when the "
-        "page has fewer than T reviews",
+        "page has fewer than T reviews; T per page from `assignments_assignment` (active, "
+        "threshold) and its documents, members and parties",
         lives_in="`reviews_pagetag.listed_at` (index `pagetag_listed_idx` on tag, listed_at, page)",
         kept_current_by="`reviews.actions.submit_review` in the review's transaction "
         "(`stamp_listed_at`); after commit, a re-derivation of the affected pages by "
-        "`denorm.changed` (as `page-tags`); every row after an assignment save or delete that "
-        "changed the public threshold (`pre_save`/`post_save` receivers on `Assignment`).",
+        "`denorm.changed` (as `page-tags`, and the pages of owners declared changed); every row "
+        "after any assignment change declared by `assignments.denormalisations` (create, delete, "
+        "a threshold or active change, `m2m_changed` of its documents, members or parties) or by "
+        "a bulk change naming assignments.",
         rebuild=rebuild_page_tag_listed_at,
         check=check_page_tag_listed_at,
         refresh=refresh_page_tag_listed_at,

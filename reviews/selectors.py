@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Max, Q
+from django.db import connection
+from django.db.models import Max, Q, QuerySet
 
 from assignments import scope
-from assignments.models import Assignment
 from reviews.models import SKIP_KEY, ZOOM_KEY, Page, PageTag, Review, Reviewer, Tag
 
 # Keys offered to tags that have none, and the fixed actions' preferred keys: the first one not
@@ -70,23 +70,35 @@ def reviewer_status(*, user, page_id: int) -> tuple[int, bool]:
     return row[0], row[1] is not None
 
 
-def highest_threshold(page: Page) -> int:
-    """The largest threshold among the active assignments containing the page (1 if none)."""
-    document = page.document
-    condition = scope.containing_document_filter(
-        document_id=document.pk,
-        member_id=document.member_id,
-        party_id=document.member.party_id if document.member_id else None,
-    )
-    found = Assignment.objects.filter(condition, active=True).aggregate(m=Max("threshold"))["m"]
-    return found or 1
+def public_thresholds(document_ids) -> dict[int, int]:
+    """The public threshold of the pages of each of these documents (one query): the lowest
+    threshold of the active assignments containing them, 1 when none (``assignments.scope``,
+    where the rule is written once). Documents that do not exist are left out."""
+    document_ids = sorted({int(d) for d in document_ids})
+    if not document_ids:
+        return {}
+    sql = scope.document_public_thresholds_sql("pth_doc.id = ANY(%(docs)s)")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT document_id, threshold FROM {sql} t", {"docs": document_ids})
+        return dict(cursor.fetchall())
+
+
+def public_threshold_for_page(page: Page) -> int:
+    """How many reviews make this page's tag counts public (see :func:`public_thresholds`)."""
+    return public_thresholds([page.document_id]).get(page.document_id, scope.DEFAULT_PUBLIC_THRESHOLD)
+
+
+def with_public_threshold(pages: QuerySet[Page]) -> QuerySet[Page]:
+    """Pages annotated with ``public_threshold`` (see :func:`public_thresholds`), in the same
+    query: for lists of pages (the API)."""
+    return pages.annotate(public_threshold=scope.public_threshold_expression("document_id"))
 
 
 @dataclass
 class PageTags:
     visible: bool
     reviewed_by_viewer: bool
-    threshold: int
+    threshold: int  # the page's public threshold
     counts: list[PageTag] = field(default_factory=list)
 
 
@@ -95,11 +107,13 @@ def page_tags_for_viewer(*, page: Page, user) -> PageTags:
 
     Rule (PRODUCT: others' tags are not shown before one submits): the counts are shown to
     someone who reviewed the page, to staff, and to everyone once the page has as many reviews
-    as the highest threshold of the assignments containing it, when no assignment still needs
-    unbiased reviews of it. A skip does not count: skipping would otherwise let anyone peek at
-    the tags and then submit a review of the page nudged by them.
+    as its public threshold, the lowest threshold of the active assignments containing it
+    (:func:`public_threshold_for_page`; listings, feeds, exports, the API and profiles follow
+    the same rule). The lowest, not the highest: one assignment asking for many eyes must not
+    hide the pages a lenient assignment is done with. A skip does not count: skipping would
+    otherwise let anyone peek at the tags and then submit a review of the page nudged by them.
     """
-    threshold = highest_threshold(page)
+    threshold = public_threshold_for_page(page)
     reviewed = user.is_authenticated and Review.objects.filter(reviewer_id=user.pk, page_id=page.pk).exists()
     visible = reviewed or page.review_count >= threshold or (user.is_authenticated and user.is_staff)
     counts = []

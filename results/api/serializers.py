@@ -69,7 +69,9 @@ class TagCountSerializer(serializers.Serializer):
 
 
 class PageSerializer(serializers.ModelSerializer):
-    """A page; ``tags`` is null until the viewer may see them (see ``tags_visible``)."""
+    """A page; ``tags`` is null until the viewer may see them (see ``tags_visible``): staff always,
+    everyone else once the page has as many reviews as the lowest threshold of the open
+    assignments containing it."""
 
     document = serializers.PrimaryKeyRelatedField(read_only=True)
     image = serializers.ImageField(read_only=True, use_url=True)
@@ -95,8 +97,9 @@ class PageSerializer(serializers.ModelSerializer):
         ]
 
     def _visible(self, page: Page) -> bool:
-        viewer = self.context["viewer"]
-        return viewer.is_staff or page.review_count >= viewer.public_threshold
+        # page.public_threshold is annotated by the view (``reviews.selectors.with_public_threshold``):
+        # the page's own threshold, the rule of /pages/<id>/.
+        return self.context["viewer"].is_staff or page.review_count >= page.public_threshold
 
     def get_tags_visible(self, page: Page) -> bool:
         return self._visible(page)

@@ -23,6 +23,7 @@ from results.api import serializers as s
 from results.params import BadRequest, parse_filters, parse_id
 from results.selectors import Listing, Order, ScopeKind
 from reviews.models import Document, Member, Page, PageTag, Party, Tag
+from reviews.selectors import with_public_threshold
 
 
 class IdCursorPagination(CursorPagination):
@@ -119,7 +120,8 @@ class PageViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         tags = PageTag.objects.filter(count__gt=0, tag__active=True).select_related("tag")
-        return Page.objects.prefetch_related(
+        # Each page's public threshold in the same query (a subquery per page listed).
+        return with_public_threshold(Page.objects.all()).prefetch_related(
             Prefetch(
                 "page_tags",
                 queryset=tags.order_by("-count", "tag__order", "tag__name"),

@@ -136,7 +136,9 @@ def _record_review(
                 "DO UPDATE SET review_count = reviews_reviewer.review_count + 1",
                 [reviewer.pk],
             )
-        stamp_listed_at(page_id=page_id, review_count=review_count, at=review.created)
+        stamp_listed_at(
+            page_id=page_id, document_id=document_id, review_count=review_count, at=review.created
+        )
         completed = advance_assignment_progress(document_id=document_id, review_count=review_count)
         tag_ids = [t.pk for t in tags]
         transaction.on_commit(

@@ -34,7 +34,7 @@ def test_counts_follow_the_visibility_rule(client, release, tags, editor):
     member = release["members"]["ann"]
     html = client.get(f"/members/{member.slug}/").content.decode()
     assert "<td>0</td>" in html.split("Investigate this</span></td>")[1].split("</tr>")[0]
-    assert "at least 2 reviewers" in html
+    assert "lowest threshold of the open assignments it is in" in html
     client.force_login(editor)
     html = client.get(f"/members/{member.slug}/").content.decode()
     assert "<td>1</td>" in html.split("Investigate this</span></td>")[1].split("</tr>")[0]

@@ -76,7 +76,7 @@ def _pagetag_scans(listing: Listing, viewer: Viewer, at: str) -> list[dict]:
 )
 def test_a_deep_in_order_cursor_is_an_index_condition_not_a_filter(many_tagged, tags, staff, at):
     listing = Listing(tags["receipt"], Scope(), Order.IN_ORDER)
-    viewer = Viewer(user_id=None, is_staff=staff, public_threshold=1)
+    viewer = Viewer(user_id=None, is_staff=staff)
     scans = _pagetag_scans(listing, viewer, at)
     assert scans, "no scan of reviews_pagetag in the plan"
     conds = " ".join(n.get("Index Cond", "") for n in scans)

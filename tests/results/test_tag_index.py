@@ -24,7 +24,7 @@ def test_it_counts_visible_pages_per_tag(client, editor, release, tags, django_a
         html = client.get("/tags/").content.decode()
     counts = _counts(html)
     assert counts["receipt"] == "1" and counts["claim-form"] == "1" and counts["hand-written"] == "0"
-    assert "at least 2 reviewers" in html
+    assert "lowest threshold of the open assignments it is in" in html
     client.force_login(editor)
     counts = _counts(client.get("/tags/").content.decode())
     assert counts["receipt"] == "3" and counts["claim-form"] == "1"

@@ -1,15 +1,15 @@
 """Who sees a page's tag counts (``reviews.selectors.page_tags_for_viewer``) and the threshold
-that decides it when the page is in several assignments (``highest_threshold``): the public once
-the page has as many reviews as the highest threshold of its *active* assignments; staff always;
-a reviewer once they reviewed it (a skip reveals nothing)."""
+that decides it when the page is in several assignments (``public_threshold_for_page``): the
+public once the page has as many reviews as the LOWEST threshold of its *active* assignments (1
+in none); staff always; a reviewer once they reviewed it (a skip reveals nothing)."""
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from assignments.actions import set_assignment_active
+from assignments.actions import set_assignment_active, set_assignment_threshold
 from reviews.actions import skip_page, submit_review
 from reviews.models import Page
-from reviews.selectors import highest_threshold, page_tags_for_viewer
+from reviews.selectors import page_tags_for_viewer, public_threshold_for_page, public_thresholds
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -38,34 +38,51 @@ def review_by_others(page: Page, n: int, tag_slugs=("receipt",)) -> None:
     assert page.review_count == before + n
 
 
-def test_the_threshold_is_the_highest_of_the_active_assignments_with_the_page(overlapping):
-    page, by_document, by_member, _by_party = overlapping
-    assert highest_threshold(page) == 5
-    set_assignment_active(assignment_id=by_member.pk, active=False)
-    assert highest_threshold(page) == 2
+def test_the_threshold_is_the_lowest_of_the_active_assignments_with_the_page(overlapping):
+    page, by_document, by_member, by_party = overlapping
+    assert public_threshold_for_page(page) == 2
     set_assignment_active(assignment_id=by_document.pk, active=False)
-    assert highest_threshold(page) == 1  # in no active assignment
+    assert public_threshold_for_page(page) == 5
+    set_assignment_active(assignment_id=by_party.pk, active=True)
+    assert public_threshold_for_page(page) == 5  # 9 is not lower
+    set_assignment_active(assignment_id=by_member.pk, active=False)
+    assert public_threshold_for_page(page) == 9  # by party alone
+    set_assignment_active(assignment_id=by_party.pk, active=False)
+    assert public_threshold_for_page(page) == 1  # in no active assignment
 
 
-def test_the_public_sees_the_counts_only_at_the_highest_threshold(overlapping):
+def test_thresholds_are_read_for_many_documents_in_one_query(overlapping, django_assert_num_queries):
+    page = overlapping[0]
+    elsewhere = factories.make_document(pages=1)  # in no assignment
+    with django_assert_num_queries(1):
+        found = public_thresholds([page.document_id, elsewhere.pk, 987654321])
+    assert found == {page.document_id: 2, elsewhere.pk: 1}  # an unknown document is left out
+
+
+def test_the_public_sees_the_counts_at_the_lowest_threshold(overlapping):
     page = overlapping[0]
     anonymous = AnonymousUser()
-    review_by_others(page, 4)  # past the document assignment's 2, short of the member's 5
+    review_by_others(page, 1)  # short of the document assignment's 2
     shown = page_tags_for_viewer(page=page, user=anonymous)
-    assert (shown.visible, shown.threshold, shown.counts) == (False, 5, [])
-    review_by_others(page, 1)
+    assert (shown.visible, shown.threshold, shown.counts) == (False, 2, [])
+    review_by_others(page, 1)  # 2: enough for the document assignment, though the member's wants 5
     shown = page_tags_for_viewer(page=page, user=anonymous)
-    assert shown.visible and shown.threshold == 5
-    assert [(pt.tag.slug, pt.count) for pt in shown.counts] == [("receipt", 5)]
+    assert shown.visible and shown.threshold == 2
+    assert [(pt.tag.slug, pt.count) for pt in shown.counts] == [("receipt", 2)]
 
 
 def test_an_inactive_assignments_threshold_is_ignored(overlapping):
-    page, _by_document, by_member, _by_party = overlapping
-    review_by_others(page, 2)
+    page, by_document, _by_member, by_party = overlapping
+    set_assignment_threshold(assignment_id=by_party.pk, threshold=1)  # lower, but closed
+    review_by_others(page, 1)
     assert not page_tags_for_viewer(page=page, user=AnonymousUser()).visible
-    set_assignment_active(assignment_id=by_member.pk, active=False)  # leaves 2 (party's 9 is off)
+    set_assignment_active(assignment_id=by_document.pk, active=False)  # leaves the member's 5
+    review_by_others(page, 3)
     shown = page_tags_for_viewer(page=page, user=AnonymousUser())
-    assert shown.visible and shown.threshold == 2
+    assert not shown.visible and shown.threshold == 5
+    set_assignment_active(assignment_id=by_party.pk, active=True)  # the party's 1 now counts
+    shown = page_tags_for_viewer(page=page, user=AnonymousUser())
+    assert shown.visible and shown.threshold == 1
 
 
 def test_staff_always_see_the_counts(overlapping, editor):

@@ -1,0 +1,139 @@
+"""Measures what the per-page public threshold costs ``page-tag-listed-at`` (issue 16): the full
+check (every row's truth) with the per-page rule against the former global one, a re-derivation
+of one chunk of pages, and the stamp a submit runs. Not collected by default (leading underscore):
+
+    CROWD_TESTING=1 MEASURE_PAGES=200000 .venv/bin/python -m pytest \
+        tests/reviews/_measure_listed_at_cost.py -q -s -p no:randomly
+
+Loads MEASURE_PAGES pages with raw SQL (documents of 100 pages, 20 members of one party, every
+page tagged by one review and every other page reviewed a second time), one party-wide
+assignment (threshold 2) and one of two members (threshold 1). Prints the medians of 5 runs."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from reviews import denormalisations as d
+from tests import factories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# The truth query before issue 16: one global threshold, the highest of the active assignments.
+_GLOBAL_TRUTH_SQL = (
+    "SELECT pt.id, pt.page_id, pt.tag_id, pt.listed_at,"
+    " CASE WHEN tth.created IS NULL THEN NULL ELSE greatest(pt.first_tagged_at, tth.created) END AS want"
+    " FROM reviews_pagetag pt LEFT JOIN ("
+    "  SELECT page_id, created FROM ("
+    "   SELECT page_id, created, row_number() OVER (PARTITION BY page_id ORDER BY created, id) AS n"
+    "   FROM reviews_review WHERE {pages}) r"
+    "  WHERE n = (SELECT coalesce(max(threshold), 1) FROM assignments_assignment WHERE active)"
+    " ) tth ON tth.page_id = pt.page_id WHERE {pt_pages}"
+)
+
+
+def _median_ms(fn, runs: int = 5) -> float:
+    fn()  # warm up
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def _drift_rows(sql: str):
+    def run():
+        with connection.cursor() as c:
+            c.execute(f"SELECT count(*) FROM ({sql}) t WHERE t.listed_at IS DISTINCT FROM t.want")
+            return c.fetchone()[0]
+
+    return run
+
+
+def test_measure_listed_at_cost():
+    pages = int(os.environ.get("MEASURE_PAGES", "200000"))
+    party = factories.make_party()
+    members = [factories.make_member(party=party) for _ in range(20)]
+    tag = factories.make_tag("receipt", key="r")
+    users = [factories.make_user() for _ in range(1000)]
+    docs = pages // 100
+    factories.make_assignment(parties=[party], threshold=2)
+    factories.make_assignment(members=members[:2], threshold=1)
+    with connection.cursor() as c:
+        c.execute(
+            "INSERT INTO reviews_document (id, title, member_id, source, sha256, page_count, status, error, created)"
+            " SELECT 1000000 + d, 'd' || d, (%(m)s::bigint[])[1 + d %% 20], 's' || d, md5(d::text) || md5('x' || d),"
+            " 100, 'imported', '', now() FROM generate_series(1, %(docs)s) d",
+            {"m": [m.pk for m in members], "docs": docs},
+        )
+        c.execute(
+            "INSERT INTO reviews_page (id, document_id, number, image, thumbnail, width, height, review_count)"
+            " SELECT 1000000 + n, 1000000 + (n - 1) / 100 + 1, (n - 1) %% 100 + 1, 'p', 't', 1, 1, 0"
+            " FROM generate_series(1, %(pages)s) n",
+            {"pages": docs * 100},
+        )
+        for step, every in ((0, 1), (1, 2)):  # every page once, every other page twice
+            c.execute(
+                "INSERT INTO reviews_review (reviewer_id, page_id, assignment_id, quarantined, created)"
+                " SELECT (%(u)s::bigint[])[1 + (n + %(step)s) %% 1000], 1000000 + n, NULL, false,"
+                " now() - interval '1 hour' + %(step)s * interval '1 minute'"
+                " FROM generate_series(1, %(pages)s, %(every)s) n",
+                {"u": [u.pk for u in users], "pages": docs * 100, "step": step, "every": every},
+            )
+        c.execute(
+            "INSERT INTO reviews_review_tags (review_id, tag_id) SELECT min(id), %s FROM reviews_review"
+            " GROUP BY page_id",
+            [tag.pk],
+        )
+        c.execute("ANALYZE")
+    d.rebuild_page_review_count()
+    d.rebuild_page_tags()
+    started = time.monotonic()
+    d.rebuild_page_tag_listed_at()
+    rebuild = time.monotonic() - started
+    assert d.check_page_tag_listed_at().ok
+
+    per_page = _median_ms(_drift_rows(d._listed_truth_sql("true")))
+    global_rule = _median_ms(_drift_rows(_GLOBAL_TRUTH_SQL.format(pages="true", pt_pages="true")))
+    chunk = list(range(1000001, 1000001 + d.CHUNK))
+    relist = _median_ms(lambda: d.relist_pages(chunk))
+    cond = "page_id = ANY(%(pages)s)"
+    chunk_sql = {
+        "per-page": d._listed_truth_sql(cond),
+        "global": _GLOBAL_TRUTH_SQL.format(pages=cond, pt_pages=cond.replace("page_id", "pt.page_id")),
+    }
+
+    def truth_of_chunk(sql):
+        def run():
+            with connection.cursor() as c:
+                c.execute(f"SELECT count(*) FROM ({sql}) t", {"pages": chunk})
+
+        return run
+
+    chunk_ms = {rule: _median_ms(truth_of_chunk(sql)) for rule, sql in chunk_sql.items()}
+
+    def stamp():
+        with transaction.atomic():
+            d.stamp_listed_at(page_id=1000001, document_id=1000001, review_count=1, at=timezone.now())
+            transaction.set_rollback(True)
+
+    stamp_ms = _median_ms(stamp, runs=50)
+    print(
+        f"\n{docs * 100:,} pages, {docs:,} documents; full rebuild of listed_at {rebuild:.1f} s\n"
+        f"full check, per-page rule   {per_page:8.0f} ms\n"
+        f"full check, global rule     {global_rule:8.0f} ms (before issue 16)\n"
+        f"relist of {d.CHUNK:,} pages      {relist:8.0f} ms\n"
+        f"truth of {d.CHUNK:,} pages, per-page rule {chunk_ms['per-page']:6.0f} ms,"
+        f" global rule {chunk_ms['global']:6.0f} ms\n"
+        f"stamp (one UPDATE)          {stamp_ms:8.2f} ms"
+    )
+    import redis
+    from django.conf import settings
+
+    redis.Redis.from_url(settings.REDIS_URL, socket_timeout=60).flushdb()
