@@ -221,7 +221,7 @@ class Review(models.Model):
     # Quarantine: a review by a quarantined reviewer is recorded but counts for nothing
     # (thresholds, tag counts, leaderboards, listings). Copied from the reviewer's state by
     # moderation.actions; Postgres keeps it so that releasing is a flag flip, nothing deleted.
-    quarantined = models.BooleanField(default=False)
+    quarantined = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-created", "-id"]
