@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Inside the session middleware: marks a session in use for saving once a day (sliding expiry).
+    "lib.middleware.SessionRenewalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -249,7 +251,13 @@ CELERY_BEAT_SCHEDULE["imports-requeue-stalled"] = {
 # --- Sessions, auth --------------------------------------------------------------------------
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-SESSION_COOKIE_AGE = 60 * 60 * 24 * 365  # anonymous reviewers keep their account for a year
+# An idle limit, not a lifetime: lib.middleware.SessionRenewalMiddleware saves a session in use
+# again once per SESSION_RENEW_SECONDS (one write a day per visitor, not one per request as
+# SESSION_SAVE_EVERY_REQUEST would cost). The session is the only key to an unclaimed anon-<n>
+# account, so the limit is weeks: a reviewer back within a month keeps their account; a
+# forgotten or stolen cookie dies after a month unused (it used to live a year).
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 24 * 60 * 60, minimum=3600)
+SESSION_RENEW_SECONDS = min(24 * 60 * 60, SESSION_COOKIE_AGE // 4)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
