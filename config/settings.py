@@ -179,8 +179,14 @@ CACHES = {
             "no_delay": True,
             "use_pooling": True,
             "max_pool_size": 16,
+            # Several servers: one that fails twice in a row (pymemcache's HashClient: a failure,
+            # then a failed retry) leaves the hash ring for dead_timeout seconds, and its keys
+            # (sessions, cached pages, generations) go to the others, so a dead or hung server
+            # costs each process two or three short timeouts per dead_timeout, not one per
+            # request. Like the picker's pools (assignments/pool.py); docs/operations.md.
             "retry_attempts": 1,
-            "dead_timeout": 5,
+            "retry_timeout": 0,
+            "dead_timeout": 30,
         },
     }
 }
