@@ -148,6 +148,13 @@ class SecurityHeadersMiddleware:
 SESSION_RENEWED_AT = "_renewed_at"
 
 
+def stamp_session_renewal(sender, request, user, **kwargs) -> None:
+    """``user_logged_in`` receiver: a session is renewed as it is created (saved by the login)."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[SESSION_RENEWED_AT] = int(time.time())
+
+
 class SessionRenewalMiddleware:
     """Slide a session's expiry while it is used, at the cost of one write a day per visitor.
 
