@@ -366,6 +366,11 @@ SPECTACULAR_SETTINGS = {
     # `check --deploy` must not need the database (the schema generation reads it); the schema
     # is validated by tests/results/test_api_schema.py instead.
     "ENABLE_DJANGO_DEPLOY_CHECK": False,
+    # Every status an operation can answer is documented (400, 404, 429 besides the 200).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "results.api.schema.document_error_responses",
+    ],
 }
 
 # --- Product knobs ----------------------------------------------------------------------------
