@@ -248,6 +248,11 @@ CELERY_BEAT_SCHEDULE["denormalisations-check-and-repair"] = {
     "task": "denorm.tasks.check_and_repair_denormalisations",
     "schedule": float(DENORMALISATION_CHECK_SECONDS),
 }
+# Sessions past their expiry are deleted (Django's clearsessions), daily.
+CELERY_BEAT_SCHEDULE["sessions-clear-expired"] = {
+    "task": "lib.tasks.clear_expired_sessions",
+    "schedule": 24 * 60 * 60.0,
+}
 # Imports whose task was lost (queued while the broker was down) are queued again.
 CELERY_BEAT_SCHEDULE["imports-requeue-stalled"] = {
     "task": "reviews.tasks.requeue_stalled_imports",

@@ -87,3 +87,23 @@ def test_an_unknown_session_cookie_creates_nothing(client, page):
         response = client.get(f"/review/{page.pk}/")
     assert response.status_code == 200
     assert session_writes(queries.captured_queries) == []
+
+
+def test_beat_deletes_expired_sessions_daily_and_keeps_live_ones():
+    from lib.tasks import clear_expired_sessions
+
+    expired = SessionStore()
+    expired["x"] = 1
+    expired.set_expiry(-60)  # expired a minute ago
+    expired.save()
+    live = SessionStore()
+    live["x"] = 1
+    live.save()
+
+    clear_expired_sessions()
+
+    from django.contrib.sessions.models import Session
+
+    assert set(Session.objects.values_list("session_key", flat=True)) == {live.session_key}
+    schedule = settings.CELERY_BEAT_SCHEDULE["sessions-clear-expired"]
+    assert schedule["task"] == clear_expired_sessions.name and schedule["schedule"] == 86400
