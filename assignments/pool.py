@@ -10,9 +10,16 @@ goes into a pool, and when, is the picker's business (``assignments.picker.pool_
 
 The client is our own lazily built pymemcache client, not Django's cache: Django's backend turns
 every error into a miss (right for page caching), but the picker must tell "memcached is down"
-(-> Postgres fallback, counted) from "the pool is empty" (-> refill). Timeouts are short and a
-server that failed is skipped for ``DEAD_SECONDS`` so a dead memcached costs one timeout, not one
-per request.
+(-> Postgres fallback, counted) from "the pool is empty" (-> refill). Timeouts are short.
+
+Several servers (``MEMCACHED_SERVERS``): each assignment's pool lives on the server its pool key
+routes to by rendezvous hashing over the servers that are alive. A server that failed
+``FAILURES_BEFORE_DEAD`` times in a row is dead for ``DEAD_SECONDS``: its pools move to their
+next choice among the others (every other pool stays where it is), are refilled there on demand,
+and the dead server costs no further timeouts until the cooldown ends and it is tried again (one
+more failure kills it again at once; a success brings its pools back, refilled on demand if it
+restarted empty). Each process keeps its own view: two may briefly disagree about a pool, which
+is harmless since every pooled id is checked against Postgres before it is served.
 """
 
 from __future__ import annotations
@@ -34,7 +41,10 @@ log = logging.getLogger("crowd.picker")
 
 POOL_TTL = 60 * 60  # a pool nobody refills (beat stopped) expires instead of aging forever
 REFILL_LOCK_SECONDS = 30
-DEAD_SECONDS = 5.0
+# Consecutive failures (errors or timeouts) after which a server is taken out of the routing.
+FAILURES_BEFORE_DEAD = 2
+# How long a dead server stays out before it is tried again.
+DEAD_SECONDS = 30.0
 CONNECT_TIMEOUT = 0.1
 TIMEOUT = 0.2
 
@@ -48,7 +58,8 @@ class PoolUnavailable(Exception):
 
 
 class _Servers:
-    """One pooled client per server, keys spread by rendezvous hashing; errors raise."""
+    """One pooled client per server; keys routed by rendezvous hashing over the live servers;
+    errors raise (see the module docstring)."""
 
     def __init__(self, servers: list[str]):
         self.clients: dict[str, PooledClient] = {}
@@ -69,24 +80,58 @@ class _Servers:
                 max_pool_size=32,
                 default_noreply=False,
             )
+        # Over every server: where a key lives while all are alive.
         self.hasher = RendezvousHash(list(self.clients))
+        self.failures: dict[str, int] = {}
         self.dead_until: dict[str, float] = {}
+        # One hasher per set of live servers met (a handful at most).
+        self._hashers: dict[frozenset[str], RendezvousHash] = {frozenset(self.clients): self.hasher}
+
+    def live(self) -> list[str]:
+        now = time.monotonic()
+        return [s for s in self.clients if self.dead_until.get(s, 0.0) <= now]
+
+    def node_for(self, route: str) -> str | None:
+        """The live server ``route`` goes to. Rendezvous hashing over the live servers: a key's
+        server is the live one scoring highest for it, so a server's death moves only its own
+        keys, each to its next choice, and its return moves them back."""
+        live = frozenset(self.live())
+        hasher = self._hashers.get(live)
+        if hasher is None:
+            hasher = self._hashers.setdefault(live, RendezvousHash(sorted(live)))
+        return hasher.get_node(route)
 
     def run(self, key: str, method: str, *args, route: str | None = None, **kwargs):
         # ``route``: the key that chooses the server. Every key of one assignment's pool is
         # routed by the pool's own key (like a Redis hash tag), so that a pick, which touches the
-        # pool and its reservation keys, needs one server only: with one of several servers down,
-        # an assignment's pool then either works whole or falls back whole.
-        server = self.hasher.get_node(route or key)
-        if server is None:
+        # pool and its reservation keys, needs one server only, and a pool moves whole.
+        if not self.clients:
             raise PoolUnavailable("no memcached servers configured")
-        if self.dead_until.get(server, 0.0) > time.monotonic():
-            raise PoolUnavailable(f"memcached {server} failed recently", known=True)
+        server = self.node_for(route or key)
+        if server is None:
+            raise PoolUnavailable("every memcached server failed recently", known=True)
         try:
-            return getattr(self.clients[server], method)(key, *args, **kwargs)
+            result = getattr(self.clients[server], method)(key, *args, **kwargs)
         except (OSError, MemcacheError) as exc:
-            self.dead_until[server] = time.monotonic() + DEAD_SECONDS
+            self._failed(server)
             raise PoolUnavailable(f"memcached {server} unavailable: {exc!r}") from exc
+        if self.failures.get(server):
+            self.failures[server] = 0
+        return result
+
+    def _failed(self, server: str) -> None:
+        failures = self.failures.get(server, 0) + 1
+        self.failures[server] = failures
+        if failures >= FAILURES_BEFORE_DEAD:
+            self.dead_until[server] = time.monotonic() + DEAD_SECONDS
+            others = len(self.live())
+            log.warning(
+                "memcached %s failed %d times: out for %.0f s, its pools move to %d other server(s)",
+                server,
+                failures,
+                DEAD_SECONDS,
+                others,
+            )
 
     def close(self) -> None:
         for client in self.clients.values():

@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Inside the session middleware: marks a session in use for saving once a day (sliding expiry).
+    "lib.middleware.SessionRenewalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -177,8 +179,14 @@ CACHES = {
             "no_delay": True,
             "use_pooling": True,
             "max_pool_size": 16,
+            # Several servers: one that fails twice in a row (pymemcache's HashClient: a failure,
+            # then a failed retry) leaves the hash ring for dead_timeout seconds, and its keys
+            # (sessions, cached pages, generations) go to the others, so a dead or hung server
+            # costs each process two or three short timeouts per dead_timeout, not one per
+            # request. Like the picker's pools (assignments/pool.py); docs/operations.md.
             "retry_attempts": 1,
-            "dead_timeout": 5,
+            "retry_timeout": 0,
+            "dead_timeout": 30,
         },
     }
 }
@@ -240,6 +248,11 @@ CELERY_BEAT_SCHEDULE["denormalisations-check-and-repair"] = {
     "task": "denorm.tasks.check_and_repair_denormalisations",
     "schedule": float(DENORMALISATION_CHECK_SECONDS),
 }
+# Sessions past their expiry are deleted (Django's clearsessions), daily.
+CELERY_BEAT_SCHEDULE["sessions-clear-expired"] = {
+    "task": "lib.tasks.clear_expired_sessions",
+    "schedule": 24 * 60 * 60.0,
+}
 # Imports whose task was lost (queued while the broker was down) are queued again.
 CELERY_BEAT_SCHEDULE["imports-requeue-stalled"] = {
     "task": "reviews.tasks.requeue_stalled_imports",
@@ -249,7 +262,13 @@ CELERY_BEAT_SCHEDULE["imports-requeue-stalled"] = {
 # --- Sessions, auth --------------------------------------------------------------------------
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-SESSION_COOKIE_AGE = 60 * 60 * 24 * 365  # anonymous reviewers keep their account for a year
+# An idle limit, not a lifetime: lib.middleware.SessionRenewalMiddleware saves a session in use
+# again once per SESSION_RENEW_SECONDS (one write a day per visitor, not one per request as
+# SESSION_SAVE_EVERY_REQUEST would cost). The session is the only key to an unclaimed anon-<n>
+# account, so the limit is weeks: a reviewer back within a month keeps their account; a
+# forgotten or stolen cookie dies after a month unused (it used to live a year).
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 24 * 60 * 60, minimum=3600)
+SESSION_RENEW_SECONDS = min(24 * 60 * 60, SESSION_COOKIE_AGE // 4)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", PRODUCTION)
@@ -352,6 +371,11 @@ SPECTACULAR_SETTINGS = {
     # `check --deploy` must not need the database (the schema generation reads it); the schema
     # is validated by tests/results/test_api_schema.py instead.
     "ENABLE_DJANGO_DEPLOY_CHECK": False,
+    # Every status an operation can answer is documented (400, 404, 429 besides the 200).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "results.api.schema.document_error_responses",
+    ],
 }
 
 # --- Product knobs ----------------------------------------------------------------------------

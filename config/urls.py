@@ -5,6 +5,8 @@ from django.views.static import serve
 
 # A database that cannot be reached (Postgres restarting) is a 503 with Retry-After, not a 500.
 handler500 = "lib.web.server_error"
+# Under /api/ a 404 is JSON like the API's other answers.
+handler404 = "lib.web.page_not_found"
 
 urlpatterns = [
     path("admin/", admin.site.urls),

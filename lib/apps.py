@@ -13,4 +13,10 @@ class LibConfig(AppConfig):
     verbose_name = "Crowd review infrastructure"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from lib import checks  # noqa: F401  (registers system checks)
+        from lib.middleware import stamp_session_renewal
+
+        # A session starts renewed: the login saves it anyway, so the stamp costs no write.
+        user_logged_in.connect(stamp_session_renewal, dispatch_uid="crowd-session-renewal")

@@ -6,9 +6,13 @@
   a form field (400) never reaches Postgres, which refuses it in text with a ``DataError``.
 - :class:`SecurityHeadersMiddleware`: a Content-Security-Policy and ``nosniff`` on every
   response (static and media files included).
+- :class:`SessionRenewalMiddleware`: a session in use is saved again at most once per
+  ``SESSION_RENEW_SECONDS``, so ``SESSION_COOKIE_AGE`` is an idle limit, not a lifetime.
 """
 
 from __future__ import annotations
+
+import time
 
 from django.conf import settings
 from django.urls import Resolver404, resolve
@@ -137,4 +141,44 @@ class SecurityHeadersMiddleware:
         if policy and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = policy
         response.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+
+# Session key of the time (epoch seconds) the session was last saved for renewal.
+SESSION_RENEWED_AT = "_renewed_at"
+
+
+def stamp_session_renewal(sender, request, user, **kwargs) -> None:
+    """``user_logged_in`` receiver: a session is renewed as it is created (saved by the login)."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[SESSION_RENEWED_AT] = int(time.time())
+
+
+class SessionRenewalMiddleware:
+    """Slide a session's expiry while it is used, at the cost of one write a day per visitor.
+
+    SESSION_COOKIE_AGE is a few weeks, not a year: a stolen or forgotten cookie dies on its own.
+    But the session is the only key to an unclaimed ``anon-<n>`` account, so a reviewer who keeps
+    coming back must keep it. SESSION_SAVE_EVERY_REQUEST would do that with a session write (a
+    Postgres UPDATE and a memcached set) on every request; this saves it only when the last
+    renewal is older than SESSION_RENEW_SECONDS, which also re-sends the cookie with a fresh
+    max-age. Requests without a session cookie (crawlers, cached pages) are never touched.
+    Sits inside SessionMiddleware, which saves the session after this returns.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is None or not session.session_key or response.status_code >= 500:
+            return response
+        renewed_at = session.get(SESSION_RENEWED_AT)  # loads it (usually from memcached)
+        if session.session_key is None or session.is_empty():
+            return response  # an unknown or expired key: nothing to renew
+        now = int(time.time())
+        if not isinstance(renewed_at, int) or now - renewed_at >= settings.SESSION_RENEW_SECONDS:
+            session[SESSION_RENEWED_AT] = now  # marks it modified: SessionMiddleware saves it
         return response

@@ -8,7 +8,7 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.views import defaults
@@ -100,3 +100,16 @@ def server_error(request):
         response["Cache-Control"] = "no-store"
         return response
     return defaults.server_error(request)
+
+
+# Paths whose clients expect JSON (the read-only API), errors included.
+JSON_PATH_PREFIX = "/api/"
+
+
+def page_not_found(request, exception):
+    """``handler404``: under /api/ a JSON ``{"detail": ...}`` as the API's own 404s (a path that
+    no API route matches, e.g. a tag that is not a slug), so that API clients and the published
+    schema see one content type; elsewhere the site's 404 page."""
+    if request.path.startswith(JSON_PATH_PREFIX):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -1,5 +1,5 @@
 """Request and session helpers of light-weight accounts: the account of a browser's first write,
-logging it in for a year, and staying logged in after claiming.
+logging it in for weeks (renewed while used), and staying logged in after claiming.
 
 A browser may send its first write twice before the first response arrives (a double click
 without JS, a replayed request): ``first_write_account`` gives both the same account. The two
@@ -173,7 +173,7 @@ def _release_mark(key: str, token: str) -> None:
 def log_in_anonymous_reviewer(request, user: AbstractBaseUser) -> None:
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     # Long-lived: the session is the only key to an unclaimed account's reviews.
-    request.session.set_expiry(None)  # SESSION_COOKIE_AGE (a year), not "until browser close"
+    request.session.set_expiry(None)  # SESSION_COOKIE_AGE, renewed while used; not "browser close"
 
 
 def keep_logged_in_after_claim(request, user: AbstractBaseUser) -> None:

@@ -19,7 +19,7 @@ class PartySerializer(serializers.ModelSerializer):
 
 
 class MemberSerializer(serializers.ModelSerializer):
-    party = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    party = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)  # no party
     url = serializers.CharField(source="get_absolute_url", read_only=True)
 
     class Meta:
@@ -28,7 +28,7 @@ class MemberSerializer(serializers.ModelSerializer):
 
 
 class DocumentSerializer(serializers.ModelSerializer):
-    member = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    member = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)  # no member
     url = serializers.CharField(source="get_absolute_url", read_only=True)
 
     class Meta:

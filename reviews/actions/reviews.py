@@ -62,19 +62,19 @@ def submit_review(
     page_id: int,
     tag_slugs: Iterable[str] = (),
     assignment_id: int | None = None,
-    only_open_pages: bool = False,
+    only_open_pages: bool = True,
 ) -> ReviewOutcome:
     """Record ``reviewer``'s review of a page with the given tags (none = "nothing of note").
 
     One review per reviewer per page: a second submit (double click, replayed form) changes
     nothing and returns the first review with ``created=False``.
 
-    ``only_open_pages`` (every public entry point passes it: the review screen, and any future
-    write API must): only pages of an active assignment may be reviewed, ReviewError code
-    ``not_open`` otherwise (a just-uploaded document in no assignment is not open to the public).
-    There is no other open mode: to open pages, an editor puts them in an active assignment (it
-    need not be featured). Without it (commands, the demo seeder, tests) a page in no assignment
-    gets a review filed under no assignment.
+    ``only_open_pages`` (on by default, so that no public entry point can forget it): only pages
+    of an active assignment may be reviewed, ReviewError code ``not_open`` otherwise (a
+    just-uploaded document in no assignment is not open to the public). There is no other open
+    mode: to open pages, an editor puts them in an active assignment (it need not be featured).
+    Only trusted callers (commands, the demo seeder, tests) may pass False, and a page in no
+    assignment then gets a review filed under no assignment.
 
     The review is credited to ``assignment_id`` (the visitor's current assignment) when that
     assignment is active and contains the page, else to an active assignment that does
@@ -179,7 +179,7 @@ def crediting_assignment(*, document_id: int, preferred_id: int | None) -> int |
     return None if row is None else row[0]
 
 
-def skip_page(*, reviewer: AbstractBaseUser, page_id: int, only_open_pages: bool = False) -> bool:
+def skip_page(*, reviewer: AbstractBaseUser, page_id: int, only_open_pages: bool = True) -> bool:
     """Remember that ``reviewer`` passed on a page; it counts for nothing. True if newly skipped.
     ``only_open_pages``: as for :func:`submit_review`."""
     document_id = Page.objects.filter(pk=page_id).values_list("document_id", flat=True).first()

@@ -51,6 +51,27 @@ def test_check_deploy_passes_at_warning_level_with_the_compose_environment(tmp_p
     assert "no issues" in proc.stdout
 
 
+def test_production_cookies_are_secure_http_only_lax_and_expire_in_weeks(tmp_path):
+    """Sessions used to last a year, sent over plain HTTP too."""
+    cookies = settings_in_subprocess(compose_env(tmp_path), forbid_embedded=True)["cookies"]
+    assert cookies["SESSION_COOKIE_SECURE"] is True
+    assert cookies["CSRF_COOKIE_SECURE"] is True
+    assert cookies["SESSION_COOKIE_HTTPONLY"] is True
+    assert cookies["SESSION_COOKIE_SAMESITE"] == "Lax"
+    # Weeks, renewed while used (lib.middleware.SessionRenewalMiddleware), not saved per request.
+    assert 14 * 86400 <= cookies["SESSION_COOKIE_AGE"] <= 60 * 86400
+    assert cookies["SESSION_SAVE_EVERY_REQUEST"] is False
+
+
+def test_the_session_age_is_an_environment_setting_that_refuses_nonsense(tmp_path):
+    env = compose_env(tmp_path)
+    env["SESSION_COOKIE_AGE"] = str(7 * 86400)
+    assert settings_in_subprocess(env, forbid_embedded=True)["cookies"]["SESSION_COOKIE_AGE"] == 7 * 86400
+    env["SESSION_COOKIE_AGE"] = "a year"
+    with pytest.raises(AssertionError, match="SESSION_COOKIE_AGE"):
+        settings_in_subprocess(env, forbid_embedded=True)
+
+
 def test_check_deploy_warns_without_the_https_settings(tmp_path):
     """The check above can fail: the same environment minus the HTTPS switches warns."""
     env = compose_env(tmp_path)

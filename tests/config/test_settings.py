@@ -51,6 +51,13 @@ print(json.dumps({
     "MEDIA_ROOT": str(settings.MEDIA_ROOT),
     "DEBUG": settings.DEBUG,
     "SERVE_MEDIA": settings.SERVE_MEDIA,
+    "cookies": {
+        name: getattr(settings, name)
+        for name in (
+            "SESSION_COOKIE_AGE", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY",
+            "SESSION_COOKIE_SAMESITE", "CSRF_COOKIE_SECURE", "SESSION_SAVE_EVERY_REQUEST",
+        )
+    },
 }))
 """
 
@@ -72,6 +79,7 @@ SETTINGS_VARIABLES = [
     "PRODUCTION",
     "SOURCES_ROOT",
     "SECURE_COOKIES",
+    "SESSION_COOKIE_AGE",
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS",

@@ -55,14 +55,18 @@ class Denormalisations(RuleBasedStateMachine):
         tags = list(Tag.objects.filter(slug__in=tags, active=True).values_list("slug", flat=True))
         if page is not None:
             submit_review(
-                reviewer=user, page_id=page, tag_slugs=tags, assignment_id=pick(Assignment.objects.all(), a)
+                only_open_pages=False,
+                reviewer=user,
+                page_id=page,
+                tag_slugs=tags,
+                assignment_id=pick(Assignment.objects.all(), a),
             )
 
     @rule(u=index, p=index)
     def skip(self, u, p):
         page = pick(Page.objects.all(), p)
         if page is not None:
-            skip_page(reviewer=self.users[u % len(self.users)], page_id=page)
+            skip_page(only_open_pages=False, reviewer=self.users[u % len(self.users)], page_id=page)
 
     @rule(p=index)
     def delete_page(self, p):

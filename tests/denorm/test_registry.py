@@ -63,7 +63,7 @@ def test_it_refuses_a_second_entry_with_the_same_name_and_unknown_names():
 
 def test_changed_applies_after_commit_and_once_per_transaction(reviewer, tags):
     page = factories.make_document(pages=1).pages.get()
-    submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=[])
+    submit_review(only_open_pages=False, reviewer=reviewer, page_id=page.pk, tag_slugs=[])
     Page.objects.filter(pk=page.pk).update(review_count=4)
     with transaction.atomic():
         changed(pages=[page.pk])
@@ -76,7 +76,7 @@ def test_changed_applies_after_commit_and_once_per_transaction(reviewer, tags):
 
 def test_changes_of_a_rolled_back_savepoint_do_not_swallow_later_ones(reviewer, tags):
     page = factories.make_document(pages=1).pages.get()
-    submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=[])
+    submit_review(only_open_pages=False, reviewer=reviewer, page_id=page.pk, tag_slugs=[])
     Page.objects.filter(pk=page.pk).update(review_count=4)
     with transaction.atomic():
         try:
@@ -94,7 +94,7 @@ def test_django_sends_post_delete_for_every_cascaded_review(reviewer, reviewer2,
     doc = factories.make_document(pages=2)
     for page in doc.pages.all():
         for user in (reviewer, reviewer2):
-            submit_review(reviewer=user, page_id=page.pk, tag_slugs=["receipt"])
+            submit_review(only_open_pages=False, reviewer=user, page_id=page.pk, tag_slugs=["receipt"])
     seen = []
 
     def spy(sender, instance, **kwargs):
@@ -136,7 +136,9 @@ def test_a_failed_on_commit_update_flags_the_copy_and_the_beat_task_rebuilds_it(
     settings.REDIS_URL = "unix:///tmp/crowd-b-no-redis.sock?db=0"
     reset_redis()
     try:
-        outcome = submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"])
+        outcome = submit_review(
+            only_open_pages=False, reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"]
+        )
     finally:
         settings.REDIS_URL = good_url
         reset_redis()
@@ -153,7 +155,7 @@ def test_a_failed_on_commit_update_flags_the_copy_and_the_beat_task_rebuilds_it(
 def test_changes_of_a_rolled_back_transaction_are_forgotten(reviewer, tags):
     pages = list(factories.make_document(pages=2).pages.all())
     for page in pages:
-        submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=[])
+        submit_review(only_open_pages=False, reviewer=reviewer, page_id=page.pk, tag_slugs=[])
     Page.objects.update(review_count=4)
     with pytest.raises(RuntimeError), transaction.atomic():
         changed(pages=[pages[0].pk])

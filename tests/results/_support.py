@@ -19,7 +19,7 @@ def new_reviewer():
 def review(page: Page, *tag_slugs: str, user=None):
     """One new reviewer's review of ``page`` with these tags (through the real action)."""
     user = user or new_reviewer()
-    submit_review(reviewer=user, page_id=page.pk, tag_slugs=tag_slugs)
+    submit_review(only_open_pages=False, reviewer=user, page_id=page.pk, tag_slugs=tag_slugs)
     return user
 
 

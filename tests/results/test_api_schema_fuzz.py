@@ -1,7 +1,7 @@
-"""Schema-driven fuzzing of the API (what schemathesis would do; it is not in requirements.lock):
-every GET operation of /api/schema/ is called with generated path and query parameters, valid
-by the schema's types or hostile; no answer is a 5xx, and every 200 validates against the
-response schema the API publishes."""
+"""Schema-driven fuzzing of the API with our own hostile values (NUL bytes, script, huge numbers),
+beside schemathesis (test_api_schemathesis.py): every GET operation of /api/schema/ is called
+with generated path and query parameters, valid by the schema's types or hostile; no answer is a
+5xx, and every 200 validates against the response schema the API publishes."""
 
 from __future__ import annotations
 

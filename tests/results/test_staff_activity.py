@@ -25,7 +25,7 @@ def test_it_lists_reviews_and_skips_newest_first(client, editor, release, tags):
     p = pages_of(release["docs"]["ann"])
     alice = factories.make_user("alice-a")
     review(p[0], "receipt", user=alice)
-    skip_page(reviewer=alice, page_id=p[1].pk)
+    skip_page(only_open_pages=False, reviewer=alice, page_id=p[1].pk)
     review(p[2], user=alice)
     client.force_login(editor)
     html = client.get("/staff/activity/").content.decode()
@@ -42,10 +42,12 @@ def activity(release, tags):
     alice, bob = factories.make_user("alice-b"), factories.make_user("bob-b")
     from reviews.actions import submit_review
 
-    submit_review(reviewer=alice, page_id=cat[0].pk, tag_slugs=["receipt"], assignment_id=a.pk)
-    submit_review(reviewer=bob, page_id=ann[0].pk, tag_slugs=["claim-form"])
-    skip_page(reviewer=bob, page_id=cat[1].pk)
-    skip_page(reviewer=alice, page_id=ann[1].pk)
+    submit_review(
+        only_open_pages=False, reviewer=alice, page_id=cat[0].pk, tag_slugs=["receipt"], assignment_id=a.pk
+    )
+    submit_review(only_open_pages=False, reviewer=bob, page_id=ann[0].pk, tag_slugs=["claim-form"])
+    skip_page(only_open_pages=False, reviewer=bob, page_id=cat[1].pk)
+    skip_page(only_open_pages=False, reviewer=alice, page_id=ann[1].pk)
     return {"assignment": a, "alice": alice, "bob": bob, "ann": ann, "cat": cat}
 
 
@@ -82,7 +84,7 @@ def test_it_pages_with_a_cursor_without_gaps_or_repeats(client, editor, release,
     pages = pages_of(release["docs"]["ann"]) + pages_of(release["docs"]["bob"])
     for i, page in enumerate(pages):
         if i % 3 == 0:
-            skip_page(reviewer=alice, page_id=page.pk)
+            skip_page(only_open_pages=False, reviewer=alice, page_id=page.pk)
         else:
             review(page, "receipt", user=alice)
     client.force_login(editor)

@@ -121,7 +121,7 @@ def test_reviews_are_read_only_in_the_admin(client, editor, reviewer):
     from reviews.actions import submit_review
 
     document = factories.make_document(pages=1)
-    review = submit_review(reviewer=reviewer, page_id=document.pages.get().pk).review
+    review = submit_review(only_open_pages=False, reviewer=reviewer, page_id=document.pages.get().pk).review
     client.force_login(editor)
     assert client.get(reverse("admin:reviews_review_change", args=[review.pk])).status_code == 200
     assert client.get(reverse("admin:reviews_review_delete", args=[review.pk])).status_code == 403

@@ -23,7 +23,7 @@ def carol(db):
 
 
 def review(user, page, *tags):
-    return submit_review(reviewer=user, page_id=page.pk, tag_slugs=tags).review
+    return submit_review(only_open_pages=False, reviewer=user, page_id=page.pk, tag_slugs=tags).review
 
 
 def test_the_first_reviewer_to_highlight_the_page_gets_the_credit(page, tags, reviewer, reviewer2, carol):

@@ -55,9 +55,11 @@ def test_it_logs_one_line_for_many_reviews_and_skips_and_flags_the_seen_sets(
     pages = list(factories.make_document(pages=8).pages.order_by("number"))
     caplog.set_level(logging.WARNING)
     for page in pages[:6]:
-        assert submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"]).created
+        assert submit_review(
+            only_open_pages=False, reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"]
+        ).created
     for page in pages[6:]:
-        assert skip_page(reviewer=reviewer, page_id=page.pk)
+        assert skip_page(only_open_pages=False, reviewer=reviewer, page_id=page.pk)
 
     assert Review.objects.filter(reviewer=reviewer).count() == 6
     assert Skip.objects.filter(reviewer=reviewer).count() == 2

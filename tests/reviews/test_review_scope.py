@@ -7,7 +7,7 @@ import pytest
 
 from assignments.models import Assignment
 from assignments.selectors import CURRENT_ASSIGNMENT_COOKIE
-from reviews.actions import ReviewError, submit_review
+from reviews.actions import ReviewError, skip_page, submit_review
 from reviews.models import Page, PageTag, Review, Skip
 from tests import factories
 
@@ -40,12 +40,23 @@ def test_a_page_only_in_an_inactive_assignment_is_not_open(client, reviewer, tag
     assert not Review.objects.exists()
 
 
-def test_the_action_refuses_it_for_public_callers(reviewer, tags):
+def test_the_actions_refuse_a_page_in_no_assignment_by_default(reviewer, tags):
+    """Safe by default: a caller that forgets the flag cannot open a page to review."""
     page = factories.make_document(pages=1).pages.get()
     with pytest.raises(ReviewError) as raised:
-        submit_review(reviewer=reviewer, page_id=page.pk, only_open_pages=True)
+        submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"])
+    assert raised.value.code == "not_open"
+    with pytest.raises(ReviewError) as raised:
+        skip_page(reviewer=reviewer, page_id=page.pk)
     assert raised.value.code == "not_open"
     assert Page.objects.get(pk=page.pk).review_count == 0
+    assert not Review.objects.exists() and not Skip.objects.exists() and not PageTag.objects.exists()
+
+
+def test_trusted_callers_may_review_a_page_in_no_assignment_explicitly(reviewer, tags):
+    page = factories.make_document(pages=1).pages.get()
+    outcome = submit_review(reviewer=reviewer, page_id=page.pk, only_open_pages=False)
+    assert outcome.created and outcome.review.assignment_id is None
 
 
 def test_the_current_assignment_gets_the_credit_when_it_contains_the_page(client, reviewer, tags):

@@ -74,7 +74,7 @@ def test_it_gives_keyless_tags_a_spare_key_and_never_reuses_the_skip_key(client,
 
 def test_it_does_not_show_other_reviewers_tags(client, release, reviewer, reviewer2):
     page = release[1][0]
-    submit_review(reviewer=reviewer2, page_id=page.pk, tag_slugs=["investigate-this"])
+    submit_review(only_open_pages=False, reviewer=reviewer2, page_id=page.pk, tag_slugs=["investigate-this"])
     client.force_login(reviewer)
     html = client.get(f"/review/{page.pk}/").content.decode()
     assert "tag-counts" not in html
@@ -83,7 +83,7 @@ def test_it_does_not_show_other_reviewers_tags(client, release, reviewer, review
 
 def test_it_shows_the_reviewers_own_count(client, release, reviewer):
     _doc, pages, _a = release
-    submit_review(reviewer=reviewer, page_id=pages[0].pk, tag_slugs=[])
+    submit_review(only_open_pages=False, reviewer=reviewer, page_id=pages[0].pk, tag_slugs=[])
     client.force_login(reviewer)
     html = client.get(f"/review/{pages[1].pk}/").content.decode()
     assert '<strong id="own-count">1</strong> page.' in html
@@ -345,14 +345,16 @@ def test_the_home_page_creates_no_account(client, release):
 def test_a_page_hides_its_tags_until_the_viewer_reviewed_it(client, release, reviewer, reviewer2):
     _doc, pages, assignment = release
     Assignment.objects.filter(pk=assignment.pk).update(threshold=2)
-    submit_review(reviewer=reviewer2, page_id=pages[0].pk, tag_slugs=["receipt"])
+    submit_review(only_open_pages=False, reviewer=reviewer2, page_id=pages[0].pk, tag_slugs=["receipt"])
     html = client.get(f"/pages/{pages[0].pk}/").content.decode()
     assert "tag-counts" not in html
     assert "1 of 2 reviews so far" in html
     assert "once 2 people have reviewed it" in html
     client.force_login(reviewer)
     assert "tag-counts" not in client.get(f"/pages/{pages[0].pk}/").content.decode()
-    submit_review(reviewer=reviewer, page_id=pages[0].pk, tag_slugs=["receipt", "hand-written"])
+    submit_review(
+        only_open_pages=False, reviewer=reviewer, page_id=pages[0].pk, tag_slugs=["receipt", "hand-written"]
+    )
     html = client.get(f"/pages/{pages[0].pk}/").content.decode()
     assert re.search(r"Receipt</span> <strong>2</strong>", html)
     assert re.search(r"Hand written</span> <strong>1</strong>", html)
@@ -362,7 +364,7 @@ def test_skipping_a_page_does_not_reveal_its_tags(client, release, reviewer, rev
     """Otherwise a reviewer could skip, peek at the others' tags and then submit a nudged review."""
     _doc, pages, assignment = release
     Assignment.objects.filter(pk=assignment.pk).update(threshold=2)
-    submit_review(reviewer=reviewer2, page_id=pages[0].pk, tag_slugs=["receipt"])
+    submit_review(only_open_pages=False, reviewer=reviewer2, page_id=pages[0].pk, tag_slugs=["receipt"])
     client.force_login(reviewer)
     client.post(f"/review/{pages[0].pk}/", {"action": "skip"})
     assert Skip.objects.filter(reviewer=reviewer, page=pages[0]).exists()
@@ -371,7 +373,7 @@ def test_skipping_a_page_does_not_reveal_its_tags(client, release, reviewer, rev
 
 def test_a_page_shows_its_tags_to_everyone_once_it_reached_the_threshold(client, release, reviewer):
     page = release[1][0]
-    submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["investigate-this"])
+    submit_review(only_open_pages=False, reviewer=reviewer, page_id=page.pk, tag_slugs=["investigate-this"])
     html = client.get(f"/pages/{page.pk}/").content.decode()
     assert re.search(r"Investigate this</span> <strong>1</strong>", html)
     assert client.get("/pages/424242/").status_code == 404
@@ -429,9 +431,11 @@ def test_a_page_in_overlapping_assignments_shows_its_tags_at_the_lowest_active_t
 
 def test_a_profile_lists_the_reviewers_pages_in_tag_buckets(client, release, reviewer):
     _doc, pages, _a = release
-    submit_review(reviewer=reviewer, page_id=pages[0].pk, tag_slugs=["receipt", "hand-written"])
-    submit_review(reviewer=reviewer, page_id=pages[1].pk, tag_slugs=["receipt"])
-    submit_review(reviewer=reviewer, page_id=pages[2].pk, tag_slugs=[])
+    submit_review(
+        only_open_pages=False, reviewer=reviewer, page_id=pages[0].pk, tag_slugs=["receipt", "hand-written"]
+    )
+    submit_review(only_open_pages=False, reviewer=reviewer, page_id=pages[1].pk, tag_slugs=["receipt"])
+    submit_review(only_open_pages=False, reviewer=reviewer, page_id=pages[2].pk, tag_slugs=[])
     html = client.get("/users/alice/").content.decode()
     sections = re.findall(
         r'<h2 id="bucket-\d+">(?:<a href="[^"]+">)?([^<]+)(?:</a>)? <span class="count">(\d+)</span>', html
@@ -443,7 +447,9 @@ def test_a_profile_lists_the_reviewers_pages_in_tag_buckets(client, release, rev
 
 def test_a_profile_costs_a_fixed_number_of_queries(client, release, reviewer, django_assert_max_num_queries):
     for page in factories.make_document(pages=12).pages.all():
-        submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt", "claim-form"])
+        submit_review(
+            only_open_pages=False, reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt", "claim-form"]
+        )
     # user, threshold, bucket counts, thumbnails, their tags and pages, discoveries credited
     # (tests/contributors/test_home_and_profile_queries.py: constant in the number of rows)
     with django_assert_max_num_queries(7):
