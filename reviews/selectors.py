@@ -56,18 +56,21 @@ def page_for_review(page_id: int) -> Page | None:
 
 
 def reviewer_status(*, user, page_id: int) -> tuple[int, bool]:
-    """(this user's review count, whether they already reviewed the page), in one query."""
+    """(this user's review count, whether they already reviewed the page), in one query (two for
+    a quarantined reviewer, whose own count includes the reviews that count for nothing: they
+    are not to notice the quarantine)."""
     if not user.is_authenticated:
         return 0, False
     row = (
         Reviewer.objects.filter(user_id=user.pk)
         .annotate(reviewed=Max("user__reviews__id", filter=Q(user__reviews__page_id=page_id)))
-        .values_list("review_count", "reviewed")
+        .values_list("review_count", "reviewed", "quarantined_at")
         .first()
     )
     if row is None:
         return 0, False
-    return row[0], row[1] is not None
+    count = row[0] if row[2] is None else Review.objects.filter(reviewer_id=user.pk).count()
+    return count, row[1] is not None
 
 
 def highest_threshold(page: Page) -> int:
@@ -122,10 +125,22 @@ def is_anonymous_reviewer(user) -> bool:
 
 def first_highlighting_reviewer_id(page_id: int) -> int | None:
     """The reviewer who first tagged the page with a highlighting tag (``Tag.highlights``), the one
-    a discovery of the page credits; None when no review of the page used one."""
+    a discovery of the page credits; None when no review of the page used one. A quarantined
+    reviewer's reviews count for nothing, credit included."""
     return (
-        Review.objects.filter(page_id=page_id, tags__highlights=True)
+        Review.objects.filter(page_id=page_id, tags__highlights=True, quarantined=False)
         .order_by("created", "id")
         .values_list("reviewer_id", flat=True)
         .first()
     )
+
+
+def hide_quarantined_credit(discoveries):
+    """Discoveries as the public sees them: the credit of a reviewer who is quarantined does not
+    show while they are (nothing is changed: releasing brings it back). The discoveries must
+    have been loaded with ``select_related("credited__reviewer")``: no query here."""
+    for discovery in discoveries:
+        reviewer = getattr(discovery.credited, "reviewer", None) if discovery.credited_id else None
+        if reviewer is not None and reviewer.quarantined_at is not None:
+            discovery.credited = None
+    return discoveries
