@@ -12,8 +12,8 @@ editor cannot check by hand; the editor decides):
   leaving out one most of them applied;
 - **concentration**: reviewers with at least ``min_reviews`` reviews of which at least
   ``concentration_share`` are of one member's (or one party's) pages, and at least
-  ``concentration_lift`` times that member's share of everyone's reviews (a featured assignment
-  on one member makes everyone concentrated on them: that is no signal).
+  ``concentration_lift`` times that member's share of everyone else's reviews (a featured
+  assignment on one member makes everyone concentrated on them: that is no signal).
 
 Only reviews and accounts of the last ``lookback`` are read (bounded work), and quarantined
 reviewers are listed apart with their records, not as candidates.
@@ -45,7 +45,7 @@ class Thresholds:
     disagreement_rate: float = 0.6
     min_reviews: int = 10
     concentration_share: float = 0.8
-    concentration_lift: float = 2.0
+    concentration_lift: float = 1.5
 
 
 @dataclass
@@ -121,7 +121,7 @@ class Concentration:
     owner: str
     reviews_on_owner: int
     reviews: int
-    site_share: float
+    others_share: float  # the owner's share of everyone else's reviews
 
     @property
     def user_ids(self) -> list[int]:
@@ -135,7 +135,7 @@ class Concentration:
     def reason(self) -> str:
         return (
             f"{self.reviews_on_owner} of their {self.reviews} reviews ({self.share:.0%}) are of "
-            f"{self.kind} {self.owner}'s pages; {self.site_share:.0%} of everyone's reviews are"
+            f"{self.kind} {self.owner}'s pages, against {self.others_share:.0%} of everyone else's"
         )
 
 
@@ -322,19 +322,24 @@ WITH r AS (
   LEFT JOIN reviews_member m ON m.id = d.member_id
   WHERE r.created >= %(since)s AND NOT r.quarantined
 ), totals AS (
-  SELECT reviewer_id, count(*) AS n FROM r GROUP BY 1 HAVING count(*) >= %(min_reviews)s
+  SELECT reviewer_id, count(*) AS n FROM r GROUP BY 1
 ), site AS (
-  SELECT owner, count(*)::float / (SELECT count(*) FROM r) AS share FROM r WHERE owner IS NOT NULL GROUP BY 1
+  SELECT owner, count(*) AS k FROM r WHERE owner IS NOT NULL GROUP BY 1
+), everyone AS (
+  SELECT count(*) AS n FROM r
 ), per AS (
   SELECT r.reviewer_id, r.owner, count(*) AS k FROM r JOIN totals t USING (reviewer_id)
-  WHERE r.owner IS NOT NULL GROUP BY 1, 2
+  WHERE t.n >= %(min_reviews)s AND r.owner IS NOT NULL GROUP BY 1, 2
+), scored AS (
+  SELECT per.reviewer_id, per.owner, per.k, t.n,
+         coalesce((s.k - per.k)::float / nullif(e.n - t.n, 0), 0) AS others_share
+  FROM per JOIN totals t USING (reviewer_id) JOIN site s USING (owner) CROSS JOIN everyone e
 )
-SELECT per.reviewer_id, u.username, per.owner, per.k, t.n, s.share
-FROM per JOIN totals t USING (reviewer_id) JOIN site s USING (owner)
-JOIN auth_user u ON u.id = per.reviewer_id
-JOIN reviews_reviewer rv ON rv.user_id = per.reviewer_id AND rv.quarantined_at IS NULL
-WHERE NOT u.is_staff AND per.k >= %(share)s * t.n AND per.k::float / t.n >= %(lift)s * s.share
-ORDER BY per.k::float / t.n DESC, t.n DESC, per.reviewer_id
+SELECT sc.reviewer_id, u.username, sc.owner, sc.k, sc.n, sc.others_share
+FROM scored sc JOIN auth_user u ON u.id = sc.reviewer_id
+JOIN reviews_reviewer rv ON rv.user_id = sc.reviewer_id AND rv.quarantined_at IS NULL
+WHERE NOT u.is_staff AND sc.k >= %(share)s * sc.n AND sc.k::float / sc.n >= %(lift)s * sc.others_share
+ORDER BY sc.k::float / sc.n DESC, sc.n DESC, sc.reviewer_id
 LIMIT %(limit)s
 """
 

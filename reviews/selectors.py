@@ -103,7 +103,12 @@ def page_tags_for_viewer(*, page: Page, user) -> PageTags:
     the tags and then submit a review of the page nudged by them.
     """
     threshold = highest_threshold(page)
-    reviewed = user.is_authenticated and Review.objects.filter(reviewer_id=user.pk, page_id=page.pk).exists()
+    own = (
+        Review.objects.filter(reviewer_id=user.pk, page_id=page.pk).values_list("pk", "quarantined").first()
+        if user.is_authenticated
+        else None
+    )
+    reviewed = own is not None
     visible = reviewed or page.review_count >= threshold or (user.is_authenticated and user.is_staff)
     counts = []
     if visible:
@@ -112,7 +117,23 @@ def page_tags_for_viewer(*, page: Page, user) -> PageTags:
             .select_related("tag")
             .order_by("-count", "tag__order", "tag__name")
         )
+    if own is not None and own[1]:
+        counts = _with_own_quarantined_review(page, own[0], counts)
     return PageTags(visible=visible, reviewed_by_viewer=reviewed, threshold=threshold, counts=counts)
+
+
+def _with_own_quarantined_review(page: Page, review_id: int, counts: list[PageTag]) -> list[PageTag]:
+    """A quarantined reviewer sees their own review counted on the page, as it would be were they
+    not quarantined (they are not to notice). In memory only: nothing is saved, the public's
+    counts leave it out."""
+    page.review_count += 1
+    by_tag = {pt.tag_id: pt for pt in counts}
+    for tag in Tag.objects.filter(reviews__id=review_id, active=True):
+        if tag.pk in by_tag:
+            by_tag[tag.pk].count += 1
+        else:
+            by_tag[tag.pk] = PageTag(page=page, tag=tag, count=1)
+    return sorted(by_tag.values(), key=lambda pt: (-pt.count, pt.tag.order, pt.tag.name))
 
 
 def is_anonymous_reviewer(user) -> bool:
