@@ -223,7 +223,10 @@ def _board_family(kind: str):
 
 
 _BOARD_DESCRIPTIONS = {
-    leaderboards.ALL: ("every reviewer", "count of counted (not quarantined) `reviews_review` rows per reviewer"),
+    leaderboards.ALL: (
+        "every reviewer",
+        "count of counted (not quarantined) `reviews_review` rows per reviewer",
+    ),
     leaderboards.ASSIGNMENT: (
         "each assignment (reviews made in it)",
         "count of counted (not quarantined) `reviews_review` rows per (assignment, reviewer)",

@@ -214,7 +214,9 @@ def discoveries_for(
 
 
 def page_discovery(page_id: int) -> Discovery | None:
-    found = Discovery.objects.select_related("credited__reviewer", "created_by").filter(page_id=page_id).first()
+    found = (
+        Discovery.objects.select_related("credited__reviewer", "created_by").filter(page_id=page_id).first()
+    )
     return hide_quarantined_credit([found])[0] if found is not None else None
 
 

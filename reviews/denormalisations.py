@@ -406,7 +406,9 @@ def copy_quarantine(user_ids=None) -> int:
         if not rows:
             return 0
         for chunk in _chunks([row[0] for row in rows]):
-            cursor.execute("UPDATE reviews_review SET quarantined = NOT quarantined WHERE id = ANY(%s)", [chunk])
+            cursor.execute(
+                "UPDATE reviews_review SET quarantined = NOT quarantined WHERE id = ANY(%s)", [chunk]
+            )
         changed(
             pages={page for _, _, page, _ in rows},
             users={user for _, user, _, _ in rows},

@@ -115,9 +115,7 @@ def first_write_account(request) -> Iterator[AbstractBaseUser]:
         if limited is not None:
             raise TooManyAccounts(limited)
         with transaction.atomic():
-            user = create_anonymous_reviewer(
-                created_from=address_range(client_address(request))
-            )
+            user = create_anonymous_reviewer(created_from=address_range(client_address(request)))
             if marked:
                 # Only a committed account is ever named: a rolled-back one never reaches Redis.
                 transaction.on_commit(partial(_remember_account, key, user.pk))

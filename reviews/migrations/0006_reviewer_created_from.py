@@ -5,20 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reviews', '0005_moderation_state'),
+        ("reviews", "0005_moderation_state"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='reviewer',
-            name='created_from',
-            field=models.CharField(blank=True, db_default='', max_length=64),
+            model_name="reviewer",
+            name="created_from",
+            field=models.CharField(blank=True, db_default="", max_length=64),
         ),
         migrations.AddIndex(
-            model_name='reviewer',
-            index=models.Index(fields=['created_from', 'created'], name='reviewer_created_from_idx'),
+            model_name="reviewer",
+            index=models.Index(fields=["created_from", "created"], name="reviewer_created_from_idx"),
         ),
     ]
