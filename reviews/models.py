@@ -196,7 +196,8 @@ class Reviewer(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviewer")
     anonymous = models.BooleanField(default=False)
-    # Denormalised: number of reviews by this user. See denormalisations.
+    # Denormalised: number of reviews by this user that count (not quarantined): public credit.
+    # See denormalisations.
     review_count = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)

@@ -312,3 +312,13 @@ def test_a_review_copy_flipped_by_hand_is_found_and_repaired(world):
     assert found.wrong == 1
     assert Review.objects.get(reviewer=world["mallory"]).quarantined is True
     no_drift()
+
+
+def test_the_triage_inbox_and_credit_choices_leave_the_quarantined_reviewer_out(world):
+    page, a = world["pages"][0], world["assignment"]
+    review(world["mallory"], page, "investigate-this", assignment=a)
+    assert [item.page.pk for item in credit.triage_inbox()] == [page.pk]
+    assert [pk for pk, _ in credit.credit_choices(page.pk)] == [world["mallory"].pk]
+    quarantine(world, world["mallory"])
+    assert credit.triage_inbox() == []
+    assert credit.credit_choices(page.pk) == []
