@@ -100,13 +100,16 @@ def test_a_page_pushed_over_the_threshold_by_a_quarantined_reviewer_returns_to_t
     no_drift()
 
 
-def test_page_tags_and_public_listings_leave_the_quarantined_reviewer_out(world, client):
+def test_page_tags_and_public_listings_leave_the_quarantined_reviewer_out(world, client, settings):
+    settings.RESULTS_IN_ORDER_SETTLE_SECONDS = 0  # the in-order feed at once
     page, a = world["pages"][0], world["assignment"]
     review(world["honest"], page, "receipt", assignment=a)
     review(world["mallory"], page, "receipt", "investigate-this", assignment=a)
     counts = dict(PageTag.objects.filter(page=page).values_list("tag__slug", "count"))
     assert counts == {"receipt": 2, "investigate-this": 1}
     assert f'href="/pages/{page.pk}/"' in client.get("/tags/investigate-this/").content.decode()
+    shown = public_surfaces_show(client, page)
+    assert shown == dict.fromkeys(("export", "api", "feed", "user-listing"), True)
 
     quarantine(world, world["mallory"])
 
@@ -115,6 +118,7 @@ def test_page_tags_and_public_listings_leave_the_quarantined_reviewer_out(world,
     assert PageTag.objects.get(page=page).listed_at is None  # below the public threshold again
     for url in ("/tags/investigate-this/", "/tags/receipt/", "/in-order/tags/receipt/"):
         assert f'href="/pages/{page.pk}/"' not in client.get(url).content.decode(), url
+    assert public_surfaces_show(client, page) == {}
     # The page itself shows no tags to the public any more (one counted review of two needed).
     assert "investigate" not in client.get(f"/pages/{page.pk}/").content.decode().lower()
     no_drift()
@@ -124,7 +128,23 @@ def test_page_tags_and_public_listings_leave_the_quarantined_reviewer_out(world,
     counts = dict(PageTag.objects.filter(page=page).values_list("tag__slug", "count"))
     assert counts == {"receipt": 2, "investigate-this": 1}
     assert f'href="/pages/{page.pk}/"' in client.get("/tags/investigate-this/").content.decode()
+    assert public_surfaces_show(client, page) == shown
     no_drift()
+
+
+def public_surfaces_show(client, page) -> dict[str, bool]:
+    """Which public surfaces show the page with mallory's "investigate this" (those that do)."""
+    export = b"".join(client.get("/exports/tags/investigate-this.jsonl").streaming_content).decode()
+    api = [row["page"]["id"] for row in client.get("/api/listings/investigate-this/").json()["results"]]
+    feed = client.get("/in-order/tags/investigate-this/feed/").content.decode()
+    user = client.get("/users/mallory/tags/investigate-this/").content.decode()
+    found = {
+        "export": f'"page_id": {page.pk},' in export,
+        "api": page.pk in api,
+        "feed": f"/pages/{page.pk}/" in feed,
+        "user-listing": f'href="/pages/{page.pk}/"' in user,
+    }
+    return {k: v for k, v in found.items() if v}
 
 
 def test_leaderboards_the_48_hour_table_and_reviewer_counts(world):
