@@ -3,7 +3,8 @@
 Each action is atomic. Postgres counters (Page.review_count, PageTag, Reviewer.review_count,
 Assignment.completed_count) change in the same transaction as the review, so they can never
 disagree with it (a quarantined reviewer's review is recorded with ``quarantined`` and changes
-none of them: see ``moderation.actions.quarantine``); Redis and memcached hear about it only after commit (``reviews.signals``).
+none of them: see ``moderation.actions.quarantine``); Redis and memcached hear about it only
+after commit (``reviews.signals``).
 """
 
 from __future__ import annotations
