@@ -47,6 +47,10 @@ class Thresholds:
     concentration_share: float = 0.8
     concentration_lift: float = 1.5
 
+    @property
+    def burst_minutes(self) -> int:
+        return round(self.burst_window.total_seconds() / 60)
+
 
 @dataclass
 class Account:
