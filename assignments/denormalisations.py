@@ -609,11 +609,12 @@ register(
 
 
 @receiver(signals.review_recorded, dispatch_uid="denormalisation-assignment-review")
-def _on_review(sender, *, page_id, reviewer_id, completed_assignment_ids, **kwargs):
+def _on_review(sender, *, page_id, reviewer_id, completed_assignment_ids, quarantined=False, **kwargs):
     # The hot path: no query unless the page reached a threshold. The reviewer's reservation
-    # ends and the page needs one review fewer in every active assignment (two round trips).
+    # ends and the page needs one review fewer in every active assignment (two round trips);
+    # a quarantined reviewer's review counts for nothing, so only the reservation ends.
     try:
-        end_reservations(page_id=page_id, user_id=reviewer_id, reviewed=True)
+        end_reservations(page_id=page_id, user_id=reviewer_id, reviewed=not quarantined)
     except redis.RedisError as exc:
         _sets_not_updated(exc)
         return

@@ -47,7 +47,11 @@ ALL_NAMES = [*leaderboards.FAMILY_NAMES.values(), recent.FAMILY_NAME]
 
 
 @receiver(signals.review_recorded, dispatch_uid="contributors-review")
-def _on_review(sender, *, reviewer_id, assignment_id=None, document_id=None, created=None, **kwargs):
+def _on_review(
+    sender, *, reviewer_id, assignment_id=None, document_id=None, created=None, quarantined=False, **kwargs
+):
+    if quarantined:
+        return  # a quarantined reviewer's review is on no board
     member_id = party_id = None
     if document_id is not None:
         row = Document.objects.filter(pk=document_id).values_list("member_id", "member__party_id").first()
@@ -219,10 +223,13 @@ def _board_family(kind: str):
 
 
 _BOARD_DESCRIPTIONS = {
-    leaderboards.ALL: ("every reviewer", "count of `reviews_review` rows per reviewer"),
+    leaderboards.ALL: (
+        "every reviewer",
+        "count of counted (not quarantined) `reviews_review` rows per reviewer",
+    ),
     leaderboards.ASSIGNMENT: (
         "each assignment (reviews made in it)",
-        "count of `reviews_review` rows per (assignment, reviewer)",
+        "count of counted (not quarantined) `reviews_review` rows per (assignment, reviewer)",
     ),
     leaderboards.MEMBER: (
         "each member (reviews of their documents' pages)",
@@ -312,7 +319,7 @@ register(
         "reviewer -> reviews made in that hour; the window sums the current hour and the 47 "
         "before it (summed once an hour into a window key kept current by the write script). Old "
         "hours leave the window without a rebuild and expire.",
-        derived_from="`reviews_review` of the window: count per (hour of `created`, reviewer)",
+        derived_from="`reviews_review` of the window (not quarantined): count per (hour of `created`, reviewer)",
         lives_in=f"Redis sorted sets `{recent.BUCKET_PATTERN.replace('*', '<hour>')}` and "
         f"`{recent.WINDOW_PATTERN.replace('*', '<hour>')}`",
         kept_current_by="after commit: `reviews.signals.review_recorded` (`recent_add.lua`: "

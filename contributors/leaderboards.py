@@ -7,6 +7,8 @@ account shows its new name at once.
 
 What counts on which board:
 
+Reviews of quarantined reviewers (``Review.quarantined``) count on no board.
+
 - ``all``: every review;
 - ``a:<id>``: reviews made in that assignment (``Review.assignment``);
 - ``m:<id>`` / ``p:<id>``: reviews of the pages of that member's documents, of that party's
@@ -74,15 +76,16 @@ def owner_of_key(key: str) -> int | None:
 
 # (owner, reviewer, count) per board of a kind. {where} narrows by owners and/or reviewers.
 _TRUTH_SQL = {
-    ALL: "SELECT 0, r.reviewer_id, count(*) FROM reviews_review r WHERE true{where} GROUP BY 2",
+    ALL: "SELECT 0, r.reviewer_id, count(*) FROM reviews_review r WHERE NOT r.quarantined{where} GROUP BY 2",
     ASSIGNMENT: "SELECT r.assignment_id, r.reviewer_id, count(*) FROM reviews_review r"
-    " WHERE r.assignment_id IS NOT NULL{where} GROUP BY 1, 2",
+    " WHERE r.assignment_id IS NOT NULL AND NOT r.quarantined{where} GROUP BY 1, 2",
     MEMBER: "SELECT d.member_id, r.reviewer_id, count(*) FROM reviews_review r"
     " JOIN reviews_page pg ON pg.id = r.page_id JOIN reviews_document d ON d.id = pg.document_id"
-    " WHERE d.member_id IS NOT NULL{where} GROUP BY 1, 2",
+    " WHERE d.member_id IS NOT NULL AND NOT r.quarantined{where} GROUP BY 1, 2",
     PARTY: "SELECT m.party_id, r.reviewer_id, count(*) FROM reviews_review r"
     " JOIN reviews_page pg ON pg.id = r.page_id JOIN reviews_document d ON d.id = pg.document_id"
-    " JOIN reviews_member m ON m.id = d.member_id WHERE m.party_id IS NOT NULL{where} GROUP BY 1, 2",
+    " JOIN reviews_member m ON m.id = d.member_id WHERE m.party_id IS NOT NULL AND NOT r.quarantined{where}"
+    " GROUP BY 1, 2",
 }
 _OWNER_COLUMN = {ALL: None, ASSIGNMENT: "r.assignment_id", MEMBER: "d.member_id", PARTY: "m.party_id"}
 

@@ -63,7 +63,8 @@ def truth(now: datetime | None = None, *, users=None) -> dict[str, dict[int, int
     until = datetime.fromtimestamp((hours[-1] + 1) * 3600, tz=UTC)
     sql = (
         "SELECT floor(extract(epoch FROM r.created) / 3600)::bigint, r.reviewer_id, count(*)"
-        " FROM reviews_review r WHERE r.created >= %(since)s AND r.created < %(until)s{users}"
+        " FROM reviews_review r WHERE r.created >= %(since)s AND r.created < %(until)s"
+        " AND NOT r.quarantined{users}"
         " GROUP BY 1, 2"
     )
     params: dict = {"since": since, "until": until}
@@ -92,6 +93,7 @@ def top_sql(limit: int, now: datetime | None = None) -> tuple[str, dict]:
     timeout, see ``contributors.selectors``)."""
     return (
         "SELECT 0, r.reviewer_id, count(*) FROM reviews_review r WHERE r.created >= %(since)s"
+        " AND NOT r.quarantined"
         " GROUP BY 2 ORDER BY 3 DESC, 2 LIMIT %(limit)s",
         {"since": window_start(now), "limit": limit},
     )

@@ -27,6 +27,7 @@ from lib import keys
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
 from reviews.models import Discovery, Page, Tag
+from reviews.selectors import hide_quarantined_credit
 
 log = logging.getLogger("crowd.contributors")
 
@@ -200,7 +201,7 @@ def discoveries_for(
 ) -> list[Discovery]:
     """The latest discoveries of a member's, party's or document's pages, or credited to a
     reviewer (one query)."""
-    qs = Discovery.objects.select_related("page__document__member", "credited")
+    qs = Discovery.objects.select_related("page__document__member", "credited__reviewer")
     if member is not None:
         qs = qs.filter(page__document__member=member)
     if party is not None:
@@ -209,11 +210,14 @@ def discoveries_for(
         qs = qs.filter(page__document=document)
     if credited is not None:
         qs = qs.filter(credited=credited)
-    return list(qs.order_by("-created", "-id")[:limit])
+    return hide_quarantined_credit(list(qs.order_by("-created", "-id")[:limit]))
 
 
 def page_discovery(page_id: int) -> Discovery | None:
-    return Discovery.objects.select_related("credited", "created_by").filter(page_id=page_id).first()
+    found = (
+        Discovery.objects.select_related("credited__reviewer", "created_by").filter(page_id=page_id).first()
+    )
+    return hide_quarantined_credit([found])[0] if found is not None else None
 
 
 # --- Profiles -----------------------------------------------------------------------------------
@@ -266,15 +270,24 @@ def profile(username: str, *, viewer) -> Profile | None:
         and viewer.is_authenticated
         and (viewer.pk == user.pk or (viewer.is_staff and viewer.is_active))
     )
-    buckets, hidden = _buckets(user, sees_everything)
+    buckets, hidden = _buckets(user, sees_everything, counted_only=not sees_everything)
     rank = board_table(leaderboards.OVERALL, viewer=user, limit=0)
+    review_count = reviewer.review_count if reviewer else 0
+    if reviewer is not None and reviewer.quarantined_at is not None and sees_everything:
+        # A quarantined reviewer's own count leaves out nothing (they are not to notice); the
+        # public's (the counter) counts only reviews that count.
+        review_count = user.reviews.count()
     return Profile(
         user=user,
-        review_count=reviewer.review_count if reviewer else 0,
+        review_count=review_count,
         reviewer=reviewer,
         buckets=buckets,
         hidden=hidden,
-        discoveries=discoveries_for(credited=user, limit=20),
+        discoveries=(
+            discoveries_for(credited=user, limit=20)
+            if sees_everything or reviewer is None or reviewer.quarantined_at is None
+            else []
+        ),
         rank=rank.viewer,
         rank_source=rank.source,
         sees_everything=sees_everything,
@@ -294,7 +307,7 @@ _BUCKET_COUNTS_SQL = """
 SELECT CASE WHEN {public} THEN coalesce(rt.tag_id, 0) ELSE -1 END, count(DISTINCT r.id)
 FROM reviews_review r JOIN reviews_page p ON p.id = r.page_id {thresholds}
 LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id
-WHERE r.reviewer_id = %(user)s GROUP BY 1
+WHERE r.reviewer_id = %(user)s AND (NOT r.quarantined OR NOT %(counted_only)s) GROUP BY 1
 """
 
 _BUCKET_PAGES_SQL = """
@@ -303,13 +316,14 @@ SELECT tag_id, page_id FROM (
          row_number() OVER (PARTITION BY coalesce(rt.tag_id, 0) ORDER BY r.created DESC, r.id DESC) AS n
   FROM reviews_review r JOIN reviews_page p ON p.id = r.page_id {thresholds}
   LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id
-  WHERE r.reviewer_id = %(user)s AND {public}
+  WHERE r.reviewer_id = %(user)s AND {public} AND (NOT r.quarantined OR NOT %(counted_only)s)
 ) x WHERE n <= %(n)s ORDER BY tag_id, n
 """
 
 
-def _buckets(user, sees_everything: bool) -> tuple[list[ProfileBucket], int]:
-    params = {"user": user.pk, "n": THUMBS_PER_BUCKET}
+def _buckets(user, sees_everything: bool, *, counted_only: bool) -> tuple[list[ProfileBucket], int]:
+    """``counted_only``: leave out quarantined reviews (everyone but the reviewer and staff)."""
+    params = {"user": user.pk, "n": THUMBS_PER_BUCKET, "counted_only": counted_only}
     if sees_everything:
         parts = {"public": "true", "thresholds": ""}
     else:
@@ -378,7 +392,7 @@ WITH candidates AS (
   SELECT r.page_id, count(DISTINCT r.reviewer_id) AS k, min(r.created) AS first_at
   FROM reviews_review r JOIN reviews_review_tags rt ON rt.review_id = r.id
   JOIN reviews_tag t ON t.id = rt.tag_id
-  WHERE t.highlights AND r.page_id IN (SELECT page_id FROM candidates)
+  WHERE t.highlights AND NOT r.quarantined AND r.page_id IN (SELECT page_id FROM candidates)
   GROUP BY r.page_id
 ), open AS (
   SELECT h.page_id, h.k, greatest(p.review_count, h.k) AS n, h.first_at,
@@ -425,7 +439,12 @@ def credit_choices(page_id: int) -> list[tuple[int, str]]:
     """Reviewers an editor may credit instead: those who highlighted the page, first first."""
     rows = (
         get_user_model()
-        .objects.filter(reviews__page_id=page_id, reviews__tags__highlights=True, is_active=True)
+        .objects.filter(
+            reviews__page_id=page_id,
+            reviews__tags__highlights=True,
+            reviews__quarantined=False,
+            is_active=True,
+        )
         .order_by("reviews__created")
         .values_list("pk", "username")
     )

@@ -206,3 +206,18 @@ def client_address(request) -> str:
         if real is not None:
             return _normalise(real)
     return _normalise(remote)
+
+
+def address_range(address: str) -> str:
+    """The network an address belongs to, as stored with a new account (``Reviewer.created_from``):
+    its /24 (IPv4) or /48 (IPv6, a site's usual allocation), never the address itself. Accepts
+    what :func:`client_address` returns (an address or a /64); "" when it is not an address."""
+    text = (address or "").strip()
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return ""
+    prefix = 24 if network.version == 4 else 48
+    if network.prefixlen < prefix:
+        return ""
+    return str(network.supernet(new_prefix=prefix))

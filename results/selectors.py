@@ -53,6 +53,7 @@ from assignments.models import Assignment
 from results import cursors
 from results.params import BadRequest, Filters
 from reviews.models import Discovery, Document, Member, Page, PageTag, Party, Review, Skip, Tag
+from reviews.selectors import hide_quarantined_credit
 
 CURSOR_SALT = "results.listing.v1"
 DEFAULT_LIMIT = 50
@@ -275,9 +276,10 @@ def _user_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit
     at = "created"
     if not viewer.sees_everything_in(listing.scope):
         # The page's row for this tag is listed once the page reached its public threshold (the
-        # listings' rule, module docstring): one lookup by (page, tag) per review of theirs.
+        # listings' rule, module docstring): one lookup by (page, tag) per review of theirs. A
+        # quarantined reviewer's reviews count for nothing: the public sees none of them.
         listed = PageTag.objects.filter(page_id=OuterRef("page_id"), tag=tag).values("listed_at")[:1]
-        qs = qs.annotate(listed_at=Subquery(listed)).filter(listed_at__isnull=False)
+        qs = qs.filter(quarantined=False).annotate(listed_at=Subquery(listed)).filter(listed_at__isnull=False)
         if listing.order != Order.MOST_TAGGED:
             # Public time: the later of their review and the page's listing (module docstring).
             qs = qs.annotate(public_at=Greatest("created", "listed_at"))
@@ -371,10 +373,12 @@ def documents_of(member: Member, *, limit: int = 500) -> list[Document]:
 
 
 def latest_discoveries(*, limit: int = 100) -> list[Discovery]:
-    return list(
-        Discovery.objects.select_related("page__document__member", "credited").order_by("-created", "-id")[
-            :limit
-        ]
+    return hide_quarantined_credit(
+        list(
+            Discovery.objects.select_related("page__document__member", "credited__reviewer").order_by(
+                "-created", "-id"
+            )[:limit]
+        )
     )
 
 
@@ -387,12 +391,14 @@ def discoveries_page(
     """Discoveries newest first, ``limit`` after the cursor ``after``, and the next cursor (keyset
     on (created, id): a discovery made while a reader pages appears on the first page, never
     shifts the others). One query."""
-    qs = Discovery.objects.select_related("page__document__member", "credited").order_by("-created", "-id")
+    qs = Discovery.objects.select_related("page__document__member", "credited__reviewer").order_by(
+        "-created", "-id"
+    )
     if after:
         moment_micros, last_id = cursors.decode(after, salt=DISCOVERY_SALT, identity="discoveries", size=2)
         moment = cursors.from_micros(moment_micros)
         qs = qs.filter(created__lte=moment).filter(Q(created__lt=moment) | Q(created=moment, id__lt=last_id))
-    rows = list(qs[: limit + 1])
+    rows = hide_quarantined_credit(list(qs[: limit + 1]))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

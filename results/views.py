@@ -16,6 +16,7 @@ from django.views.decorators.http import require_safe
 from assignments.models import Assignment
 from contributors import leaderboards
 from contributors import selectors as credit
+from moderation.selectors import recent_records
 from results import selectors
 from results.params import BadRequest, parse_filters, parse_id
 from results.selectors import Listing, Order, ScopeKind
@@ -234,6 +235,8 @@ def staff_activity(request: HttpRequest) -> HttpResponse:
         "assignments": Assignment.objects.order_by("title"),
         "tags": Tag.objects.order_by("order", "name"),
         "parties": Party.objects.order_by("name"),
+        # Editors' moderation decisions (who, when, why), on the first page only.
+        "quarantines": [] if request.GET.get("after") else recent_records(user=filters.reviewer),
     }
     return render(request, "results/activity.html", context)
 

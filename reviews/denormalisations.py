@@ -109,7 +109,8 @@ def recount_page_reviews(page_ids) -> None:
             cursor.execute(
                 "UPDATE reviews_page p SET review_count = c.n FROM ("
                 " SELECT p2.id, count(r.id) AS n FROM reviews_page p2"
-                " LEFT JOIN reviews_review r ON r.page_id = p2.id WHERE p2.id = ANY(%s) GROUP BY p2.id"
+                " LEFT JOIN reviews_review r ON r.page_id = p2.id AND NOT r.quarantined"
+                " WHERE p2.id = ANY(%s) GROUP BY p2.id"
                 ") c WHERE p.id = c.id AND p.review_count <> c.n",
                 [chunk],
             )
@@ -123,7 +124,7 @@ def recount_page_tags(page_ids) -> None:
             cursor.execute(
                 "SELECT r.page_id, rt.tag_id, count(*), min(r.created) FROM reviews_review r"
                 " JOIN reviews_review_tags rt ON rt.review_id = r.id WHERE r.page_id = ANY(%s)"
-                " GROUP BY r.page_id, rt.tag_id",
+                " AND NOT r.quarantined GROUP BY r.page_id, rt.tag_id",
                 [chunk],
             )
             truth = {(p, t): (n, first) for p, t, n, first in cursor.fetchall()}
@@ -170,7 +171,7 @@ def recount_reviewers(user_ids) -> None:
             cursor.execute(
                 "UPDATE reviews_reviewer rv SET review_count = c.n FROM ("
                 " SELECT rv2.user_id, count(r.id) AS n FROM reviews_reviewer rv2"
-                " LEFT JOIN reviews_review r ON r.reviewer_id = rv2.user_id"
+                " LEFT JOIN reviews_review r ON r.reviewer_id = rv2.user_id AND NOT r.quarantined"
                 " WHERE rv2.user_id = ANY(%s) GROUP BY rv2.user_id"
                 ") c WHERE rv.user_id = c.user_id AND rv.review_count <> c.n",
                 [chunk],
@@ -232,7 +233,7 @@ def _repair_counts(label: str, sql: str, recount) -> Drift:
 
 _PAGE_REVIEW_COUNT_SQL = (
     "SELECT p.id, p.review_count, coalesce(c.n, 0) FROM reviews_page p LEFT JOIN ("
-    " SELECT page_id, count(*) AS n FROM reviews_review GROUP BY page_id"
+    " SELECT page_id, count(*) AS n FROM reviews_review WHERE NOT quarantined GROUP BY page_id"
     ") c ON c.page_id = p.id WHERE p.review_count <> coalesce(c.n, 0) ORDER BY p.id"
 )
 
@@ -261,7 +262,8 @@ def _page_tag_drift() -> tuple[Drift, set[int]]:
     for page_id, tag_id, n, first, count, first_tagged_at in _rows(
         "WITH truth AS ("
         " SELECT r.page_id, rt.tag_id, count(*) AS n, min(r.created) AS first FROM reviews_review r"
-        " JOIN reviews_review_tags rt ON rt.review_id = r.id GROUP BY r.page_id, rt.tag_id)"
+        " JOIN reviews_review_tags rt ON rt.review_id = r.id WHERE NOT r.quarantined"
+        " GROUP BY r.page_id, rt.tag_id)"
         " SELECT coalesce(t.page_id, pt.page_id), coalesce(t.tag_id, pt.tag_id), t.n, t.first,"
         " pt.count, pt.first_tagged_at FROM truth t FULL OUTER JOIN reviews_pagetag pt"
         " ON pt.page_id = t.page_id AND pt.tag_id = t.tag_id"
@@ -300,7 +302,7 @@ def _reviewer_drift() -> tuple[Drift, set[int]]:
     for user_id, stored, actual in _rows(
         "SELECT coalesce(rv.user_id, c.reviewer_id), rv.review_count, coalesce(c.n, 0)"
         " FROM reviews_reviewer rv FULL OUTER JOIN ("
-        " SELECT reviewer_id, count(*) AS n FROM reviews_review GROUP BY reviewer_id"
+        " SELECT reviewer_id, count(*) AS n FROM reviews_review WHERE NOT quarantined GROUP BY reviewer_id"
         ") c ON c.reviewer_id = rv.user_id"
         " WHERE rv.user_id IS NULL OR rv.review_count <> coalesce(c.n, 0) ORDER BY 1"
     ):
@@ -326,7 +328,7 @@ register(
         name="page-review-count",
         description="How many reviewers reviewed each page: drives the threshold, the done sets and "
         "the pages' progress.",
-        derived_from="count of `reviews_review` rows per page",
+        derived_from="count of `reviews_review` rows per page, quarantined reviews left out",
         lives_in="`reviews_page.review_count`",
         kept_current_by=_PG_KEPT,
         rebuild=rebuild_page_review_count,
@@ -343,8 +345,8 @@ register(
         "it (the earliest such review still present). Drives the most-tagged and the in-order "
         "listings. Counts reviews whatever the tag's active flag: deactivating a tag changes "
         "nothing here, listings hide inactive tags.",
-        derived_from="`reviews_review` joined with `reviews_review_tags`: count and min(created) "
-        "per (page, tag)",
+        derived_from="`reviews_review` (quarantined reviews left out) joined with "
+        "`reviews_review_tags`: count and min(created) per (page, tag)",
         lives_in="`reviews_pagetag` (count, first_tagged_at)",
         kept_current_by=_PG_KEPT,
         rebuild=rebuild_page_tags,
@@ -358,7 +360,8 @@ register(
     Denormalisation(
         name="reviewer-review-count",
         description="How many pages each reviewer reviewed: profiles and leaderboards.",
-        derived_from="count of `reviews_review` rows per reviewer",
+        derived_from="count of `reviews_review` rows per reviewer, quarantined reviews left out "
+        "(public credit; the reviewer's own view counts them all)",
         lives_in="`reviews_reviewer.review_count`",
         kept_current_by=_PG_KEPT,
         rebuild=rebuild_reviewer_review_count,
@@ -366,6 +369,92 @@ register(
         repair=repair_reviewer_review_count,
         refresh=refresh_review_counters,
         order=12,
+    )
+)
+
+
+# --- Postgres: Review.quarantined, a copy of the reviewer's quarantine ------------------------
+#
+# ``Review.quarantined`` says whether the review's reviewer is quarantined
+# (``Reviewer.quarantined_at``): every count above leaves such reviews out, so that one flag per
+# review keeps the truth queries simple. ``moderation.actions.quarantine`` copies it in the
+# quarantine's transaction; new reviews take it from the reviewer row ``submit_review`` locks.
+
+_QUARANTINE_WANT_SQL = (
+    "SELECT r.id, r.reviewer_id, r.page_id, r.quarantined FROM reviews_review r"
+    " LEFT JOIN reviews_reviewer rv ON rv.user_id = r.reviewer_id"
+    " WHERE r.quarantined <> coalesce(rv.quarantined_at IS NOT NULL, false){users} ORDER BY r.id"
+)
+
+
+def copy_quarantine(user_ids=None) -> int:
+    """Make ``Review.quarantined`` of these users' reviews (all reviews when None) agree with
+    their reviewers' ``quarantined_at``, the reviewer rows locked first (as ``submit_review``
+    does), and declare the reviews that flipped with ``changed()``: their pages, the pages'
+    owners and assignments and the users' boards are re-derived after commit (a page that a
+    quarantined reviewer pushed over a threshold goes back to the picker). Returns how many
+    reviews flipped."""
+    users = None if user_ids is None else sorted({int(u) for u in user_ids})
+    narrow = "" if users is None else " AND r.reviewer_id = ANY(%(users)s)"
+    with transaction.atomic(), connection.cursor() as cursor:
+        if users is not None:
+            cursor.execute(
+                "SELECT user_id FROM reviews_reviewer WHERE user_id = ANY(%(users)s) ORDER BY user_id FOR UPDATE",
+                {"users": users},
+            )
+        cursor.execute(_QUARANTINE_WANT_SQL.format(users=narrow), {"users": users})
+        rows = cursor.fetchall()
+        if not rows:
+            return 0
+        for chunk in _chunks([row[0] for row in rows]):
+            cursor.execute(
+                "UPDATE reviews_review SET quarantined = NOT quarantined WHERE id = ANY(%s)", [chunk]
+            )
+        changed(
+            pages={page for _, _, page, _ in rows},
+            users={user for _, user, _, _ in rows},
+        )
+    return len(rows)
+
+
+def rebuild_review_quarantined() -> None:
+    copy_quarantine(None)
+
+
+def check_review_quarantined() -> Drift:
+    drift = Drift()
+    for review_id, user_id, page_id, flag in _rows(_QUARANTINE_WANT_SQL.format(users="")):
+        drift.wrong += 1
+        drift.add_example(
+            f"review {review_id} (user {user_id}, page {page_id}): quarantined {flag}, should be {not flag}"
+        )
+    return drift
+
+
+def repair_review_quarantined() -> Drift:
+    drift = check_review_quarantined()
+    if not drift.ok:
+        copy_quarantine(None)
+    return drift
+
+
+register(
+    Denormalisation(
+        name="review-quarantined",
+        description="Whether each review's reviewer is quarantined: such reviews are kept but count "
+        "for nothing (page review counts, page tags, reviewers' counts, assignment progress, the "
+        "picker's sets, leaderboards, listings), and the reviewer's own count and seen set still "
+        "include them. A flip declares the review's page and reviewer changed, so every count "
+        "above follows after commit.",
+        derived_from="`reviews_reviewer.quarantined_at IS NOT NULL` of the review's reviewer",
+        lives_in="`reviews_review.quarantined`",
+        kept_current_by="`moderation.actions.quarantine` (quarantine and release, in their "
+        "transaction); `reviews.actions.submit_review` (a new review takes its reviewer's state, "
+        "the reviewer row locked).",
+        rebuild=rebuild_review_quarantined,
+        check=check_review_quarantined,
+        repair=repair_review_quarantined,
+        order=5,
     )
 )
 
@@ -783,7 +872,7 @@ _LISTED_TRUTH_SQL = (
     " FROM reviews_pagetag pt LEFT JOIN ("
     "  SELECT r.page_id, r.created FROM ("
     "   SELECT page_id, created, row_number() OVER (PARTITION BY page_id ORDER BY created, id) AS n"
-    "   FROM reviews_review WHERE {pages}) r"
+    "   FROM reviews_review WHERE {pages} AND NOT quarantined) r"
     "  JOIN reviews_page tp ON tp.id = r.page_id"
     "  JOIN {thresholds} dt ON dt.document_id = tp.document_id"
     "  WHERE r.n = dt.threshold"
@@ -937,9 +1026,9 @@ register(
         "Deleting a review re-derives its page (it may be unlisted or listed later, and then seen "
         "twice).",
         derived_from="`reviews_pagetag.first_tagged_at` and `reviews_review.created`: "
-        "max(first_tagged_at, created of the page's T-th review by (created, id)), NULL when the "
-        "page has fewer than T reviews; T per page from `assignments_assignment` (active, "
-        "threshold) and its documents, members and parties",
+        "max(first_tagged_at, created of the page's T-th counted (not quarantined) review by "
+        "(created, id)), NULL when the page has fewer than T counted reviews; T per page from "
+        "`assignments_assignment` (active, threshold) and its documents, members and parties",
         lives_in="`reviews_pagetag.listed_at` (index `pagetag_listed_idx` on tag, listed_at, page)",
         kept_current_by="`reviews.actions.submit_review` in the review's transaction "
         "(`stamp_listed_at`); after commit, a re-derivation of the affected pages by "

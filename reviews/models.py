@@ -196,13 +196,21 @@ class Reviewer(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviewer")
     anonymous = models.BooleanField(default=False)
-    # Denormalised: number of reviews by this user. See denormalisations.
+    # Denormalised: number of reviews by this user that count (not quarantined): public credit.
+    # See denormalisations.
     review_count = models.PositiveIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     # Quarantine (moderation app): set while an editor has quarantined this reviewer: their
     # reviews are kept but count for nothing (``Review.quarantined``).
     quarantined_at = models.DateTimeField(null=True, blank=True)
+    # The network the account was created from: a /24 (IPv4) or /48 (IPv6) prefix, never the
+    # full address (privacy); enough to spot a burst of new accounts from one range
+    # (``/staff/suspicious/``). Empty for accounts made before it was recorded, or by commands.
+    created_from = models.CharField(max_length=64, blank=True, db_default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["created_from", "created"], name="reviewer_created_from_idx")]
 
     def __str__(self) -> str:
         return str(self.user)

@@ -56,18 +56,21 @@ def page_for_review(page_id: int) -> Page | None:
 
 
 def reviewer_status(*, user, page_id: int) -> tuple[int, bool]:
-    """(this user's review count, whether they already reviewed the page), in one query."""
+    """(this user's review count, whether they already reviewed the page), in one query (two for
+    a quarantined reviewer, whose own count includes the reviews that count for nothing: they
+    are not to notice the quarantine)."""
     if not user.is_authenticated:
         return 0, False
     row = (
         Reviewer.objects.filter(user_id=user.pk)
         .annotate(reviewed=Max("user__reviews__id", filter=Q(user__reviews__page_id=page_id)))
-        .values_list("review_count", "reviewed")
+        .values_list("review_count", "reviewed", "quarantined_at")
         .first()
     )
     if row is None:
         return 0, False
-    return row[0], row[1] is not None
+    count = row[0] if row[2] is None else Review.objects.filter(reviewer_id=user.pk).count()
+    return count, row[1] is not None
 
 
 def public_thresholds(document_ids) -> dict[int, int]:
@@ -114,7 +117,12 @@ def page_tags_for_viewer(*, page: Page, user) -> PageTags:
     otherwise let anyone peek at the tags and then submit a review of the page nudged by them.
     """
     threshold = public_threshold_for_page(page)
-    reviewed = user.is_authenticated and Review.objects.filter(reviewer_id=user.pk, page_id=page.pk).exists()
+    own = (
+        Review.objects.filter(reviewer_id=user.pk, page_id=page.pk).values_list("pk", "quarantined").first()
+        if user.is_authenticated
+        else None
+    )
+    reviewed = own is not None
     visible = reviewed or page.review_count >= threshold or (user.is_authenticated and user.is_staff)
     counts = []
     if visible:
@@ -123,7 +131,23 @@ def page_tags_for_viewer(*, page: Page, user) -> PageTags:
             .select_related("tag")
             .order_by("-count", "tag__order", "tag__name")
         )
+    if own is not None and own[1]:
+        counts = _with_own_quarantined_review(page, own[0], counts)
     return PageTags(visible=visible, reviewed_by_viewer=reviewed, threshold=threshold, counts=counts)
+
+
+def _with_own_quarantined_review(page: Page, review_id: int, counts: list[PageTag]) -> list[PageTag]:
+    """A quarantined reviewer sees their own review counted on the page, as it would be were they
+    not quarantined (they are not to notice). In memory only: nothing is saved, the public's
+    counts leave it out."""
+    page.review_count += 1
+    by_tag = {pt.tag_id: pt for pt in counts}
+    for tag in Tag.objects.filter(reviews__id=review_id, active=True):
+        if tag.pk in by_tag:
+            by_tag[tag.pk].count += 1
+        else:
+            by_tag[tag.pk] = PageTag(page=page, tag=tag, count=1)
+    return sorted(by_tag.values(), key=lambda pt: (-pt.count, pt.tag.order, pt.tag.name))
 
 
 def is_anonymous_reviewer(user) -> bool:
@@ -136,10 +160,22 @@ def is_anonymous_reviewer(user) -> bool:
 
 def first_highlighting_reviewer_id(page_id: int) -> int | None:
     """The reviewer who first tagged the page with a highlighting tag (``Tag.highlights``), the one
-    a discovery of the page credits; None when no review of the page used one."""
+    a discovery of the page credits; None when no review of the page used one. A quarantined
+    reviewer's reviews count for nothing, credit included."""
     return (
-        Review.objects.filter(page_id=page_id, tags__highlights=True)
+        Review.objects.filter(page_id=page_id, tags__highlights=True, quarantined=False)
         .order_by("created", "id")
         .values_list("reviewer_id", flat=True)
         .first()
     )
+
+
+def hide_quarantined_credit(discoveries):
+    """Discoveries as the public sees them: the credit of a reviewer who is quarantined does not
+    show while they are (nothing is changed: releasing brings it back). The discoveries must
+    have been loaded with ``select_related("credited__reviewer")``: no query here."""
+    for discovery in discoveries:
+        reviewer = getattr(discovery.credited, "reviewer", None) if discovery.credited_id else None
+        if reviewer is not None and reviewer.quarantined_at is not None:
+            discovery.credited = None
+    return discoveries

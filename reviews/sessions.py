@@ -30,6 +30,7 @@ from django.db import transaction
 
 from lib import keys
 from lib.log_throttle import warn_throttled
+from lib.ratelimit import address_range, client_address
 from lib.redis_client import get_redis
 from reviews import ratelimit
 from reviews.account_rules import AccountError
@@ -114,7 +115,7 @@ def first_write_account(request) -> Iterator[AbstractBaseUser]:
         if limited is not None:
             raise TooManyAccounts(limited)
         with transaction.atomic():
-            user = create_anonymous_reviewer()
+            user = create_anonymous_reviewer(created_from=address_range(client_address(request)))
             if marked:
                 # Only a committed account is ever named: a rolled-back one never reaches Redis.
                 transaction.on_commit(partial(_remember_account, key, user.pk))

@@ -20,8 +20,10 @@ from reviews.account_rules import ANON_PREFIX, AccountError, check_username
 from reviews.models import Reviewer
 
 
-def create_anonymous_reviewer() -> AbstractBaseUser:
-    """A fresh ``anon-<n>`` user with an unusable password and its anonymous Reviewer row."""
+def create_anonymous_reviewer(*, created_from: str = "") -> AbstractBaseUser:
+    """A fresh ``anon-<n>`` user with an unusable password and its anonymous Reviewer row.
+    ``created_from``: the network it was created from (``lib.ratelimit.address_range``: a /24
+    or /48, never the full address)."""
     User = get_user_model()
     with transaction.atomic():
         # The number is the user's primary key: unique without a counter of our own.
@@ -30,7 +32,7 @@ def create_anonymous_reviewer() -> AbstractBaseUser:
         user.save()
         user.username = f"{ANON_PREFIX}{user.pk}"
         user.save(update_fields=["username"])
-        Reviewer.objects.create(user=user, anonymous=True)
+        Reviewer.objects.create(user=user, anonymous=True, created_from=created_from[:64])
     return user
 
 

@@ -2,7 +2,9 @@
 
 Each action is atomic. Postgres counters (Page.review_count, PageTag, Reviewer.review_count,
 Assignment.completed_count) change in the same transaction as the review, so they can never
-disagree with it; Redis and memcached hear about it only after commit (``reviews.signals``).
+disagree with it (a quarantined reviewer's review is recorded with ``quarantined`` and changes
+none of them: see ``moderation.actions.quarantine``); Redis and memcached hear about it only
+after commit (``reviews.signals``).
 """
 
 from __future__ import annotations
@@ -100,12 +102,24 @@ def _record_review(
         if existing is not None:
             return ReviewOutcome(review=existing, created=False)
         with connection.cursor() as cursor:
-            # Lock the page row first: serialises reviews of one page, and fails cleanly when the
-            # page was deleted (FK checks are deferred to commit otherwise).
+            # The reviewer's row first: a quarantine (moderation.actions.quarantine) locks it too,
+            # so this review is recorded either before it (and quarantined with the others) or
+            # after it, as quarantined. A quarantined reviewer's review counts nowhere: not in
+            # their own count, not in the page's (so not in thresholds, tags or progress).
             cursor.execute(
-                "UPDATE reviews_page SET review_count = review_count + 1 WHERE id = %s "
+                "INSERT INTO reviews_reviewer (user_id, anonymous, review_count, created) "
+                "VALUES (%s, false, 1, now()) ON CONFLICT (user_id) DO UPDATE SET review_count = "
+                "reviews_reviewer.review_count + (reviews_reviewer.quarantined_at IS NULL)::int "
+                "RETURNING quarantined_at IS NOT NULL",
+                [reviewer.pk],
+            )
+            quarantined = cursor.fetchone()[0]
+            # Then the page row: serialises reviews of one page, and fails cleanly when the page
+            # was deleted (FK checks are deferred to commit otherwise).
+            cursor.execute(
+                "UPDATE reviews_page SET review_count = review_count + %s WHERE id = %s "
                 "RETURNING review_count, document_id",
-                [page_id],
+                [0 if quarantined else 1, page_id],
             )
             row = cursor.fetchone()
         if row is None:
@@ -117,29 +131,27 @@ def _record_review(
             raise ReviewError("That page is not open for review yet.", code="not_open")
         try:
             with transaction.atomic():
-                review = Review.objects.create(reviewer=reviewer, page_id=page_id, assignment_id=credited)
+                review = Review.objects.create(
+                    reviewer=reviewer, page_id=page_id, assignment_id=credited, quarantined=quarantined
+                )
         except IntegrityError:
             raise _LostRace from None
         if tags:
             review.tags.set(tags)
-        with connection.cursor() as cursor:
+        completed: list[int] = []
+        if not quarantined:
             if tags:
-                cursor.executemany(
-                    "INSERT INTO reviews_pagetag (page_id, tag_id, count, first_tagged_at) "
-                    "VALUES (%s, %s, 1, %s) ON CONFLICT (page_id, tag_id) "
-                    "DO UPDATE SET count = reviews_pagetag.count + 1",
-                    [(page_id, tag.pk, review.created) for tag in tags],
-                )
-            cursor.execute(
-                "INSERT INTO reviews_reviewer (user_id, anonymous, review_count, created) "
-                "VALUES (%s, false, 1, now()) ON CONFLICT (user_id) "
-                "DO UPDATE SET review_count = reviews_reviewer.review_count + 1",
-                [reviewer.pk],
+                with connection.cursor() as cursor:
+                    cursor.executemany(
+                        "INSERT INTO reviews_pagetag (page_id, tag_id, count, first_tagged_at) "
+                        "VALUES (%s, %s, 1, %s) ON CONFLICT (page_id, tag_id) "
+                        "DO UPDATE SET count = reviews_pagetag.count + 1",
+                        [(page_id, tag.pk, review.created) for tag in tags],
+                    )
+            stamp_listed_at(
+                page_id=page_id, document_id=document_id, review_count=review_count, at=review.created
             )
-        stamp_listed_at(
-            page_id=page_id, document_id=document_id, review_count=review_count, at=review.created
-        )
-        completed = advance_assignment_progress(document_id=document_id, review_count=review_count)
+            completed = advance_assignment_progress(document_id=document_id, review_count=review_count)
         tag_ids = [t.pk for t in tags]
         transaction.on_commit(
             lambda: _send(
@@ -153,6 +165,7 @@ def _record_review(
                 assignment_id=credited,
                 document_id=document_id,
                 created=review.created,
+                quarantined=quarantined,
             )
         )
     return ReviewOutcome(

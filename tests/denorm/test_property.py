@@ -1,5 +1,5 @@
-"""Property: whatever sequence of imports, reviews, skips, deletes, moves, assignment edits and
-Redis losses happens, every denormalisation maintained on commit equals Postgres after each step."""
+"""Property: whatever sequence of imports, reviews, skips, deletes, moves, assignment edits,
+quarantines and releases of reviewers and Redis losses happens, every denormalisation maintained on commit equals Postgres after each step."""
 
 import pytest
 from django.db import connection, transaction
@@ -12,6 +12,7 @@ from denorm import operations, registry
 from denorm.changes import changed
 from denorm.tasks import rebuild_denormalisation
 from lib.redis_client import get_redis
+from moderation.actions.quarantine import quarantine_reviewer, quarantine_reviewers, release_reviewer
 from reviews import signals
 from reviews.actions import skip_page, submit_review
 from reviews.models import Document, Member, Page, Party, Review, Tag
@@ -161,6 +162,19 @@ class Denormalisations(RuleBasedStateMachine):
             ids = [pick(Assignment.objects.all(), a)]
             Assignment.objects.filter(pk__in=ids).update(threshold=threshold)
             changed(assignments=ids)
+
+    @rule(u=index)
+    def quarantine(self, u):
+        quarantine_reviewer(self.users[u % len(self.users)], by=None, reason="property test")
+
+    @rule(u=index)
+    def quarantine_a_burst(self, u):
+        first = u % len(self.users)
+        quarantine_reviewers(self.users[first : first + 2], by=None, reason="property test burst")
+
+    @rule(u=index)
+    def release(self, u):
+        release_reviewer(self.users[u % len(self.users)], by=None, reason="property test")
 
     @rule(t=st.sampled_from(TAGS))
     def toggle_tag(self, t):

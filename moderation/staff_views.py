@@ -1,0 +1,95 @@
+"""Staff pages of moderation: ``/staff/suspicious/`` (candidates for quarantine, each with its
+reason, and the quarantined reviewers) and its two forms, quarantine and release. Views parse
+and validate; writes are in ``moderation.actions.quarantine``, reads in ``moderation.selectors``."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+
+from lib.web import allow_methods, error_page, staff_only
+from moderation import selectors
+from moderation.actions.quarantine import (
+    MAX_REASON_LENGTH,
+    MAX_USERS_AT_ONCE,
+    QuarantineError,
+    quarantine_reviewers,
+    release_reviewers,
+)
+from reviews.selectors import BIGINT_MAX
+
+
+@never_cache
+@staff_only
+@allow_methods("GET", "HEAD")
+def suspicious(request):
+    return render(
+        request,
+        "moderation/suspicious.html",
+        {
+            "found": selectors.suspicious(),
+            "quarantined": selectors.quarantined_reviewers(),
+            "records": selectors.recent_records(limit=20),
+            "reason_max": MAX_REASON_LENGTH,
+        },
+    )
+
+
+def _user_ids(request) -> list[int]:
+    raw = request.POST.getlist("user")
+    if not raw or len(raw) > MAX_USERS_AT_ONCE:
+        raise QuarantineError("Choose at least one reviewer.", code="no_reviewer")
+    ids = []
+    for value in raw:
+        value = value.strip()
+        if not value.isascii() or not value.isdigit() or not 0 < int(value) <= BIGINT_MAX:
+            raise QuarantineError("No reviewer by that id.", code="no_such_reviewer")
+        ids.append(int(value))
+    return ids
+
+
+def _reason(request) -> str:
+    value = request.POST.get("reason", "")
+    if "\x00" in value or len(value) > MAX_REASON_LENGTH:
+        raise QuarantineError("The reason is too long or contains invalid characters.", code="bad_reason")
+    return value
+
+
+def _decide(request, action, done: str, failed: str):
+    back = reverse("staff-suspicious")
+    try:
+        records = action(_user_ids(request), by=request.user, reason=_reason(request))
+    except QuarantineError as exc:
+        status = 404 if exc.code == "no_such_reviewer" else 400
+        return error_page(request, status=status, title=failed, message=exc.message, retry_url=back)
+    n = len(records)
+    messages.success(request, done.format(n=n, s="" if n == 1 else "s"))
+    return redirect(back)
+
+
+@never_cache
+@staff_only
+@allow_methods("POST")
+def quarantine(request):
+    """Quarantine one reviewer or a whole burst (``user`` repeated), with a reason."""
+    return _decide(
+        request,
+        quarantine_reviewers,
+        "{n} reviewer{s} quarantined: their reviews count for nothing from now on.",
+        "Nobody was quarantined",
+    )
+
+
+@never_cache
+@staff_only
+@allow_methods("POST")
+def release(request):
+    """Release quarantined reviewers: their reviews count again."""
+    return _decide(
+        request,
+        release_reviewers,
+        "{n} reviewer{s} released: their reviews count again.",
+        "Nobody was released",
+    )
