@@ -100,8 +100,11 @@ def assignment_truth(assignment_id: int) -> dict | None:
         else:
             truth["todo"].add(page_id)
             truth["remaining"][page_id] = threshold - count
+    # A withdrawn page leaves the assignment (assignments.scope), its priority mark with it.
     truth["priority"] = set(
-        PriorityPage.objects.filter(assignment_id=assignment_id).values_list("page_id", flat=True)
+        PriorityPage.objects.filter(assignment_id=assignment_id, page__withdrawn_at__isnull=True).values_list(
+            "page_id", flat=True
+        )
     )
     return truth
 
@@ -123,9 +126,9 @@ def all_assignment_truth() -> dict[int, dict]:
             else:
                 sets["todo"].add(page_id)
                 sets["remaining"][page_id] = remaining
-    for assignment_id, page_id in PriorityPage.objects.filter(assignment_id__in=list(truth)).values_list(
-        "assignment_id", "page_id"
-    ):
+    for assignment_id, page_id in PriorityPage.objects.filter(
+        assignment_id__in=list(truth), page__withdrawn_at__isnull=True
+    ).values_list("assignment_id", "page_id"):
         truth[assignment_id]["priority"].add(page_id)
     return truth
 

@@ -25,7 +25,7 @@ from denorm.operations import queue_rebuild
 from lib import keys
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
-from results.selectors import public_threshold
+from results.selectors import public_discoveries, public_threshold
 from reviews.models import Discovery, Page, Tag
 
 log = logging.getLogger("crowd.contributors")
@@ -200,7 +200,7 @@ def discoveries_for(
 ) -> list[Discovery]:
     """The latest discoveries of a member's, party's or document's pages, or credited to a
     reviewer (one query)."""
-    qs = Discovery.objects.select_related("page__document__member", "credited")
+    qs = public_discoveries().select_related("page__document__member", "credited")
     if member is not None:
         qs = qs.filter(page__document__member=member)
     if party is not None:
@@ -286,7 +286,7 @@ _BUCKET_COUNTS_SQL = """
 SELECT CASE WHEN p.review_count >= %(min)s THEN coalesce(rt.tag_id, 0) ELSE -1 END, count(DISTINCT r.id)
 FROM reviews_review r JOIN reviews_page p ON p.id = r.page_id
 LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id
-WHERE r.reviewer_id = %(user)s GROUP BY 1
+WHERE r.reviewer_id = %(user)s AND p.withdrawn_at IS NULL GROUP BY 1
 """
 
 _BUCKET_PAGES_SQL = """
@@ -295,7 +295,7 @@ SELECT tag_id, page_id FROM (
          row_number() OVER (PARTITION BY coalesce(rt.tag_id, 0) ORDER BY r.created DESC, r.id DESC) AS n
   FROM reviews_review r JOIN reviews_page p ON p.id = r.page_id
   LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id
-  WHERE r.reviewer_id = %(user)s AND p.review_count >= %(min)s
+  WHERE r.reviewer_id = %(user)s AND p.review_count >= %(min)s AND p.withdrawn_at IS NULL
 ) x WHERE n <= %(n)s ORDER BY tag_id, n
 """
 
@@ -369,7 +369,7 @@ WITH candidates AS (
          (SELECT max(td.created) FROM contributors_triagedecision td
            WHERE td.page_id = h.page_id AND td.decision = 'more_eyes') AS more_eyes_at
   FROM highlighted h JOIN reviews_page p ON p.id = h.page_id
-  WHERE NOT EXISTS (SELECT 1 FROM reviews_discovery d WHERE d.page_id = h.page_id)
+  WHERE p.withdrawn_at IS NULL AND NOT EXISTS (SELECT 1 FROM reviews_discovery d WHERE d.page_id = h.page_id)
     AND NOT EXISTS (SELECT 1 FROM contributors_triagedecision td WHERE td.page_id = h.page_id
                     AND (td.decision IN ('discovery', 'dismissed')
                          OR (td.decision = 'more_eyes' AND td.review_count >= p.review_count)))

@@ -1,3 +1,12 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from moderation import takedown_views
+
+urlpatterns: list = [
+    path("staff/pages/<int:page_id>/withdraw/", takedown_views.page_withdraw, name="takedown-page-withdraw"),
+    path(
+        "staff/pages/<int:page_id>/reinstate/", takedown_views.page_reinstate, name="takedown-page-reinstate"
+    ),
+    # nginx's auth_request for /media/ (deploy/nginx.conf.template)
+    path("_media-access/", takedown_views.media_gate, name="takedown-media-gate"),
+]

@@ -77,11 +77,17 @@ class MemberViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = SLUG_REGEX
 
 
-class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = Document.objects.select_related("member")
+class DocumentViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.DocumentSerializer
     pagination_class = IdCursorPagination
     lookup_value_regex = "[0-9]{1,18}"
+
+    def get_queryset(self):
+        qs = Document.objects.select_related("member")
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request
+            return qs.none()
+        # A withdrawn document (moderation) is not in the public API: 404, as if it never was.
+        return qs if self.viewer().is_staff else qs.filter(withdrawn_at__isnull=True)
 
 
 class TagViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
@@ -119,7 +125,10 @@ class PageViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         tags = PageTag.objects.filter(count__gt=0, tag__active=True).select_related("tag")
-        return Page.objects.prefetch_related(
+        pages = Page.objects.all()
+        if not getattr(self, "swagger_fake_view", False) and not self.viewer().is_staff:
+            pages = pages.filter(withdrawn_at__isnull=True)  # withdrawn: staff only
+        return pages.prefetch_related(
             Prefetch(
                 "page_tags",
                 queryset=tags.order_by("-count", "tag__order", "tag__name"),
