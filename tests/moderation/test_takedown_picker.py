@@ -17,7 +17,8 @@ from reviews.models import Document, Page, Review
 from tests import factories
 from tests.assignments._picker_support import build_sets, make_assignment, own_memcached, own_redis, todo_ids
 
-pytestmark = pytest.mark.django_db
+# Transactional: the Redis copies follow after commit, as in production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
@@ -55,9 +56,10 @@ def test_redis_never_serves_a_withdrawn_page(editor):
     assert (assignment.page_count, assignment.completed_count) == (5, 5)  # its progress bar
 
 
-def test_a_stale_redis_copy_is_refused_by_the_check_and_dropped(editor, reviewer):
+def test_a_stale_redis_copy_is_refused_by_the_check_and_dropped(editor, reviewer, settings):
     """Even if the after-commit refresh had not run, the Postgres check (assignments.scope)
     refuses the page, and the picker removes it from the sets as stale."""
+    settings.PICKER_RESERVATION_SECONDS = 0  # many reviewers, one page left: no "busy" here
     assignment, ids = make_assignment(2)
     build_sets()
     withdraw_page(ids[0], by=editor, reason="Home address")
@@ -79,7 +81,8 @@ def test_a_reviewer_holding_a_reservation_does_not_get_it_back(editor, reviewer)
     assert again.page_id == (set(ids) - {held}).pop()
 
 
-def test_a_withdrawn_priority_page_is_not_served_first_or_at_all(editor, reviewer):
+def test_a_withdrawn_priority_page_is_not_served_first_or_at_all(editor, reviewer, settings):
+    settings.PICKER_RESERVATION_SECONDS = 0  # the first pick's hold would make the last one "busy"
     assignment, ids = make_assignment(5)
     prioritise_pages(assignment_id=assignment.pk, page_ids=[ids[3]])
     build_sets()
