@@ -97,7 +97,9 @@ def test_the_page_and_document_rule(release, editor):
     reinstate_page(third, by=editor)
     assert Page.objects.get(pk=third.pk).withdrawn_at is not None
     reinstate_document(release["doc"], by=editor, reason="Cleared")
-    down = set(Page.objects.filter(document=release["doc"], withdrawn_at__isnull=False).values_list("pk", flat=True))
+    down = set(
+        Page.objects.filter(document=release["doc"], withdrawn_at__isnull=False).values_list("pk", flat=True)
+    )
     assert down == {first.pk}
     assert Document.objects.get(pk=release["doc"].pk).withdrawn_at is None
     assert _drift() == {}
@@ -113,7 +115,12 @@ def test_pages_of_a_withdrawn_document_arrive_withdrawn_when_it_is_imported_agai
     factories.make_assignment(documents=[document])
     withdraw_document(document, by=editor, reason="Wrong member")
     pages = [
-        Page(document=document, number=n, image=f"pages/{document.pk}-{n}.png", thumbnail=f"thumbs/{document.pk}-{n}.png")
+        Page(
+            document=document,
+            number=n,
+            image=f"pages/{document.pk}-{n}.png",
+            thumbnail=f"thumbs/{document.pk}-{n}.png",
+        )
         for n in (1, 2)
     ]
     commit_document_pages(document_id=document.pk, pages=pages)

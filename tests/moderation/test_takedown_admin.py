@@ -66,7 +66,9 @@ def test_the_staff_view_of_a_page_has_the_withdraw_and_reinstate_buttons(client,
     response = client.post(f"/staff/pages/{page.pk}/withdraw/", {"reason": "Signature"})
     assert response.status_code == 302 and response["Location"] == f"/pages/{page.pk}/"
     body = client.get(f"/pages/{page.pk}/").content.decode()
-    assert "Withdrawn" in body and "Signature" in body and f'action="/staff/pages/{page.pk}/reinstate/"' in body
+    assert (
+        "Withdrawn" in body and "Signature" in body and f'action="/staff/pages/{page.pk}/reinstate/"' in body
+    )
     assert client.post(f"/staff/pages/{page.pk}/withdraw/", {"reason": "x"}).status_code == 409
     assert client.post(f"/staff/pages/{page.pk}/reinstate/", {"reason": "ok"}).status_code == 302
     assert Page.objects.get(pk=page.pk).withdrawn_at is None

@@ -66,7 +66,9 @@ def test_a_stale_redis_copy_is_refused_by_the_check_and_dropped(editor, reviewer
     client = get_redis()
     client.sadd(keys.assignment_todo(assignment.pk), ids[0])
     client.zadd(keys.assignment_todo_rank(assignment.pk), {ids[0]: -1})
-    served = {pick_next_page(assignment=assignment, reviewer=factories.make_user()).page_id for _ in range(12)}
+    served = {
+        pick_next_page(assignment=assignment, reviewer=factories.make_user()).page_id for _ in range(12)
+    }
     assert served == {ids[1]}
     assert ids[0] not in todo_ids(assignment)
 
