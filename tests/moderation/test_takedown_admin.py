@@ -110,14 +110,15 @@ def test_staff_activity_shows_who_withdrew_and_reinstated_when_and_why(client, r
     assert section.count("editor-ed") == 2 and f"/pages/{page.pk}/" in section
 
 
-def test_the_media_gate_nginx_asks(client, release, editor):
+def test_the_media_gate_nginx_asks(client, release, editor, django_assert_num_queries):
     page, other = release["pages"][0], release["pages"][1]
     withdraw_page(page, by=editor, reason="Home address")
 
     def ask(c, uri):
         return c.get("/_media-access/", HTTP_X_ORIGINAL_URI=uri)
 
-    assert ask(client, f"/media/{other.image.name}").status_code == 204
+    with django_assert_num_queries(1):  # per image: one indexed query, no session, no user
+        assert ask(client, f"/media/{other.image.name}").status_code == 204
     refused = ask(client, f"/media/{page.thumbnail.name}?v=1")
     assert refused.status_code == 403 and refused["X-Media-Denied"] == "withdrawn"
     encoded = f"/media/{page.image.name}".replace("-", "%2D").replace("pages/", "pages//./")
