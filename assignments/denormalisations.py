@@ -517,7 +517,7 @@ _SETS_KEPT = (
 )
 _SET_DESCRIPTIONS = {
     "needed": "The ids of the pages each active assignment covers (its members', parties' and "
-    "documents' pages).",
+    "documents' pages, except withdrawn ones: `assignments.scope`).",
     "done": "The ids of the pages of each active assignment that at least `threshold` different "
     "reviewers reviewed.",
     "todo": "Needed minus done for each active assignment: what the next-page picker may serve. "
@@ -543,7 +543,8 @@ for _order, _kind in enumerate(KINDS):
             name=SET_NAMES[_kind],
             description=_SET_DESCRIPTIONS[_kind],
             derived_from="`assignments_assignment` (active, threshold) with its members, parties "
-            "and documents; `reviews_page` (document, review_count); `assignments_prioritypage`",
+            "and documents; `reviews_page` (document, review_count, withdrawn_at); "
+            "`assignments_prioritypage`",
             lives_in=f"{_LIVES_IN.get(_kind, 'Redis set')} `{PATTERNS[_kind].replace('*', '<id>')}`",
             kept_current_by=_SETS_KEPT,
             # All are rebuilt together (to-do is made from needed and done, rank from to-do).
