@@ -47,6 +47,14 @@ def _action(*, name: str, label: str, verb: str, do: Callable, required: bool, e
                     )
                 for line in refused[:20]:
                     modeladmin.message_user(request, f"Nothing changed for {line}", messages.WARNING)
+                if not required:  # reinstating: say which pages stay down with their document
+                    still = queryset.model.objects.filter(
+                        pk__in=queryset.values("pk"), withdrawn_at__isnull=False
+                    )
+                    for obj in still[:20]:
+                        modeladmin.message_user(
+                            request, f"{obj} stays withdrawn: its document is withdrawn.", messages.WARNING
+                        )
                 return None  # back to the changelist, with the messages
             status = 400
         else:

@@ -52,6 +52,10 @@ def test_withdraw_and_reinstate_documents_from_the_changelist(client, release, e
     follow = client.get(response["Location"])
     assert b"already withdrawn" in follow.content
     assert Withdrawal.objects.count() == 1
+    page = release["pages"][0]
+    _action(client, "page", "withdraw_pages", [page.pk], confirm="yes", reason="Also on its own")
+    response = _action(client, "page", "reinstate_pages", [page.pk], confirm="yes", reason="")
+    assert b"stays withdrawn: its document is withdrawn" in client.get(response["Location"]).content
     _action(client, "document", "reinstate_documents", [doc.pk], confirm="yes", reason="Cleared")
     assert not Page.objects.filter(document=doc, withdrawn_at__isnull=False).exists()
 
