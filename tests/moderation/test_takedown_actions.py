@@ -133,3 +133,47 @@ def test_no_drift_after_withdrawing_and_reinstating_a_document(release, editor):
     assert _drift() == {}
     reinstate_document(release["doc"], by=editor)
     assert _drift() == {}
+
+
+def test_a_review_racing_a_withdrawal_waits_for_it_and_is_refused(release, editor, reviewer):
+    """The withdrawal locks the page row, as submit_review does: a review arriving while the
+    withdrawal's transaction is open waits for it, then sees the page withdrawn and records
+    nothing (its counter increment is rolled back)."""
+    import threading
+    import time
+
+    from django.db import connection, connections, transaction
+
+    from reviews.actions import ReviewError, submit_review
+
+    page = release["pages"][2]
+    outcome: list = []
+
+    def review() -> None:
+        try:
+            submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"])
+            outcome.append("recorded")
+        except ReviewError as exc:
+            outcome.append(exc.code)
+        finally:
+            connections.close_all()
+
+    racer = threading.Thread(target=review)
+    with transaction.atomic():
+        withdraw_page(page, by=editor, reason="Home address")
+        racer.start()
+        for _ in range(500):  # until the review waits on the page's row lock
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+                )
+                if cursor.fetchone()[0]:
+                    break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the review never waited for the withdrawal's lock")
+    racer.join(30)
+    assert outcome == ["withdrawn"]
+    assert not Review.objects.filter(page=page).exists()
+    assert Page.objects.get(pk=page.pk).review_count == 0
+    assert _drift() == {}
