@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.db.models import Prefetch
+from django.db.models import Count, F, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import render
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
@@ -86,8 +87,20 @@ class DocumentViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
         qs = Document.objects.select_related("member")
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request
             return qs.none()
-        # A withdrawn document (moderation) is not in the public API: 404, as if it never was.
-        return qs if self.viewer().is_staff else qs.filter(withdrawn_at__isnull=True)
+        if self.viewer().is_staff:
+            return qs
+        # A withdrawn document (moderation) is not in the public API: 404, as if it never was;
+        # nor are withdrawn pages in its page count (a subquery per document on its own pages).
+        withdrawn = (
+            Page.objects.filter(document=OuterRef("pk"), withdrawn_at__isnull=False)
+            .order_by()
+            .values("document")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return qs.filter(withdrawn_at__isnull=True).annotate(
+            public_page_count=F("page_count") - Coalesce(Subquery(withdrawn), 0)
+        )
 
 
 class TagViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):

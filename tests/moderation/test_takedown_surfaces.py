@@ -102,6 +102,7 @@ def test_a_withdrawn_page_is_gone_from_every_public_surface_at_once(client, rele
     document_page = _get(client, f"/documents/{release['doc'].pk}/")[1]
     assert "2 pages" in document_page and _tag_count(document_page, "receipt") == 1
     assert "2 pages" in _get(client, f"/members/{release['member'].slug}/")[1]
+    assert client.get(f"/api/documents/{release['doc'].pk}/").json()["page_count"] == 2
     for url in _media(page):
         response = client.get(url)
         assert response.status_code == 410 and response["Cache-Control"] == "no-store", url
