@@ -100,8 +100,11 @@ def assignment_truth(assignment_id: int) -> dict | None:
         else:
             truth["todo"].add(page_id)
             truth["remaining"][page_id] = threshold - count
+    # A withdrawn page leaves the assignment (assignments.scope), its priority mark with it.
     truth["priority"] = set(
-        PriorityPage.objects.filter(assignment_id=assignment_id).values_list("page_id", flat=True)
+        PriorityPage.objects.filter(assignment_id=assignment_id, page__withdrawn_at__isnull=True).values_list(
+            "page_id", flat=True
+        )
     )
     return truth
 
@@ -123,9 +126,9 @@ def all_assignment_truth() -> dict[int, dict]:
             else:
                 sets["todo"].add(page_id)
                 sets["remaining"][page_id] = remaining
-    for assignment_id, page_id in PriorityPage.objects.filter(assignment_id__in=list(truth)).values_list(
-        "assignment_id", "page_id"
-    ):
+    for assignment_id, page_id in PriorityPage.objects.filter(
+        assignment_id__in=list(truth), page__withdrawn_at__isnull=True
+    ).values_list("assignment_id", "page_id"):
         truth[assignment_id]["priority"].add(page_id)
     return truth
 
@@ -514,7 +517,7 @@ _SETS_KEPT = (
 )
 _SET_DESCRIPTIONS = {
     "needed": "The ids of the pages each active assignment covers (its members', parties' and "
-    "documents' pages).",
+    "documents' pages, except withdrawn ones: `assignments.scope`).",
     "done": "The ids of the pages of each active assignment that at least `threshold` different "
     "reviewers reviewed.",
     "todo": "Needed minus done for each active assignment: what the next-page picker may serve. "
@@ -540,7 +543,8 @@ for _order, _kind in enumerate(KINDS):
             name=SET_NAMES[_kind],
             description=_SET_DESCRIPTIONS[_kind],
             derived_from="`assignments_assignment` (active, threshold) with its members, parties "
-            "and documents; `reviews_page` (document, review_count); `assignments_prioritypage`",
+            "and documents; `reviews_page` (document, review_count, withdrawn_at); "
+            "`assignments_prioritypage`",
             lives_in=f"{_LIVES_IN.get(_kind, 'Redis set')} `{PATTERNS[_kind].replace('*', '<id>')}`",
             kept_current_by=_SETS_KEPT,
             # All are rebuilt together (to-do is made from needed and done, rank from to-do).

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
+
+from moderation import takedown_views
 
 # A database that cannot be reached (Postgres restarting) is a 503 with Retry-After, not a 500.
 handler500 = "lib.web.server_error"
@@ -19,12 +20,9 @@ urlpatterns = [
 ]
 
 
-def media(request, path):
-    # MEDIA_ROOT read per request (tests move it). Only page images live there: source PDFs are
-    # in SOURCES_ROOT, outside it, and never served (reviews.storage).
-    return serve(request, path, document_root=settings.MEDIA_ROOT)
-
-
 if settings.DEBUG or getattr(settings, "SERVE_MEDIA", False):
-    # `make run` and the compose file: Django serves MEDIA_ROOT; at scale a web server or CDN does.
-    urlpatterns += [re_path(r"^media/(?P<path>.*)$", media)]
+    # `make run` and the compose file: Django serves MEDIA_ROOT (read per request: tests move it);
+    # at scale a web server does. Only page images live there: source PDFs are in SOURCES_ROOT,
+    # outside it, and never served (reviews.storage). A withdrawn page's image and thumbnail go to
+    # staff only (moderation.takedown_views.page_media).
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", takedown_views.page_media)]

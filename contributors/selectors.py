@@ -26,6 +26,7 @@ from denorm.operations import queue_rebuild
 from lib import keys
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
+from results.selectors import public_discoveries
 from reviews.models import Discovery, Page, Tag
 from reviews.selectors import hide_quarantined_credit
 
@@ -201,7 +202,7 @@ def discoveries_for(
 ) -> list[Discovery]:
     """The latest discoveries of a member's, party's or document's pages, or credited to a
     reviewer (one query)."""
-    qs = Discovery.objects.select_related("page__document__member", "credited__reviewer")
+    qs = public_discoveries().select_related("page__document__member", "credited__reviewer")
     if member is not None:
         qs = qs.filter(page__document__member=member)
     if party is not None:
@@ -307,7 +308,8 @@ _BUCKET_COUNTS_SQL = """
 SELECT CASE WHEN {public} THEN coalesce(rt.tag_id, 0) ELSE -1 END, count(DISTINCT r.id)
 FROM reviews_review r JOIN reviews_page p ON p.id = r.page_id {thresholds}
 LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id
-WHERE r.reviewer_id = %(user)s AND (NOT r.quarantined OR NOT %(counted_only)s) GROUP BY 1
+WHERE r.reviewer_id = %(user)s AND p.withdrawn_at IS NULL AND (NOT r.quarantined OR NOT %(counted_only)s)
+GROUP BY 1
 """
 
 _BUCKET_PAGES_SQL = """
@@ -316,7 +318,8 @@ SELECT tag_id, page_id FROM (
          row_number() OVER (PARTITION BY coalesce(rt.tag_id, 0) ORDER BY r.created DESC, r.id DESC) AS n
   FROM reviews_review r JOIN reviews_page p ON p.id = r.page_id {thresholds}
   LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id
-  WHERE r.reviewer_id = %(user)s AND {public} AND (NOT r.quarantined OR NOT %(counted_only)s)
+  WHERE r.reviewer_id = %(user)s AND {public} AND p.withdrawn_at IS NULL
+    AND (NOT r.quarantined OR NOT %(counted_only)s)
 ) x WHERE n <= %(n)s ORDER BY tag_id, n
 """
 
@@ -399,7 +402,7 @@ WITH candidates AS (
          (SELECT max(td.created) FROM contributors_triagedecision td
            WHERE td.page_id = h.page_id AND td.decision = 'more_eyes') AS more_eyes_at
   FROM highlighted h JOIN reviews_page p ON p.id = h.page_id
-  WHERE NOT EXISTS (SELECT 1 FROM reviews_discovery d WHERE d.page_id = h.page_id)
+  WHERE p.withdrawn_at IS NULL AND NOT EXISTS (SELECT 1 FROM reviews_discovery d WHERE d.page_id = h.page_id)
     AND NOT EXISTS (SELECT 1 FROM contributors_triagedecision td WHERE td.page_id = h.page_id
                     AND (td.decision IN ('discovery', 'dismissed')
                          OR (td.decision = 'more_eyes' AND td.review_count >= p.review_count)))

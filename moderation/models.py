@@ -12,7 +12,9 @@ from django.db import models
 class Withdrawal(models.Model):
     """A page or a whole document taken down (exactly one of ``page`` and ``document``)."""
 
-    page = models.ForeignKey("reviews.Page", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    page = models.ForeignKey(
+        "reviews.Page", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     document = models.ForeignKey(
         "reviews.Document", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

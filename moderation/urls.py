@@ -1,9 +1,15 @@
 from django.urls import path
 
-from moderation import staff_views
+from moderation import staff_views, takedown_views
 
 urlpatterns = [
     path("staff/suspicious/", staff_views.suspicious, name="staff-suspicious"),
     path("staff/suspicious/quarantine/", staff_views.quarantine, name="staff-quarantine"),
     path("staff/suspicious/release/", staff_views.release, name="staff-release"),
+    path("staff/pages/<int:page_id>/withdraw/", takedown_views.page_withdraw, name="takedown-page-withdraw"),
+    path(
+        "staff/pages/<int:page_id>/reinstate/", takedown_views.page_reinstate, name="takedown-page-reinstate"
+    ),
+    # nginx's auth_request for /media/ (deploy/nginx.conf.template)
+    path("_media-access/", takedown_views.media_gate, name="takedown-media-gate"),
 ]

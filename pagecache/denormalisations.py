@@ -57,7 +57,9 @@ def _refresh(changes: Changes) -> None:
     """Bulk writes declared with ``denorm.changes.changed`` (signals cover ordinary saves)."""
     names: set[str] = set()
     if changes.pages:
-        names |= {g.COUNTS, *(g.page(pk) for pk in changes.pages)}
+        # A page changed where no save tells how (bulk updates, retags, a takedown): whether and
+        # where it is public may have changed, which shows at once (``catalogue`` is hard).
+        names |= {g.CATALOGUE, g.COUNTS, *(g.page(pk) for pk in changes.pages)}
     if changes.documents or changes.members or changes.parties:
         names.add(g.CATALOGUE)
     if changes.assignments:
@@ -75,7 +77,7 @@ register(
         "whole cache is abandoned); check says no global generation went "
         "back (missing is fine: recreated from the clock in microseconds, above any value it had). Counts "
         "(`counts`, `tag:*`, `page:*`) may be `PAGE_CACHE_SOFT_SECONDS` (5 s) stale per process; "
-        "assignments, discoveries, tags and deleted pages show at once.",
+        "assignments, discoveries, tags, deleted and withdrawn pages show at once.",
         derived_from="writes to assignments, discoveries, tags, documents, members, parties, pages "
         "and reviews (counters of changes, not copies of values)",
         lives_in="memcached `crowd:v1:pagegen:<name>` (integers, no expiry); pages under "

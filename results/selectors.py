@@ -227,7 +227,12 @@ def listing_page(
 def visible_pagetags(*, viewer: Viewer, scope: Scope = Scope(), filters: Filters = Filters()) -> QuerySet:
     """PageTag rows this viewer may see in a listing or export: active tags, scope, filters."""
     qs = PageTag.objects.filter(count__gt=0, tag__active=True).filter(_scope_q(scope))
-    if not viewer.sees_everything_in(scope):
+    if viewer.sees_everything_in(scope):
+        # Withdrawn pages are in no listing, export or count, staff's and a reviewer's own
+        # included (staff reach them in the admin and on /pages/<id>/). For the public,
+        # ``listed_at`` already says so: it is NULL while a page is withdrawn.
+        qs = qs.filter(page__withdrawn_at__isnull=True)
+    else:
         # Listed means the page reached the public threshold (``listed_at`` is set in the same
         # transaction as the review count). Filtering on this row's own column, not on the
         # page's count, also keeps the planner on the ordered index walk: it cannot know that
@@ -270,7 +275,7 @@ def _user_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit
     tagged the page; counts come from the aggregate (a subquery per row shown, not per review)."""
     user = listing.scope.obj
     tag = listing.tag
-    qs = Review.objects.filter(reviewer_id=user.pk, tags=tag).annotate(
+    qs = Review.objects.filter(reviewer_id=user.pk, tags=tag, page__withdrawn_at__isnull=True).annotate(
         tag_count=Subquery(PageTag.objects.filter(page_id=OuterRef("page_id"), tag=tag).values("count")[:1])
     )
     at = "created"
@@ -329,7 +334,10 @@ def scope_for(kind: ScopeKind, value, *, viewer: Viewer) -> Scope | None:
         case ScopeKind.MEMBER:
             obj = Member.objects.filter(slug=value).first()
         case ScopeKind.DOCUMENT:
-            obj = Document.objects.filter(pk=value).first() if 0 < int(value) < 2**63 else None
+            qs = Document.objects.filter(pk=value)
+            if not viewer.is_staff:
+                qs = qs.filter(withdrawn_at__isnull=True)  # taken down: no listing of it either
+            obj = qs.first() if 0 < int(value) < 2**63 else None
         case ScopeKind.ASSIGNMENT:
             qs = Assignment.objects.filter(slug=value)
             obj = (qs if viewer.is_staff else qs.filter(active=True)).first()
@@ -362,22 +370,37 @@ def parties() -> list[Party]:
 
 
 def members(*, party: Party | None = None) -> list[Member]:
-    qs = Member.objects.select_related("party").annotate(document_total=Count("documents"))
+    qs = Member.objects.select_related("party").annotate(
+        document_total=Count("documents", filter=Q(documents__withdrawn_at__isnull=True))
+    )
     if party is not None:
         qs = qs.filter(party=party)
     return list(qs.order_by("name", "id"))
 
 
 def documents_of(member: Member, *, limit: int = 500) -> list[Document]:
-    return list(Document.objects.filter(member=member).order_by("title", "id")[:limit])
+    """A member's documents, without withdrawn ones; ``public_pages``: the pages not withdrawn."""
+    withdrawn = Count("pages", filter=Q(pages__withdrawn_at__isnull=False))
+    qs = Document.objects.filter(member=member, withdrawn_at__isnull=True)
+    return list(qs.annotate(public_pages=F("page_count") - withdrawn).order_by("title", "id")[:limit])
+
+
+def public_page_count(document: Document) -> int:
+    """The document's pages that are not withdrawn (the count the public is shown)."""
+    return document.page_count - Page.objects.filter(document=document, withdrawn_at__isnull=False).count()
+
+
+def public_discoveries() -> QuerySet:
+    """Discoveries of pages that are not withdrawn: every list of discoveries starts here."""
+    return Discovery.objects.filter(page__withdrawn_at__isnull=True)
 
 
 def latest_discoveries(*, limit: int = 100) -> list[Discovery]:
     return hide_quarantined_credit(
         list(
-            Discovery.objects.select_related("page__document__member", "credited__reviewer").order_by(
-                "-created", "-id"
-            )[:limit]
+            public_discoveries()
+            .select_related("page__document__member", "credited__reviewer")
+            .order_by("-created", "-id")[:limit]
         )
     )
 
@@ -391,8 +414,10 @@ def discoveries_page(
     """Discoveries newest first, ``limit`` after the cursor ``after``, and the next cursor (keyset
     on (created, id): a discovery made while a reader pages appears on the first page, never
     shifts the others). One query."""
-    qs = Discovery.objects.select_related("page__document__member", "credited__reviewer").order_by(
-        "-created", "-id"
+    qs = (
+        public_discoveries()
+        .select_related("page__document__member", "credited__reviewer")
+        .order_by("-created", "-id")
     )
     if after:
         moment_micros, last_id = cursors.decode(after, salt=DISCOVERY_SALT, identity="discoveries", size=2)

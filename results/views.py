@@ -16,6 +16,8 @@ from django.views.decorators.http import require_safe
 from assignments.models import Assignment
 from contributors import leaderboards
 from contributors import selectors as credit
+from lib.web import error_page
+from moderation import takedown_selectors as takedown
 from moderation.selectors import recent_records
 from results import selectors
 from results.params import BadRequest, parse_filters, parse_id
@@ -183,9 +185,19 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
     if document is None:
         raise Http404("No such document")
     viewer = selectors.viewer_for(request.user)
+    if document.withdrawn_at is not None and not viewer.is_staff:
+        response = error_page(
+            request,
+            status=410,
+            title="This document has been withdrawn",
+            message="The editors withdrew this document. It is no longer published here.",
+        )
+        response["Cache-Control"] = "no-store"
+        return response
     scope = selectors.Scope(ScopeKind.DOCUMENT, document)
     context = {
         "document": document,
+        "public_pages": selectors.public_page_count(document),
         "tag_counts": selectors.tag_counts(viewer=viewer, scope=scope),
         "scope_value": document.pk,
         "route": "document-tag",
@@ -237,6 +249,7 @@ def staff_activity(request: HttpRequest) -> HttpResponse:
         "parties": Party.objects.order_by("name"),
         # Editors' moderation decisions (who, when, why), on the first page only.
         "quarantines": [] if request.GET.get("after") else recent_records(user=filters.reviewer),
+        "withdrawal_events": None if request.GET.get("after") else takedown.recent_withdrawal_events(),
     }
     return render(request, "results/activity.html", context)
 

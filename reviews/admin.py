@@ -21,6 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from lib.login_throttle import ThrottledLoginMixin
+from moderation import takedown_admin
 from reviews import actions, pdf
 from reviews.models import Discovery, Document, Member, Page, Party, Review, Tag
 
@@ -146,9 +147,9 @@ class PageInline(admin.TabularInline):
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
     # What fits 1280 px; the sha256, error in full and import time are on the change page.
-    list_display = ["title", "cover", "member", "status_and_reason", "page_count", "created"]
+    list_display = ["title", "cover", "member", "status_and_reason", "page_count", "withdrawn_at", "created"]
     # No filter by member: a release has hundreds; the search box finds them by name.
-    list_filter = ["status", "member__party"]
+    list_filter = ["status", "member__party", ("withdrawn_at", admin.EmptyFieldListFilter)]
     search_fields = ["title", "member__name", "sha256"]
     list_select_related = ["member"]
     date_hierarchy = "created"
@@ -161,6 +162,7 @@ class DocumentAdmin(admin.ModelAdmin):
         "created",
         "imported_at",
         "pages_link",
+        "withdrawn_at",
     ]
     fields = [
         "title",
@@ -173,11 +175,13 @@ class DocumentAdmin(admin.ModelAdmin):
         "pages_link",
         "created",
         "imported_at",
+        "withdrawn_at",
     ]
     autocomplete_fields = ["member"]
     # Newest first: after an upload, the new document heads the list.
     ordering = ["-created", "-id"]
-    actions = ["reimport"]
+    # Takedown (moderation): through an intermediate form asking why.
+    actions = ["reimport", takedown_admin.withdraw_documents, takedown_admin.reinstate_documents]
     inlines = [PageInline]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -260,8 +264,13 @@ class DocumentAdmin(admin.ModelAdmin):
 
 @admin.register(Page)
 class PageAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "thumb", "review_count", "tags_summary"]
-    list_filter = ["document__status", "document__member__party"]
+    list_display = ["__str__", "thumb", "review_count", "tags_summary", "withdrawn_at", "staff_view"]
+    list_filter = [
+        "document__status",
+        "document__member__party",
+        ("withdrawn_at", admin.EmptyFieldListFilter),
+    ]
+    actions = [takedown_admin.withdraw_pages, takedown_admin.reinstate_pages]
     search_fields = ["document__title", "document__member__name"]
     list_select_related = ["document"]
     autocomplete_fields = ["document"]
@@ -274,6 +283,8 @@ class PageAdmin(admin.ModelAdmin):
         "width",
         "height",
         "review_count",
+        "withdrawn_at",
+        "staff_view",
     ]
     fields = readonly_fields
     list_per_page = 50
@@ -287,6 +298,11 @@ class PageAdmin(admin.ModelAdmin):
     @admin.display(description="thumbnail")
     def thumb(self, obj: Page) -> str:
         return thumbnail_html(obj)
+
+    @admin.display(description="on the site")
+    def staff_view(self, obj: Page) -> str:
+        # The page as staff see it, with its withdraw or reinstate button.
+        return format_html('<a href="{}">view</a>', obj.get_absolute_url())
 
     @admin.display(description="tags")
     def tags_summary(self, obj: Page) -> str:

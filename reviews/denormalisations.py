@@ -71,10 +71,23 @@ def document_contexts(document_ids) -> dict[int, PageContext]:
 
 
 def page_states(page_ids) -> dict[int, tuple[PageContext, int]]:
-    """For each existing page: where it lives now and its review count."""
-    rows = list(Page.objects.filter(pk__in=list(page_ids)).values_list("id", "document_id", "review_count"))
-    docs = document_contexts({doc for _, doc, _ in rows})
-    return {pid: (docs.get(doc) or PageContext(documents={doc}), count) for pid, doc, count in rows}
+    """For each existing page: where it lives now and its review count. A withdrawn page is in
+    no assignment (``assignments.scope``) but keeps its owners."""
+    rows = list(
+        Page.objects.filter(pk__in=list(page_ids)).values_list(
+            "id", "document_id", "review_count", "withdrawn_at"
+        )
+    )
+    docs = document_contexts({row[1] for row in rows})
+    states = {}
+    for pid, doc, count, withdrawn_at in rows:
+        context = docs.get(doc) or PageContext(documents={doc})
+        if withdrawn_at is not None:
+            context = PageContext(
+                documents=context.documents, members=context.members, parties=context.parties
+            )
+        states[pid] = (context, count)
+    return states
 
 
 def capture_document_pages(document_ids) -> dict[int, PageContext]:
@@ -863,13 +876,16 @@ def _before_review_save(sender, instance, **kwargs):
 # same value is what a rebuild derives: max(first_tagged_at, created of the page's T-th review).
 
 # Every PageTag row of the pages matched by ``{pages}`` (a condition on ``page_id``) with the
-# listed_at it should have. Reviews of one page are serialised by the page lock and stamped in
-# that order, so the T-th review by (created, id) is the one that brought the count to T. T is
-# computed once per document of those pages (``{thresholds}``), not once per review.
+# listed_at it should have: none while the page is withdrawn (moderation: it is public nowhere),
+# its old value again once it is reinstated. Reviews of one page are serialised by the page lock
+# and stamped in that order, so the T-th counted review by (created, id) is the one that brought
+# the count to T. T is computed once per document of those pages (``{thresholds}``), not once per
+# review.
 _LISTED_TRUTH_SQL = (
     "SELECT pt.id, pt.page_id, pt.tag_id, pt.listed_at,"
-    " CASE WHEN tth.created IS NULL THEN NULL ELSE greatest(pt.first_tagged_at, tth.created) END AS want"
-    " FROM reviews_pagetag pt LEFT JOIN ("
+    " CASE WHEN tth.created IS NULL OR pg.withdrawn_at IS NOT NULL THEN NULL"
+    " ELSE greatest(pt.first_tagged_at, tth.created) END AS want"
+    " FROM reviews_pagetag pt JOIN reviews_page pg ON pg.id = pt.page_id LEFT JOIN ("
     "  SELECT r.page_id, r.created FROM ("
     "   SELECT page_id, created, row_number() OVER (PARTITION BY page_id ORDER BY created, id) AS n"
     "   FROM reviews_review WHERE {pages} AND NOT quarantined) r"
@@ -1024,14 +1040,17 @@ register(
         "listed at its past T-th review time, i.e. behind readers who already passed that point "
         "(they will not see it by resuming); one whose threshold went up is unlisted. "
         "Deleting a review re-derives its page (it may be unlisted or listed later, and then seen "
-        "twice).",
-        derived_from="`reviews_pagetag.first_tagged_at` and `reviews_review.created`: "
-        "max(first_tagged_at, created of the page's T-th counted (not quarantined) review by "
-        "(created, id)), NULL when the page has fewer than T counted reviews; T per page from "
-        "`assignments_assignment` (active, threshold) and its documents, members and parties",
+        "twice). A withdrawn page (takedown) is listed nowhere: its rows are unlisted in the "
+        "withdrawal's transaction and listed again, at their old time, when it is reinstated.",
+        derived_from="`reviews_pagetag.first_tagged_at`, `reviews_review.created` and "
+        "`reviews_page.withdrawn_at`: max(first_tagged_at, created of the page's T-th counted (not "
+        "quarantined) review by (created, id)), NULL when the page has fewer than T counted "
+        "reviews or is withdrawn; T per page from `assignments_assignment` (active, threshold) "
+        "and its documents, members and parties",
         lives_in="`reviews_pagetag.listed_at` (index `pagetag_listed_idx` on tag, listed_at, page)",
         kept_current_by="`reviews.actions.submit_review` in the review's transaction "
-        "(`stamp_listed_at`); after commit, a re-derivation of the affected pages by "
+        "(`stamp_listed_at`); `moderation.actions.takedown` in the withdrawal's or reinstatement's "
+        "transaction (`relist_pages`); after commit, a re-derivation of the affected pages by "
         "`denorm.changed` (as `page-tags`, and the pages of owners declared changed); every row "
         "after any assignment change declared by `assignments.denormalisations` (create, delete, "
         "a threshold or active change, `m2m_changed` of its documents, members or parties) or by "

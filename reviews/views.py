@@ -20,6 +20,7 @@ from assignments.selectors import current_assignment, home_assignments
 from assignments.views_next import next_review_url
 from contributors import selectors as credit
 from lib.web import allow_methods, error_page, max_body_bytes
+from moderation import takedown_selectors as takedown
 from reviews import ratelimit, selectors, sessions
 from reviews.account_rules import AccountError
 from reviews.actions import ReviewError, claim_account, skip_page, submit_review
@@ -66,6 +67,8 @@ def review(request, page_id: int):
     page = selectors.page_for_review(page_id)
     if page is None:
         raise Http404("No such page")
+    if page.withdrawn_at is not None:
+        return _withdrawn(request, "The editors withdrew this page: it can no longer be reviewed.")
     keys = selectors.review_screen_keys()
     own_count, already_reviewed = selectors.reviewer_status(user=request.user, page_id=page.pk)
     return render(
@@ -161,6 +164,8 @@ def _record(request, page_id: int):
 
 def _review_error(request, page_id: int, exc: ReviewError):
     missing = exc.code == "no_such_page"
+    if exc.code == "withdrawn":
+        return _withdrawn(request, f"{exc.message} Nothing was recorded.")
     if exc.code == "not_open":
         return error_page(
             request,
@@ -178,18 +183,37 @@ def _review_error(request, page_id: int, exc: ReviewError):
     )
 
 
+def _withdrawn(request, message: str):
+    """410 Gone: the page was taken down (moderation). Not cached by anyone, so reinstating it
+    shows at once; the page cache never stores a non-200 either."""
+    response = error_page(request, status=410, title="This page has been withdrawn", message=message)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 @allow_methods("GET", "HEAD")
 def page_detail(request, page_id: int):
-    """A page with its tag counts; see ``selectors.page_tags_for_viewer`` for who sees them."""
+    """A page with its tag counts; see ``selectors.page_tags_for_viewer`` for who sees them.
+    A withdrawn page is a 410 for everyone but staff, who see it with a banner and the button
+    that reinstates it."""
     page = selectors.page_for_review(page_id)
     if page is None:
         raise Http404("No such page")
+    staff = credit.is_staff(request.user)
+    if page.withdrawn_at is not None and not staff:
+        return _withdrawn(request, "The editors withdrew this page. It is no longer published here.")
     context = {
         "page": page,
+        "staff": staff,
         "tags": selectors.page_tags_for_viewer(page=page, user=request.user),
         "discovery": credit.page_discovery(page.pk),
     }
-    if credit.is_staff(request.user) and context["discovery"] is None:
+    if staff:
+        # The takedown panel: who withdrew the page (or its document), when and why.
+        context["page_withdrawal"] = takedown.open_page_withdrawal(page.pk)
+        if page.document.withdrawn_at is not None:
+            context["document_withdrawal"] = takedown.open_document_withdrawal(page.document_id)
+    if staff and page.withdrawn_at is None and context["discovery"] is None:
         # The staff-only discovery form: whom the credit would go to, and who else highlighted it.
         choices = credit.credit_choices(page.pk)
         context["credit_choices"] = choices

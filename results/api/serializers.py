@@ -30,6 +30,12 @@ class MemberSerializer(serializers.ModelSerializer):
 class DocumentSerializer(serializers.ModelSerializer):
     member = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)  # no member
     url = serializers.CharField(source="get_absolute_url", read_only=True)
+    page_count = serializers.SerializerMethodField()
+
+    def get_page_count(self, document: Document) -> int:
+        # Pages the viewer may see: the public's count leaves withdrawn pages out (the view
+        # annotates it); staff see every page.
+        return getattr(document, "public_page_count", document.page_count)
 
     class Meta:
         model = Document

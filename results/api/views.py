@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.db.models import Prefetch
+from django.db.models import Count, F, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import render
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
@@ -78,11 +79,29 @@ class MemberViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = SLUG_REGEX
 
 
-class DocumentViewSet(viewsets.ReadOnlyModelViewSet):
-    queryset = Document.objects.select_related("member")
+class DocumentViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.DocumentSerializer
     pagination_class = IdCursorPagination
     lookup_value_regex = "[0-9]{1,18}"
+
+    def get_queryset(self):
+        qs = Document.objects.select_related("member")
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no request
+            return qs.none()
+        if self.viewer().is_staff:
+            return qs
+        # A withdrawn document (moderation) is not in the public API: 404, as if it never was;
+        # nor are withdrawn pages in its page count (a subquery per document on its own pages).
+        withdrawn = (
+            Page.objects.filter(document=OuterRef("pk"), withdrawn_at__isnull=False)
+            .order_by()
+            .values("document")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return qs.filter(withdrawn_at__isnull=True).annotate(
+            public_page_count=F("page_count") - Coalesce(Subquery(withdrawn), 0)
+        )
 
 
 class TagViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
@@ -120,8 +139,11 @@ class PageViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         tags = PageTag.objects.filter(count__gt=0, tag__active=True).select_related("tag")
+        pages = Page.objects.all()
+        if not getattr(self, "swagger_fake_view", False) and not self.viewer().is_staff:
+            pages = pages.filter(withdrawn_at__isnull=True)  # withdrawn: staff only
         # Each page's public threshold in the same query (a subquery per page listed).
-        return with_public_threshold(Page.objects.all()).prefetch_related(
+        return with_public_threshold(pages).prefetch_related(
             Prefetch(
                 "page_tags",
                 queryset=tags.order_by("-count", "tag__order", "tag__name"),

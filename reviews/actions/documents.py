@@ -229,6 +229,16 @@ def commit_document_pages(*, document_id: int, pages: list[Page]) -> list[str]:
     """Swap in a document's rendered pages in one transaction and mark it imported; announce the
     pages after commit. Returns the stored files of replaced stray pages (delete them after)."""
     with transaction.atomic():
+        # The document row locked first, as a withdrawal does (moderation.actions.takedown): the
+        # pages of a document withdrawn before or during its import arrive withdrawn.
+        withdrawn_at = (
+            Document.objects.select_for_update()
+            .filter(pk=document_id)
+            .values_list("withdrawn_at", flat=True)
+            .first()
+        )
+        for page in pages:
+            page.withdrawn_at = withdrawn_at
         replaced = _delete_unfinished_pages(document_id)
         Page.objects.bulk_create(pages, batch_size=500)
         Document.objects.filter(pk=document_id).update(

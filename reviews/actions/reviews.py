@@ -25,6 +25,7 @@ from reviews.models import Page, Review, Skip, Tag
 log = logging.getLogger("crowd.reviews")
 
 MAX_TAGS_PER_REVIEW = 50
+WITHDRAWN_MESSAGE = "That page has been withdrawn by the editors and can no longer be reviewed."
 
 
 class ReviewError(ValueError):
@@ -70,6 +71,9 @@ def submit_review(
 
     One review per reviewer per page: a second submit (double click, replayed form) changes
     nothing and returns the first review with ``created=False``.
+
+    A withdrawn page (``Page.withdrawn_at``, see ``moderation.actions.takedown``) is never
+    reviewed: ReviewError code ``withdrawn``, whoever asks.
 
     ``only_open_pages`` (on by default, so that no public entry point can forget it): only pages
     of an active assignment may be reviewed, ReviewError code ``not_open`` otherwise (a
@@ -118,13 +122,17 @@ def _record_review(
             # was deleted (FK checks are deferred to commit otherwise).
             cursor.execute(
                 "UPDATE reviews_page SET review_count = review_count + %s WHERE id = %s "
-                "RETURNING review_count, document_id",
+                "RETURNING review_count, document_id, withdrawn_at IS NOT NULL",
                 [0 if quarantined else 1, page_id],
             )
             row = cursor.fetchone()
         if row is None:
             raise ReviewError("That page does not exist.", code="no_such_page")
-        review_count, document_id = row
+        review_count, document_id, withdrawn = row
+        if withdrawn:
+            # The lock above orders this review with a withdrawal (moderation.actions.takedown
+            # locks the page too): it sees a withdrawal that committed first, and rolls back.
+            raise ReviewError(WITHDRAWN_MESSAGE, code="withdrawn")
         # Raising here rolls back the counter above: nothing is written for a page not open.
         credited = crediting_assignment(document_id=document_id, preferred_id=assignment_id)
         if credited is None and only_open_pages:
@@ -195,9 +203,12 @@ def crediting_assignment(*, document_id: int, preferred_id: int | None) -> int |
 def skip_page(*, reviewer: AbstractBaseUser, page_id: int, only_open_pages: bool = True) -> bool:
     """Remember that ``reviewer`` passed on a page; it counts for nothing. True if newly skipped.
     ``only_open_pages``: as for :func:`submit_review`."""
-    document_id = Page.objects.filter(pk=page_id).values_list("document_id", flat=True).first()
-    if document_id is None:
+    row = Page.objects.filter(pk=page_id).values_list("document_id", "withdrawn_at").first()
+    if row is None:
         raise ReviewError("That page does not exist.", code="no_such_page")
+    document_id, withdrawn_at = row
+    if withdrawn_at is not None:
+        raise ReviewError(WITHDRAWN_MESSAGE, code="withdrawn")
     if only_open_pages and crediting_assignment(document_id=document_id, preferred_id=None) is None:
         raise ReviewError("That page is not open for review yet.", code="not_open")
     with transaction.atomic():

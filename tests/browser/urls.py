@@ -1,15 +1,10 @@
 """The site's URLs, plus MEDIA_ROOT served as it is *now*: config.urls fixes the directory at
-import time, and browser tests point MEDIA_ROOT at a temporary directory of real images."""
+import time, and browser tests point MEDIA_ROOT at a temporary directory of real images (through
+the same gate as the site's, which refuses a withdrawn page's images to the public)."""
 
-from django.conf import settings
 from django.urls import re_path
-from django.views.static import serve
 
 from config.urls import urlpatterns as site_urlpatterns
+from moderation.takedown_views import page_media
 
-
-def media(request, path):
-    return serve(request, path, document_root=settings.MEDIA_ROOT)
-
-
-urlpatterns = [re_path(r"^media/(?P<path>.*)$", media), *site_urlpatterns]
+urlpatterns = [re_path(r"^media/(?P<path>.*)$", page_media), *site_urlpatterns]

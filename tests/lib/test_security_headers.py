@@ -31,14 +31,18 @@ def test_pages_and_static_files_carry_the_policy_and_nosniff(client, url):
 
 
 @pytest.mark.django_db
-def test_media_files_carry_nosniff_and_the_policy(client, settings, tmp_path):
+def test_media_files_carry_nosniff_and_the_policy(client, settings, tmp_path, db):
+    from tests import factories
+
     settings.MEDIA_ROOT = tmp_path
-    (tmp_path / "pages").mkdir()
+    # A page's image (the media route serves only files a page refers to: moderation takedown).
+    image = factories.make_document(pages=1).pages.get().image.name
+    (tmp_path / image).parent.mkdir(parents=True)
     # Bytes a browser would sniff as HTML if allowed to.
-    (tmp_path / "pages" / "p.jpg").write_bytes(b"<html><script>alert(1)</script></html>")
-    response = client.get("/media/pages/p.jpg")
+    (tmp_path / image).write_bytes(b"<html><script>alert(1)</script></html>")
+    response = client.get(f"/media/{image}")
     assert response.status_code == 200
-    assert response["Content-Type"] == "image/jpeg"
+    assert response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "script-src 'self'" in response["Content-Security-Policy"]
 

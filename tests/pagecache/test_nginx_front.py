@@ -168,12 +168,18 @@ def test_a_discovery_shows_through_nginx_at_once(front, site):
     assert status == 200 and b"A gilded duck house" in body
 
 
-def test_static_files_and_page_images_come_from_disk_and_source_pdfs_never(front, media_root):
+def test_static_files_and_page_images_come_from_disk_and_source_pdfs_never(front, media_root, site):
     css = (Path(settings.BASE_DIR) / "static" / "css" / "site.css").read_bytes()
     status, headers, body = _get(front + "/static/css/site.css")
     assert status == 200 and body == css and "X-Page-Cache" not in headers
-    status, _, body = _get(front + "/media/pages/p1.png")
+    image = site.pages.first().image.name
+    (media_root / image).write_bytes(b"\x89PNG fake image")
+    status, headers, body = _get(front + f"/media/{image}")
     assert status == 200 and body == b"\x89PNG fake image"
+    assert headers["Cache-Control"] == "private, max-age=3600"
+    # A file no page refers to is not served (moderation.takedown_selectors.media_access).
+    status, _, _ = _get(front + "/media/pages/p1.png")
+    assert status == 404
     for path in ("/media/sources/2024/05/claims.pdf", "/media/pages/sneaky.pdf", "/media/pages/SNEAKY.PDF"):
         status, _, body = _get(front + path)
         assert status == 404 and b"PDF" not in body, path
