@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import math
 import os
 import random
 import re
@@ -76,7 +77,7 @@ def percentile(samples: list[float], q: float) -> float:
     if not samples:
         return 0.0
     ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
 @dataclass
