@@ -148,6 +148,7 @@ def run(*, cycles: int = CYCLES, cprofile: bool = False) -> CycleProfile:
             profiler.enable()
             _cycles(client, cycles, None, rng)
             profiler.disable()
+            profiler.dump_stats("/tmp/crowd-cycle.prof")  # for pstats or snakeviz
             out = io.StringIO()
             stats = pstats.Stats(profiler, stream=out)
             stats.sort_stats("tottime").print_stats(25)
