@@ -37,11 +37,17 @@ class CycleProfile:
     via_next: bool = True
     profile_text: str = ""
     last_queries: dict[str, list[str]] = field(default_factory=dict)  # step -> SQL of its last run
+    cpu_ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STEPS})  # this thread
     db_ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STEPS})  # in psycopg
     slowest: dict[str, float] = field(default_factory=dict)  # "step: sql start" -> total ms
 
     def median(self, step: str) -> float:
         return statistics.median(self.ms[step]) if self.ms[step] else 0.0
+
+    def decile(self, step: str) -> float:
+        """The 10th percentile of the step's CPU time."""
+        ordered = sorted(self.cpu_ms[step])
+        return ordered[len(ordered) // 10] if ordered else 0.0
 
     def summary(self) -> str:
         lines = [f"one reviewer alone, in process, medians of {len(self.ms['screen'])} cycles:"]
@@ -50,12 +56,17 @@ class CycleProfile:
                 lines.append(
                     f"  {step:<7} {self.median(step):6.2f} ms  "
                     f"queries {statistics.median(self.queries[step]):.0f} (max {max(self.queries[step])}), "
-                    f"in Postgres calls {statistics.median(self.db_ms[step]) if self.db_ms[step] else 0:.2f} ms"
+                    f"in Postgres calls {statistics.median(self.db_ms[step]) if self.db_ms[step] else 0:.2f} ms, "
+                    f"Python CPU {statistics.median(self.cpu_ms[step]) if self.cpu_ms[step] else 0:.2f} ms "
+                    f"(fastest decile {self.decile(step):.2f} ms: least disturbed by other processes)"
                 )
         real = self.median("screen") + self.median("submit")
+        cpu = sum(statistics.median(self.cpu_ms[s]) for s in ("screen", "submit"))
+        fastest = self.decile("screen") + self.decile("submit")
         lines.append(
             f"  cycle as a browser does it (screen + submit, the submit's redirect naming the next page): "
-            f"{real:.2f} ms; with /review/next/ too: {real + self.median('next'):.2f} ms"
+            f"{real:.2f} ms ({cpu:.2f} ms of it Python CPU, fastest deciles {fastest:.2f} ms); with /review/next/ too: "
+            f"{real + self.median('next'):.2f} ms"
         )
         if self.slowest:
             n = max(1, len(self.ms["screen"]))
@@ -93,11 +104,13 @@ def _cycles(client, n: int, result: CycleProfile | None, rng: random.Random) -> 
                     result.slowest[key] = result.slowest.get(key, 0.0) + ms
 
         with CaptureQueriesContext(connection) as ctx, connection.execute_wrapper(timer):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             response = call()
             elapsed = (time.perf_counter() - started) * 1000
+            cpu = (time.thread_time() - cpu) * 1000
         if result is not None:
             result.db_ms[name].append(spent[0])
+            result.cpu_ms[name].append(cpu)
             result.ms[name].append(elapsed)
             result.queries[name].append(len(ctx.captured_queries))
             result.last_queries[name] = [q["sql"] for q in ctx.captured_queries]
@@ -139,9 +152,10 @@ def run(*, cycles: int = CYCLES, cprofile: bool = False) -> CycleProfile:
         # page its last submit picked, so this is the holder asking again.
         for _ in range(cycles):
             with CaptureQueriesContext(connection) as ctx:
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.thread_time()
                 client.get("/review/next/")
                 result.ms["next"].append((time.perf_counter() - started) * 1000)
+                result.cpu_ms["next"].append((time.thread_time() - cpu) * 1000)
             result.queries["next"].append(len(ctx.captured_queries))
         if cprofile:
             profiler = cProfile.Profile()

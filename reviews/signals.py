@@ -9,7 +9,9 @@ from django.dispatch import Signal
 # kwargs: review_id, page_id, reviewer_id, review_count (the page's count after this review),
 # completed_assignment_ids (assignments for which the page just reached the threshold), tag_ids,
 # assignment_id (the one the review was made in, or None), document_id (the page's), created
-# (the review's time: the leaderboards' 48-hour buckets go by it)
+# (the review's time: the leaderboards' 48-hour buckets go by it); optionally tag_slugs (the
+# tags' slugs, in the order of tag_ids) and owners ((member_id, party_id) of the document), which
+# spare the receivers a query each; a receiver reads them from Postgres when they are absent.
 review_recorded = Signal()
 
 # kwargs: page_id, reviewer_id

@@ -102,15 +102,19 @@ def _record_review(
         with connection.cursor() as cursor:
             # Lock the page row first: serialises reviews of one page, and fails cleanly when the
             # page was deleted (FK checks are deferred to commit otherwise).
+            # The document's owners come back with it: the leaderboards' receiver needs them
+            # after commit, and would otherwise read them with a query of its own.
             cursor.execute(
-                "UPDATE reviews_page SET review_count = review_count + 1 WHERE id = %s "
-                "RETURNING review_count, document_id",
+                "UPDATE reviews_page p SET review_count = p.review_count + 1 "
+                "FROM reviews_document d LEFT JOIN reviews_member m ON m.id = d.member_id "
+                "WHERE p.id = %s AND d.id = p.document_id "
+                "RETURNING p.review_count, p.document_id, d.member_id, m.party_id",
                 [page_id],
             )
             row = cursor.fetchone()
         if row is None:
             raise ReviewError("That page does not exist.", code="no_such_page")
-        review_count, document_id = row
+        review_count, document_id, member_id, party_id = row
         # Raising here rolls back the counter above: nothing is written for a page not open.
         credited = crediting_assignment(document_id=document_id, preferred_id=assignment_id)
         if credited is None and only_open_pages:
@@ -139,6 +143,7 @@ def _record_review(
         stamp_listed_at(page_id=page_id, review_count=review_count, at=review.created)
         completed = advance_assignment_progress(document_id=document_id, review_count=review_count)
         tag_ids = [t.pk for t in tags]
+        tag_slugs = [t.slug for t in tags]
         transaction.on_commit(
             lambda: _send(
                 signals.review_recorded,
@@ -148,8 +153,10 @@ def _record_review(
                 review_count=review_count,
                 completed_assignment_ids=completed,
                 tag_ids=tag_ids,
+                tag_slugs=tag_slugs,
                 assignment_id=credited,
                 document_id=document_id,
+                owners=(member_id, party_id),
                 created=review.created,
             )
         )
