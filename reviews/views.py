@@ -14,8 +14,8 @@ from django.db import DatabaseError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.utils.safestring import SafeString, mark_safe
 from django.urls import reverse, reverse_lazy
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 
 from assignments.selectors import current_assignment, home_assignments
