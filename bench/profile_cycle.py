@@ -40,6 +40,7 @@ class CycleProfile:
     cpu_ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STEPS})  # this thread
     db_ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STEPS})  # in psycopg
     slowest: dict[str, float] = field(default_factory=dict)  # "step: sql start" -> total ms
+    session_statements: int = 0  # django_session reads and writes in the timed cycles
 
     def median(self, step: str) -> float:
         return statistics.median(self.ms[step]) if self.ms[step] else 0.0
@@ -67,6 +68,10 @@ class CycleProfile:
             f"  cycle as a browser does it (screen + submit, the submit's redirect naming the next page): "
             f"{real:.2f} ms ({cpu:.2f} ms of it Python CPU, fastest deciles {fastest:.2f} ms); with /review/next/ too: "
             f"{real + self.median('next'):.2f} ms"
+        )
+        lines.append(
+            f"  django_session statements in the timed cycles: {self.session_statements} "
+            "(sessions are read from the cache and written only when they change)"
         )
         if self.slowest:
             n = max(1, len(self.ms["screen"]))
@@ -114,6 +119,7 @@ def _cycles(client, n: int, result: CycleProfile | None, rng: random.Random) -> 
             result.ms[name].append(elapsed)
             result.queries[name].append(len(ctx.captured_queries))
             result.last_queries[name] = [q["sql"] for q in ctx.captured_queries]
+            result.session_statements += sum('"django_session"' in q["sql"] for q in ctx.captured_queries)
         return response
 
     url = None

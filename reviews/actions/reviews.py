@@ -125,7 +125,10 @@ def _record_review(
         except IntegrityError:
             raise _LostRace from None
         if tags:
-            review.tags.set(tags)
+            # add(), not set(): the review is new, so there is nothing to compare with, and with no
+            # m2m_changed receiver on Review.tags add() is one INSERT ... ON CONFLICT DO NOTHING
+            # where set() first reads the review's (empty) tag set.
+            review.tags.add(*tags)
         with connection.cursor() as cursor:
             if tags:
                 cursor.executemany(

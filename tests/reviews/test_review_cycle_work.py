@@ -84,3 +84,13 @@ def test_receivers_after_commit_read_no_tags_or_owners_back(release, tags):
     sqls = [q["sql"] for q in ctx.captured_queries]
     after_commit = sqls[next(i for i, s in enumerate(sqls) if s == "COMMIT") + 1 :]
     assert not [s for s in after_commit if '"reviews_tag"' in s or '"reviews_document"' in s]
+
+
+def test_a_new_reviews_tags_are_written_without_reading_them_first(release, tags):
+    _, pages, _ = release
+    reviewer = factories.make_user("tagger")
+    with CaptureQueriesContext(connection) as ctx:
+        outcome = submit_review(reviewer=reviewer, page_id=pages[0].pk, tag_slugs=["receipt", "claim-form"])
+    assert sorted(outcome.review.tags.values_list("slug", flat=True)) == ["claim-form", "receipt"]
+    through = [q["sql"] for q in ctx.captured_queries if '"reviews_review_tags"' in q["sql"]]
+    assert len(through) == 1 and through[0].startswith('INSERT INTO "reviews_review_tags"')
