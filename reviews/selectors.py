@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Max, Q
+from django.db.models import Exists, Max
 
 from assignments import scope
 from assignments.models import Assignment
@@ -59,15 +59,17 @@ def reviewer_status(*, user, page_id: int) -> tuple[int, bool]:
     """(this user's review count, whether they already reviewed the page), in one query."""
     if not user.is_authenticated:
         return 0, False
+    # EXISTS on the (reviewer, page) unique index: one row looked up, however many reviews the
+    # reviewer has made (an aggregate over their reviews grew with every review).
     row = (
         Reviewer.objects.filter(user_id=user.pk)
-        .annotate(reviewed=Max("user__reviews__id", filter=Q(user__reviews__page_id=page_id)))
+        .annotate(reviewed=Exists(Review.objects.filter(reviewer_id=user.pk, page_id=page_id)))
         .values_list("review_count", "reviewed")
         .first()
     )
     if row is None:
         return 0, False
-    return row[0], row[1] is not None
+    return row[0], row[1]
 
 
 def highest_threshold(page: Page) -> int:
