@@ -398,8 +398,8 @@ def _review_some(ids: dict, upto: int) -> None:
     pages = list(range(1, upto + 1, step))[:REVIEWED_BY_BENCH_REVIEWER]
     with connection.cursor() as c:
         c.execute(
-            "INSERT INTO reviews_review (reviewer_id, page_id, assignment_id, created) "
-            "SELECT %s, unnest(%s::bigint[]), NULL, now()",
+            "INSERT INTO reviews_review (reviewer_id, page_id, assignment_id, created, quarantined) "
+            "SELECT %s, unnest(%s::bigint[]), NULL, now(), false",
             [ids["user"], pages],
         )
         c.execute("UPDATE reviews_page SET review_count = 1 WHERE id = ANY(%s)", [pages])
