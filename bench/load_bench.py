@@ -16,6 +16,8 @@ its private Redis and memcached (see ``bench.__main__``). It
 
 Scenarios:
 
+- one reviewer alone (as the closed loop below, with one browser): the server's time per request
+  with no queue in front of it, review screen and submit apart;
 - closed loop: ``CLOSED_REVIEWERS`` reviewers without pauses. A reviewer's first visit is
   ``/review/next/``; after that the real flow is review screen (GET) -> submit (POST), whose
   redirect names the next page's review screen directly. Warm-up excluded from the figures.
@@ -66,9 +68,11 @@ REQUEST_TIMEOUT = 30.0  # gunicorn's own worker timeout
 MAX_REDIRECTS = 5
 RAISED_LIMIT = "1000000000"
 TARGET_CYCLES = 150.0
+TARGET_ALONE_CYCLE_MS = 12.0
 TARGET_OPEN_P99_MS = 100.0
 TARGET_DJANGO_RPS = 1000.0
 TARGET_NGINX_RPS = 5000.0
+ALONE_SECONDS = 8.0
 SECTION_HEADING = "## Full review cycle and cached pages"
 
 
@@ -86,6 +90,7 @@ class Recorder:
 
     active: bool = False
     latencies: list[float] = field(default_factory=list)  # seconds per request
+    by_kind: dict[str, list[float]] = field(default_factory=dict)  # next | screen | submit -> seconds
     cycle_latencies: list[float] = field(default_factory=list)  # open loop: from the scheduled start
     errors: Counter = field(default_factory=Counter)
     cycles: int = 0
@@ -99,6 +104,9 @@ class Recorder:
 
     def ms(self, q: float) -> float:
         return percentile(self.latencies, q) * 1000
+
+    def kind_ms(self, kind: str, q: float = 0.5) -> float:
+        return percentile(self.by_kind.get(kind, []), q) * 1000
 
     def error_text(self) -> str:
         return ", ".join(f"{k} x{v}" for k, v in sorted(self.errors.items())) or "none"
@@ -127,7 +135,10 @@ class Reviewer:
             self.connection.request(method, path, cookies=self.cookies, body=body), REQUEST_TIMEOUT
         )
         if recorder.active:
-            recorder.latencies.append(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            recorder.latencies.append(elapsed)
+            kind = "submit" if method == "POST" else "next" if path.startswith("/review/next/") else "screen"
+            recorder.by_kind.setdefault(kind, []).append(elapsed)
         return response
 
     async def cycle(self, recorder: Recorder, totals: Totals) -> bool:
@@ -511,6 +522,7 @@ def _load() -> str:
 @dataclass
 class LoadReport:
     pages: int = 0
+    alone: Recorder | None = None
     closed: Recorder | None = None
     open: Recorder | None = None
     reads: list[ReadResult] = field(default_factory=list)
@@ -531,7 +543,14 @@ class LoadReport:
         return next((r for r in self.reads if r.where == where and r.path == path), None)
 
     def targets(self) -> list[tuple[str, str, bool]]:
+        alone_cycle = self.alone.kind_ms("screen") + self.alone.kind_ms("submit")
         rows = [
+            (
+                f"one reviewer alone: a cycle (review screen + submit, p50 each, over loopback HTTP) "
+                f"<= {TARGET_ALONE_CYCLE_MS:.0f} ms",
+                f"{alone_cycle:.1f} ms",
+                alone_cycle <= TARGET_ALONE_CYCLE_MS,
+            ),
             (
                 f"review cycles with {CLOSED_REVIEWERS} concurrent reviewers >= {TARGET_CYCLES:.0f}/s",
                 f"{self.cycles_per_second:.1f}/s",
@@ -576,8 +595,12 @@ class LoadReport:
 
     def summary(self) -> str:
         c, o = self.closed, self.open
+        a = self.alone
         lines = [
             f"load: {self.pages:,} pages, gunicorn per gunicorn.conf.py; load average {self.load}",
+            f"  one reviewer alone: {a.cycles / a.seconds if a.seconds else 0:.1f} cycles/s, p50 screen "
+            f"{a.kind_ms('screen'):.1f} ms, submit {a.kind_ms('submit'):.1f} ms (cycle "
+            f"{a.kind_ms('screen') + a.kind_ms('submit'):.1f} ms), errors {a.error_text()}",
             f"  closed loop {c.reviewers} reviewers: {self.cycles_per_second:.1f} cycles/s over {c.seconds:.1f} s, "
             f"{c.requests / c.cycles if c.cycles else 0:.2f} requests/cycle, request p50 {c.ms(0.5):.1f} ms "
             f"p99 {c.ms(0.99):.1f} ms, errors {c.error_text()}",
@@ -596,7 +619,7 @@ class LoadReport:
         return "\n".join(lines)
 
     def markdown(self) -> list[str]:
-        c, o = self.closed, self.open
+        a, c, o = self.alone, self.closed, self.open
         out = [
             SECTION_HEADING,
             "",
@@ -624,16 +647,22 @@ class LoadReport:
             "A reviewer's first cycle starts at `/review/next/` (and its first submit creates its anonymous "
             "account). Latencies are per request, from sending it to the last byte of the reply.",
             "",
-            "| scenario | cycles/s | requests/cycle | request p50 ms | request p99 ms | errors |",
-            "|---|---:|---:|---:|---:|---|",
+            "| scenario | cycles/s | requests/cycle | request p50 ms | request p99 ms | screen p50 ms "
+            "| submit p50 ms | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---|",
+            f"| one reviewer alone ({a.seconds:.0f} s after a 1 s warm-up) | "
+            f"{a.cycles / a.seconds if a.seconds else 0:.1f} | {a.requests / a.cycles if a.cycles else 0:.2f} | "
+            f"{a.ms(0.5):.1f} | {a.ms(0.99):.1f} | {a.kind_ms('screen'):.1f} | {a.kind_ms('submit'):.1f} | "
+            f"{a.error_text()} |",
             f"| closed loop, {c.reviewers} reviewers without pauses ({c.seconds:.0f} s after a "
             f"{WARMUP_SECONDS:.0f} s warm-up) | {self.cycles_per_second:.1f} | "
             f"{c.requests / c.cycles if c.cycles else 0:.2f} | {c.ms(0.5):.1f} | {c.ms(0.99):.1f} | "
-            f"{c.error_text()} |",
+            f"{c.kind_ms('screen'):.1f} | {c.kind_ms('submit'):.1f} | {c.error_text()} |",
             f"| open loop, {OPEN_RATE:.0f} cycles/s offered for {OPEN_SECONDS:.0f} s ({o.cycles:,} of "
             f"{o.offered:,} done, {o.reviewers} new reviewers besides the closed loop's) | "
             f"{o.cycles / o.seconds if o.seconds else 0:.1f} | {o.requests / o.cycles if o.cycles else 0:.2f} | "
-            f"{o.ms(0.5):.1f} | {o.ms(0.99):.1f} | {o.error_text()} |",
+            f"{o.ms(0.5):.1f} | {o.ms(0.99):.1f} | {o.kind_ms('screen'):.1f} | {o.kind_ms('submit'):.1f} | "
+            f"{o.error_text()} |",
             "",
             f"Open loop, whole cycle from its scheduled start: p50 {percentile(o.cycle_latencies, 0.5) * 1000:.1f} ms, "
             f"p99 {percentile(o.cycle_latencies, 0.99) * 1000:.1f} ms.",
@@ -679,6 +708,7 @@ def run(
     pages: int = LOAD_PAGES,
     warmup: float = WARMUP_SECONDS,
     reads: bool = True,
+    alone_seconds: float = ALONE_SECONDS,
 ) -> LoadReport:
     """Seed, start gunicorn (and nginx), run the scenarios, stop them; bounded in time."""
     started = time.monotonic()
@@ -701,6 +731,12 @@ def run(
         )
 
         async def reviews() -> None:
+            # One reviewer alone first: the server's time per request with no queue in front.
+            report.alone, alone = await closed_loop(
+                "127.0.0.1", port, reviewers=1, seconds=alone_seconds, warmup=1.0, totals=totals, seed=3
+            )
+            for browser in alone:
+                browser.close()
             # One event loop for both: the open loop reuses the closed loop's browsers (their
             # connections belong to this loop).
             report.closed, browsers = await closed_loop(
