@@ -143,3 +143,38 @@ def test_the_load_section_replaces_its_own_part_of_the_document_only():
     assert load_bench.splice("# B\n", [load_bench.SECTION_HEADING, "x"]).endswith(
         "# B\n\n## Full review cycle and cached pages\nx\n"
     )
+
+
+def _recorder(cycles: int, seconds: float, ms: list[float], **extra) -> load_bench.Recorder:
+    rec = load_bench.Recorder(cycles=cycles, seconds=seconds, **extra)
+    for i, value in enumerate(ms):
+        kind = "submit" if i % 2 else "screen"
+        rec.latencies.append(value / 1000)
+        rec.by_kind.setdefault(kind, []).append(value / 1000)
+    return rec
+
+
+def test_the_report_states_each_target_and_the_submitted_against_counted_comparison():
+    report = load_bench.LoadReport(pages=6000, when="2026-12-02 07:00", submitted=120, counted=119, unknown=1)
+    report.alone = _recorder(10, 1.0, [4.0, 6.0] * 10, reviewers=1)
+    report.closed = _recorder(300, 2.0, [50.0, 80.0] * 300, reviewers=64)
+    report.open = _recorder(0, 1.0, [], offered=100)
+    report.open.errors["no free reviewer (cycle dropped)"] = 100
+    report.reads = [
+        load_bench.ReadResult("gunicorn", "/", "wrk", 1500.0, 10.0, 40.0, "none", "hit"),
+        load_bench.ReadResult("nginx", "/", "wrk", 9000.0, 1.0, 5.0, "none", "nginx"),
+    ]
+    report.load = {"before": "0.50, 0.40, 0.30"}
+    text = "\n".join(report.markdown())
+    assert text.startswith(load_bench.SECTION_HEADING)
+    assert (
+        "| one reviewer alone: a cycle (review screen + submit, p50 each, over loopback HTTP) <= 12 ms | 10.0 ms | met |"
+        in text
+    )
+    assert "| review cycles with 64 concurrent reviewers >= 150/s | 150.0/s | met |" in text
+    assert "no free reviewer (cycle dropped) x100 | **missed** |" in text
+    assert "| cached home page from the nginx front >= 5,000 req/s | 9,000 req/s | met |" in text
+    assert "120 vs 119 (1 unanswered POSTs) | **missed** |" in text
+    assert "before: 0.50, 0.40, 0.30" in text
+    assert not report.targets_met()
+    assert "reviews submitted (client) 120, in Postgres 119" in report.summary()
