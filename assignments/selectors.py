@@ -43,13 +43,24 @@ CURRENT_ASSIGNMENT_COOKIE = "crowd_assignment"
 
 
 def current_assignment(request) -> Assignment | None:
-    """The assignment named by the cookie if it is active, else the main featured assignment."""
+    """The assignment named by the cookie if it is active, else the main featured assignment.
+
+    Looked up once per request: a submit asks twice (the assignment credited, then the one the
+    next page is picked from), and the answer cannot differ within one request."""
+    cached = getattr(request, "_crowd_current_assignment", _UNSET)
+    if cached is not _UNSET:
+        return cached
+    found = None
     slug = request.COOKIES.get(CURRENT_ASSIGNMENT_COOKIE)
     if slug:
         found = Assignment.objects.filter(slug=slug, active=True).first()
-        if found is not None:
-            return found
-    return Assignment.objects.filter(active=True, featured=Assignment.Featured.MAIN).first()
+    if found is None:
+        found = Assignment.objects.filter(active=True, featured=Assignment.Featured.MAIN).first()
+    request._crowd_current_assignment = found
+    return found
+
+
+_UNSET = object()
 
 
 def assignments_needing_reviews(*, exclude_id: int | None = None, limit: int = 5) -> list[Assignment]:

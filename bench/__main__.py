@@ -1,4 +1,4 @@
-"""``python -m bench``: the next-page picker against ``ORDER BY random()``, and tag listings.
+"""``python -m bench``: the site under load, the next-page picker against ``ORDER BY random()``, and tag listings.
 
 Never touches the development data: it creates its own database ``crowd_bench`` on the embedded
 PostgreSQL (or on the server of ``DATABASE_URL`` when one is set) and starts its own throwaway
@@ -8,6 +8,10 @@ removes at the end.
     python -m bench                       # 40k, 400k and 4M pages; writes docs/benchmarks.md
                                           # (listings: 40k and 4M tagged pages, on the same table)
     python -m bench --sizes 20000,200000  # a quick run while developing (does not write the doc)
+    python -m bench --load-only           # only the load benchmark (bench/load_bench.py): gunicorn,
+                                          # nginx, 64 reviewers, open loop, cached pages; replaces
+                                          # its section of docs/benchmarks.md
+    python -m bench --profile-cycle       # one reviewer's cycle in process: ms and queries per step
 """
 
 from __future__ import annotations
@@ -69,6 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--picks", type=int, default=2000, help="timed picks per size (default 2000)")
     parser.add_argument("--output", default=str(BASE_DIR / "docs" / "benchmarks.md"))
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DATABASE} database afterwards")
+    parser.add_argument("--load-only", action="store_true", help="run only the load benchmark")
+    parser.add_argument("--no-load", action="store_true", help="skip the load benchmark")
+    parser.add_argument(
+        "--load-seconds",
+        type=float,
+        default=None,
+        help="closed-loop seconds of the load benchmark (default 20)",
+    )
+    parser.add_argument("--profile-cycle", action="store_true", help="profile one reviewer's cycle and stop")
+    parser.add_argument("--cprofile", action="store_true", help="with --profile-cycle: print cProfile's top")
     args = parser.parse_args(argv)
     sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else DEFAULT_SIZES
     if sorted(sizes) != list(sizes) or len(sizes) < 2 or min(sizes) < 1000:
@@ -80,9 +94,28 @@ def main(argv: list[str] | None = None) -> int:
         import django
 
         django.setup()
-        from bench import listing_bench, picker_bench
+        from bench import listing_bench, load_bench, picker_bench
 
+        if args.profile_cycle:
+            from bench import profile_cycle
+
+            load_bench.seed()
+            print(profile_cycle.run(cprofile=args.cprofile).summary())
+            return 0
+        load = None
+        if not args.no_load:
+            # First: the picker bench below stops the private Redis and memcached.
+            load = load_bench.run(closed_seconds=args.load_seconds or load_bench.CLOSED_SECONDS)
+            print(load.summary(), flush=True)
+        if args.load_only:
+            output = Path(args.output)
+            output.write_text(
+                load_bench.splice(output.read_text() if output.exists() else "", load.markdown())
+            )
+            print(f"wrote the load section of {args.output}")
+            return 0 if load.targets_met() else 1
         report = picker_bench.run(sizes=sizes, picks=args.picks, servers=servers)
+        report.load = load
         print(report.summary(), flush=True)
         started = time.monotonic()
         report.listing = listing_bench.run(
@@ -95,17 +128,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {args.output}")
         else:
             print("(not writing docs/benchmarks.md: not the standard sizes)")
-        return 0 if report.targets_met() and report.listing.targets_met() else 1
+        load_ok = load is None or load.targets_met()
+        return 0 if report.targets_met() and report.listing.targets_met() and load_ok else 1
     finally:
         from lib import services
 
         services.stop_pidfile(servers["redis_pid"])
         services.stop_pidfile(servers["memcached_pid"])
         shutil.rmtree(workdir, ignore_errors=True)
-        if "assignments.picker_stats" in sys.modules:
-            # The bench's picks are not traffic: nothing for the exit flush to store (the
-            # database is about to go).
-            sys.modules["assignments.picker_stats"].reset_pending()
+        for counters in ("assignments.picker_stats", "pagecache.stats"):
+            if counters in sys.modules:
+                # The bench's picks and pages are not traffic: nothing for the exit flush to
+                # store (the database is about to go).
+                sys.modules[counters].reset_pending()
         if not args.keep:
             _drop_bench_database()
 

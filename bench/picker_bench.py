@@ -77,6 +77,7 @@ class Report:
     # order -> [(reviews, pages with at least one review, pages with none)]
     coverage: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
     listing: object | None = None  # bench.listing_bench.ListingReport, measured on the same data
+    load: object | None = None  # bench.load_bench.LoadReport, measured first on the same database
 
     @property
     def listing_rows(self) -> list[str]:
@@ -85,6 +86,10 @@ class Report:
     @property
     def listing_section(self) -> list[str]:
         return self.listing.markdown() if self.listing is not None else []
+
+    @property
+    def load_section(self) -> list[str]:
+        return self.load.markdown() if self.load is not None else []
 
     def size_ratio(self) -> float:
         return self.picker[self.sizes[-1]].median_ms / self.picker[self.sizes[0]].median_ms
@@ -187,9 +192,8 @@ class Report:
             )
         out += self.listing_rows
         out += [
-            "| a full review cycle sustains >= 150 cycles/s with 64 concurrent reviewers, p99 < 100 ms "
-            "| not measured yet | **to do (later issue)** |",
-            "| cached public pages sustain >= 1,000 requests/s | not measured yet | **to do (later issue)** |",
+            "| review cycles under load, cached pages through Django and nginx | see "
+            "[Full review cycle and cached pages](#full-review-cycle-and-cached-pages) | |",
             "",
             "## The next page",
             "",
@@ -250,13 +254,7 @@ class Report:
             "- Building the data took " + ", ".join(f"{s:.0f} s" for s in self.build_seconds.values()) + ".",
             "",
             *self.listing_section,
-            "## Full review cycle and cached pages",
-            "",
-            "<!-- Reserved for the later issues' benchmarks: next -> review screen -> submit throughput "
-            "with 64 concurrent reviewers, and cached public pages. Not measured here; no figures are "
-            "claimed for them. -->",
-            "Not measured yet (later issues).",
-            "",
+            *self.load_section,
         ]
         return "\n".join(out)
 
@@ -400,8 +398,8 @@ def _review_some(ids: dict, upto: int) -> None:
     pages = list(range(1, upto + 1, step))[:REVIEWED_BY_BENCH_REVIEWER]
     with connection.cursor() as c:
         c.execute(
-            "INSERT INTO reviews_review (reviewer_id, page_id, assignment_id, created) "
-            "SELECT %s, unnest(%s::bigint[]), NULL, now()",
+            "INSERT INTO reviews_review (reviewer_id, page_id, assignment_id, created, quarantined) "
+            "SELECT %s, unnest(%s::bigint[]), NULL, now(), false",
             [ids["user"], pages],
         )
         c.execute("UPDATE reviews_page SET review_count = 1 WHERE id = ANY(%s)", [pages])

@@ -48,12 +48,22 @@ ALL_NAMES = [*leaderboards.FAMILY_NAMES.values(), recent.FAMILY_NAME]
 
 @receiver(signals.review_recorded, dispatch_uid="contributors-review")
 def _on_review(
-    sender, *, reviewer_id, assignment_id=None, document_id=None, created=None, quarantined=False, **kwargs
+    sender,
+    *,
+    reviewer_id,
+    assignment_id=None,
+    document_id=None,
+    created=None,
+    owners=None,
+    quarantined=False,
+    **kwargs,
 ):
     if quarantined:
         return  # a quarantined reviewer's review is on no board
     member_id = party_id = None
-    if document_id is not None:
+    if owners is not None:  # sent by submit_review: no query
+        member_id, party_id = owners
+    elif document_id is not None:
         row = Document.objects.filter(pk=document_id).values_list("member_id", "member__party_id").first()
         if row is not None:
             member_id, party_id = row

@@ -17,11 +17,15 @@ from reviews.models import Discovery, Document, Member, Page, Party, Review, Tag
 
 
 @receiver(signals.review_recorded, dispatch_uid="pagecache-review")
-def _review_recorded(sender, page_id, tag_ids=(), quarantined=False, **kwargs):
+def _review_recorded(sender, page_id, tag_ids=(), tag_slugs=None, quarantined=False, **kwargs):
     if quarantined:
         return  # changed no count anyone sees
-    # Sent after commit. Tag listings are keyed by slug; one small query for the review's tags.
-    slugs = list(Tag.objects.filter(pk__in=list(tag_ids or ())).values_list("slug", flat=True))
+    # Sent after commit. Tag listings are keyed by slug: submit_review sends them; otherwise one
+    # small query for the review's tags.
+    if tag_slugs is not None:
+        slugs = list(tag_slugs)
+    else:
+        slugs = list(Tag.objects.filter(pk__in=list(tag_ids or ())).values_list("slug", flat=True))
     g.bump([g.COUNTS, g.page(page_id), *(g.tag(s) for s in slugs)])
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Exists, QuerySet
 
 from assignments import scope
 from reviews.models import SKIP_KEY, ZOOM_KEY, Page, PageTag, Review, Reviewer, Tag
@@ -61,16 +61,18 @@ def reviewer_status(*, user, page_id: int) -> tuple[int, bool]:
     are not to notice the quarantine)."""
     if not user.is_authenticated:
         return 0, False
+    # EXISTS on the (reviewer, page) unique index: one row looked up, however many reviews the
+    # reviewer has made (an aggregate over their reviews grew with every review).
     row = (
         Reviewer.objects.filter(user_id=user.pk)
-        .annotate(reviewed=Max("user__reviews__id", filter=Q(user__reviews__page_id=page_id)))
+        .annotate(reviewed=Exists(Review.objects.filter(reviewer_id=user.pk, page_id=page_id)))
         .values_list("review_count", "reviewed", "quarantined_at")
         .first()
     )
     if row is None:
         return 0, False
     count = row[0] if row[2] is None else Review.objects.filter(reviewer_id=user.pk).count()
-    return count, row[1] is not None
+    return count, row[1]
 
 
 def public_thresholds(document_ids) -> dict[int, int]:

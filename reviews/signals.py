@@ -11,7 +11,9 @@ from django.dispatch import Signal
 # assignment_id (the one the review was made in, or None), document_id (the page's), created
 # (the review's time: the leaderboards' 48-hour buckets go by it), quarantined (the reviewer is
 # quarantined: the review counts for nothing, only the reviewer's own "seen" set and
-# reservation care)
+# reservation care); optionally tag_slugs (the tags' slugs, in the order of tag_ids) and owners
+# ((member_id, party_id) of the document), which spare the receivers a query each; a receiver
+# reads them from Postgres when they are absent.
 review_recorded = Signal()
 
 # kwargs: page_id, reviewer_id

@@ -13,7 +13,9 @@ from django.contrib.auth import views as auth_views
 from django.db import DatabaseError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 
 from assignments.selectors import current_assignment, home_assignments
@@ -77,6 +79,7 @@ def review(request, page_id: int):
         {
             "page": page,
             "keys": keys,
+            "tag_controls": tag_controls(keys),
             "assignment": current_assignment(request),
             "own_count": own_count,
             "already_reviewed": already_reviewed,
@@ -84,6 +87,36 @@ def review(request, page_id: int):
             "first_write_token": None if request.user.is_authenticated else sessions.first_write_token(),
         },
     )
+
+
+# The tag set's part of the review screen (its checkboxes and the shortcut list) is the same for
+# every reviewer and page: the profile of the review cycle (bench/profile_cycle.py) found its two
+# loops were most of the screen's template time. Rendered once per tag set per process and keyed
+# by everything it shows, read fresh from Postgres on every request, so an editor's change shows
+# at once and nothing can be stale. A handful of tag sets at most: cleared when it grows.
+_TAG_CONTROLS: dict[tuple, dict[str, SafeString]] = {}
+_TAG_CONTROLS_LIMIT = 16
+
+
+def tag_controls(keys: selectors.ReviewScreenKeys) -> dict[str, SafeString]:
+    """The review form's tag set and shortcut list as HTML, for ``keys``."""
+    fingerprint = (
+        keys.skip,
+        keys.zoom,
+        *((c.tag.pk, c.tag.slug, c.tag.name, c.tag.description, c.key) for c in keys.tags),
+    )
+    found = _TAG_CONTROLS.get(fingerprint)
+    if found is None:
+        context = {"keys": keys}
+        found = {
+            # Autoescaped by the templates: safe to insert as they are.
+            "tag_set": mark_safe(render_to_string("reviews/_tag_set.html", context)),  # noqa: S308
+            "shortcuts": mark_safe(render_to_string("reviews/_shortcuts.html", context)),  # noqa: S308
+        }
+        if len(_TAG_CONTROLS) >= _TAG_CONTROLS_LIMIT:
+            _TAG_CONTROLS.clear()
+        _TAG_CONTROLS[fingerprint] = found
+    return found
 
 
 def _record(request, page_id: int):

@@ -44,6 +44,8 @@ WRITE_ALLOW_LIST = {
     "bench.picker_bench": "seeds its own throwaway benchmark database",
     # Likewise: builds its own database crowd_listing_bench with INSERT ... SELECT generate_series.
     "bench.listing_bench": "seeds its own throwaway benchmark database",
+    # Likewise: a synthetic release of a few thousand pages for the load benchmark's gunicorn.
+    "bench.load_bench": "seeds its own throwaway benchmark database",
 }
 
 QUERYSET_METHODS = {

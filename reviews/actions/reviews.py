@@ -120,15 +120,19 @@ def _record_review(
             quarantined = cursor.fetchone()[0]
             # Then the page row: serialises reviews of one page, and fails cleanly when the page
             # was deleted (FK checks are deferred to commit otherwise).
+            # The document's owners come back with it: the leaderboards' receiver needs them
+            # after commit, and would otherwise read them with a query of its own.
             cursor.execute(
-                "UPDATE reviews_page SET review_count = review_count + %s WHERE id = %s "
-                "RETURNING review_count, document_id, withdrawn_at IS NOT NULL",
+                "UPDATE reviews_page p SET review_count = p.review_count + %s "
+                "FROM reviews_document d LEFT JOIN reviews_member m ON m.id = d.member_id "
+                "WHERE p.id = %s AND d.id = p.document_id "
+                "RETURNING p.review_count, p.document_id, p.withdrawn_at IS NOT NULL, d.member_id, m.party_id",
                 [0 if quarantined else 1, page_id],
             )
             row = cursor.fetchone()
         if row is None:
             raise ReviewError("That page does not exist.", code="no_such_page")
-        review_count, document_id, withdrawn = row
+        review_count, document_id, withdrawn, member_id, party_id = row
         if withdrawn:
             # The lock above orders this review with a withdrawal (moderation.actions.takedown
             # locks the page too): it sees a withdrawal that committed first, and rolls back.
@@ -145,7 +149,10 @@ def _record_review(
         except IntegrityError:
             raise _LostRace from None
         if tags:
-            review.tags.set(tags)
+            # add(), not set(): the review is new, so there is nothing to compare with, and with no
+            # m2m_changed receiver on Review.tags add() is one INSERT ... ON CONFLICT DO NOTHING
+            # where set() first reads the review's (empty) tag set.
+            review.tags.add(*tags)
         completed: list[int] = []
         if not quarantined:
             if tags:
@@ -161,6 +168,7 @@ def _record_review(
             )
             completed = advance_assignment_progress(document_id=document_id, review_count=review_count)
         tag_ids = [t.pk for t in tags]
+        tag_slugs = [t.slug for t in tags]
         transaction.on_commit(
             lambda: _send(
                 signals.review_recorded,
@@ -170,8 +178,10 @@ def _record_review(
                 review_count=review_count,
                 completed_assignment_ids=completed,
                 tag_ids=tag_ids,
+                tag_slugs=tag_slugs,
                 assignment_id=credited,
                 document_id=document_id,
+                owners=(member_id, party_id),
                 created=review.created,
                 quarantined=quarantined,
             )

@@ -73,21 +73,7 @@ def front(live_server, media_root, settings):
             "NGINX_MEDIA_ROOT": str(media_root),
         }
     )
-    temp_paths = "\n".join(
-        f"    {kind}_temp_path {workdir / kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    (workdir / "nginx.conf").write_text(
-        ("user root;\n" if os.geteuid() == 0 else "")
-        + f"daemon off;\nworker_processes 1;\npid {workdir / 'nginx.pid'};\n"
-        + f"error_log {workdir / 'error.log'} warn;\n"
-        + "events { worker_connections 256; }\n"
-        + "http {\n    include /etc/nginx/mime.types;\n    access_log off;\n"
-        + temp_paths
-        + "\n"
-        + server_block
-        + "\n}\n"
-    )
+    (workdir / "nginx.conf").write_text(nginx.standalone_config(server_block, workdir=workdir))
     process = subprocess.Popen(
         [binary, "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-e", str(workdir / "error.log")],
         stdout=subprocess.DEVNULL,

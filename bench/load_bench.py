@@ -1,0 +1,787 @@
+"""The load benchmark: the site under gunicorn (and nginx) on loopback, driven as browsers would.
+
+Run by ``python -m bench`` first (``--load-only`` runs it alone), on the bench's own database and
+its private Redis and memcached (see ``bench.__main__``). It
+
+1. seeds a synthetic release (``LOAD_PAGES`` pages in documents of 100, set-based INSERTs, no
+   images: the client never fetches them), the editors' tag set and one main assignment with
+   threshold 3 made by the assignment actions, and rebuilds every registered denormalisation;
+2. starts gunicorn as ``make run`` does (``gunicorn.conf.py``, the ``serve`` command's command
+   line), with the rate limits raised through the ``RATE_LIMIT_*`` variables for this process
+   tree only (64 reviewers on one address would otherwise be a flood);
+3. runs the scenarios below with ``bench.http_client`` (one keep-alive connection and cookie jar
+   per reviewer, the CSRF token and the form read from each page), each bounded in time and in
+   cycles, stopping by itself;
+4. compares the reviews the client saw accepted (a 302 after the POST) with ``reviews_review``.
+
+Scenarios:
+
+- one reviewer alone (as the closed loop below, with one browser): the server's time per request
+  with no queue in front of it, review screen and submit apart;
+- closed loop: ``CLOSED_REVIEWERS`` reviewers without pauses. A reviewer's first visit is
+  ``/review/next/``; after that the real flow is review screen (GET) -> submit (POST), whose
+  redirect names the next page's review screen directly. Warm-up excluded from the figures.
+- open loop: cycles start every 1/``OPEN_RATE`` s whatever the replies (an idle reviewer takes
+  it, or a new one), so a slow server meets a growing queue instead of slowing the client.
+- anonymous readers: the home page and a tag listing (cached whole: ``pagecache``) through
+  gunicorn, then through Debian's nginx started on a loopback port with
+  ``deploy/nginx.conf.template`` (cached pages served from memcached without Python), with
+  ``wrk`` when installed (``apt-get install wrk``), else with the asyncio client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import math
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.http_client import Connection, CookieJar, ProtocolError, parse_review_form
+
+LOAD_PAGES = 6000
+PAGES_PER_DOCUMENT = 100
+THRESHOLD = 3
+CLOSED_REVIEWERS = 64
+CLOSED_SECONDS = 20.0
+WARMUP_SECONDS = 4.0
+OPEN_RATE = 100.0
+OPEN_SECONDS = 15.0
+READ_SECONDS = 5
+READ_CONNECTIONS = 32
+MAX_CYCLES = 20_000  # per scenario: the bound on requests whatever the speed
+MAX_OPEN_REVIEWERS = 200  # in flight at once: beyond this a cycle is dropped (an error), so the run ends
+REQUEST_TIMEOUT = 30.0  # gunicorn's own worker timeout
+MAX_REDIRECTS = 5
+RAISED_LIMIT = "1000000000"
+TARGET_CYCLES = 150.0
+TARGET_ALONE_CYCLE_MS = 12.0
+TARGET_OPEN_P99_MS = 100.0
+TARGET_DJANGO_RPS = 1000.0
+TARGET_NGINX_RPS = 5000.0
+ALONE_SECONDS = 8.0
+SECTION_HEADING = "## Full review cycle and cached pages"
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """The q-quantile (0..1) by nearest rank; 0 for no samples."""
+    if not samples:
+        return 0.0
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+@dataclass
+class Recorder:
+    """What one scenario measured. Requests count only while ``active`` (after the warm-up)."""
+
+    active: bool = False
+    latencies: list[float] = field(default_factory=list)  # seconds per request
+    by_kind: dict[str, list[float]] = field(default_factory=dict)  # next | screen | submit -> seconds
+    cycle_latencies: list[float] = field(default_factory=list)  # open loop: from the scheduled start
+    errors: Counter = field(default_factory=Counter)
+    cycles: int = 0
+    seconds: float = 0.0
+    offered: int = 0
+    reviewers: int = 0
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies)
+
+    def ms(self, q: float) -> float:
+        return percentile(self.latencies, q) * 1000
+
+    def kind_ms(self, kind: str, q: float = 0.5) -> float:
+        return percentile(self.by_kind.get(kind, []), q) * 1000
+
+    def error_text(self) -> str:
+        return ", ".join(f"{k} x{v}" for k, v in sorted(self.errors.items())) or "none"
+
+
+@dataclass
+class Totals:
+    """Across all scenarios: what the client knows was recorded, for the Postgres comparison."""
+
+    submitted: int = 0
+    unknown: int = 0  # POSTs without a reply: committed or not, the client cannot tell
+
+
+class Reviewer:
+    """One browser: a connection, a cookie jar, and the URL it goes to next."""
+
+    def __init__(self, host: str, port: int, rng: random.Random):
+        self.connection = Connection(host, port)
+        self.cookies = CookieJar()
+        self.rng = rng
+        self.url = "/review/next/"
+
+    async def _timed(self, recorder: Recorder, method: str, path: str, body: bytes | None = None):
+        started = time.perf_counter()
+        response = await asyncio.wait_for(
+            self.connection.request(method, path, cookies=self.cookies, body=body), REQUEST_TIMEOUT
+        )
+        if recorder.active:
+            elapsed = time.perf_counter() - started
+            recorder.latencies.append(elapsed)
+            kind = "submit" if method == "POST" else "next" if path.startswith("/review/next/") else "screen"
+            recorder.by_kind.setdefault(kind, []).append(elapsed)
+        return response
+
+    async def cycle(self, recorder: Recorder, totals: Totals) -> bool:
+        """Review screen (reached through redirects when need be), then submit; True when the
+        review was accepted. Errors are counted in ``recorder`` and the reviewer starts over at
+        ``/review/next/``."""
+        try:
+            url = self.url
+            for _ in range(MAX_REDIRECTS):
+                response = await self._timed(recorder, "GET", url)
+                if response.status not in (301, 302, 303) or not response.location:
+                    break
+                url = response.location
+            form = (
+                parse_review_form(response.body.decode("utf-8", "replace"))
+                if response.status == 200
+                else None
+            )
+            if form is None:
+                where = url.split("/")[1] if url.count("/") > 1 else url
+                return self._failed(recorder, f"GET {response.status} {where}")
+            picked = self.rng.sample(form.tags, k=min(len(form.tags), self.rng.choice((0, 0, 1, 1, 2))))
+            try:
+                response = await self._timed(recorder, "POST", form.action, form.body(tags=picked))
+            except (OSError, TimeoutError, asyncio.IncompleteReadError, ProtocolError):
+                totals.unknown += 1
+                raise
+            if response.status != 302 or not response.location:
+                return self._failed(recorder, f"POST {response.status}")
+            totals.submitted += 1
+            self.url = response.location
+            return True
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, ProtocolError) as exc:
+            self.connection.close()
+            return self._failed(recorder, type(exc).__name__)
+
+    def _failed(self, recorder: Recorder, what: str) -> bool:
+        if recorder.active:
+            recorder.errors[what] += 1
+        self.url = "/review/next/"
+        return False
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+async def closed_loop(
+    host: str, port: int, *, reviewers: int, seconds: float, warmup: float, totals: Totals, seed: int = 1
+) -> tuple[Recorder, list[Reviewer]]:
+    """``reviewers`` browsers looping without pauses; figures from ``warmup`` to ``warmup + seconds``."""
+    recorder = Recorder(reviewers=reviewers)
+    loop = asyncio.get_running_loop()
+    begin = loop.time()
+    measure_from, stop_at = begin + warmup, begin + warmup + seconds
+    browsers = [Reviewer(host, port, random.Random(seed * 1000 + i)) for i in range(reviewers)]
+
+    async def run(browser: Reviewer) -> None:
+        while loop.time() < stop_at and recorder.cycles < MAX_CYCLES:
+            ok = await browser.cycle(recorder, totals)
+            if ok and recorder.active:
+                recorder.cycles += 1
+
+    async def clock() -> None:
+        await asyncio.sleep(max(0.0, measure_from - loop.time()))
+        recorder.active, started = True, loop.time()
+        while loop.time() < stop_at and recorder.cycles < MAX_CYCLES:
+            await asyncio.sleep(0.05)
+        recorder.seconds = loop.time() - started
+        recorder.active = False  # cycles finishing after the end are not counted
+
+    await asyncio.gather(clock(), *(run(b) for b in browsers))
+    return recorder, browsers
+
+
+async def open_loop(
+    host: str, port: int, *, rate: float, seconds: float, totals: Totals, idle: list[Reviewer], seed: int = 2
+) -> Recorder:
+    """A cycle starts every ``1/rate`` seconds, on schedule, whatever the replies."""
+    recorder = Recorder(active=True)
+    loop = asyncio.get_running_loop()
+    rng = random.Random(seed)
+    count = min(MAX_CYCLES, int(rate * seconds))
+    recorder.offered = count
+    made = [0]
+    tasks = []
+
+    async def one(browser: Reviewer, due: float) -> None:
+        try:
+            if await browser.cycle(recorder, totals):
+                recorder.cycles += 1
+                recorder.cycle_latencies.append(loop.time() - due)
+        finally:
+            idle.append(browser)
+
+    start = loop.time()
+    for i in range(count):
+        due = start + i / rate
+        if (delay := due - loop.time()) > 0:
+            await asyncio.sleep(delay)
+        if idle:
+            browser = idle.pop()
+        elif made[0] < MAX_OPEN_REVIEWERS:
+            made[0] += 1
+            browser = Reviewer(host, port, random.Random(rng.random()))
+        else:
+            recorder.errors["no free reviewer (cycle dropped)"] += 1
+            continue
+        tasks.append(asyncio.create_task(one(browser, due)))
+    await asyncio.gather(*tasks)
+    recorder.seconds = loop.time() - start
+    recorder.reviewers = made[0]
+    return recorder
+
+
+async def read_loop(host: str, port: int, path: str, *, connections: int, seconds: float) -> Recorder:
+    """Anonymous readers without cookies, each on its own keep-alive connection (fallback to wrk)."""
+    recorder = Recorder(active=True, reviewers=connections)
+    loop = asyncio.get_running_loop()
+    stop_at = loop.time() + seconds
+
+    async def run() -> None:
+        connection = Connection(host, port)
+        try:
+            while loop.time() < stop_at:
+                started = time.perf_counter()
+                try:
+                    response = await asyncio.wait_for(connection.request("GET", path), REQUEST_TIMEOUT)
+                except (OSError, TimeoutError, asyncio.IncompleteReadError, ProtocolError) as exc:
+                    recorder.errors[type(exc).__name__] += 1
+                    connection.close()
+                    continue
+                recorder.latencies.append(time.perf_counter() - started)
+                if response.status != 200:
+                    recorder.errors[f"GET {response.status}"] += 1
+        finally:
+            connection.close()
+
+    started = loop.time()
+    await asyncio.gather(*(run() for _ in range(connections)))
+    recorder.seconds = loop.time() - started
+    return recorder
+
+
+# --- wrk -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReadResult:
+    where: str  # gunicorn | nginx
+    path: str
+    tool: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: str
+    served_by: str  # X-Page-Cache of a request made just before
+
+
+_WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def parse_wrk(output: str) -> tuple[float, float, float, str]:
+    """Requests/s, p50 ms, p99 ms and errors from ``wrk --latency`` output."""
+
+    def latency(label: str) -> float:
+        found = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.M)
+        if not found:
+            raise ValueError(f"no {label}% latency in wrk output")
+        return float(found.group(1)) * _WRK_UNITS[found.group(2)]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if not rps:
+        raise ValueError("no Requests/sec in wrk output")
+    errors = []
+    if found := re.search(r"Socket errors: (.*)", output):
+        errors.append("socket " + found.group(1).strip())
+    if found := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
+        errors.append(f"non-2xx/3xx {found.group(1)}")
+    return float(rps.group(1)), latency("50"), latency("99"), ", ".join(errors) or "none"
+
+
+def _read(where: str, host: str, port: int, path: str) -> ReadResult:
+    served_by = "?"
+    for _ in range(2):  # the first fills the caches, the second shows who serves
+        with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=10) as response:
+            served_by = response.headers.get("X-Page-Cache", "none")
+    wrk = shutil.which("wrk")
+    if wrk:
+        out = subprocess.run(
+            [
+                wrk,
+                "-t1",
+                f"-c{READ_CONNECTIONS}",
+                f"-d{READ_SECONDS}s",
+                "--latency",
+                f"http://{host}:{port}{path}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=READ_SECONDS + 30,
+        ).stdout
+        rps, p50, p99, errors = parse_wrk(out)
+        return ReadResult(where, path, "wrk", rps, p50, p99, errors, served_by)
+    rec = asyncio.run(read_loop(host, port, path, connections=READ_CONNECTIONS, seconds=READ_SECONDS))
+    return ReadResult(
+        where,
+        path,
+        "asyncio client",
+        rec.requests / rec.seconds,
+        rec.ms(0.5),
+        rec.ms(0.99),
+        rec.error_text(),
+        served_by,
+    )
+
+
+# --- servers ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(port: int, process: subprocess.Popen, what: str, log: Path, path: str = "/") -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5):
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                tail = log.read_text()[-2000:] if log.exists() else ""
+                raise RuntimeError(f"{what} did not start:\n{tail}") from None
+            time.sleep(0.2)
+
+
+def load_environment(base: dict[str, str]) -> dict[str, str]:
+    """The environment of the bench's gunicorn: the bench's servers, rate limits raised."""
+    env = {**base, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.pop("CROWD_TESTING", None)
+    for name in (
+        "RATE_LIMIT_SESSION_PER_MINUTE",
+        "RATE_LIMIT_ADDRESS_PER_MINUTE",
+        "RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR",
+        "RATE_LIMIT_API_ANON_PER_MINUTE",
+    ):
+        env[name] = RAISED_LIMIT
+    return env
+
+
+def start_gunicorn(workdir: Path, port: int) -> subprocess.Popen:
+    from lib.management.commands.serve import gunicorn_command
+
+    log = workdir / "gunicorn.log"
+    env = load_environment(dict(os.environ))
+    env["GUNICORN_ACCESS_LOG"] = str(workdir / "access.log")  # logged as in production, not to the terminal
+    process = subprocess.Popen(
+        gunicorn_command(Path(sys.executable).parent, bind=f"127.0.0.1:{port}"),
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    _wait_for(port, process, "gunicorn", log)
+    return process
+
+
+def start_nginx(workdir: Path, port: int, upstream_port: int) -> subprocess.Popen | None:
+    from django.conf import settings
+
+    from pagecache import nginx
+
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+    if binary is None:
+        return None
+    root = workdir / "nginx"
+    root.mkdir()
+    (root / "media").mkdir()
+    conf = nginx.standalone_config(
+        nginx.render(
+            {
+                "NGINX_DJANGO": f"127.0.0.1:{upstream_port}",
+                "NGINX_MEMCACHED": settings.MEMCACHED_SERVERS[0],
+                "NGINX_LISTEN": f"127.0.0.1:{port}",
+                "NGINX_KEY_PREFIX": nginx.key_prefix(),
+                "NGINX_STATIC_ROOT": str(Path(settings.BASE_DIR) / "static"),
+                "NGINX_MEDIA_ROOT": str(root / "media"),
+            }
+        ),
+        workdir=root,
+        worker_processes="auto",  # as the nginx image runs: one per core
+    )
+    (root / "nginx.conf").write_text(conf)
+    process = subprocess.Popen(
+        [binary, "-p", str(root), "-c", str(root / "nginx.conf"), "-e", str(root / "error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=(root / "stderr.log").open("wb"),
+        start_new_session=True,
+    )
+    _wait_for(port, process, "nginx", root / "error.log", path="/static/css/site.css")
+    return process
+
+
+def stop(process: subprocess.Popen | None, sig: int = signal.SIGTERM) -> None:
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
+# --- data ------------------------------------------------------------------------------------
+
+
+def seed(pages: int = LOAD_PAGES) -> dict:
+    """An empty bench database but for a synthetic release of ``pages`` pages, the tag set and
+    one main assignment; every denormalisation rebuilt from it."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from assignments import actions as assignment_actions
+    from reviews.demo import seed_reference_data
+
+    call_command("migrate", verbosity=0, interactive=False)
+    with connection.cursor() as c:
+        c.execute(
+            "TRUNCATE reviews_party, reviews_member, reviews_document, reviews_page, reviews_review, "
+            "reviews_skip, reviews_tag, assignments_assignment, assignments_pickerstat, auth_user, "
+            "django_session RESTART IDENTITY CASCADE"
+        )
+    reference = seed_reference_data()
+    member = reference["members"][0]
+    documents = -(-pages // PAGES_PER_DOCUMENT)
+    with connection.cursor() as c:
+        c.execute(
+            "INSERT INTO reviews_document (id, title, member_id, source, sha256, page_count, status, error, "
+            "created) SELECT d, 'Load bench document ' || d, %s, 'sources/load-' || d || '.pdf', "
+            "md5(d::text) || md5('load' || d), %s, 'imported', '', now() FROM generate_series(1, %s) AS d",
+            [member.pk, PAGES_PER_DOCUMENT, documents],
+        )
+        c.execute(
+            "INSERT INTO reviews_page (id, document_id, number, image, thumbnail, width, height, review_count) "
+            "SELECT n, (n - 1) / %(per)s + 1, (n - 1) %% %(per)s + 1, 'pages/load-' || n || '.jpg', "
+            "'thumbs/load-' || n || '.jpg', 1400, 1980, 0 FROM generate_series(1, %(pages)s) AS n",
+            {"per": PAGES_PER_DOCUMENT, "pages": pages},
+        )
+        c.execute("SELECT setval(pg_get_serial_sequence('reviews_page', 'id'), %s)", [pages])
+        c.execute("SELECT setval(pg_get_serial_sequence('reviews_document', 'id'), %s)", [documents])
+    assignment = assignment_actions.create_assignment(
+        title="Load bench", slug="load-bench", threshold=THRESHOLD, members=[member.pk]
+    )
+    assignment_actions.feature_assignment_as_main(assignment_id=assignment.pk)
+    from lib.redis_client import get_redis
+
+    get_redis().flushdb()  # the bench's own redis-server: nobody else's data
+    call_command("rebuild_denormalisations", verbosity=0, stdout=io.StringIO())
+    with connection.cursor() as c:
+        c.execute("VACUUM (ANALYZE) reviews_page")
+    tag = reference["tags"][0].slug
+    return {"assignment": assignment.pk, "tag": tag, "pages": pages}
+
+
+def reviews_in_postgres() -> int:
+    from reviews.models import Review
+
+    return Review.objects.count()
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+@dataclass
+class LoadReport:
+    pages: int = 0
+    alone: Recorder | None = None
+    closed: Recorder | None = None
+    open: Recorder | None = None
+    reads: list[ReadResult] = field(default_factory=list)
+    submitted: int = 0
+    unknown: int = 0
+    counted: int = 0
+    load: dict[str, str] = field(default_factory=dict)  # moment -> load average
+    nginx_missing: bool = False
+    seconds: float = 0.0
+    seed_seconds: float = 0.0
+    when: str = ""
+
+    @property
+    def cycles_per_second(self) -> float:
+        return self.closed.cycles / self.closed.seconds if self.closed and self.closed.seconds else 0.0
+
+    def read(self, where: str, path: str) -> ReadResult | None:
+        return next((r for r in self.reads if r.where == where and r.path == path), None)
+
+    def targets(self) -> list[tuple[str, str, bool]]:
+        alone_cycle = self.alone.kind_ms("screen") + self.alone.kind_ms("submit")
+        rows = [
+            (
+                f"one reviewer alone: a cycle (review screen + submit, p50 each, over loopback HTTP) "
+                f"<= {TARGET_ALONE_CYCLE_MS:.0f} ms",
+                f"{alone_cycle:.1f} ms",
+                alone_cycle <= TARGET_ALONE_CYCLE_MS,
+            ),
+            (
+                f"review cycles with {CLOSED_REVIEWERS} concurrent reviewers >= {TARGET_CYCLES:.0f}/s",
+                f"{self.cycles_per_second:.1f}/s",
+                self.cycles_per_second >= TARGET_CYCLES,
+            ),
+            (
+                f"open loop at {OPEN_RATE:.0f} cycles/s: request p99 < {TARGET_OPEN_P99_MS:.0f} ms, no errors",
+                f"p99 {self.open.ms(0.99):.0f} ms, errors: {self.open.error_text()}",
+                self.open.ms(0.99) < TARGET_OPEN_P99_MS and not self.open.errors,
+            ),
+        ]
+        home_django, home_nginx = self.read("gunicorn", "/"), self.read("nginx", "/")
+        if home_django:
+            rows.append(
+                (
+                    f"cached home page through Django >= {TARGET_DJANGO_RPS:,.0f} req/s",
+                    f"{home_django.requests_per_second:,.0f} req/s",
+                    home_django.requests_per_second >= TARGET_DJANGO_RPS,
+                )
+            )
+        if home_nginx:
+            rows.append(
+                (
+                    f"cached home page from the nginx front >= {TARGET_NGINX_RPS:,.0f} req/s",
+                    f"{home_nginx.requests_per_second:,.0f} req/s",
+                    home_nginx.requests_per_second >= TARGET_NGINX_RPS,
+                )
+            )
+        rows.append(
+            (
+                "reviews the client saw accepted = reviews in Postgres",
+                f"{self.submitted:,} = {self.counted:,}"
+                if self.submitted == self.counted
+                else f"{self.submitted:,} vs {self.counted:,} ({self.unknown} unanswered POSTs)",
+                self.submitted == self.counted,
+            )
+        )
+        return rows
+
+    def targets_met(self) -> bool:
+        return self.submitted == self.counted
+
+    def summary(self) -> str:
+        c, o = self.closed, self.open
+        a = self.alone
+        lines = [
+            f"load: {self.pages:,} pages, gunicorn per gunicorn.conf.py; load average {self.load}",
+            f"  one reviewer alone: {a.cycles / a.seconds if a.seconds else 0:.1f} cycles/s, p50 screen "
+            f"{a.kind_ms('screen'):.1f} ms, submit {a.kind_ms('submit'):.1f} ms (cycle "
+            f"{a.kind_ms('screen') + a.kind_ms('submit'):.1f} ms), errors {a.error_text()}",
+            f"  closed loop {c.reviewers} reviewers: {self.cycles_per_second:.1f} cycles/s over {c.seconds:.1f} s, "
+            f"{c.requests / c.cycles if c.cycles else 0:.2f} requests/cycle, request p50 {c.ms(0.5):.1f} ms "
+            f"p99 {c.ms(0.99):.1f} ms, errors {c.error_text()}",
+            f"  open loop {OPEN_RATE:.0f} cycles/s offered: {o.cycles}/{o.offered} cycles done in {o.seconds:.1f} s, "
+            f"request p50 {o.ms(0.5):.1f} ms p99 {o.ms(0.99):.1f} ms, cycle p99 "
+            f"{percentile(o.cycle_latencies, 0.99) * 1000:.1f} ms, errors {o.error_text()}",
+        ]
+        for r in self.reads:
+            lines.append(
+                f"  anonymous {r.path} via {r.where} ({r.tool}, served by {r.served_by}): "
+                f"{r.requests_per_second:,.0f} req/s, p50 {r.p50_ms:.2f} ms p99 {r.p99_ms:.2f} ms, errors {r.errors}"
+            )
+        if self.nginx_missing:
+            lines.append("  nginx not installed: no front figures (apt-get install nginx)")
+        lines.append(f"  reviews submitted (client) {self.submitted:,}, in Postgres {self.counted:,}")
+        return "\n".join(lines)
+
+    def markdown(self) -> list[str]:
+        a, c, o = self.alone, self.closed, self.open
+        out = [
+            SECTION_HEADING,
+            "",
+            f"Generated by `python -m bench` (or `python -m bench --load-only`) on {self.when} UTC, "
+            f"{self.seconds:.0f} s (seeding {self.seed_seconds:.0f} s). gunicorn as `make run` serves it "
+            "(`gunicorn.conf.py`: 3 workers x 4 threads, gthread) on loopback, its own database of "
+            f"{self.pages:,} pages (one main assignment, threshold {THRESHOLD}), the bench's own Redis and "
+            "memcached; rate limits raised for this run only (`RATE_LIMIT_*`). Client: `bench/http_client.py`, "
+            "raw asyncio HTTP/1.1 with one keep-alive connection and cookie jar per reviewer, in one "
+            "process on the same 2 cores as the server (it takes a share of them).",
+            "",
+            "Load average (1, 5, 15 min): " + "; ".join(f"{k}: {v}" for k, v in self.load.items()) + ".",
+            "",
+            "| target (issue 13) | measured | |",
+            "|---|---|---|",
+            *[
+                f"| {what} | {value} | {'met' if ok else '**missed**'} |"
+                for what, value, ok in self.targets()
+            ],
+            "",
+            "### Review cycles",
+            "",
+            "A cycle is what a reviewer's browser does: the review screen (GET, form and CSRF token read "
+            "from it), then the submit (POST, 0-2 tags), whose redirect names the next page's review screen. "
+            "A reviewer's first cycle starts at `/review/next/` (and its first submit creates its anonymous "
+            "account). Latencies are per request, from sending it to the last byte of the reply.",
+            "",
+            "| scenario | cycles/s | requests/cycle | request p50 ms | request p99 ms | screen p50 ms "
+            "| submit p50 ms | errors |",
+            "|---|---:|---:|---:|---:|---:|---:|---|",
+            f"| one reviewer alone ({a.seconds:.0f} s after a 1 s warm-up) | "
+            f"{a.cycles / a.seconds if a.seconds else 0:.1f} | {a.requests / a.cycles if a.cycles else 0:.2f} | "
+            f"{a.ms(0.5):.1f} | {a.ms(0.99):.1f} | {a.kind_ms('screen'):.1f} | {a.kind_ms('submit'):.1f} | "
+            f"{a.error_text()} |",
+            f"| closed loop, {c.reviewers} reviewers without pauses ({c.seconds:.0f} s after a "
+            f"{WARMUP_SECONDS:.0f} s warm-up) | {self.cycles_per_second:.1f} | "
+            f"{c.requests / c.cycles if c.cycles else 0:.2f} | {c.ms(0.5):.1f} | {c.ms(0.99):.1f} | "
+            f"{c.kind_ms('screen'):.1f} | {c.kind_ms('submit'):.1f} | {c.error_text()} |",
+            f"| open loop, {OPEN_RATE:.0f} cycles/s offered for {OPEN_SECONDS:.0f} s ({o.cycles:,} of "
+            f"{o.offered:,} done, {o.reviewers} new reviewers besides the closed loop's) | "
+            f"{o.cycles / o.seconds if o.seconds else 0:.1f} | {o.requests / o.cycles if o.cycles else 0:.2f} | "
+            f"{o.ms(0.5):.1f} | {o.ms(0.99):.1f} | {o.kind_ms('screen'):.1f} | {o.kind_ms('submit'):.1f} | "
+            f"{o.error_text()} |",
+            "",
+            f"Open loop, whole cycle from its scheduled start: p50 {percentile(o.cycle_latencies, 0.5) * 1000:.1f} ms, "
+            f"p99 {percentile(o.cycle_latencies, 0.99) * 1000:.1f} ms.",
+            "",
+            f"Reviews the client saw accepted (a redirect after the POST): **{self.submitted:,}**; rows in "
+            f"`reviews_review` afterwards: **{self.counted:,}**"
+            + (f" ({self.unknown} POSTs got no reply)." if self.unknown else "."),
+            "",
+            "### Anonymous readers on cached pages",
+            "",
+            f"{READ_CONNECTIONS} keep-alive connections for {READ_SECONDS} s per row, no cookies. "
+            '"served by" is the `X-Page-Cache` header of a request made just before: `hit` is Django\'s '
+            "full-page cache (memcached, no session or database), `nginx` is nginx reading Django's copy "
+            "from memcached without Python.",
+            "",
+            "| page | through | tool | served by | requests/s | p50 ms | p99 ms | errors |",
+            "|---|---|---|---|---:|---:|---:|---|",
+            *[
+                f"| `{r.path}` | {r.where} | {r.tool} | {r.served_by} | {r.requests_per_second:,.0f} | "
+                f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} |"
+                for r in self.reads
+            ],
+        ]
+        home_django, home_nginx = self.read("gunicorn", "/"), self.read("nginx", "/")
+        if home_django and home_nginx:
+            out += [
+                "",
+                f"nginx front against gunicorn on the home page: "
+                f"{home_nginx.requests_per_second / home_django.requests_per_second:.1f}x the requests/s.",
+            ]
+        if self.nginx_missing:
+            out += ["", "nginx is not installed here: no front figures (`apt-get install nginx`)."]
+        out.append("")
+        return out
+
+
+def run(
+    *,
+    closed_seconds: float = CLOSED_SECONDS,
+    open_seconds: float = OPEN_SECONDS,
+    reviewers: int = CLOSED_REVIEWERS,
+    rate: float = OPEN_RATE,
+    pages: int = LOAD_PAGES,
+    warmup: float = WARMUP_SECONDS,
+    reads: bool = True,
+    alone_seconds: float = ALONE_SECONDS,
+) -> LoadReport:
+    """Seed, start gunicorn (and nginx), run the scenarios, stop them; bounded in time."""
+    started = time.monotonic()
+    report = LoadReport(when=f"{datetime.now(UTC):%Y-%m-%d %H:%M}")
+    report.load["before"] = _load()
+    print(f"load bench: seeding {pages:,} pages ...", flush=True)
+    seeded = seed(pages)
+    report.pages = pages
+    report.seed_seconds = time.monotonic() - started
+    workdir = Path(tempfile.mkdtemp(prefix="crowd-load-", dir="/tmp"))
+    port = free_port()
+    gunicorn = nginx_process = None
+    totals = Totals()
+    try:
+        gunicorn = start_gunicorn(workdir, port)
+        print(
+            f"load bench: {reviewers} reviewers, closed loop, {warmup:.0f} + {closed_seconds:.0f} s, "
+            f"then an open loop at {rate:.0f} cycles/s for {open_seconds:.0f} s ...",
+            flush=True,
+        )
+
+        async def reviews() -> None:
+            # One reviewer alone first: the server's time per request with no queue in front.
+            report.alone, alone = await closed_loop(
+                "127.0.0.1", port, reviewers=1, seconds=alone_seconds, warmup=1.0, totals=totals, seed=3
+            )
+            for browser in alone:
+                browser.close()
+            # One event loop for both: the open loop reuses the closed loop's browsers (their
+            # connections belong to this loop).
+            report.closed, browsers = await closed_loop(
+                "127.0.0.1", port, reviewers=reviewers, seconds=closed_seconds, warmup=warmup, totals=totals
+            )
+            report.load["after the closed loop"] = _load()
+            report.open = await open_loop(
+                "127.0.0.1", port, rate=rate, seconds=open_seconds, totals=totals, idle=browsers
+            )
+            for browser in browsers:
+                browser.close()
+
+        asyncio.run(reviews())
+        report.load["after the open loop"] = _load()
+        report.submitted, report.unknown = totals.submitted, totals.unknown
+        report.counted = reviews_in_postgres()
+        if reads:
+            paths = ["/", f"/tags/{seeded['tag']}/"]
+            print("load bench: anonymous readers through gunicorn ...", flush=True)
+            for path in paths:
+                report.reads.append(_read("gunicorn", "127.0.0.1", port, path))
+            nginx_port = free_port()
+            nginx_process = start_nginx(workdir, nginx_port, port)
+            if nginx_process is None:
+                report.nginx_missing = True
+            else:
+                print("load bench: anonymous readers through nginx ...", flush=True)
+                for path in paths:
+                    report.reads.append(_read("nginx", "127.0.0.1", nginx_port, path))
+            report.load["after the readers"] = _load()
+    finally:
+        stop(nginx_process, signal.SIGQUIT)
+        stop(gunicorn)
+        shutil.rmtree(workdir, ignore_errors=True)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def splice(document: str, section: list[str]) -> str:
+    """``document`` with its load section (from ``SECTION_HEADING`` to the next ``## `` heading
+    or the end) replaced by ``section``; appended when it has none."""
+    lines = document.rstrip("\n").split("\n")
+    try:
+        start = lines.index(SECTION_HEADING)
+    except ValueError:
+        return "\n".join([*lines, "", *section]).rstrip("\n") + "\n"
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return "\n".join([*lines[:start], *section, *lines[end:]]).rstrip("\n") + "\n"
