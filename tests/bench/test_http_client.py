@@ -6,6 +6,7 @@ import asyncio
 
 from bench import load_bench
 from bench.http_client import Connection, CookieJar, parse_head, parse_review_form
+from tests.bench._support import run_async
 
 REVIEW_SCREEN = """
 <form method="get" action="/search/"><input type="hidden" name="q" value="not this one"></form>
@@ -95,7 +96,7 @@ def test_it_reads_chunked_and_sized_bodies_on_one_kept_alive_connection():
         await server.wait_closed()
         return first, second, third, fourth, client.opened, jar
 
-    first, second, third, fourth, opened, jar = asyncio.run(main())
+    first, second, third, fourth, opened, jar = run_async(main())
     assert (first.status, first.location, first.body) == (302, "/review/9/", b"hello")
     assert second.body == b"Wikipedia!"
     assert third.body == b"ok" and fourth.body == b"new"

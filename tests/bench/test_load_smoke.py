@@ -4,7 +4,6 @@ review it saw accepted is in Postgres, and no other."""
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,6 +11,7 @@ import pytest
 from bench import load_bench
 from reviews.models import Review
 from tests import factories
+from tests.bench._support import run_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,7 +41,7 @@ def test_submitted_reviews_equal_the_reviews_in_postgres(server):
             browser.close()
         return closed, opened
 
-    closed, opened = asyncio.run(scenarios())
+    closed, opened = run_async(scenarios())
     assert not closed.errors and not opened.errors
     # Every offered open-loop cycle was done (the closed loop's count depends on the machine).
     assert opened.cycles == opened.offered == 10
@@ -69,6 +69,6 @@ def test_a_refused_submit_is_an_error_and_not_counted(server, settings):
             browser.close()
         return recorder
 
-    recorder = asyncio.run(scenario())
+    recorder = run_async(scenario())
     assert recorder.errors["POST 429"] > 0
     assert totals.submitted == Review.objects.count() > 0
