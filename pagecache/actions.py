@@ -9,7 +9,7 @@ from pathlib import Path
 from django.db import connection, transaction
 
 # pg_try_advisory_xact_lock key of the nginx page log collector ("crowdngx" in ASCII).
-_NGINX_LOG_LOCK = 0x63726F77646E6778
+NGINX_LOG_LOCK = 0x63726F77646E6778
 
 
 def add_page_cache_counts(*, rows: Iterable[tuple[datetime, str, int]]) -> None:
@@ -33,7 +33,7 @@ def collect_nginx_page_log(*, directory: Path) -> int | None:
     key = str(directory)
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_NGINX_LOG_LOCK])
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [NGINX_LOG_LOCK])
             if not cursor.fetchone()[0]:
                 return None
         stored = NginxLogPosition.objects.filter(directory=key).first()

@@ -196,6 +196,7 @@ def _staff_counts(client, editor) -> dict[str, int]:
     for name in (stats.NGINX_HIT, stats.NGINX_MISS):
         row = re.search(rf'<tr data-name="{name}">.*?</tr>', html, re.S).group(0)
         counts[name] = int(re.findall(r"<td>([\d,]+)</td>", row)[0].replace(",", ""))
+        assert stats.MEANINGS[name] in row  # said in words, as the rest of the page
     return counts
 
 
