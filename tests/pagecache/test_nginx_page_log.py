@@ -11,7 +11,7 @@ from django.db import connections
 
 from pagecache import stats
 from pagecache.actions import NGINX_LOG_LOCK, collect_nginx_page_log
-from pagecache.models import PageCacheStat
+from pagecache.models import NginxLogPosition, PageCacheStat
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -112,3 +112,38 @@ def test_a_second_collector_waits_for_none_and_counts_nothing(tmp_path):
 def test_no_log_yet_counts_nothing(tmp_path):
     assert collect_nginx_page_log(directory=tmp_path) == 0
     assert _stored() == {}
+
+
+def test_an_unreadable_log_changes_nothing_and_the_staff_page_still_answers(
+    tmp_path, settings, client, editor
+):
+    log = tmp_path / "pages.log"
+    log.write_bytes(_lines("hit"))
+    assert collect_nginx_page_log(directory=tmp_path) == 1
+    position = NginxLogPosition.objects.get()
+    log.unlink()
+    log.mkdir()  # open() fails as it would on a volume mounted wrongly
+    with pytest.raises(OSError):
+        collect_nginx_page_log(directory=tmp_path)
+    settings.NGINX_PAGE_LOG_DIR = str(tmp_path)
+    client.force_login(editor)
+    response = client.get("/staff/cache/")
+    assert response.status_code == 200 and b'data-name="nginx-hit"' in response.content
+    stored = NginxLogPosition.objects.get()
+    assert (stored.inode, stored.offset) == (position.inode, position.offset)
+    assert sum(_stored().values()) == 1
+
+
+def test_beat_collects_every_minute_where_nginx_writes(tmp_path, settings):
+    from config.celery import app
+    from pagecache import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["pagecache-collect-nginx-page-log"]
+    assert entry["schedule"] == 60.0 and entry["task"] == tasks.collect_nginx_page_log.name in app.tasks
+    (tmp_path / "pages.log").write_bytes(_lines("hit", "miss"))
+    settings.NGINX_PAGE_LOG_DIR = ""
+    tasks.collect_nginx_page_log()  # no nginx in front: nothing read
+    assert _stored() == {}
+    settings.NGINX_PAGE_LOG_DIR = str(tmp_path)
+    tasks.collect_nginx_page_log()
+    assert sum(_stored().values()) == 2
