@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from pathlib import Path
 
 import redis
 from django.conf import settings
@@ -17,6 +19,9 @@ from lib import keys
 from lib.redis_client import get_redis
 from lib.web import staff_only
 from pagecache import stats as page_cache_stats
+from pagecache.actions import collect_nginx_page_log
+
+log = logging.getLogger("crowd.pagecache")
 
 
 def picker_counts() -> list[dict]:
@@ -128,6 +133,11 @@ def served_summary(counts: list[dict]) -> dict | None:
 def cache_status(request):
     picker_stats.flush()  # this process's counts first, so the page is current
     page_cache_stats.flush()
+    if settings.NGINX_PAGE_LOG_DIR:  # nginx's lines up to its last flush (at most 5 s old)
+        try:
+            collect_nginx_page_log(directory=Path(settings.NGINX_PAGE_LOG_DIR))
+        except OSError as exc:  # unreadable (a volume not mounted): the rest of the page still helps
+            log.warning("could not read nginx's page log: %r", exc)
     counts = picker_counts()
     return render(
         request,

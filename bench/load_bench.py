@@ -428,6 +428,7 @@ def start_nginx(workdir: Path, port: int, upstream_port: int) -> subprocess.Pope
                 "NGINX_KEY_PREFIX": nginx.key_prefix(),
                 "NGINX_STATIC_ROOT": str(Path(settings.BASE_DIR) / "static"),
                 "NGINX_MEDIA_ROOT": str(root / "media"),
+                "NGINX_PAGE_LOG_DIR": str(root),  # the page log, written as in production
             }
         ),
         workdir=root,

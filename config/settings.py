@@ -396,6 +396,14 @@ PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", not TESTING)
 PAGE_CACHE_SOFT_SECONDS = env_int("PAGE_CACHE_SOFT_SECONDS", 0 if TESTING else 5, minimum=0)
 # Also store copies nginx serves from memcached by URI (deploy/nginx.conf).
 PAGE_CACHE_NGINX = env_bool("PAGE_CACHE_NGINX", True)
+# The directory nginx writes its page log to (the same variable fills deploy/nginx.conf.template),
+# read every minute for the nginx hits and misses on /staff/cache/ (pagecache.nginx_log). Empty:
+# no nginx in front, nothing read.
+NGINX_PAGE_LOG_DIR = env_str("NGINX_PAGE_LOG_DIR", "")
+CELERY_BEAT_SCHEDULE["pagecache-collect-nginx-page-log"] = {
+    "task": "pagecache.tasks.collect_nginx_page_log",
+    "schedule": 60.0,
+}
 # Anonymous writes allowed per session / per address per minute.
 RATE_LIMIT_SESSION_PER_MINUTE = env_int("RATE_LIMIT_SESSION_PER_MINUTE", 60, minimum=1)
 RATE_LIMIT_ADDRESS_PER_MINUTE = env_int("RATE_LIMIT_ADDRESS_PER_MINUTE", 600, minimum=1)

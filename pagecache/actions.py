@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 
 from django.db import connection, transaction
+
+# pg_try_advisory_xact_lock key of the nginx page log collector ("crowdngx" in ASCII).
+NGINX_LOG_LOCK = 0x63726F77646E6778
 
 
 def add_page_cache_counts(*, rows: Iterable[tuple[datetime, str, int]]) -> None:
@@ -17,3 +21,32 @@ def add_page_cache_counts(*, rows: Iterable[tuple[datetime, str, int]]) -> None:
             "SET count = pagecache_pagecachestat.count + EXCLUDED.count",
             list(rows),
         )
+
+
+def collect_nginx_page_log(*, directory: Path) -> int | None:
+    """Add the counts of the lines nginx appended to its page log since the stored position, and
+    store the new position, in one transaction (``pagecache.nginx_log``). Returns the number of
+    lines counted, or None if another process is collecting (it counts them)."""
+    from pagecache import nginx_log
+    from pagecache.models import NginxLogPosition
+
+    key = str(directory)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [NGINX_LOG_LOCK])
+            if not cursor.fetchone()[0]:
+                return None
+        stored = NginxLogPosition.objects.filter(directory=key).first()
+        position = stored and nginx_log.Position(inode=stored.inode, offset=stored.offset)
+        collected = nginx_log.read_new(directory, position)
+        rows = [(hour, name, n) for (hour, name), n in collected.counts.items()]
+        if rows:
+            add_page_cache_counts(rows=rows)
+        if collected.position is None:
+            NginxLogPosition.objects.filter(directory=key).delete()
+        elif collected.position != position:
+            NginxLogPosition.objects.update_or_create(
+                directory=key,
+                defaults={"inode": collected.position.inode, "offset": collected.position.offset},
+            )
+        return sum(collected.counts.values())

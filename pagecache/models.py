@@ -13,3 +13,14 @@ class PageCacheStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hour:%Y-%m-%d %H}:00 {self.name} x{self.count}"
+
+
+class NginxLogPosition(models.Model):
+    """How far ``pagecache.nginx_log`` has read nginx's page log in ``directory`` (one row each)."""
+
+    directory = models.CharField(max_length=500, unique=True)
+    inode = models.BigIntegerField()
+    offset = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.directory}: inode {self.inode} at {self.offset}"

@@ -75,6 +75,19 @@ def test_data_lives_in_named_volumes(compose):
     assert mounted <= volumes
 
 
+def test_nginx_writes_its_page_log_where_the_worker_and_web_read_it(compose):
+    """pagecache.nginx_log: nginx's hits reach /staff/cache/ only through this shared directory."""
+    services = compose["services"]
+    directory = services["nginx"]["environment"]["NGINX_PAGE_LOG_DIR"]
+    assert f"nginxlog:{directory}" in services["nginx"]["volumes"]
+    for name in ["web", "worker"]:
+        assert services[name]["environment"]["NGINX_PAGE_LOG_DIR"] == directory
+        assert f"nginxlog:{directory}:ro" in services[name]["volumes"]
+    rotate = next(c for c in services["nginx"]["configs"] if c["source"] == "nginx-rotate-page-log")
+    assert rotate["target"].startswith("/docker-entrypoint.d/") and rotate["target"].endswith(".sh")
+    assert (BASE_DIR / compose["configs"]["nginx-rotate-page-log"]["file"]).stat().st_mode & 0o111
+
+
 def test_the_app_environment_is_one_the_settings_read(compose):
     settings_source = (BASE_DIR / "config" / "settings.py").read_text()
     read = set(re.findall(r'env_(?:str|bool|int|list|secret)\("(\w+)"', settings_source))

@@ -5,7 +5,9 @@ disk, and never serves a source PDF."""
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,7 +22,8 @@ from urllib.parse import urlsplit
 import pytest
 from django.conf import settings
 
-from pagecache import nginx
+from pagecache import nginx, stats
+from pagecache.actions import collect_nginx_page_log
 from reviews.actions import create_discovery
 from tests import factories
 
@@ -71,8 +74,10 @@ def front(live_server, media_root, settings):
             "NGINX_KEY_PREFIX": nginx.key_prefix(),
             "NGINX_STATIC_ROOT": str(Path(settings.BASE_DIR) / "static"),
             "NGINX_MEDIA_ROOT": str(media_root),
+            "NGINX_PAGE_LOG_DIR": str(workdir),
         }
     )
+    settings.NGINX_PAGE_LOG_DIR = str(workdir)
     (workdir / "nginx.conf").write_text(nginx.standalone_config(server_block, workdir=workdir))
     process = subprocess.Popen(
         [binary, "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-e", str(workdir / "error.log")],
@@ -169,3 +174,69 @@ def test_static_files_and_page_images_come_from_disk_and_source_pdfs_never(front
     for path in ("/media/sources/2024/05/claims.pdf", "/media/pages/sneaky.pdf", "/media/pages/SNEAKY.PDF"):
         status, _, body = _get(front + path)
         assert status == 404 and b"PDF" not in body, path
+
+
+def _flush_page_log(lines: int) -> None:
+    """nginx buffers its page log (up to 5 s): ask it to reopen its logs, which writes the buffers
+    out, and wait until the log has ``lines`` lines."""
+    workdir = Path(settings.NGINX_PAGE_LOG_DIR)
+    os.kill(int((workdir / "nginx.pid").read_text()), signal.SIGUSR1)
+    deadline = time.monotonic() + 15
+    while True:
+        written = sum(path.read_bytes().count(b"\n") for path in workdir.glob("pages.log*"))
+        if written >= lines:
+            return
+        assert time.monotonic() < deadline, f"nginx wrote {written} of {lines} page log lines"
+        time.sleep(0.05)
+
+
+def _staff_counts(client, editor) -> dict[str, int]:
+    client.force_login(editor)
+    page = client.get("/staff/cache/").content.decode()
+    counts = {}
+    for name in (stats.NGINX_HIT, stats.NGINX_MISS):
+        row = re.search(rf'<tr data-name="{name}">.*?</tr>', page, re.S).group(0)
+        counts[name] = int(re.findall(r"<td>([\d,]+)</td>", row)[0].replace(",", ""))
+        assert html.escape(stats.MEANINGS[name]) in row  # said in words, as the rest of the page
+    return counts
+
+
+def test_pages_nginx_serves_are_counted_on_the_staff_page_once(front, site, client, editor):
+    """Every anonymous page nginx looks up is a line in its page log; the collector counts each
+    line once, however often it runs, and /staff/cache/ shows them. Requests nginx never looks up
+    (a session, a POST) are not lines."""
+    assert _get(front + "/")[1]["X-Page-Cache"] == "miss"
+    for _ in range(7):
+        assert _get(front + "/")[1]["X-Page-Cache"] == "nginx"
+    _get(front + "/tags/", cookie="sessionid=someone")
+    _get(front + "/tags/", data=b"x=1")
+    _flush_page_log(8)
+    assert collect_nginx_page_log(directory=Path(settings.NGINX_PAGE_LOG_DIR)) == 8
+    assert collect_nginx_page_log(directory=Path(settings.NGINX_PAGE_LOG_DIR)) == 0
+    assert _staff_counts(client, editor) == {stats.NGINX_HIT: 7, stats.NGINX_MISS: 1}
+    # The staff page collects what is new when viewed (hits or misses: copies live 5 s).
+    _get(front + "/")
+    _get(front + "/")
+    _flush_page_log(10)
+    assert sum(_staff_counts(client, editor).values()) == 10
+    assert sum(_staff_counts(client, editor).values()) == 10
+
+
+def test_a_log_rotated_under_nginx_is_finished_then_the_new_one_read(front, site, client, editor):
+    """logrotate's way: rename to pages.log.1, then nginx reopens (SIGUSR1). Lines nginx still
+    wrote to the renamed log are counted, then the new log from its start."""
+    workdir = Path(settings.NGINX_PAGE_LOG_DIR)
+    for _ in range(3):
+        _get(front + "/")  # a miss, then two hits
+    _flush_page_log(3)
+    assert collect_nginx_page_log(directory=workdir) == 3
+    _get(front + "/")
+    (workdir / "pages.log").rename(workdir / "pages.log.1")
+    _get(front + "/")  # buffered, written to the renamed log when nginx reopens
+    _flush_page_log(5)
+    for _ in range(4):
+        _get(front + "/")
+    _flush_page_log(9)
+    assert (workdir / "pages.log").read_bytes().count(b"\n") == 4
+    assert collect_nginx_page_log(directory=workdir) == 6
+    assert sum(_staff_counts(client, editor).values()) == 9  # hits or misses: copies live 5 s
