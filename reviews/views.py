@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.files.storage import default_storage
@@ -102,7 +103,7 @@ def _following_image(request, assignment, page_id: int) -> str | None:
     shows it from the browser's cache (images are ``private, max-age=3600``). Only the image is
     prefetched, never the next screen (it carries a CSRF token and the reviewer's own state).
     None when there is no following page to offer cheaply; the submit then picks as before."""
-    if assignment is None:
+    if assignment is None or not settings.REVIEW_PREFETCH_NEXT:
         return None
     user = request.user
     uid = user.pk if user.is_authenticated else None
@@ -219,7 +220,7 @@ def _record(request, page_id: int):
     # cache) when it is still valid for this reviewer; else a fresh pick.
     try:
         following = None
-        if assignment is not None:
+        if assignment is not None and settings.REVIEW_PREFETCH_NEXT:
             following = take_following_page(
                 assignment=assignment, uid=user.pk, token=was_token, was_uid=was_uid, current_page_id=page_id
             )
