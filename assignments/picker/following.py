@@ -11,7 +11,8 @@ an abandoned one simply expires. Drawing it is the first draw of a normal Redis 
 current page left out, then the same Postgres check (not withdrawn, in the assignment, below
 the threshold, not reviewed or skipped by this reviewer) and the same capacity rules
 (``_Pick.accept``): never more reservations than reviews needed, overlapping assignments'
-places copied. It is bounded and best effort: the first draw only (one round trip and one
+places copied; and only while at least ``MIN_FREE_PAGES`` pages have a free place, so that it
+never makes another reviewer "busy" near the end of an assignment. It is bounded and best effort: the first draw only (one round trip and one
 query when it passes), nothing when Redis is down or cannot decide quickly, and no "busy" or
 "nothing left" verdict (the submit's normal pick gives those).
 
@@ -46,6 +47,10 @@ from assignments.picker.scripts import PROMOTE_LUA, RELEASE_LUA, eval_args, hold
 from lib import keys
 
 log = logging.getLogger("crowd.picker")
+
+# The next slot takes a page only while at least this many pages have a free place (the one it
+# takes included), so it never holds one of the last pages someone else could be given.
+MIN_FREE_PAGES = 4
 
 
 def next_slot(holder: str) -> str:
@@ -91,6 +96,11 @@ def pick_following_page(
         pick = _Pick(
             r, assignment, uid, slot, True, None, [int(a) for a in active if int(a) != assignment.pk]
         )
+        if not drawn.kept and drawn.drawable < MIN_FREE_PAGES:
+            # Near the end of an assignment a second place per reviewer would leave others
+            # "busy" while pages are held only to be prefetched: give it back.
+            pick.release(drawn.claimed)
+            return None
         if drawn.claimed == current_page_id:
             # The slot still held the page now on screen (reached some other way): give it up.
             pick.release(drawn.claimed)

@@ -24,7 +24,7 @@ REVIEW_URL = re.compile(r".*/review/(\d+)/$")
 
 @pytest.fixture
 def release(site, settings, tags):
-    doc = factories.make_document(pages=6, title="Additional costs allowance 2007-08")
+    doc = factories.make_document(pages=10, title="Additional costs allowance 2007-08")
     factories.make_assignment(documents=[doc], featured=Assignment.Featured.MAIN, slug="main")
     write_page_images(list(doc.pages.select_related("document")), settings.MEDIA_ROOT)
     build_denormalisations()

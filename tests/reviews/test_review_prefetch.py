@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 
 from assignments.models import Assignment
+from assignments.picker.following import MIN_FREE_PAGES
 from lib import keys
 from lib.redis_client import get_redis
 from moderation.actions.takedown import withdraw_page
@@ -25,8 +26,8 @@ PREFETCH = re.compile(r'<link rel="prefetch" as="image" href="/media/([^"]+)">')
 
 @pytest.fixture
 def pages(tags):
-    """The main assignment: one document of six pages, one review each."""
-    doc = factories.make_document(pages=6)
+    """The main assignment: one document of ten pages, one review each."""
+    doc = factories.make_document(pages=10)
     factories.make_assignment(documents=[doc], featured=Assignment.Featured.MAIN, threshold=1)
     ids = list(doc.pages.order_by("number").values_list("pk", flat=True))
     build_sets()
@@ -80,16 +81,29 @@ def test_a_keyboard_run_never_repeats_a_page_and_always_lands_on_the_prefetched_
 ):
     client.force_login(reviewer)
     current, seen = first_page(client), []
-    for _ in range(5):
+    while True:
         following = prefetched(client, current)
-        assert following is not None and following != current and following not in seen
+        if following is None:
+            break
+        assert following != current and following not in seen
         with django_capture_on_commit_callbacks(execute=True):
             assert submit(client, current, "skip" if len(seen) == 2 else "submit") == f"/review/{following}/"
         seen.append(current)
         current = following
-    assert prefetched(client, current) is None  # the last page: nothing left to follow it
-    assert submit(client, current).endswith("/done/")
-    assert Review.objects.filter(reviewer=reviewer).count() == 5  # one of the six skipped
+    # Prefetched while at least MIN_FREE_PAGES pages had a free place: not the one on screen
+    # (held), nor the reviewed ones (at the threshold); the skipped one still has its place (for
+    # others). The last pages are picked on submit as before.
+    assert len(seen) == len(pages) - MIN_FREE_PAGES + 1
+    while True:
+        with django_capture_on_commit_callbacks(execute=True):
+            landed = submit(client, current)
+        seen.append(current)
+        if landed.endswith("/done/"):
+            break
+        current = int(landed.strip("/").split("/")[-1])
+        assert current not in seen
+    assert sorted(seen) == sorted(pages)
+    assert Review.objects.filter(reviewer=reviewer).count() == len(pages) - 1  # one skipped
 
 
 def test_a_following_page_reviewed_elsewhere_meanwhile_is_not_served(client, pages, reviewer):
@@ -138,18 +152,27 @@ def test_a_withdrawn_page_is_never_prefetched_nor_served(
             assert prefetched(client, page_id) != following
 
 
-def test_the_following_page_takes_a_place_so_nobody_else_gets_it(client, tags, reviewer, reviewer2):
-    doc = factories.make_document(pages=2)
+def test_the_following_page_takes_a_place_but_never_one_of_the_last_ones(client, tags, reviewer, reviewer2):
+    doc = factories.make_document(pages=MIN_FREE_PAGES + 1)
     factories.make_assignment(documents=[doc], featured=Assignment.Featured.MAIN, threshold=1)
     build_sets()
     client.force_login(reviewer)
     current = first_page(client)
     following = prefetched(client, current)
-    assert {current, following} == set(doc.pages.values_list("pk", flat=True))
+    assert following not in {None, current}
+    # Another reviewer is never given either page the first one holds.
     other = Client()
     other.force_login(reviewer2)
-    # Both pages are held by the first reviewer (one as theirs, one as their next): busy.
-    assert other.get("/review/next/").url.endswith("/busy/")
+    given = first_page(other)
+    assert given not in {current, following}
+    # Fewer than MIN_FREE_PAGES pages with a free place now (two held by the first reviewer,
+    # one by the second): the second takes no following page, and the last free page still
+    # goes to whoever asks next.
+    assert prefetched(other, given) is None
+    third = Client()
+    third.force_login(factories.make_user())
+    last = first_page(third)
+    assert last not in {current, following, given}
 
 
 def test_an_anonymous_first_time_visitor_gets_the_prefetched_page_too(pages):
