@@ -6,6 +6,7 @@ import hashlib
 
 from django.conf import settings
 from django.contrib import messages
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
@@ -43,6 +44,20 @@ def browser_token(request) -> str | None:
     else:
         return None
     return hashlib.sha256(source.encode()).hexdigest()[:32]
+
+
+def screen_token(request) -> str | None:
+    """``browser_token`` for the review screen, which always sends the CSRF cookie: a first-time
+    visitor has none yet, so the one this response sets is used (``get_token`` makes it; the
+    template would anyway), and their submit, which carries it, finds the same token."""
+    if getattr(request.user, "is_authenticated", False):
+        return None
+    session = getattr(request, "session", None)
+    if (session is None or not session.session_key) and not request.COOKIES.get(settings.CSRF_COOKIE_NAME):
+        get_token(request)
+        secret = request.META.get("CSRF_COOKIE")
+        return hashlib.sha256(("c" + secret).encode()).hexdigest()[:32] if secret else None
+    return browser_token(request)
 
 
 def next_review_url(request, reviewer) -> str | None:

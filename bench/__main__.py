@@ -12,6 +12,8 @@ removes at the end.
                                           # nginx, 64 reviewers, open loop, cached pages; replaces
                                           # its section of docs/benchmarks.md
     python -m bench --profile-cycle       # one reviewer's cycle in process: ms and queries per step
+    python -m bench --browser             # Enter -> next page image loaded in Chromium, before/after
+                                          # the following page's prefetch (bench/browser_bench.py)
 """
 
 from __future__ import annotations
@@ -83,7 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile-cycle", action="store_true", help="profile one reviewer's cycle and stop")
     parser.add_argument("--cprofile", action="store_true", help="with --profile-cycle: print cProfile's top")
+    parser.add_argument("--browser", action="store_true", help="run only bench/browser_bench.py (20 cycles)")
     args = parser.parse_args(argv)
+    if args.browser:
+        # Its own process (it prepares the same environment, servers and clean-up itself).
+        import subprocess
+
+        return subprocess.call([sys.executable, "-m", "bench.browser_bench"], cwd=BASE_DIR)
     sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else DEFAULT_SIZES
     if sorted(sizes) != list(sizes) or len(sizes) < 2 or min(sizes) < 1000:
         parser.error("--sizes: at least two increasing page counts of 1000 or more")

@@ -487,8 +487,12 @@ def seed(pages: int = LOAD_PAGES) -> dict:
         )
         c.execute(
             "INSERT INTO reviews_page (id, document_id, number, image, thumbnail, width, height, review_count) "
-            "SELECT n, (n - 1) / %(per)s + 1, (n - 1) %% %(per)s + 1, 'pages/load-' || n || '.jpg', "
-            "'thumbs/load-' || n || '.jpg', 1400, 1980, 0 FROM generate_series(1, %(pages)s) AS n",
+            # Named "<document id>-..." as the importer names them: the media gate serves only such
+            # names (bench/browser_bench.py fetches the images).
+            "SELECT n, (n - 1) / %(per)s + 1, (n - 1) %% %(per)s + 1, "
+            "'pages/' || ((n - 1) / %(per)s + 1) || '-load-' || n || '.jpg', "
+            "'thumbs/' || ((n - 1) / %(per)s + 1) || '-load-' || n || '.jpg', 1400, 1980, 0 "
+            "FROM generate_series(1, %(pages)s) AS n",
             {"per": PAGES_PER_DOCUMENT, "pages": pages},
         )
         c.execute("SELECT setval(pg_get_serial_sequence('reviews_page', 'id'), %s)", [pages])

@@ -382,6 +382,10 @@ SPECTACULAR_SETTINGS = {
 
 # Seconds a page just handed to one reviewer is softly reserved so others get different pages.
 PICKER_RESERVATION_SECONDS = env_int("PICKER_RESERVATION_SECONDS", 60, minimum=0)
+# The review screen reserves the reviewer's following page and lets the browser prefetch its
+# image, so Enter shows it from the cache (assignments.picker.following). Off: the submit picks
+# afresh, as before (bench/browser_bench.py measures both).
+REVIEW_PREFETCH_NEXT = env_bool("REVIEW_PREFETCH_NEXT", True)
 # Size of the memcached pool of to-do page ids per assignment (the Redis-down fallback).
 PICKER_POOL_SIZE = env_int("PICKER_POOL_SIZE", 1000, minimum=10)
 # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For / X-Real-IP name the

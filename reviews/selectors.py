@@ -55,6 +55,15 @@ def page_for_review(page_id: int) -> Page | None:
     return Page.objects.select_related("document__member").filter(pk=page_id).first()
 
 
+def page_image_name(page_id: int) -> str | None:
+    """The image file of a page that may be shown (not withdrawn), for the review screen's
+    prefetch of the following page; None otherwise. One query by primary key."""
+    return (
+        Page.objects.filter(pk=page_id, withdrawn_at__isnull=True).values_list("image", flat=True).first()
+        or None
+    )
+
+
 def reviewer_status(*, user, page_id: int) -> tuple[int, bool]:
     """(this user's review count, whether they already reviewed the page), in one query (two for
     a quarantined reviewer, whose own count includes the reviews that count for nothing: they

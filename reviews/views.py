@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.core.files.storage import default_storage
 from django.db import DatabaseError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -18,8 +20,9 @@ from django.urls import reverse, reverse_lazy
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 
+from assignments.picker.following import pick_following_page, take_following_page
 from assignments.selectors import current_assignment, home_assignments
-from assignments.views_next import next_review_url
+from assignments.views_next import browser_token, next_review_url, screen_token
 from contributors import selectors as credit
 from lib.web import allow_methods, error_page, max_body_bytes
 from moderation import takedown_selectors as takedown
@@ -73,6 +76,7 @@ def review(request, page_id: int):
         return _withdrawn(request, "The editors withdrew this page: it can no longer be reviewed.")
     keys = selectors.review_screen_keys()
     own_count, already_reviewed = selectors.reviewer_status(user=request.user, page_id=page.pk)
+    assignment = current_assignment(request)
     return render(
         request,
         "reviews/review.html",
@@ -80,13 +84,36 @@ def review(request, page_id: int):
             "page": page,
             "keys": keys,
             "tag_controls": tag_controls(keys),
-            "assignment": current_assignment(request),
+            "assignment": assignment,
             "own_count": own_count,
+            "following_image": _following_image(request, assignment, page.pk)
+            if request.method == "GET"
+            else None,
             "already_reviewed": already_reviewed,
             # Lets a double submit of a first review find one account (reviews.sessions).
             "first_write_token": None if request.user.is_authenticated else sessions.first_write_token(),
         },
     )
+
+
+def _following_image(request, assignment, page_id: int) -> str | None:
+    """The image URL of the reviewer's following page, reserved for them now (see
+    ``assignments.picker.following``), for the screen's ``<link rel="prefetch">``: the browser
+    fetches it while the reviewer looks at this page, and the submit goes to that page, so Enter
+    shows it from the browser's cache (images are ``private, max-age=3600``). Only the image is
+    prefetched, never the next screen (it carries a CSRF token and the reviewer's own state).
+    None when there is no following page to offer cheaply; the submit then picks as before."""
+    if assignment is None or not settings.REVIEW_PREFETCH_NEXT:
+        return None
+    user = request.user
+    uid = user.pk if user.is_authenticated else None
+    following = pick_following_page(
+        assignment=assignment, uid=uid, token=screen_token(request), current_page_id=page_id
+    )
+    if following is None:
+        return None
+    name = selectors.page_image_name(following)  # withdrawn since the check: nothing prefetched
+    return default_storage.url(name) if name else None
 
 
 # The tag set's part of the review screen (its checkboxes and the shortcut list) is the same for
@@ -142,6 +169,9 @@ def _record(request, page_id: int):
         return _review_error(request, page_id, ReviewError("That page does not exist.", code="no_such_page"))
     assignment = current_assignment(request)
     logged_out = not user.is_authenticated
+    # Who the screen was shown to (before a first write makes an account): their following page
+    # is held under that name.
+    was_uid, was_token = (None, browser_token(request)) if logged_out else (user.pk, None)
     try:
         # The first write, never a visit, creates the account (crawlers only GET), in one
         # transaction with the review: a refused review (bad tag, forged page) leaves no stray
@@ -186,8 +216,15 @@ def _record(request, page_id: int):
         sessions.log_in_anonymous_reviewer(request, user)
     # Straight to the next page's review screen (picked now, as /review/next/ would): one round
     # trip fewer per review. /review/next/ stays for links and the start button.
+    # The following page reserved while this one was on screen (its image is in the browser's
+    # cache) when it is still valid for this reviewer; else a fresh pick.
     try:
-        url = next_review_url(request, user)
+        following = None
+        if assignment is not None and settings.REVIEW_PREFETCH_NEXT:
+            following = take_following_page(
+                assignment=assignment, uid=user.pk, token=was_token, was_uid=was_uid, current_page_id=page_id
+            )
+        url = reverse("review", args=[following]) if following else next_review_url(request, user)
     except DatabaseError:
         # The review is committed: say so with a redirect even if picking the next page failed
         # (Postgres restarting); /review/next/ answers for itself, with a 503 if it must.

@@ -16,6 +16,8 @@ The package, one module per concern:
 - ``postgres_source``: source 3, bounded Postgres queries, and the judge of "nothing left";
 - ``check``: the Postgres check every candidate passes, whatever its source;
 - ``claims``: claims copied to overlapping assignments, within their free places;
+- ``following``: the reviewer's following page, reserved by the review screen under their next
+  slot (``promote.lua`` makes it theirs on submit) so that the browser can prefetch its image;
 - ``sampling``: uniform samples of the to-do pages, to fill the pool;
 - ``state``: everything this process remembers between picks, in one resettable object
   (``STATE``, :func:`reset_state`).

@@ -30,6 +30,7 @@ DRAW_LUA = _script("draw.lua")
 RESERVE_LUA = _script("reserve.lua")
 RELEASE_LUA = _script("release.lua")
 COPY_LUA = _script("copy.lua")
+PROMOTE_LUA = _script("promote.lua")
 
 
 def script_keys(assignment_id: int) -> list[str]:
