@@ -31,4 +31,8 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "5"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 backlog = 2048
 max_requests = 0
+# The app (Django, the URLconf: config/wsgi.py) is imported once in the master and the workers
+# fork with it: a new or replaced worker serves at once instead of spending its first requests
+# importing. Nothing opens a connection at import (the clients are lazy), so no socket is shared.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
