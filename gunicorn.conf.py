@@ -5,11 +5,18 @@ environment variable with the default we chose.
 Why these values (measured with `make bench` on the 2-core development machine; see
 docs/benchmarks.md and docs/caching.md):
 
-- worker_class gthread, workers 3 x threads 4: a request spends most of its time waiting on
+- worker_class gthread, workers 3 x threads 4: a request spends much of its time waiting on
   Postgres, Redis or memcached (a review submit is about 70% waits), so threads overlap those
   waits inside one process while 3 processes use both cores (and a third covers one stalled in a
-  GC pause). More workers on 2 cores only added context switches; more threads per worker made
-  the GIL the queue (p99 grew, throughput did not).
+  GC pause). Measured on 2026-12-02 (64 reviewers, the load bench's closed loop (bench/load_bench.py
+  closed_loop) against each shape for 12 s, two rounds interleaved, load average 3-9 from other work on the
+  machine, so throughput figures are noisy): the steadier figure is the workers' CPU per review
+  cycle, from /proc: 3x4 14.9 and 14.6 ms, 2x8 14.8 and 14.5 ms, 2x4 15.5 ms, 4x4 17.8 and
+  17.3 ms. 4 workers cost a fifth more CPU per cycle (more processes contending for two cores);
+  2x8 and 3x4 are level, and 3 workers keep serving when one is stuck or being replaced.
+  Cycles/s in the same runs: 3x4 69 and 61, 2x8 64 and 73, 4x4 72 and 58, 2x4 51 and 89.
+  Whatever the shape, gunicorn's own work (its event loop and handing connections to threads)
+  was about a tenth of a worker's CPU in py-spy; the rest is Django.
 - Each worker process keeps its own persistent connections: Django's psycopg pool (DB_POOL_MAX,
   10 per process: 3 x 10 stays well under Postgres' 100), one Redis connection pool and one
   pymemcache pool per process, opened on first use and reused by every request after.
@@ -31,4 +38,8 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "5"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 backlog = 2048
 max_requests = 0
+# The app (Django, the URLconf: config/wsgi.py) is imported once in the master and the workers
+# fork with it: a new or replaced worker serves at once instead of spending its first requests
+# importing. Nothing opens a connection at import (the clients are lazy), so no socket is shared.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None

@@ -43,7 +43,7 @@ from denorm.changes import Changes, changed
 from denorm.operations import mark_stale
 from denorm.redis_sets import REDIS_CHUNK, hash_tag_id, read_scores, read_sets, scan_keys, sync_set
 from denorm.registry import Denormalisation, Drift, Store, register
-from lib import keys
+from lib import keys, redis_batch
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
 from reviews import signals
@@ -627,15 +627,17 @@ def _on_review(sender, *, page_id, reviewer_id, completed_assignment_ids, quaran
     active = Assignment.objects.filter(pk__in=completed_assignment_ids, active=True).values_list(
         "pk", flat=True
     )
-    try:
-        pipe = get_redis().pipeline(transaction=False)
+    active = list(active)
+
+    def fill(pipe) -> None:
         for assignment_id in active:
             pipe.sadd(keys.assignment_done(assignment_id), page_id)
             pipe.srem(keys.assignment_todo(assignment_id), page_id)
             pipe.zrem(keys.assignment_todo_rank(assignment_id), page_id)
-        pipe.execute()
-    except redis.RedisError as exc:
-        _sets_not_updated(exc)
+
+    # Sent with the other receivers' writes (one round trip, lib/redis_batch.py), before the
+    # view picks the next page.
+    redis_batch.queue(fill, _sets_not_updated)
 
 
 @receiver(signals.page_skipped, dispatch_uid="denormalisation-assignment-skip")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 
-import redis
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
@@ -30,7 +29,7 @@ from denorm.changes import Changes, PageContext, changed
 from denorm.operations import mark_stale
 from denorm.redis_sets import scan_keys
 from denorm.registry import Denormalisation, Drift, Store, register
-from lib import keys
+from lib import keys, redis_batch
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
 from reviews import signals
@@ -67,45 +66,68 @@ def _on_review(
         row = Document.objects.filter(pk=document_id).values_list("member_id", "member__party_id").first()
         if row is not None:
             member_id, party_id = row
-    try:
-        record_review(
+    # Sent with the other receivers' writes (one round trip, lib/redis_batch.py).
+    redis_batch.queue(
+        _review_commands(
             reviewer_id=reviewer_id,
             assignment_id=assignment_id,
             member_id=member_id,
             party_id=party_id,
             created=created,
-        )
-    except redis.RedisError as exc:
-        # The review is committed; the stale flag makes the beat task rebuild once Redis is back.
-        mark_stale(ALL_NAMES, repr(exc))
-        warn_throttled(
-            log, "contributors", "leaderboards not updated, Redis unavailable (flagged stale): %r", exc
-        )
+        ),
+        _boards_not_updated,
+    )
+
+
+def _boards_not_updated(exc: Exception) -> None:
+    # The review is committed; the stale flag makes the beat task rebuild once Redis is back.
+    mark_stale(ALL_NAMES, repr(exc))
+    warn_throttled(
+        log, "contributors", "leaderboards not updated, Redis unavailable (flagged stale): %r", exc
+    )
 
 
 def record_review(
     *, reviewer_id: int, assignment_id: int | None, member_id: int | None, party_id: int | None, created=None
 ) -> None:
     """One more review on each of its boards and in its hour's bucket: one round trip."""
+    pipe = get_redis().pipeline(transaction=False)
+    _review_commands(
+        reviewer_id=reviewer_id,
+        assignment_id=assignment_id,
+        member_id=member_id,
+        party_id=party_id,
+        created=created,
+    )(pipe)
+    pipe.execute()
+
+
+def _review_commands(
+    *, reviewer_id: int, assignment_id: int | None, member_id: int | None, party_id: int | None, created=None
+):
+    """The commands of :func:`record_review`, to queue on a pipeline (times taken now)."""
     now = clock.now()
     created = created or now
     review_hour, current = recent.hour_of(created), recent.hour_of(now)
     in_window = current - recent.WINDOW_HOURS < review_hour <= current
-    pipe = get_redis().pipeline(transaction=False)
-    for board in leaderboards.boards_of_review(
+    boards = leaderboards.boards_of_review(
         assignment_id=assignment_id, member_id=member_id, party_id=party_id
-    ):
-        pipe.zincrby(board.key, 1, reviewer_id)
-    pipe.eval(
-        RECENT_ADD_LUA,
-        2,
-        keys.recent_reviewers_hour(review_hour),
-        keys.recent_reviewers_window(current),
-        reviewer_id,
-        recent.bucket_ttl(review_hour, now),
-        "1" if in_window else "0",
     )
-    pipe.execute()
+
+    def fill(pipe) -> None:
+        for board in boards:
+            pipe.zincrby(board.key, 1, reviewer_id)
+        pipe.eval(
+            RECENT_ADD_LUA,
+            2,
+            keys.recent_reviewers_hour(review_hour),
+            keys.recent_reviewers_window(current),
+            reviewer_id,
+            recent.bucket_ttl(review_hour, now),
+            "1" if in_window else "0",
+        )
+
+    return fill
 
 
 @receiver(post_delete, sender=Review, dispatch_uid="contributors-review-delete")

@@ -47,6 +47,24 @@ redis.call('expire', KEYS[1], tonumber(ARGV[3]))
 return {1, current, previous}
 """
 
+# The same for several limits in one call (one round trip), in order: KEYS two per limit, ARGV
+# three per limit. Returns {0, 0, 0} when all allowed, else {n, current, previous} for the n-th
+# (1-based) limit, the first refused: the limits before it counted the hit, those after it are
+# not looked at, exactly as calling the single-limit script for each in turn.
+_SLIDING_WINDOWS_LUA = """
+for i = 1, #KEYS / 2 do
+  local current_key = KEYS[2 * i - 1]
+  local current = tonumber(redis.call('get', current_key) or '0')
+  local previous = tonumber(redis.call('get', KEYS[2 * i]) or '0')
+  if previous * tonumber(ARGV[3 * i - 1]) + current + 1 > tonumber(ARGV[3 * i - 2]) then
+    return {i, current, previous}
+  end
+  redis.call('incr', current_key)
+  redis.call('expire', current_key, tonumber(ARGV[3 * i]))
+end
+return {0, 0, 0}
+"""
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -89,22 +107,46 @@ def hit(limits: list[Limit], *, now: float | None = None) -> Exceeded | None:
     now = time.time() if now is None else now
     try:
         client = get_redis()
+        if len(limits) > 1 and not getattr(settings, "REDIS_CLUSTER", False):
+            return _hit_together(client, limits, now)
+        # On a Redis Cluster each limit's keys have their own slot: one script call per limit.
         script = client.register_script(_SLIDING_WINDOW_LUA)
         for limit in limits:
             index, fraction = _window_position(limit.window, now)
-            allowed, current, previous = script(
-                keys=[
-                    keys.rate_limit(limit.scope, limit.ident, limit.window, index),
-                    keys.rate_limit(limit.scope, limit.ident, limit.window, index - 1),
-                ],
-                args=[limit.limit, repr(1 - fraction), 2 * limit.window + 5],
-            )
+            allowed, current, previous = script(keys=_keys(limit, index), args=_args(limit, fraction))
             if not int(allowed):
                 return _exceeded(limit, int(current), int(previous), fraction)
         return None
     except redis.RedisError as exc:
         warn_throttled(log, "rate-limit", "rate limits counted per process, Redis unavailable: %r", exc)
         return _local.hit(limits, now)
+
+
+def _keys(limit: Limit, index: int) -> list[str]:
+    return [
+        keys.rate_limit(limit.scope, limit.ident, limit.window, index),
+        keys.rate_limit(limit.scope, limit.ident, limit.window, index - 1),
+    ]
+
+
+def _args(limit: Limit, fraction: float) -> list:
+    return [limit.limit, repr(1 - fraction), 2 * limit.window + 5]
+
+
+def _hit_together(client, limits: list[Limit], now: float) -> Exceeded | None:
+    """All of ``limits`` in one script call (a plain Redis: any keys in one script)."""
+    positions = [_window_position(limit.window, now) for limit in limits]
+    script_keys, script_args = [], []
+    for limit, (index, fraction) in zip(limits, positions, strict=True):
+        script_keys += _keys(limit, index)
+        script_args += _args(limit, fraction)
+    refused, current, previous = client.register_script(_SLIDING_WINDOWS_LUA)(
+        keys=script_keys, args=script_args
+    )
+    if not int(refused):
+        return None
+    n = int(refused) - 1
+    return _exceeded(limits[n], int(current), int(previous), positions[n][1])
 
 
 def _exceeded(limit: Limit, current: int, previous: int, fraction: float) -> Exceeded:

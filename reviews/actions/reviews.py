@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 
 from assignments import scope
 from assignments.actions import advance_assignment_progress
+from lib import redis_batch
 from reviews import signals
 from reviews.denormalisations import stamp_listed_at
 from reviews.models import Page, Review, Skip, Tag
@@ -235,6 +236,8 @@ def skip_page(*, reviewer: AbstractBaseUser, page_id: int, only_open_pages: bool
 def _send(signal, **kwargs) -> None:
     # After commit the review is safe in Postgres; a failing receiver (Redis down) must not turn
     # the request into an error. Receivers log, and the registry's check/rebuild repairs drift.
-    for receiver, result in signal.send_robust(sender=Review, **kwargs):
-        if isinstance(result, Exception):
-            log.warning("receiver %r failed: %r", receiver, result)
+    # Their queued Redis writes leave together, in one round trip, when the batch closes.
+    with redis_batch.batch():
+        for receiver, result in signal.send_robust(sender=Review, **kwargs):
+            if isinstance(result, Exception):
+                log.warning("receiver %r failed: %r", receiver, result)
