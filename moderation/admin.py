@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from lib.admin import RecordAdmin
 from moderation.actions.quarantine import (
     MAX_REASON_LENGTH,
     QuarantineError,
@@ -95,16 +96,7 @@ class ReviewerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Quarantine)
-class QuarantineAdmin(admin.ModelAdmin):
+class QuarantineAdmin(RecordAdmin):
     list_display = ["user", "quarantined_at", "quarantined_by", "reason", "released_at", "released_by"]
     ordering = ["-quarantined_at"]
     list_select_related = ["user", "quarantined_by", "released_by"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
+from lib.admin import RecordAdmin
 from lib.login_throttle import ThrottledLoginMixin
 from moderation import takedown_admin
 from reviews import actions, pdf
@@ -337,7 +338,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(RecordAdmin):
     """Read-only: reviews are written by reviewers, through submit_review and its counters."""
 
     list_display = ["created", "reviewer", "page", "assignment", "tag_list"]
@@ -350,15 +351,6 @@ class ReviewAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="tags")
     def tag_list(self, obj: Review) -> str:

@@ -1,0 +1,20 @@
+"""Admin pieces shared by the apps."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+
+class RecordAdmin(admin.ModelAdmin):
+    """A record's admin: readable, never added, changed or deleted by hand. Reviews, triage
+    decisions and quarantines are written by their actions only (with their denormalisations),
+    and kept as the trail of what happened."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
