@@ -15,6 +15,16 @@ def test_model_urls_resolve(client, release, tags):
     assert reverse("tag", args=["receipt"]) == "/tags/receipt/"
 
 
+def test_index_pages_have_plain_titles(client, release):
+    """The browser tab says the party's, member's or document's name, and nothing else (the
+    discoveries section once sat inside the title block: its markup showed as the tab's text)."""
+    party, member, doc = release["parties"]["red"], release["members"]["ann"], release["docs"]["ann"]
+    for obj, name in ((party, "Red"), (member, "Ann Red"), (doc, "Ann&#x27;s claims")):
+        html = client.get(obj.get_absolute_url()).content.decode()
+        title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+        assert title == f"{name} · Crowd review", title
+
+
 def test_party_page_counts_visible_pages_per_tag(client, release, tags):
     red = release["parties"]["red"]
     review(pages_of(release["docs"]["ann"])[0], "receipt")
