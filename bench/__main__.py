@@ -132,7 +132,15 @@ def main(argv: list[str] | None = None) -> int:
         report.total_seconds += time.monotonic() - started
         print(report.listing.summary())
         if sizes == DEFAULT_SIZES:
-            Path(args.output).write_text(report.markdown())
+            output = Path(args.output)
+            document = report.markdown()
+            # The browser bench (`--browser`) runs apart: its last section is kept.
+            browser = load_bench.section(
+                output.read_text() if output.exists() else "", load_bench.BROWSER_HEADING
+            )
+            if browser:
+                document = load_bench.splice(document, browser, heading=load_bench.BROWSER_HEADING)
+            output.write_text(document)
             print(f"wrote {args.output}")
         else:
             print("(not writing docs/benchmarks.md: not the standard sizes)")

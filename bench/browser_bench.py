@@ -30,6 +30,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+from datetime import UTC
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
@@ -147,6 +148,44 @@ def run_cycles(
     return samples, cached, parts
 
 
+def markdown(results: dict, *, cycles: int, dwell_ms: int, image_kib: int) -> list[str]:
+    """The section of docs/benchmarks.md: before (no prefetch) and after, with the steps."""
+    from datetime import datetime
+
+    from bench import load_bench
+
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    lines = [
+        load_bench.BROWSER_HEADING,
+        "",
+        f"`python -m bench --browser` (`python -m bench.browser_bench --cycles N`), last run "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average after it {load}: one reviewer "
+        f"in headless Chromium against gunicorn as `make run` serves it, the bench's own database, "
+        f"{PAGES} pages with a {image_kib} KiB JPEG each served through the site's media route "
+        f"(`private, max-age=3600`), {dwell_ms} ms on each page before Enter, {cycles} timed cycles "
+        "per mode; timed in the browser from the Enter `keydown` to the next screen's "
+        "`#page-image` `load` event. Before: `REVIEW_PREFETCH_NEXT=0` (the submit picks afresh and "
+        "the image is fetched after the navigation). After: the review screen reserves the "
+        "reviewer's following page and prefetches its image (`assignments/picker/following.py`).",
+        "",
+        "| | median | p90 | max | next image from the cache |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for mode, label in (("0", "before"), ("1", "after")):
+        samples, cached, _ = results[mode]
+        lines.append(
+            f"| {label} | {statistics.median(samples):.1f} ms | {percentile(samples, 0.9):.1f} ms | "
+            f"{max(samples):.1f} ms | {cached}/{len(samples)} |"
+        )
+    lines += ["", "Where the time goes (medians, ms):", "", "| step | before | after |", "|---|---:|---:|"]
+    for name in results["1"][2]:
+        values = [
+            statistics.median(results[m][2][name]) if results[m][2].get(name) else float("nan") for m in "01"
+        ]
+        lines.append(f"| {name} | {values[0]:.1f} | {values[1]:.1f} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.browser_bench", description=__doc__.splitlines()[0]
@@ -203,6 +242,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             for name, values in parts.items():
                 print(f"      {name:34} median {statistics.median(values):6.1f} ms")
+        output = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+        document = output.read_text() if output.exists() else ""
+        section = markdown(results, cycles=args.cycles, dwell_ms=args.dwell_ms, image_kib=size // 1024)
+        output.write_text(load_bench.splice(document, section, heading=load_bench.BROWSER_HEADING))
+        print(f"wrote the browser section of {output}")
         return 0
     finally:
         from lib import services

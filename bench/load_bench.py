@@ -74,6 +74,8 @@ TARGET_DJANGO_RPS = 1000.0
 TARGET_NGINX_RPS = 5000.0
 ALONE_SECONDS = 8.0
 SECTION_HEADING = "## Full review cycle and cached pages"
+# Written by bench/browser_bench.py (`python -m bench --browser`), kept by the full run.
+BROWSER_HEADING = "## Enter to the next page shown, in Chromium"
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -780,13 +782,24 @@ def run(
     return report
 
 
-def splice(document: str, section: list[str]) -> str:
-    """``document`` with its load section (from ``SECTION_HEADING`` to the next ``## `` heading
-    or the end) replaced by ``section``; appended when it has none."""
+def splice(document: str, section: list[str], heading: str = SECTION_HEADING) -> str:
+    """``document`` with its section under ``heading`` (to the next ``## `` heading or the end)
+    replaced by ``section``; appended when it has none. The load section by default; the
+    browser bench's section too (``bench.browser_bench``)."""
     lines = document.rstrip("\n").split("\n")
     try:
-        start = lines.index(SECTION_HEADING)
+        start = lines.index(heading)
     except ValueError:
         return "\n".join([*lines, "", *section]).rstrip("\n") + "\n"
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     return "\n".join([*lines[:start], *section, *lines[end:]]).rstrip("\n") + "\n"
+
+
+def section(document: str, heading: str) -> list[str]:
+    """The lines of ``document``'s section under ``heading``, [] when it has none."""
+    lines = document.rstrip("\n").split("\n")
+    if heading not in lines:
+        return []
+    start = lines.index(heading)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return lines[start:end]

@@ -146,6 +146,17 @@ def test_the_load_section_replaces_its_own_part_of_the_document_only():
     )
 
 
+def test_a_full_run_keeps_the_browser_section_the_browser_bench_wrote():
+    """``python -m bench`` rewrites docs/benchmarks.md whole; the browser bench runs apart and its
+    section is carried over, under its own heading."""
+    old = f"# Benchmarks\n\n## Picker\n\nold\n\n{load_bench.BROWSER_HEADING}\n\nbrowser figures\n"
+    kept = load_bench.section(old, load_bench.BROWSER_HEADING)
+    assert kept == [load_bench.BROWSER_HEADING, "", "browser figures"]
+    new = load_bench.splice("# Benchmarks\n\n## Picker\n\nnew\n", kept, heading=load_bench.BROWSER_HEADING)
+    assert new == f"# Benchmarks\n\n## Picker\n\nnew\n\n{load_bench.BROWSER_HEADING}\n\nbrowser figures\n"
+    assert load_bench.section("# Benchmarks\n", load_bench.BROWSER_HEADING) == []
+
+
 def _recorder(cycles: int, seconds: float, ms: list[float], **extra) -> load_bench.Recorder:
     rec = load_bench.Recorder(cycles=cycles, seconds=seconds, **extra)
     for i, value in enumerate(ms):

@@ -18,39 +18,22 @@ import pytest
 from django.db import connection
 
 from denorm import operations, registry
-from tests import factories
+from tests.measure_support import seed_release
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_measure_check_cost():
     pages = int(os.environ.get("MEASURE_PAGES", "200000"))
-    party = factories.make_party()
-    members = [factories.make_member(party=party) for _ in range(20)]
-    tag = factories.make_tag("receipt", key="r")
-    users = [factories.make_user() for _ in range(1000)]
-    docs = pages // 100
-    # Before the pages: their on-commit set rebuild stays small.
-    factories.make_assignment(parties=[party], threshold=2)
-    factories.make_assignment(members=members[:2], threshold=1)
+    seeded = seed_release(pages)
+    tag, docs = seeded.tag, seeded.pages // 100
+    users = seeded.user_ids
     with connection.cursor() as c:
-        c.execute(
-            "INSERT INTO reviews_document (id, title, member_id, source, sha256, page_count, status, error, created)"
-            " SELECT 1000000 + d, 'd' || d, (%(m)s::bigint[])[1 + d %% 20], 's' || d, md5(d::text) || md5('x' || d),"
-            " 100, 'imported', '', now() FROM generate_series(1, %(docs)s) d",
-            {"m": [m.pk for m in members], "docs": docs},
-        )
-        c.execute(
-            "INSERT INTO reviews_page (id, document_id, number, image, thumbnail, width, height, review_count)"
-            " SELECT 1000000 + n, 1000000 + (n - 1) / 100 + 1, (n - 1) %% 100 + 1, 'p', 't', 1, 1, 0"
-            " FROM generate_series(1, %(pages)s) n",
-            {"pages": docs * 100},
-        )
         c.execute(
             "INSERT INTO reviews_review (reviewer_id, page_id, assignment_id, created)"
             " SELECT (%(u)s::bigint[])[1 + n %% 1000], 1000000 + n, NULL, now()"
             " FROM generate_series(1, %(pages)s, 2) n",
-            {"u": [u.pk for u in users], "pages": docs * 100},
+            {"u": users, "pages": docs * 100},
         )
         c.execute(
             "INSERT INTO reviews_review_tags (review_id, tag_id) SELECT id, %s FROM reviews_review", [tag.pk]

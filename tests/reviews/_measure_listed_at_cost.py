@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from reviews import denormalisations as d
-from tests import factories
+from tests.measure_support import seed_release
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,33 +58,17 @@ def _drift_rows(sql: str):
 
 def test_measure_listed_at_cost():
     pages = int(os.environ.get("MEASURE_PAGES", "200000"))
-    party = factories.make_party()
-    members = [factories.make_member(party=party) for _ in range(20)]
-    tag = factories.make_tag("receipt", key="r")
-    users = [factories.make_user() for _ in range(1000)]
-    docs = pages // 100
-    factories.make_assignment(parties=[party], threshold=2)
-    factories.make_assignment(members=members[:2], threshold=1)
+    seeded = seed_release(pages)
+    tag, docs = seeded.tag, seeded.pages // 100
+    users = seeded.user_ids
     with connection.cursor() as c:
-        c.execute(
-            "INSERT INTO reviews_document (id, title, member_id, source, sha256, page_count, status, error, created)"
-            " SELECT 1000000 + d, 'd' || d, (%(m)s::bigint[])[1 + d %% 20], 's' || d, md5(d::text) || md5('x' || d),"
-            " 100, 'imported', '', now() FROM generate_series(1, %(docs)s) d",
-            {"m": [m.pk for m in members], "docs": docs},
-        )
-        c.execute(
-            "INSERT INTO reviews_page (id, document_id, number, image, thumbnail, width, height, review_count)"
-            " SELECT 1000000 + n, 1000000 + (n - 1) / 100 + 1, (n - 1) %% 100 + 1, 'p', 't', 1, 1, 0"
-            " FROM generate_series(1, %(pages)s) n",
-            {"pages": docs * 100},
-        )
         for step, every in ((0, 1), (1, 2)):  # every page once, every other page twice
             c.execute(
                 "INSERT INTO reviews_review (reviewer_id, page_id, assignment_id, quarantined, created)"
                 " SELECT (%(u)s::bigint[])[1 + (n + %(step)s) %% 1000], 1000000 + n, NULL, false,"
                 " now() - interval '1 hour' + %(step)s * interval '1 minute'"
                 " FROM generate_series(1, %(pages)s, %(every)s) n",
-                {"u": [u.pk for u in users], "pages": docs * 100, "step": step, "every": every},
+                {"u": users, "pages": docs * 100, "step": step, "every": every},
             )
         c.execute(
             "INSERT INTO reviews_review_tags (review_id, tag_id) SELECT min(id), %s FROM reviews_review"
