@@ -41,7 +41,15 @@ from assignments.picker.holds import end_reservations, settle_pages
 from assignments.picker.scripts import rank_score
 from denorm.changes import Changes, changed
 from denorm.operations import mark_stale
-from denorm.redis_sets import REDIS_CHUNK, hash_tag_id, read_scores, read_sets, scan_keys, sync_set
+from denorm.redis_sets import (
+    TEMPORARY_SECONDS,
+    hash_tag_id,
+    read_scores,
+    read_sets,
+    scan_keys,
+    sync_set,
+    write_temporary,
+)
 from denorm.registry import Denormalisation, Drift, Store, register
 from lib import keys, redis_batch
 from lib.log_throttle import warn_throttled
@@ -145,6 +153,13 @@ def rank_scores(truth: dict, holds: dict[int, int]) -> dict[int, int]:
     }
 
 
+# The to-do set made from the needed and done sets, created with its expiry in one command (see
+# ``denorm.redis_sets.write_temporary``). All three keys share the assignment's hash tag.
+_DIFF_EXPIRING = (
+    "redis.call('SDIFFSTORE', KEYS[1], KEYS[2], KEYS[3]) return redis.call('EXPIRE', KEYS[1], ARGV[1])"
+)
+
+
 def rebuild_assignment_sets(assignment_id: int) -> None:
     """Rebuild the sets of one assignment from Postgres, safely while the picker reads them: the
     new sets are built beside the old ones (same hash slot), the to-do set with SDIFFSTORE, and
@@ -160,16 +175,17 @@ def rebuild_assignment_sets(assignment_id: int) -> None:
     token = uuid.uuid4().hex[:12]
     tmp = {k: f"{KEY_OF[k](assignment_id)}:tmp:{token}" for k in KINDS}
     build = client.pipeline(transaction=False)
+    # A crash mid-build leaves no permanent litter: each temporary key is created with its expiry.
     for kind in ("needed", "done", "priority"):
-        members = sorted(truth[kind])
-        for i in range(0, len(members), REDIS_CHUNK):
-            build.sadd(tmp[kind], *members[i : i + REDIS_CHUNK])
-    build.sdiffstore(tmp["todo"], [tmp["needed"], tmp["done"]])
-    ranked = sorted(scores.items())
-    for i in range(0, len(ranked), REDIS_CHUNK):
-        build.zadd(tmp["rank"], dict(ranked[i : i + REDIS_CHUNK]))
-    for name in tmp.values():
-        build.expire(name, 3600)  # a crash mid-build leaves no permanent litter
+        write_temporary(build, "SADD", tmp[kind], sorted(truth[kind]))
+    build.eval(_DIFF_EXPIRING, 3, tmp["todo"], tmp["needed"], tmp["done"], TEMPORARY_SECONDS)
+    write_temporary(
+        build,
+        "ZADD",
+        tmp["rank"],
+        [v for member, n in sorted(scores.items()) for v in (n, member)],
+        per_item=2,
+    )
     build.execute()
     swap = client.pipeline(transaction=True)
     for kind in KINDS:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from denorm.redis_sets import scan_keys
+from denorm.redis_sets import scan_keys, write_temporary
 from denorm.registry import Drift
 from lib.redis_client import get_redis
 
@@ -40,10 +40,9 @@ def replace_zsets(sets: dict[str, dict[int, int]], *, ttl: dict[str, int] | None
     for key, members in sets.items():
         items = [(str(m), n) for m, n in members.items() if n > 0]
         tmp = f"{key}:tmp:{token}"
-        for i in range(0, len(items), CHUNK):
-            build.zadd(tmp, dict(items[i : i + CHUNK]))
-        if items:
-            build.expire(tmp, 3600)  # a crash mid-build leaves no permanent litter
+        flat = [v for member, n in items for v in (n, member)]  # ZADD's score, member pairs
+        # A crash mid-build leaves no permanent litter: the key is created with its expiry.
+        write_temporary(build, "ZADD", tmp, flat, per_item=2, chunk=CHUNK)
         swaps.append((tmp, key))
     build.execute()
     swap = client.pipeline(transaction=False)

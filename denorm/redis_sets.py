@@ -13,6 +13,32 @@ from lib.redis_client import get_redis
 # Members per SADD when (re)building a set: big enough to be fast, small enough not to block Redis.
 REDIS_CHUNK = 5000
 
+# A temporary key is created together with its expiry, in one command (a script): a build
+# pipeline goes out in several socket writes, and a worker killed between a key's first write
+# and a later EXPIRE would leave it without one, litter for ever. The first write is kept small
+# (Lua's unpack takes some thousands of values); the rest follows in plain chunks.
+_FIRST_WRITE_EXPIRING = """
+redis.call(ARGV[2], KEYS[1], unpack(ARGV, 3))
+return redis.call('EXPIRE', KEYS[1], ARGV[1])
+"""
+FIRST_WRITE_VALUES = 1000
+TEMPORARY_SECONDS = 3600
+
+
+def write_temporary(
+    pipe, command: str, key: str, values: list, *, per_item: int = 1, chunk: int = REDIS_CHUNK
+) -> None:
+    """Queue ``command`` (SADD, or ZADD with ``per_item=2`` flattened score/member values) on the
+    temporary ``key``: the first write sets its expiry in the same command."""
+    first = FIRST_WRITE_VALUES * per_item
+    if not values:
+        return
+    pipe.eval(_FIRST_WRITE_EXPIRING, 1, key, TEMPORARY_SECONDS, command, *values[:first])
+    step = chunk * per_item
+    for i in range(first, len(values), step):
+        pipe.execute_command(command, key, *values[i : i + step])
+
+
 # Swap a set built beside into place, atomically, keys in one slot (the temporary key carries the
 # live key's hash tag). An empty build deletes the live key.
 _SWAP_SCRIPT = """
@@ -101,10 +127,7 @@ def replace_sets(sets: dict[str, Iterable[int]]) -> None:
     for key, members in sets.items():
         members = list(members)
         tmp = f"{key}:tmp:{token}"
-        for i in range(0, len(members), REDIS_CHUNK):
-            build.sadd(tmp, *members[i : i + REDIS_CHUNK])
-        if members:
-            build.expire(tmp, 3600)  # a crash mid-build leaves no permanent litter
+        write_temporary(build, "SADD", tmp, members)  # a crash mid-build leaves no permanent litter
         swaps.append((tmp, key))
     build.execute()
     swap = client.pipeline(transaction=False)

@@ -68,3 +68,25 @@ def test_sync_set_finds_and_repairs_drift_in_a_large_set(db):
     assert (drift.missing, drift.extra) == (1, 1)
     assert sync_set(key, truth, fix=True).missing == 1
     assert sync_set(key, truth).ok
+
+
+def test_a_temporary_key_is_created_with_its_expiry_in_one_command():
+    """A rebuild's temporary key never exists without an expiry, even if the worker dies right
+    after the first command of its build pipeline reached Redis (tests/faults has the real kill)."""
+    r = get_redis()
+    r.delete("crowd-test:tmp-set", "crowd-test:tmp-zset")
+    pipe = r.pipeline(transaction=False)
+    redis_sets.write_temporary(pipe, "SADD", "crowd-test:tmp-set", list(range(2500)))
+    first_args, _options = pipe.command_stack[0]
+    r.execute_command(*first_args)  # only the first command arrives
+    assert r.scard("crowd-test:tmp-set") == redis_sets.FIRST_WRITE_VALUES
+    assert 0 < r.ttl("crowd-test:tmp-set") <= redis_sets.TEMPORARY_SECONDS
+    pipe.execute()  # and the whole build: every member, still expiring
+    assert r.scard("crowd-test:tmp-set") == 2500 and r.ttl("crowd-test:tmp-set") > 0
+    pipe = r.pipeline(transaction=False)
+    flat = [v for m in range(1500) for v in (m * 2, f"m{m}")]
+    redis_sets.write_temporary(pipe, "ZADD", "crowd-test:tmp-zset", flat, per_item=2)
+    pipe.execute()
+    assert r.zcard("crowd-test:tmp-zset") == 1500 and r.zscore("crowd-test:tmp-zset", "m7") == 14
+    assert r.ttl("crowd-test:tmp-zset") > 0
+    r.delete("crowd-test:tmp-set", "crowd-test:tmp-zset")
