@@ -316,6 +316,14 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Crowd review <noreply@localhost>")
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 60 * 60 * 24, minimum=300)
 
+AUTHENTICATION_BACKENDS = [
+    # Loads the signed-in user with their Reviewer row in one query; logins name it.
+    "reviews.auth.ReviewerBackend",
+    # For sessions logged in before, which name this one: Django drops a session whose backend
+    # is not listed, and an unclaimed anon-<n> account has no other key.
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from django.db import connection
 from django.db.models import Exists, QuerySet
 
 from assignments import scope
-from reviews.models import SKIP_KEY, ZOOM_KEY, Page, PageTag, Review, Reviewer, Tag
+from lib import rows
+from reviews import auth
+from reviews.models import SKIP_KEY, ZOOM_KEY, Document, Member, Page, PageTag, Review, Reviewer, Tag
 
 # Keys offered to tags that have none, and the fixed actions' preferred keys: the first one not
 # taken by a tag wins, so editors can give tags any letter without breaking skip or zoom.
@@ -36,7 +39,7 @@ class ReviewScreenKeys:
 
 def review_screen_keys() -> ReviewScreenKeys:
     """Active tags in the editors' order with a keyboard key each, plus the skip and zoom keys."""
-    tags = list(Tag.objects.filter(active=True).order_by("order", "name"))
+    tags = [rows.instance(Tag, row) for row in rows.fetch_all(_active_tags_sql(), [])]
     used = {t.key.lower() for t in tags if t.key}
     spare = (k for k in _SPARE_TAG_KEYS if k not in used)
     controls = []
@@ -49,39 +52,94 @@ def review_screen_keys() -> ReviewScreenKeys:
     return ReviewScreenKeys(tags=controls, skip=skip, zoom=zoom)
 
 
-def page_for_review(page_id: int) -> Page | None:
+@cache
+def _active_tags_sql() -> str:
+    # Raw SQL (lib.rows): the review screen reads the tag set on every request, so that an
+    # editor's change shows at once; the ORM's compilation cost more than the round trip.
+    return (
+        f'SELECT {rows.columns(Tag, "t")} FROM {rows.table(Tag)} t WHERE t.active ORDER BY t."order", t.name'
+    )
+
+
+@cache
+def _page_sql(with_viewer: bool) -> str:
+    # Raw SQL (lib.rows): the review screen's first query, by primary key; the ORM took longer
+    # to compile it (with select_related) than Postgres to answer.
+    reviewed = (
+        ", EXISTS(SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %(viewer)s AND r.page_id = p.id)"
+        if with_viewer
+        else ""
+    )
+    return (
+        f"SELECT {rows.columns(Page, 'p')}, {rows.columns(Document, 'd')}, {rows.columns(Member, 'm')}{reviewed}"
+        f" FROM {rows.table(Page)} p JOIN {rows.table(Document)} d ON d.id = p.document_id"
+        f" LEFT JOIN {rows.table(Member)} m ON m.id = d.member_id"
+        " WHERE p.id = %(page)s"
+    )
+
+
+def page_for_review(page_id: int, *, viewer=None) -> Page | None:
+    """The page with its document and member (None when it does not exist). Given a ``viewer``,
+    also whether they reviewed it, as ``page.reviewed_by_viewer`` (for :func:`reviewer_status`),
+    in the same query."""
     if not 0 < page_id <= BIGINT_MAX:
         return None
-    return Page.objects.select_related("document__member").filter(pk=page_id).first()
+    viewer_id = viewer.pk if viewer is not None and viewer.is_authenticated else None
+    row = rows.fetch_one(_page_sql(viewer_id is not None), {"page": page_id, "viewer": viewer_id})
+    if row is None:
+        return None
+    page = rows.instance(Page, row)
+    start = rows.width(Page)
+    document = rows.instance(Document, row, start)
+    start += rows.width(Document)
+    member = None if row[start] is None else rows.instance(Member, row, start)
+    # As select_related("document__member") leaves them: no query to follow either.
+    Page.document.field.set_cached_value(page, document)
+    Document.member.field.set_cached_value(document, member)
+    if viewer is not None:
+        page.reviewed_by_viewer = viewer_id is not None and row[-1]
+    return page
 
 
 def page_image_name(page_id: int) -> str | None:
     """The image file of a page that may be shown (not withdrawn), for the review screen's
     prefetch of the following page; None otherwise. One query by primary key."""
-    return (
-        Page.objects.filter(pk=page_id, withdrawn_at__isnull=True).values_list("image", flat=True).first()
-        or None
+    row = rows.fetch_one(
+        f"SELECT image FROM {rows.table(Page)} WHERE id = %s AND withdrawn_at IS NULL", [page_id]
     )
+    return (row[0] or None) if row else None
 
 
-def reviewer_status(*, user, page_id: int) -> tuple[int, bool]:
-    """(this user's review count, whether they already reviewed the page), in one query (two for
-    a quarantined reviewer, whose own count includes the reviews that count for nothing: they
-    are not to notice the quarantine)."""
+def reviewer_status(*, user, page_id: int, reviewed: bool | None = None) -> tuple[int, bool]:
+    """(this user's review count, whether they already reviewed the page). ``reviewed``, when
+    the caller knows it (``page_for_review(viewer=...)``), saves a query.
+
+    No query when the user came with their Reviewer row (``reviews.auth``) and ``reviewed`` is
+    given, one otherwise; one more for a quarantined reviewer, whose own count includes the
+    reviews that count for nothing: they are not to notice the quarantine."""
     if not user.is_authenticated:
         return 0, False
-    # EXISTS on the (reviewer, page) unique index: one row looked up, however many reviews the
-    # reviewer has made (an aggregate over their reviews grew with every review).
-    row = (
-        Reviewer.objects.filter(user_id=user.pk)
-        .annotate(reviewed=Exists(Review.objects.filter(reviewer_id=user.pk, page_id=page_id)))
-        .values_list("review_count", "reviewed", "quarantined_at")
-        .first()
-    )
-    if row is None:
+    reviewer = auth.loaded_reviewer(user)
+    if reviewer is auth.NOT_LOADED:
+        # EXISTS on the (reviewer, page) unique index: one row looked up, however many reviews the
+        # reviewer has made (an aggregate over their reviews grew with every review).
+        row = (
+            Reviewer.objects.filter(user_id=user.pk)
+            .annotate(reviewed=Exists(Review.objects.filter(reviewer_id=user.pk, page_id=page_id)))
+            .values_list("review_count", "reviewed", "quarantined_at")
+            .first()
+        )
+        if row is None:
+            return 0, False
+        review_count, reviewed, quarantined_at = row
+    elif reviewer is None:
         return 0, False
-    count = row[0] if row[2] is None else Review.objects.filter(reviewer_id=user.pk).count()
-    return count, row[1]
+    else:
+        review_count, quarantined_at = reviewer.review_count, reviewer.quarantined_at
+        if reviewed is None:
+            reviewed = Review.objects.filter(reviewer_id=user.pk, page_id=page_id).exists()
+    count = review_count if quarantined_at is None else Review.objects.filter(reviewer_id=user.pk).count()
+    return count, reviewed
 
 
 def public_thresholds(document_ids) -> dict[int, int]:
@@ -162,10 +220,13 @@ def _with_own_quarantined_review(page: Page, review_id: int, counts: list[PageTa
 
 
 def is_anonymous_reviewer(user) -> bool:
-    """True for an unclaimed ``anon-<n>`` account (one query, unless the reviewer is cached)."""
+    """True for an unclaimed ``anon-<n>`` account (no query when the user came with their
+    Reviewer row, see ``reviews.auth``; one otherwise)."""
     if not user.is_authenticated:
         return False
-    reviewer = Reviewer.objects.filter(user_id=user.pk).only("anonymous").first()
+    reviewer = auth.loaded_reviewer(user)
+    if reviewer is auth.NOT_LOADED:
+        reviewer = Reviewer.objects.filter(user_id=user.pk).only("anonymous").first()
     return bool(reviewer and reviewer.anonymous)
 
 

@@ -32,7 +32,7 @@ from lib import keys
 from lib.log_throttle import warn_throttled
 from lib.ratelimit import address_range, client_address
 from lib.redis_client import get_redis
-from reviews import ratelimit
+from reviews import auth, ratelimit
 from reviews.account_rules import AccountError
 from reviews.actions.accounts import create_anonymous_reviewer
 
@@ -172,7 +172,7 @@ def _release_mark(key: str, token: str) -> None:
 
 
 def log_in_anonymous_reviewer(request, user: AbstractBaseUser) -> None:
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend=auth.BACKEND)
     # Long-lived: the session is the only key to an unclaimed account's reviews.
     request.session.set_expiry(None)  # SESSION_COOKIE_AGE, renewed while used; not "browser close"
 

@@ -69,13 +69,15 @@ def review(request, page_id: int):
     """GET: the review screen. POST: record a review or a skip, then go to the next page."""
     if request.method == "POST":
         return _record(request, page_id)
-    page = selectors.page_for_review(page_id)
+    page = selectors.page_for_review(page_id, viewer=request.user)
     if page is None:
         raise Http404("No such page")
     if page.withdrawn_at is not None:
         return _withdrawn(request, "The editors withdrew this page: it can no longer be reviewed.")
     keys = selectors.review_screen_keys()
-    own_count, already_reviewed = selectors.reviewer_status(user=request.user, page_id=page.pk)
+    own_count, already_reviewed = selectors.reviewer_status(
+        user=request.user, page_id=page.pk, reviewed=page.reviewed_by_viewer
+    )
     assignment = current_assignment(request)
     return render(
         request,

@@ -26,7 +26,7 @@ def wrapped_psycopg_error():
     [OperationalError("connection refused"), InterfaceError("connection already closed"), None],
 )
 def test_an_unreachable_database_is_a_503_with_retry_after(monkeypatch, error):
-    def broken(page_id):
+    def broken(page_id, **kwargs):
         if error is None:
             wrapped_psycopg_error()
         raise error
@@ -40,7 +40,7 @@ def test_an_unreachable_database_is_a_503_with_retry_after(monkeypatch, error):
 
 
 def test_any_other_error_is_still_the_500_page(monkeypatch):
-    def broken(page_id):
+    def broken(page_id, **kwargs):
         raise ValueError("a bug")
 
     monkeypatch.setattr(selectors, "page_for_review", broken)
