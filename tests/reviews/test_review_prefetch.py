@@ -200,10 +200,11 @@ def test_the_screen_and_the_submit_stay_within_their_query_bounds(
     client.force_login(reviewer)
     current = first_page(client)
     client.get(f"/review/{current}/")  # warm the session cache
-    # 6 before + 2: the following page's check in Postgres and its image name.
-    with django_assert_max_num_queries(8):
+    # The screen's 4 (tests/reviews/test_review_screen.py) + 2: the following page's check in
+    # Postgres and its image name; + 1: prefetched() looks up the image's page.
+    with django_assert_max_num_queries(7):
         following = prefetched(client, current)
-    # 15 (21 allowed for a submit that picks afresh through the Postgres fallback): the check
+    # 14 (20 allowed for a submit that picks afresh through the Postgres fallback): the check
     # of the following page replaces the pick's.
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(14):
         assert submit(client, current) == f"/review/{following}/"
