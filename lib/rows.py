@@ -1,10 +1,11 @@
 """Model instances from hand-written SELECTs, for the few fixed queries every request pays.
 
 Django compiles a queryset afresh each time it runs. For the review cycle's lookups by key (the
-signed-in user, the page, the current assignment, the tag set) that compilation cost several
-times the round trip itself: 0.2-0.6 ms of CPU each in bench/profile_cycle.py, against some
-30 µs for a written statement. The SQL stays in step with the models: the columns come from the
-model's fields, in the order ``Model.from_db`` takes them, so an added field is read too.
+signed-in user, the page, the current assignment, the tag set) that compilation cost more than
+the round trip itself: 0.25-0.65 ms of CPU each (the user with select_related 0.66 ms, the page
+with its document and member 0.65 ms), against some 30-80 µs for the same statement written out
+(bench/profile_cycle.py found them). The SQL stays in step with the models: the columns come
+from the model's fields, in the order ``Model.from_db`` takes them, so an added field is read too.
 """
 
 from __future__ import annotations

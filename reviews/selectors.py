@@ -66,7 +66,7 @@ def _page_sql(with_viewer: bool) -> str:
     # Raw SQL (lib.rows): the review screen's first query, by primary key; the ORM took longer
     # to compile it (with select_related) than Postgres to answer.
     reviewed = (
-        ", EXISTS(SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %(viewer)s AND r.page_id = p.id)"
+        f", EXISTS(SELECT 1 FROM {rows.table(Review)} r WHERE r.reviewer_id = %(viewer)s AND r.page_id = p.id)"
         if with_viewer
         else ""
     )
