@@ -106,17 +106,21 @@ def _following_image(request, assignment, page_id: int) -> str | None:
     shows it from the browser's cache (images are ``private, max-age=3600``). Only the image is
     prefetched, never the next screen (it carries a CSRF token and the reviewer's own state).
     None when there is no following page to offer cheaply; the submit then picks as before."""
-    if assignment is None or not settings.REVIEW_PREFETCH_NEXT:
-        return None
-    user = request.user
-    uid = user.pk if user.is_authenticated else None
-    following = pick_following_page(
-        assignment=assignment, uid=uid, token=screen_token(request), current_page_id=page_id
-    )
+    following = _following_page(request, assignment, page_id)
     if following is None:
         return None
     name = selectors.page_image_name(following)  # withdrawn since the check: nothing prefetched
     return default_storage.url(name) if name else None
+
+
+def _following_page(request, assignment, page_id: int) -> int | None:
+    if assignment is None or not settings.REVIEW_PREFETCH_NEXT:
+        return None
+    user = request.user
+    uid = user.pk if user.is_authenticated else None
+    return pick_following_page(
+        assignment=assignment, uid=uid, token=screen_token(request), current_page_id=page_id
+    )
 
 
 # The tag set's part of the review screen (its checkboxes and the shortcut list) is the same for
@@ -256,40 +260,41 @@ def wants_next_screen(request) -> bool:
     return settings.REVIEW_FAST_PATH and "application/json" in request.headers.get("Accept", "")
 
 
-def _next_screen(
-    request, assignment, next_id: int | None, url: str, *, recorded: bool | None
-) -> JsonResponse:
+def _next_screen(request, assignment, next_id: int | None, url: str, *, recorded: bool) -> JsonResponse:
     """The JSON answer of the fast path: what the script needs to show ``next_id``'s review
     screen, or ``"page": null`` and the URL to go to (the done page, /review/next/ when every
     page is held by others, or a page that cannot be shown here). Public facts of a page the
-    picker just handed this reviewer, plus their own count and a fresh CSRF token (a first
+    picker just handed this reviewer (so not one they reviewed: the picker's check), plus their
+    own count, the assignment's progress with this review, and a fresh CSRF token (a first
     submit logs the new reviewer in, which rotates it)."""
     answer = {"url": url, "page": None, "csrf": get_token(request), "recorded": recorded}
-    page = selectors.page_for_review(next_id) if next_id is not None else None
-    if page is None or page.withdrawn_at is not None:
+    if next_id is None:
         return JsonResponse(answer)
-    keys = selectors.review_screen_keys()
-    own_count, already_reviewed = selectors.reviewer_status(user=request.user, page_id=page.pk)
-    if assignment is not None and recorded:
-        # Its progress as the redirected-to screen would show it: with this review.
-        assignment.refresh_from_db(fields=["page_count", "completed_count", "review_count"])
-    document = page.document
+    following = _following_page(request, assignment, next_id)
+    screen = selectors.next_screen(
+        page_id=next_id, following_id=following, assignment_id=assignment.pk if assignment else None
+    )
+    if screen is None:  # withdrawn since the pick: the screen says so itself
+        return JsonResponse(answer)
+    page = screen.page
+    if assignment is not None and screen.progress is not None:
+        assignment.page_count, assignment.completed_count, assignment.review_count = screen.progress
+    own_count, _ = selectors.reviewer_status(user=request.user, page_id=0)
     answer.update(
         page={
-            "id": page.pk,
+            "id": page.id,
             "number": page.number,
-            "title": document.title,
-            "page_count": document.page_count,
-            "member": document.member.name if document.member else None,
-            "image": page.image.url,
+            "title": page.title,
+            "page_count": page.page_count,
+            "member": page.member,
+            "image": default_storage.url(page.image),
             "width": page.width,
             "height": page.height,
-            "detail_url": page.get_absolute_url(),
-            "already_reviewed": already_reviewed,
+            "detail_url": reverse("page", args=[page.id]),
         },
         own_count=own_count,
-        tagset=tag_controls(keys)["fingerprint"],
-        prefetch=_following_image(request, assignment, page.pk),
+        tagset=tag_controls(selectors.review_screen_keys())["fingerprint"],
+        prefetch=default_storage.url(screen.following_image) if screen.following_image else None,
         progress=render_to_string("_progress.html", {"a": assignment}) if assignment else None,
     )
     return JsonResponse(answer)

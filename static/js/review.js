@@ -83,7 +83,7 @@
       // A visitor's first review made their account: the whole next screen is loaded once, so
       // the header offers to save it.
       var firstWrite = form.querySelector('input[name="first_write"]');
-      if (!next.page || next.page.already_reviewed || next.tagset !== form.dataset.tagset || firstWrite) {
+      if (!next.page || next.tagset !== form.dataset.tagset || firstWrite) {
         window.location.assign(next.url);
         return;
       }

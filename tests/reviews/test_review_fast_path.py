@@ -76,7 +76,7 @@ def test_a_new_visitor_reviews_three_pages_with_one_request_each(pages):
         assert page["number"] == expected.number and page["image"] == expected.image.url
         assert page["title"] == "Costs <script>alert(1)</script>"  # data: the script sets it as text
         assert page["member"] == "Ann <b>Example</b>"
-        assert page["detail_url"] == f"/pages/{page['id']}/" and page["already_reviewed"] is False
+        assert page["detail_url"] == f"/pages/{page['id']}/"
         assert answer["own_count"] == n + 1
         assert answer["tagset"] == form["tagset"]
         assert answer["progress"].strip().startswith('<div class="progress')  # the screen's own markup
