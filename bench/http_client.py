@@ -3,9 +3,10 @@
 Why not aiohttp or httpx: on a 2-core machine the client shares the cores with the server it
 measures, so every microsecond it spends is taken from gunicorn. This client does only what the
 review cycle needs: one persistent connection per simulated browser, ``Content-Length`` and
-chunked bodies, a cookie jar (name=value, deletions), and the review form read from the page
-with two regular expressions (no DOM). It never follows redirects by itself: the caller does,
-as a browser would, so each request is timed alone.
+chunked bodies, a cookie jar (name=value, deletions), the review form read from the page with
+two regular expressions (no DOM), and the review screen's JavaScript fast path (the submit
+answered with JSON naming the next page, see :meth:`ReviewForm.for_next`). It never follows
+redirects by itself: the caller does, as a browser would, so each request is timed alone.
 """
 
 from __future__ import annotations
@@ -83,6 +84,13 @@ class ReviewForm:
         fields = [*self.hidden, *(("tags", t) for t in tags), ("action", action)]
         return urlencode(fields).encode()
 
+    def for_next(self, *, url: str, csrf: str) -> ReviewForm:
+        """The form of the next page as the fast path's script keeps it after a JSON reply: the
+        same tags, posted to ``url`` with the reply's CSRF token (it changes when the first submit
+        logs the new anonymous reviewer in). No ``first_write``: that first submit made the
+        account, and a logged-in reviewer's screen carries none."""
+        return ReviewForm(action=url, hidden=[("csrfmiddlewaretoken", csrf)], tags=self.tags)
+
 
 def parse_review_form(page: str) -> ReviewForm | None:
     """The review form of a review screen, or None when the page has none."""
@@ -146,9 +154,17 @@ class Connection:
         self.reader = self.writer = None
 
     async def request(
-        self, method: str, path: str, *, cookies: CookieJar | None = None, body: bytes | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        cookies: CookieJar | None = None,
+        body: bytes | None = None,
+        accept: str | None = None,
     ) -> Response:
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "User-Agent: crowd-bench"]
+        if accept is not None:
+            head.append(f"Accept: {accept}")
         if cookies is not None and (cookie := cookies.header()):
             head.append(f"Cookie: {cookie}")
         if body is not None:
