@@ -20,7 +20,8 @@ Two flows (``Reviewer``), as a browser does with and without scripts:
 - with JS (the primary: the targets are judged on it): the review screen's script posts the form
   with ``Accept: application/json`` and the reply names the next page and the CSRF token for its
   POST, so a cycle is one request (the submit); a review screen is fetched only at a reviewer's
-  start (``/review/next/``) and when a reply names no page;
+  start (``/review/next/``), after their first review (it made their account) and when a reply
+  names no page (see ``Reviewer``);
 - without JS: review screen (GET) -> submit (POST), whose redirect names the next page's review
   screen directly, two requests per cycle.
 
@@ -154,11 +155,13 @@ JSON = "application/json"
 class Reviewer:
     """One browser: a connection, a cookie jar, and where it goes next.
 
-    With scripts (``fast``, what a browser does by default) the review screen's script posts the
-    form with ``Accept: application/json`` and the reply describes the next page: its URL and a
-    CSRF token for the next POST, so a cycle is that one POST. Without scripts, or when the reply
-    names no page (``"page": null``), or when the tag set changed, the browser gets the review
-    screen (GET, through redirects) and reads the form from it, as without JS every time."""
+    With scripts (``fast``, what a browser does by default) it does what the review screen's
+    script (``static/js/review.js``) does when the form offers the fast path: it posts the form
+    with ``Accept: application/json``, and the reply names the next page and the CSRF token for
+    its POST, which it swaps in, so a cycle is that one POST. The script loads the screen of the
+    reply's URL instead (a GET, then the next POST) after a visitor's first review, when the reply
+    names no page or one already reviewed, or when the tag set changed. Without scripts: the
+    review screen (GET, through redirects), the form read from it, then the POST."""
 
     def __init__(self, host: str, port: int, rng: random.Random, *, fast: bool = True):
         self.connection = Connection(host, port)
@@ -167,15 +170,11 @@ class Reviewer:
         self.fast = fast
         self.url = "/review/next/"
         self.form: ReviewForm | None = None  # the next page's form from a JSON reply: no GET needed
-        self.tagset: str | None = None  # the tag set's fingerprint of the first JSON reply
 
-    async def _timed(self, recorder: Recorder, method: str, path: str, body: bytes | None = None):
+    async def _timed(self, recorder: Recorder, method: str, path: str, **request):
         started = time.perf_counter()
         response = await asyncio.wait_for(
-            self.connection.request(
-                method, path, cookies=self.cookies, body=body, accept=JSON if self.fast and body else None
-            ),
-            REQUEST_TIMEOUT,
+            self.connection.request(method, path, cookies=self.cookies, **request), REQUEST_TIMEOUT
         )
         if recorder.active:
             elapsed = time.perf_counter() - started
@@ -208,18 +207,25 @@ class Reviewer:
             if form is None and (form := await self._screen(recorder)) is None:
                 return False
             picked = self.rng.sample(form.tags, k=min(len(form.tags), self.rng.choice((0, 0, 1, 1, 2))))
+            scripted = self.fast and form.fast_path
             try:
-                response = await self._timed(recorder, "POST", form.action, form.body(tags=picked))
+                response = await self._timed(
+                    recorder,
+                    "POST",
+                    form.action,
+                    body=form.body(tags=picked),
+                    accept=JSON if scripted else None,
+                )
             except (OSError, TimeoutError, asyncio.IncompleteReadError, ProtocolError):
                 totals.unknown += 1
                 raise
             if (
-                self.fast
+                scripted
                 and response.status == 200
                 and response.headers.get("content-type", "").startswith(JSON)
             ):
                 accepted = self._follow_json(recorder, totals, form, json.loads(response.body))
-            elif not self.fast and response.status == 302 and response.location:
+            elif not scripted and response.status == 302 and response.location:
                 totals.submitted += 1
                 self.url, accepted = response.location, True
             else:
@@ -238,11 +244,9 @@ class Reviewer:
             totals.not_recorded += 1
             return self._failed(recorder, "POST 200 recorded=false")
         totals.submitted += 1
-        self.tagset = self.tagset or reply.get("tagset")
-        if reply.get("page") is None or reply.get("tagset") != self.tagset:
-            # No page to swap in (or other checkboxes): the script loads the screen of "url".
-            self.url = reply["url"]
-            self.tagset = None
+        page = reply.get("page")
+        if not page or page.get("already_reviewed") or reply.get("tagset") != form.tagset or form.first_write:
+            self.url = reply["url"]  # the script loads that screen
         else:
             self.form = form.for_next(url=reply["url"], csrf=reply["csrf"])
         return True
@@ -804,7 +808,8 @@ class LoadReport:
             "submit: `POST /review/<id>/` (0-2 tags) with `Accept: application/json`, answered with JSON "
             "that names the next page and the CSRF token for its POST. The script swaps that page into "
             "the screen in place (its image prefetched earlier), so no review screen is fetched. A "
-            "review screen (GET) is fetched only at a reviewer's start and when a reply names no page.",
+            "review screen (GET) is fetched only at a reviewer's start, after their first review (it "
+            "made their account: the whole screen is loaded once) and when a reply names no page.",
             "- **Without JS**: a cycle is **two requests**, the review screen (GET, form and CSRF token "
             "read from it), then the submit (POST), whose redirect (302) names the next page's review "
             "screen.",

@@ -106,6 +106,7 @@ class CycleProfile:
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 _FIRST_WRITE = re.compile(r'name="first_write" value="([^"]*)"')
 _TAGS = re.compile(r'name="tags" value="([^"]+)"')
+_TAGSET = re.compile(r'data-tagset="([^"]*)"')
 JSON = "application/json"
 
 
@@ -120,6 +121,7 @@ class _Browser:
         self.rng = rng
         self.url = "/review/next/"
         self.tags: list[str] = []
+        self.tagset: str | None = None  # the fingerprint of the tag set on screen (with JS)
         self.data: dict | None = None  # with JS: the next POST's form, from the last JSON reply
 
     def form_data(self, csrf: str, first_write: str | None = None) -> dict:
@@ -133,6 +135,8 @@ class _Browser:
         """The form data of the review screen in ``response`` (the tags picked now)."""
         page = response.content.decode()
         self.tags = _TAGS.findall(page)
+        found = _TAGSET.search(page)
+        self.tagset = found.group(1) if found else None
         found = _FIRST_WRITE.search(page)
         return self.form_data(_CSRF.search(page).group(1), found.group(1) if found else None)
 
@@ -187,9 +191,11 @@ def _cycles_without_js(browser: _Browser, n: int, result: CycleProfile | None) -
 
 
 def _cycles_with_js(browser: _Browser, n: int, result: CycleProfile | None) -> None:
-    """The review screen's script: the submit (POST, ``Accept: application/json``) answered with
-    the next page and the token for its POST, one request per cycle. The review screen is fetched
-    (untimed, counted) only at the start and when a reply names no page."""
+    """The review screen's script (``static/js/review.js``): the submit (POST, ``Accept:
+    application/json``) answered with the next page and the token for its POST, one request per
+    cycle. The review screen is fetched (untimed, counted) only where the script loads it: at the
+    start, after the first review (it made the account), when a reply names no page or one
+    already reviewed, or when the tag set changed."""
     client = browser.client
     for _ in range(n):
         if browser.data is None:
@@ -200,6 +206,8 @@ def _cycles_with_js(browser: _Browser, n: int, result: CycleProfile | None) -> N
             if response.status_code != 200:
                 raise RuntimeError(f"review screen {browser.url}: {response.status_code}")
             browser.data = browser.read_screen(response)
+            if browser.tagset is None:
+                raise RuntimeError("the review screen does not offer the fast path (REVIEW_FAST_PATH off?)")
             if result is not None:
                 result.screens_with_js += 1
         response = _step(
@@ -212,8 +220,13 @@ def _cycles_with_js(browser: _Browser, n: int, result: CycleProfile | None) -> N
         reply = response.json()
         if not reply["recorded"]:
             raise RuntimeError(f"submit with JS {browser.url}: not recorded")
+        page, first_write = reply["page"], "first_write" in browser.data
         browser.url = reply["url"]
-        browser.data = None if reply["page"] is None else browser.form_data(reply["csrf"])
+        browser.data = (
+            None
+            if not page or page["already_reviewed"] or reply["tagset"] != browser.tagset or first_write
+            else browser.form_data(reply["csrf"])
+        )
 
 
 def run(*, cycles: int = CYCLES, cprofile: bool = False) -> CycleProfile:

@@ -11,7 +11,7 @@ from tests.bench._support import run_async
 REVIEW_SCREEN = """
 <form method="get" action="/search/"><input type="hidden" name="q" value="not this one"></form>
 <form method="post" action="/review/42/" id="review-form" class="review-form"
-      data-skip-key="s">
+      data-skip-key="s" data-fast-path="1" data-tagset="0123abcd">
   <input type="hidden" name="csrfmiddlewaretoken" value="tok&amp;en">
   <input type="hidden" name="first_write" value="fw-1">
   <label><input type="checkbox" name="tags" value="receipt" data-key="r"> Receipt</label>
@@ -27,6 +27,7 @@ def test_it_reads_the_review_form_its_action_hidden_fields_and_tags():
     assert form.action == "/review/42/"
     assert form.hidden == [("csrfmiddlewaretoken", "tok&en"), ("first_write", "fw-1")]
     assert form.tags == ["receipt", "claim-form"]
+    assert form.fast_path and form.tagset == "0123abcd" and form.first_write
     assert form.body(tags=["receipt"]) == (
         b"csrfmiddlewaretoken=tok%26en&first_write=fw-1&tags=receipt&action=submit"
     )
@@ -38,7 +39,14 @@ def test_after_a_json_reply_the_next_form_posts_to_its_url_with_its_token_and_no
     form = parse_review_form(REVIEW_SCREEN).for_next(url="/review/43/", csrf="new-token")
     assert form.action == "/review/43/"
     assert form.tags == ["receipt", "claim-form"]
+    assert form.fast_path and form.tagset == "0123abcd" and not form.first_write
     assert form.body(tags=["claim-form"]) == b"csrfmiddlewaretoken=new-token&tags=claim-form&action=submit"
+
+
+def test_a_screen_without_the_fast_path_says_so():
+    form = parse_review_form(REVIEW_SCREEN.replace(' data-fast-path="1" data-tagset="0123abcd"', ""))
+    assert form.action == "/review/42/"
+    assert not form.fast_path and form.tagset is None
 
 
 def test_it_finds_no_form_on_a_page_without_one():
