@@ -6,6 +6,7 @@ light-weight accounts (first-write account, log-in) through ``reviews.sessions``
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import nullcontext
 
 from django.conf import settings
@@ -13,16 +14,17 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.files.storage import default_storage
 from django.db import DatabaseError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 
 from assignments.picker.following import pick_following_page, take_following_page
 from assignments.selectors import current_assignment, home_assignments
-from assignments.views_next import browser_token, next_review_url, screen_token
+from assignments.views_next import browser_token, next_review_target, screen_token
 from contributors import selectors as credit
 from lib.web import allow_methods, error_page, max_body_bytes
 from moderation import takedown_selectors as takedown
@@ -90,6 +92,7 @@ def review(request, page_id: int):
             if request.method == "GET"
             else None,
             "already_reviewed": already_reviewed,
+            "fast_path": settings.REVIEW_FAST_PATH,
             # Lets a double submit of a first review find one account (reviews.sessions).
             "first_write_token": None if request.user.is_authenticated else sessions.first_write_token(),
         },
@@ -121,12 +124,13 @@ def _following_image(request, assignment, page_id: int) -> str | None:
 # loops were most of the screen's template time. Rendered once per tag set per process and keyed
 # by everything it shows, read fresh from Postgres on every request, so an editor's change shows
 # at once and nothing can be stale. A handful of tag sets at most: cleared when it grows.
-_TAG_CONTROLS: dict[tuple, dict[str, SafeString]] = {}
+_TAG_CONTROLS: dict[tuple, dict[str, str]] = {}
 _TAG_CONTROLS_LIMIT = 16
 
 
-def tag_controls(keys: selectors.ReviewScreenKeys) -> dict[str, SafeString]:
-    """The review form's tag set and shortcut list as HTML, for ``keys``."""
+def tag_controls(keys: selectors.ReviewScreenKeys) -> dict[str, str]:
+    """The review form's tag set and shortcut list as HTML, for ``keys``, and a fingerprint of
+    them."""
     fingerprint = (
         keys.skip,
         keys.zoom,
@@ -136,6 +140,8 @@ def tag_controls(keys: selectors.ReviewScreenKeys) -> dict[str, SafeString]:
     if found is None:
         context = {"keys": keys}
         found = {
+            # Tells the fast path (static/js/review.js) that the tag set on screen is out of date.
+            "fingerprint": hashlib.sha256(repr(fingerprint).encode()).hexdigest()[:16],
             # Autoescaped by the templates: safe to insert as they are.
             "tag_set": mark_safe(render_to_string("reviews/_tag_set.html", context)),  # noqa: S308
             "shortcuts": mark_safe(render_to_string("reviews/_shortcuts.html", context)),  # noqa: S308
@@ -180,14 +186,15 @@ def _record(request, page_id: int):
         with sessions.first_write_account(request) if logged_out else nullcontext(user) as user:
             if form.cleaned_data["action"] == "skip":
                 skip_page(reviewer=user, page_id=page_id, only_open_pages=True)
+                recorded = False
             else:
-                submit_review(
+                recorded = submit_review(
                     reviewer=user,
                     page_id=page_id,
                     tag_slugs=form.tag_slugs,
                     assignment_id=assignment.pk if assignment else None,
                     only_open_pages=True,
-                )
+                ).created
     except ReviewError as exc:
         return _review_error(request, page_id, exc)
     except sessions.TooManyAccounts as exc:
@@ -224,12 +231,68 @@ def _record(request, page_id: int):
             following = take_following_page(
                 assignment=assignment, uid=user.pk, token=was_token, was_uid=was_uid, current_page_id=page_id
             )
-        url = reverse("review", args=[following]) if following else next_review_url(request, user)
+        next_id, url = (
+            (following, reverse("review", args=[following]))
+            if following
+            else next_review_target(request, user)
+        )
     except DatabaseError:
         # The review is committed: say so with a redirect even if picking the next page failed
         # (Postgres restarting); /review/next/ answers for itself, with a 503 if it must.
-        url = None
-    return redirect(url or next_page_url())
+        next_id, url = None, None
+    url = url or next_page_url()
+    if wants_next_screen(request):
+        return _next_screen(request, assignment, next_id, url, recorded=recorded)
+    return redirect(url)
+
+
+# The review screen's fast path (static/js/review.js): with scripts, the browser sends the review
+# form with fetch() and ``Accept: application/json``, and the submit answers with the next
+# screen's data instead of a redirect to it; the script swaps the page in place (its image was
+# prefetched while the reviewer looked at this one). A review cycle is then one request, not
+# two: no second pass through the middleware, no screen template, no second session and user
+# read. Without scripts (or with REVIEW_FAST_PATH off) the form posts and follows the redirect.
+def wants_next_screen(request) -> bool:
+    return settings.REVIEW_FAST_PATH and "application/json" in request.headers.get("Accept", "")
+
+
+def _next_screen(
+    request, assignment, next_id: int | None, url: str, *, recorded: bool | None
+) -> JsonResponse:
+    """The JSON answer of the fast path: what the script needs to show ``next_id``'s review
+    screen, or ``"page": null`` and the URL to go to (the done page, /review/next/ when every
+    page is held by others, or a page that cannot be shown here). Public facts of a page the
+    picker just handed this reviewer, plus their own count and a fresh CSRF token (a first
+    submit logs the new reviewer in, which rotates it)."""
+    answer = {"url": url, "page": None, "csrf": get_token(request), "recorded": recorded}
+    page = selectors.page_for_review(next_id) if next_id is not None else None
+    if page is None or page.withdrawn_at is not None:
+        return JsonResponse(answer)
+    keys = selectors.review_screen_keys()
+    own_count, already_reviewed = selectors.reviewer_status(user=request.user, page_id=page.pk)
+    if assignment is not None and recorded:
+        # Its progress as the redirected-to screen would show it: with this review.
+        assignment.refresh_from_db(fields=["page_count", "completed_count", "review_count"])
+    document = page.document
+    answer.update(
+        page={
+            "id": page.pk,
+            "number": page.number,
+            "title": document.title,
+            "page_count": document.page_count,
+            "member": document.member.name if document.member else None,
+            "image": page.image.url,
+            "width": page.width,
+            "height": page.height,
+            "detail_url": page.get_absolute_url(),
+            "already_reviewed": already_reviewed,
+        },
+        own_count=own_count,
+        tagset=tag_controls(keys)["fingerprint"],
+        prefetch=_following_image(request, assignment, page.pk),
+        progress=render_to_string("_progress.html", {"a": assignment}) if assignment else None,
+    )
+    return JsonResponse(answer)
 
 
 def _review_error(request, page_id: int, exc: ReviewError):
