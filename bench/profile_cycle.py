@@ -143,7 +143,7 @@ class _Browser:
 
 def _step(result: CycleProfile | None, name: str, call):
     """``call()`` timed, its queries counted and timed, into ``result``'s ``name`` (when given)."""
-    from django.db import connection
+    from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
     spent = [0.0]
@@ -159,6 +159,9 @@ def _step(result: CycleProfile | None, name: str, call):
                 key = f"{name}: {' '.join(sql.split())[:90]}"
                 result.slowest[key] = result.slowest.get(key, 0.0) + ms
 
+    # The log keeps the last 9,000 queries only, and a capture taken when it is full sees none:
+    # emptied before each step, every step's queries are counted however long the run.
+    reset_queries()
     with CaptureQueriesContext(connection) as ctx, connection.execute_wrapper(timer):
         started, cpu = time.perf_counter(), time.thread_time()
         response = call()
@@ -230,7 +233,7 @@ def _cycles_with_js(browser: _Browser, n: int, result: CycleProfile | None) -> N
 
 
 def run(*, cycles: int = CYCLES, cprofile: bool = False) -> CycleProfile:
-    from django.db import connection
+    from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext, override_settings
 
     result = CycleProfile()
@@ -247,6 +250,7 @@ def run(*, cycles: int = CYCLES, cprofile: bool = False) -> CycleProfile:
         # /review/next/ on its own (the start button and links use it): the reviewer holds the
         # page its last submit picked, so this is the holder asking again.
         for _ in range(cycles):
+            reset_queries()
             with CaptureQueriesContext(connection) as ctx:
                 started, cpu = time.perf_counter(), time.thread_time()
                 without_js.client.get("/review/next/")
