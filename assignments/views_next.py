@@ -60,20 +60,20 @@ def screen_token(request) -> str | None:
     return browser_token(request)
 
 
-def next_review_url(request, reviewer) -> str | None:
-    """The URL the reviewer goes to next: a page of the current assignment they have not seen
-    (picked and reserved now), /review/next/ when every page left is held by others (it finds
-    help elsewhere and switches the current assignment), or the done page; None without an
-    assignment."""
+def next_review_target(request, reviewer) -> tuple[int | None, str | None]:
+    """``(page_id, url)`` of where the reviewer goes next: a page of the current assignment they
+    have not seen (picked and reserved now) and its review screen; or no page and /review/next/
+    when every page left is held by others (it finds help elsewhere and switches the current
+    assignment), or the done page; ``(None, None)`` without an assignment."""
     assignment = current_assignment(request)
     if assignment is None:
-        return None
+        return None, None
     result = pick_next_page(assignment=assignment, reviewer=reviewer, token=browser_token(request))
     if result.page_id is not None:
-        return _review_url(result.page_id)
+        return result.page_id, _review_url(result.page_id)
     if result.source == picker_stats.BUSY:
-        return reverse("review-next")
-    return reverse("assignment-done", args=[assignment.slug])
+        return None, reverse("review-next")
+    return None, reverse("assignment-done", args=[assignment.slug])
 
 
 @never_cache  # every visit must pick afresh, never a cached redirect to one page

@@ -9,11 +9,14 @@ removes at the end.
                                           # (listings: 40k and 4M tagged pages, on the same table)
     python -m bench --sizes 20000,200000  # a quick run while developing (does not write the doc)
     python -m bench --load-only           # only the load benchmark (bench/load_bench.py): gunicorn,
-                                          # nginx, 64 reviewers, open loop, cached pages; replaces
-                                          # its section of docs/benchmarks.md
-    python -m bench --profile-cycle       # one reviewer's cycle in process: ms and queries per step
-    python -m bench --browser             # Enter -> next page image loaded in Chromium, before/after
-                                          # the following page's prefetch (bench/browser_bench.py)
+                                          # nginx, review cycles with and without JS (one reviewer,
+                                          # 64, open loop), cached pages; replaces its section of
+                                          # docs/benchmarks.md
+    python -m bench --profile-cycle       # one reviewer's cycle in process, with and without JS:
+                                          # ms and queries per step
+    python -m bench --browser             # Enter -> next page image loaded in Chromium: before,
+                                          # with the prefetch, with the JS fast path too
+                                          # (bench/browser_bench.py)
 """
 
 from __future__ import annotations
@@ -81,11 +84,17 @@ def main(argv: list[str] | None = None) -> int:
         "--load-seconds",
         type=float,
         default=None,
-        help="closed-loop seconds of the load benchmark (default 20)",
+        help="closed-loop seconds of the load benchmark with JS (default 20; without JS 10)",
     )
-    parser.add_argument("--profile-cycle", action="store_true", help="profile one reviewer's cycle and stop")
+    parser.add_argument(
+        "--profile-cycle",
+        action="store_true",
+        help="profile one reviewer's cycle, with and without JS, and stop",
+    )
     parser.add_argument("--cprofile", action="store_true", help="with --profile-cycle: print cProfile's top")
-    parser.add_argument("--browser", action="store_true", help="run only bench/browser_bench.py (20 cycles)")
+    parser.add_argument(
+        "--browser", action="store_true", help="run only bench/browser_bench.py (20 cycles per mode)"
+    )
     args = parser.parse_args(argv)
     if args.browser:
         # Its own process (it prepares the same environment, servers and clean-up itself).

@@ -1,6 +1,6 @@
 """Keyboard Enter to the next page fully shown, in Chromium (issue 13: under 100 ms).
 
-    python -m bench.browser_bench                 # 20 cycles with the following page off, then on
+    python -m bench.browser_bench                 # 20 cycles in each of the three modes below
     python -m bench.browser_bench --cycles 40 --dwell-ms 800
 
 On the bench's own database, Redis and memcached (``bench.__main__``'s environment; the
@@ -8,16 +8,24 @@ development data is never touched): a synthetic release seeded as the load bench
 (``load_bench.seed``), with a real JPEG of a scanned page's size (1400 x 1980, noisy, about
 the weight of a scan) written for every page, and gunicorn started as ``make run`` serves
 (``gunicorn.conf.py``), media through the site's own gate (``SERVE_MEDIA``, ``private,
-max-age=3600``). Run twice, with ``REVIEW_PREFETCH_NEXT=0`` (before: the submit picks afresh,
-the image is fetched after the navigation) and ``=1`` (the following page reserved and its
-image prefetched while the reviewer looks at the current one).
+max-age=3600``). Run in three modes (``MODES``), each on a fresh seed and gunicorn:
+
+- before: ``REVIEW_PREFETCH_NEXT=0 REVIEW_FAST_PATH=0``: Enter submits the form, the submit picks
+  afresh, its redirect navigates to the next review screen, whose image is fetched then;
+- prefetch only: ``REVIEW_FAST_PATH=0``: the same navigation, but the screen reserved the
+  following page and prefetched its image while the reviewer looked at the current one;
+- after: the site as it is by default: the screen's script posts the form with ``fetch()``
+  (``Accept: application/json``), and the reply names the next page, which the script swaps into
+  the same document (the same ``<img id="page-image">`` gets the new ``src``; its image was
+  prefetched): no navigation.
 
 One cycle, timed in the browser's own clock: the ``keydown`` of Enter (its event timestamp) to
-the ``load`` event of the next screen's ``#page-image`` (the image fully received and decoded
-for display), both recorded by a script Playwright injects into every document (CSP does not
-apply to it). Before each Enter the reviewer "looks at" the page for ``--dwell-ms`` (a real
-reviewer takes seconds; the prefetch needs only the image's transfer time). Bounded: a fixed
-number of cycles, each with a timeout.
+the ``load`` event of ``#page-image`` showing the next page (the image fully received and
+decoded for display), in the next document after a navigation or in the same one after a swap.
+Both are recorded by a script Playwright injects into every document (CSP does not apply to
+it), kept in sessionStorage across a navigation. Before each Enter the reviewer "looks at" the
+page for ``--dwell-ms`` (a real reviewer takes seconds; the prefetch needs only the image's
+transfer time). Bounded: a fixed number of cycles, each with a timeout.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
 
@@ -38,8 +47,10 @@ PAGES = 300
 WARMUP = 3
 TIMEOUT_MS = 10_000
 
-# Runs in every document before its own scripts: the two ends of a cycle, kept across the
-# navigation in sessionStorage (same origin), in epoch milliseconds of the browser's clock.
+# Runs in every document before its own scripts: the two ends of a cycle, kept across a
+# navigation in sessionStorage (same origin), in epoch milliseconds of the browser's clock. The
+# load listener catches the next screen's image and a swapped-in src alike (load does not
+# bubble, but it is seen on the way down).
 TIMING_SCRIPT = """
 document.addEventListener('keydown', function (e) {
   if (e.key === 'Enter') sessionStorage.setItem('enter', String(performance.timeOrigin + e.timeStamp));
@@ -53,6 +64,14 @@ document.addEventListener('load', function (e) {
 
 IMAGE_SHOWN = (
     "() => { const i = document.getElementById('page-image'); return i && i.complete && i.naturalWidth > 0; }"
+)
+
+
+# (label, environment of gunicorn, None = the default), in the order run and shown.
+MODES = (
+    ("before", {"REVIEW_PREFETCH_NEXT": "0", "REVIEW_FAST_PATH": "0"}),
+    ("prefetch only", {"REVIEW_PREFETCH_NEXT": "1", "REVIEW_FAST_PATH": "0"}),
+    ("after", {"REVIEW_PREFETCH_NEXT": None, "REVIEW_FAST_PATH": None}),
 )
 
 
@@ -88,32 +107,61 @@ def write_images(media_root: Path) -> int:
     return len(data)
 
 
-# The cycle's two ends and where the time went, from the next screen's Navigation and Resource
-# Timing (its time origin is the navigation's start: the submit's POST, redirected to it).
+# Before Enter: the ends cleared, the document marked (a navigation replaces it) and the
+# resource timings dropped (the swap's fetches are the only ones after it); the image shown now.
+BEFORE_ENTER = """() => {
+  sessionStorage.removeItem('enter'); sessionStorage.removeItem('shown');
+  window.crowdBenchSameDocument = true;
+  performance.clearResourceTimings();
+  const img = document.getElementById('page-image');
+  return img.currentSrc || img.src;
+}"""
+
+# The cycle's two ends, whether it navigated, whether the image shown came over the network
+# after the Enter (none of its entries after the Enter moved bytes: it was in the browser's
+# cache, prefetched), and where the time went: after a navigation from the next screen's
+# Navigation and Resource Timing (its time origin is the navigation's start: the submit's POST,
+# redirected to it); after a swap from the submit's fetch() entry. null where a step is unknown.
 BREAKDOWN = """() => {
   const enter = Number(sessionStorage.getItem('enter')), shown = Number(sessionStorage.getItem('shown'));
-  const nav = performance.getEntriesByType('navigation')[0], origin = performance.timeOrigin;
-  const img = performance.getEntriesByName(document.getElementById('page-image').src)[0];
-  return [enter, shown, img.transferSize, {
-    'Enter to the POST sent': origin + nav.fetchStart - (nav.redirectEnd - nav.redirectStart) - enter,
-    'submit (POST, 302)': nav.redirectEnd - nav.redirectStart,
-    'review screen (GET)': nav.responseEnd - nav.fetchStart,
-    'screen HTML to image requested': img.startTime - nav.responseEnd,
-    'image requested to loaded': (shown - origin) - img.startTime,
-  }];
+  const origin = performance.timeOrigin, img = document.getElementById('page-image');
+  const src = img.currentSrc || img.src;
+  const navigated = window.crowdBenchSameDocument !== true;
+  const loads = performance.getEntriesByName(src).filter(e => origin + e.startTime >= enter);
+  const fromNetwork = loads.some(e => e.transferSize > 0);
+  const image = loads[loads.length - 1];
+  const steps = {};
+  if (navigated) {
+    const nav = performance.getEntriesByType('navigation')[0];
+    steps['Enter to the POST sent'] = origin + nav.fetchStart - (nav.redirectEnd - nav.redirectStart) - enter;
+    steps['submit (POST, 302)'] = nav.redirectEnd - nav.redirectStart;
+    steps['review screen (GET)'] = nav.responseEnd - nav.fetchStart;
+    steps['screen HTML to image requested'] = image ? image.startTime - nav.responseEnd : null;
+    steps['image requested to loaded'] = image ? (shown - origin) - image.startTime : null;
+  } else {
+    const post = performance.getEntriesByType('resource').find(
+      e => (e.initiatorType === 'fetch' || e.initiatorType === 'xmlhttprequest') && origin + e.startTime >= enter);
+    steps['Enter to the POST sent'] = post ? origin + post.startTime - enter : null;
+    steps['submit (POST, JSON)'] = post ? post.responseEnd - post.startTime : null;
+    steps['JSON reply to image loaded'] = post ? (shown - origin) - post.responseEnd : null;
+  }
+  return [enter, shown, !fromNetwork, navigated, steps, src];
 }"""
 
 
-def run_cycles(
-    base_url: str, *, cycles: int, dwell_ms: int
-) -> tuple[list[float], int, dict[str, list[float]]]:
-    """Enter -> next image shown, in ms, for ``cycles`` cycles (after ``WARMUP``), how many of
-    those next images came from the browser's cache (``transferSize`` 0), and the steps' ms."""
+@dataclass
+class ModeResult:
+    samples: list[float] = field(default_factory=list)  # Enter -> next image loaded, ms
+    cached: int = 0  # cycles whose next image came from the browser's cache
+    navigated: int = 0  # cycles that loaded a new document (the fast path swaps in place)
+    steps: dict[str, list[float]] = field(default_factory=dict)  # step -> ms per cycle
+
+
+def run_cycles(base_url: str, *, cycles: int, dwell_ms: int) -> ModeResult:
+    """Enter -> next image shown for ``cycles`` cycles (after ``WARMUP``), in one tab."""
     from playwright.sync_api import sync_playwright
 
-    parts: dict[str, list[float]] = {}
-    samples: list[float] = []
-    cached = 0
+    result = ModeResult()
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
@@ -129,27 +177,33 @@ def run_cycles(
             for n in range(WARMUP + cycles):
                 page.wait_for_function(IMAGE_SHOWN)
                 page.wait_for_timeout(dwell_ms)
-                page.evaluate(
-                    "() => { sessionStorage.removeItem('enter'); sessionStorage.removeItem('shown'); }"
-                )
-                with page.expect_navigation():
-                    page.keyboard.press("Enter")
-                if "/review/" not in page.url or page.url.endswith("/review/next/"):
-                    raise RuntimeError(f"the submit went to {page.url}, not to a review screen")
+                shown_before = page.evaluate(BEFORE_ENTER)
+                page.keyboard.press("Enter")
+                # Polls again in the next document when the submit navigates.
                 page.wait_for_function("() => sessionStorage.getItem('shown') !== null")
-                enter, shown, transfer, steps = page.evaluate(BREAKDOWN)
+                enter, shown, cached, navigated, steps, src = page.evaluate(BREAKDOWN)
+                if src == shown_before:
+                    raise RuntimeError(f"Enter showed the same image again ({src})")
+                if navigated and ("/review/" not in page.url or page.url.endswith("/review/next/")):
+                    raise RuntimeError(f"the submit went to {page.url}, not to a review screen")
                 if n >= WARMUP:
-                    samples.append(shown - enter)
-                    cached += transfer == 0
+                    result.samples.append(shown - enter)
+                    result.cached += cached
+                    result.navigated += navigated
                     for name, ms in steps.items():
-                        parts.setdefault(name, []).append(ms)
+                        if ms is not None:
+                            result.steps.setdefault(name, []).append(ms)
         finally:
             browser.close()
-    return samples, cached, parts
+    return result
 
 
-def markdown(results: dict, *, cycles: int, dwell_ms: int, image_kib: int) -> list[str]:
-    """The section of docs/benchmarks.md: before (no prefetch) and after, with the steps."""
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f}" if values else "-"
+
+
+def markdown(results: dict[str, ModeResult], *, cycles: int, dwell_ms: int, image_kib: int) -> list[str]:
+    """The section of docs/benchmarks.md: each mode's figures, then where the time goes."""
     from datetime import datetime
 
     from bench import load_bench
@@ -163,26 +217,37 @@ def markdown(results: dict, *, cycles: int, dwell_ms: int, image_kib: int) -> li
         f"in headless Chromium against gunicorn as `make run` serves it, the bench's own database, "
         f"{PAGES} pages with a {image_kib} KiB JPEG each served through the site's media route "
         f"(`private, max-age=3600`), {dwell_ms} ms on each page before Enter, {cycles} timed cycles "
-        "per mode; timed in the browser from the Enter `keydown` to the next screen's "
-        "`#page-image` `load` event. Before: `REVIEW_PREFETCH_NEXT=0` (the submit picks afresh and "
-        "the image is fetched after the navigation). After: the review screen reserves the "
-        "reviewer's following page and prefetches its image (`assignments/picker/following.py`).",
+        "per mode; timed in the browser from the Enter `keydown` to the `load` event of "
+        "`#page-image` showing the next page.",
         "",
-        "| | median | p90 | max | next image from the cache |",
-        "|---|---:|---:|---:|---:|",
+        "- before: `REVIEW_PREFETCH_NEXT=0 REVIEW_FAST_PATH=0`: the form is submitted, the submit picks "
+        "afresh and redirects, the browser navigates to the next review screen and fetches its image then.",
+        "- prefetch only: `REVIEW_FAST_PATH=0`: the same navigation, but the review screen reserved the "
+        "reviewer's following page and prefetched its image (`assignments/picker/following.py`).",
+        "- after (the default site): the review screen's script posts the form with `fetch()` "
+        "(`Accept: application/json`); the reply names the next page and the script swaps it into the "
+        'same document (the same `<img id="page-image">` gets its `src`, prefetched): no navigation.',
+        "",
+        "| | median | p90 | max | next image from the cache | cycles that navigated |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    for mode, label in (("0", "before"), ("1", "after")):
-        samples, cached, _ = results[mode]
+    for label, r in results.items():
         lines.append(
-            f"| {label} | {statistics.median(samples):.1f} ms | {percentile(samples, 0.9):.1f} ms | "
-            f"{max(samples):.1f} ms | {cached}/{len(samples)} |"
+            f"| {label} | {statistics.median(r.samples):.1f} ms | {percentile(r.samples, 0.9):.1f} ms | "
+            f"{max(r.samples):.1f} ms | {r.cached}/{len(r.samples)} | {r.navigated}/{len(r.samples)} |"
         )
-    lines += ["", "Where the time goes (medians, ms):", "", "| step | before | after |", "|---|---:|---:|"]
-    for name in results["1"][2]:
-        values = [
-            statistics.median(results[m][2][name]) if results[m][2].get(name) else float("nan") for m in "01"
-        ]
-        lines.append(f"| {name} | {values[0]:.1f} | {values[1]:.1f} |")
+    names = list(dict.fromkeys(name for r in results.values() for name in r.steps))
+    lines += [
+        "",
+        "Where the time goes (medians, ms; - where a mode has no such step):",
+        "",
+        "| step | " + " | ".join(results) + " |",
+        "|---|" + "---:|" * len(results),
+    ]
+    for name in names:
+        lines.append(
+            f"| {name} | " + " | ".join(_median(r.steps.get(name, [])) for r in results.values()) + " |"
+        )
     return lines
 
 
@@ -214,33 +279,37 @@ def main(argv: list[str] | None = None) -> int:
         from bench import load_bench
 
         call_command("collectstatic", interactive=False, verbosity=0)  # as `make run` does
-        results = {}
-        for mode in ("0", "1"):
-            load_bench.seed(PAGES)  # the same fresh release for both modes
+        results: dict[str, ModeResult] = {}
+        for label, environment in MODES:
+            load_bench.seed(PAGES)  # the same fresh release for every mode
             size = write_images(media)
-            os.environ["REVIEW_PREFETCH_NEXT"] = mode
+            for name, value in environment.items():
+                # Read by gunicorn's environment (load_bench.start_gunicorn); None: the default.
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
             port = load_bench.free_port()
             server = load_bench.start_gunicorn(workdir, port)
             try:
-                samples, cached, parts = run_cycles(
+                results[label] = run_cycles(
                     f"http://127.0.0.1:{port}", cycles=args.cycles, dwell_ms=args.dwell_ms
                 )
             finally:
                 load_bench.stop(server)
-            results[mode] = (samples, cached, parts)
         print(
             f"Enter -> next page image loaded, Chromium, {args.cycles} cycles each, dwell {args.dwell_ms} ms,"
         )
         print(
             f"images {size // 1024} KiB JPEG, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
         )
-        for mode, label in (("0", "before (no prefetch)"), ("1", "after (following page prefetched)")):
-            samples, cached, parts = results[mode]
+        for label, r in results.items():
             print(
-                f"  {label:36} median {statistics.median(samples):6.1f} ms   p90 {percentile(samples, 0.9):6.1f} ms"
-                f"   max {max(samples):6.1f} ms   next image from cache {cached}/{len(samples)}"
+                f"  {label:14} median {statistics.median(r.samples):6.1f} ms   p90 {percentile(r.samples, 0.9):6.1f} ms"
+                f"   max {max(r.samples):6.1f} ms   next image from cache {r.cached}/{len(r.samples)}"
+                f"   navigated {r.navigated}/{len(r.samples)}"
             )
-            for name, values in parts.items():
+            for name, values in r.steps.items():
                 print(f"      {name:34} median {statistics.median(values):6.1f} ms")
         output = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
         document = output.read_text() if output.exists() else ""

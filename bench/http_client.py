@@ -3,9 +3,11 @@
 Why not aiohttp or httpx: on a 2-core machine the client shares the cores with the server it
 measures, so every microsecond it spends is taken from gunicorn. This client does only what the
 review cycle needs: one persistent connection per simulated browser, ``Content-Length`` and
-chunked bodies, a cookie jar (name=value, deletions), and the review form read from the page
-with two regular expressions (no DOM). It never follows redirects by itself: the caller does,
-as a browser would, so each request is timed alone.
+chunked bodies, a cookie jar (name=value, deletions), the review form read from the page with
+two regular expressions (no DOM), and the review screen's JavaScript fast path (the submit
+answered with JSON naming the next page, when the form offers it: see
+:meth:`ReviewForm.for_next`). It never follows
+redirects by itself: the caller does, as a browser would, so each request is timed alone.
 """
 
 from __future__ import annotations
@@ -63,12 +65,7 @@ class CookieJar:
         return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
 
 
-_FORM = re.compile(r'<form\b[^>]*\bid="review-form"[^>]*>(.*?)</form>', re.S)
-_FORM_ACTION = re.compile(
-    r'<form\b[^>]*\bid="review-form"[^>]*\baction="([^"]*)"|'
-    r'<form\b[^>]*\baction="([^"]*)"[^>]*\bid="review-form"',
-    re.S,
-)
+_FORM = re.compile(r'<form\b([^>]*\bid="review-form"[^>]*)>(.*?)</form>', re.S)
 _INPUT = re.compile(r"<input\b([^>]*)>", re.S)
 _ATTR = re.compile(r'([a-zA-Z_:-]+)="([^"]*)"')
 
@@ -78,27 +75,55 @@ class ReviewForm:
     action: str
     hidden: list[tuple[str, str]]  # csrfmiddlewaretoken, first_write: sent as they are
     tags: list[str]  # the tag checkboxes' values
+    fast_path: bool = False  # data-fast-path="1": the screen's script may post it with fetch()
+    tagset: str | None = None  # data-tagset: the fingerprint of the tag set on screen
+
+    @property
+    def first_write(self) -> bool:
+        """A visitor's first review: it makes their account."""
+        return any(name == "first_write" for name, _ in self.hidden)
 
     def body(self, *, action: str = "submit", tags: list[str] = ()) -> bytes:
         fields = [*self.hidden, *(("tags", t) for t in tags), ("action", action)]
         return urlencode(fields).encode()
 
+    def for_next(self, *, url: str, csrf: str) -> ReviewForm:
+        """The form of the next page as the fast path's script keeps it after a JSON reply: the
+        same tags, posted to ``url`` with the reply's CSRF token (it changes when the first submit
+        logs the new anonymous reviewer in). No ``first_write``: that first submit made the
+        account, and a logged-in reviewer's screen carries none."""
+        return ReviewForm(
+            action=url,
+            hidden=[("csrfmiddlewaretoken", csrf)],
+            tags=self.tags,
+            fast_path=self.fast_path,
+            tagset=self.tagset,
+        )
+
 
 def parse_review_form(page: str) -> ReviewForm | None:
     """The review form of a review screen, or None when the page has none."""
     found = _FORM.search(page)
-    action = _FORM_ACTION.search(page)
-    if found is None or action is None:
+    if found is None:
+        return None
+    form = {k.lower(): html.unescape(v) for k, v in _ATTR.findall(found.group(1))}
+    if "action" not in form:
         return None
     hidden, tags = [], []
-    for match in _INPUT.finditer(found.group(1)):
+    for match in _INPUT.finditer(found.group(2)):
         attrs = {k.lower(): html.unescape(v) for k, v in _ATTR.findall(match.group(1))}
         kind = attrs.get("type", "text").lower()
         if kind == "hidden" and "name" in attrs:
             hidden.append((attrs["name"], attrs.get("value", "")))
         elif kind == "checkbox" and attrs.get("name") == "tags":
             tags.append(attrs.get("value", ""))
-    return ReviewForm(action=html.unescape(action.group(1) or action.group(2)), hidden=hidden, tags=tags)
+    return ReviewForm(
+        action=form["action"],
+        hidden=hidden,
+        tags=tags,
+        fast_path=form.get("data-fast-path") == "1",
+        tagset=form.get("data-tagset"),
+    )
 
 
 def parse_head(head: bytes) -> tuple[int, dict[str, str], list[str]]:
@@ -146,9 +171,17 @@ class Connection:
         self.reader = self.writer = None
 
     async def request(
-        self, method: str, path: str, *, cookies: CookieJar | None = None, body: bytes | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        cookies: CookieJar | None = None,
+        body: bytes | None = None,
+        accept: str | None = None,
     ) -> Response:
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "User-Agent: crowd-bench"]
+        if accept is not None:
+            head.append(f"Accept: {accept}")
         if cookies is not None and (cookie := cookies.header()):
             head.append(f"Cookie: {cookie}")
         if body is not None:

@@ -394,6 +394,11 @@ PICKER_RESERVATION_SECONDS = env_int("PICKER_RESERVATION_SECONDS", 60, minimum=0
 # image, so Enter shows it from the cache (assignments.picker.following). Off: the submit picks
 # afresh, as before (bench/browser_bench.py measures both).
 REVIEW_PREFETCH_NEXT = env_bool("REVIEW_PREFETCH_NEXT", True)
+# The review screen's fast path (static/js/review.js, reviews.views.wants_next_screen): with
+# scripts, a submit answers with the next screen's data and the page is swapped in place (one
+# request per review instead of two). Off: the form posts and follows the redirect, as without
+# scripts.
+REVIEW_FAST_PATH = env_bool("REVIEW_FAST_PATH", True)
 # Size of the memcached pool of to-do page ids per assignment (the Redis-down fallback).
 PICKER_POOL_SIZE = env_int("PICKER_POOL_SIZE", 1000, minimum=10)
 # Addresses (or CIDR networks) of reverse proxies whose X-Forwarded-For / X-Real-IP name the

@@ -119,7 +119,20 @@ def bump(names: Iterable[str]) -> None:
     names = sorted(set(names))
     if not names:
         return
+    soft = [n for n in names if is_soft(n)]
+    if soft:
+        # Every review bumps two to four soft generations: sent without waiting for memcached's
+        # replies (noreply), so they cost no round trip. A bump of a missing generation is then
+        # lost, harmlessly: the next read creates it from the clock, above any value it had.
+        client = cache._cache
+        try:
+            for name in soft:
+                client.incr(cache.make_and_validate_key(keys.page_generation(name)), 1, noreply=True)
+        except Exception:  # pymemcache's own errors when memcached is down (ignore_exc aside)
+            warn_throttled(log, "pagecache-bump", "memcached down: page generations %s not bumped", soft)
     for name in names:
+        if is_soft(name):
+            continue
         key = keys.page_generation(name)
         try:
             cache.incr(key)

@@ -3,8 +3,9 @@
 Every request of a signed-in reviewer loads the user, and the review screen and the submit then
 need the Reviewer row (their count, quarantine, whether the account is an unclaimed
 ``anon-<n>``): one query with a join instead of two. The row is loaded afresh with the user at
-each request, as the user is, so it is as current as a separate query made later in the request
-(nothing in a request writes the row before reading it).
+each request, as the user is: it is the row as the request began. A request that then changes
+it (a review adds to the count) calls :func:`forget_loaded_reviewer`, and the selectors read it
+again.
 
 ``settings.AUTHENTICATION_BACKENDS`` lists :class:`ReviewerBackend` first, so logins name it in
 the session, and Django's ``ModelBackend`` after it: sessions logged in before name that one,
@@ -76,3 +77,10 @@ def loaded_reviewer(user):
     if not getattr(user, _LOADED, False):
         return NOT_LOADED
     return get_user_model().reviewer.related.get_cached_value(user)
+
+
+def forget_loaded_reviewer(user) -> None:
+    """After a write to the user's Reviewer row: :func:`loaded_reviewer` no longer answers from
+    the row loaded with the user."""
+    if getattr(user, _LOADED, False):
+        setattr(user, _LOADED, False)

@@ -110,6 +110,57 @@ def page_image_name(page_id: int) -> str | None:
     return (row[0] or None) if row else None
 
 
+@dataclass(frozen=True)
+class ScreenPage:
+    id: int
+    number: int
+    image: str
+    width: int | None
+    height: int | None
+    title: str
+    page_count: int | None
+    member: str | None
+
+
+@dataclass(frozen=True)
+class NextScreen:
+    page: ScreenPage
+    following_image: str | None  # the image name of the page after it, when that may be shown
+    progress: tuple[int, int, int] | None  # the assignment's page, completed and review counts
+
+
+# Raw SQL: the fast path's one read after a submit, on every review; the ORM's compilation of
+# the equivalent (select_related, a second model, IN) cost more than Postgres running it.
+_NEXT_SCREEN_SQL = """
+    SELECT p.id, p.number, p.image, p.width, p.height, d.title, d.page_count, m.name,
+           p.withdrawn_at IS NULL AND d.withdrawn_at IS NULL,
+           a.page_count, a.completed_count, a.review_count
+      FROM reviews_page p
+      JOIN reviews_document d ON d.id = p.document_id
+      LEFT JOIN reviews_member m ON m.id = d.member_id
+      LEFT JOIN assignments_assignment a ON a.id = %(aid)s
+     WHERE p.id = ANY(%(ids)s)"""
+
+
+def next_screen(*, page_id: int, following_id: int | None, assignment_id: int | None) -> NextScreen | None:
+    """What the review screen of ``page_id`` shows (None if it may not be shown: withdrawn, or
+    gone), the image of ``following_id`` for prefetching (if it may be shown), and the progress
+    of ``assignment_id``: one query."""
+    ids = [page_id] if following_id is None else [page_id, following_id]
+    with connection.cursor() as cursor:
+        cursor.execute(_NEXT_SCREEN_SQL, {"ids": ids, "aid": assignment_id})
+        found = {row[0]: row for row in cursor.fetchall()}
+    row = found.get(page_id)
+    if row is None or not row[8]:
+        return None
+    after = found.get(following_id) if following_id is not None else None
+    return NextScreen(
+        page=ScreenPage(*row[:8]),
+        following_image=after[2] if after is not None and after[8] else None,
+        progress=tuple(row[9:12]) if assignment_id is not None and row[9] is not None else None,
+    )
+
+
 def reviewer_status(*, user, page_id: int, reviewed: bool | None = None) -> tuple[int, bool]:
     """(this user's review count, whether they already reviewed the page). ``reviewed``, when
     the caller knows it (``page_for_review(viewer=...)``), saves a query.

@@ -6,6 +6,7 @@ light-weight accounts (first-write account, log-in) through ``reviews.sessions``
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import nullcontext
 
 from django.conf import settings
@@ -13,20 +14,21 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.files.storage import default_storage
 from django.db import DatabaseError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 
 from assignments.picker.following import pick_following_page, take_following_page
 from assignments.selectors import current_assignment, home_assignments
-from assignments.views_next import browser_token, next_review_url, screen_token
+from assignments.views_next import browser_token, next_review_target, screen_token
 from contributors import selectors as credit
 from lib.web import allow_methods, error_page, max_body_bytes
 from moderation import takedown_selectors as takedown
-from reviews import ratelimit, selectors, sessions
+from reviews import auth, ratelimit, selectors, sessions
 from reviews.account_rules import AccountError
 from reviews.actions import ReviewError, claim_account, skip_page, submit_review
 from reviews.forms import ClaimForm, LoginForm, ReviewForm
@@ -92,6 +94,7 @@ def review(request, page_id: int):
             if request.method == "GET"
             else None,
             "already_reviewed": already_reviewed,
+            "fast_path": settings.REVIEW_FAST_PATH,
             # Lets a double submit of a first review find one account (reviews.sessions).
             "first_write_token": None if request.user.is_authenticated else sessions.first_write_token(),
         },
@@ -105,17 +108,21 @@ def _following_image(request, assignment, page_id: int) -> str | None:
     shows it from the browser's cache (images are ``private, max-age=3600``). Only the image is
     prefetched, never the next screen (it carries a CSRF token and the reviewer's own state).
     None when there is no following page to offer cheaply; the submit then picks as before."""
-    if assignment is None or not settings.REVIEW_PREFETCH_NEXT:
-        return None
-    user = request.user
-    uid = user.pk if user.is_authenticated else None
-    following = pick_following_page(
-        assignment=assignment, uid=uid, token=screen_token(request), current_page_id=page_id
-    )
+    following = _following_page(request, assignment, page_id)
     if following is None:
         return None
     name = selectors.page_image_name(following)  # withdrawn since the check: nothing prefetched
     return default_storage.url(name) if name else None
+
+
+def _following_page(request, assignment, page_id: int) -> int | None:
+    if assignment is None or not settings.REVIEW_PREFETCH_NEXT:
+        return None
+    user = request.user
+    uid = user.pk if user.is_authenticated else None
+    return pick_following_page(
+        assignment=assignment, uid=uid, token=screen_token(request), current_page_id=page_id
+    )
 
 
 # The tag set's part of the review screen (its checkboxes and the shortcut list) is the same for
@@ -123,12 +130,13 @@ def _following_image(request, assignment, page_id: int) -> str | None:
 # loops were most of the screen's template time. Rendered once per tag set per process and keyed
 # by everything it shows, read fresh from Postgres on every request, so an editor's change shows
 # at once and nothing can be stale. A handful of tag sets at most: cleared when it grows.
-_TAG_CONTROLS: dict[tuple, dict[str, SafeString]] = {}
+_TAG_CONTROLS: dict[tuple, dict[str, str]] = {}
 _TAG_CONTROLS_LIMIT = 16
 
 
-def tag_controls(keys: selectors.ReviewScreenKeys) -> dict[str, SafeString]:
-    """The review form's tag set and shortcut list as HTML, for ``keys``."""
+def tag_controls(keys: selectors.ReviewScreenKeys) -> dict[str, str]:
+    """The review form's tag set and shortcut list as HTML, for ``keys``, and a fingerprint of
+    them."""
     fingerprint = (
         keys.skip,
         keys.zoom,
@@ -138,6 +146,8 @@ def tag_controls(keys: selectors.ReviewScreenKeys) -> dict[str, SafeString]:
     if found is None:
         context = {"keys": keys}
         found = {
+            # Tells the fast path (static/js/review.js) that the tag set on screen is out of date.
+            "fingerprint": hashlib.sha256(repr(fingerprint).encode()).hexdigest()[:16],
             # Autoescaped by the templates: safe to insert as they are.
             "tag_set": mark_safe(render_to_string("reviews/_tag_set.html", context)),  # noqa: S308
             "shortcuts": mark_safe(render_to_string("reviews/_shortcuts.html", context)),  # noqa: S308
@@ -182,14 +192,15 @@ def _record(request, page_id: int):
         with sessions.first_write_account(request) if logged_out else nullcontext(user) as user:
             if form.cleaned_data["action"] == "skip":
                 skip_page(reviewer=user, page_id=page_id, only_open_pages=True)
+                recorded = False
             else:
-                submit_review(
+                recorded = submit_review(
                     reviewer=user,
                     page_id=page_id,
                     tag_slugs=form.tag_slugs,
                     assignment_id=assignment.pk if assignment else None,
                     only_open_pages=True,
-                )
+                ).created
     except ReviewError as exc:
         return _review_error(request, page_id, exc)
     except sessions.TooManyAccounts as exc:
@@ -214,6 +225,7 @@ def _record(request, page_id: int):
             message=f"{exc.message} Nothing was recorded this time.",
             retry_url=reverse("review", args=[page_id]),
         )
+    auth.forget_loaded_reviewer(user)  # the review changed their row: read it afresh from here on
     if logged_out:
         sessions.log_in_anonymous_reviewer(request, user)
     # Straight to the next page's review screen (picked now, as /review/next/ would): one round
@@ -226,12 +238,69 @@ def _record(request, page_id: int):
             following = take_following_page(
                 assignment=assignment, uid=user.pk, token=was_token, was_uid=was_uid, current_page_id=page_id
             )
-        url = reverse("review", args=[following]) if following else next_review_url(request, user)
+        next_id, url = (
+            (following, reverse("review", args=[following]))
+            if following
+            else next_review_target(request, user)
+        )
     except DatabaseError:
         # The review is committed: say so with a redirect even if picking the next page failed
         # (Postgres restarting); /review/next/ answers for itself, with a 503 if it must.
-        url = None
-    return redirect(url or next_page_url())
+        next_id, url = None, None
+    url = url or next_page_url()
+    if wants_next_screen(request):
+        return _next_screen(request, assignment, next_id, url, recorded=recorded)
+    return redirect(url)
+
+
+# The review screen's fast path (static/js/review.js): with scripts, the browser sends the review
+# form with fetch() and ``Accept: application/json``, and the submit answers with the next
+# screen's data instead of a redirect to it; the script swaps the page in place (its image was
+# prefetched while the reviewer looked at this one). A review cycle is then one request, not
+# two: no second pass through the middleware, no screen template, no second session and user
+# read. Without scripts (or with REVIEW_FAST_PATH off) the form posts and follows the redirect.
+def wants_next_screen(request) -> bool:
+    return settings.REVIEW_FAST_PATH and "application/json" in request.headers.get("Accept", "")
+
+
+def _next_screen(request, assignment, next_id: int | None, url: str, *, recorded: bool) -> JsonResponse:
+    """The JSON answer of the fast path: what the script needs to show ``next_id``'s review
+    screen, or ``"page": null`` and the URL to go to (the done page, /review/next/ when every
+    page is held by others, or a page that cannot be shown here). Public facts of a page the
+    picker just handed this reviewer (so not one they reviewed: the picker's check), plus their
+    own count, the assignment's progress with this review, and a fresh CSRF token (a first
+    submit logs the new reviewer in, which rotates it)."""
+    answer = {"url": url, "page": None, "csrf": get_token(request), "recorded": recorded}
+    if next_id is None:
+        return JsonResponse(answer)
+    following = _following_page(request, assignment, next_id)
+    screen = selectors.next_screen(
+        page_id=next_id, following_id=following, assignment_id=assignment.pk if assignment else None
+    )
+    if screen is None:  # withdrawn since the pick: the screen says so itself
+        return JsonResponse(answer)
+    page = screen.page
+    if assignment is not None and screen.progress is not None:
+        assignment.page_count, assignment.completed_count, assignment.review_count = screen.progress
+    own_count, _ = selectors.reviewer_status(user=request.user, page_id=0)
+    answer.update(
+        page={
+            "id": page.id,
+            "number": page.number,
+            "title": page.title,
+            "page_count": page.page_count,
+            "member": page.member,
+            "image": default_storage.url(page.image),
+            "width": page.width,
+            "height": page.height,
+            "detail_url": reverse("page", args=[page.id]),
+        },
+        own_count=own_count,
+        tagset=tag_controls(selectors.review_screen_keys())["fingerprint"],
+        prefetch=default_storage.url(screen.following_image) if screen.following_image else None,
+        progress=render_to_string("_progress.html", {"a": assignment}) if assignment else None,
+    )
+    return JsonResponse(answer)
 
 
 def _review_error(request, page_id: int, exc: ReviewError):

@@ -1,6 +1,7 @@
 """Count round trips to Redis and memcached made by the code under test (the real servers
 answer; nothing is replaced). A round trip is one packed send to Redis (a pipeline is one) and
-one command exchange with memcached."""
+one command exchange with memcached (commands sent with ``noreply`` are counted apart:
+nothing waits for them)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ def counting(monkeypatch):
     for name in ("_fetch_cmd", "_store_cmd", "_misc_cmd"):
         real = getattr(pymemcache.client.base.Client, name)
 
-        def counted(self, *args, _real=real, **kwargs):
-            counts["memcached"] += 1
+        def counted(self, *args, _real=real, _name=name, **kwargs):
+            # A command sent with noreply waits for nothing: counted apart.
+            noreply = kwargs.get("noreply", args[2] if _name == "_misc_cmd" and len(args) > 2 else None)
+            counts["memcached noreply" if noreply else "memcached"] += 1
             return _real(self, *args, **kwargs)
 
         monkeypatch.setattr(pymemcache.client.base.Client, name, counted)

@@ -182,3 +182,13 @@ def test_selectors_read_a_user_object_from_elsewhere_afresh(pages, reviewer):
     assert auth.loaded_reviewer(reviewer) is auth.NOT_LOADED
     assert not selectors.is_anonymous_reviewer(reviewer)
     assert selectors.reviewer_status(user=reviewer, page_id=pages[0].pk) == (5, False)
+
+
+def test_a_fast_path_submit_answers_with_the_count_after_the_review(client, pages, reviewer):
+    """The row loaded with the user is the row as the request began: after the review the own
+    count is read again."""
+    submit_review(reviewer=reviewer, page_id=pages[0].pk, tag_slugs=[], only_open_pages=False)
+    client.force_login(reviewer)
+    response = client.post(f"/review/{pages[1].pk}/", {"action": "submit"}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    assert response.json()["own_count"] == 2

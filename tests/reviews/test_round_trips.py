@@ -119,3 +119,21 @@ def test_redis_down_reports_to_every_queued_write(settings):
     finally:
         reset_redis()
     assert len(failures) == 2 and all(isinstance(f, redis.ConnectionError) for f in failures)
+
+
+@pytest.mark.django_db(transaction=True)  # the receivers run after a real commit
+def test_a_fast_path_submit_waits_on_memcached_once_and_redis_eight_times_at_most(release, monkeypatch, tags):
+    """The fast path's submit (static/js/review.js) also reserves the page after the next one
+    and reads what the next screen shows: still a handful of round trips. The page cache's
+    generation bumps (two to four a review) are sent without waiting for replies."""
+    client = _started(release)
+    with round_trips.counting(monkeypatch) as counts:
+        response = client.post(
+            f"/review/{release[1].pk}/",
+            {"action": "submit", "tags": ["receipt"]},
+            HTTP_ACCEPT="application/json",
+        )
+    assert response.status_code == 200 and response.json()["page"] is not None
+    assert counts["memcached"] <= 1, counts  # the session
+    assert counts["memcached noreply"] >= 3, counts  # counts, the page and the tag's listings
+    assert counts["redis"] <= 8, counts
