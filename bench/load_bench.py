@@ -246,7 +246,7 @@ class Reviewer:
             return self._failed(recorder, "POST 200 recorded=false")
         totals.submitted += 1
         page = reply.get("page")
-        if not page or page.get("already_reviewed") or reply.get("tagset") != form.tagset or form.first_write:
+        if not page or reply.get("tagset") != form.tagset or form.first_write:
             self.url = reply["url"]  # the script loads that screen
         else:
             self.form = form.for_next(url=reply["url"], csrf=reply["csrf"])

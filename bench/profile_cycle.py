@@ -227,7 +227,7 @@ def _cycles_with_js(browser: _Browser, n: int, result: CycleProfile | None) -> N
         browser.url = reply["url"]
         browser.data = (
             None
-            if not page or page["already_reviewed"] or reply["tagset"] != browser.tagset or first_write
+            if not page or reply["tagset"] != browser.tagset or first_write
             else browser.form_data(reply["csrf"])
         )
 
