@@ -80,8 +80,14 @@ def reviewer_status(*, user, page_id: int) -> tuple[int, bool]:
     )
     if row is None:
         return 0, False
-    count = row[0] if row[2] is None else Review.objects.filter(reviewer_id=user.pk).count()
-    return count, row[1]
+    return own_review_count(user_id=user.pk, review_count=row[0], quarantined=row[2] is not None), row[1]
+
+
+def own_review_count(*, user_id: int, review_count: int, quarantined: bool) -> int:
+    """The review count a reviewer sees as their own, from their ``Reviewer.review_count``: that,
+    or for a quarantined reviewer the count of all their reviews (one query), quarantined ones
+    too, so that they do not notice the quarantine."""
+    return Review.objects.filter(reviewer_id=user_id).count() if quarantined else review_count
 
 
 def public_thresholds(document_ids) -> dict[int, int]:
