@@ -14,6 +14,7 @@ Each statement names its own parameters (``%(name)s``); :func:`run` keeps them a
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ def run(cursor, statements: Sequence[Statement]) -> list[list[tuple]]:
         return []
     texts, params = [], {}
     for i, statement in enumerate(statements):
-        texts.append(_NAMED.sub(lambda m, i=i: f"%(s{i}_{m[1]})s", statement.sql))
+        texts.append(_renamed(statement.sql, i))
         params.update({f"s{i}_{name}": value for name, value in statement.params.items()})
     cursor.execute(";\n".join(texts), params)
     results = []
@@ -43,3 +44,9 @@ def run(cursor, statements: Sequence[Statement]) -> list[list[tuple]]:
         results.append(cursor.fetchall() if cursor.description is not None else [])
         if not cursor.nextset():
             return results
+
+
+@functools.lru_cache(maxsize=256)  # a few fixed texts, on every review
+def _renamed(sql: str, i: int) -> str:
+    """``sql`` with each parameter ``%(name)s`` renamed ``%(s<i>_name)s``."""
+    return _NAMED.sub(lambda m: f"%(s{i}_{m[1]})s", sql)

@@ -218,8 +218,7 @@ def _record_review(
             ]
         results = sql_batch.run(cursor, statements)
         completed = [] if quarantined else [row[0] for row in results[-1]]
-        if quarantined:
-            own_count = own_review_count(user_id=reviewer.pk, review_count=own_count, quarantined=True)
+        own_count = own_review_count(user_id=reviewer.pk, review_count=own_count, quarantined=quarantined)
         tag_slugs = [t.slug for t in tags]
         transaction.on_commit(
             lambda: _send(
