@@ -23,7 +23,7 @@ from lib import redis_batch, sql_batch
 from lib.sql_batch import Statement
 from reviews import signals
 from reviews.denormalisations import stamp_listed_at_statement
-from reviews.models import Review, Tag
+from reviews.models import Review
 from reviews.selectors import own_review_count, reviewer_status
 
 log = logging.getLogger("crowd.reviews")
@@ -52,18 +52,26 @@ class ReviewOutcome:
     completed_assignment_ids: list[int] = field(default_factory=list)
 
 
-def resolve_tags(tag_slugs: Iterable[str]) -> list[Tag]:
-    """The active tags named by ``tag_slugs``; ReviewError naming any unknown or inactive one."""
+def _tag_slugs(tag_slugs: Iterable[str]) -> list[str]:
+    """The distinct slugs named; ReviewError when there are more than a review may have (before
+    anything is looked up)."""
     slugs = {str(s).strip() for s in tag_slugs if str(s).strip()}
     if len(slugs) > MAX_TAGS_PER_REVIEW:
         raise ReviewError("Too many tags.", code="too_many_tags")
-    if not slugs:
-        return []
-    tags = list(Tag.objects.filter(slug__in=slugs, active=True))
-    unknown = slugs - {t.slug for t in tags}
+    return sorted(slugs)
+
+
+# The active tags among %(slugs)s, in the tags' own order (Tag.Meta.ordering): (id, slug).
+_ACTIVE_TAGS_SQL = (
+    'SELECT id, slug FROM reviews_tag WHERE active AND slug = ANY(%(slugs)s) ORDER BY "order", name'
+)
+
+
+def _check_tags(slugs: list[str], found: list[tuple[int, str]]) -> None:
+    """ReviewError naming any of ``slugs`` that is not among the active tags ``found``."""
+    unknown = set(slugs) - {slug for _, slug in found}
     if unknown:
         raise ReviewError("Unknown or inactive tag: " + ", ".join(sorted(unknown)[:5]), code="unknown_tag")
-    return tags
 
 
 def submit_review(
@@ -93,12 +101,12 @@ def submit_review(
     assignment is active and contains the page, else to an active assignment that does
     (:func:`crediting_assignment`), never to one that does not contain it.
 
-    Four Postgres round trips: BEGIN, the review with its reviewer and page rows, the rest of
-    its counters (``lib.sql_batch``), COMMIT.
+    Four Postgres round trips: BEGIN, the tags with the review and its reviewer and page rows,
+    the rest of its counters (``lib.sql_batch``), COMMIT. Any refusal rolls everything back.
     """
-    tags = resolve_tags(tag_slugs)
+    slugs = _tag_slugs(tag_slugs)
     try:
-        return _record_review(reviewer, page_id, tags, assignment_id, only_open_pages)
+        return _record_review(reviewer, page_id, slugs, assignment_id, only_open_pages)
     except _LostRace:
         # The review was there already (a double submit, or a concurrent one that won): ours
         # rolled back, and the first one's transaction holds the counters.
@@ -169,26 +177,26 @@ _COUNT_PAGE_TAGS_SQL = (
 
 
 def _record_review(
-    reviewer, page_id: int, tags: list[Tag], assignment_id: int | None, only_open_pages: bool
+    reviewer, page_id: int, slugs: list[str], assignment_id: int | None, only_open_pages: bool
 ) -> ReviewOutcome:
     created = timezone.now()
-    tag_ids = [t.pk for t in tags]
+    record = [
+        Statement(_UPSERT_REVIEWER_SQL, {"user": reviewer.pk}),
+        Statement(
+            _RECORD_SQL,
+            {"user": reviewer.pk, "page": page_id, "preferred": assignment_id or 0, "created": created},
+        ),
+    ]
     with transaction.atomic(), connection.cursor() as cursor:
-        upserted, recorded = sql_batch.run(
-            cursor,
-            [
-                Statement(_UPSERT_REVIEWER_SQL, {"user": reviewer.pk}),
-                Statement(
-                    _RECORD_SQL,
-                    {
-                        "user": reviewer.pk,
-                        "page": page_id,
-                        "preferred": assignment_id or 0,
-                        "created": created,
-                    },
-                ),
-            ],
-        )
+        if slugs:
+            tags, upserted, recorded = sql_batch.run(
+                cursor, [Statement(_ACTIVE_TAGS_SQL, {"slugs": slugs}), *record]
+            )
+            # Refused before anything else, as if the tags had been looked up first.
+            _check_tags(slugs, tags)
+        else:
+            tags, (upserted, recorded) = [], sql_batch.run(cursor, record)
+        tag_ids = [tag_id for tag_id, _ in tags]
         [(quarantined, own_count)] = upserted
         if not recorded:
             raise ReviewError("That page does not exist.", code="no_such_page")
@@ -219,7 +227,7 @@ def _record_review(
         results = sql_batch.run(cursor, statements)
         completed = [] if quarantined else [row[0] for row in results[-1]]
         own_count = own_review_count(user_id=reviewer.pk, review_count=own_count, quarantined=quarantined)
-        tag_slugs = [t.slug for t in tags]
+        tag_slugs = [slug for _, slug in tags]
         transaction.on_commit(
             lambda: _send(
                 signals.review_recorded,
