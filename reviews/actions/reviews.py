@@ -99,7 +99,7 @@ def submit_review(
 
     The review is credited to ``assignment_id`` (the visitor's current assignment) when that
     assignment is active and contains the page, else to an active assignment that does
-    (:func:`crediting_assignment`), never to one that does not contain it.
+    (:func:`crediting_assignment_sql`), never to one that does not contain it.
 
     Four Postgres round trips: BEGIN, the tags with the review and its reviewer and page rows,
     the rest of its counters (``lib.sql_batch``), COMMIT. Any refusal rolls everything back.
@@ -120,10 +120,12 @@ class _LostRace(Exception):
     pass
 
 
-# The crediting rule (see crediting_assignment) for the document whose id is the SQL expression
-# ``document``: the active assignments containing it, the preferred one first, then the main
-# featured one, then the oldest. Parameter: %(preferred)s.
-def _crediting_sql(document: str) -> str:
+def crediting_assignment_sql(document: str) -> str:
+    """A scalar subquery: the assignment a review of a page of the document whose id is the SQL
+    expression ``document`` is filed under: ``%(preferred)s`` (a parameter, 0 for none) when it
+    is active and contains the page, else another active assignment that does (the main
+    featured one first, then the oldest), else NULL (the page is in no active assignment: not
+    open)."""
     return f"""
     SELECT a.id FROM assignments_assignment a
      WHERE a.active AND a.id IN ({scope.assignments_of_document_sql(document)})
@@ -158,7 +160,7 @@ _RECORD_SQL = f"""
         FROM reviews_document d LEFT JOIN reviews_member m ON m.id = d.member_id
        WHERE p.id = %(page)s AND d.id = p.document_id
       RETURNING p.review_count, p.document_id, p.withdrawn_at IS NOT NULL AS withdrawn, d.member_id,
-                m.party_id, ({_crediting_sql("p.document_id")}) AS credited
+                m.party_id, ({crediting_assignment_sql("p.document_id")}) AS credited
     ), review AS (
       INSERT INTO reviews_review (reviewer_id, page_id, assignment_id, created, quarantined)
       SELECT %(user)s, %(page)s, page.credited, %(created)s, reviewer.quarantined FROM page, reviewer
@@ -260,23 +262,13 @@ def _record_review(
     )
 
 
-def crediting_assignment(*, document_id: int, preferred_id: int | None) -> int | None:
-    """The assignment a review of a page of ``document_id`` is filed under: ``preferred_id`` when
-    it is active and contains the page, else another active assignment that does (the main
-    featured one first), else None (the page is in no active assignment: not open)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_crediting_sql("%(doc)s"), {"doc": document_id, "preferred": preferred_id or 0})
-        row = cursor.fetchone()
-    return None if row is None else row[0]
-
-
 # One statement, so atomic on its own: the page's state, and the skip recorded only when the
 # page exists, is not withdrawn, is open (when that is asked) and was not reviewed by this
 # reviewer. Parameters: %(user)s, %(page)s, %(only_open)s, %(created)s.
 _SKIP_SQL = f"""
     WITH page AS (
       SELECT p.withdrawn_at IS NOT NULL AS withdrawn,
-             ({_crediting_sql("p.document_id")}) IS NOT NULL AS open
+             ({crediting_assignment_sql("p.document_id")}) IS NOT NULL AS open
         FROM reviews_page p WHERE p.id = %(page)s
     ), skip AS (
       INSERT INTO reviews_skip (reviewer_id, page_id, created)
