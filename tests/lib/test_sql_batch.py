@@ -29,3 +29,15 @@ def test_no_statement_sends_nothing():
     with connection.cursor() as cursor, CaptureQueriesContext(connection) as ctx:
         assert run(cursor, []) == []
     assert ctx.captured_queries == []
+
+
+def test_the_system_checks_refuse_server_side_binding(monkeypatch):
+    """It would break every batch (a prepared statement holds one statement): refused at start-up."""
+    from django.conf import settings
+
+    from lib.checks import check_services
+
+    assert not [p for p in check_services(None) if p.id == "crowd.E003"]
+    options = {**settings.DATABASES["default"].get("OPTIONS", {}), "server_side_binding": True}
+    monkeypatch.setitem(settings.DATABASES["default"], "OPTIONS", options)  # read by the check only
+    assert [p.id for p in check_services(None) if p.id == "crowd.E003"] == ["crowd.E003"]
