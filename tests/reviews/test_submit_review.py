@@ -241,9 +241,9 @@ def _waiting_for_locks() -> int:
 def test_two_simultaneous_submits_of_the_same_review_record_it_once(reviewer, tags):
     """The double-click race, for real: two threads, each with its own database connection,
     submit the same reviewer's review of the same page at once. The page row is held locked
-    until both submits have checked for an existing review (none yet) and wait on that lock, so
-    both really race to insert. One records the review, the other returns it unchanged; no error,
-    every counter counted once."""
+    until both submits are waiting (one on it, the other on the reviewer row the first one
+    holds), so both are under way before either inserts. One records the review, the other
+    returns it unchanged; no error, every counter counted once."""
     doc = factories.make_document(pages=2)
     page = doc.pages.order_by("number").first()
     assignment = factories.make_assignment(documents=[doc], threshold=1)
