@@ -16,24 +16,24 @@ from django.db import connection, transaction
 
 from assignments import scope
 from assignments.models import Assignment, PriorityPage
+from lib.sql_batch import Statement
 
 
-def advance_assignment_progress(*, document_id: int, review_count: int) -> list[int]:
+def assignment_progress_statement(*, document_id: int, review_count: int) -> Statement:
     """A page of ``document_id`` just got its ``review_count``-th review: count the review in
     every assignment containing it, and count the page as complete in those whose threshold it
-    just reached. Returns the ids of the latter.
+    just reached. The statement's rows are the ids of the latter, one column.
 
-    Called inside the review's transaction (``reviews.actions.submit_review``), after the page
-    row is locked, so concurrent reviews of one page are serialised and each threshold is
-    crossed exactly once. One statement either way."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE assignments_assignment SET review_count = review_count + 1, "
-            "completed_count = completed_count + (threshold = %(count)s)::int "
-            f"WHERE id IN ({scope.ASSIGNMENTS_OF_DOCUMENT_SQL}) RETURNING id, threshold = %(count)s",
-            {"count": review_count, "doc": document_id},
-        )
-        return [pk for pk, crossed in cursor.fetchall() if crossed]
+    Sent by ``reviews.actions.submit_review`` in the review's transaction, with its other writes
+    (``lib.sql_batch``), after the page row is locked, so concurrent reviews of one page are
+    serialised and each threshold is crossed exactly once. One statement either way."""
+    return Statement(
+        "WITH progressed AS (UPDATE assignments_assignment SET review_count = review_count + 1, "
+        "completed_count = completed_count + (threshold = %(count)s)::int "
+        f"WHERE id IN ({scope.ASSIGNMENTS_OF_DOCUMENT_SQL}) RETURNING id, threshold = %(count)s AS crossed) "
+        "SELECT id FROM progressed WHERE crossed ORDER BY id",
+        {"count": review_count, "doc": document_id},
+    )
 
 
 def add_picker_counts(*, rows: Iterable[tuple[datetime, str, int]]) -> None:

@@ -575,7 +575,7 @@ for _order, _kind in enumerate(KINDS):
 
 _COUNTS_KEPT = (
     "`reviews.actions.submit_review` (completed_count and review_count, in the review's transaction, "
-    "through `assignments.actions.advance_assignment_progress`); after commit, "
+    "through `assignments.actions.assignment_progress_statement`); after commit, "
     "a recount of the affected assignments by `denorm.changed` (imports, page "
     "deletes and cascades, edits of members, parties, documents and threshold)."
 )

@@ -97,17 +97,25 @@ PAGE_IN_ASSIGNMENT_SQL = """(p.withdrawn_at IS NULL AND (
        = ANY(ARRAY(SELECT ap.party_id FROM assignments_assignment_parties ap
                    WHERE ap.assignment_id = %(aid)s))))"""
 
-# The ids of the assignments containing one document. Parameter: %(doc)s. (Document level: callers
-# that ask about one page check its ``withdrawn_at`` themselves.)
-ASSIGNMENTS_OF_DOCUMENT_SQL = """
-    SELECT ad.assignment_id FROM assignments_assignment_documents ad WHERE ad.document_id = %(doc)s
+
+def assignments_of_document_sql(document: str) -> str:
+    """The ids of the assignments containing the document whose id is the SQL expression
+    ``document`` (a parameter, or a column of the caller's query such as ``"p.document_id"``:
+    its own aliases ``ad``, ``am``, ``ap``, ``d`` and ``m`` shadow the caller's). Document
+    level: callers that ask about one page check its ``withdrawn_at`` themselves."""
+    return f"""
+    SELECT ad.assignment_id FROM assignments_assignment_documents ad WHERE ad.document_id = {document}
     UNION
     SELECT am.assignment_id FROM assignments_assignment_members am
-      JOIN reviews_document d ON d.member_id = am.member_id WHERE d.id = %(doc)s
+      JOIN reviews_document d ON d.member_id = am.member_id WHERE d.id = {document}
     UNION
     SELECT ap.assignment_id FROM assignments_assignment_parties ap
       JOIN reviews_member m ON m.party_id = ap.party_id
-      JOIN reviews_document d ON d.member_id = m.id WHERE d.id = %(doc)s"""
+      JOIN reviews_document d ON d.member_id = m.id WHERE d.id = {document}"""
+
+
+# The same for one document given as a parameter: %(doc)s.
+ASSIGNMENTS_OF_DOCUMENT_SQL = assignments_of_document_sql("%(doc)s")
 
 # (document id, assignment id) for each of several documents. Parameter: %(docs)s (an array).
 ASSIGNMENTS_OF_DOCUMENTS_SQL = """

@@ -15,4 +15,12 @@ def check_services(app_configs, **kwargs):
         )
     if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         problems.append(Error("Crowd review needs PostgreSQL (DATABASE_URL=postgres://...)", id="crowd.E002"))
+    if settings.DATABASES["default"].get("OPTIONS", {}).get("server_side_binding"):
+        problems.append(
+            Error(
+                "server_side_binding must stay off: a review's writes go out as several statements "
+                "in one execute (lib.sql_batch), which only client-side binding allows",
+                id="crowd.E003",
+            )
+        )
     return problems

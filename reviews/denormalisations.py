@@ -30,6 +30,7 @@ from denorm.registry import Denormalisation, Drift, Store, register
 from lib import keys, redis_batch
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
+from lib.sql_batch import Statement
 from reviews import signals
 from reviews.models import Document, Member, Page, Party, Review, Skip
 
@@ -912,18 +913,17 @@ def _listed_truth_sql(pages_sql: str) -> str:
     )
 
 
-def stamp_listed_at(*, page_id: int, document_id: int, review_count: int, at) -> None:
-    """Called by ``submit_review`` inside the review's transaction, the page row locked, right
-    after the review's ``PageTag`` upserts: when the page is (now) at or over its public
-    threshold, every row of it not yet listed is listed at ``at`` (the review's ``created``).
-    Reaching T lists all the page's tags; a new tag on a page already over T lists that tag.
-    One statement: the page's threshold is a subquery of it."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE reviews_pagetag SET listed_at = %(at)s WHERE page_id = %(page)s AND listed_at IS NULL"
-            f" AND %(count)s >= {scope.public_threshold_sql('%(doc)s')}",
-            {"at": at, "page": page_id, "doc": document_id, "count": review_count},
-        )
+def stamp_listed_at_statement(*, page_id: int, document_id: int, review_count: int, at) -> Statement:
+    """Sent by ``submit_review`` in the review's transaction (``lib.sql_batch``), the page row
+    locked, right after the review's ``PageTag`` upserts: when the page is (now) at or over its
+    public threshold, every row of it not yet listed is listed at ``at`` (the review's
+    ``created``). Reaching T lists all the page's tags; a new tag on a page already over T lists
+    that tag. One statement: the page's threshold is a subquery of it."""
+    return Statement(
+        "UPDATE reviews_pagetag SET listed_at = %(at)s WHERE page_id = %(page)s AND listed_at IS NULL"
+        f" AND %(count)s >= {scope.public_threshold_sql('%(doc)s')}",
+        {"at": at, "page": page_id, "doc": document_id, "count": review_count},
+    )
 
 
 def _relist(cursor, pages_sql: str, params: dict) -> None:
@@ -1050,7 +1050,7 @@ register(
         "and its documents, members and parties",
         lives_in="`reviews_pagetag.listed_at` (index `pagetag_listed_idx` on tag, listed_at, page)",
         kept_current_by="`reviews.actions.submit_review` in the review's transaction "
-        "(`stamp_listed_at`); `moderation.actions.takedown` in the withdrawal's or reinstatement's "
+        "(`stamp_listed_at_statement`); `moderation.actions.takedown` in the withdrawal's or reinstatement's "
         "transaction (`relist_pages`); after commit, a re-derivation of the affected pages by "
         "`denorm.changed` (as `page-tags`, and the pages of owners declared changed); every row "
         "after any assignment change declared by `assignments.denormalisations` (create, delete, "

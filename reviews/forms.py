@@ -13,7 +13,7 @@ from reviews.account_rules import USERNAME_MAX_LENGTH, AccountError, check_usern
 class ReviewForm(forms.Form):
     """The review screen's POST: ``action`` (submit or skip) and zero or more ``tags`` slugs.
 
-    Tags are only parsed here; ``reviews.actions.resolve_tags`` decides which are acceptable, so
+    Tags are only parsed here; ``reviews.actions.submit_review`` decides which are acceptable, so
     the API and this form share one rule.
     """
 

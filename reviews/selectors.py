@@ -183,8 +183,9 @@ def reviewer_status(*, user, page_id: int, reviewed: bool | None = None) -> tupl
         review_count, quarantined_at = reviewer.review_count, reviewer.quarantined_at
         if reviewed is None:
             reviewed = rows.fetch_one(f"SELECT {_REVIEWED}", params)[0]
-    count = review_count if quarantined_at is None else Review.objects.filter(reviewer_id=user.pk).count()
-    return count, reviewed
+    return own_review_count(
+        user_id=user.pk, review_count=review_count, quarantined=quarantined_at is not None
+    ), reviewed
 
 
 # Raw SQL (lib.rows): the fast path asks after every review, and the ORM's compilation of the
@@ -193,6 +194,13 @@ def reviewer_status(*, user, page_id: int, reviewed: bool | None = None) -> tupl
 # reviews grew with every review).
 _REVIEWED = "EXISTS(SELECT 1 FROM reviews_review v WHERE v.reviewer_id = %(user)s AND v.page_id = %(page)s)"
 _OWN_ROW = "FROM reviews_reviewer r WHERE r.user_id = %(user)s"
+
+
+def own_review_count(*, user_id: int, review_count: int, quarantined: bool) -> int:
+    """The review count a reviewer sees as their own, from their ``Reviewer.review_count``: that,
+    or for a quarantined reviewer the count of all their reviews (one query), quarantined ones
+    too, so that they do not notice the quarantine."""
+    return Review.objects.filter(reviewer_id=user_id).count() if quarantined else review_count
 
 
 def public_thresholds(document_ids) -> dict[int, int]:

@@ -192,15 +192,16 @@ def _record(request, page_id: int):
         with sessions.first_write_account(request) if logged_out else nullcontext(user) as user:
             if form.cleaned_data["action"] == "skip":
                 skip_page(reviewer=user, page_id=page_id, only_open_pages=True)
-                recorded = False
+                recorded, own_count = False, None
             else:
-                recorded = submit_review(
+                outcome = submit_review(
                     reviewer=user,
                     page_id=page_id,
                     tag_slugs=form.tag_slugs,
                     assignment_id=assignment.pk if assignment else None,
                     only_open_pages=True,
-                ).created
+                )
+                recorded, own_count = outcome.created, outcome.own_count
     except ReviewError as exc:
         return _review_error(request, page_id, exc)
     except sessions.TooManyAccounts as exc:
@@ -249,7 +250,7 @@ def _record(request, page_id: int):
         next_id, url = None, None
     url = url or next_page_url()
     if wants_next_screen(request):
-        return _next_screen(request, assignment, next_id, url, recorded=recorded)
+        return _next_screen(request, assignment, next_id, url, recorded=recorded, own_count=own_count)
     return redirect(url)
 
 
@@ -263,12 +264,14 @@ def wants_next_screen(request) -> bool:
     return settings.REVIEW_FAST_PATH and "application/json" in request.headers.get("Accept", "")
 
 
-def _next_screen(request, assignment, next_id: int | None, url: str, *, recorded: bool) -> JsonResponse:
+def _next_screen(
+    request, assignment, next_id: int | None, url: str, *, recorded: bool, own_count: int | None
+) -> JsonResponse:
     """The JSON answer of the fast path: what the script needs to show ``next_id``'s review
     screen, or ``"page": null`` and the URL to go to (the done page, /review/next/ when every
     page is held by others, or a page that cannot be shown here). Public facts of a page the
     picker just handed this reviewer (so not one they reviewed: the picker's check), plus their
-    own count, the assignment's progress with this review, and a fresh CSRF token (a first
+    own count (``own_count``: the submit's, None after a skip), the assignment's progress with this review, and a fresh CSRF token (a first
     submit logs the new reviewer in, which rotates it)."""
     answer = {"url": url, "page": None, "csrf": get_token(request), "recorded": recorded}
     if next_id is None:
@@ -282,7 +285,8 @@ def _next_screen(request, assignment, next_id: int | None, url: str, *, recorded
     page = screen.page
     if assignment is not None and screen.progress is not None:
         assignment.page_count, assignment.completed_count, assignment.review_count = screen.progress
-    own_count, _ = selectors.reviewer_status(user=request.user, page_id=0)
+    if own_count is None:  # a skip: their count as it stands
+        own_count = selectors.reviewer_status(user=request.user, page_id=0, reviewed=False)[0]
     answer.update(
         page={
             "id": page.id,

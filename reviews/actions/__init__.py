@@ -32,7 +32,6 @@ from reviews.actions.reviews import (
     MAX_TAGS_PER_REVIEW,
     ReviewError,
     ReviewOutcome,
-    resolve_tags,
     skip_page,
     submit_review,
 )
@@ -55,7 +54,6 @@ __all__ = [
     "queue_document_import",
     "reimport_document",
     "requeue_stalled_imports",
-    "resolve_tags",
     "skip_page",
     "submit_review",
     "update_discovery",

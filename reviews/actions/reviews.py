@@ -14,14 +14,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from assignments import scope
-from assignments.actions import advance_assignment_progress
-from lib import redis_batch
+from assignments.actions import assignment_progress_statement
+from lib import redis_batch, sql_batch
+from lib.sql_batch import Statement
 from reviews import signals
-from reviews.denormalisations import stamp_listed_at
-from reviews.models import Page, Review, Skip, Tag
+from reviews.denormalisations import stamp_listed_at_statement
+from reviews.models import Review
+from reviews.selectors import own_review_count, reviewer_status
 
 log = logging.getLogger("crowd.reviews")
 
@@ -42,22 +45,33 @@ class ReviewError(ValueError):
 class ReviewOutcome:
     review: Review
     created: bool
+    # The reviewer's own review count after this submit, as the review screen shows it
+    # (reviews.selectors.reviewer_status).
+    own_count: int
     review_count: int = 0
     completed_assignment_ids: list[int] = field(default_factory=list)
 
 
-def resolve_tags(tag_slugs: Iterable[str]) -> list[Tag]:
-    """The active tags named by ``tag_slugs``; ReviewError naming any unknown or inactive one."""
+def _tag_slugs(tag_slugs: Iterable[str]) -> list[str]:
+    """The distinct slugs named; ReviewError when there are more than a review may have (before
+    anything is looked up)."""
     slugs = {str(s).strip() for s in tag_slugs if str(s).strip()}
     if len(slugs) > MAX_TAGS_PER_REVIEW:
         raise ReviewError("Too many tags.", code="too_many_tags")
-    if not slugs:
-        return []
-    tags = list(Tag.objects.filter(slug__in=slugs, active=True))
-    unknown = slugs - {t.slug for t in tags}
+    return sorted(slugs)
+
+
+# The active tags among %(slugs)s, in the tags' own order (Tag.Meta.ordering): (id, slug).
+_ACTIVE_TAGS_SQL = (
+    'SELECT id, slug FROM reviews_tag WHERE active AND slug = ANY(%(slugs)s) ORDER BY "order", name'
+)
+
+
+def _check_tags(slugs: list[str], found: list[tuple[int, str]]) -> None:
+    """ReviewError naming any of ``slugs`` that is not among the active tags ``found``."""
+    unknown = set(slugs) - {slug for _, slug in found}
     if unknown:
         raise ReviewError("Unknown or inactive tag: " + ", ".join(sorted(unknown)[:5]), code="unknown_tag")
-    return tags
 
 
 def submit_review(
@@ -71,7 +85,7 @@ def submit_review(
     """Record ``reviewer``'s review of a page with the given tags (none = "nothing of note").
 
     One review per reviewer per page: a second submit (double click, replayed form) changes
-    nothing and returns the first review with ``created=False``.
+    nothing and returns the first review with ``created=False``, whatever the page's state now.
 
     A withdrawn page (``Page.withdrawn_at``, see ``moderation.actions.takedown``) is never
     reviewed: ReviewError code ``withdrawn``, whoever asks.
@@ -85,95 +99,141 @@ def submit_review(
 
     The review is credited to ``assignment_id`` (the visitor's current assignment) when that
     assignment is active and contains the page, else to an active assignment that does
-    (:func:`crediting_assignment`), never to one that does not contain it.
+    (:func:`crediting_assignment_sql`), never to one that does not contain it.
+
+    Four Postgres round trips: BEGIN, the tags with the review and its reviewer and page rows,
+    the rest of its counters (``lib.sql_batch``), COMMIT. Any refusal rolls everything back.
     """
-    tags = resolve_tags(tag_slugs)
+    slugs = _tag_slugs(tag_slugs)
     try:
-        return _record_review(reviewer, page_id, tags, assignment_id, only_open_pages)
+        return _record_review(reviewer, page_id, slugs, assignment_id, only_open_pages)
     except _LostRace:
-        # A concurrent submit of the same review won; its transaction holds the counters.
-        return ReviewOutcome(review=Review.objects.get(reviewer=reviewer, page_id=page_id), created=False)
+        # The review was there already (a double submit, or a concurrent one that won): ours
+        # rolled back, and the first one's transaction holds the counters.
+        own_count, _ = reviewer_status(user=reviewer, page_id=page_id)
+        return ReviewOutcome(
+            review=Review.objects.get(reviewer=reviewer, page_id=page_id), created=False, own_count=own_count
+        )
 
 
 class _LostRace(Exception):
     pass
 
 
+def crediting_assignment_sql(document: str) -> str:
+    """A scalar subquery: the assignment a review of a page of the document whose id is the SQL
+    expression ``document`` is filed under: ``%(preferred)s`` (a parameter, 0 for none) when it
+    is active and contains the page, else another active assignment that does (the main
+    featured one first, then the oldest), else NULL (the page is in no active assignment: not
+    open)."""
+    return f"""
+    SELECT a.id FROM assignments_assignment a
+     WHERE a.active AND a.id IN ({scope.assignments_of_document_sql(document)})
+     ORDER BY a.id = %(preferred)s DESC, a.featured = 'main' DESC, a.id
+     LIMIT 1"""
+
+
+# The reviewer's row first: a quarantine (moderation.actions.quarantine) locks it too, so this
+# review is recorded either before it (and quarantined with the others) or after it, as
+# quarantined. A quarantined reviewer's review counts nowhere: not in their own count, not in the
+# page's (so not in thresholds, tags or progress).
+_UPSERT_REVIEWER_SQL = (
+    "INSERT INTO reviews_reviewer (user_id, anonymous, review_count, created) "
+    "VALUES (%(user)s, false, 1, now()) ON CONFLICT (user_id) DO UPDATE SET review_count = "
+    "reviews_reviewer.review_count + (reviews_reviewer.quarantined_at IS NULL)::int "
+    "RETURNING quarantined_at IS NOT NULL, review_count"
+)
+
+# Then, in the next statement (the reviewer's row is ours now, so its quarantine cannot change):
+# the page row, which serialises reviews of one page and comes back empty when the page was
+# deleted (FK checks are deferred to commit otherwise), with what the review needs to know of it:
+# the document's owners (the leaderboards' receiver needs them after commit, and would otherwise
+# read them with a query of its own) and the assignment to credit. The review is inserted even
+# when it is refused (withdrawn, not open): the refusal rolls it back with the counters, and a
+# review already there answers first (review_id NULL: a double submit), whatever the page's
+# state. Parameters: %(user)s, %(page)s, %(preferred)s, %(created)s.
+_RECORD_SQL = f"""
+    WITH reviewer AS (
+      SELECT quarantined_at IS NOT NULL AS quarantined FROM reviews_reviewer WHERE user_id = %(user)s
+    ), page AS (
+      UPDATE reviews_page p SET review_count = p.review_count + (SELECT (NOT quarantined)::int FROM reviewer)
+        FROM reviews_document d LEFT JOIN reviews_member m ON m.id = d.member_id
+       WHERE p.id = %(page)s AND d.id = p.document_id
+      RETURNING p.review_count, p.document_id, p.withdrawn_at IS NOT NULL AS withdrawn, d.member_id,
+                m.party_id, ({crediting_assignment_sql("p.document_id")}) AS credited
+    ), review AS (
+      INSERT INTO reviews_review (reviewer_id, page_id, assignment_id, created, quarantined)
+      SELECT %(user)s, %(page)s, page.credited, %(created)s, reviewer.quarantined FROM page, reviewer
+      ON CONFLICT (reviewer_id, page_id) DO NOTHING RETURNING id
+    )
+    SELECT page.*, (SELECT id FROM review) FROM page"""
+
+# A new review's tags: nothing to compare with, so no read of the existing rows.
+_TAG_REVIEW_SQL = "INSERT INTO reviews_review_tags (review_id, tag_id) SELECT %(review)s, unnest(%(tags)s)"
+
+_COUNT_PAGE_TAGS_SQL = (
+    "INSERT INTO reviews_pagetag (page_id, tag_id, count, first_tagged_at) "
+    "SELECT %(page)s, unnest(%(tags)s), 1, %(at)s ON CONFLICT (page_id, tag_id) "
+    "DO UPDATE SET count = reviews_pagetag.count + 1"
+)
+
+
 def _record_review(
-    reviewer, page_id: int, tags: list[Tag], assignment_id: int | None, only_open_pages: bool
+    reviewer, page_id: int, slugs: list[str], assignment_id: int | None, only_open_pages: bool
 ) -> ReviewOutcome:
-    with transaction.atomic():
-        existing = Review.objects.filter(reviewer=reviewer, page_id=page_id).first()
-        if existing is not None:
-            return ReviewOutcome(review=existing, created=False)
-        with connection.cursor() as cursor:
-            # The reviewer's row first: a quarantine (moderation.actions.quarantine) locks it too,
-            # so this review is recorded either before it (and quarantined with the others) or
-            # after it, as quarantined. A quarantined reviewer's review counts nowhere: not in
-            # their own count, not in the page's (so not in thresholds, tags or progress).
-            cursor.execute(
-                "INSERT INTO reviews_reviewer (user_id, anonymous, review_count, created) "
-                "VALUES (%s, false, 1, now()) ON CONFLICT (user_id) DO UPDATE SET review_count = "
-                "reviews_reviewer.review_count + (reviews_reviewer.quarantined_at IS NULL)::int "
-                "RETURNING quarantined_at IS NOT NULL",
-                [reviewer.pk],
+    created = timezone.now()
+    record = [
+        Statement(_UPSERT_REVIEWER_SQL, {"user": reviewer.pk}),
+        Statement(
+            _RECORD_SQL,
+            {"user": reviewer.pk, "page": page_id, "preferred": assignment_id or 0, "created": created},
+        ),
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        if slugs:
+            tags, upserted, recorded = sql_batch.run(
+                cursor, [Statement(_ACTIVE_TAGS_SQL, {"slugs": slugs}), *record]
             )
-            quarantined = cursor.fetchone()[0]
-            # Then the page row: serialises reviews of one page, and fails cleanly when the page
-            # was deleted (FK checks are deferred to commit otherwise).
-            # The document's owners come back with it: the leaderboards' receiver needs them
-            # after commit, and would otherwise read them with a query of its own.
-            cursor.execute(
-                "UPDATE reviews_page p SET review_count = p.review_count + %s "
-                "FROM reviews_document d LEFT JOIN reviews_member m ON m.id = d.member_id "
-                "WHERE p.id = %s AND d.id = p.document_id "
-                "RETURNING p.review_count, p.document_id, p.withdrawn_at IS NOT NULL, d.member_id, m.party_id",
-                [0 if quarantined else 1, page_id],
-            )
-            row = cursor.fetchone()
-        if row is None:
+            # Refused before anything else, as if the tags had been looked up first.
+            _check_tags(slugs, tags)
+        else:
+            tags, (upserted, recorded) = [], sql_batch.run(cursor, record)
+        tag_ids = [tag_id for tag_id, _ in tags]
+        [(quarantined, own_count)] = upserted
+        if not recorded:
             raise ReviewError("That page does not exist.", code="no_such_page")
-        review_count, document_id, withdrawn, member_id, party_id = row
+        [(review_count, document_id, withdrawn, member_id, party_id, credited, review_id)] = recorded
+        if review_id is None:
+            raise _LostRace
         if withdrawn:
-            # The lock above orders this review with a withdrawal (moderation.actions.takedown
+            # The page lock orders this review with a withdrawal (moderation.actions.takedown
             # locks the page too): it sees a withdrawal that committed first, and rolls back.
             raise ReviewError(WITHDRAWN_MESSAGE, code="withdrawn")
-        # Raising here rolls back the counter above: nothing is written for a page not open.
-        credited = crediting_assignment(document_id=document_id, preferred_id=assignment_id)
         if credited is None and only_open_pages:
+            # Rolls back the counters and the review: nothing is written for a page not open.
             raise ReviewError("That page is not open for review yet.", code="not_open")
-        try:
-            with transaction.atomic():
-                review = Review.objects.create(
-                    reviewer=reviewer, page_id=page_id, assignment_id=credited, quarantined=quarantined
-                )
-        except IntegrityError:
-            raise _LostRace from None
+        statements = []
         if tags:
-            # add(), not set(): the review is new, so there is nothing to compare with, and with no
-            # m2m_changed receiver on Review.tags add() is one INSERT ... ON CONFLICT DO NOTHING
-            # where set() first reads the review's (empty) tag set.
-            review.tags.add(*tags)
-        completed: list[int] = []
+            statements.append(Statement(_TAG_REVIEW_SQL, {"review": review_id, "tags": tag_ids}))
         if not quarantined:
             if tags:
-                with connection.cursor() as cursor:
-                    cursor.executemany(
-                        "INSERT INTO reviews_pagetag (page_id, tag_id, count, first_tagged_at) "
-                        "VALUES (%s, %s, 1, %s) ON CONFLICT (page_id, tag_id) "
-                        "DO UPDATE SET count = reviews_pagetag.count + 1",
-                        [(page_id, tag.pk, review.created) for tag in tags],
-                    )
-            stamp_listed_at(
-                page_id=page_id, document_id=document_id, review_count=review_count, at=review.created
-            )
-            completed = advance_assignment_progress(document_id=document_id, review_count=review_count)
-        tag_ids = [t.pk for t in tags]
-        tag_slugs = [t.slug for t in tags]
+                statements.append(
+                    Statement(_COUNT_PAGE_TAGS_SQL, {"page": page_id, "tags": tag_ids, "at": created})
+                )
+            statements += [
+                stamp_listed_at_statement(
+                    page_id=page_id, document_id=document_id, review_count=review_count, at=created
+                ),
+                assignment_progress_statement(document_id=document_id, review_count=review_count),
+            ]
+        results = sql_batch.run(cursor, statements)
+        completed = [] if quarantined else [row[0] for row in results[-1]]
+        own_count = own_review_count(user_id=reviewer.pk, review_count=own_count, quarantined=quarantined)
+        tag_slugs = [slug for _, slug in tags]
         transaction.on_commit(
             lambda: _send(
                 signals.review_recorded,
-                review_id=review.pk,
+                review_id=review_id,
                 page_id=page_id,
                 reviewer_id=reviewer.pk,
                 review_count=review_count,
@@ -183,53 +243,68 @@ def _record_review(
                 assignment_id=credited,
                 document_id=document_id,
                 owners=(member_id, party_id),
-                created=review.created,
+                created=created,
                 quarantined=quarantined,
             )
         )
+    review = Review.from_db(
+        connection.alias,
+        ["id", "reviewer_id", "page_id", "assignment_id", "created", "quarantined"],
+        [review_id, reviewer.pk, page_id, credited, created, quarantined],
+    )
+    review.reviewer = reviewer
     return ReviewOutcome(
-        review=review, created=True, review_count=review_count, completed_assignment_ids=completed
+        review=review,
+        created=True,
+        own_count=own_count,
+        review_count=review_count,
+        completed_assignment_ids=completed,
     )
 
 
-# The active assignments containing a document, the preferred one first, then the main featured
-# one, then the oldest. Parameters: %(doc)s, %(preferred)s.
-_CREDITING_SQL = f"""
-    SELECT a.id FROM assignments_assignment a
-     WHERE a.active AND a.id IN ({scope.ASSIGNMENTS_OF_DOCUMENT_SQL})
-     ORDER BY a.id = %(preferred)s DESC, a.featured = 'main' DESC, a.id
-     LIMIT 1"""
-
-
-def crediting_assignment(*, document_id: int, preferred_id: int | None) -> int | None:
-    """The assignment a review of a page of ``document_id`` is filed under: ``preferred_id`` when
-    it is active and contains the page, else another active assignment that does (the main
-    featured one first), else None (the page is in no active assignment: not open)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_CREDITING_SQL, {"doc": document_id, "preferred": preferred_id or 0})
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+# One statement, so atomic on its own: the page's state, and the skip recorded only when the
+# page exists, is not withdrawn, is open (when that is asked) and was not reviewed by this
+# reviewer. Parameters: %(user)s, %(page)s, %(only_open)s, %(created)s.
+_SKIP_SQL = f"""
+    WITH page AS (
+      SELECT p.withdrawn_at IS NOT NULL AS withdrawn,
+             ({crediting_assignment_sql("p.document_id")}) IS NOT NULL AS open
+        FROM reviews_page p WHERE p.id = %(page)s
+    ), skip AS (
+      INSERT INTO reviews_skip (reviewer_id, page_id, created)
+      SELECT %(user)s, %(page)s, %(created)s FROM page
+       WHERE NOT page.withdrawn AND (page.open OR NOT %(only_open)s)
+         AND NOT EXISTS (SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %(user)s AND r.page_id = %(page)s)
+      ON CONFLICT (reviewer_id, page_id) DO NOTHING RETURNING id
+    )
+    SELECT page.withdrawn, page.open, EXISTS (SELECT 1 FROM skip) FROM page"""
 
 
 def skip_page(*, reviewer: AbstractBaseUser, page_id: int, only_open_pages: bool = True) -> bool:
-    """Remember that ``reviewer`` passed on a page; it counts for nothing. True if newly skipped.
-    ``only_open_pages``: as for :func:`submit_review`."""
-    row = Page.objects.filter(pk=page_id).values_list("document_id", "withdrawn_at").first()
+    """Remember that ``reviewer`` passed on a page; it counts for nothing. True if newly skipped
+    (False: skipped or reviewed before). ``only_open_pages``: as for :func:`submit_review`.
+    One Postgres round trip."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SKIP_SQL,
+            {
+                "user": reviewer.pk,
+                "page": page_id,
+                "only_open": only_open_pages,
+                "preferred": 0,
+                "created": timezone.now(),
+            },
+        )
+        row = cursor.fetchone()
     if row is None:
         raise ReviewError("That page does not exist.", code="no_such_page")
-    document_id, withdrawn_at = row
-    if withdrawn_at is not None:
+    withdrawn, is_open, created = row
+    if withdrawn:
         raise ReviewError(WITHDRAWN_MESSAGE, code="withdrawn")
-    if only_open_pages and crediting_assignment(document_id=document_id, preferred_id=None) is None:
+    if only_open_pages and not is_open:
         raise ReviewError("That page is not open for review yet.", code="not_open")
-    with transaction.atomic():
-        if Review.objects.filter(reviewer=reviewer, page_id=page_id).exists():
-            return False
-        _, created = Skip.objects.get_or_create(reviewer=reviewer, page_id=page_id)
-        if created:
-            transaction.on_commit(
-                lambda: _send(signals.page_skipped, page_id=page_id, reviewer_id=reviewer.pk)
-            )
+    if created:
+        transaction.on_commit(lambda: _send(signals.page_skipped, page_id=page_id, reviewer_id=reviewer.pk))
     return created
 
 

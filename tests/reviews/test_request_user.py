@@ -44,8 +44,14 @@ def user_of(response):
 
 
 def reads_of(queries, table: str) -> list[str]:
+    """The reads naming ``table`` (a batch of statements that writes it is not a read of it:
+    lib.sql_batch)."""
     return [
-        q["sql"] for q in queries if q["sql"].startswith("SELECT") and re.search(rf"\b{table}\b", q["sql"])
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT")
+        and re.search(rf"\b{table}\b", q["sql"])
+        and not re.search(r"\b(INSERT|UPDATE)\b", q["sql"])
     ]
 
 

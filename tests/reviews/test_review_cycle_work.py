@@ -93,5 +93,8 @@ def test_a_new_reviews_tags_are_written_without_reading_them_first(release, tags
     with CaptureQueriesContext(connection) as ctx:
         outcome = submit_review(reviewer=reviewer, page_id=pages[0].pk, tag_slugs=["receipt", "claim-form"])
     assert sorted(outcome.review.tags.values_list("slug", flat=True)) == ["claim-form", "receipt"]
-    through = [q["sql"] for q in ctx.captured_queries if '"reviews_review_tags"' in q["sql"]]
-    assert len(through) == 1 and through[0].startswith('INSERT INTO "reviews_review_tags"')
+    sqls = [q["sql"].replace('"', "") for q in ctx.captured_queries]
+    through = [s for s in sqls if "reviews_review_tags" in s]
+    # One statement names the through table (sent with the review's other counters): the insert.
+    assert len(through) == 1 and "INSERT INTO reviews_review_tags" in through[0]
+    assert "FROM reviews_review_tags" not in through[0] and "JOIN reviews_review_tags" not in through[0]

@@ -112,6 +112,29 @@ def test_skip_counts_for_nothing(reviewer, tags):
     assert Page.objects.get().review_count == 0
 
 
+def test_skip_refuses_what_submit_refuses_and_records_nothing_then(reviewer, editor, tags):
+    """A missing, withdrawn or not open page is refused with its own code; a page the reviewer
+    reviewed already is not skipped (False); each in one statement."""
+    from moderation.actions.takedown import withdraw_page
+
+    doc = factories.make_document(pages=3)
+    reviewed, withdrawn, open_page = doc.pages.order_by("number")
+    closed = factories.make_document(pages=1).pages.get()
+    factories.make_assignment(documents=[doc])
+    submit_review(reviewer=reviewer, page_id=reviewed.pk)
+    withdraw_page(withdrawn, by=editor, reason="court order")
+    for page_id, code in [(987654, "no_such_page"), (withdrawn.pk, "withdrawn"), (closed.pk, "not_open")]:
+        with pytest.raises(ReviewError) as err:
+            skip_page(reviewer=reviewer, page_id=page_id)
+        assert err.value.code == code
+    assert skip_page(reviewer=reviewer, page_id=closed.pk, only_open_pages=False)
+    assert not skip_page(reviewer=reviewer, page_id=reviewed.pk)
+    with CaptureQueriesContext(connection) as ctx:
+        assert skip_page(reviewer=reviewer, page_id=open_page.pk)
+    assert len(ctx.captured_queries) == 1
+    assert sorted(Skip.objects.values_list("page_id", flat=True)) == sorted([closed.pk, open_page.pk])
+
+
 def test_submit_uses_a_bounded_number_of_queries(reviewer, tags):
     pages = list(factories.make_document(pages=2).pages.all())
     submit_review(only_open_pages=False, reviewer=reviewer, page_id=pages[0].pk, tag_slugs=["receipt"])
@@ -119,7 +142,87 @@ def test_submit_uses_a_bounded_number_of_queries(reviewer, tags):
         submit_review(
             only_open_pages=False, reviewer=reviewer, page_id=pages[1].pk, tag_slugs=["receipt", "claim-form"]
         )
-    assert len(ctx.captured_queries) <= 15  # 14 + the crediting assignment
+    # Was 15: the tags with the review and its reviewer and page rows (one batch), its tags and
+    # counters (one batch), and the savepoint and its release (the test's own transaction).
+    assert len(ctx.captured_queries) <= 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submit_is_two_statements_between_begin_and_commit(reviewer, tags):
+    """Four Postgres round trips in all: BEGIN, the review (tags, reviewer, page, crediting
+    assignment and insert), its tags and counters (tag rows, tag counts, listing stamp,
+    assignment progress), COMMIT. Both batches hold what they should."""
+    doc = factories.make_document(pages=2)
+    factories.make_assignment(documents=[doc], threshold=1)
+    page = doc.pages.order_by("number").first()
+    with CaptureQueriesContext(connection) as ctx:
+        outcome = submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt", "claim-form"])
+    assert outcome.created and outcome.completed_assignment_ids
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    transaction_sqls = sqls[sqls.index("BEGIN") + 1 : sqls.index("COMMIT")]
+    assert len(transaction_sqls) == 2, transaction_sqls
+    review, counters = transaction_sqls
+    assert "FROM reviews_tag " in review and "INSERT INTO reviews_reviewer" in review
+    assert "INSERT INTO reviews_review " in review
+    assert "UPDATE reviews_page" in review and "assignments_assignment" in review
+    for table in ("reviews_review_tags", "reviews_pagetag", "assignments_assignment"):
+        assert table in counters
+
+
+def test_a_double_submit_answers_the_first_review_whatever_the_page_state_now(reviewer, editor, tags):
+    """Withdrawn or no longer open since: the second submit still answers created=False with the
+    first review (not an error), and changes nothing."""
+    from moderation.actions.takedown import withdraw_page
+
+    doc = factories.make_document(pages=2)
+    withdrawn, closed = doc.pages.order_by("number")
+    assignment = factories.make_assignment(documents=[doc], threshold=2)
+    first = submit_review(reviewer=reviewer, page_id=withdrawn.pk, tag_slugs=["receipt"])
+    submit_review(reviewer=reviewer, page_id=closed.pk)
+    withdraw_page(withdrawn, by=editor, reason="court order")
+    assignment.active = False
+    assignment.save()
+    with pytest.raises(ReviewError) as err:
+        submit_review(reviewer=factories.make_user("newcomer"), page_id=closed.pk)
+    assert err.value.code == "not_open"
+
+    def state():
+        return (
+            list(Review.objects.order_by("id").values_list("id", "page_id", "tags__slug")),
+            list(Reviewer.objects.values_list("user_id", "review_count")),
+            list(Page.objects.order_by("id").values_list("id", "review_count")),
+            list(PageTag.objects.values_list("page_id", "tag_id", "count")),
+            list(Assignment.objects.values_list("id", "review_count", "completed_count")),
+        )
+
+    before = state()
+    again = submit_review(reviewer=reviewer, page_id=withdrawn.pk, tag_slugs=["claim-form"])
+    assert not again.created and again.review.pk == first.review.pk and again.own_count == 2
+    again = submit_review(reviewer=reviewer, page_id=closed.pk, tag_slugs=["receipt"])
+    assert not again.created and again.review.page_id == closed.pk and again.own_count == 2
+    assert state() == before
+
+
+def test_the_outcome_carries_the_reviewers_own_count_as_the_review_screen_shows_it(reviewer, editor, tags):
+    """The reviewer's count after the submit; a double submit's is the current one; a
+    quarantined reviewer's counts all their reviews (they are not to notice the quarantine)
+    while their Reviewer.review_count stays put."""
+    from moderation.actions.quarantine import quarantine_reviewer
+    from reviews.selectors import reviewer_status
+
+    doc = factories.make_document(pages=4)
+    factories.make_assignment(documents=[doc], threshold=3)
+    pages = list(doc.pages.order_by("number"))
+    assert submit_review(reviewer=reviewer, page_id=pages[0].pk).own_count == 1
+    assert submit_review(reviewer=reviewer, page_id=pages[1].pk, tag_slugs=["receipt"]).own_count == 2
+    assert submit_review(reviewer=reviewer, page_id=pages[1].pk).own_count == 2  # double submit
+    quarantine_reviewer(reviewer, by=editor, reason="spam")
+    outcome = submit_review(reviewer=reviewer, page_id=pages[2].pk, tag_slugs=["receipt"])
+    assert outcome.created and outcome.own_count == 3
+    assert reviewer_status(user=reviewer, page_id=pages[3].pk) == (3, False)
+    assert Reviewer.objects.get(user=reviewer).review_count == 2
+    assert submit_review(reviewer=reviewer, page_id=pages[2].pk).own_count == 3  # double submit
+    assert submit_review(reviewer=reviewer, page_id=pages[3].pk).own_count == 4
 
 
 def _waiting_for_locks() -> int:
@@ -138,9 +241,9 @@ def _waiting_for_locks() -> int:
 def test_two_simultaneous_submits_of_the_same_review_record_it_once(reviewer, tags):
     """The double-click race, for real: two threads, each with its own database connection,
     submit the same reviewer's review of the same page at once. The page row is held locked
-    until both submits have checked for an existing review (none yet) and wait on that lock, so
-    both really race to insert. One records the review, the other returns it unchanged; no error,
-    every counter counted once."""
+    until both submits are waiting (one on it, the other on the reviewer row the first one
+    holds), so both are under way before either inserts. One records the review, the other
+    returns it unchanged; no error, every counter counted once."""
     doc = factories.make_document(pages=2)
     page = doc.pages.order_by("number").first()
     assignment = factories.make_assignment(documents=[doc], threshold=1)
