@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
+from assignments import picker
 from lib.login_throttle import reset_local_counters as reset_login_counters
 from lib.ratelimit import reset_local_counters
 from lib.redis_client import get_redis
@@ -63,6 +64,9 @@ def _clean_services():
     cache.clear()
     reset_local_counters()  # the rate limiter's Redis-down fallback counts of earlier tests
     reset_login_counters()
+    # The picker's Redis circuit breaker and caches: a test that stopped Redis must not leave
+    # the next ones skipping it (the review screen's prefetch then makes no round trip).
+    picker.reset_state()
     yield
 
 
