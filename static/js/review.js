@@ -121,7 +121,10 @@
     if (notice) notice.parentNode.removeChild(notice);
     var messages = document.querySelector(".messages");
     if (messages) messages.parentNode.removeChild(messages);
-    if (typeof next.own_count === "number") setText("own-count", next.own_count.toLocaleString("en-GB"));
+    if (typeof next.own_count === "number") {
+      setText("own-count", next.own_count.toLocaleString("en-GB"));
+      setText("own-count-noun", next.own_count === 1 ? "page" : "pages");
+    }
     var progress = document.getElementById("review-progress");
     if (progress && next.progress) progress.innerHTML = next.progress;  // autoescaped by its template
     var title = document.title, cut = title.lastIndexOf(" \u00b7 ");

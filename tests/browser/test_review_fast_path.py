@@ -45,7 +45,7 @@ def screen_text(page) -> dict:
         "src": page.locator("#page-image").get_attribute("src"),
         "link": page.locator("#page-image-link").get_attribute("href"),
         "action": page.locator("#review-form").get_attribute("action"),
-        "own": page.locator("#own-count").inner_text(),
+        "own": page.locator(".review-status__mine").inner_text(),
         "progress": page.locator(".progress__text").inner_text(),
         "tab": page.title(),
     }
@@ -71,7 +71,7 @@ def test_pages_are_swapped_in_place_and_read_as_a_loaded_screen(browser, release
         assert current != before
         assert page.evaluate("performance.timeOrigin") == origin  # swapped, not loaded
         swapped = screen_text(page)
-        assert swapped["own"] == str(n)
+        assert swapped["own"] == f"You have reviewed {n} pages."
         assert not page.locator('input[name="tags"]:checked').count()  # a fresh form
         assert page.evaluate("window.owned") is None  # the title's script is text, never run
         page.screenshot(path=artifacts / f"fast-path-{n}-1280.png")

@@ -86,7 +86,7 @@ def test_it_shows_the_reviewers_own_count(client, release, reviewer):
     submit_review(only_open_pages=False, reviewer=reviewer, page_id=pages[0].pk, tag_slugs=[])
     client.force_login(reviewer)
     html = client.get(f"/review/{pages[1].pk}/").content.decode()
-    assert '<strong id="own-count">1</strong> page.' in html
+    assert '<strong id="own-count">1</strong> <span id="own-count-noun">page</span>.' in html
     assert "already reviewed" not in html
     assert "already reviewed" in client.get(f"/review/{pages[0].pk}/").content.decode()
 
