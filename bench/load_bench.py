@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import proc_cpu
 from bench.http_client import Connection, CookieJar, ProtocolError, ReviewForm, parse_review_form
 
 LOAD_PAGES = 6000
@@ -115,6 +116,9 @@ class Recorder:
     seconds: float = 0.0
     offered: int = 0
     reviewers: int = 0
+    # Closed loops against gunicorn: CPU ms per counted cycle of each group of processes over the
+    # measured window (bench/proc_cpu.py).
+    cpu_per_cycle: dict[str, float] = field(default_factory=dict)
 
     @property
     def requests(self) -> int:
@@ -272,9 +276,11 @@ async def closed_loop(
     totals: Totals,
     seed: int = 1,
     fast: bool = True,
+    cpu_groups: proc_cpu.Groups | None = None,
 ) -> tuple[Recorder, list[Reviewer]]:
     """``reviewers`` browsers looping without pauses; figures from ``warmup`` to ``warmup + seconds``.
-    ``fast``: the browsers run the review screen's script (one POST per cycle), else not."""
+    ``fast``: the browsers run the review screen's script (one POST per cycle), else not.
+    ``cpu_groups``: the processes whose CPU per cycle to read over the same window."""
     recorder = Recorder(reviewers=reviewers)
     loop = asyncio.get_running_loop()
     begin = loop.time()
@@ -289,11 +295,16 @@ async def closed_loop(
 
     async def clock() -> None:
         await asyncio.sleep(max(0.0, measure_from - loop.time()))
+        cpu_before = proc_cpu.snapshot(cpu_groups) if cpu_groups else None
         recorder.active, started = True, loop.time()
         while loop.time() < stop_at and recorder.cycles < MAX_CYCLES:
             await asyncio.sleep(0.05)
         recorder.seconds = loop.time() - started
         recorder.active = False  # cycles finishing after the end are not counted
+        if cpu_groups:
+            recorder.cpu_per_cycle = proc_cpu.per_cycle(
+                cpu_before, proc_cpu.snapshot(cpu_groups), recorder.cycles
+            )
 
     await asyncio.gather(clock(), *(run(b) for b in browsers))
     return recorder, browsers
@@ -744,6 +755,37 @@ class LoadReport:
         )
         return rows
 
+    def _cpu_rows(self) -> list[tuple[str, dict[str, float]]]:
+        return [
+            (name, r.cpu_per_cycle)
+            for name, r in (("with JS", self.closed), ("without JS", self.nojs_closed))
+            if r is not None and r.cpu_per_cycle
+        ]
+
+    def _cpu_markdown(self) -> list[str]:
+        rows = self._cpu_rows()
+        if not rows:
+            return []
+        groups = list(rows[0][1])
+        lines = [
+            "CPU per cycle in the closed loops (user + system time from `/proc` over the measured window, "
+            "divided by the cycles counted: `bench/proc_cpu.py`). Two cores give 2,000 ms of CPU a "
+            "second, so the total bounds the cycles per second; Redis and memcached are not in it "
+            "(under a millisecond together, measured by hand earlier).",
+            "",
+            "| closed loop, 64 reviewers | " + " | ".join(groups) + " | total | bound on cycles/s |",
+            "|---|" + "---:|" * (len(groups) + 2),
+        ]
+        for name, cpu in rows:
+            total = sum(cpu.values())
+            bound = f"{2000 / total:,.0f}" if total else "-"
+            lines.append(
+                f"| {name} | "
+                + " | ".join(f"{cpu.get(g, 0.0):.2f} ms" for g in groups)
+                + f" | {total:.2f} ms | {bound} |"
+            )
+        return [*lines, ""]
+
     def summary(self) -> str:
         lines = [f"load: {self.pages:,} pages, gunicorn per gunicorn.conf.py; load average {self.load}"]
         for name, _, r in self._scenarios():
@@ -765,6 +807,12 @@ class LoadReport:
             )
         if self.nginx_missing:
             lines.append("  nginx not installed: no front figures (apt-get install nginx)")
+        for name, cpu in self._cpu_rows():
+            lines.append(
+                f"  CPU per cycle, closed loop {name}: "
+                + ", ".join(f"{group} {ms:.2f} ms" for group, ms in cpu.items())
+                + f"; total {sum(cpu.values()):.2f} ms"
+            )
         lines.append(
             f"  reviews submitted (client) {self.submitted:,}, in Postgres {self.counted:,}, "
             f"JSON replies with recorded=false {self.not_recorded}"
@@ -836,6 +884,7 @@ class LoadReport:
             f"Open loop, whole cycle from its scheduled start: p50 {percentile(o.cycle_latencies, 0.5) * 1000:.1f} ms, "
             f"p99 {percentile(o.cycle_latencies, 0.99) * 1000:.1f} ms.",
             "",
+            *self._cpu_markdown(),
             "Reviews the client saw accepted (without JS a redirect after the POST; with JS a JSON reply "
             f"saying `recorded`), all scenarios: **{self.submitted:,}**; rows in `reviews_review` "
             f"afterwards: **{self.counted:,}**"
@@ -897,6 +946,20 @@ def run(
     totals = Totals()
     try:
         gunicorn = start_gunicorn(workdir, port)
+        from django.conf import settings
+
+        master = gunicorn.pid
+        # Postgres titles each backend "postgres: <user> <database> ...": the bench database's
+        # are the workers' pooled connections.
+        backends = f" {settings.DATABASES['default']['NAME']} "
+
+        def cpu_groups() -> dict[str, list[int]]:
+            return {
+                "gunicorn workers": proc_cpu.children_of(master),
+                "Postgres backends": proc_cpu.matching(backends),
+                "client": [os.getpid()],
+            }
+
         print(
             f"load bench: one reviewer alone with and without JS ({alone_seconds:.0f} s, "
             f"{nojs_alone_seconds:.0f} s), {reviewers} reviewers closed loop without JS "
@@ -946,13 +1009,20 @@ def run(
                 totals=totals,
                 seed=4,
                 fast=False,
+                cpu_groups=cpu_groups,
             )
             for browser in browsers:
                 browser.close()
             # One event loop for both: the open loop reuses the closed loop's browsers (their
             # connections belong to this loop), each holding its next page from its last reply.
             report.closed, browsers = await closed_loop(
-                "127.0.0.1", port, reviewers=reviewers, seconds=closed_seconds, warmup=warmup, totals=totals
+                "127.0.0.1",
+                port,
+                reviewers=reviewers,
+                seconds=closed_seconds,
+                warmup=warmup,
+                totals=totals,
+                cpu_groups=cpu_groups,
             )
             report.load["after the closed loops"] = _load()
             report.open = await open_loop(
