@@ -271,8 +271,9 @@ def _next_screen(
     screen, or ``"page": null`` and the URL to go to (the done page, /review/next/ when every
     page is held by others, or a page that cannot be shown here). Public facts of a page the
     picker just handed this reviewer (so not one they reviewed: the picker's check), plus their
-    own count (``own_count``: the submit's, None after a skip), the assignment's progress with this review, and a fresh CSRF token (a first
-    submit logs the new reviewer in, which rotates it)."""
+    own count (``own_count``: the submit's; None after a skip, then read), the assignment's
+    progress with this review, and a fresh CSRF token (a first submit logs the new reviewer in,
+    which rotates it)."""
     answer = {"url": url, "page": None, "csrf": get_token(request), "recorded": recorded}
     if next_id is None:
         return JsonResponse(answer)
