@@ -22,17 +22,28 @@ from lib.sql_batch import Statement
 def assignment_progress_statement(*, document_id: int, review_count: int) -> Statement:
     """A page of ``document_id`` just got its ``review_count``-th review: count the review in
     every assignment containing it, and count the page as complete in those whose threshold it
-    just reached. The statement's rows are the ids of the latter, one column.
+    just reached. The statement's rows are ``(id, active, crossed)``, one per assignment
+    containing the page: the review's after-commit work touches those and no others (the
+    picker's reservations, the to-do sets), so its cost does not grow with the number of
+    assignments.
 
     Sent by ``reviews.actions.submit_review`` in the review's transaction, with its other writes
     (``lib.sql_batch``), after the page row is locked, so concurrent reviews of one page are
     serialised and each threshold is crossed exactly once. One statement either way."""
     return Statement(
-        "WITH progressed AS (UPDATE assignments_assignment SET review_count = review_count + 1, "
+        "UPDATE assignments_assignment SET review_count = review_count + 1, "
         "completed_count = completed_count + (threshold = %(count)s)::int "
-        f"WHERE id IN ({scope.ASSIGNMENTS_OF_DOCUMENT_SQL}) RETURNING id, threshold = %(count)s AS crossed) "
-        "SELECT id FROM progressed WHERE crossed ORDER BY id",
+        f"WHERE id IN ({scope.ASSIGNMENTS_OF_DOCUMENT_SQL}) RETURNING id, active, threshold = %(count)s",
         {"count": review_count, "doc": document_id},
+    )
+
+
+def active_assignments_of_document_statement(*, document_id: int) -> Statement:
+    """The ids of the active assignments containing the document's pages, one column (for a
+    review that changes no counter: a quarantined reviewer's)."""
+    return Statement(
+        f"SELECT id FROM assignments_assignment WHERE active AND id IN ({scope.ASSIGNMENTS_OF_DOCUMENT_SQL})",
+        {"doc": document_id},
     )
 
 

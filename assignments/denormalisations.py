@@ -54,6 +54,7 @@ from denorm.registry import Denormalisation, Drift, Store, register
 from lib import keys, redis_batch
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
+from lib.redis_scripts import execute
 from reviews import signals
 from reviews.denormalisations import page_states
 from reviews.models import Page
@@ -84,7 +85,14 @@ SET_NAMES = {
 }
 KINDS = ("needed", "done", "todo", "rank", "priority")
 # The picker's reservations: not copies of Postgres, but they go with the assignment's sets.
-RESERVATION_KEYS = (keys.assignment_holds, keys.assignment_hold_counts, keys.assignment_holders)
+RESERVATION_KEYS = (
+    keys.assignment_holds,
+    keys.assignment_hold_counts,
+    keys.assignment_holders,
+    keys.assignment_hold_addresses,
+    keys.assignment_address_holds,
+    keys.assignment_next_holds,
+)
 
 
 def _empty_truth() -> dict:
@@ -276,7 +284,7 @@ def _sync(
         if extra:
             pipe.zrem(key, *extra)
         if own:
-            pipe.execute()
+            execute(pipe, get_redis())
     return drift
 
 
@@ -372,7 +380,7 @@ def refresh_assignment_sets(changes: Changes) -> None:
         # from its remaining reviews, its live reservations and its priority (one script each).
         pipe.zadd(KEY_OF["rank"](assignment_id), dict.fromkeys(remaining, 0), nx=True)
         settle_pages(pipe, assignment_id, remaining)
-    pipe.execute()
+    execute(pipe, get_redis())
 
 
 # --- The active assignments (the picker shares claims across them) --------------------------
@@ -628,25 +636,54 @@ register(
 # --- Receivers ----------------------------------------------------------------------------------
 
 
+def _active_assignments_of(page_id: int, given) -> list[int]:
+    """The active assignments containing the page: as the action found them in its transaction
+    (``active_assignment_ids``), else (a sender that did not say) from Postgres."""
+    if given is not None:
+        return list(given)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.id FROM assignments_assignment a JOIN reviews_page p ON p.id = %(page)s "
+            f"WHERE a.active AND a.id IN ({scope.assignments_of_document_sql('p.document_id')})",
+            {"page": page_id},
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 @receiver(signals.review_recorded, dispatch_uid="denormalisation-assignment-review")
-def _on_review(sender, *, page_id, reviewer_id, completed_assignment_ids, quarantined=False, **kwargs):
-    # The hot path: no query unless the page reached a threshold. The reviewer's reservation
-    # ends and the page needs one review fewer in every active assignment (two round trips);
-    # a quarantined reviewer's review counts for nothing, so only the reservation ends.
+def _on_review(
+    sender,
+    *,
+    page_id,
+    reviewer_id,
+    completed_assignment_ids,
+    quarantined=False,
+    active_assignment_ids=None,
+    holder=None,
+    **kwargs,
+):
+    # The hot path: no query. The reviewer's reservation ends and the page needs one review
+    # fewer in the active assignments containing it, and only those (one round trip, whatever
+    # the number of active assignments); a quarantined reviewer's review counts for nothing, so
+    # only the reservation ends.
+    active = _active_assignments_of(page_id, active_assignment_ids)
     try:
-        end_reservations(page_id=page_id, user_id=reviewer_id, reviewed=not quarantined)
+        end_reservations(
+            page_id=page_id,
+            user_id=reviewer_id,
+            reviewed=not quarantined,
+            assignment_ids=active,
+            holder=holder,
+        )
     except redis.RedisError as exc:
         _sets_not_updated(exc)
         return
-    if not completed_assignment_ids:
+    completed = [a for a in completed_assignment_ids if a in set(active)]
+    if not completed:
         return
-    active = Assignment.objects.filter(pk__in=completed_assignment_ids, active=True).values_list(
-        "pk", flat=True
-    )
-    active = list(active)
 
     def fill(pipe) -> None:
-        for assignment_id in active:
+        for assignment_id in completed:
             pipe.sadd(keys.assignment_done(assignment_id), page_id)
             pipe.srem(keys.assignment_todo(assignment_id), page_id)
             pipe.zrem(keys.assignment_todo_rank(assignment_id), page_id)
@@ -657,9 +694,15 @@ def _on_review(sender, *, page_id, reviewer_id, completed_assignment_ids, quaran
 
 
 @receiver(signals.page_skipped, dispatch_uid="denormalisation-assignment-skip")
-def _on_skip(sender, *, page_id, reviewer_id, **kwargs):
+def _on_skip(sender, *, page_id, reviewer_id, active_assignment_ids=None, holder=None, **kwargs):
     try:
-        end_reservations(page_id=page_id, user_id=reviewer_id, reviewed=False)
+        end_reservations(
+            page_id=page_id,
+            user_id=reviewer_id,
+            reviewed=False,
+            assignment_ids=_active_assignments_of(page_id, active_assignment_ids),
+            holder=holder,
+        )
     except redis.RedisError as exc:
         # The reservation expires by itself; nothing to flag.
         warn_throttled(log, "assignment-reservations", "reservation not ended, Redis unavailable: %r", exc)

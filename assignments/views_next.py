@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 from django.contrib import messages
-from django.middleware.csrf import get_token
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
 
@@ -16,6 +13,9 @@ from assignments.models import Assignment
 from assignments.picker import pick_next_page
 from assignments.selectors import assignments_needing_reviews, current_assignment
 from assignments.views import set_current_assignment
+from lib import ratelimit
+from lib.ratelimit import Exceeded, Limit, client_address
+from lib.visitor import ensure_visitor_id
 from lib.web import allow_methods
 
 # Other assignments tried when every page of the current one is fully reserved by others.
@@ -29,35 +29,22 @@ def _review_url(page_id: int) -> str:
         return f"/review/{page_id}/"
 
 
-def browser_token(request) -> str | None:
-    """What identifies an anonymous visitor's browser to the picker, so that asking again
-    returns the page it holds: a digest of its session key when it has a session, else of its
-    CSRF cookie; never the value itself. It grants nothing but that: the same reservation back
-    (no review, no account, no history is tied to it)."""
-    if getattr(request.user, "is_authenticated", False):
-        return None
-    session = getattr(request, "session", None)
-    if session is not None and session.session_key:
-        source = "s" + session.session_key
-    elif cookie := request.COOKIES.get(settings.CSRF_COOKIE_NAME):
-        source = "c" + cookie
-    else:
-        return None
-    return hashlib.sha256(source.encode()).hexdigest()[:32]
+def picker_identity(request) -> tuple[str, str]:
+    """``(token, address)`` the picker holds pages under for this request: the visitor (see
+    ``lib.visitor``: one id from the browser's first request to its last, signed in or not, so a
+    first review, a claim or a login leaves their reservations theirs) and the client address
+    its reservations count against (``PICKER_MAX_HOLDS_PER_ADDRESS``)."""
+    return ensure_visitor_id(request), client_address(request)
 
 
-def screen_token(request) -> str | None:
-    """``browser_token`` for the review screen, which always sends the CSRF cookie: a first-time
-    visitor has none yet, so the one this response sets is used (``get_token`` makes it; the
-    template would anyway), and their submit, which carries it, finds the same token."""
+def _pick_limited(request) -> Exceeded | None:
+    """Anonymous ``/review/next/`` requests per address (each may reserve a page)."""
     if getattr(request.user, "is_authenticated", False):
         return None
-    session = getattr(request, "session", None)
-    if (session is None or not session.session_key) and not request.COOKIES.get(settings.CSRF_COOKIE_NAME):
-        get_token(request)
-        secret = request.META.get("CSRF_COOKIE")
-        return hashlib.sha256(("c" + secret).encode()).hexdigest()[:32] if secret else None
-    return browser_token(request)
+    limit = Limit(
+        "next-address", client_address(request), settings.RATE_LIMIT_NEXT_PER_ADDRESS_PER_MINUTE, 60
+    )
+    return ratelimit.hit([limit])
 
 
 def next_review_target(request, reviewer) -> tuple[int | None, str | None]:
@@ -68,7 +55,8 @@ def next_review_target(request, reviewer) -> tuple[int | None, str | None]:
     assignment = current_assignment(request)
     if assignment is None:
         return None, None
-    result = pick_next_page(assignment=assignment, reviewer=reviewer, token=browser_token(request))
+    token, address = picker_identity(request)
+    result = pick_next_page(assignment=assignment, reviewer=reviewer, token=token, address=address)
     if result.page_id is not None:
         return result.page_id, _review_url(result.page_id)
     if result.source == picker_stats.BUSY:
@@ -93,8 +81,15 @@ def review_next(request):
     if assignment is None:
         messages.info(request, "Choose an assignment to start reviewing.")
         return redirect(reverse("assignments"))
-    token = browser_token(request)
-    result = pick_next_page(assignment=assignment, reviewer=request.user, token=token)
+    limited = _pick_limited(request)
+    if limited is not None:
+        response = render(
+            request, "429.html", {"limited": limited, "retry_url": reverse("review-next")}, status=429
+        )
+        response["Retry-After"] = str(limited.retry_after)
+        return response
+    token, address = picker_identity(request)
+    result = pick_next_page(assignment=assignment, reviewer=request.user, token=token, address=address)
     if result.page_id is not None:
         return redirect(_review_url(result.page_id))
     if result.source != picker_stats.BUSY:
@@ -102,7 +97,7 @@ def review_next(request):
     others = assignments_needing_reviews(exclude_id=assignment.pk, limit=OTHERS_TRIED)
     others.sort(key=lambda a: a.featured == Assignment.Featured.NONE)  # featured first (stable)
     for other in others:
-        elsewhere = pick_next_page(assignment=other, reviewer=request.user, token=token)
+        elsewhere = pick_next_page(assignment=other, reviewer=request.user, token=token, address=address)
         if elsewhere.page_id is not None:
             messages.info(
                 request,

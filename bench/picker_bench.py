@@ -437,7 +437,9 @@ def _forget(assignment, reviewer, result) -> None:
     from lib import keys
 
     if result.source == "redis":
-        end_reservations(page_id=result.page_id, user_id=reviewer.pk, reviewed=False)
+        end_reservations(
+            page_id=result.page_id, user_id=reviewer.pk, reviewed=False, assignment_ids=[assignment.pk]
+        )
     elif result.source == "pool":
         pool._client().run(f"{keys.assignment_pool(assignment.pk)}:h:u{reviewer.pk}", "delete")
 
@@ -489,9 +491,10 @@ def coverage(order: str) -> list[tuple[int, int, int]]:
     from collections import deque
 
     from assignments.picker.redis_source import DrawArgs, DrawReply
-    from assignments.picker.scripts import RELEASE_LUA, eval_args
+    from assignments.picker.scripts import RELEASE
     from lib import keys
     from lib.redis_client import get_redis
+    from lib.redis_scripts import execute
 
     r = get_redis()
     aid = 10**9 + (1 if order == "random" else 0)
@@ -504,6 +507,9 @@ def coverage(order: str) -> list[tuple[int, int, int]]:
                 keys.assignment_holds,
                 keys.assignment_hold_counts,
                 keys.assignment_holders,
+                keys.assignment_hold_addresses,
+                keys.assignment_address_holds,
+                keys.assignment_next_holds,
             )
         ]
     )
@@ -523,11 +529,11 @@ def coverage(order: str) -> list[tuple[int, int, int]]:
         done = None
         if len(in_flight) >= COVERAGE_IN_FLIGHT:
             done = in_flight.popleft()
-            pipe.eval(*eval_args(RELEASE_LUA, aid, done[0], f"u{done[1]}", "reviewed"))
+            RELEASE.add(pipe, aid, done[0], f"u{done[1]}", "reviewed")
         reviewer += 1
         args = DrawArgs.for_draw(aid, 1, claim=True, order=order, holder=f"u{reviewer}", remember=True)
-        pipe.eval(*args.eval_args())
-        reply = DrawReply.parse(pipe.execute()[-1])
+        args.add(pipe)
+        reply = DrawReply.parse(execute(pipe, r)[-1])
         if done is not None:
             reviews += 1
             counts[done[0]] += 1

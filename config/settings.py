@@ -98,6 +98,8 @@ MIDDLEWARE = [
     # Before the session: a cached anonymous page is served without session, user or database.
     "pagecache.middleware.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Inside the page cache (a cached page never mints one): sets the picker's visitor cookie.
+    "lib.visitor.VisitorMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -390,6 +392,9 @@ SPECTACULAR_SETTINGS = {
 
 # Seconds a page just handed to one reviewer is softly reserved so others get different pages.
 PICKER_RESERVATION_SECONDS = env_int("PICKER_RESERVATION_SECONDS", 60, minimum=0)
+# Live reservations one client address (IPv6: its /64) may hold in one assignment; beyond it a
+# visitor from there is served pages with a free place without reserving them (no hoarding).
+PICKER_MAX_HOLDS_PER_ADDRESS = env_int("PICKER_MAX_HOLDS_PER_ADDRESS", 20, minimum=1)
 # The review screen reserves the reviewer's following page and lets the browser prefetch its
 # image, so Enter shows it from the cache (assignments.picker.following). Off: the submit picks
 # afresh, as before (bench/browser_bench.py measures both).
@@ -424,6 +429,8 @@ CELERY_BEAT_SCHEDULE["pagecache-collect-nginx-page-log"] = {
 # Anonymous writes allowed per session / per address per minute.
 RATE_LIMIT_SESSION_PER_MINUTE = env_int("RATE_LIMIT_SESSION_PER_MINUTE", 60, minimum=1)
 RATE_LIMIT_ADDRESS_PER_MINUTE = env_int("RATE_LIMIT_ADDRESS_PER_MINUTE", 600, minimum=1)
+# Anonymous /review/next/ requests (each may reserve a page) allowed per address per minute.
+RATE_LIMIT_NEXT_PER_ADDRESS_PER_MINUTE = env_int("RATE_LIMIT_NEXT_PER_ADDRESS_PER_MINUTE", 300, minimum=1)
 # New anonymous accounts (first writes without a session) allowed per address per hour.
 RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR = env_int("RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR", 20, minimum=1)
 # Failed logins (public and admin): after this many failures per account / per address within

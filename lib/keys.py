@@ -67,6 +67,23 @@ def assignment_holders(assignment_id: int) -> str:
     return f"{_P}:{{a:{assignment_id}}}:holders"
 
 
+def assignment_hold_addresses(assignment_id: int) -> str:
+    """Hash "<page id>:<holder>" -> the client address (or /64) a reservation counts against."""
+    return f"{_P}:{{a:{assignment_id}}}:hold-addr"
+
+
+def assignment_address_holds(assignment_id: int) -> str:
+    """Hash client address -> its live reservations in the assignment
+    (``PICKER_MAX_HOLDS_PER_ADDRESS``)."""
+    return f"{_P}:{{a:{assignment_id}}}:addr-holds"
+
+
+def assignment_next_holds(assignment_id: int) -> str:
+    """Sorted set of the following-page reservations ("<page id>:n<holder>") -> expiry: the
+    places a reviewer with nothing on screen may take over when no page has a free one."""
+    return f"{_P}:{{a:{assignment_id}}}:next-holds"
+
+
 def assignment_priority(assignment_id: int) -> str:
     """Set of the assignment's priority page ids (``assignments.PriorityPage``)."""
     return f"{_P}:{{a:{assignment_id}}}:priority"

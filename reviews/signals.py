@@ -7,7 +7,10 @@ to update Redis and memcached; Postgres counters are updated inside the transact
 from django.dispatch import Signal
 
 # kwargs: review_id, page_id, reviewer_id, review_count (the page's count after this review),
-# completed_assignment_ids (assignments for which the page just reached the threshold), tag_ids,
+# completed_assignment_ids (assignments for which the page just reached the threshold),
+# active_assignment_ids (the active assignments containing the page: the picker's reservations
+# and to-do mirrors to touch, none other), holder (who held the page in the picker, when not the
+# reviewer themselves: see assignments.picker.scripts.holder_for; may be None), tag_ids,
 # assignment_id (the one the review was made in, or None), document_id (the page's), created
 # (the review's time: the leaderboards' 48-hour buckets go by it), quarantined (the reviewer is
 # quarantined: the review counts for nothing, only the reviewer's own "seen" set and
@@ -16,7 +19,7 @@ from django.dispatch import Signal
 # reads them from Postgres when they are absent.
 review_recorded = Signal()
 
-# kwargs: page_id, reviewer_id
+# kwargs: page_id, reviewer_id, active_assignment_ids, holder (as for review_recorded)
 page_skipped = Signal()
 
 # kwargs: document_id. Sent after an import committed a document's pages.

@@ -23,8 +23,9 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 
 from assignments.picker.following import pick_following_page, take_following_page
+from assignments.picker.scripts import holder_for
 from assignments.selectors import current_assignment, home_assignments
-from assignments.views_next import browser_token, next_review_target, screen_token
+from assignments.views_next import next_review_target, picker_identity
 from contributors import selectors as credit
 from lib.web import allow_methods, error_page, max_body_bytes
 from moderation import takedown_selectors as takedown
@@ -120,8 +121,9 @@ def _following_page(request, assignment, page_id: int) -> int | None:
         return None
     user = request.user
     uid = user.pk if user.is_authenticated else None
+    token, address = picker_identity(request)
     return pick_following_page(
-        assignment=assignment, uid=uid, token=screen_token(request), current_page_id=page_id
+        assignment=assignment, uid=uid, token=token, current_page_id=page_id, address=address
     )
 
 
@@ -181,9 +183,10 @@ def _record(request, page_id: int):
         return _review_error(request, page_id, ReviewError("That page does not exist.", code="no_such_page"))
     assignment = current_assignment(request)
     logged_out = not user.is_authenticated
-    # Who the screen was shown to (before a first write makes an account): their following page
-    # is held under that name.
-    was_uid, was_token = (None, browser_token(request)) if logged_out else (user.pk, None)
+    # The visitor the page (and their following page) is reserved for: the same name before and
+    # after this submit, even when it is their first and makes their account (lib.visitor).
+    token, _ = picker_identity(request)
+    holder = holder_for(None, token)[0]
     try:
         # The first write, never a visit, creates the account (crawlers only GET), in one
         # transaction with the review: a refused review (bad tag, forged page) leaves no stray
@@ -191,7 +194,7 @@ def _record(request, page_id: int):
         # Known reviewers need no transaction beyond the action's own.
         with sessions.first_write_account(request) if logged_out else nullcontext(user) as user:
             if form.cleaned_data["action"] == "skip":
-                skip_page(reviewer=user, page_id=page_id, only_open_pages=True)
+                skip_page(reviewer=user, page_id=page_id, only_open_pages=True, holder=holder)
                 recorded, own_count = False, None
             else:
                 outcome = submit_review(
@@ -200,6 +203,7 @@ def _record(request, page_id: int):
                     tag_slugs=form.tag_slugs,
                     assignment_id=assignment.pk if assignment else None,
                     only_open_pages=True,
+                    holder=holder,
                 )
                 recorded, own_count = outcome.created, outcome.own_count
     except ReviewError as exc:
@@ -237,7 +241,7 @@ def _record(request, page_id: int):
         following = None
         if assignment is not None and settings.REVIEW_PREFETCH_NEXT:
             following = take_following_page(
-                assignment=assignment, uid=user.pk, token=was_token, was_uid=was_uid, current_page_id=page_id
+                assignment=assignment, uid=user.pk, token=token, current_page_id=page_id
             )
         next_id, url = (
             (following, reverse("review", args=[following]))

@@ -135,18 +135,22 @@ __all__ = [
 log = logging.getLogger("crowd.picker")
 
 
-def pick_next_page(*, assignment: Assignment, reviewer=None, token: str | None = None) -> PickResult:
+def pick_next_page(
+    *, assignment: Assignment, reviewer=None, token: str | None = None, address: str = ""
+) -> PickResult:
     """A page of ``assignment`` for ``reviewer`` (a user; None or anonymous = no history yet).
 
-    ``token``: for an anonymous reviewer, something that identifies the browser (the view passes
-    a digest of its CSRF cookie), so that asking again returns the page it holds. The result's
+    ``token``: the visitor (``lib.visitor``: the web views pass it, signed in or not), under
+    whose name the page is reserved, so that asking again returns the page it holds, before and
+    after their first review, a claim or a login. ``address``: the client address its
+    reservations count against (``PICKER_MAX_HOLDS_PER_ADDRESS``; "" for none). The result's
     page is None with source ``busy`` when every page this reviewer could review is fully
     reserved by others right now, ``nothing-left`` when none is left for them at all."""
     uid = reviewer.pk if reviewer is not None and getattr(reviewer, "is_authenticated", False) else None
     result: PickResult | None = None
     redis_up = False
     try:
-        result = pick_from_redis(assignment, uid, token)
+        result = pick_from_redis(assignment, uid, token, address)
         redis_up = True
     except (RedisUnavailable, redis.RedisError) as exc:
         if isinstance(exc, redis.RedisError):
@@ -163,7 +167,7 @@ def pick_next_page(*, assignment: Assignment, reviewer=None, token: str | None =
         if redis_up and result.page_id is not None:
             # Redis could not decide but is up: the page takes a place there like any other.
             try:
-                result = take_fallback_pick(assignment, uid, token, result.page_id)
+                result = take_fallback_pick(assignment, uid, token, result.page_id, address)
             except (RedisUnavailable, redis.RedisError) as exc:
                 redis_failed(exc)
     stats.count(result.source)

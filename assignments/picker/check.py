@@ -37,10 +37,15 @@ PRIORITY_SQL = """(
     (SELECT 1 FROM assignments_prioritypage pp WHERE pp.assignment_id = %(aid)s AND pp.page_id = p.id)
     IS NOT NULL)"""
 
+# The other active assignments containing the page: a claim is copied into these and no others
+# (claims.copy_claim), so a pick costs the same whatever the number of active assignments.
+OTHERS_SQL = f"""ARRAY(SELECT a.id FROM assignments_assignment a
+    WHERE a.active AND a.id <> %(aid)s AND a.id IN ({scope.assignments_of_document_sql("p.document_id")}))"""
+
 # One query for all candidates, each found by primary key.
 _CHECK_SQL = f"""
 SELECT c.id, p.id IS NOT NULL, p.id IS NOT NULL AND {MEMBER_SQL}, COALESCE(p.review_count, 0),
-       p.id IS NOT NULL AND {SEEN_SQL}, p.id IS NOT NULL AND {PRIORITY_SQL}
+       p.id IS NOT NULL AND {SEEN_SQL}, p.id IS NOT NULL AND {PRIORITY_SQL}, {OTHERS_SQL}
 FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS c(id, n)
 LEFT JOIN reviews_page p ON p.id = c.id
 ORDER BY c.n
@@ -50,7 +55,7 @@ ORDER BY c.n
 # instead of an array to encode and unnest: a little cheaper on both sides.
 _CHECK_ONE_SQL = f"""
 SELECT c.id, p.id IS NOT NULL, p.id IS NOT NULL AND {MEMBER_SQL}, COALESCE(p.review_count, 0),
-       p.id IS NOT NULL AND {SEEN_SQL}, p.id IS NOT NULL AND {PRIORITY_SQL}
+       p.id IS NOT NULL AND {SEEN_SQL}, p.id IS NOT NULL AND {PRIORITY_SQL}, {OTHERS_SQL}
 FROM (VALUES (%(id)s::bigint)) AS c(id)
 LEFT JOIN reviews_page p ON p.id = c.id
 """
@@ -93,6 +98,8 @@ class Checked:
     seen: list[int] = field(default_factory=list)  # this reviewer reviewed or skipped it
     counts: dict[int, int] = field(default_factory=dict)  # review_count of each valid one
     priority: set[int] = field(default_factory=set)  # the valid ones that are priority pages
+    # The other active assignments containing each valid one (where its claims are copied).
+    others: dict[int, list[int]] = field(default_factory=dict)
 
     def remaining(self, page_id: int, threshold: int) -> int:
         """Reviews a valid page still needs."""
@@ -116,7 +123,7 @@ def check(assignment: Assignment, uid: int | None, ids: list[int]) -> Checked:
         rows = _run_check(_CHECK_ONE_SQL, {"id": int(ids[0]), "aid": assignment.pk, "uid": uid})
     else:
         rows = _run_check(_CHECK_SQL, {"ids": [int(i) for i in ids], "aid": assignment.pk, "uid": uid})
-    for page_id, exists, member, review_count, seen, priority in rows:
+    for page_id, exists, member, review_count, seen, priority, others in rows:
         if not exists or not member:
             checked.gone.append(page_id)
         elif review_count >= assignment.threshold:
@@ -126,6 +133,7 @@ def check(assignment: Assignment, uid: int | None, ids: list[int]) -> Checked:
         else:
             checked.valid.append(page_id)
             checked.counts[page_id] = review_count
+            checked.others[page_id] = sorted(others or ())
             if priority:
                 checked.priority.add(page_id)
     return checked

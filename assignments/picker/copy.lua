@@ -20,5 +20,5 @@ if redis.call('ZSCORE', K.holds, member) then
   return 1
 end
 if free_of(s) <= 0 then return 0 end
-add_hold(page, holder, now + seconds * 1000000)
+add_hold(page, holder, now + seconds * 1000000, '', 0)
 return 1

@@ -13,9 +13,12 @@
 --                     priority pages, then all the others
 -- ARGV[8]  holder     who asks (see tiers.lua)
 -- ARGV[9]  remember   '1': the holder keeps one page here, which asking again returns
--- ARGV[10..]          ids to leave out of a listing (examined already)
+-- ARGV[10] addr       the client address a claim counts against ('' for none)
+-- ARGV[11] limit      reservations one address may hold here (PICKER_MAX_HOLDS_PER_ADDRESS)
+-- ARGV[12..]          ids to leave out of a listing (examined already)
 --
--- Reply: {card, ids, claimed, kept, drawable, exhausted, full, claimed_holds, mirror_missing}
+-- Reply: {card, ids, claimed, kept, drawable, exhausted, full, claimed_holds, mirror_missing,
+--         reserved, preemptible}
 --   card       SCARD of the to-do set
 --   ids        ids with a free place, best band first, uniformly shuffled within each band
 --   claimed    the id claimed (false: none): ids[1], or the holder's page when kept
@@ -25,15 +28,20 @@
 --   full       a uniform sample of pages with no free place (when nothing else is left)
 --   claimed_holds  live reservations of the claimed page, this one included
 --   mirror_missing 1: the to-do set has ids but its mirror has none (nothing drawn)
+--   reserved   1: the claim holds a place; 0: the address holds its limit, so the claimed page
+--              (which has a free place) is served without a reservation
+--   preemptible following-page holds ("<page>:n<holder>"), soonest expiry first, when no
+--              page has a free place: their places may be taken over (preempt.lua)
 redis.replicate_commands()
 local count, small, seconds = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local claim, whole_max, order = ARGV[5] == '1', tonumber(ARGV[6]), ARGV[7]
 local holder, remember = ARGV[8], ARGV[9] == '1'
+local addr, limit = ARGV[10], tonumber(ARGV[11])
 math.randomseed(tonumber(ARGV[4]))
 local card = redis.call('SCARD', K.todo)
 local ranked = redis.call('ZCARD', K.rank)
 if ranked == 0 then
-  return {card, {}, false, 0, 0, 0, {}, 0, card > 0 and 1 or 0}
+  return {card, {}, false, 0, 0, 0, {}, 0, card > 0 and 1 or 0, 0, {}}
 end
 local now = 0
 if seconds > 0 then
@@ -48,7 +56,7 @@ if claim and seconds > 0 and remember then
     if redis.call('ZSCORE', K.holds, member) and redis.call('ZSCORE', K.rank, page) then
       redis.call('ZADD', K.holds, till, member)
       local drawable = redis.call('ZCOUNT', K.rank, '-inf', '(0')
-      return {card, {page}, page, 1, drawable, 0, {}, held(page), 0}
+      return {card, {page}, page, 1, drawable, 0, {}, held(page), 0, 1, {}}
     end
     drop_hold(member)
     redis.call('HDEL', K.holders, holder)
@@ -77,7 +85,7 @@ local function band_size(start)
   return redis.call('ZCOUNT', K.rank, s, s)
 end
 local skip = {}
-for i = 10, #ARGV do skip[ARGV[i]] = true end
+for i = 12, #ARGV do skip[ARGV[i]] = true end
 local ids, exhausted = {}, 1
 local whole_limit = claim and small or whole_max
 local start = 0
@@ -125,16 +133,21 @@ if #ids == 0 and ranked > drawable then
     end
   end
 end
-local claimed, claimed_holds = false, 0
+local preemptible = {}
+if claim and #ids == 0 and ranked > drawable and seconds > 0 then
+  preemptible = redis.call('ZRANGE', K.nexts, 0, 7)
+end
+local claimed, claimed_holds, reserved = false, 0, 1
 if claim and #ids > 0 then
   claimed = ids[1]
   if seconds > 0 then
-    if remember then
-      leave_previous(holder, claimed)
-      redis.call('HSET', K.holders, holder, claimed)
+    if remember then leave_previous(holder, claimed) end
+    if add_hold(claimed, holder, till, addr, limit) then
+      if remember then redis.call('HSET', K.holders, holder, claimed) end
+    else
+      reserved = 0
     end
-    add_hold(claimed, holder, till)
     claimed_holds = held(claimed)
   end
 end
-return {card, ids, claimed, 0, drawable, exhausted, full, claimed_holds, 0}
+return {card, ids, claimed, 0, drawable, exhausted, full, claimed_holds, 0, reserved, preemptible}

@@ -43,8 +43,9 @@ from assignments.picker.redis_source import (
     redis_client,
     redis_failed,
 )
-from assignments.picker.scripts import PROMOTE_LUA, RELEASE_LUA, eval_args, holder_for
+from assignments.picker.scripts import PROMOTE, RELEASE, holder_for
 from lib import keys
+from lib.redis_scripts import execute
 
 log = logging.getLogger("crowd.picker")
 
@@ -55,7 +56,7 @@ MIN_FREE_PAGES = 4
 
 def next_slot(holder: str) -> str:
     """The holder of a reviewer's following page (never a holder ``holder_for`` makes: those
-    start with u, c or t)."""
+    start with v, u or t)."""
     return "n" + holder
 
 
@@ -65,7 +66,7 @@ def _remembered_holder(uid: int | None, token: str | None) -> str | None:
 
 
 def pick_following_page(
-    *, assignment: Assignment, uid: int | None, token: str | None, current_page_id: int
+    *, assignment: Assignment, uid: int | None, token: str | None, current_page_id: int, address: str = ""
 ) -> int | None:
     """Reserve (or find again) this reviewer's following page in ``assignment``, never
     ``current_page_id``; None when there is none to offer cheaply (the submit picks then)."""
@@ -77,8 +78,7 @@ def pick_following_page(
     slot = next_slot(holder)
     try:
         r = redis_client()
-        pipe = r.pipeline(transaction=False)
-        args = DrawArgs.for_draw(
+        drawn: DrawReply = DrawArgs.for_draw(
             assignment.pk,
             4,
             claim=True,
@@ -86,16 +86,13 @@ def pick_following_page(
             holder=slot,
             remember=True,
             exclude=(current_page_id,),
-        )
-        pipe.eval(*args.eval_args())
-        pipe.smembers(keys.active_assignments())
-        raw, active = pipe.execute()
-        drawn = DrawReply.parse(raw)
+            address=address,
+        ).run(r)
         if drawn.mirror_missing or drawn.claimed is None:
             return None
-        pick = _Pick(
-            r, assignment, uid, slot, True, None, [int(a) for a in active if int(a) != assignment.pk]
-        )
+        pick = _Pick(r, assignment, uid, slot, True, None, address)
+        if not drawn.reserved:
+            return None  # the address holds its limit: no place is held for a prefetch
         if not drawn.kept and drawn.drawable < MIN_FREE_PAGES:
             # Near the end of an assignment a second place per reviewer would leave others
             # "busy" while pages are held only to be prefetched: give it back.
@@ -117,45 +114,40 @@ def pick_following_page(
 
 
 def take_following_page(
-    *, assignment: Assignment, uid: int, token: str | None, was_uid: int | None, current_page_id: int
+    *, assignment: Assignment, uid: int, token: str | None, current_page_id: int
 ) -> int | None:
     """After ``uid`` submitted or skipped ``current_page_id``: their following page, now
     reserved for them as their page, if it is still valid for them; else None (and the next
     slot is emptied), and the caller picks as usual.
 
-    ``was_uid`` and ``token``: who the reviewer was when the page was shown (None and the
-    browser's token for a visitor whose first submit just created ``uid``)."""
+    ``token``: the visitor (the same before and after a first review made ``uid``: the
+    following page was reserved under the same name it is taken under)."""
     if settings.PICKER_RESERVATION_SECONDS <= 0:
         return None
-    was = _remembered_holder(was_uid, token)
-    if was is None:
+    holder = _remembered_holder(uid, token)
+    if holder is None:
         return None
-    slot, holder = next_slot(was), holder_for(uid)[0]
+    slot = next_slot(holder)
     try:
         r = redis_client()
-        pipe = r.pipeline(transaction=False)
-        pipe.hget(keys.assignment_holders(assignment.pk), slot)
-        pipe.smembers(keys.active_assignments())
-        raw, active = pipe.execute()
+        raw = r.hget(keys.assignment_holders(assignment.pk), slot)
         if raw is None:
             return None
         page_id = int(raw)
-        others = sorted(int(a) for a in active if int(a) != assignment.pk)
         checked = check(assignment, uid, [page_id]) if page_id != current_page_id else None
         seconds = settings.PICKER_RESERVATION_SECONDS
         if checked is None or page_id not in checked.valid:
+            others = checked.others.get(page_id, []) if checked is not None else []
             _give_up(r, assignment.pk, others, page_id, slot)
             return None
-        moved, holds = (
-            int(x)
-            for x in r.eval(*eval_args(PROMOTE_LUA, assignment.pk, page_id, slot, holder, seconds, "1"))
-        )
+        others = checked.others.get(page_id, [])
+        moved, holds = (int(x) for x in PROMOTE.run(r, assignment.pk, page_id, slot, holder, seconds, "1"))
         if not moved:
             _give_up(r, assignment.pk, others, page_id, slot)
             return None
         if holds > checked.remaining(page_id, assignment.threshold):
             # Reviews committed since it was reserved: never more reservations than reviews needed.
-            r.eval(*eval_args(RELEASE_LUA, assignment.pk, page_id, holder, "release"))
+            RELEASE.run(r, assignment.pk, page_id, holder, "release")
             _give_up(r, assignment.pk, others, page_id, slot)
             return None
         if others:
@@ -163,10 +155,10 @@ def take_following_page(
             # expired, are taken again: copy_claim gives the page up when one has no place).
             promote = r.pipeline(transaction=False)
             for other in others:
-                promote.eval(*eval_args(PROMOTE_LUA, other, page_id, slot, holder, seconds, "0"))
-            promote.execute()
+                PROMOTE.add(promote, other, page_id, slot, holder, seconds, "0")
+            execute(promote, r)
             if copy_claim(r, others, page_id, holder) is None:
-                r.eval(*eval_args(RELEASE_LUA, assignment.pk, page_id, holder, "release"))
+                RELEASE.run(r, assignment.pk, page_id, holder, "release")
                 return None
     except RedisUnavailable:
         return None
@@ -181,5 +173,5 @@ def _give_up(r: redis.Redis, aid: int, others: list[int], page_id: int, slot: st
     """End the next slot's reservation of ``page_id`` everywhere (its place is free again)."""
     pipe = r.pipeline(transaction=False)
     for assignment_id in [aid, *others]:
-        pipe.eval(*eval_args(RELEASE_LUA, assignment_id, page_id, slot, "release"))
-    pipe.execute()
+        RELEASE.add(pipe, assignment_id, page_id, slot, "release")
+    execute(pipe, r)

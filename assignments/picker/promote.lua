@@ -31,7 +31,13 @@ if redis.call('ZSCORE', K.holds, mine) then
   redis.call('ZADD', K.holds, till, mine)
 else
   redis.call('ZREM', K.holds, member)
+  redis.call('ZREM', K.nexts, member)
   redis.call('ZADD', K.holds, till, mine)
+  local addr = redis.call('HGET', K.hold_addr, member)
+  if addr then
+    redis.call('HDEL', K.hold_addr, member)
+    redis.call('HSET', K.hold_addr, mine, addr)
+  end
 end
 if remember then
   leave_previous(to, page)

@@ -24,10 +24,11 @@ from assignments.picker.check import Checked, check
 from assignments.picker.claims import copy_claim
 from assignments.picker.postgres_source import pick_from_postgres
 from assignments.picker.result import PickResult
-from assignments.picker.scripts import DRAW_LUA, RELEASE_LUA, RESERVE_LUA, eval_args, holder_for
+from assignments.picker.scripts import DRAW, PREEMPT, RELEASE, RESERVE, holder_for
 from assignments.picker.state import STATE
 from lib import keys
 from lib.redis_client import get_redis
+from lib.redis_scripts import execute
 
 log = logging.getLogger("crowd.picker")
 
@@ -68,6 +69,8 @@ class DrawArgs:
     exclude: tuple[int, ...] = ()
     small: int = SMALL_SET
     whole_max: int = ENUMERATE_LIMIT
+    address: str = ""  # the client address a claim counts against ("" for none)
+    address_limit: int = 0
 
     @classmethod
     def for_draw(
@@ -80,6 +83,7 @@ class DrawArgs:
         holder: str = "",
         remember: bool = False,
         exclude=(),
+        address: str = "",
     ) -> DrawArgs:
         """``count`` ids of the assignment's best band drawn, and with ``claim`` the first one
         claimed for ``holder``. The randomness comes from Python's ``random`` (seeding it makes
@@ -94,13 +98,13 @@ class DrawArgs:
             holder=holder,
             remember=remember,
             exclude=tuple(exclude),
+            address=address,
+            address_limit=settings.PICKER_MAX_HOLDS_PER_ADDRESS,
         )
 
-    def eval_args(self) -> tuple:
-        """The arguments of ``Redis.eval`` (or of a pipeline's)."""
-        return eval_args(
-            DRAW_LUA,
-            self.assignment_id,
+    def argv(self) -> tuple:
+        """``draw.lua``'s ARGV."""
+        return (
             self.count,
             self.small,
             self.seconds,
@@ -110,8 +114,17 @@ class DrawArgs:
             self.order,
             self.holder,
             "1" if self.remember else "0",
+            self.address,
+            self.address_limit,
             *self.exclude,
         )
+
+    def run(self, r: redis.Redis) -> DrawReply:
+        return DrawReply.parse(DRAW.run(r, self.assignment_id, *self.argv()))
+
+    def add(self, pipe) -> None:
+        """Queue on ``pipe`` (run it with ``lib.redis_scripts.execute``)."""
+        DRAW.add(pipe, self.assignment_id, *self.argv())
 
 
 class DrawReply(NamedTuple):
@@ -126,10 +139,12 @@ class DrawReply(NamedTuple):
     full: list[int]  # a sample of the pages with no free place (when none has one)
     claimed_holds: int  # live reservations of the claimed page
     mirror_missing: bool  # the to-do set has ids and its mirror none: nothing drawn
+    reserved: bool = True  # False: the address holds its limit; the claimed page is not held
+    preemptible: tuple[str, ...] = ()  # following-page holds that may be taken over (none free)
 
     @classmethod
     def parse(cls, raw: list) -> DrawReply:
-        card, ids, claimed, kept, drawable, exhausted, full, holds, missing = raw
+        card, ids, claimed, kept, drawable, exhausted, full, holds, missing, reserved, preemptible = raw
         return cls(
             card=int(card),
             ids=[int(x) for x in ids],
@@ -140,6 +155,8 @@ class DrawReply(NamedTuple):
             full=[int(x) for x in full],
             claimed_holds=int(holds),
             mirror_missing=bool(missing),
+            reserved=bool(reserved),
+            preemptible=tuple(str(m) for m in preemptible),
         )
 
 
@@ -150,7 +167,6 @@ class FirstRoundTrip(NamedTuple):
     draw: DrawReply
     seen_built: bool  # the seen family's built marker (False without a reviewer)
     seen_card: int  # size of the reviewer's seen set (0 without a reviewer)
-    active: list[int]  # the active assignments
 
 
 # --- the circuit breaker and the registry -----------------------------------------------------
@@ -192,8 +208,7 @@ def _family_ready(name: str) -> bool:
 
 def draw(r: redis.Redis, assignment_id: int, count: int, *, order: str = "random", exclude=()) -> DrawReply:
     """A listing (no claim): up to ``count`` ids with a free place, best band first."""
-    args = DrawArgs.for_draw(assignment_id, count, claim=False, order=order, exclude=exclude)
-    return DrawReply.parse(r.eval(*args.eval_args()))
+    return DrawArgs.for_draw(assignment_id, count, claim=False, order=order, exclude=exclude).run(r)
 
 
 @dataclass
@@ -206,7 +221,7 @@ class _Pick:
     holder: str
     remember: bool
     seen_key: str | None
-    others: list[int]
+    address: str = ""
 
     @property
     def aid(self) -> int:
@@ -215,17 +230,21 @@ class _Pick:
     def release(self, page_id: int) -> None:
         """Give back this holder's place on the page (a claim the check refused)."""
         if settings.PICKER_RESERVATION_SECONDS > 0:
-            self.r.eval(*eval_args(RELEASE_LUA, self.aid, page_id, self.holder, "release"))
+            RELEASE.run(self.r, self.aid, page_id, self.holder, "release")
 
-    def accept(self, page_id: int, checked: Checked, holds: int) -> bool:
+    def accept(self, page_id: int, checked: Checked, holds: int, *, reserved: bool = True) -> bool:
         """A claimed page passes: Postgres finds it servable, it has no more live reservations
         than reviews still needed (else the mirror over-counted its free places: corrected),
-        and the overlapping assignments have a place for it too. Otherwise its claim is given
-        back and False."""
+        and the overlapping assignments containing it have a place for it too. Otherwise its
+        claim is given back and False. ``reserved`` False: the page had a free place but this
+        address holds its limit of reservations, so it is served without one (nothing to copy
+        or give back)."""
         if page_id not in checked.valid:
-            _repair_redis(self.r, self.aid, self.uid, checked, release=(page_id, self.holder))
+            _repair_redis(
+                self.r, self.aid, self.uid, checked, release=(page_id, self.holder) if reserved else None
+            )
             return False
-        if settings.PICKER_RESERVATION_SECONDS <= 0:
+        if settings.PICKER_RESERVATION_SECONDS <= 0 or not reserved:
             return True
         if holds > checked.remaining(page_id, self.assignment.threshold):
             # A review committed and its reservation not ended yet (its after-commit update is on
@@ -233,18 +252,49 @@ class _Pick:
             # check repairs it): never more reservations than reviews needed.
             self.release(page_id)
             return False
-        if copy_claim(self.r, self.others, page_id, self.holder) is None:
+        if copy_claim(self.r, checked.others.get(page_id, []), page_id, self.holder) is None:
             self.release(page_id)
             return False
         return True
 
-    def reserve(self, candidates: list[int]) -> tuple[int | None, int]:
-        """Claim the first of ``candidates`` (checked, best first) with a free place."""
-        args = [settings.PICKER_RESERVATION_SECONDS, self.holder, "1" if self.remember else "0", *candidates]
-        reply = self.r.eval(*eval_args(RESERVE_LUA, self.aid, *args))
+    def _argv(self) -> list:
+        return [
+            settings.PICKER_RESERVATION_SECONDS,
+            self.holder,
+            "1" if self.remember else "0",
+            self.address,
+            settings.PICKER_MAX_HOLDS_PER_ADDRESS,
+        ]
+
+    def reserve(self, candidates: list[int]) -> tuple[int | None, int, bool]:
+        """Claim the first of ``candidates`` (checked, best first) with a free place:
+        ``(page, its live reservations, reserved)``; ``reserved`` False when this address holds
+        its limit (the page is then served without a reservation)."""
+        reply = RESERVE.run(self.r, self.aid, *self._argv(), *candidates)
         if not reply:
-            return None, 0
-        return int(reply[0]), int(reply[1])
+            return None, 0, False
+        return int(reply[0]), int(reply[1]), bool(int(reply[2]))
+
+    def preempt(self, members: tuple[str, ...]) -> int | None:
+        """No page has a free place: take over the first following-page hold (``members``,
+        soonest expiry first) whose page this reviewer may review. The prefetch's owner picks
+        afresh on their submit; a reviewer with nothing on screen never waits for a prefetch."""
+        by_page: dict[int, str] = {}
+        for member in members:
+            page, _, _ = member.partition(":")
+            if page.isdigit():
+                by_page.setdefault(int(page), member)
+        if not by_page:
+            return None
+        checked = check(self.assignment, self.uid, list(by_page))
+        candidates = [by_page[p] for p in checked.valid]
+        if not candidates:
+            return None
+        reply = PREEMPT.run(self.r, self.aid, *self._argv(), *candidates)
+        if not reply:
+            return None
+        page_id, holds = int(reply[0]), int(reply[1])
+        return page_id if self.accept(page_id, checked, holds) else None
 
     def unseen(self, ids: list[int]) -> list[int]:
         """``ids`` less those in the reviewer's seen set (one round trip; none without one)."""
@@ -270,10 +320,10 @@ class _Pick:
                 else [page_id for page_id in chunk if page_id in set(checked.valid)]
             )
             while valid:
-                picked, holds = self.reserve(valid)
+                picked, holds, reserved = self.reserve(valid)
                 if picked is None:
                     break
-                if self.accept(picked, checked, holds):
+                if self.accept(picked, checked, holds, reserved=reserved):
                     return picked
                 valid.remove(picked)
         return None
@@ -284,14 +334,17 @@ class _Pick:
         return bool(ids) and bool(check(self.assignment, self.uid, ids).valid)
 
 
-def pick_from_redis(assignment: Assignment, uid: int | None, token: str | None = None) -> PickResult | None:
+def pick_from_redis(
+    assignment: Assignment, uid: int | None, token: str | None = None, address: str = ""
+) -> PickResult | None:
     """A page from the Redis sets; None when Redis cannot decide (rare: see the package doc).
-    ``token``: identifies an anonymous browser (see ``scripts.holder_for``)."""
+    ``token``: the visitor (see ``scripts.holder_for``); ``address``: the client address its
+    reservations count against (``PICKER_MAX_HOLDS_PER_ADDRESS``; "" for none)."""
     r = redis_client()
     aid = assignment.pk
     holder, remember = holder_for(uid, token)
     seen_key = keys.reviewer_seen(uid) if uid is not None else None
-    first = _first_round_trip(r, assignment, seen_key, holder, remember)
+    first = _first_round_trip(r, assignment, seen_key, holder, remember, address)
     if not first.todo_built:
         _family_ready(TODO_FAMILY)
         raise RedisUnavailable("to-do sets not built")
@@ -307,14 +360,15 @@ def pick_from_redis(assignment: Assignment, uid: int | None, token: str | None =
             # Without the seen set the Postgres check still refuses seen pages; just costlier.
             _family_ready(SEEN_FAMILY)
             seen_key = None
-    pick = _Pick(r, assignment, uid, holder, remember, seen_key, [a for a in first.active if a != aid])
+    pick = _Pick(r, assignment, uid, holder, remember, seen_key, address)
     examined: set[int] = set()
     if drawn.claimed is not None:
         # The usual case ends here: the id the script claimed passes the check (two round trips
         # in all). The check also refuses a page this reviewer has seen, which is why the first
         # draw needs no seen filter.
         examined.add(drawn.claimed)
-        if pick.accept(drawn.claimed, check(assignment, uid, [drawn.claimed]), drawn.claimed_holds):
+        checked = check(assignment, uid, [drawn.claimed])
+        if pick.accept(drawn.claimed, checked, drawn.claimed_holds, reserved=drawn.reserved):
             return PickResult(drawn.claimed, stats.REDIS)
     todo_card = drawn.card
     # The rest of the first draw: no seen filter while the reviewer has seen little of the set
@@ -348,8 +402,33 @@ def pick_from_redis(assignment: Assignment, uid: int | None, token: str | None =
     # others) that this reviewer could review: busy, not done.
     full = reply.full or drawn.full or _full_sample(r, aid)
     if full and pick.any_servable(full):
+        # Before "busy": a place held only for someone's prefetch goes to this reviewer.
+        preemptible = drawn.preemptible or _preemptible(r, aid)
+        if preemptible and (taken := pick.preempt(preemptible)) is not None:
+            return PickResult(taken, stats.REDIS)
         return PickResult(None, stats.BUSY)
     return confirm_nothing_left(assignment, uid, pick)
+
+
+def _preemptible(r: redis.Redis, aid: int) -> tuple[str, ...]:
+    """Following-page holds, soonest expiry first (a few)."""
+    return tuple(r.zrange(keys.assignment_next_holds(aid), 0, 7))
+
+
+def soonest_expiry_seconds(assignment_id: int) -> float | None:
+    """Seconds until the assignment's first reservation expires (a place comes free), or None
+    without reservations or Redis: what the busy page promises at most."""
+    try:
+        r = redis_client()
+        pipe = r.pipeline(transaction=False)
+        pipe.zrange(keys.assignment_holds(assignment_id), 0, 0, withscores=True)
+        pipe.time()
+        first, (now_s, now_us) = pipe.execute()
+    except (RedisUnavailable, redis.RedisError):
+        return None
+    if not first:
+        return None
+    return max(0.0, (first[0][1] - (int(now_s) * 1_000_000 + int(now_us))) / 1_000_000)
 
 
 def _full_sample(r: redis.Redis, aid: int) -> list[int]:
@@ -358,47 +437,50 @@ def _full_sample(r: redis.Redis, aid: int) -> list[int]:
 
 
 def take_fallback_pick(
-    assignment: Assignment, uid: int | None, token: str | None, page_id: int
+    assignment: Assignment, uid: int | None, token: str | None, page_id: int, address: str = ""
 ) -> PickResult:
     """Postgres chose ``page_id`` while Redis is up (Redis could not decide): reserve it here
     like any other, or say busy when it has no free place."""
-    pick = _Pick(redis_client(), assignment, uid, *holder_for(uid, token), None, [])
+    pick = _Pick(redis_client(), assignment, uid, *holder_for(uid, token), None, address)
     if pick.r.zscore(keys.assignment_todo_rank(assignment.pk), page_id) is None:
         log.warning("picker: page %s of assignment %s is missing from Redis", page_id, assignment.pk)
         return PickResult(page_id, stats.POSTGRES)
-    picked, _ = pick.reserve([page_id])
+    picked, _, _ = pick.reserve([page_id])
     if picked is None:
         return PickResult(None, stats.BUSY)
     return PickResult(page_id, stats.POSTGRES)
 
 
 def _first_round_trip(
-    r: redis.Redis, assignment: Assignment, seen_key: str | None, holder: str, remember: bool
+    r: redis.Redis, assignment: Assignment, seen_key: str | None, holder: str, remember: bool, address: str
 ) -> FirstRoundTrip:
     """One pipeline: the built markers, the first draw with its claim (one command on the
-    assignment's slot), the size of the reviewer's seen set and the active assignments (other
-    slots: separate commands, never inside the script)."""
+    assignment's slot) and the size of the reviewer's seen set (other slots: separate commands,
+    never inside the script)."""
     pipe = r.pipeline(transaction=False)
     pipe.exists(keys.built_marker(TODO_FAMILY))
-    args = DrawArgs.for_draw(
-        assignment.pk, FIRST_DRAW, claim=True, order=assignment.order, holder=holder, remember=remember
-    )
-    pipe.eval(*args.eval_args())
+    DrawArgs.for_draw(
+        assignment.pk,
+        FIRST_DRAW,
+        claim=True,
+        order=assignment.order,
+        holder=holder,
+        remember=remember,
+        address=address,
+    ).add(pipe)
     if seen_key:
         pipe.exists(keys.built_marker(SEEN_FAMILY))
         pipe.scard(seen_key)
-    pipe.smembers(keys.active_assignments())
     if seen_key:
-        todo_built, raw_draw, seen_built, seen_card, active = pipe.execute()
+        todo_built, raw_draw, seen_built, seen_card = execute(pipe, r)
     else:
-        todo_built, raw_draw, active = pipe.execute()
+        todo_built, raw_draw = execute(pipe, r)
         seen_built, seen_card = False, 0
     return FirstRoundTrip(
         todo_built=bool(todo_built),
         draw=DrawReply.parse(raw_draw),
         seen_built=bool(seen_built),
         seen_card=int(seen_card),
-        active=[int(x) for x in active],
     )
 
 
@@ -430,7 +512,7 @@ def _repair_redis(
     pipe = r.pipeline(transaction=False)
     if release is not None and settings.PICKER_RESERVATION_SECONDS > 0:
         page_id, holder = release
-        pipe.eval(*eval_args(RELEASE_LUA, aid, page_id, holder, "release"))
+        RELEASE.add(pipe, aid, page_id, holder, "release")
     if checked.gone:
         pipe.srem(keys.assignment_todo(aid), *checked.gone)
         pipe.zrem(keys.assignment_todo_rank(aid), *checked.gone)
@@ -442,7 +524,7 @@ def _repair_redis(
         pipe.sadd(keys.assignment_done(aid), *checked.full)
     if uid is not None and checked.seen:
         pipe.sadd(keys.reviewer_seen(uid), *checked.seen)
-    pipe.execute()
+    execute(pipe, r)
     stale = len(checked.gone) + len(checked.full)
     if stale:
         log.info("picker: removed stale ids from assignment %s: %s", aid, checked.gone + checked.full)
@@ -474,9 +556,9 @@ def confirm_nothing_left(assignment: Assignment, uid: int | None, pick: _Pick) -
     if pick.r.zscore(keys.assignment_todo_rank(assignment.pk), result.page_id) is None:
         log.warning("picker: page %s of assignment %s is missing from Redis", result.page_id, assignment.pk)
         return result
-    picked, holds = pick.reserve([result.page_id])
+    picked, holds, reserved = pick.reserve([result.page_id])
     if picked is None:
         return PickResult(None, stats.BUSY)  # it is there, with no free place: others have it
-    if pick.accept(picked, check(assignment, uid, [picked]), holds):
+    if pick.accept(picked, check(assignment, uid, [picked]), holds, reserved=reserved):
         return PickResult(picked, stats.REDIS)
     return PickResult(None, stats.BUSY)

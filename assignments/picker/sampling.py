@@ -30,6 +30,7 @@ from assignments.picker.redis_source import (
     redis_failed,
 )
 from lib import keys
+from lib.redis_scripts import execute
 
 POOL_RUNS = 16  # a pool filled from Postgres is about this many runs of consecutive pages
 
@@ -48,9 +49,8 @@ def sample_todo_ids(*, assignment_id: int, limit: int) -> list[int]:
         pipe.exists(keys.built_marker(TODO_FAMILY))
         # The best bands first (priority pages, then in "fewest reviews first" order the pages
         # with the most free places), uniform within each, by rank.
-        args = DrawArgs.for_draw(assignment_id, limit, claim=False, order=assignment.order)
-        pipe.eval(*args.eval_args())
-        ready, raw_draw = pipe.execute()
+        DrawArgs.for_draw(assignment_id, limit, claim=False, order=assignment.order).add(pipe)
+        ready, raw_draw = execute(pipe, r)
         if ready:
             reply = DrawReply.parse(raw_draw)
             # A lost mirror (its rebuild is queued by the pick that found it): Postgres samples.

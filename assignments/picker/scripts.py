@@ -1,8 +1,9 @@
-"""The picker's Lua scripts and the six keys every one of them takes.
+"""The picker's Lua scripts and the nine keys every one of them takes.
 
-Each script is sent as ``tiers.lua`` (the prelude: the score encoding and the reservation
-helpers) followed by its own text, without comment-only lines (EVAL sends the text with every
-call). The headers of the ``.lua`` files name their KEYS and ARGV.
+Each script is ``tiers.lua`` (the prelude: the score encoding and the reservation helpers)
+followed by its own text, without comment-only lines, called by SHA (``lib.redis_scripts``:
+loaded once per server, again after ``NOSCRIPT``). The headers of the ``.lua`` files name
+their KEYS and ARGV.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import secrets
 from importlib import resources
 
 from lib import keys
+from lib.redis_scripts import LuaScript
 
 # Priority pages' scores sit below -PRIORITY_OFFSET / 2 in the to-do mirror (see tiers.lua).
 PRIORITY_OFFSET = 2**40
@@ -21,20 +23,31 @@ def _text(name: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
 
 
-def _script(name: str) -> str:
-    return _text("tiers.lua") + "\n" + _text(name) + "\n"
+class PickerScript(LuaScript):
+    """A picker script: called with an assignment id (its nine keys) and the script's ARGV."""
+
+    def run(self, client, assignment_id: int, *argv):
+        return self(client, script_keys(assignment_id), argv)
+
+    def add(self, pipe, assignment_id: int, *argv) -> None:
+        """Queue on ``pipe`` (run it with ``lib.redis_scripts.execute``)."""
+        self.queue(pipe, script_keys(assignment_id), argv)
 
 
-# EVAL, not EVALSHA through redis-py's Script: in a pipeline that costs a SCRIPT EXISTS round trip.
-DRAW_LUA = _script("draw.lua")
-RESERVE_LUA = _script("reserve.lua")
-RELEASE_LUA = _script("release.lua")
-COPY_LUA = _script("copy.lua")
-PROMOTE_LUA = _script("promote.lua")
+def _script(name: str) -> PickerScript:
+    return PickerScript(_text("tiers.lua") + "\n" + _text(name) + "\n", name)
+
+
+DRAW = _script("draw.lua")
+RESERVE = _script("reserve.lua")
+RELEASE = _script("release.lua")
+COPY = _script("copy.lua")
+PROMOTE = _script("promote.lua")
+PREEMPT = _script("preempt.lua")
 
 
 def script_keys(assignment_id: int) -> list[str]:
-    """The six keys of every picker script, all on the assignment's hash slot."""
+    """The nine keys of every picker script, all on the assignment's hash slot."""
     return [
         keys.assignment_todo(assignment_id),
         keys.assignment_todo_rank(assignment_id),
@@ -42,6 +55,9 @@ def script_keys(assignment_id: int) -> list[str]:
         keys.assignment_hold_counts(assignment_id),
         keys.assignment_holders(assignment_id),
         keys.assignment_priority(assignment_id),
+        keys.assignment_hold_addresses(assignment_id),
+        keys.assignment_address_holds(assignment_id),
+        keys.assignment_next_holds(assignment_id),
     ]
 
 
@@ -59,16 +75,12 @@ def free_places(score: float) -> int:
 
 
 def holder_for(uid: int | None, token: str | None = None) -> tuple[str, bool]:
-    """(holder, remembered): a user, a browser (by a digest of its CSRF cookie, which the view
-    passes as ``token``) or, for neither, a random token that nobody can come back with."""
+    """(holder, remembered): a browser (``token``: its visitor id, which the web views pass,
+    signed in or not: the same from the visitor's first request to their last, so a first
+    review, a claim or a login leaves their reservations theirs), else a user (callers without
+    a browser), else a random token that nobody can come back with."""
+    if token:
+        return f"v{token}", True
     if uid is not None:
         return f"u{uid}", True
-    if token:
-        return f"c{token}", True
     return f"t{secrets.token_hex(8)}", False
-
-
-def eval_args(script: str, assignment_id: int, *argv) -> tuple:
-    """The arguments of ``Redis.eval`` (or a pipeline's) for one of the scripts."""
-    script_keys_ = script_keys(assignment_id)
-    return (script, len(script_keys_), *script_keys_, *argv)

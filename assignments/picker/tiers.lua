@@ -3,22 +3,28 @@
 -- added and ended. Loaded in front of each script by scripts.py; comment-only lines are
 -- stripped before a script is sent.
 --
--- Every script takes the same six keys, all on the assignment's hash slot:
+-- Every script takes the same nine keys, all on the assignment's hash slot:
 -- KEYS[1]  todo      the to-do set (ids of pages that still need reviews)
 -- KEYS[2]  rank      the to-do set's sorted-set mirror: page id -> score (below)
 -- KEYS[3]  holds     sorted set "<page>:<holder>" -> reservation expiry (microseconds, server clock)
 -- KEYS[4]  counts    hash page -> live reservations of the page
 -- KEYS[5]  holders   hash holder -> the page that holder holds here (one page per holder)
 -- KEYS[6]  priority  set of the assignment's priority page ids
+-- KEYS[7]  hold_addr hash "<page>:<holder>" -> the client address (range) that took the hold
+-- KEYS[8]  addr      hash address -> its live reservations here (PICKER_MAX_HOLDS_PER_ADDRESS)
+-- KEYS[9]  nexts     sorted set of the following-page holds ("<page>:n<holder>") -> expiry
 --
 -- A page's free places: reviews it still needs (threshold - review_count) minus its live
 -- reservations. Its score in `rank`: -free, or -P - free for a priority page, when free > 0;
 -- -free (zero or more) when it has no free place, whatever its priority. So the pages that may
 -- be handed out are exactly the scores below 0, priority pages (below -P/2) before the others,
 -- and among those the most free places first: "fewest reviews first" is the lowest score.
--- Holders: "u<user id>", "c<digest of the CSRF cookie>" (remembered: asking again returns
--- the held page) or "t<random token>" (anonymous without a cookie: not remembered).
-local K = {todo = KEYS[1], rank = KEYS[2], holds = KEYS[3], counts = KEYS[4], holders = KEYS[5], priority = KEYS[6]}
+-- Holders: "v<visitor id>" (a browser, from its first request to its last: the signed visitor
+-- cookie, unchanged by a first review, a claim or a login), "u<user id>" (callers without a
+-- browser: commands, the bench, tests) or "t<random token>" (nobody to come back: not
+-- remembered); "n" + holder is that holder's following page (following.py).
+local K = {todo = KEYS[1], rank = KEYS[2], holds = KEYS[3], counts = KEYS[4], holders = KEYS[5],
+  priority = KEYS[6], hold_addr = KEYS[7], addr = KEYS[8], nexts = KEYS[9]}
 local P = 1099511627776
 local function free_of(score)
   score = tonumber(score)
@@ -51,6 +57,12 @@ local function drop_hold(member)
   local page, holder = string.sub(member, 1, sep - 1), string.sub(member, sep + 1)
   if redis.call('HINCRBY', K.counts, page, -1) <= 0 then redis.call('HDEL', K.counts, page) end
   if redis.call('HGET', K.holders, holder) == page then redis.call('HDEL', K.holders, holder) end
+  local addr = redis.call('HGET', K.hold_addr, member)
+  if addr then
+    redis.call('HDEL', K.hold_addr, member)
+    if redis.call('HINCRBY', K.addr, addr, -1) <= 0 then redis.call('HDEL', K.addr, addr) end
+  end
+  redis.call('ZREM', K.nexts, member)
   adjust(page, 1)
   return true
 end
@@ -61,11 +73,41 @@ local function expire_holds(now)
   for i = 1, #gone do drop_hold(gone[i]) end
 end
 -- Reserve a place on `page` for `holder` until `till` (or extend the holder's reservation).
-local function add_hold(page, holder, till)
-  if redis.call('ZADD', K.holds, till, page .. ':' .. holder) == 1 then
-    redis.call('HINCRBY', K.counts, page, 1)
-    adjust(page, -1)
+-- `addr` ('' for none): the client address the reservation counts against; an address that
+-- holds `limit` live reservations here gets no new one (false: the caller serves the page
+-- without a reservation, or not at all). True when the holder holds the place.
+local function addr_full(addr, limit)
+  return addr and addr ~= '' and tonumber(redis.call('HGET', K.addr, addr) or '0') >= (tonumber(limit) or 0)
+end
+local function add_hold(page, holder, till, addr, limit)
+  local member = page .. ':' .. holder
+  if redis.call('ZSCORE', K.holds, member) then
+    redis.call('ZADD', K.holds, till, member)
+    if string.sub(holder, 1, 1) == 'n' then redis.call('ZADD', K.nexts, till, member) end
+    return true
   end
+  if addr and addr ~= '' then
+    if addr_full(addr, limit) then return false end
+    redis.call('HINCRBY', K.addr, addr, 1)
+    redis.call('HSET', K.hold_addr, member, addr)
+  end
+  redis.call('ZADD', K.holds, till, member)
+  if string.sub(holder, 1, 1) == 'n' then redis.call('ZADD', K.nexts, till, member) end
+  redis.call('HINCRBY', K.counts, page, 1)
+  adjust(page, -1)
+  return true
+end
+-- Take over the following-page hold `member` ("<page>:n<holder>") for `holder`: the page's
+-- place passes from a prefetch to a reviewer who needs a page now (the prefetch's owner picks
+-- afresh on their submit). False when that hold is gone or its page left the to-do set.
+local function preempt(member, holder, till, addr, limit)
+  local sep = string.find(member, ':', 1, true)
+  if not sep or not redis.call('ZSCORE', K.holds, member) then return false end
+  local page = string.sub(member, 1, sep - 1)
+  if not redis.call('ZSCORE', K.rank, page) or addr_full(addr, limit) then return false end
+  drop_hold(member)
+  if not add_hold(page, holder, till, addr, limit) then return false end
+  return page
 end
 -- The holder's current page here ends unless it is `keep`.
 local function leave_previous(holder, keep)

@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from assignments import scope
-from assignments.actions import assignment_progress_statement
+from assignments.actions import active_assignments_of_document_statement, assignment_progress_statement
 from lib import redis_batch, sql_batch
 from lib.sql_batch import Statement
 from reviews import signals
@@ -50,6 +50,8 @@ class ReviewOutcome:
     own_count: int
     review_count: int = 0
     completed_assignment_ids: list[int] = field(default_factory=list)
+    # The active assignments containing the page (the picker's after-commit work touches these).
+    active_assignment_ids: list[int] = field(default_factory=list)
 
 
 def _tag_slugs(tag_slugs: Iterable[str]) -> list[str]:
@@ -81,6 +83,7 @@ def submit_review(
     tag_slugs: Iterable[str] = (),
     assignment_id: int | None = None,
     only_open_pages: bool = True,
+    holder: str | None = None,
 ) -> ReviewOutcome:
     """Record ``reviewer``'s review of a page with the given tags (none = "nothing of note").
 
@@ -101,12 +104,16 @@ def submit_review(
     assignment is active and contains the page, else to an active assignment that does
     (:func:`crediting_assignment_sql`), never to one that does not contain it.
 
+    ``holder``: who held the page in the picker's reservations (the visitor, see
+    ``assignments.picker.scripts.holder_for``) when that is not simply the reviewer: their
+    reservation ends with the review.
+
     Four Postgres round trips: BEGIN, the tags with the review and its reviewer and page rows,
     the rest of its counters (``lib.sql_batch``), COMMIT. Any refusal rolls everything back.
     """
     slugs = _tag_slugs(tag_slugs)
     try:
-        return _record_review(reviewer, page_id, slugs, assignment_id, only_open_pages)
+        return _record_review(reviewer, page_id, slugs, assignment_id, only_open_pages, holder)
     except _LostRace:
         # The review was there already (a double submit, or a concurrent one that won): ours
         # rolled back, and the first one's transaction holds the counters.
@@ -179,7 +186,7 @@ _COUNT_PAGE_TAGS_SQL = (
 
 
 def _record_review(
-    reviewer, page_id: int, slugs: list[str], assignment_id: int | None, only_open_pages: bool
+    reviewer, page_id: int, slugs: list[str], assignment_id: int | None, only_open_pages: bool, holder
 ) -> ReviewOutcome:
     created = timezone.now()
     record = [
@@ -226,8 +233,14 @@ def _record_review(
                 ),
                 assignment_progress_statement(document_id=document_id, review_count=review_count),
             ]
+        else:
+            statements.append(active_assignments_of_document_statement(document_id=document_id))
         results = sql_batch.run(cursor, statements)
-        completed = [] if quarantined else [row[0] for row in results[-1]]
+        # The last statement's rows: (id, active, crossed) per assignment containing the page,
+        # or the active ones' ids alone for a quarantined review.
+        progressed = results[-1]
+        completed = [] if quarantined else sorted(row[0] for row in progressed if row[2])
+        active_ids = sorted(row[0] for row in progressed if quarantined or row[1])
         own_count = own_review_count(user_id=reviewer.pk, review_count=own_count, quarantined=quarantined)
         tag_slugs = [slug for _, slug in tags]
         transaction.on_commit(
@@ -238,6 +251,8 @@ def _record_review(
                 reviewer_id=reviewer.pk,
                 review_count=review_count,
                 completed_assignment_ids=completed,
+                active_assignment_ids=active_ids,
+                holder=holder,
                 tag_ids=tag_ids,
                 tag_slugs=tag_slugs,
                 assignment_id=credited,
@@ -259,6 +274,7 @@ def _record_review(
         own_count=own_count,
         review_count=review_count,
         completed_assignment_ids=completed,
+        active_assignment_ids=active_ids,
     )
 
 
@@ -268,7 +284,9 @@ def _record_review(
 _SKIP_SQL = f"""
     WITH page AS (
       SELECT p.withdrawn_at IS NOT NULL AS withdrawn,
-             ({crediting_assignment_sql("p.document_id")}) IS NOT NULL AS open
+             ({crediting_assignment_sql("p.document_id")}) IS NOT NULL AS open,
+             ARRAY(SELECT a.id FROM assignments_assignment a WHERE a.active
+                   AND a.id IN ({scope.assignments_of_document_sql("p.document_id")})) AS active_ids
         FROM reviews_page p WHERE p.id = %(page)s
     ), skip AS (
       INSERT INTO reviews_skip (reviewer_id, page_id, created)
@@ -277,13 +295,15 @@ _SKIP_SQL = f"""
          AND NOT EXISTS (SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %(user)s AND r.page_id = %(page)s)
       ON CONFLICT (reviewer_id, page_id) DO NOTHING RETURNING id
     )
-    SELECT page.withdrawn, page.open, EXISTS (SELECT 1 FROM skip) FROM page"""
+    SELECT page.withdrawn, page.open, EXISTS (SELECT 1 FROM skip), page.active_ids FROM page"""
 
 
-def skip_page(*, reviewer: AbstractBaseUser, page_id: int, only_open_pages: bool = True) -> bool:
+def skip_page(
+    *, reviewer: AbstractBaseUser, page_id: int, only_open_pages: bool = True, holder: str | None = None
+) -> bool:
     """Remember that ``reviewer`` passed on a page; it counts for nothing. True if newly skipped
-    (False: skipped or reviewed before). ``only_open_pages``: as for :func:`submit_review`.
-    One Postgres round trip."""
+    (False: skipped or reviewed before). ``only_open_pages`` and ``holder``: as for
+    :func:`submit_review`. One Postgres round trip."""
     with connection.cursor() as cursor:
         cursor.execute(
             _SKIP_SQL,
@@ -298,13 +318,21 @@ def skip_page(*, reviewer: AbstractBaseUser, page_id: int, only_open_pages: bool
         row = cursor.fetchone()
     if row is None:
         raise ReviewError("That page does not exist.", code="no_such_page")
-    withdrawn, is_open, created = row
+    withdrawn, is_open, created, active_ids = row
     if withdrawn:
         raise ReviewError(WITHDRAWN_MESSAGE, code="withdrawn")
     if only_open_pages and not is_open:
         raise ReviewError("That page is not open for review yet.", code="not_open")
     if created:
-        transaction.on_commit(lambda: _send(signals.page_skipped, page_id=page_id, reviewer_id=reviewer.pk))
+        transaction.on_commit(
+            lambda: _send(
+                signals.page_skipped,
+                page_id=page_id,
+                reviewer_id=reviewer.pk,
+                active_assignment_ids=sorted(active_ids),
+                holder=holder,
+            )
+        )
     return created
 
 

@@ -194,9 +194,9 @@ def held_pages(assignment) -> set[int]:
 def take_place(assignment, page_id: int, holder: str, *, seconds: float = 60.0) -> bool:
     """``holder`` (another reviewer) takes one of the page's free places, as a pick would
     (``reserve.lua``, not remembered). False when it has none."""
-    from assignments.picker.scripts import RESERVE_LUA, eval_args
+    from assignments.picker.scripts import RESERVE
 
-    reply = get_redis().eval(*eval_args(RESERVE_LUA, assignment.pk, seconds, holder, "0", page_id))
+    reply = RESERVE.run(get_redis(), assignment.pk, seconds, holder, "0", "", 0, page_id)
     return bool(reply)
 
 
@@ -214,9 +214,9 @@ def fill(assignment, page_ids: list[int], *, seconds: float = 60.0) -> dict[str,
 
 def release_place(assignment, page_id: int, holder: str) -> None:
     """End ``holder``'s reservation of the page (as a skip does)."""
-    from assignments.picker.scripts import RELEASE_LUA, eval_args
+    from assignments.picker.scripts import RELEASE
 
-    get_redis().eval(*eval_args(RELEASE_LUA, assignment.pk, page_id, holder, "release"))
+    RELEASE.run(get_redis(), assignment.pk, page_id, holder, "release")
 
 
 def clear_holds(assignment) -> None:

@@ -1,0 +1,60 @@
+"""Lua scripts called by SHA (EVALSHA), loaded once per server and again after ``NOSCRIPT``.
+
+Why not redis-py's ``Script``: in a pipeline it sends ``SCRIPT EXISTS`` for every script on
+every ``execute()``, one round trip more per pipeline, which the picker's hot path cannot
+afford. Here a script is sent by SHA; a server that does not know it (restarted, flushed, a
+new cluster node) answers ``NOSCRIPT``, and only then is the text loaded and the call repeated.
+A ``NOSCRIPT`` reply means the script did not run, so repeating it is safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import redis
+from redis.exceptions import NoScriptError
+
+
+class LuaScript:
+    """One script: ``script(client, keys, args)`` runs it; ``script.queue(pipe, keys, args)``
+    adds it to a pipeline run by :func:`execute`."""
+
+    def __init__(self, text: str, name: str = "script"):
+        self.text = text
+        self.name = name
+        self.sha = hashlib.sha1(text.encode()).hexdigest()
+
+    def __repr__(self) -> str:
+        return f"<LuaScript {self.name} {self.sha[:8]}>"
+
+    def __call__(self, client: redis.Redis, keys: Sequence, args: Sequence = ()):
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            client.script_load(self.text)
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+
+    def queue(self, pipe, keys: Sequence, args: Sequence = ()) -> None:
+        calls = pipe.__dict__.setdefault("_lua_calls", [])
+        calls.append((len(pipe), self, tuple(keys), tuple(args)))
+        pipe.evalsha(self.sha, len(keys), *keys, *args)
+
+
+def execute(pipe, client: redis.Redis) -> list:
+    """``pipe.execute()`` for a pipeline holding queued scripts: the calls the server answered
+    with ``NOSCRIPT`` are loaded and repeated on ``client``; any other error is raised as
+    ``execute()`` would (the first one)."""
+    calls = pipe.__dict__.pop("_lua_calls", [])
+    replies = pipe.execute(raise_on_error=False)
+    loaded: set[str] = set()
+    for index, script, keys, args in calls:
+        if isinstance(replies[index], NoScriptError):
+            if script.sha not in loaded:
+                client.script_load(script.text)
+                loaded.add(script.sha)
+            replies[index] = client.evalsha(script.sha, len(keys), *keys, *args)
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    return replies
