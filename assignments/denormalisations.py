@@ -91,7 +91,7 @@ RESERVATION_KEYS = (
     keys.assignment_holders,
     keys.assignment_hold_addresses,
     keys.assignment_address_holds,
-    keys.assignment_next_holds,
+    keys.assignment_soft_holds,
 )
 
 

@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 
 from assignments.models import Assignment
+from assignments.picker import soonest_expiry_seconds
 from assignments.selectors import CURRENT_ASSIGNMENT_COOKIE, assignments_needing_reviews
 from contributors import leaderboards
 from contributors import selectors as credit
@@ -88,14 +89,33 @@ def assignment_done(request, slug: str):
     )
 
 
+# The busy page asks again by itself after the soonest reservation expiry, within these bounds
+# (seconds): not sooner (a submit frees a place before then, but a page reload per second per
+# waiting visitor helps nobody), not later (places also come free on submit and skip).
+BUSY_RETRY_MIN_SECONDS = 3
+BUSY_RETRY_MAX_SECONDS = 20
+
+
 @never_cache
 @allow_methods("GET", "HEAD")
 def assignment_busy(request, slug: str):
     """Every page of this assignment the reviewer could review is fully reserved by others right
-    now (not done): try again in a minute, or help elsewhere."""
-    assignment = get_object_or_404(Assignment, slug=slug)
-    return render(
+    now (not done): says how long the wait is at most (the soonest reservation expiry), offers
+    the assignments with work, and asks ``/review/next/`` again by itself (a meta refresh: no
+    script needed) without losing the reviewer's place in their current assignment."""
+    assignment = _visible_assignment_or_404(request, slug)
+    wait = soonest_expiry_seconds(assignment.pk)
+    retry = BUSY_RETRY_MAX_SECONDS if wait is None else int(wait) + 1
+    retry = max(BUSY_RETRY_MIN_SECONDS, min(BUSY_RETRY_MAX_SECONDS, retry))
+    response = render(
         request,
         "assignments/busy.html",
-        {"assignment": assignment, "others": assignments_needing_reviews(exclude_id=assignment.pk)},
+        {
+            "assignment": assignment,
+            "others": assignments_needing_reviews(exclude_id=assignment.pk),
+            "wait_seconds": None if wait is None else int(wait) + 1,
+            "retry_seconds": retry,
+        },
     )
+    response["Retry-After"] = str(retry)
+    return response

@@ -89,7 +89,11 @@ def review_next(request):
         response["Retry-After"] = str(limited.retry_after)
         return response
     token, address = picker_identity(request)
-    result = pick_next_page(assignment=assignment, reviewer=request.user, token=token, address=address)
+    # Soft: anyone can ask this URL, so what it hands out may be taken over by a reviewer who
+    # needs a page until its review screen is loaded (assignments.picker.holds.confirm_page).
+    result = pick_next_page(
+        assignment=assignment, reviewer=request.user, token=token, address=address, soft=True
+    )
     if result.page_id is not None:
         return redirect(_review_url(result.page_id))
     if result.source != picker_stats.BUSY:
@@ -97,7 +101,9 @@ def review_next(request):
     others = assignments_needing_reviews(exclude_id=assignment.pk, limit=OTHERS_TRIED)
     others.sort(key=lambda a: a.featured == Assignment.Featured.NONE)  # featured first (stable)
     for other in others:
-        elsewhere = pick_next_page(assignment=other, reviewer=request.user, token=token, address=address)
+        elsewhere = pick_next_page(
+            assignment=other, reviewer=request.user, token=token, address=address, soft=True
+        )
         if elsewhere.page_id is not None:
             messages.info(
                 request,

@@ -178,10 +178,12 @@ class Connection:
         cookies: CookieJar | None = None,
         body: bytes | None = None,
         accept: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Response:
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "User-Agent: crowd-bench"]
         if accept is not None:
             head.append(f"Accept: {accept}")
+        head += [f"{name}: {value}" for name, value in (headers or {}).items()]
         if cookies is not None and (cookie := cookies.header()):
             head.append(f"Cookie: {cookie}")
         if body is not None:

@@ -509,7 +509,7 @@ def coverage(order: str) -> list[tuple[int, int, int]]:
                 keys.assignment_holders,
                 keys.assignment_hold_addresses,
                 keys.assignment_address_holds,
-                keys.assignment_next_holds,
+                keys.assignment_soft_holds,
             )
         ]
     )

@@ -395,6 +395,10 @@ PICKER_RESERVATION_SECONDS = env_int("PICKER_RESERVATION_SECONDS", 60, minimum=0
 # Live reservations one client address (IPv6: its /64) may hold in one assignment; beyond it a
 # visitor from there is served pages with a free place without reserving them (no hoarding).
 PICKER_MAX_HOLDS_PER_ADDRESS = env_int("PICKER_MAX_HOLDS_PER_ADDRESS", 20, minimum=1)
+# Seconds a page handed out by /review/next/ stays its visitor's before its review screen is
+# loaded, when someone else needs a page (then the place may be taken over: a hoarder who never
+# loads screens holds nothing longer than this).
+PICKER_SOFT_GRACE_SECONDS = env_int("PICKER_SOFT_GRACE_SECONDS", 3, minimum=1)
 # The review screen reserves the reviewer's following page and lets the browser prefetch its
 # image, so Enter shows it from the cache (assignments.picker.following). Off: the submit picks
 # afresh, as before (bench/browser_bench.py measures both).

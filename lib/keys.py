@@ -78,10 +78,11 @@ def assignment_address_holds(assignment_id: int) -> str:
     return f"{_P}:{{a:{assignment_id}}}:addr-holds"
 
 
-def assignment_next_holds(assignment_id: int) -> str:
-    """Sorted set of the following-page reservations ("<page id>:n<holder>") -> expiry: the
-    places a reviewer with nothing on screen may take over when no page has a free one."""
-    return f"{_P}:{{a:{assignment_id}}}:next-holds"
+def assignment_soft_holds(assignment_id: int) -> str:
+    """Sorted set of the soft reservations ("<page id>:<holder>") -> expiry: following pages
+    held for a prefetch, and pages handed out whose review screen was not loaded yet. A
+    reviewer with nothing on screen may take them over when no page has a free place."""
+    return f"{_P}:{{a:{assignment_id}}}:soft-holds"
 
 
 def assignment_priority(assignment_id: int) -> str:

@@ -23,6 +23,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 
 from assignments.picker.following import pick_following_page, take_following_page
+from assignments.picker.holds import FULL, confirm_page
 from assignments.picker.scripts import holder_for
 from assignments.selectors import current_assignment, home_assignments
 from assignments.views_next import next_review_target, picker_identity
@@ -82,6 +83,10 @@ def review(request, page_id: int):
         user=request.user, page_id=page.pk, reviewed=page.reviewed_by_viewer
     )
     assignment = current_assignment(request)
+    if assignment is not None and not already_reviewed and _taken_by_others(request, assignment, page.pk):
+        # Others hold every review this page still needs (this visitor's own hold was taken
+        # over, or they followed a link): another page, never a page past its threshold.
+        return redirect("review-next")
     return render(
         request,
         "reviews/review.html",
@@ -100,6 +105,22 @@ def review(request, page_id: int):
             "first_write_token": None if request.user.is_authenticated else sessions.first_write_token(),
         },
     )
+
+
+def _taken_by_others(request, assignment, page_id: int) -> bool:
+    """The review screen confirms the visitor's reservation of the page (a soft one from
+    /review/next/ becomes firm, see ``assignments.picker.holds.confirm_page``); True when the
+    page has no place for them."""
+    user = request.user
+    token, address = picker_identity(request)
+    state = confirm_page(
+        assignment_id=assignment.pk,
+        page_id=page_id,
+        uid=user.pk if user.is_authenticated else None,
+        token=token,
+        address=address,
+    )
+    return state == FULL
 
 
 def _following_image(request, assignment, page_id: int) -> str | None:

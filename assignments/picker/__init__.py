@@ -107,6 +107,7 @@ from assignments.picker.redis_source import (
     RedisUnavailable,
     pick_from_redis,
     redis_failed,
+    soonest_expiry_seconds,
     take_fallback_pick,
 )
 from assignments.picker.result import PickResult
@@ -129,6 +130,7 @@ __all__ = [
     "refill_pool",
     "reset_state",
     "sample_todo_ids",
+    "soonest_expiry_seconds",
     "valid_todo_ids",
 ]
 
@@ -136,21 +138,28 @@ log = logging.getLogger("crowd.picker")
 
 
 def pick_next_page(
-    *, assignment: Assignment, reviewer=None, token: str | None = None, address: str = ""
+    *,
+    assignment: Assignment,
+    reviewer=None,
+    token: str | None = None,
+    address: str = "",
+    soft: bool = False,
 ) -> PickResult:
     """A page of ``assignment`` for ``reviewer`` (a user; None or anonymous = no history yet).
 
     ``token``: the visitor (``lib.visitor``: the web views pass it, signed in or not), under
     whose name the page is reserved, so that asking again returns the page it holds, before and
     after their first review, a claim or a login. ``address``: the client address its
-    reservations count against (``PICKER_MAX_HOLDS_PER_ADDRESS``; "" for none). The result's
+    reservations count against (``PICKER_MAX_HOLDS_PER_ADDRESS``; "" for none). ``soft``: the
+    reservation may be taken over until the page's review screen confirms it
+    (:func:`confirm_page`): ``/review/next/``'s picks, which anyone can ask for. The result's
     page is None with source ``busy`` when every page this reviewer could review is fully
     reserved by others right now, ``nothing-left`` when none is left for them at all."""
     uid = reviewer.pk if reviewer is not None and getattr(reviewer, "is_authenticated", False) else None
     result: PickResult | None = None
     redis_up = False
     try:
-        result = pick_from_redis(assignment, uid, token, address)
+        result = pick_from_redis(assignment, uid, token, address, soft)
         redis_up = True
     except (RedisUnavailable, redis.RedisError) as exc:
         if isinstance(exc, redis.RedisError):
@@ -167,7 +176,7 @@ def pick_next_page(
         if redis_up and result.page_id is not None:
             # Redis could not decide but is up: the page takes a place there like any other.
             try:
-                result = take_fallback_pick(assignment, uid, token, result.page_id, address)
+                result = take_fallback_pick(assignment, uid, token, result.page_id, address, soft)
             except (RedisUnavailable, redis.RedisError) as exc:
                 redis_failed(exc)
     stats.count(result.source)

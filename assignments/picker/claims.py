@@ -17,17 +17,20 @@ from assignments.picker.scripts import COPY, RELEASE
 from lib.redis_scripts import execute
 
 
-def copy_claim(r: redis.Redis, others: list[int], page_id: int, holder: str) -> list[int] | None:
+def copy_claim(
+    r: redis.Redis, others: list[int], page_id: int, holder: str, *, soft: bool = False
+) -> list[int] | None:
     """Take one of ``page_id``'s places in ``others`` too (the other active assignments that
     contain it). One round trip. Returns the assignments where a place was taken (or the page is
     not to do), or None when one of them has no free place for it: then the places taken are
-    given back and the caller gives the page up."""
+    given back and the caller gives the page up. ``soft``: the copies are soft reservations, as
+    the original (see ``tiers.lua``)."""
     seconds = settings.PICKER_RESERVATION_SECONDS
     if not others or seconds <= 0:
         return []
     pipe = r.pipeline(transaction=False)
     for other in others:
-        COPY.add(pipe, other, page_id, holder, seconds)
+        COPY.add(pipe, other, page_id, holder, seconds, settings.PICKER_SOFT_GRACE_SECONDS if soft else 0)
     replies = execute(pipe, r)
     if all(int(x) for x in replies):
         return others

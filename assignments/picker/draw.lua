@@ -15,7 +15,9 @@
 -- ARGV[9]  remember   '1': the holder keeps one page here, which asking again returns
 -- ARGV[10] addr       the client address a claim counts against ('' for none)
 -- ARGV[11] limit      reservations one address may hold here (PICKER_MAX_HOLDS_PER_ADDRESS)
--- ARGV[12..]          ids to leave out of a listing (examined already)
+-- ARGV[12] soft       a claim is a soft reservation (/review/next/: see tiers.lua) that may
+--                     be taken over after this many seconds; 0: firm
+-- ARGV[13..]          ids to leave out of a listing (examined already)
 --
 -- Reply: {card, ids, claimed, kept, drawable, exhausted, full, claimed_holds, mirror_missing,
 --         reserved, preemptible}
@@ -30,13 +32,13 @@
 --   mirror_missing 1: the to-do set has ids but its mirror has none (nothing drawn)
 --   reserved   1: the claim holds a place; 0: the address holds its limit, so the claimed page
 --              (which has a free place) is served without a reservation
---   preemptible following-page holds ("<page>:n<holder>"), soonest expiry first, when no
---              page has a free place: their places may be taken over (preempt.lua)
+--   preemptible soft reservations, soonest expiry first, when no page has a free place: their
+--              places may be taken over (preempt.lua)
 redis.replicate_commands()
 local count, small, seconds = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local claim, whole_max, order = ARGV[5] == '1', tonumber(ARGV[6]), ARGV[7]
 local holder, remember = ARGV[8], ARGV[9] == '1'
-local addr, limit = ARGV[10], tonumber(ARGV[11])
+local addr, limit, soft = ARGV[10], tonumber(ARGV[11]), soft_of(ARGV[12])
 math.randomseed(tonumber(ARGV[4]))
 local card = redis.call('SCARD', K.todo)
 local ranked = redis.call('ZCARD', K.rank)
@@ -55,6 +57,7 @@ if claim and seconds > 0 and remember then
     local member = page .. ':' .. holder
     if redis.call('ZSCORE', K.holds, member) and redis.call('ZSCORE', K.rank, page) then
       redis.call('ZADD', K.holds, till, member)
+      if not soft then mark_soft(member, holder, till, false) end
       local drawable = redis.call('ZCOUNT', K.rank, '-inf', '(0')
       return {card, {page}, page, 1, drawable, 0, {}, held(page), 0, 1, {}}
     end
@@ -85,7 +88,7 @@ local function band_size(start)
   return redis.call('ZCOUNT', K.rank, s, s)
 end
 local skip = {}
-for i = 12, #ARGV do skip[ARGV[i]] = true end
+for i = 13, #ARGV do skip[ARGV[i]] = true end
 local ids, exhausted = {}, 1
 local whole_limit = claim and small or whole_max
 local start = 0
@@ -135,14 +138,14 @@ if #ids == 0 and ranked > drawable then
 end
 local preemptible = {}
 if claim and #ids == 0 and ranked > drawable and seconds > 0 then
-  preemptible = redis.call('ZRANGE', K.nexts, 0, 7)
+  preemptible = redis.call('ZRANGEBYSCORE', K.soft, '-inf', now, 'LIMIT', 0, 16)
 end
 local claimed, claimed_holds, reserved = false, 0, 1
 if claim and #ids > 0 then
   claimed = ids[1]
   if seconds > 0 then
     if remember then leave_previous(holder, claimed) end
-    if add_hold(claimed, holder, till, addr, limit) then
+    if add_hold(claimed, holder, till, addr, limit, soft) then
       if remember then redis.call('HSET', K.holders, holder, claimed) end
     else
       reserved = 0

@@ -14,10 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import redis
+from django.conf import settings
 
-from assignments.picker.scripts import RELEASE
+from assignments.picker.redis_source import RedisUnavailable, redis_client, redis_failed
+from assignments.picker.scripts import CONFIRM, RELEASE, holder_for
 from lib.redis_client import get_redis
 from lib.redis_scripts import execute
+
+# confirm_page's answers (confirm.lua's).
+HELD, RESERVED, LIMIT, FULL, ABSENT = "held", "reserved", "limit", "full", "absent"
 
 
 def end_reservations(
@@ -50,3 +55,36 @@ def settle_pages(pipe: redis.client.Pipeline, assignment_id: int, remaining: dic
     live reservations still counted."""
     for page_id, left in remaining.items():
         RELEASE.add(pipe, assignment_id, page_id, "", "settle", left)
+
+
+def confirm_page(
+    *, assignment_id: int, page_id: int, uid: int | None, token: str | None, address: str
+) -> str:
+    """The review screen of ``page_id`` is on this visitor's screen: their reservation of it
+    becomes firm (a soft one, from ``/review/next/``, could be taken over until now), or one is
+    taken if the page has a free place. ``FULL`` when it has none (others hold every review it
+    still needs: the screen sends the visitor to another page, so a page is never handed to more
+    reviewers at once than it needs); ``ABSENT`` when it is not to do in the assignment, or
+    Redis cannot say (the screen is shown as before). One round trip."""
+    if settings.PICKER_RESERVATION_SECONDS <= 0:
+        return ABSENT
+    holder, remembered = holder_for(uid, token)
+    if not remembered:
+        return ABSENT
+    try:
+        r = redis_client()
+        answer = CONFIRM.run(
+            r,
+            assignment_id,
+            page_id,
+            settings.PICKER_RESERVATION_SECONDS,
+            holder,
+            address,
+            settings.PICKER_MAX_HOLDS_PER_ADDRESS,
+        )
+    except RedisUnavailable:
+        return ABSENT
+    except redis.RedisError as exc:
+        redis_failed(exc)
+        return ABSENT
+    return str(answer)

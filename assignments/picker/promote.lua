@@ -31,7 +31,7 @@ if redis.call('ZSCORE', K.holds, mine) then
   redis.call('ZADD', K.holds, till, mine)
 else
   redis.call('ZREM', K.holds, member)
-  redis.call('ZREM', K.nexts, member)
+  redis.call('ZREM', K.soft, member)
   redis.call('ZADD', K.holds, till, mine)
   local addr = redis.call('HGET', K.hold_addr, member)
   if addr then

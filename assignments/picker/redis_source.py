@@ -47,6 +47,14 @@ REDIS_DEAD_SECONDS = 2.0
 NOTHING_LEFT_CACHE_SECONDS = 15.0
 
 
+def soft_grace(soft: bool) -> float:
+    """The ``soft`` argument of the scripts: the seconds a soft reservation's holder has to load
+    the review screen before a reviewer with nothing on screen may take its place over (a
+    browser takes well under a second; long enough that visitors do not take each other's
+    pages in turn between /review/next/ and the screen), or 0 for a firm one."""
+    return settings.PICKER_SOFT_GRACE_SECONDS if soft else 0
+
+
 class RedisUnavailable(Exception):
     """Redis failed moments ago (the circuit breaker is open), or its sets are not built."""
 
@@ -71,6 +79,7 @@ class DrawArgs:
     whole_max: int = ENUMERATE_LIMIT
     address: str = ""  # the client address a claim counts against ("" for none)
     address_limit: int = 0
+    soft: bool = False  # a claim is a soft reservation (see tiers.lua): /review/next/'s picks
 
     @classmethod
     def for_draw(
@@ -84,6 +93,7 @@ class DrawArgs:
         remember: bool = False,
         exclude=(),
         address: str = "",
+        soft: bool = False,
     ) -> DrawArgs:
         """``count`` ids of the assignment's best band drawn, and with ``claim`` the first one
         claimed for ``holder``. The randomness comes from Python's ``random`` (seeding it makes
@@ -100,6 +110,7 @@ class DrawArgs:
             exclude=tuple(exclude),
             address=address,
             address_limit=settings.PICKER_MAX_HOLDS_PER_ADDRESS,
+            soft=soft,
         )
 
     def argv(self) -> tuple:
@@ -116,6 +127,7 @@ class DrawArgs:
             "1" if self.remember else "0",
             self.address,
             self.address_limit,
+            soft_grace(self.soft),
             *self.exclude,
         )
 
@@ -222,6 +234,7 @@ class _Pick:
     remember: bool
     seen_key: str | None
     address: str = ""
+    soft: bool = False
 
     @property
     def aid(self) -> int:
@@ -252,6 +265,8 @@ class _Pick:
             # check repairs it): never more reservations than reviews needed.
             self.release(page_id)
             return False
+        # Copies are firm even for a soft claim: a take-over frees the place here only, and the
+        # copies expire (under-use for a while, never over-assignment).
         if copy_claim(self.r, checked.others.get(page_id, []), page_id, self.holder) is None:
             self.release(page_id)
             return False
@@ -264,6 +279,7 @@ class _Pick:
             "1" if self.remember else "0",
             self.address,
             settings.PICKER_MAX_HOLDS_PER_ADDRESS,
+            soft_grace(self.soft),
         ]
 
     def reserve(self, candidates: list[int]) -> tuple[int | None, int, bool]:
@@ -335,7 +351,7 @@ class _Pick:
 
 
 def pick_from_redis(
-    assignment: Assignment, uid: int | None, token: str | None = None, address: str = ""
+    assignment: Assignment, uid: int | None, token: str | None = None, address: str = "", soft: bool = False
 ) -> PickResult | None:
     """A page from the Redis sets; None when Redis cannot decide (rare: see the package doc).
     ``token``: the visitor (see ``scripts.holder_for``); ``address``: the client address its
@@ -344,7 +360,7 @@ def pick_from_redis(
     aid = assignment.pk
     holder, remember = holder_for(uid, token)
     seen_key = keys.reviewer_seen(uid) if uid is not None else None
-    first = _first_round_trip(r, assignment, seen_key, holder, remember, address)
+    first = _first_round_trip(r, assignment, seen_key, holder, remember, address, soft)
     if not first.todo_built:
         _family_ready(TODO_FAMILY)
         raise RedisUnavailable("to-do sets not built")
@@ -360,7 +376,7 @@ def pick_from_redis(
             # Without the seen set the Postgres check still refuses seen pages; just costlier.
             _family_ready(SEEN_FAMILY)
             seen_key = None
-    pick = _Pick(r, assignment, uid, holder, remember, seen_key, address)
+    pick = _Pick(r, assignment, uid, holder, remember, seen_key, address, soft)
     examined: set[int] = set()
     if drawn.claimed is not None:
         # The usual case ends here: the id the script claimed passes the check (two round trips
@@ -412,7 +428,7 @@ def pick_from_redis(
 
 def _preemptible(r: redis.Redis, aid: int) -> tuple[str, ...]:
     """Following-page holds, soonest expiry first (a few)."""
-    return tuple(r.zrange(keys.assignment_next_holds(aid), 0, 7))
+    return tuple(r.zrange(keys.assignment_soft_holds(aid), 0, 15))
 
 
 def soonest_expiry_seconds(assignment_id: int) -> float | None:
@@ -437,11 +453,16 @@ def _full_sample(r: redis.Redis, aid: int) -> list[int]:
 
 
 def take_fallback_pick(
-    assignment: Assignment, uid: int | None, token: str | None, page_id: int, address: str = ""
+    assignment: Assignment,
+    uid: int | None,
+    token: str | None,
+    page_id: int,
+    address: str = "",
+    soft: bool = False,
 ) -> PickResult:
     """Postgres chose ``page_id`` while Redis is up (Redis could not decide): reserve it here
     like any other, or say busy when it has no free place."""
-    pick = _Pick(redis_client(), assignment, uid, *holder_for(uid, token), None, address)
+    pick = _Pick(redis_client(), assignment, uid, *holder_for(uid, token), None, address, soft)
     if pick.r.zscore(keys.assignment_todo_rank(assignment.pk), page_id) is None:
         log.warning("picker: page %s of assignment %s is missing from Redis", page_id, assignment.pk)
         return PickResult(page_id, stats.POSTGRES)
@@ -452,7 +473,13 @@ def take_fallback_pick(
 
 
 def _first_round_trip(
-    r: redis.Redis, assignment: Assignment, seen_key: str | None, holder: str, remember: bool, address: str
+    r: redis.Redis,
+    assignment: Assignment,
+    seen_key: str | None,
+    holder: str,
+    remember: bool,
+    address: str,
+    soft: bool,
 ) -> FirstRoundTrip:
     """One pipeline: the built markers, the first draw with its claim (one command on the
     assignment's slot) and the size of the reviewer's seen set (other slots: separate commands,
@@ -467,6 +494,7 @@ def _first_round_trip(
         holder=holder,
         remember=remember,
         address=address,
+        soft=soft,
     ).add(pipe)
     if seen_key:
         pipe.exists(keys.built_marker(SEEN_FAMILY))

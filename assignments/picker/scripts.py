@@ -44,6 +44,7 @@ RELEASE = _script("release.lua")
 COPY = _script("copy.lua")
 PROMOTE = _script("promote.lua")
 PREEMPT = _script("preempt.lua")
+CONFIRM = _script("confirm.lua")
 
 
 def script_keys(assignment_id: int) -> list[str]:
@@ -57,7 +58,7 @@ def script_keys(assignment_id: int) -> list[str]:
         keys.assignment_priority(assignment_id),
         keys.assignment_hold_addresses(assignment_id),
         keys.assignment_address_holds(assignment_id),
-        keys.assignment_next_holds(assignment_id),
+        keys.assignment_soft_holds(assignment_id),
     ]
 
 

@@ -12,7 +12,11 @@
 -- KEYS[6]  priority  set of the assignment's priority page ids
 -- KEYS[7]  hold_addr hash "<page>:<holder>" -> the client address (range) that took the hold
 -- KEYS[8]  addr      hash address -> its live reservations here (PICKER_MAX_HOLDS_PER_ADDRESS)
--- KEYS[9]  nexts     sorted set of the following-page holds ("<page>:n<holder>") -> expiry
+-- KEYS[9]  soft      sorted set of the soft reservations -> expiry: following-page holds
+--                    ("<page>:n<holder>") and pages handed out by /review/next/ whose review
+--                    screen has not been loaded yet. A reviewer with nothing on screen may take
+--                    a soft reservation over when no page has a free place (preempt.lua); the
+--                    review screen (confirm.lua) and a submit's pick make a reservation firm.
 --
 -- A page's free places: reviews it still needs (threshold - review_count) minus its live
 -- reservations. Its score in `rank`: -free, or -P - free for a priority page, when free > 0;
@@ -24,7 +28,7 @@
 -- browser: commands, the bench, tests) or "t<random token>" (nobody to come back: not
 -- remembered); "n" + holder is that holder's following page (following.py).
 local K = {todo = KEYS[1], rank = KEYS[2], holds = KEYS[3], counts = KEYS[4], holders = KEYS[5],
-  priority = KEYS[6], hold_addr = KEYS[7], addr = KEYS[8], nexts = KEYS[9]}
+  priority = KEYS[6], hold_addr = KEYS[7], addr = KEYS[8], soft = KEYS[9]}
 local P = 1099511627776
 local function free_of(score)
   score = tonumber(score)
@@ -62,7 +66,7 @@ local function drop_hold(member)
     redis.call('HDEL', K.hold_addr, member)
     if redis.call('HINCRBY', K.addr, addr, -1) <= 0 then redis.call('HDEL', K.addr, addr) end
   end
-  redis.call('ZREM', K.nexts, member)
+  redis.call('ZREM', K.soft, member)
   adjust(page, 1)
   return true
 end
@@ -75,15 +79,34 @@ end
 -- Reserve a place on `page` for `holder` until `till` (or extend the holder's reservation).
 -- `addr` ('' for none): the client address the reservation counts against; an address that
 -- holds `limit` live reservations here gets no new one (false: the caller serves the page
--- without a reservation, or not at all). True when the holder holds the place.
+-- without a reservation, or not at all). `soft`: the reservation may be taken over while its
+-- holder has not shown they are there (see KEYS[9]); a following-page hold always is. True
+-- when the holder holds the place.
 local function addr_full(addr, limit)
   return addr and addr ~= '' and tonumber(redis.call('HGET', K.addr, addr) or '0') >= (tonumber(limit) or 0)
 end
-local function add_hold(page, holder, till, addr, limit)
+-- `soft`: false (firm), or the grace in seconds before a soft reservation may be taken over
+-- (the time its holder's browser has to load the review screen); a following-page hold may be
+-- taken over at once. The sorted set's score is the time from which it may.
+local function soft_of(arg)
+  local grace = tonumber(arg)
+  if grace and grace > 0 then return grace end
+  return false
+end
+local function mark_soft(member, holder, till, soft)
+  if string.sub(holder, 1, 1) == 'n' then
+    redis.call('ZADD', K.soft, now_us(), member)
+  elseif soft then
+    redis.call('ZADD', K.soft, now_us() + soft * 1000000, member)
+  else
+    redis.call('ZREM', K.soft, member)
+  end
+end
+local function add_hold(page, holder, till, addr, limit, soft)
   local member = page .. ':' .. holder
   if redis.call('ZSCORE', K.holds, member) then
     redis.call('ZADD', K.holds, till, member)
-    if string.sub(holder, 1, 1) == 'n' then redis.call('ZADD', K.nexts, till, member) end
+    if not soft then mark_soft(member, holder, till, false) end
     return true
   end
   if addr and addr ~= '' then
@@ -92,21 +115,25 @@ local function add_hold(page, holder, till, addr, limit)
     redis.call('HSET', K.hold_addr, member, addr)
   end
   redis.call('ZADD', K.holds, till, member)
-  if string.sub(holder, 1, 1) == 'n' then redis.call('ZADD', K.nexts, till, member) end
+  mark_soft(member, holder, till, soft)
   redis.call('HINCRBY', K.counts, page, 1)
   adjust(page, -1)
   return true
 end
--- Take over the following-page hold `member` ("<page>:n<holder>") for `holder`: the page's
--- place passes from a prefetch to a reviewer who needs a page now (the prefetch's owner picks
--- afresh on their submit). False when that hold is gone or its page left the to-do set.
-local function preempt(member, holder, till, addr, limit)
+-- Take over the soft reservation `member` for `holder`: the page's place passes from a
+-- prefetch, or from a visitor who never loaded the page's screen, to a reviewer who needs a
+-- page now (the previous holder picks afresh on their submit or screen). False when that
+-- reservation is gone, firm, or its page left the to-do set.
+local function preempt(member, holder, till, addr, limit, soft)
   local sep = string.find(member, ':', 1, true)
-  if not sep or not redis.call('ZSCORE', K.holds, member) then return false end
+  local from = redis.call('ZSCORE', K.soft, member)
+  if not sep or not from or tonumber(from) > now_us() or not redis.call('ZSCORE', K.holds, member) then
+    return false
+  end
   local page = string.sub(member, 1, sep - 1)
   if not redis.call('ZSCORE', K.rank, page) or addr_full(addr, limit) then return false end
   drop_hold(member)
-  if not add_hold(page, holder, till, addr, limit) then return false end
+  if not add_hold(page, holder, till, addr, limit, soft) then return false end
   return page
 end
 -- The holder's current page here ends unless it is `keep`.
