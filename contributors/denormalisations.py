@@ -117,14 +117,10 @@ def _review_commands(
     def fill(pipe) -> None:
         for board in boards:
             pipe.zincrby(board.key, 1, reviewer_id)
-        pipe.eval(
-            RECENT_ADD_LUA,
-            2,
-            keys.recent_reviewers_hour(review_hour),
-            keys.recent_reviewers_window(current),
-            reviewer_id,
-            recent.bucket_ttl(review_hour, now),
-            "1" if in_window else "0",
+        RECENT_ADD_LUA.queue(
+            pipe,
+            [keys.recent_reviewers_hour(review_hour), keys.recent_reviewers_window(current)],
+            [reviewer_id, recent.bucket_ttl(review_hour, now), "1" if in_window else "0"],
         )
 
     return fill

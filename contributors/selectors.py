@@ -26,6 +26,7 @@ from denorm.operations import queue_rebuild
 from lib import keys
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
+from lib.redis_scripts import LuaScript, execute
 from results.selectors import public_discoveries
 from reviews.models import Discovery, Page, Tag
 from reviews.selectors import hide_quarantined_credit
@@ -109,14 +110,15 @@ def _viewer_id(viewer) -> int | None:
     return viewer.pk if viewer is not None and viewer.is_authenticated else None
 
 
-def _read(family: str, script: str, script_keys: list[str], argv: list) -> list | None:
+def _read(family: str, script: LuaScript, script_keys: list[str], argv: list) -> list | None:
     """The script's reply, or None when the family cannot be trusted (not built: a rebuild is
     queued) or Redis is down."""
     try:
-        pipe = get_redis().pipeline(transaction=False)
+        client = get_redis()
+        pipe = client.pipeline(transaction=False)
         pipe.exists(keys.built_marker(family))
-        pipe.eval(script, len(script_keys), *script_keys, *argv)
-        built, reply = pipe.execute()
+        script.queue(pipe, script_keys, argv)
+        built, reply = execute(pipe, client)
         if built:
             return reply
         warn_throttled(

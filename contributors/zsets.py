@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from denorm.redis_sets import scan_keys, write_temporary
 from denorm.registry import Drift
 from lib.redis_client import get_redis
+from lib.redis_scripts import LuaScript
 
 CHUNK = 5000  # members per ZADD when building
 
@@ -118,10 +119,12 @@ def sync_zset_family(
     return drift
 
 
-def load_script(name: str) -> str:
+def load_script(name: str) -> LuaScript:
     """A Lua script of this app without its comment-only lines (its header documents KEYS and
-    ARGV; EVAL sends the text with every call)."""
+    ARGV), called by SHA (``lib.redis_scripts``)."""
     from importlib import resources
 
     text = resources.files("contributors").joinpath("lua", name).read_text()
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--")) + "\n"
+    return LuaScript(
+        "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--")) + "\n", name
+    )

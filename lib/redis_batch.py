@@ -21,6 +21,7 @@ from contextlib import contextmanager
 import redis
 
 from lib.redis_client import get_redis
+from lib.redis_scripts import execute
 
 Fill = Callable[[redis.client.Pipeline], None]  # queues commands on the pipeline it is given
 OnError = Callable[[Exception], None]
@@ -56,12 +57,14 @@ def queue(fill: Fill, on_error: OnError) -> None:
 def _send(pending: list[tuple[Fill, OnError]]) -> None:
     spans: list[tuple[int, int, OnError]] = []
     try:
-        pipe = get_redis().pipeline(transaction=False)
+        client = get_redis()
+        pipe = client.pipeline(transaction=False)
         for fill, on_error in pending:
             start = len(pipe)
             fill(pipe)
             spans.append((start, len(pipe), on_error))
-        replies = pipe.execute(raise_on_error=False)
+        # Scripts queued by SHA are loaded on NOSCRIPT (lib.redis_scripts).
+        replies = execute(pipe, client, raise_on_error=False)
     except redis.RedisError as exc:
         for _, on_error in pending:
             on_error(exc)

@@ -41,10 +41,10 @@ class LuaScript:
         pipe.evalsha(self.sha, len(keys), *keys, *args)
 
 
-def execute(pipe, client: redis.Redis) -> list:
+def execute(pipe, client: redis.Redis, *, raise_on_error: bool = True) -> list:
     """``pipe.execute()`` for a pipeline holding queued scripts: the calls the server answered
     with ``NOSCRIPT`` are loaded and repeated on ``client``; any other error is raised as
-    ``execute()`` would (the first one)."""
+    ``execute()`` would (the first one), or left in its place with ``raise_on_error`` False."""
     calls = pipe.__dict__.pop("_lua_calls", [])
     replies = pipe.execute(raise_on_error=False)
     loaded: set[str] = set()
@@ -53,7 +53,12 @@ def execute(pipe, client: redis.Redis) -> list:
             if script.sha not in loaded:
                 client.script_load(script.text)
                 loaded.add(script.sha)
-            replies[index] = client.evalsha(script.sha, len(keys), *keys, *args)
+            try:
+                replies[index] = client.evalsha(script.sha, len(keys), *keys, *args)
+            except redis.ResponseError as exc:
+                replies[index] = exc
+    if not raise_on_error:
+        return replies
     for reply in replies:
         if isinstance(reply, Exception):
             raise reply

@@ -196,7 +196,7 @@ def take_place(assignment, page_id: int, holder: str, *, seconds: float = 60.0) 
     (``reserve.lua``, not remembered). False when it has none."""
     from assignments.picker.scripts import RESERVE
 
-    reply = RESERVE.run(get_redis(), assignment.pk, seconds, holder, "0", "", 0, page_id)
+    reply = RESERVE.run(get_redis(), assignment.pk, seconds, holder, "0", "", 0, 0, page_id)
     return bool(reply)
 
 
