@@ -76,13 +76,47 @@ counted as stale.
 
 Capacity: a page handed out is reserved for ``PICKER_RESERVATION_SECONDS`` (one place of the
 page per holder, claimed atomically by the draw script or, for later candidates, by
-``reserve.lua``): a page that still needs ``k`` reviews is handed out to at most ``k`` reviewers
-at once, and a holder asking again gets its page back. When every page the reviewer could
-review has no free place the answer is ``busy`` (never a shared page; ``views_next`` then
-offers another assignment). A reservation ends on submit, skip or expiry; only a submit
-without a live reservation (expired, or a direct link) can take a page past its threshold.
-Each claim is copied into the other active assignments (``claims``), within their capacity.
-There is no fixed fallback page anywhere.
+``reserve.lua``): a page that still needs ``k`` reviews is handed out to at most ``k`` holders
+at once, and a holder asking again gets its page back. Each claim is copied into the other
+active assignments *containing the page* (``claims``; the Postgres check says which), and a
+review or skip ends the reservation in those and no others (``holds``; the review's own
+transaction says which): a review cycle runs the same scripts, by SHA (``lib.redis_scripts``),
+whatever the number of active assignments. There is no fixed fallback page anywhere.
+
+Who holds (issue 21). The holder is the *visitor* (``lib.visitor``: a signed cookie, the same
+from a browser's first request to its last), not the account: the first review that makes a
+visitor's ``anon-<n>`` account, a claim and a login all leave the page on their screen and
+their following page theirs (the submit ends the visitor's reservation of the page reviewed).
+Callers without a browser (commands, the bench, tests) hold as ``u<user id>``.
+
+Soft and firm. ``/review/next/`` can be asked by anyone, so what it hands out is a *soft*
+reservation; so is a following page held for a prefetch (``following``). When no page has a
+free place, a reviewer with nothing on screen takes a soft reservation over (``preempt.lua``)
+instead of being told "busy": a following-page hold at once, a ``/review/next/`` one after
+``PICKER_SOFT_GRACE_SECONDS`` (the time its browser has to load the screen). The review screen
+makes its visitor's reservation firm, or takes a free place for a visitor who holds none, or,
+when the page has no place for them (others hold every review it still needs), sends them to
+``/review/next/`` (``holds.confirm_page``). A submit's pick of the next page is firm.
+
+Bounds, stated and tested (``tests/assignments/test_picker_visitors.py``,
+``test_picker_identity.py``, ``test_picker_cost.py``):
+
+- Holds per visitor: at most their current page and one following page per assignment.
+- Holds per address: at most ``PICKER_MAX_HOLDS_PER_ADDRESS`` live reservations per assignment
+  from one client address (IPv6: its /64). Past it, the address's visitors are served pages
+  with a free place without a reservation (never an error, never a page that has none); a
+  hoarder gains nothing, and soft reservations it never confirms are taken over after the grace.
+- Overshoot: a page gets more reviews than its threshold only when a reviewer submits after
+  their reservation expired (they took longer than ``PICKER_RESERVATION_SECONDS``), when they
+  reached it without one (a direct link to a page with a free place, or an address past its
+  limit: both served only while the page had a free place, so at most one extra review per
+  such submit), or through a race of concurrent submits. Reviewers who keep coming and hold
+  reservations end every assignment with exactly ``threshold`` reviews per page.
+- Liveness: no reservation outlives its holder's intent except by walking away, and one that
+  does lasts at most ``PICKER_RESERVATION_SECONDS`` (firm) or until someone needs its place
+  after the grace (soft). "Busy" means every review still needed is held by someone who loaded
+  its screen within ``PICKER_RESERVATION_SECONDS``; the busy page says the soonest expiry and
+  asks again by itself.
 """
 
 from __future__ import annotations
