@@ -95,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--browser", action="store_true", help="run only bench/browser_bench.py (20 cycles per mode)"
     )
+    parser.add_argument(
+        "--picker-load-only",
+        action="store_true",
+        help="run only bench/picker_load.py (the next page with 1, 10, 100 assignments; new visitors at once)",
+    )
     args = parser.parse_args(argv)
     if args.browser:
         # Its own process (it prepares the same environment, servers and clean-up itself).
@@ -119,11 +124,29 @@ def main(argv: list[str] | None = None) -> int:
             load_bench.seed()
             print(profile_cycle.run(cprofile=args.cprofile).summary())
             return 0
+        if args.picker_load_only:
+            from bench import picker_load
+
+            picked = picker_load.run()
+            print(picked.summary(), flush=True)
+            output = Path(args.output)
+            output.write_text(
+                load_bench.splice(
+                    output.read_text() if output.exists() else "", picked.markdown(), picker_load.HEADING
+                )
+            )
+            print(f"wrote the picker-load section of {args.output}")
+            return 0 if picked.targets_met() else 1
         load = None
+        picked = None
         if not args.no_load:
             # First: the picker bench below stops the private Redis and memcached.
             load = load_bench.run(closed_seconds=args.load_seconds or load_bench.CLOSED_SECONDS)
             print(load.summary(), flush=True)
+            from bench import picker_load
+
+            picked = picker_load.run()
+            print(picked.summary(), flush=True)
         if args.load_only:
             output = Path(args.output)
             output.write_text(
@@ -149,11 +172,15 @@ def main(argv: list[str] | None = None) -> int:
             )
             if browser:
                 document = load_bench.splice(document, browser, heading=load_bench.BROWSER_HEADING)
+            if picked is not None:
+                from bench import picker_load
+
+                document = load_bench.splice(document, picked.markdown(), heading=picker_load.HEADING)
             output.write_text(document)
             print(f"wrote {args.output}")
         else:
             print("(not writing docs/benchmarks.md: not the standard sizes)")
-        load_ok = load is None or load.targets_met()
+        load_ok = (load is None or load.targets_met()) and (picked is None or picked.targets_met())
         return 0 if report.targets_met() and report.listing.targets_met() and load_ok else 1
     finally:
         from lib import services

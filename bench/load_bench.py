@@ -484,6 +484,9 @@ def load_environment(base: dict[str, str]) -> dict[str, str]:
         "RATE_LIMIT_ADDRESS_PER_MINUTE",
         "RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR",
         "RATE_LIMIT_API_ANON_PER_MINUTE",
+        "RATE_LIMIT_NEXT_PER_ADDRESS_PER_MINUTE",
+        # The bench's browsers stand for people at as many addresses, all on loopback here.
+        "PICKER_MAX_HOLDS_PER_ADDRESS",
     ):
         env[name] = RAISED_LIMIT
     return env

@@ -20,6 +20,7 @@ from bench.http_client import Connection, CookieJar, ReviewForm, parse_review_fo
 
 _REVIEW_URL = re.compile(r"^/review/(\d+)/$")
 MAX_REDIRECTS = 8
+ASSIGNMENT_COOKIE = "crowd_assignment"  # assignments.selectors.CURRENT_ASSIGNMENT_COOKIE
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Visit:
     done: bool = False  # reached the done page
     errors: list[str] = field(default_factory=list)
     screens: list[int] = field(default_factory=list)  # review screens loaded
+    moved: bool = False  # moved to another assignment (every page of theirs held by others)
 
 
 class Visitor:
@@ -51,6 +53,7 @@ class Visitor:
         self.headers = {"X-Forwarded-For": address} if address else {}
         # Requests in flight across all visitors (a test server's listen backlog is short).
         self.gate = gate
+        self._assignment: str | None = None  # the current-assignment cookie first seen
 
     async def request(self, method: str, url: str, **kwargs):
         for attempt in range(3):
@@ -94,6 +97,9 @@ class Visitor:
         if "/done/" in url:
             visit.done = True
             return None, url
+        if visit.screens and self._moved():
+            visit.moved = True
+            return None, url
         form = parse_review_form(response.body.decode("utf-8", "replace")) if response.status == 200 else None
         if form is None:
             visit.errors.append(f"GET {response.status} {url}")
@@ -126,17 +132,27 @@ class Visitor:
         return None, "/review/next/"
 
     async def review_until_done(
-        self, *, busy_wait: float = 0.05, max_steps: int = 400, walk_away_after_screen: bool = False
+        self,
+        *,
+        busy_wait: float = 0.05,
+        max_steps: int = 400,
+        walk_away_after_screen: bool = False,
+        start: str = "/review/next/",
+        max_reviews: int | None = None,
+        stop_when_moved: bool = False,
     ) -> Visit:
-        """Review until the done page (or ``max_steps`` requests); with
-        ``walk_away_after_screen``, load one review screen and leave."""
+        """Review until the done page (or ``max_steps`` requests), starting at ``start`` (an
+        assignment's start link, say); with ``walk_away_after_screen``, load one review screen
+        and leave; with ``max_reviews``, leave after that many reviews; with
+        ``stop_when_moved``, leave when the site moves them to another assignment (every page
+        left in theirs is held by others; they would carry on there)."""
         visit = Visit()
-        url: str | None = "/review/next/"
+        url: str | None = start
         form: ReviewForm | None = None
         for _ in range(max_steps):
             if form is None:
                 form, where = await self.screen(url or "/review/next/", visit)
-                if visit.done:
+                if visit.done or visit.moved:
                     break
                 if form is None:
                     if visit.errors:
@@ -144,10 +160,22 @@ class Visitor:
                     await asyncio.sleep(busy_wait)  # busy: the page would refresh itself
                     url = "/review/next/"
                     continue
+                self._moved()  # remembers the assignment they started in
                 if walk_away_after_screen:
                     break
             form, url = await self.submit(form, visit)
+            if max_reviews is not None and len(visit.reviews) >= max_reviews:
+                break
+            if stop_when_moved and self._moved():
+                visit.moved = True
+                break
         return visit
+
+    def _moved(self) -> bool:
+        current = self.cookies.cookies.get(ASSIGNMENT_COOKIE)
+        if self._assignment is None:
+            self._assignment = current
+        return current is not None and current != self._assignment
 
 
 async def visit_all(

@@ -1,0 +1,310 @@
+"""The next page under load (issue 21): scaling with the number of active assignments, and the
+liveness of new visitors arriving at once. Part of ``make bench`` (after the load benchmark,
+while the bench's private Redis is up); ``python -m bench --picker-load-only`` runs it alone.
+
+- **Scaling**: 16 reviewers looping without pauses (with scripts) on the main assignment, with
+  1, 10 and 100 active assignments (the others each over a document of their own). Reported:
+  review cycles per second, and Redis commands per cycle from the server's ``INFO
+  commandstats`` (commands run inside scripts included) and script calls per cycle. Targets:
+  cycles per second within 10% of the one-assignment figure, commands per cycle within 20%.
+- **Liveness**: 64 new visitors at once (each with its own cookies and address) on an assignment
+  of 16 pages at threshold 4, reviewing until it is done for them (the done page, or the site
+  moving them to an assignment with work once every page left is held by others): the time
+  until all 64 reviews are in (target under 5 s) and the busy answers (target 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import load_bench
+from bench.visitors import visit_all
+
+HEADING = "## The next page under load: assignments and new visitors"
+SCALING_COUNTS = (1, 10, 100)
+SCALING_REVIEWERS = 16
+SCALING_SECONDS = 8.0
+SCALING_WARMUP = 2.0
+LIVENESS_VISITORS = 64
+LIVENESS_PAGES = 16
+LIVENESS_THRESHOLD = 4
+TARGET_CYCLES_RATIO = 0.9
+TARGET_COMMANDS_RATIO = 1.2
+TARGET_LIVENESS_SECONDS = 5.0
+
+
+@dataclass
+class ScalingRow:
+    assignments: int
+    cycles_per_second: float
+    commands_per_cycle: float
+    scripts_per_cycle: float
+    errors: int
+
+
+@dataclass
+class PickerLoadReport:
+    when: str = ""
+    scaling: list[ScalingRow] = field(default_factory=list)
+    liveness_seconds: float = 0.0
+    liveness_reviews: int = 0
+    liveness_busy: int = 0
+    liveness_errors: int = 0
+    liveness_done: int = 0
+
+    def targets(self) -> list[tuple[str, str, bool]]:
+        base = self.scaling[0]
+        rows = []
+        for row in self.scaling[1:]:
+            ratio = row.cycles_per_second / base.cycles_per_second if base.cycles_per_second else 0.0
+            rows.append(
+                (
+                    f"cycles/s with {row.assignments} active assignments vs 1 (>= {TARGET_CYCLES_RATIO:.0%})",
+                    f"{ratio:.0%}",
+                    ratio >= TARGET_CYCLES_RATIO,
+                )
+            )
+            cratio = row.commands_per_cycle / base.commands_per_cycle if base.commands_per_cycle else 0.0
+            rows.append(
+                (
+                    f"Redis commands per cycle with {row.assignments} vs 1 (<= {TARGET_COMMANDS_RATIO:.0%})",
+                    f"{cratio:.0%}",
+                    cratio <= TARGET_COMMANDS_RATIO,
+                )
+            )
+        rows.append(
+            (
+                f"{LIVENESS_VISITORS} new visitors on {LIVENESS_PAGES} pages at threshold "
+                f"{LIVENESS_THRESHOLD}: all reviews in (< {TARGET_LIVENESS_SECONDS:.0f} s)",
+                f"{self.liveness_seconds:.2f} s, {self.liveness_reviews} reviews",
+                self.liveness_seconds < TARGET_LIVENESS_SECONDS
+                and self.liveness_reviews == LIVENESS_PAGES * LIVENESS_THRESHOLD,
+            )
+        )
+        rows.append(("busy answers in that run (0)", str(self.liveness_busy), self.liveness_busy == 0))
+        return rows
+
+    def targets_met(self) -> bool:
+        return all(ok for _, _, ok in self.targets())
+
+    def summary(self) -> str:
+        lines = ["picker under load:"]
+        for row in self.scaling:
+            lines.append(
+                f"  {row.assignments:>3} active assignments: {row.cycles_per_second:6.1f} cycles/s, "
+                f"{row.commands_per_cycle:5.1f} Redis commands/cycle, {row.scripts_per_cycle:4.2f} scripts/cycle, "
+                f"{row.errors} errors"
+            )
+        lines.append(
+            f"  liveness: {self.liveness_reviews} reviews in {self.liveness_seconds:.2f} s, "
+            f"{self.liveness_busy} busy, {self.liveness_done}/{LIVENESS_VISITORS} finished (done or moved on), "
+            f"{self.liveness_errors} errors"
+        )
+        lines += [f"  {'met' if ok else 'MISSED'}: {what}: {value}" for what, value, ok in self.targets()]
+        return "\n".join(lines)
+
+    def markdown(self) -> list[str]:
+        lines = [
+            HEADING,
+            "",
+            f"Run {self.when} UTC by `bench/picker_load.py` against gunicorn as `make run` serves it, over "
+            "loopback, on the bench's private Redis (its `INFO commandstats` counts every command, those "
+            "run inside the picker's scripts included).",
+            "",
+            f"Scaling: {SCALING_REVIEWERS} reviewers with scripts, looping without pauses for "
+            f"{SCALING_SECONDS:.0f} s on the main assignment; the other active assignments each cover a "
+            "document of their own.",
+            "",
+            "| active assignments | cycles/s | Redis commands per cycle | script calls per cycle | errors |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for row in self.scaling:
+            lines.append(
+                f"| {row.assignments} | {row.cycles_per_second:.1f} | {row.commands_per_cycle:.1f} | "
+                f"{row.scripts_per_cycle:.2f} | {row.errors} |"
+            )
+        lines += [
+            "",
+            f"Liveness: {LIVENESS_VISITORS} new visitors at once (own cookies, own addresses through a "
+            f"trusted proxy header) on {LIVENESS_PAGES} pages at threshold {LIVENESS_THRESHOLD}: "
+            f"{self.liveness_reviews} reviews in {self.liveness_seconds:.2f} s, {self.liveness_busy} busy "
+            f"answers, {self.liveness_done} of {LIVENESS_VISITORS} visitors finished (the done page, or moved "
+            "to the load bench's main assignment once every page left was held by others).",
+            "",
+            "| target | measured | |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {what} | {value} | {'met' if ok else 'missed'} |" for what, value, ok in self.targets()]
+        return lines
+
+
+def _redis_calls() -> tuple[int, int]:
+    from lib.redis_client import get_redis
+
+    stats = get_redis().info("commandstats")
+    total = sum(int(v["calls"]) for name, v in stats.items() if not name.startswith("cmdstat_info"))
+    scripts = sum(int(v["calls"]) for name, v in stats.items() if name in ("cmdstat_evalsha", "cmdstat_eval"))
+    return total, scripts
+
+
+def _other_member():
+    """A member outside the load bench's main assignment: documents added for other assignments
+    must not join it."""
+    from reviews.models import Member
+
+    return Member.objects.exclude(assignments__slug="load-bench").order_by("pk").first()
+
+
+def _add_assignments(count: int, *, first_document: int) -> None:
+    """``count`` more active assignments, each over a new three-page document of its own."""
+    from django.db import connection
+
+    from assignments import actions as assignment_actions
+
+    member = _other_member()
+    for n in range(count):
+        doc = first_document + n
+        with connection.cursor() as c:
+            c.execute(
+                "INSERT INTO reviews_document (id, title, member_id, source, sha256, page_count, status, "
+                "error, created) VALUES (%s, %s, %s, %s, md5(%s) || md5(%s), 3, 'imported', '', now())",
+                [doc, f"Other document {doc}", member.pk, f"sources/other-{doc}.pdf", str(doc), f"o{doc}"],
+            )
+            c.execute(
+                "INSERT INTO reviews_page (document_id, number, image, thumbnail, width, height, review_count) "
+                "SELECT %s, n, 'pages/' || %s || '-other-' || n || '.jpg', "
+                "'thumbs/' || %s || '-other-' || n || '.jpg', 1400, 1980, 0 FROM generate_series(1, 3) AS n",
+                [doc, doc, doc],
+            )
+        assignment_actions.create_assignment(
+            title=f"Other {doc}", slug=f"other-{doc}", threshold=2, documents=[doc]
+        )
+
+
+def _liveness_assignment(first_document: int) -> str:
+    from django.db import connection
+
+    from assignments import actions as assignment_actions
+
+    member = _other_member()
+    with connection.cursor() as c:
+        c.execute(
+            "INSERT INTO reviews_document (id, title, member_id, source, sha256, page_count, status, "
+            "error, created) VALUES (%s, 'Liveness', %s, 'sources/liveness.pdf', md5('live') || md5('ness'), "
+            "%s, 'imported', '', now())",
+            [first_document, member.pk, LIVENESS_PAGES],
+        )
+        c.execute(
+            "INSERT INTO reviews_page (document_id, number, image, thumbnail, width, height, review_count) "
+            "SELECT %s, n, 'pages/' || %s || '-live-' || n || '.jpg', 'thumbs/' || %s || '-live-' || n || '.jpg', "
+            "1400, 1980, 0 FROM generate_series(1, %s) AS n",
+            [first_document, first_document, first_document, LIVENESS_PAGES],
+        )
+    assignment_actions.create_assignment(
+        title="Liveness", slug="liveness", threshold=LIVENESS_THRESHOLD, documents=[first_document]
+    )
+    return "liveness"
+
+
+def run(*, seed: bool = True) -> PickerLoadReport:
+    """Seed (unless the load bench just did), start gunicorn, run both scenarios, stop it."""
+    import io
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from reviews.models import Review
+
+    report = PickerLoadReport(when=f"{datetime.now(UTC):%Y-%m-%d %H:%M}")
+    if seed:
+        print("picker load: seeding ...", flush=True)
+        load_bench.seed()
+    with connection.cursor() as c:
+        c.execute("SELECT COALESCE(MAX(id), 0) FROM reviews_document")
+        next_document = c.fetchone()[0] + 1
+    workdir = Path(tempfile.mkdtemp(prefix="crowd-picker-load-", dir="/tmp"))
+    port = load_bench.free_port()
+    gunicorn = None
+    previous = os.environ.get("TRUSTED_PROXIES")
+    os.environ["TRUSTED_PROXIES"] = "127.0.0.1"  # the visitors' addresses come as X-Forwarded-For
+    try:
+        gunicorn = load_bench.start_gunicorn(workdir, port)
+        active = 1
+        for count in SCALING_COUNTS:
+            if count > active:
+                _add_assignments(count - active, first_document=next_document)
+                next_document += count - active
+                active = count
+                call_command("rebuild_denormalisations", verbosity=0, stdout=io.StringIO())
+            report.scaling.append(_scaling_run(port, count))
+            print(
+                f"picker load: {count} active: {report.scaling[-1].cycles_per_second:.1f} cycles/s, "
+                f"{report.scaling[-1].commands_per_cycle:.1f} commands/cycle",
+                flush=True,
+            )
+        slug = _liveness_assignment(next_document)
+        call_command("rebuild_denormalisations", verbosity=0, stdout=io.StringIO())
+        before = Review.objects.filter(page__document_id=next_document).count()
+        started = time.monotonic()
+        visits = asyncio.run(
+            visit_all(
+                "127.0.0.1",
+                port,
+                LIVENESS_VISITORS,
+                address_of=lambda i: f"198.18.{i // 250}.{i % 250 + 1}",
+                in_flight=LIVENESS_VISITORS,
+                start=f"/assignments/{slug}/start/",
+                max_steps=200,
+                busy_wait=0.05,
+                stop_when_moved=True,
+            )
+        )
+        report.liveness_seconds = time.monotonic() - started
+        report.liveness_reviews = Review.objects.filter(page__document_id=next_document).count() - before
+        report.liveness_busy = sum(v.busy for v in visits)
+        report.liveness_errors = sum(len(v.errors) for v in visits)
+        report.liveness_done = sum(v.done or v.moved for v in visits)
+    finally:
+        load_bench.stop(gunicorn)
+        shutil.rmtree(workdir, ignore_errors=True)
+        if previous is None:
+            os.environ.pop("TRUSTED_PROXIES", None)
+        else:
+            os.environ["TRUSTED_PROXIES"] = previous
+    return report
+
+
+def _scaling_run(port: int, assignments: int) -> ScalingRow:
+    totals = load_bench.Totals()
+
+    async def loop():
+        warm, browsers = await load_bench.closed_loop(
+            "127.0.0.1", port, reviewers=SCALING_REVIEWERS, seconds=0.0, warmup=SCALING_WARMUP, totals=totals
+        )
+        for b in browsers:
+            b.close()
+        before = _redis_calls()
+        recorder, browsers = await load_bench.closed_loop(
+            "127.0.0.1", port, reviewers=SCALING_REVIEWERS, seconds=SCALING_SECONDS, warmup=0.0, totals=totals
+        )
+        after = _redis_calls()
+        for b in browsers:
+            b.close()
+        return recorder, before, after
+
+    recorder, before, after = asyncio.run(loop())
+    cycles = max(recorder.cycles, 1)
+    return ScalingRow(
+        assignments=assignments,
+        cycles_per_second=recorder.per_second,
+        commands_per_cycle=(after[0] - before[0]) / cycles,
+        scripts_per_cycle=(after[1] - before[1]) / cycles,
+        errors=sum(recorder.errors.values()),
+    )
