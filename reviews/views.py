@@ -22,8 +22,8 @@ from django.urls import reverse, reverse_lazy
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 
-from assignments.picker.following import pick_following_page, take_following_page
-from assignments.picker.holds import FULL, confirm_page
+from assignments.picker.following import ScreenHolds, pick_following_page, screen_holds, take_following_page
+from assignments.picker.holds import FULL
 from assignments.picker.scripts import holder_for
 from assignments.selectors import current_assignment, home_assignments
 from assignments.views_next import next_review_target, picker_identity
@@ -83,9 +83,10 @@ def review(request, page_id: int):
         user=request.user, page_id=page.pk, reviewed=page.reviewed_by_viewer
     )
     assignment = current_assignment(request)
-    if assignment is not None and not already_reviewed and _taken_by_others(request, assignment, page.pk):
-        # Others hold every review this page still needs (this visitor's own hold was taken
-        # over, or they followed a link): another page, never a page past its threshold.
+    holds = _screen_holds(request, assignment, page.pk, confirm=not already_reviewed)
+    if holds.state == FULL:
+        # Others hold every review this page still needs (this visitor's own soft hold was taken
+        # over, or a link brought them): another page, never one reviewer more than it needs.
         return redirect("review-next")
     return render(
         request,
@@ -96,9 +97,7 @@ def review(request, page_id: int):
             "tag_controls": tag_controls(keys),
             "assignment": assignment,
             "own_count": own_count,
-            "following_image": _following_image(request, assignment, page.pk)
-            if request.method == "GET"
-            else None,
+            "following_image": _image_url(holds.following),
             "already_reviewed": already_reviewed,
             "fast_path": settings.REVIEW_FAST_PATH,
             # Lets a double submit of a first review find one account (reviews.sessions).
@@ -107,33 +106,33 @@ def review(request, page_id: int):
     )
 
 
-def _taken_by_others(request, assignment, page_id: int) -> bool:
-    """The review screen confirms the visitor's reservation of the page (a soft one from
-    /review/next/ becomes firm, see ``assignments.picker.holds.confirm_page``); True when the
-    page has no place for them."""
+def _screen_holds(request, assignment, page_id: int, *, confirm: bool) -> ScreenHolds:
+    """The screen's reservations, in one Redis round trip (GET only: a HEAD reserves nothing):
+    the page's own is made firm (a soft one from /review/next/; a free place taken for a visitor
+    who came by a link), and the reviewer's following page is reserved so that the browser can
+    prefetch its image (``<link rel="prefetch">``): the submit goes to that page, so Enter shows
+    it from the browser's cache (images are ``private, max-age=3600``). Only the image is
+    prefetched, never the next screen (it carries a CSRF token and the reviewer's own state)."""
+    if assignment is None or request.method != "GET":
+        return ScreenHolds()
     user = request.user
     token, address = picker_identity(request)
-    state = confirm_page(
-        assignment_id=assignment.pk,
-        page_id=page_id,
+    return screen_holds(
+        assignment=assignment,
         uid=user.pk if user.is_authenticated else None,
         token=token,
+        current_page_id=page_id,
         address=address,
+        confirm=confirm,
+        prefetch=settings.REVIEW_PREFETCH_NEXT,
     )
-    return state == FULL
 
 
-def _following_image(request, assignment, page_id: int) -> str | None:
-    """The image URL of the reviewer's following page, reserved for them now (see
-    ``assignments.picker.following``), for the screen's ``<link rel="prefetch">``: the browser
-    fetches it while the reviewer looks at this page, and the submit goes to that page, so Enter
-    shows it from the browser's cache (images are ``private, max-age=3600``). Only the image is
-    prefetched, never the next screen (it carries a CSRF token and the reviewer's own state).
-    None when there is no following page to offer cheaply; the submit then picks as before."""
-    following = _following_page(request, assignment, page_id)
-    if following is None:
+def _image_url(page_id: int | None) -> str | None:
+    """The image URL of a page (None: no page, or withdrawn since it was checked)."""
+    if page_id is None:
         return None
-    name = selectors.page_image_name(following)  # withdrawn since the check: nothing prefetched
+    name = selectors.page_image_name(page_id)
     return default_storage.url(name) if name else None
 
 

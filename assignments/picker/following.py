@@ -27,6 +27,7 @@ be. Anything else falls back to the normal pick.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import redis
 from django.conf import settings
@@ -35,6 +36,7 @@ from assignments import picker_stats as stats
 from assignments.models import Assignment
 from assignments.picker.check import check
 from assignments.picker.claims import copy_claim
+from assignments.picker.holds import ABSENT
 from assignments.picker.redis_source import (
     DrawArgs,
     DrawReply,
@@ -42,8 +44,9 @@ from assignments.picker.redis_source import (
     _Pick,
     redis_client,
     redis_failed,
+    soft_grace,
 )
-from assignments.picker.scripts import PROMOTE, RELEASE, holder_for
+from assignments.picker.scripts import CONFIRM, PROMOTE, RELEASE, holder_for
 from lib import keys
 from lib.redis_scripts import execute
 
@@ -70,47 +73,115 @@ def pick_following_page(
 ) -> int | None:
     """Reserve (or find again) this reviewer's following page in ``assignment``, never
     ``current_page_id``; None when there is none to offer cheaply (the submit picks then)."""
+    return screen_holds(
+        assignment=assignment,
+        uid=uid,
+        token=token,
+        current_page_id=current_page_id,
+        address=address,
+        confirm=False,
+        prefetch=True,
+    ).following
+
+
+@dataclass(frozen=True)
+class ScreenHolds:
+    """What the review screen's one round trip found: the current page's reservation
+    (``holds.HELD``, ``RESERVED``, ``LIMIT``, ``FULL`` or ``ABSENT``; see ``confirm.lua``) and the
+    reviewer's following page (None: none to offer cheaply)."""
+
+    state: str = ABSENT
+    following: int | None = None
+
+
+def screen_holds(
+    *,
+    assignment: Assignment,
+    uid: int | None,
+    token: str | None,
+    current_page_id: int,
+    address: str = "",
+    confirm: bool = True,
+    prefetch: bool = True,
+) -> ScreenHolds:
+    """The review screen's reservations, in one round trip on the assignment's slot: with
+    ``confirm``, the current page's (made firm, or taken if free: ``holds.confirm_page``); with
+    ``prefetch``, the following page's (reserved or found again under the next slot)."""
     if settings.PICKER_RESERVATION_SECONDS <= 0:
-        return None  # without reservations nobody could come back to it
+        return ScreenHolds()  # without reservations nobody could come back to either
     holder = _remembered_holder(uid, token)
-    if holder is None:
-        return None  # a browser nobody can recognise on its submit
+    if holder is None or not (confirm or prefetch):
+        return ScreenHolds()  # a browser nobody can recognise on its submit
     slot = next_slot(holder)
     try:
         r = redis_client()
-        drawn: DrawReply = DrawArgs.for_draw(
-            assignment.pk,
-            4,
-            claim=True,
-            order=assignment.order,
-            holder=slot,
-            remember=True,
-            exclude=(current_page_id,),
-            address=address,
-        ).run(r)
-        if drawn.mirror_missing or drawn.claimed is None:
-            return None
-        pick = _Pick(r, assignment, uid, slot, True, None, address)
-        if not drawn.reserved:
-            return None  # the address holds its limit: no place is held for a prefetch
-        if not drawn.kept and drawn.drawable < MIN_FREE_PAGES:
-            # Near the end of an assignment a second place per reviewer would leave others
-            # "busy" while pages are held only to be prefetched: give it back.
-            pick.release(drawn.claimed)
-            return None
-        if drawn.claimed == current_page_id:
-            # The slot still held the page now on screen (reached some other way): give it up.
-            pick.release(drawn.claimed)
-            return None
-        if pick.accept(drawn.claimed, check(assignment, uid, [drawn.claimed]), drawn.claimed_holds):
-            return drawn.claimed
-        rest = [i for i in drawn.ids if i not in (drawn.claimed, current_page_id)]
-        return pick.try_candidates(rest, filter_seen=False) if rest else None
+        pipe = r.pipeline(transaction=False)
+        if confirm:
+            CONFIRM.add(
+                pipe,
+                assignment.pk,
+                current_page_id,
+                settings.PICKER_RESERVATION_SECONDS,
+                holder,
+                address,
+                settings.PICKER_MAX_HOLDS_PER_ADDRESS,
+                soft_grace(True),
+            )
+        if prefetch:
+            DrawArgs.for_draw(
+                assignment.pk,
+                4,
+                claim=True,
+                order=assignment.order,
+                holder=slot,
+                remember=True,
+                exclude=(current_page_id,),
+                address=address,
+            ).add(pipe)
+        replies = execute(pipe, r)
+        state = str(replies[0]) if confirm else ABSENT
+        following = None
+        if prefetch:
+            following = _settle_following(
+                r, assignment, uid, slot, address, DrawReply.parse(replies[-1]), current_page_id
+            )
+        return ScreenHolds(state, following)
     except RedisUnavailable:
-        return None
+        return ScreenHolds()
     except redis.RedisError as exc:
         redis_failed(exc)
+        return ScreenHolds()
+
+
+def _settle_following(
+    r: redis.Redis,
+    assignment: Assignment,
+    uid: int | None,
+    slot: str,
+    address: str,
+    drawn: DrawReply,
+    current_page_id: int,
+) -> int | None:
+    """The following page the draw claimed for the next slot, once it passes the same checks as
+    any pick (or the next candidate); None, its claim given back, when it may not be held."""
+    if drawn.mirror_missing or drawn.claimed is None:
         return None
+    pick = _Pick(r, assignment, uid, slot, True, None, address)
+    if not drawn.reserved:
+        return None  # the address holds its limit: no place is held for a prefetch
+    if not drawn.kept and drawn.drawable < MIN_FREE_PAGES:
+        # Near the end of an assignment a second place per reviewer would leave others
+        # "busy" while pages are held only to be prefetched: give it back.
+        pick.release(drawn.claimed)
+        return None
+    if drawn.claimed == current_page_id:
+        # The slot still held the page now on screen (reached some other way): give it up.
+        pick.release(drawn.claimed)
+        return None
+    if pick.accept(drawn.claimed, check(assignment, uid, [drawn.claimed]), drawn.claimed_holds):
+        return drawn.claimed
+    rest = [i for i in drawn.ids if i not in (drawn.claimed, current_page_id)]
+    return pick.try_candidates(rest, filter_seen=False) if rest else None
 
 
 def take_following_page(

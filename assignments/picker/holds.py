@@ -61,8 +61,8 @@ def confirm_page(
     *, assignment_id: int, page_id: int, uid: int | None, token: str | None, address: str
 ) -> str:
     """The review screen of ``page_id`` is on this visitor's screen: their reservation of it
-    becomes firm (a soft one, from ``/review/next/``, could be taken over until now), or one is
-    taken if the page has a free place. ``FULL`` when it has none (others hold every review it
+    becomes firm (a soft one, from ``/review/next/``, could be taken over until now), or a soft
+    one is taken if the page has a free place (a link, not the picker, brought them). ``FULL`` when it has none (others hold every review it
     still needs: the screen sends the visitor to another page, so a page is never handed to more
     reviewers at once than it needs); ``ABSENT`` when it is not to do in the assignment, or
     Redis cannot say (the screen is shown as before). One round trip."""
@@ -81,6 +81,7 @@ def confirm_page(
             holder,
             address,
             settings.PICKER_MAX_HOLDS_PER_ADDRESS,
+            settings.PICKER_SOFT_GRACE_SECONDS,
         )
     except RedisUnavailable:
         return ABSENT

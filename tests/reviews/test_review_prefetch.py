@@ -55,6 +55,13 @@ def submit(client, page_id: int, action: str = "submit") -> str:
     return response.url
 
 
+def visitor_id(client) -> str:
+    """The visitor the picker holds pages for (lib.visitor's signed cookie)."""
+    from lib import visitor
+
+    return visitor.signing.get_cookie_signer(salt=visitor._SALT).unsign(client.cookies[visitor.COOKIE].value)
+
+
 def holders_of(page_id: int, aid: int) -> set[str]:
     members = [
         m if isinstance(m, str) else m.decode() for m in get_redis().zrange(keys.assignment_holds(aid), 0, -1)
@@ -70,10 +77,11 @@ def test_the_screen_prefetches_a_page_reserved_for_the_reviewer_and_the_submit_l
     following = prefetched(client, current)
     assert following in pages and following != current
     aid = Assignment.objects.get().pk
-    assert holders_of(following, aid) == {f"nu{reviewer.pk}"}  # held by the reviewer's next slot
+    vid = visitor_id(client)
+    assert holders_of(following, aid) == {f"nv{vid}"}  # held by the visitor's next slot
     assert prefetched(client, current) == following  # a reload prefetches the same page again
     assert submit(client, current) == f"/review/{following}/"
-    assert holders_of(following, aid) == {f"u{reviewer.pk}"}  # now the reviewer's own page
+    assert holders_of(following, aid) == {f"v{vid}"}  # now the visitor's own page
 
 
 def test_a_keyboard_run_never_repeats_a_page_and_always_lands_on_the_prefetched_one(
