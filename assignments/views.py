@@ -92,8 +92,9 @@ def assignment_done(request, slug: str):
 @allow_methods("GET", "HEAD")
 def assignment_busy(request, slug: str):
     """Every page of this assignment the reviewer could review is fully reserved by others right
-    now (not done): try again in a minute, or help elsewhere."""
-    assignment = get_object_or_404(Assignment, slug=slug)
+    now (not done): try again in a minute, or help elsewhere. A draft's is staff only (a 404
+    for the public, which must not learn its title nor that the slug exists)."""
+    assignment = _visible_assignment_or_404(request, slug)
     return render(
         request,
         "assignments/busy.html",

@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 from django.db.models import Q
 
+from assignments import visibility
 from moderation.models import Withdrawal
 from reviews.models import Page
 
@@ -24,6 +25,7 @@ _PAGE_MEDIA_DIRS = ("pages/", "thumbs/")
 class MediaAccess(StrEnum):
     PUBLIC = "public"  # anyone may fetch it
     WITHDRAWN = "withdrawn"  # a withdrawn page's image or thumbnail: staff only (else 410)
+    EMBARGOED = "embargoed"  # an embargoed page's (assignments.visibility): staff only (else 404)
     UNKNOWN = "unknown"  # under pages/ or thumbs/ but no page refers to it: staff only (else 404)
 
 
@@ -50,12 +52,17 @@ def media_access(name: str) -> MediaAccess:
     row = (
         Page.objects.filter(document_id=int(match.group(1)))
         .filter(Q(image=name) | Q(thumbnail=name))
-        .values_list("withdrawn_at", flat=True)[:1]
+        .values_list("public", "withdrawn_at")[:1]
     )
     found = list(row)
     if not found:
         return MediaAccess.UNKNOWN
-    return MediaAccess.PUBLIC if found[0] is None else MediaAccess.WITHDRAWN
+    # The one rule (assignments.visibility): the same as the page's own URL answers.
+    page = Page(public=found[0][0], withdrawn_at=found[0][1])
+    seen_as = visibility.page_visibility(page)
+    if seen_as == "public":
+        return MediaAccess.PUBLIC
+    return MediaAccess.WITHDRAWN if seen_as == "withdrawn" else MediaAccess.EMBARGOED
 
 
 def open_page_withdrawal(page_id: int) -> Withdrawal | None:
