@@ -12,7 +12,7 @@ from urllib.parse import unquote
 from django.db.models import Q
 
 from assignments import visibility
-from moderation.models import Withdrawal
+from moderation.models import EmbargoDecision, Withdrawal
 from reviews.models import Page
 
 # Page images and thumbnails: ``pages/<document id>/<n>-<attempt>.jpg`` from the importer
@@ -105,3 +105,11 @@ def recent_withdrawal_events(*, limit: int = 20) -> list[WithdrawalEvent]:
     ]
     events.sort(key=lambda e: (e.at, e.withdrawal.pk), reverse=True)
     return events[:limit]
+
+
+def recent_embargo_decisions(*, limit: int = 20) -> list[EmbargoDecision]:
+    """The latest documents published on their own or embargoed again (who, when), newest first:
+    the embargo's audit trail on ``/staff/activity/`` (``moderation.actions.embargo``)."""
+    return list(
+        EmbargoDecision.objects.select_related("decided_by", "document").order_by("-decided_at", "-id")[:limit]
+    )

@@ -254,6 +254,7 @@ def staff_activity(request: HttpRequest) -> HttpResponse:
         # Editors' moderation decisions (who, when, why), on the first page only.
         "quarantines": [] if request.GET.get("after") else recent_records(user=filters.reviewer),
         "withdrawal_events": None if request.GET.get("after") else takedown.recent_withdrawal_events(),
+        "embargo_decisions": None if request.GET.get("after") else takedown.recent_embargo_decisions(),
     }
     return render(request, "results/activity.html", context)
 

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('moderation', '0001_initial'),
-        ('reviews', '0007_document_public_document_published_at_page_public'),
+        ('reviews', '0007_embargo'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
