@@ -198,7 +198,7 @@ class DocumentAdmin(admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         # The embargo in words, above the list whose "visibility" column it explains.
-        extra_context = {"subtitle": embargo_admin.EMBARGO_EXPLAINED, **(extra_context or {})}
+        extra_context = {"embargo_explained": embargo_admin.EMBARGO_EXPLAINED, **(extra_context or {})}
         return super().changelist_view(request, extra_context=extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
