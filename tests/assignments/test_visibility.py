@@ -120,7 +120,7 @@ def test_the_rule_refuses_aliases_it_cannot_use():
         visibility.public_page_sql("p; drop table x")
     with pytest.raises(ValueError):
         visibility.document_public_sql("d")  # the scope's own alias: it would match itself
-    assert visibility.public_page_sql("pg") == "(pg.public)"
+    assert visibility.public_page_sql("pg") == "(pg.public AND pg.withdrawn_at IS NULL)"
 
 
 def _run(*args) -> str:
