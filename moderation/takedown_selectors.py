@@ -111,5 +111,7 @@ def recent_embargo_decisions(*, limit: int = 20) -> list[EmbargoDecision]:
     """The latest documents published on their own or embargoed again (who, when), newest first:
     the embargo's audit trail on ``/staff/activity/`` (``moderation.actions.embargo``)."""
     return list(
-        EmbargoDecision.objects.select_related("decided_by", "document").order_by("-decided_at", "-id")[:limit]
+        EmbargoDecision.objects.select_related("decided_by", "document").order_by("-decided_at", "-id")[
+            :limit
+        ]
     )

@@ -149,7 +149,15 @@ class PageInline(admin.TabularInline):
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
     # What fits 1280 px; the sha256, error in full and import time are on the change page.
-    list_display = ["title", "cover", "member", "status_and_reason", "page_count", visibility_status, "created"]
+    list_display = [
+        "title",
+        "cover",
+        "member",
+        "status_and_reason",
+        "page_count",
+        visibility_status,
+        "created",
+    ]
     # No filter by member: a release has hundreds; the search box finds them by name.
     list_filter = ["status", "public", "member__party", ("withdrawn_at", admin.EmptyFieldListFilter)]
     search_fields = ["title", "member__name", "sha256"]

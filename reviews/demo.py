@@ -472,7 +472,9 @@ def publish_release() -> int:
     fresh upload is: ``assignments.visibility``) are published on their own, as an editor would
     with "Publish (lift embargo)". Returns how many were."""
     published = 0
-    for document in Document.objects.filter(public=False, withdrawn_at__isnull=True, published_at__isnull=True):
+    for document in Document.objects.filter(
+        public=False, withdrawn_at__isnull=True, published_at__isnull=True
+    ):
         embargo.publish_document(document, by=None)
         published += 1
     return published

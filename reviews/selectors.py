@@ -105,7 +105,8 @@ def page_image_name(page_id: int) -> str | None:
     """The image file of a page that may be shown (public: ``assignments.visibility``), for the
     review screen's prefetch of the following page; None otherwise. One query by primary key."""
     row = rows.fetch_one(
-        f"SELECT image FROM {rows.table(Page)} p WHERE p.id = %s AND {visibility.public_page_sql('p')}", [page_id]
+        f"SELECT image FROM {rows.table(Page)} p WHERE p.id = %s AND {visibility.public_page_sql('p')}",
+        [page_id],
     )
     return (row[0] or None) if row else None
 

@@ -241,9 +241,9 @@ def commit_document_pages(*, document_id: int, pages: list[Page]) -> list[str]:
         # afresh here in case an assignment took it in meanwhile).
         Document.objects.select_for_update().filter(pk=document_id).values_list("pk").first()
         sync_visibility(document_ids=[document_id])
-        withdrawn_at, public = (
-            Document.objects.filter(pk=document_id).values_list("withdrawn_at", "public").first() or (None, False)
-        )
+        withdrawn_at, public = Document.objects.filter(pk=document_id).values_list(
+            "withdrawn_at", "public"
+        ).first() or (None, False)
         for page in pages:
             page.withdrawn_at = withdrawn_at
             page.public = public and withdrawn_at is None

@@ -14,7 +14,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.management import CommandError, call_command
 
 from assignments import visibility
-from assignments.actions import create_assignment, publish_assignment, set_assignment_scope, unpublish_assignment
+from assignments.actions import (
+    create_assignment,
+    publish_assignment,
+    set_assignment_scope,
+    unpublish_assignment,
+)
 from assignments.models import Assignment
 from moderation.actions.embargo import embargo_document, publish_document
 from moderation.actions.takedown import reinstate_page, withdraw_page
@@ -38,7 +43,11 @@ def fresh():
     """An embargoed document of member Ann (party Greens), with its owners."""
     party = factories.make_party()
     member = factories.make_member(party=party)
-    return {"doc": factories.make_document(member=member, pages=3, published=False), "member": member, "party": party}
+    return {
+        "doc": factories.make_document(member=member, pages=3, published=False),
+        "member": member,
+        "party": party,
+    }
 
 
 @pytest.mark.parametrize("by", ["documents", "members", "parties"])

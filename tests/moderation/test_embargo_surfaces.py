@@ -43,7 +43,12 @@ def draft(tags, reviewer, reviewer2, media_root):
     pages = list(secret.pages.order_by("number"))
     others = list(public.pages.order_by("number"))
     for page in (pages[0], others[0]):
-        submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt", "investigate-this"], only_open_pages=False)
+        submit_review(
+            reviewer=reviewer,
+            page_id=page.pk,
+            tag_slugs=["receipt", "investigate-this"],
+            only_open_pages=False,
+        )
         submit_review(reviewer=reviewer2, page_id=page.pk, tag_slugs=["receipt"], only_open_pages=False)
     create_discovery(page_id=pages[0].pk, title="A moat on expenses")
     operations.rebuild_entries(registry.all_entries())
@@ -160,7 +165,13 @@ def assert_public(client, d) -> None:
     for url in _detail_urls(d)[:-2]:  # a draft's busy/done stay a draft's
         status, _, _ = _get(client, url)
         assert status == 200, url
-    for url in ("/tags/receipt/", "/in-order/tags/receipt/feed/", "/exports/all.csv", "/api/pages/", "/discoveries/"):
+    for url in (
+        "/tags/receipt/",
+        "/in-order/tags/receipt/feed/",
+        "/exports/all.csv",
+        "/api/pages/",
+        "/discoveries/",
+    ):
         assert _leaks(_get(client, url)[1], d), url
     assert SECRET in _get(client, "/api/documents/")[1]
     assert SECRET in _get(client, f"/members/{d['member'].slug}/")[1]
@@ -257,7 +268,11 @@ def test_the_admin_publishes_and_embargoes_a_document_on_its_own_recorded_on_act
     )
     assert response.status_code == 200 and "Published 1" in response.content.decode()
     decision = EmbargoDecision.objects.get()
-    assert (decision.kind, decision.decided_by, decision.document_id) == ("published", editor, draft["doc"].pk)
+    assert (decision.kind, decision.decided_by, decision.document_id) == (
+        "published",
+        editor,
+        draft["doc"].pk,
+    )
     activity = client.get("/staff/activity/").content.decode()
     assert "Published (embargo lifted)" in activity and SECRET in activity
     client.logout()
