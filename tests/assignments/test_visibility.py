@@ -12,6 +12,7 @@ import io
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from assignments import visibility
 from assignments.actions import (
@@ -152,3 +153,14 @@ def test_check_finds_the_booleans_broken_by_hand_and_rebuild_repairs_them(fresh,
     assert "rebuilt" in _run("rebuild_denormalisations", "document-page-public")
     assert "ok" in _run("check_denormalisations", "document-page-public")
     assert _public(fresh["doc"]) == (False, {False}) and _public(public) == (True, {True})
+
+
+def test_the_orm_and_sql_forms_of_the_rule_select_the_same_pages(fresh, editor):
+    public = factories.make_document(pages=2)
+    withdrawn = public.pages.first()
+    withdraw_page(withdrawn, by=editor, reason="An address")
+    by_orm = set(Page.objects.filter(visibility.public_page_q()).values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT p.id FROM reviews_page p WHERE {visibility.public_page_sql('p')}")
+        by_sql = {row[0] for row in cursor.fetchall()}
+    assert by_orm == by_sql == set(public.pages.exclude(pk=withdrawn.pk).values_list("pk", flat=True))
