@@ -66,7 +66,17 @@ class AssignmentAdmin(admin.ModelAdmin):
     # Denormalised counters: kept by the import signal, submit_review and the registry's rebuild.
     readonly_fields = ["selection", "page_count", "completed_count", "review_count", "created"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "description", "threshold", "order", "status", "active"]}),
+        (
+            None,
+            {
+                "fields": ["title", "slug", "description", "threshold", "order", "status", "active"],
+                # The embargo (assignments.visibility), where the editor sets the status.
+                "description": "A draft is staff only, and so are the documents it alone contains "
+                "(embargoed: their pages, images, tags and API rows). Publishing it makes its "
+                "documents public at once; taking it back to draft embargoes again those that no "
+                "other published assignment contains and no editor published on their own.",
+            },
+        ),
         ("Home page", {"fields": ["featured", "feature_order"]}),
         (
             "Pages: every page of these members, parties and documents",
@@ -201,7 +211,9 @@ class AssignmentAdmin(admin.ModelAdmin):
         drafts = list(queryset.filter(status=Assignment.Status.DRAFT).values_list("pk", flat=True))
         for assignment_id in drafts:
             actions.publish_assignment(assignment_id=assignment_id)
-        self.message_user(request, f"{len(drafts)} draft(s) published and open for reviews.")
+        self.message_user(
+            request, f"{len(drafts)} draft(s) published and open for reviews: their documents are public."
+        )
 
 
 def _size_words(size: dict) -> str:
@@ -223,7 +235,7 @@ def _publish(model_admin: AssignmentAdmin, request, object_id: int):
         model_admin.message_user(
             request,
             format_html(
-                '“{}” is published and open for reviews: <a href="{}">see it on the site</a>.',
+                '“{}” is published and open for reviews, its documents public: <a href="{}">see it on the site</a>.',
                 assignment,
                 assignment.get_absolute_url(),
             ),

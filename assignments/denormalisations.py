@@ -35,7 +35,8 @@ from django.db.models.functions import Coalesce
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from assignments import scope
+from assignments import scope, visibility
+from assignments.actions import sync_visibility
 from assignments.models import Assignment, PriorityPage
 from assignments.picker.holds import end_reservations, settle_pages
 from assignments.picker.scripts import rank_score
@@ -56,7 +57,7 @@ from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
 from lib.redis_scripts import execute
 from reviews import signals
-from reviews.denormalisations import page_states
+from reviews.denormalisations import page_states, relist_pages
 from reviews.models import Page
 
 log = logging.getLogger("crowd.denormalisation")
@@ -747,7 +748,7 @@ for _field in ("members", "parties", "documents"):
 @receiver(pre_save, sender=Assignment, dispatch_uid="denormalisation-assignment-before")
 def _before_assignment_save(sender, instance, **kwargs):
     instance._crowd_before = (
-        Assignment.objects.filter(pk=instance.pk).values_list("threshold", "active").first()
+        Assignment.objects.filter(pk=instance.pk).values_list("threshold", "active", "status").first()
         if instance.pk
         else None
     )
@@ -755,7 +756,10 @@ def _before_assignment_save(sender, instance, **kwargs):
 
 @receiver(post_save, sender=Assignment, dispatch_uid="denormalisation-assignment-after")
 def _after_assignment_save(sender, instance, created, **kwargs):
-    if created or getattr(instance, "_crowd_before", None) != (instance.threshold, instance.active):
+    # The status too: publishing a draft (or taking it back) changes which documents are public
+    # (``document-page-public``), whoever saved it (the admin's form saves the model).
+    now = (instance.threshold, instance.active, instance.status)
+    if created or getattr(instance, "_crowd_before", None) != now:
         changed(assignments=[instance.pk])
 
 
@@ -807,5 +811,105 @@ register(
         order=90,
         kept_current_on_commit=False,
         store=Store.MEMCACHED,
+    )
+)
+
+
+# --- The embargo: Document.public and Page.public (issue 22) -------------------------------------
+#
+# The rule lives in ``assignments.visibility``; ``assignments.actions.sync_visibility`` writes the
+# two booleans in the transaction of each action that changes the truth. This entry re-derives
+# them after commit for changes made elsewhere (the admin's form saving an assignment's status or
+# scope, a member changing party, a document changing member), and checks and repairs them.
+
+_PAGE_PUBLIC_TRUTH = "({rule} AND p.withdrawn_at IS NULL)"
+
+
+def _page_public_drift(cursor) -> Drift:
+    drift = Drift()
+    rule = visibility.document_public_sql("doc")
+    cursor.execute(
+        f"SELECT doc.id, doc.public FROM reviews_document doc WHERE doc.public IS DISTINCT FROM {rule} "
+        "ORDER BY doc.id"
+    )
+    for doc_id, stored in cursor.fetchall():
+        drift.wrong += 1
+        drift.add_example(f"document {doc_id}: public={stored}, should be {not stored}")
+    truth = _PAGE_PUBLIC_TRUTH.format(rule=rule)
+    cursor.execute(
+        f"SELECT p.id, p.public FROM reviews_page p JOIN reviews_document doc ON doc.id = p.document_id "
+        f"WHERE p.public IS DISTINCT FROM {truth} ORDER BY p.id"
+    )
+    for page_id, stored in cursor.fetchall():
+        drift.wrong += 1
+        drift.add_example(f"page {page_id}: public={stored}, should be {not stored}")
+    return drift
+
+
+def check_document_page_public() -> Drift:
+    with connection.cursor() as cursor:
+        return _page_public_drift(cursor)
+
+
+def rebuild_document_page_public() -> None:
+    """Every document from the rule, then every page from its document (only differing rows are
+    written); the flipped pages are relisted as the action does."""
+    sync_visibility()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE reviews_page p SET public = (d.public AND p.withdrawn_at IS NULL) "
+            "FROM reviews_document d WHERE d.id = p.document_id "
+            "AND p.public IS DISTINCT FROM (d.public AND p.withdrawn_at IS NULL) RETURNING p.id, p.document_id"
+        )
+        flipped = cursor.fetchall()
+        if flipped:
+            relist_pages(sorted(pid for pid, _ in flipped))
+            changed(documents={doc for _, doc in flipped})
+
+
+def repair_document_page_public() -> Drift:
+    drift = check_document_page_public()
+    if not drift.ok:
+        rebuild_document_page_public()
+    return drift
+
+
+def refresh_document_page_public(changes: Changes) -> None:
+    if changes.assignments or changes.members or changes.parties:
+        sync_visibility()  # an assignment's status or scope, or an owner moved: any document
+        return
+    documents = set(changes.documents)
+    if changes.pages:
+        documents |= set(
+            Page.objects.filter(pk__in=list(changes.pages)).values_list("document_id", flat=True).distinct()
+        )
+    if documents:
+        sync_visibility(document_ids=documents)
+
+
+register(
+    Denormalisation(
+        name="document-page-public",
+        description="Whether the public may see each document and page (the embargo, issue 22; "
+        "the rule is `assignments.visibility`): a document is public when it is not withdrawn and "
+        "an editor published it on its own or it is in a published assignment (by document, "
+        "member or party); a page when its document is public and it is not withdrawn. Stored so "
+        "that every public surface (pages, review screen, API, listings, feeds, exports, "
+        "profiles, search, image URLs) pays for one column. A fresh upload starts embargoed.",
+        derived_from="`reviews_document` (published_at, withdrawn_at, member), `reviews_member.party`, "
+        "`assignments_assignment.status` and its documents, members and parties; "
+        "`reviews_page.withdrawn_at`",
+        lives_in="`reviews_document.public`, `reviews_page.public`",
+        kept_current_by="`assignments.actions.sync_visibility` in the transaction of the action "
+        "that changes the truth (`moderation.actions.embargo` publish/embargo, "
+        "`publish_assignment`, `unpublish_assignment`, `set_assignment_scope`, "
+        "`moderation.actions.takedown`, the import's `commit_document_pages`, `update_document`), "
+        "which also relists the flipped pages' `listed_at`; after commit, this entry's refresh for "
+        "assignments, owners, documents and pages declared changed (the admin's form saves).",
+        rebuild=rebuild_document_page_public,
+        check=check_document_page_public,
+        repair=repair_document_page_public,
+        refresh=refresh_document_page_public,
+        order=3,
     )
 )

@@ -102,7 +102,9 @@ def assignment_busy(request, slug: str):
     """Every page of this assignment the reviewer could review is fully reserved by others right
     now (not done): says how long the wait is at most (the soonest reservation expiry), offers
     the assignments with work, and asks ``/review/next/`` again by itself (a meta refresh: no
-    script needed) without losing the reviewer's place in their current assignment."""
+    script needed) without losing the reviewer's place in their current assignment. A draft's
+    is staff only (a 404 for the public, which must not learn its title nor that the slug
+    exists)."""
     assignment = _visible_assignment_or_404(request, slug)
     wait = soonest_expiry_seconds(assignment.pk)
     retry = BUSY_RETRY_MAX_SECONDS if wait is None else int(wait) + 1

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
-from assignments import scope
+from assignments import scope, visibility
 from contributors import leaderboards, recent
 from contributors.clock import clock
 from contributors.models import TriageDecision
@@ -310,7 +310,7 @@ _BUCKET_COUNTS_SQL = """
 SELECT CASE WHEN {public} THEN coalesce(rt.tag_id, 0) ELSE -1 END, count(DISTINCT r.id)
 FROM reviews_review r JOIN reviews_page p ON p.id = r.page_id {thresholds}
 LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id
-WHERE r.reviewer_id = %(user)s AND p.withdrawn_at IS NULL AND (NOT r.quarantined OR NOT %(counted_only)s)
+WHERE r.reviewer_id = %(user)s AND {visible} AND (NOT r.quarantined OR NOT %(counted_only)s)
 GROUP BY 1
 """
 
@@ -320,7 +320,7 @@ SELECT tag_id, page_id FROM (
          row_number() OVER (PARTITION BY coalesce(rt.tag_id, 0) ORDER BY r.created DESC, r.id DESC) AS n
   FROM reviews_review r JOIN reviews_page p ON p.id = r.page_id {thresholds}
   LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id
-  WHERE r.reviewer_id = %(user)s AND {public} AND p.withdrawn_at IS NULL
+  WHERE r.reviewer_id = %(user)s AND {public} AND {visible}
     AND (NOT r.quarantined OR NOT %(counted_only)s)
 ) x WHERE n <= %(n)s ORDER BY tag_id, n
 """
@@ -330,12 +330,14 @@ def _buckets(user, sees_everything: bool, *, counted_only: bool) -> tuple[list[P
     """``counted_only``: leave out quarantined reviews (everyone but the reviewer and staff)."""
     params = {"user": user.pk, "n": THUMBS_PER_BUCKET, "counted_only": counted_only}
     if sees_everything:
-        parts = {"public": "true", "thresholds": ""}
+        # Staff and the reviewer: every page not withdrawn (an embargoed one they reviewed too).
+        parts = {"public": "true", "thresholds": "", "visible": "p.withdrawn_at IS NULL"}
     else:
         thresholds = scope.document_public_thresholds_sql(_REVIEWED_DOCUMENTS)
         parts = {
             "public": "p.review_count >= dt.threshold",
             "thresholds": f"JOIN {thresholds} dt ON dt.document_id = p.document_id",
+            "visible": visibility.public_page_sql("p"),  # not embargoed, not withdrawn
         }
     with connection.cursor() as cursor:
         cursor.execute(_BUCKET_COUNTS_SQL.format(**parts), params)

@@ -65,3 +65,27 @@ class Quarantine(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} quarantined {self.quarantined_at:%Y-%m-%d %H:%M}"
+
+
+class EmbargoDecision(models.Model):
+    """A document published on its own by an editor (the embargo lifted) or put back under
+    embargo. The state lives on ``Document.published_at`` (see ``assignments.visibility``);
+    these rows are the audit trail on ``/staff/activity/``."""
+
+    class Kind(models.TextChoices):
+        PUBLISHED = "published", "Published (embargo lifted)"
+        EMBARGOED = "embargoed", "Embargoed (publication withdrawn)"
+
+    document = models.ForeignKey("reviews.Document", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        indexes = [models.Index(fields=["decided_at"], name="embargo_decided_at_idx")]
+
+    def __str__(self) -> str:
+        return f"document {self.document_id} {self.kind} {self.decided_at:%Y-%m-%d %H:%M}"

@@ -11,7 +11,8 @@ from urllib.parse import unquote
 
 from django.db.models import Q
 
-from moderation.models import Withdrawal
+from assignments import visibility
+from moderation.models import EmbargoDecision, Withdrawal
 from reviews.models import Page
 
 # Page images and thumbnails: ``pages/<document id>/<n>-<attempt>.jpg`` from the importer
@@ -24,6 +25,7 @@ _PAGE_MEDIA_DIRS = ("pages/", "thumbs/")
 class MediaAccess(StrEnum):
     PUBLIC = "public"  # anyone may fetch it
     WITHDRAWN = "withdrawn"  # a withdrawn page's image or thumbnail: staff only (else 410)
+    EMBARGOED = "embargoed"  # an embargoed page's (assignments.visibility): staff only (else 404)
     UNKNOWN = "unknown"  # under pages/ or thumbs/ but no page refers to it: staff only (else 404)
 
 
@@ -50,12 +52,17 @@ def media_access(name: str) -> MediaAccess:
     row = (
         Page.objects.filter(document_id=int(match.group(1)))
         .filter(Q(image=name) | Q(thumbnail=name))
-        .values_list("withdrawn_at", flat=True)[:1]
+        .values_list("public", "withdrawn_at")[:1]
     )
     found = list(row)
     if not found:
         return MediaAccess.UNKNOWN
-    return MediaAccess.PUBLIC if found[0] is None else MediaAccess.WITHDRAWN
+    # The one rule (assignments.visibility): the same as the page's own URL answers.
+    page = Page(public=found[0][0], withdrawn_at=found[0][1])
+    seen_as = visibility.page_visibility(page)
+    if seen_as == "public":
+        return MediaAccess.PUBLIC
+    return MediaAccess.WITHDRAWN if seen_as == "withdrawn" else MediaAccess.EMBARGOED
 
 
 def open_page_withdrawal(page_id: int) -> Withdrawal | None:
@@ -98,3 +105,13 @@ def recent_withdrawal_events(*, limit: int = 20) -> list[WithdrawalEvent]:
     ]
     events.sort(key=lambda e: (e.at, e.withdrawal.pk), reverse=True)
     return events[:limit]
+
+
+def recent_embargo_decisions(*, limit: int = 20) -> list[EmbargoDecision]:
+    """The latest documents published on their own or embargoed again (who, when), newest first:
+    the embargo's audit trail on ``/staff/activity/`` (``moderation.actions.embargo``)."""
+    return list(
+        EmbargoDecision.objects.select_related("decided_by", "document").order_by("-decided_at", "-id")[
+            :limit
+        ]
+    )

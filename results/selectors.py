@@ -49,6 +49,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from assignments import scope as assignment_scope
+from assignments import visibility
 from assignments.models import Assignment
 from results import cursors
 from results.params import BadRequest, Filters
@@ -224,14 +225,23 @@ def listing_page(
     )
 
 
+def _seen_page_q(viewer: Viewer, prefix: str) -> Q:
+    """Pages this viewer may find in a listing: staff every page not withdrawn (embargoed ones
+    included: they prepare the release), everyone else the public ones."""
+    if viewer.is_staff:
+        return Q(**{f"{prefix}withdrawn_at__isnull": True})
+    return visibility.public_page_q(prefix)
+
+
 def visible_pagetags(*, viewer: Viewer, scope: Scope = Scope(), filters: Filters = Filters()) -> QuerySet:
     """PageTag rows this viewer may see in a listing or export: active tags, scope, filters."""
     qs = PageTag.objects.filter(count__gt=0, tag__active=True).filter(_scope_q(scope))
     if viewer.sees_everything_in(scope):
         # Withdrawn pages are in no listing, export or count, staff's and a reviewer's own
-        # included (staff reach them in the admin and on /pages/<id>/). For the public,
-        # ``listed_at`` already says so: it is NULL while a page is withdrawn.
-        qs = qs.filter(page__withdrawn_at__isnull=True)
+        # included (staff reach them in the admin and on /pages/<id>/); embargoed ones only in
+        # staff's. For the public, ``listed_at`` already says so: it is NULL while a page is
+        # not public (assignments.visibility).
+        qs = qs.filter(_seen_page_q(viewer, "page__"))
     else:
         # Listed means the page reached the public threshold (``listed_at`` is set in the same
         # transaction as the review count). Filtering on this row's own column, not on the
@@ -275,7 +285,7 @@ def _user_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit
     tagged the page; counts come from the aggregate (a subquery per row shown, not per review)."""
     user = listing.scope.obj
     tag = listing.tag
-    qs = Review.objects.filter(reviewer_id=user.pk, tags=tag, page__withdrawn_at__isnull=True).annotate(
+    qs = Review.objects.filter(_seen_page_q(viewer, "page__"), reviewer_id=user.pk, tags=tag).annotate(
         tag_count=Subquery(PageTag.objects.filter(page_id=OuterRef("page_id"), tag=tag).values("count")[:1])
     )
     at = "created"
@@ -336,7 +346,8 @@ def scope_for(kind: ScopeKind, value, *, viewer: Viewer) -> Scope | None:
         case ScopeKind.DOCUMENT:
             qs = Document.objects.filter(pk=value)
             if not viewer.is_staff:
-                qs = qs.filter(withdrawn_at__isnull=True)  # taken down: no listing of it either
+                # Taken down or embargoed: no listing of it either (assignments.visibility).
+                qs = qs.filter(visibility.public_document_q())
             obj = qs.first() if 0 < int(value) < 2**63 else None
         case ScopeKind.ASSIGNMENT:
             qs = Assignment.objects.filter(slug=value)
@@ -371,7 +382,7 @@ def parties() -> list[Party]:
 
 def members(*, party: Party | None = None) -> list[Member]:
     qs = Member.objects.select_related("party").annotate(
-        document_total=Count("documents", filter=Q(documents__withdrawn_at__isnull=True))
+        document_total=Count("documents", filter=visibility.public_document_q("documents__"))
     )
     if party is not None:
         qs = qs.filter(party=party)
@@ -379,20 +390,24 @@ def members(*, party: Party | None = None) -> list[Member]:
 
 
 def documents_of(member: Member, *, limit: int = 500) -> list[Document]:
-    """A member's documents, without withdrawn ones; ``public_pages``: the pages not withdrawn."""
-    withdrawn = Count("pages", filter=Q(pages__withdrawn_at__isnull=False))
-    qs = Document.objects.filter(member=member, withdrawn_at__isnull=True)
+    """A member's public documents (not withdrawn, not embargoed: the member page is the
+    public's); ``public_pages``: their pages that are public."""
+    withdrawn = Count("pages", filter=~visibility.public_page_q("pages__"))
+    qs = Document.objects.filter(visibility.public_document_q(), member=member)
     return list(qs.annotate(public_pages=F("page_count") - withdrawn).order_by("title", "id")[:limit])
 
 
 def public_page_count(document: Document) -> int:
-    """The document's pages that are not withdrawn (the count the public is shown)."""
-    return document.page_count - Page.objects.filter(document=document, withdrawn_at__isnull=False).count()
+    """The document's pages that are public (the count the public is shown): none while the
+    document is embargoed, all but the withdrawn ones once it is public."""
+    if not visibility.document_is_public(document):
+        return 0
+    return document.page_count - Page.objects.filter(~visibility.public_page_q(), document=document).count()
 
 
 def public_discoveries() -> QuerySet:
-    """Discoveries of pages that are not withdrawn: every list of discoveries starts here."""
-    return Discovery.objects.filter(page__withdrawn_at__isnull=True)
+    """Discoveries of public pages (assignments.visibility): every list of discoveries starts here."""
+    return Discovery.objects.filter(visibility.public_page_q("page__"))
 
 
 def latest_discoveries(*, limit: int = 100) -> list[Discovery]:

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from assignments import visibility
 from assignments.models import Assignment
 from contributors import leaderboards
 from contributors import selectors as credit
@@ -185,7 +186,10 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
     if document is None:
         raise Http404("No such document")
     viewer = selectors.viewer_for(request.user)
-    if document.withdrawn_at is not None and not viewer.is_staff:
+    seen_as = visibility.document_visibility(document)
+    if seen_as == "embargoed" and not viewer.is_staff:
+        raise Http404("No such document")  # staff only until published, as if it did not exist
+    if seen_as == "withdrawn" and not viewer.is_staff:
         response = error_page(
             request,
             status=410,
@@ -250,6 +254,7 @@ def staff_activity(request: HttpRequest) -> HttpResponse:
         # Editors' moderation decisions (who, when, why), on the first page only.
         "quarantines": [] if request.GET.get("after") else recent_records(user=filters.reviewer),
         "withdrawal_events": None if request.GET.get("after") else takedown.recent_withdrawal_events(),
+        "embargo_decisions": None if request.GET.get("after") else takedown.recent_embargo_decisions(),
     }
     return render(request, "results/activity.html", context)
 

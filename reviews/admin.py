@@ -22,7 +22,8 @@ from django.utils.text import Truncator
 
 from lib.admin import RecordAdmin
 from lib.login_throttle import ThrottledLoginMixin
-from moderation import takedown_admin
+from moderation import embargo_admin, takedown_admin
+from moderation.embargo_admin import visibility_status
 from reviews import actions, pdf
 from reviews.models import Discovery, Document, Member, Page, Party, Review, Tag
 
@@ -148,9 +149,17 @@ class PageInline(admin.TabularInline):
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
     # What fits 1280 px; the sha256, error in full and import time are on the change page.
-    list_display = ["title", "cover", "member", "status_and_reason", "page_count", "withdrawn_at", "created"]
+    list_display = [
+        "title",
+        "cover",
+        "member",
+        "status_and_reason",
+        "page_count",
+        visibility_status,
+        "created",
+    ]
     # No filter by member: a release has hundreds; the search box finds them by name.
-    list_filter = ["status", "member__party", ("withdrawn_at", admin.EmptyFieldListFilter)]
+    list_filter = ["status", "public", "member__party", ("withdrawn_at", admin.EmptyFieldListFilter)]
     search_fields = ["title", "member__name", "sha256"]
     list_select_related = ["member"]
     date_hierarchy = "created"
@@ -164,6 +173,8 @@ class DocumentAdmin(admin.ModelAdmin):
         "imported_at",
         "pages_link",
         "withdrawn_at",
+        "published_at",
+        visibility_status,
     ]
     fields = [
         "title",
@@ -177,13 +188,26 @@ class DocumentAdmin(admin.ModelAdmin):
         "created",
         "imported_at",
         "withdrawn_at",
+        "published_at",
+        visibility_status,
     ]
     autocomplete_fields = ["member"]
     # Newest first: after an upload, the new document heads the list.
     ordering = ["-created", "-id"]
     # Takedown (moderation): through an intermediate form asking why.
-    actions = ["reimport", takedown_admin.withdraw_documents, takedown_admin.reinstate_documents]
+    actions = [
+        "reimport",
+        embargo_admin.publish_documents,
+        embargo_admin.embargo_documents,
+        takedown_admin.withdraw_documents,
+        takedown_admin.reinstate_documents,
+    ]
     inlines = [PageInline]
+
+    def changelist_view(self, request, extra_context=None):
+        # The embargo in words, above the list whose "visibility" column it explains.
+        extra_context = {"embargo_explained": embargo_admin.EMBARGO_EXPLAINED, **(extra_context or {})}
+        return super().changelist_view(request, extra_context=extra_context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:

@@ -26,6 +26,7 @@ from reportlab.pdfgen import canvas
 
 from assignments import actions as assignment_actions
 from assignments.models import Assignment
+from moderation.actions import embargo
 from reviews import actions, importer
 from reviews.models import Document, Member, Party
 
@@ -465,6 +466,20 @@ def seed_assignments(letter_documents: list[Document]) -> list[Assignment]:
     return [main, oak, letters]
 
 
+def publish_release() -> int:
+    """The demo is a release already out: its documents are public. Most are in the published
+    assignments above (by member or party); the few of members in none (embargoed, as every
+    fresh upload is: ``assignments.visibility``) are published on their own, as an editor would
+    with "Publish (lift embargo)". Returns how many were."""
+    published = 0
+    for document in Document.objects.filter(
+        public=False, withdrawn_at__isnull=True, published_at__isnull=True
+    ):
+        embargo.publish_document(document, by=None)
+        published += 1
+    return published
+
+
 def seed_demo(*, pages: int = 120, seed: int = 2009, pdf_dir: Path | None = None, log=None) -> SeedResult:
     """Generate and import a demo release of about ``pages`` pages, inline, through the pipeline."""
     rng = random.Random(seed)
@@ -502,4 +517,5 @@ def seed_demo(*, pages: int = 120, seed: int = 2009, pdf_dir: Path | None = None
             if log:
                 log(f"{path.name}: {result.status} {result.page_count} pages {result.error}".rstrip())
     seed_assignments(letter_docs)
+    publish_release()
     return SeedResult(documents=len(plan), pages=imported_pages, failed=failed, seconds=import_seconds)

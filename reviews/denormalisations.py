@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
-from assignments import scope
+from assignments import scope, visibility
 from denorm.changes import Changes, PageContext, changed, context_cache
 from denorm.operations import mark_stale
 from denorm.redis_sets import hash_tag_id, rebuild_family, repair_family, replace_sets, sync_family
@@ -878,14 +878,14 @@ def _before_review_save(sender, instance, **kwargs):
 # same value is what a rebuild derives: max(first_tagged_at, created of the page's T-th review).
 
 # Every PageTag row of the pages matched by ``{pages}`` (a condition on ``page_id``) with the
-# listed_at it should have: none while the page is withdrawn (moderation: it is public nowhere),
-# its old value again once it is reinstated. Reviews of one page are serialised by the page lock
+# listed_at it should have: none while the page is not public (withdrawn or embargoed:
+# ``assignments.visibility``), its old value again once it is reinstated or published. Reviews of one page are serialised by the page lock
 # and stamped in that order, so the T-th counted review by (created, id) is the one that brought
 # the count to T. T is computed once per document of those pages (``{thresholds}``), not once per
 # review.
 _LISTED_TRUTH_SQL = (
     "SELECT pt.id, pt.page_id, pt.tag_id, pt.listed_at,"
-    " CASE WHEN tth.created IS NULL OR pg.withdrawn_at IS NOT NULL THEN NULL"
+    f" CASE WHEN tth.created IS NULL OR NOT {visibility.public_page_sql('pg')} THEN NULL"
     " ELSE greatest(pt.first_tagged_at, tth.created) END AS want"
     " FROM reviews_pagetag pt JOIN reviews_page pg ON pg.id = pt.page_id LEFT JOIN ("
     "  SELECT r.page_id, r.created FROM ("
@@ -921,7 +921,10 @@ def stamp_listed_at_statement(*, page_id: int, document_id: int, review_count: i
     that tag. One statement: the page's threshold is a subquery of it."""
     return Statement(
         "UPDATE reviews_pagetag SET listed_at = %(at)s WHERE page_id = %(page)s AND listed_at IS NULL"
-        f" AND %(count)s >= {scope.public_threshold_sql('%(doc)s')}",
+        f" AND %(count)s >= {scope.public_threshold_sql('%(doc)s')}"
+        # Not while the page is not public (embargoed: a trusted caller reviewing it): its
+        # publication lists it (``assignments.actions.sync_visibility``).
+        f" AND (SELECT {visibility.public_page_sql('vp')} FROM reviews_page vp WHERE vp.id = %(page)s)",
         {"at": at, "page": page_id, "doc": document_id, "count": review_count},
     )
 
@@ -1041,17 +1044,19 @@ register(
         "listed at its past T-th review time, i.e. behind readers who already passed that point "
         "(they will not see it by resuming); one whose threshold went up is unlisted. "
         "Deleting a review re-derives its page (it may be unlisted or listed later, and then seen "
-        "twice). A withdrawn page (takedown) is listed nowhere: its rows are unlisted in the "
-        "withdrawal's transaction and listed again, at their old time, when it is reinstated.",
+        "twice). A page that is not public (withdrawn, or embargoed: `assignments.visibility`) is "
+        "listed nowhere: its rows are unlisted in the withdrawal's (or embargo's) transaction and "
+        "listed again, at their old time, when it is reinstated (or published).",
         derived_from="`reviews_pagetag.first_tagged_at`, `reviews_review.created` and "
-        "`reviews_page.withdrawn_at`: max(first_tagged_at, created of the page's T-th counted (not "
+        "`reviews_page.public`: max(first_tagged_at, created of the page's T-th counted (not "
         "quarantined) review by (created, id)), NULL when the page has fewer than T counted "
-        "reviews or is withdrawn; T per page from `assignments_assignment` (active, threshold) "
+        "reviews or is not public; T per page from `assignments_assignment` (active, threshold) "
         "and its documents, members and parties",
         lives_in="`reviews_pagetag.listed_at` (index `pagetag_listed_idx` on tag, listed_at, page)",
         kept_current_by="`reviews.actions.submit_review` in the review's transaction "
         "(`stamp_listed_at_statement`); `moderation.actions.takedown` in the withdrawal's or reinstatement's "
-        "transaction (`relist_pages`); after commit, a re-derivation of the affected pages by "
+        "transaction (`relist_pages`), as does `assignments.actions.sync_visibility` for pages "
+        "whose `public` flipped; after commit, a re-derivation of the affected pages by "
         "`denorm.changed` (as `page-tags`, and the pages of owners declared changed); every row "
         "after any assignment change declared by `assignments.denormalisations` (create, delete, "
         "a threshold or active change, `m2m_changed` of its documents, members or parties) or by "

@@ -75,6 +75,13 @@ class Document(models.Model):
     # Takedown (moderation app): set while an editor has withdrawn the whole document. Its pages'
     # own ``withdrawn_at`` is what public surfaces filter on (moderation.actions keeps both).
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # Embargo (assignments.visibility): set while an editor has published the document on its
+    # own (moderation.actions.embargo records who and when). A document is public when it is
+    # published so or in a published assignment, and not withdrawn.
+    published_at = models.DateTimeField(null=True, blank=True)
+    # Denormalised from the rule above (assignments.visibility, registry entry
+    # ``document-page-public``): False for a fresh upload, so it starts embargoed.
+    public = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["title", "id"]
@@ -105,6 +112,9 @@ class Page(models.Model):
     # Takedown (moderation app): set while the page (or its document) is withdrawn: it is gone
     # from every public surface and from the picker; its reviews are kept.
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # Denormalised (registry entry ``document-page-public``): its document is public and it is
+    # not withdrawn. What every public surface filters on, through assignments.visibility.
+    public = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["document_id", "number"]

@@ -8,7 +8,7 @@ from functools import cache
 from django.db import connection
 from django.db.models import QuerySet
 
-from assignments import scope
+from assignments import scope, visibility
 from lib import rows
 from reviews import auth
 from reviews.models import SKIP_KEY, ZOOM_KEY, Document, Member, Page, PageTag, Review, Reviewer, Tag
@@ -102,10 +102,11 @@ def page_for_review(page_id: int, *, viewer=None) -> Page | None:
 
 
 def page_image_name(page_id: int) -> str | None:
-    """The image file of a page that may be shown (not withdrawn), for the review screen's
-    prefetch of the following page; None otherwise. One query by primary key."""
+    """The image file of a page that may be shown (public: ``assignments.visibility``), for the
+    review screen's prefetch of the following page; None otherwise. One query by primary key."""
     row = rows.fetch_one(
-        f"SELECT image FROM {rows.table(Page)} WHERE id = %s AND withdrawn_at IS NULL", [page_id]
+        f"SELECT image FROM {rows.table(Page)} p WHERE p.id = %s AND {visibility.public_page_sql('p')}",
+        [page_id],
     )
     return (row[0] or None) if row else None
 
@@ -131,9 +132,9 @@ class NextScreen:
 
 # Raw SQL: the fast path's one read after a submit, on every review; the ORM's compilation of
 # the equivalent (select_related, a second model, IN) cost more than Postgres running it.
-_NEXT_SCREEN_SQL = """
+_NEXT_SCREEN_SQL = f"""
     SELECT p.id, p.number, p.image, p.width, p.height, d.title, d.page_count, m.name,
-           p.withdrawn_at IS NULL AND d.withdrawn_at IS NULL,
+           {visibility.public_page_sql("p")},
            a.page_count, a.completed_count, a.review_count
       FROM reviews_page p
       JOIN reviews_document d ON d.id = p.document_id
@@ -143,7 +144,7 @@ _NEXT_SCREEN_SQL = """
 
 
 def next_screen(*, page_id: int, following_id: int | None, assignment_id: int | None) -> NextScreen | None:
-    """What the review screen of ``page_id`` shows (None if it may not be shown: withdrawn, or
+    """What the review screen of ``page_id`` shows (None if it may not be shown: not public, or
     gone), the image of ``following_id`` for prefetching (if it may be shown), and the progress
     of ``assignment_id``: one query."""
     ids = [page_id] if following_id is None else [page_id, following_id]

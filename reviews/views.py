@@ -22,6 +22,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 
+from assignments import visibility
 from assignments.picker.following import ScreenHolds, pick_following_page, screen_holds, take_following_page
 from assignments.picker.holds import FULL
 from assignments.picker.scripts import holder_for
@@ -78,6 +79,8 @@ def review(request, page_id: int):
         raise Http404("No such page")
     if page.withdrawn_at is not None:
         return _withdrawn(request, "The editors withdrew this page: it can no longer be reviewed.")
+    if not visibility.can_see_page(request.user, page):
+        raise Http404("No such page")  # embargoed: staff only, as if it did not exist
     keys = selectors.review_screen_keys()
     own_count, already_reviewed = selectors.reviewer_status(
         user=request.user, page_id=page.pk, reviewed=page.reviewed_by_viewer
@@ -334,6 +337,11 @@ def _next_screen(
 
 def _review_error(request, page_id: int, exc: ReviewError):
     missing = exc.code == "no_such_page"
+    if exc.code == "not_open" and not _may_see(request.user, page_id):
+        # An embargoed page is never open (a published, open assignment makes its pages
+        # public), so the refusal is here, off the hot path: it does not exist for the public.
+        missing = True
+        exc = ReviewError("That page does not exist.", code="no_such_page")
     if exc.code == "withdrawn":
         return _withdrawn(request, f"{exc.message} Nothing was recorded.")
     if exc.code == "not_open":
@@ -353,6 +361,11 @@ def _review_error(request, page_id: int, exc: ReviewError):
     )
 
 
+def _may_see(user, page_id: int) -> bool:
+    page = selectors.page_for_review(page_id)
+    return page is not None and visibility.can_see_page(user, page)
+
+
 def _withdrawn(request, message: str):
     """410 Gone: the page was taken down (moderation). Not cached by anyone, so reinstating it
     shows at once; the page cache never stores a non-200 either."""
@@ -370,8 +383,10 @@ def page_detail(request, page_id: int):
     if page is None:
         raise Http404("No such page")
     staff = credit.is_staff(request.user)
-    if page.withdrawn_at is not None and not staff:
-        return _withdrawn(request, "The editors withdrew this page. It is no longer published here.")
+    if not staff and not visibility.page_is_public(page):
+        if visibility.page_visibility(page) == "withdrawn":
+            return _withdrawn(request, "The editors withdrew this page. It is no longer published here.")
+        raise Http404("No such page")  # embargoed: staff only, as if it did not exist
     context = {
         "page": page,
         "staff": staff,

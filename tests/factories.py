@@ -7,6 +7,7 @@ import hashlib
 import itertools
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from assignments.models import Assignment
 from reviews.models import Document, Member, Page, Party, Tag
@@ -25,10 +26,19 @@ def make_member(party: Party | None = None, name: str | None = None) -> Member:
     return Member.objects.create(name=name or f"Member {n}", slug=f"member-{n}", party=party)
 
 
-def make_document(member: Member | None = None, pages: int = 3, title: str | None = None) -> Document:
-    """A document with ``pages`` pages (bulk-created; see the module docstring)."""
+def make_document(
+    member: Member | None = None, pages: int = 3, title: str | None = None, *, published: bool = True
+) -> Document:
+    """A document with ``pages`` pages (bulk-created; see the module docstring).
+
+    ``published`` (the default, as every document was before the embargo, issue 22): published
+    on its own, so public whatever assignment holds it. ``published=False``: a fresh upload,
+    embargoed (staff only) until a published assignment takes it in or an editor publishes it
+    (``assignments.visibility``)."""
     n = next(_seq)
     doc = Document.objects.create(
+        published_at=timezone.now() if published else None,
+        public=published,
         title=title or f"Document {n}",
         member=member,
         source=f"sources/doc-{n}.pdf",
@@ -49,6 +59,7 @@ def add_pages(document: Document, count: int, start: int = 1) -> list[Page]:
             thumbnail=f"thumbs/{document.pk}-{i}.png",
             width=1400,
             height=1980,
+            public=document.public and document.withdrawn_at is None,
         )
         for i in range(start, start + count)
     ]

@@ -30,6 +30,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from assignments.actions import sync_visibility
 from denorm.changes import PageContext, changed
 from moderation.models import Withdrawal
 from reviews.denormalisations import document_contexts, relist_pages
@@ -95,15 +96,19 @@ def _lock_page(page_id: int) -> tuple[Page, Document]:
 
 
 def _set_withdrawn(page_ids: list[int], *, document_id: int, at) -> None:
-    """Set (``at``) or clear (None) ``withdrawn_at`` of pages of one document, already locked."""
-    if not page_ids:
-        return
-    # Where the pages sit now: after commit the refresh removes them from these assignments'
-    # copies (a withdrawn page is in none), or finds them there again when reinstated.
-    before = document_contexts([document_id]).get(document_id) or PageContext(documents={document_id})
-    changed(pages={page_id: PageContext().merge(before) for page_id in page_ids})
-    Page.objects.filter(pk__in=page_ids).update(withdrawn_at=at)
-    relist_pages(page_ids)  # public listings read listed_at: right from the commit on
+    """Set (``at``) or clear (None) ``withdrawn_at`` of pages of one document, already locked,
+    and re-derive who may see the document and its pages (``assignments.visibility``)."""
+    if page_ids:
+        # Where the pages sit now: after commit the refresh removes them from these assignments'
+        # copies (a withdrawn page is in none), or finds them there again when reinstated.
+        before = document_contexts([document_id]).get(document_id) or PageContext(documents={document_id})
+        changed(pages={page_id: PageContext().merge(before) for page_id in page_ids})
+        Page.objects.filter(pk__in=page_ids).update(withdrawn_at=at)
+    # Page.public and Document.public (the document's withdrawal too, even when every page was
+    # already down): public surfaces read them, right from the commit on.
+    sync_visibility(document_ids=[document_id], page_ids=page_ids)
+    if page_ids:
+        relist_pages(page_ids)  # public listings read listed_at: right from the commit on
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, F, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
@@ -18,6 +19,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from assignments import visibility
 from assignments.models import Assignment
 from results import selectors
 from results.api import serializers as s
@@ -79,10 +81,33 @@ class MemberViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_value_regex = SLUG_REGEX
 
 
+def _gone_or_missing(model, viewer, lookup: str) -> Response:
+    """What the public gets for an object the detail query did not find: 410 when it exists and
+    was withdrawn (as the HTML pages answer), else the 404 (embargoed ones included: as if they
+    never were)."""
+    if not viewer.is_staff and lookup.isdigit():
+        withdrawn = model.objects.filter(pk=int(lookup), withdrawn_at__isnull=False).exists()
+        if withdrawn:
+            response = Response({"detail": "This has been withdrawn by the editors."}, status=410)
+            response["Cache-Control"] = "no-store"
+            return response
+    raise NotFound()
+
+
+_DETAIL_RESPONSES = {404: OpenApiTypes.OBJECT, 410: OpenApiTypes.OBJECT}
+
+
 class DocumentViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.DocumentSerializer
     pagination_class = IdCursorPagination
     lookup_value_regex = "[0-9]{1,18}"
+
+    @extend_schema(responses={200: s.DocumentSerializer, **_DETAIL_RESPONSES})
+    def retrieve(self, request, *args, **kwargs):
+        try:
+            return super().retrieve(request, *args, **kwargs)
+        except Http404:
+            return _gone_or_missing(Document, self.viewer(), str(kwargs.get("pk", "")))
 
     def get_queryset(self):
         qs = Document.objects.select_related("member")
@@ -90,16 +115,17 @@ class DocumentViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
             return qs.none()
         if self.viewer().is_staff:
             return qs
-        # A withdrawn document (moderation) is not in the public API: 404, as if it never was;
-        # nor are withdrawn pages in its page count (a subquery per document on its own pages).
+        # A document the public may not see (embargoed, or withdrawn: assignments.visibility)
+        # is not in the public API: 404 (410 once withdrawn: ``retrieve``); nor are its pages
+        # that are not public in its page count (a subquery per document on its own pages).
         withdrawn = (
-            Page.objects.filter(document=OuterRef("pk"), withdrawn_at__isnull=False)
+            Page.objects.filter(~visibility.public_page_q(), document=OuterRef("pk"))
             .order_by()
             .values("document")
             .annotate(n=Count("pk"))
             .values("n")
         )
-        return qs.filter(withdrawn_at__isnull=True).annotate(
+        return qs.filter(visibility.public_document_q()).annotate(
             public_page_count=F("page_count") - Coalesce(Subquery(withdrawn), 0)
         )
 
@@ -137,11 +163,18 @@ class PageViewSet(_ViewerMixin, viewsets.ReadOnlyModelViewSet):
     pagination_class = IdCursorPagination
     lookup_value_regex = "[0-9]{1,18}"
 
+    @extend_schema(responses={200: s.PageSerializer, **_DETAIL_RESPONSES})
+    def retrieve(self, request, *args, **kwargs):
+        try:
+            return super().retrieve(request, *args, **kwargs)
+        except Http404:
+            return _gone_or_missing(Page, self.viewer(), str(kwargs.get("pk", "")))
+
     def get_queryset(self):
         tags = PageTag.objects.filter(count__gt=0, tag__active=True).select_related("tag")
         pages = Page.objects.all()
         if not getattr(self, "swagger_fake_view", False) and not self.viewer().is_staff:
-            pages = pages.filter(withdrawn_at__isnull=True)  # withdrawn: staff only
+            pages = pages.filter(visibility.public_page_q())  # embargoed or withdrawn: staff only
         # Each page's public threshold in the same query (a subquery per page listed).
         return with_public_threshold(pages).prefetch_related(
             Prefetch(

@@ -28,6 +28,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from assignments.actions import sync_visibility
 from config.celery import app as celery_app
 from reviews import signals
 from reviews.import_lock import import_lock
@@ -88,6 +89,9 @@ def _create_document(
     try:
         with transaction.atomic():
             document.save()
+            # Embargoed (staff only) unless its member or party is in a published assignment.
+            sync_visibility(document_ids=[document.pk])
+            document.refresh_from_db(fields=["public"])
             if queue:
                 queue_document_import(document_id=document.pk)
     except IntegrityError:
@@ -166,6 +170,8 @@ def update_document(*, document_id: int, title: str, member_id: int | None) -> D
     document = Document.objects.select_for_update().get(pk=document_id)
     document.title, document.member_id = title, member_id
     document.save(update_fields=["title", "member"])
+    sync_visibility(document_ids=[document.pk])  # another member: maybe in another assignment
+    document.refresh_from_db(fields=["public"])
     return document
 
 
@@ -230,15 +236,17 @@ def commit_document_pages(*, document_id: int, pages: list[Page]) -> list[str]:
     pages after commit. Returns the stored files of replaced stray pages (delete them after)."""
     with transaction.atomic():
         # The document row locked first, as a withdrawal does (moderation.actions.takedown): the
-        # pages of a document withdrawn before or during its import arrive withdrawn.
-        withdrawn_at = (
-            Document.objects.select_for_update()
-            .filter(pk=document_id)
-            .values_list("withdrawn_at", flat=True)
-            .first()
-        )
+        # pages of a document withdrawn before or during its import arrive withdrawn, and those
+        # of an embargoed one embargoed (assignments.visibility: the document's public, derived
+        # afresh here in case an assignment took it in meanwhile).
+        Document.objects.select_for_update().filter(pk=document_id).values_list("pk").first()
+        sync_visibility(document_ids=[document_id])
+        withdrawn_at, public = Document.objects.filter(pk=document_id).values_list(
+            "withdrawn_at", "public"
+        ).first() or (None, False)
         for page in pages:
             page.withdrawn_at = withdrawn_at
+            page.public = public and withdrawn_at is None
         replaced = _delete_unfinished_pages(document_id)
         Page.objects.bulk_create(pages, batch_size=500)
         Document.objects.filter(pk=document_id).update(

@@ -97,7 +97,7 @@ def test_a_withdrawn_page_is_gone_from_every_public_surface_at_once(client, rele
     status, body = _get(client, f"/pages/{page.pk}/")
     assert status == 410 and "withdrawn" in body and "redacted" not in body
     assert client.get(f"/pages/{page.pk}/")["Cache-Control"] == "no-store"
-    assert client.get(f"/api/pages/{page.pk}/").status_code == 404
+    assert client.get(f"/api/pages/{page.pk}/").status_code == 410  # as the HTML page (issue 22)
     assert _tag_count(_get(client, "/tags/")[1], "receipt") == 2
     document_page = _get(client, f"/documents/{release['doc'].pk}/")[1]
     assert "2 pages" in document_page and _tag_count(document_page, "receipt") == 1
@@ -149,7 +149,7 @@ def test_a_withdrawn_document_is_gone_with_all_its_pages(client, release, editor
     status, body = _get(client, f"/documents/{doc.pk}/")
     assert status == 410 and "withdrawn" in body
     assert client.get(f"/documents/{doc.pk}/tags/receipt/").status_code == 404
-    assert client.get(f"/api/documents/{doc.pk}/").status_code == 404
+    assert client.get(f"/api/documents/{doc.pk}/").status_code == 410  # as the HTML page (issue 22)
     assert "Claims of Ann" not in _get(client, "/api/documents/")[1]
     member_page = _get(client, f"/members/{member.slug}/")[1]
     assert "Claims of Ann" not in member_page and "Receipts of Ann" in member_page

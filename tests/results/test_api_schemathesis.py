@@ -13,6 +13,9 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from assignments.models import Assignment
+from moderation.actions.takedown import withdraw_page
+from tests import factories
 from tests.faults._fuzz import row_counts
 from tests.results._support import pages_of, review
 
@@ -26,6 +29,11 @@ def api_schema(release, tags, settings):
     settings.RATE_LIMIT_API_ANON_PER_MINUTE = 10**6
     for page in pages_of(release["docs"]["ann"])[:3]:
         review(page, "receipt")
+    # Drafts present (issue 22): an embargoed document in a draft assignment (404s for the
+    # public), and a withdrawn page (410): both answers must be within the schema too.
+    secret = factories.make_document(release["members"]["ann"], pages=2, title="Embargoed", published=False)
+    factories.make_assignment(documents=[secret], status=Assignment.Status.DRAFT, active=False)
+    withdraw_page(pages_of(release["docs"]["bob"])[0], by=None, reason="An address")
     # Calls go straight to the WSGI application: as Django's test client does, keep the request
     # signals from closing the test's connection (it holds the test's transaction).
     request_started.disconnect(close_old_connections)
