@@ -498,21 +498,9 @@ def coverage(order: str) -> list[tuple[int, int, int]]:
 
     r = get_redis()
     aid = 10**9 + (1 if order == "random" else 0)
-    r.delete(
-        *[
-            k(aid)
-            for k in (
-                keys.assignment_todo,
-                keys.assignment_todo_rank,
-                keys.assignment_holds,
-                keys.assignment_hold_counts,
-                keys.assignment_holders,
-                keys.assignment_hold_addresses,
-                keys.assignment_address_holds,
-                keys.assignment_soft_holds,
-            )
-        ]
-    )
+    from assignments.denormalisations import RESERVATION_KEYS
+
+    r.delete(*[k(aid) for k in (keys.assignment_todo, keys.assignment_todo_rank, *RESERVATION_KEYS)])
     pages = range(1, COVERAGE_PAGES + 1)
     pipe = r.pipeline(transaction=False)
     for lo in range(1, COVERAGE_PAGES + 1, 10_000):
