@@ -46,6 +46,7 @@ WRITE_ALLOW_LIST = {
     "bench.listing_bench": "seeds its own throwaway benchmark database",
     # Likewise: a synthetic release of a few thousand pages for the load benchmark's gunicorn.
     "bench.load_bench": "seeds its own throwaway benchmark database",
+    "bench.picker_load": "adds documents to the same throwaway benchmark database",
 }
 
 QUERYSET_METHODS = {

@@ -96,3 +96,36 @@ def test_an_anonymous_browser_reloading_holds_one_page_too(client, settings):
     assert len(locations) == 1
     members = get_redis().zrange(keys.assignment_holds(main.pk), 0, -1)
     assert len(members) == 1 and "a" * 32 not in members[0]  # a digest, never the cookie
+
+
+def test_the_busy_page_says_the_longest_wait_and_asks_again_by_itself(client, reviewer, reviewer2, settings):
+    """Issue 21: busy is honest and short: the soonest reservation expiry bounds the wait, the page
+    refreshes itself to /review/next/ (no script needed) and says so."""
+    settings.PICKER_RESERVATION_SECONDS = 45
+    busy, busy_ids = make_assignment(1, threshold=1, featured=Assignment.Featured.MAIN)
+    build_sets()
+    assert pick_next_page(assignment=busy, reviewer=reviewer2).page_id == busy_ids[0]
+    client.force_login(reviewer)
+    response = client.get("/review/next/")
+    assert response["Location"] == f"/assignments/{busy.slug}/busy/"
+    response = client.get(response["Location"])
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "within 45 seconds at most" in html or "within 44 seconds at most" in html
+    assert '<meta http-equiv="refresh" content="20;url=/review/next/">' in html  # capped
+    assert response["Retry-After"] == "20"
+
+
+def test_a_drafts_busy_page_is_a_404_for_the_public(client):
+    draft, _ = make_assignment(1, status=Assignment.Status.DRAFT, active=False)
+    assert client.get(f"/assignments/{draft.slug}/busy/").status_code == 404
+
+
+def test_anonymous_next_requests_are_rate_limited_per_address(client, settings):
+    """Each anonymous /review/next/ may reserve a page: RATE_LIMIT_NEXT_PER_ADDRESS_PER_MINUTE."""
+    settings.RATE_LIMIT_NEXT_PER_ADDRESS_PER_MINUTE = 3
+    make_assignment(20, featured=Assignment.Featured.MAIN)
+    build_sets()
+    answers = [client.get("/review/next/", REMOTE_ADDR="198.51.100.20").status_code for _ in range(4)]
+    assert answers == [302, 302, 302, 429]
+    assert client.get("/review/next/", REMOTE_ADDR="198.51.100.21").status_code == 302  # another address
