@@ -43,3 +43,13 @@ max_requests = 0
 # importing. Nothing opens a connection at import (the clients are lazy), so no socket is shared.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+
+
+def child_exit(server, worker):
+    """A worker gone (stopped, killed, replaced): prometheus-client's multiprocess mode drops its
+    live gauge files (lib/metrics.py; its counters stay, summed into every scrape)."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid, path)

@@ -87,6 +87,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz and /readyz answer before the HTTPS redirect, host check, page cache,
+    # session and rate limits (lib/health.py).
+    "lib.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Outside WhiteNoise and the media view: CSP and nosniff on every response, files included.
     "lib.middleware.SecurityHeadersMiddleware",
@@ -455,3 +458,36 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
     "loggers": {"crowd": {"level": env_str("LOG_LEVEL", "INFO")}},
 }
+
+# --- Operations: health, metrics, logs (docs/operations.md, Monitoring) ------------------------
+
+# /readyz answers 503 when Postgres does not answer SELECT 1 within this (lib/health.py).
+HEALTH_POSTGRES_TIMEOUT_SECONDS = 1.0
+
+# Prometheus metrics (lib/metrics.py): prometheus-client's multiprocess mode keeps each process's
+# counters in files under this directory; it must be set before prometheus_client is imported,
+# hence the environment variable. `manage.py serve` empties it at start (stale files of an earlier
+# run would be summed in); several hosts each have their own.
+PROMETHEUS_MULTIPROC_DIR = Path(
+    env_str("PROMETHEUS_MULTIPROC_DIR") or DATA_DIR / ("prometheus-test" if TESTING else "prometheus")
+)
+if TESTING and "pytest" in sys.modules and not env_str("PROMETHEUS_MULTIPROC_DIR"):
+    import shutil as _shutil
+
+    _shutil.rmtree(PROMETHEUS_MULTIPROC_DIR, ignore_errors=True)  # a test run starts from zero
+PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+import os as _os  # noqa: E402
+
+_os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
+# /metrics answers these networks (the client address as TRUSTED_PROXIES makes it) ...
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+try:
+    import ipaddress as _ipaddress
+
+    for _network in METRICS_ALLOWED_NETWORKS:
+        _ipaddress.ip_network(_network, strict=False)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_exc}") from None
+# ... and anyone sending `Authorization: Bearer <METRICS_TOKEN>` (empty: no token accepted).
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+MIDDLEWARE.insert(MIDDLEWARE.index("lib.health.HealthCheckMiddleware") + 1, "lib.metrics.RequestMetricsMiddleware")
