@@ -490,4 +490,6 @@ except ValueError as _exc:
     raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_exc}") from None
 # ... and anyone sending `Authorization: Bearer <METRICS_TOKEN>` (empty: no token accepted).
 METRICS_TOKEN = env_secret("METRICS_TOKEN")
-MIDDLEWARE.insert(MIDDLEWARE.index("lib.health.HealthCheckMiddleware") + 1, "lib.metrics.RequestMetricsMiddleware")
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("lib.health.HealthCheckMiddleware") + 1, "lib.metrics.RequestMetricsMiddleware"
+)

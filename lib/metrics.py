@@ -19,25 +19,20 @@ What, and why this way:
 - Labels are bounded: a route is the URL pattern's name (never the raw path, which would make a
   series per page), a limit is its scope, a task its name.
 
-Access (:func:`metrics_view`): addresses in ``METRICS_ALLOWED_NETWORKS`` (loopback by default;
+Access (``lib.metrics_views.metrics_view``): addresses in ``METRICS_ALLOWED_NETWORKS`` (loopback by default;
 the client address as ``lib.ratelimit.client_address`` reads it, so ``TRUSTED_PROXIES`` is
 honoured) or a request with ``Authorization: Bearer <METRICS_TOKEN>``; anyone else gets 403.
 """
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 import logging
 import time
-from functools import lru_cache
 
 from django.conf import settings
-from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 log = logging.getLogger("crowd.metrics")
 
@@ -327,40 +322,3 @@ def render() -> bytes:
     multiprocess.MultiProcessCollector(registry)
     registry.register(ScrapeTimeCollector())
     return generate_latest(registry)
-
-
-# --- Access ---------------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=8)
-def _networks(entries: tuple[str, ...]) -> tuple:
-    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip())
-
-
-def allowed(request) -> bool:
-    from lib.ratelimit import client_address
-
-    token = settings.METRICS_TOKEN
-    if token:
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        scheme, _, given = header.partition(" ")
-        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
-            return True
-    try:
-        address = ipaddress.ip_address(client_address(request))
-    except ValueError:
-        return False
-    if getattr(address, "ipv4_mapped", None):
-        address = address.ipv4_mapped
-    return any(address in network for network in _networks(tuple(settings.METRICS_ALLOWED_NETWORKS)))
-
-
-def metrics_view(request):
-    if not allowed(request):
-        response = HttpResponse("Forbidden: /metrics is for the monitoring network.\n", status=403,
-                                content_type="text/plain")  # fmt: skip
-        response["Cache-Control"] = "no-store"
-        return response
-    response = HttpResponse(render(), content_type=CONTENT_TYPE_LATEST)
-    response["Cache-Control"] = "no-store"
-    return response

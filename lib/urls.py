@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lib.metrics import metrics_view
+from lib.metrics_views import metrics_view
 
 urlpatterns = [
     path("metrics", metrics_view, name="metrics"),

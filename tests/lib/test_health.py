@@ -84,4 +84,3 @@ def test_broker_urls_are_read_as_redis_urls():
     assert health.broker_redis_url("redis+socket:///run/r.sock?virtual_host=15") == "unix:///run/r.sock?db=15"
     assert health.broker_redis_url("redis://h:6379/1") == "redis://h:6379/1"
     assert health.broker_redis_url("amqp://guest@h//") is None
-

@@ -43,7 +43,10 @@ def test_a_first_review_and_a_skip_move_their_counters_once(pages):
     assignment, page_list = pages
     visitor = Client()
     before = scrape()
-    assert visitor.post(f"/review/{page_list[0].pk}/", {"action": "submit", "tags": ["receipt"]}).status_code == 302
+    assert (
+        visitor.post(f"/review/{page_list[0].pk}/", {"action": "submit", "tags": ["receipt"]}).status_code
+        == 302
+    )
     assert visitor.post(f"/review/{page_list[1].pk}/", {"action": "submit"}).status_code == 302
     assert visitor.post(f"/review/{page_list[2].pk}/", {"action": "skip"}).status_code == 302
     after = scrape()
@@ -87,7 +90,9 @@ def test_a_pick_counts_its_source_and_its_reservation_is_live(pages, reviewer):
     }
     assert sum(picks.values()) == 1, picks
     assert value(after, "crowd_picker_live_reservations") >= 1
-    assert moved(before, after, "crowd_http_requests_total", route="review-next", method="GET", status=302) == 1
+    assert (
+        moved(before, after, "crowd_http_requests_total", route="review-next", method="GET", status=302) == 1
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -133,15 +138,21 @@ def test_a_proxied_outsider_is_refused_and_a_listed_network_accepted(settings):
     assert proxied.get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.5").status_code == 403
     assert proxied.get("/metrics", HTTP_X_FORWARDED_FOR="192.0.2.44").status_code == 200
     # An untrusted sender cannot claim a listed address with the header.
-    assert Client(REMOTE_ADDR="203.0.113.5").get("/metrics", HTTP_X_FORWARDED_FOR="127.0.0.1").status_code == 403
+    assert (
+        Client(REMOTE_ADDR="203.0.113.5").get("/metrics", HTTP_X_FORWARDED_FOR="127.0.0.1").status_code == 403
+    )
 
 
 @pytest.mark.django_db
 def test_the_bearer_token_is_accepted_from_anywhere_and_a_wrong_one_is_not(settings):
     settings.METRICS_TOKEN = "s3cret-token-for-prometheus"
     outsider = Client(REMOTE_ADDR="203.0.113.5")
-    assert outsider.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token-for-prometheus").status_code == 200
-    assert outsider.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token-for-prometheuX").status_code == 403
+    assert (
+        outsider.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token-for-prometheus").status_code == 200
+    )
+    assert (
+        outsider.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token-for-prometheuX").status_code == 403
+    )
     assert outsider.get("/metrics", HTTP_AUTHORIZATION="Basic s3cret-token-for-prometheus").status_code == 403
 
 
