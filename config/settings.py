@@ -468,17 +468,26 @@ HEALTH_POSTGRES_TIMEOUT_SECONDS = 1.0
 # counters in files under this directory; it must be set before prometheus_client is imported,
 # hence the environment variable. `manage.py serve` empties it at start (stale files of an earlier
 # run would be summed in); several hosts each have their own.
-PROMETHEUS_MULTIPROC_DIR = Path(
-    env_str("PROMETHEUS_MULTIPROC_DIR") or DATA_DIR / ("prometheus-test" if TESTING else "prometheus")
+import os as _os  # noqa: E402
+
+_prometheus_env = env_str("PROMETHEUS_MULTIPROC_DIR")
+# A value this file defaulted (and exported for prometheus_client) is inherited by child
+# processes; it is not the operator's choice: a child with another CROWD_DATA_DIR (the fault
+# tests' private stacks) gets its own.
+_prometheus_defaulted = not _prometheus_env or _os.environ.get("CROWD_PROMETHEUS_DEFAULTED") == _prometheus_env
+PROMETHEUS_MULTIPROC_DIR = (
+    DATA_DIR / ("prometheus-test" if TESTING else "prometheus")
+    if _prometheus_defaulted
+    else Path(_prometheus_env)
 )
-if TESTING and "pytest" in sys.modules and not env_str("PROMETHEUS_MULTIPROC_DIR"):
+if TESTING and "pytest" in sys.modules and _prometheus_defaulted:
     import shutil as _shutil
 
     _shutil.rmtree(PROMETHEUS_MULTIPROC_DIR, ignore_errors=True)  # a test run starts from zero
 PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
-import os as _os  # noqa: E402
-
 _os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
+if _prometheus_defaulted:
+    _os.environ["CROWD_PROMETHEUS_DEFAULTED"] = str(PROMETHEUS_MULTIPROC_DIR)
 # /metrics answers these networks (the client address as TRUSTED_PROXIES makes it) ...
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
 try:

@@ -44,6 +44,7 @@ def _postgres_select_one(timeout: float) -> None:
     wrapper = connections["default"]
     pool = wrapper.pool if wrapper.settings_dict.get("OPTIONS", {}).get("pool") else None
     if pool is not None:
+        pool.open()  # as Django does before each getconn: a no-op once open
         # Waits at most `timeout` for a connection: with Postgres down the pool cannot make one.
         with pool.connection(timeout=timeout) as conn:
             conn.execute("SELECT 1").fetchone()
