@@ -474,7 +474,9 @@ _prometheus_env = env_str("PROMETHEUS_MULTIPROC_DIR")
 # A value this file defaulted (and exported for prometheus_client) is inherited by child
 # processes; it is not the operator's choice: a child with another CROWD_DATA_DIR (the fault
 # tests' private stacks) gets its own.
-_prometheus_defaulted = not _prometheus_env or _os.environ.get("CROWD_PROMETHEUS_DEFAULTED") == _prometheus_env
+_prometheus_defaulted = (
+    not _prometheus_env or _os.environ.get("CROWD_PROMETHEUS_DEFAULTED") == _prometheus_env
+)
 PROMETHEUS_MULTIPROC_DIR = (
     DATA_DIR / ("prometheus-test" if TESTING else "prometheus")
     if _prometheus_defaulted

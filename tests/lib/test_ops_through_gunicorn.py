@@ -81,11 +81,19 @@ def test_counters_sum_both_gunicorn_workers_and_the_celery_worker(stack):
         wait_for(lambda: tally.submitted >= 6, "six reviews", timeout=60)
     after = scrape(stack)  # served by one worker, summing both
     listed = {"route": "assignments", "method": "GET", "status": 200}
-    assert total(after, "crowd_http_requests_total", **listed) - total(before, "crowd_http_requests_total", **listed) == sent
+    assert (
+        total(after, "crowd_http_requests_total", **listed)
+        - total(before, "crowd_http_requests_total", **listed)
+        == sent
+    )
     reviews = total(after, "crowd_reviews_total") - total(before, "crowd_reviews_total")
     assert reviews == tally.submitted
     posted = {"route": "review", "method": "POST", "status": 302}
-    assert total(after, "crowd_http_requests_total", **posted) - total(before, "crowd_http_requests_total", **posted) == tally.submitted
+    assert (
+        total(after, "crowd_http_requests_total", **posted)
+        - total(before, "crowd_http_requests_total", **posted)
+        == tally.submitted
+    )
     assert total(after, "crowd_picker_picks_total") > total(before, "crowd_picker_picks_total")
     assert ("crowd_celery_queue_length", frozenset({("queue", "celery")})) in after
     assert ("crowd_picker_live_reservations", frozenset()) in after
