@@ -52,4 +52,6 @@ def child_exit(server, worker):
     if path:
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(worker.pid, path)
+        from lib.metrics import process_identifier
+
+        multiprocess.mark_process_dead(process_identifier(worker.pid), path)

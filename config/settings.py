@@ -486,7 +486,8 @@ if TESTING and "pytest" in sys.modules and _prometheus_defaulted:
     import shutil as _shutil
 
     _shutil.rmtree(PROMETHEUS_MULTIPROC_DIR, ignore_errors=True)  # a test run starts from zero
-PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+if _prometheus_defaulted:  # an operator's directory (a volume) is theirs to provide
+    PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
 _os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
 if _prometheus_defaulted:
     _os.environ["CROWD_PROMETHEUS_DEFAULTED"] = str(PROMETHEUS_MULTIPROC_DIR)

@@ -27,14 +27,29 @@ honoured) or a request with ``Authorization: Bearer <METRICS_TOKEN>``; anyone el
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 
 from django.conf import settings
 from django.urls import Resolver404, resolve
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
 from prometheus_client.core import GaugeMetricFamily
 
 log = logging.getLogger("crowd.metrics")
+
+# Files are named by host and pid, not pid alone: in docker-compose.yml the web and worker
+# containers share one directory (a volume) and their pids (1, 7, ...) would collide. Set before
+# any metric is made (they are all made below).
+_HOST = socket.gethostname().replace("_", "-")
+
+
+def process_identifier(pid: int | None = None) -> str:
+    return f"{_HOST}-{pid or os.getpid()}"
+
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    values.ValueClass = values.MultiProcessValue(process_identifier)
 
 # --- Definitions --------------------------------------------------------------------------------
 
@@ -161,13 +176,9 @@ def _task_retried(sender=None, request=None, **kwargs) -> None:
 
 
 def _pool_process_stopped(pid=None, **kwargs) -> None:
-    import os
-
-    from prometheus_client import multiprocess as mp
-
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if path:
-        mp.mark_process_dead(pid or os.getpid(), path)
+        multiprocess.mark_process_dead(process_identifier(pid), path)
 
 
 def connect_celery_signals() -> None:

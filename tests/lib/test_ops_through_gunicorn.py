@@ -74,7 +74,7 @@ def test_counters_sum_both_gunicorn_workers_and_the_celery_worker(stack):
         nonlocal sent
         assert request(stack.port, "GET", "/assignments/").status == 200
         sent += 1
-        return all((multiproc_dir / f"counter_{pid}.db").exists() for pid in workers) and sent >= 10
+        return all(list(multiproc_dir.glob(f"counter_*-{pid}.db")) for pid in workers) and sent >= 10
 
     wait_for(both_workers_counted, "requests served by both workers", timeout=60)
     with reviewing(stack, count=2) as tally:
