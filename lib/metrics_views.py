@@ -18,7 +18,7 @@ from django.http import HttpResponse
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from lib.metrics import render
-from lib.ratelimit import client_address
+from lib.ratelimit import client_address, from_trusted_proxy
 
 
 @lru_cache(maxsize=8)
@@ -33,13 +33,20 @@ def allowed(request) -> bool:
         scheme, _, given = header.partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
             return True
+    # The visitor behind a trusted proxy (which client_address may widen to its IPv6 /64), else
+    # the peer itself, exactly: loopback ::1 must stay ::1/128.
+    who = client_address(request) if from_trusted_proxy(request) else request.META.get("REMOTE_ADDR", "")
     try:
-        address = ipaddress.ip_address(client_address(request))
+        network = ipaddress.ip_network(who, strict=False)
     except ValueError:
         return False
-    if getattr(address, "ipv4_mapped", None):
-        address = address.ipv4_mapped
-    return any(address in network for network in _networks(tuple(settings.METRICS_ALLOWED_NETWORKS)))
+    mapped = getattr(network.network_address, "ipv4_mapped", None)
+    if mapped is not None and network.prefixlen == 128:
+        network = ipaddress.ip_network(mapped)
+    return any(
+        network.version == allowed_net.version and network.subnet_of(allowed_net)
+        for allowed_net in _networks(tuple(settings.METRICS_ALLOWED_NETWORKS))
+    )
 
 
 def metrics_view(request):

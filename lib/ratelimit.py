@@ -237,6 +237,11 @@ def _normalise(address) -> str:
     return str(ipaddress.ip_network(f"{address}/64", strict=False))
 
 
+def from_trusted_proxy(request) -> bool:
+    """True when the request came from an address in TRUSTED_PROXIES (whose headers are believed)."""
+    return _is_trusted(_parse(request.META.get("REMOTE_ADDR") or ""))
+
+
 def client_address(request) -> str:
     """The visitor's address: REMOTE_ADDR, unless that is a configured trusted proxy
     (TRUSTED_PROXIES); then the nearest address in X-Forwarded-For that is not a trusted proxy,

@@ -191,3 +191,11 @@ def test_drift_found_and_repaired_is_counted_by_entry(tags):
     assert moved(before, after, "crowd_denormalisation_drift_found_total", entry="document-pages") == 0
     task = "denorm.tasks.check_and_repair_denormalisations"
     assert moved(before, after, "crowd_celery_tasks_total", task=task, outcome="success") == 1
+
+
+@pytest.mark.django_db
+def test_ipv6_loopback_is_allowed_and_other_ipv6_refused(settings):
+    settings.METRICS_TOKEN = ""
+    assert Client(REMOTE_ADDR="::1").get("/metrics").status_code == 200
+    assert Client(REMOTE_ADDR="::ffff:127.0.0.1").get("/metrics").status_code == 200
+    assert Client(REMOTE_ADDR="2001:db8::5").get("/metrics").status_code == 403
