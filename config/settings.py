@@ -451,13 +451,24 @@ RESULTS_IN_ORDER_SETTLE_SECONDS = env_int("RESULTS_IN_ORDER_SETTLE_SECONDS", 5, 
 # Largest PDF an editor may upload through the admin, in bytes.
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024, minimum=1024)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
-    "loggers": {"crowd": {"level": env_str("LOG_LEVEL", "INFO")}},
-}
+# Logs (lib/logs.py): LOG_FORMAT=json gives one JSON object per line (production), text is the
+# development default; every record carries the request id (X-Request-ID). LOG_REQUESTS: one
+# line per request (crowd.request), on by default with JSON (text: gunicorn's access log).
+LOG_FORMAT = env_str("LOG_FORMAT", "text").lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
+LOG_REQUESTS = env_bool("LOG_REQUESTS", LOG_FORMAT == "json")
+from lib.logs import logging_config  # noqa: E402
+
+LOGGING = logging_config(
+    log_format=LOG_FORMAT,
+    level=env_str("LOG_LEVEL", "WARNING"),
+    crowd_level=env_str("LOG_LEVEL", "INFO"),
+)
+if not LOG_REQUESTS:
+    LOGGING["loggers"]["crowd.request"] = {"level": "WARNING"}
+# Celery workers keep these handlers (and so the format and the request id) instead of their own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Operations: health, metrics, logs (docs/operations.md, Monitoring) ------------------------
 
@@ -505,3 +516,15 @@ METRICS_TOKEN = env_secret("METRICS_TOKEN")
 MIDDLEWARE.insert(
     MIDDLEWARE.index("lib.health.HealthCheckMiddleware") + 1, "lib.metrics.RequestMetricsMiddleware"
 )
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("lib.metrics.RequestMetricsMiddleware") + 1, "lib.logs.RequestLogMiddleware"
+)
+
+# Errors to Sentry when SENTRY_DSN is set (sentry-sdk, Django and Celery integrations, no
+# personal data); nothing is loaded without it.
+SENTRY_DSN = env_secret("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", "production" if PRODUCTION else "development")
+if SENTRY_DSN:
+    from lib.logs import init_sentry  # noqa: E402
+
+    init_sentry(SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=env_str("SENTRY_RELEASE"))

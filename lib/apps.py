@@ -24,3 +24,7 @@ class LibConfig(AppConfig):
 
         # Task outcomes (crowd_celery_tasks_total), in whichever process runs the task.
         metrics.connect_celery_signals()
+        from lib import logs
+
+        # The request id into the tasks a request queues (lib/logs.py).
+        logs.connect_celery_signals()
