@@ -467,6 +467,10 @@ LOGGING = logging_config(
 )
 if not LOG_REQUESTS:
     LOGGING["loggers"]["crowd.request"] = {"level": "WARNING"}
+if LOG_FORMAT == "json":
+    import logging as _logging
+
+    _logging.captureWarnings(True)  # Python's warnings become records too: JSON, not stray text
 # Celery workers keep these handlers (and so the format and the request id) instead of their own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

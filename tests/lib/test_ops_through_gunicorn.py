@@ -1,7 +1,8 @@
 """Health and metrics through the production shape: a private stack (tests/faults/_stack.py) with
 a real gunicorn of two workers, a real Celery worker with beat, and private PostgreSQL, Redis and
 memcached that these tests stop. /readyz answers 200 "degraded" with Redis stopped and 503 with
-Postgres stopped; /metrics sums both gunicorn workers and the Celery worker (multiprocess mode)."""
+Postgres stopped; /metrics sums both gunicorn workers and the Celery worker (multiprocess mode);
+with LOG_FORMAT=json every request is a JSON line with its id, and the task it queued logs it."""
 
 from __future__ import annotations
 
@@ -12,14 +13,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.faults._servers import wait_for
-from tests.faults._stack import request, reviewing, running_stack
+from tests.faults._stack import CSRF_INPUT, PASSWORD, request, reviewing, running_stack
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def stack():
-    with running_stack() as stack:
+    with running_stack(LOG_FORMAT="json", LOG_LEVEL="INFO") as stack:
         yield stack
 
 
@@ -115,6 +116,60 @@ def test_metrics_are_refused_to_an_outsider_behind_a_trusted_proxy(stack):
     conn.request("GET", "/metrics", headers={"Host": "127.0.0.1", "X-Forwarded-For": "203.0.113.9"})
     assert conn.getresponse().status == 200
     conn.close()
+
+
+def json_lines(stack, name: str) -> list[dict]:
+    return [json.loads(line) for line in stack.logs[name].read_text().splitlines() if line.startswith("{")]
+
+
+def test_a_request_logs_a_json_line_and_its_task_logs_the_same_id(stack):
+    stack.manage(
+        "shell",
+        "-c",
+        "from tests import factories; factories.make_user('chief', is_staff=True, is_superuser=True)",
+    )
+    cookies: dict[str, str] = {}
+
+    def call(method, path, form=None):
+        reply = request(stack.port, method, path, cookies=cookies, form=form)
+        cookies.update({name: morsel.value for name, morsel in reply.cookies.items()})
+        return reply
+
+    page = call("GET", "/account/login/")
+    token = CSRF_INPUT.search(page.body).group(1)
+    assert (
+        call(
+            "POST",
+            "/account/login/",
+            {"username": "chief", "password": PASSWORD, "csrfmiddlewaretoken": token},
+        ).status
+        == 302
+    )
+    page = call("GET", "/staff/denormalisations/")
+    token = CSRF_INPUT.search(page.body).group(1)
+    queued = call("POST", "/staff/denormalisations/page-review-count/check/", {"csrfmiddlewaretoken": token})
+    assert queued.status == 302
+    request_id = queued.headers["X-Request-ID"]
+
+    def task_logged() -> bool:
+        return any(
+            line["request_id"] == request_id and line["logger"] == "crowd.task"
+            for line in json_lines(stack, "worker")
+        )
+
+    wait_for(task_logged, "the worker's line for the queued task", timeout=60)
+    (line,) = [line for line in json_lines(stack, "web") if line["request_id"] == request_id]
+    assert (line["logger"], line["route"], line["status"]) == (
+        "crowd.request",
+        "staff-denormalisation-check",
+        302,
+    )
+    assert isinstance(line["reviewer_id"], int)
+    # Everything gunicorn and Django wrote is JSON, one object per line.
+    web_lines = [line for line in stack.logs["web"].read_text().splitlines() if line.strip()]
+    not_json = [line for line in web_lines if not line.startswith("{")]
+    assert not not_json, not_json[:5]
+    assert len(web_lines) > 20
 
 
 def test_readyz_is_503_with_postgres_stopped_and_healthz_still_200(stack):
