@@ -172,6 +172,28 @@ def test_a_request_logs_a_json_line_and_its_task_logs_the_same_id(stack):
     assert len(web_lines) > 20
 
 
+def test_a_graceful_reload_replaces_the_workers_without_a_failed_request(stack):
+    """SIGHUP to the master (docs/operations.md, Zero-downtime deploys): new workers start, the
+    old ones finish their requests and go; reviewers reviewing meanwhile see no error."""
+    import os
+    import signal
+
+    master = psutil.Process(stack.procs["web"].pid)
+    old_workers = {child.pid for child in master.children()}
+    with reviewing(stack, count=3) as tally:
+        wait_for(lambda: tally.submitted >= 3, "reviews before the reload", timeout=60)
+        os.kill(master.pid, signal.SIGHUP)
+        wait_for(
+            lambda: (now := {c.pid for c in master.children()}) and not (now & old_workers) and len(now) == 2,
+            "the workers replaced",
+            timeout=60,
+        )
+        at_reload = tally.submitted
+        wait_for(lambda: tally.submitted >= at_reload + 3, "reviews after the reload", timeout=60)
+    assert tally.errors == [], tally.errors[:3]
+    assert readyz(stack)[0] == 200
+
+
 def test_readyz_is_503_with_postgres_stopped_and_healthz_still_200(stack):
     stack.stop_postgres()
     try:
