@@ -143,6 +143,11 @@ def _publishing(sender=None, headers=None, **kwargs) -> None:
         headers[HEADER_KEY] = request_id
 
 
+# Tokens of the ids set for running tasks, by task id: reset when the task ends, so a task run
+# eagerly inside a request (``apply()``) hands the request its own id back.
+_task_tokens: dict[str, contextvars.Token] = {}
+
+
 def _task_starting(sender=None, task_id=None, task=None, **kwargs) -> None:
     request = getattr(task, "request", None)
     request_id = getattr(request, HEADER_KEY, None) or (getattr(request, "headers", None) or {}).get(
@@ -150,7 +155,11 @@ def _task_starting(sender=None, task_id=None, task=None, **kwargs) -> None:
     )
     # A task queued outside any request (beat, a command) gets an id of its own: its lines still
     # group together.
-    request_id_var.set(request_id if request_id and _VALID_ID.match(str(request_id)) else new_request_id())
+    token = request_id_var.set(
+        request_id if request_id and _VALID_ID.match(str(request_id)) else new_request_id()
+    )
+    if task_id:
+        _task_tokens[task_id] = token
     task_log.info(
         "task %s started",
         getattr(task, "name", sender),
@@ -158,7 +167,14 @@ def _task_starting(sender=None, task_id=None, task=None, **kwargs) -> None:
     )
 
 
-def _task_finished(sender=None, **kwargs) -> None:
+def _task_finished(sender=None, task_id=None, **kwargs) -> None:
+    token = _task_tokens.pop(task_id, None) if task_id else None
+    try:
+        if token is not None:
+            request_id_var.reset(token)
+            return
+    except ValueError:  # set in another context (a thread pool): nothing to restore
+        pass
     request_id_var.set(None)
 
 
