@@ -498,9 +498,16 @@ PROMETHEUS_MULTIPROC_DIR = (
     else Path(_prometheus_env)
 )
 if TESTING and "pytest" in sys.modules and _prometheus_defaulted:
+    # Each test run its own empty directory (a run's counters start from zero, and two runs in
+    # one checkout never wipe each other's files); those of runs that ended are removed.
     import shutil as _shutil
 
-    _shutil.rmtree(PROMETHEUS_MULTIPROC_DIR, ignore_errors=True)  # a test run starts from zero
+    PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
+    for _old in PROMETHEUS_MULTIPROC_DIR.iterdir():
+        if _old.name.isdigit() and not Path(f"/proc/{_old.name}").exists():
+            _shutil.rmtree(_old, ignore_errors=True)
+    PROMETHEUS_MULTIPROC_DIR = PROMETHEUS_MULTIPROC_DIR / str(_os.getpid())
+    _shutil.rmtree(PROMETHEUS_MULTIPROC_DIR, ignore_errors=True)
 if _prometheus_defaulted:  # an operator's directory (a volume) is theirs to provide
     PROMETHEUS_MULTIPROC_DIR.mkdir(parents=True, exist_ok=True)
 _os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
