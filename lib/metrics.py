@@ -48,8 +48,23 @@ def process_identifier(pid: int | None = None) -> str:
     return f"{_HOST}-{pid or os.getpid()}"
 
 
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+def multiprocess_dir() -> str | None:
+    """The directory of the multiprocess files, or None when it is not set or does not exist
+    (then each process counts for itself, and says so once: a missing volume must not stop the
+    site, whose every request counts)."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return path if path and os.path.isdir(path) else None
+
+
+if multiprocess_dir():
     values.ValueClass = values.MultiProcessValue(process_identifier)
+else:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        log.warning(
+            "PROMETHEUS_MULTIPROC_DIR %s does not exist: /metrics shows this process's counts only",
+            os.environ["PROMETHEUS_MULTIPROC_DIR"],
+        )
+    values.ValueClass = values.MutexValue
 
 # --- Definitions --------------------------------------------------------------------------------
 
@@ -176,7 +191,7 @@ def _task_retried(sender=None, request=None, **kwargs) -> None:
 
 
 def _pool_process_stopped(pid=None, **kwargs) -> None:
-    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = multiprocess_dir()
     if path:
         multiprocess.mark_process_dead(process_identifier(pid), path)
 
@@ -319,6 +334,16 @@ class ScrapeTimeCollector:
         yield family
 
 
+class _OwnCounts:
+    """This process's metrics (no multiprocess directory)."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def collect(self):
+        return self.source.collect()
+
+
 def wipe_multiprocess_dir() -> None:
     """Empty PROMETHEUS_MULTIPROC_DIR before the processes that write it start (manage.py serve)."""
     directory = settings.PROMETHEUS_MULTIPROC_DIR
@@ -330,6 +355,12 @@ def wipe_multiprocess_dir() -> None:
 def render() -> bytes:
     """The exposition of every process's metrics plus the scrape-time ones."""
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
+    path = multiprocess_dir()
+    if path and values.ValueClass is not values.MutexValue:
+        multiprocess.MultiProcessCollector(registry, path=path)
+    else:
+        from prometheus_client import REGISTRY
+
+        registry.register(_OwnCounts(REGISTRY))
     registry.register(ScrapeTimeCollector())
     return generate_latest(registry)
