@@ -42,4 +42,38 @@ max_requests = 0
 # fork with it: a new or replaced worker serves at once instead of spending its first requests
 # importing. Nothing opens a connection at import (the clients are lazy), so no socket is shared.
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") != "0"
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+# LOG_FORMAT=json (lib/logs.py): Django logs one JSON line per request (crowd.request, with the
+# request id), so gunicorn's text access log is off unless asked for, and gunicorn's own lines
+# (workers booting, timeouts) are JSON objects too.
+_json_logs = os.environ.get("LOG_FORMAT", "text").lower() == "json"
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "" if _json_logs else "-") or None
+if _json_logs:
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "lib.logs.JsonFormatter"}},
+        "handlers": {
+            "error_console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            },
+            "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
+        },
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
+    }
+
+
+def child_exit(server, worker):
+    """A worker gone (stopped, killed, replaced): prometheus-client's multiprocess mode drops its
+    live gauge files (lib/metrics.py; its counters stay, summed into every scrape)."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        from prometheus_client import multiprocess
+
+        from lib.metrics import process_identifier
+
+        multiprocess.mark_process_dead(process_identifier(worker.pid), path)

@@ -41,7 +41,12 @@ EVENTS = (STALE_REMOVED, REDIS_UNAVAILABLE, POOL_UNAVAILABLE, POOL_REFILLED)
 
 # Flushed on the counting thread: a pick already talks to Postgres, one more insert every ten
 # seconds is nothing beside it.
-COUNTER = HourlyCounter(store="assignments.actions:add_picker_counts", logger="crowd.picker", what="picker")
+COUNTER = HourlyCounter(
+    store="assignments.actions:add_picker_counts",
+    logger="crowd.picker",
+    what="picker",
+    metric="lib.metrics:count_picker",  # crowd_picker_picks_total{source}, crowd_picker_events_total
+)
 count = COUNTER.count
 pending = COUNTER.pending
 flush = COUNTER.flush

@@ -13,7 +13,7 @@ import redis
 from django.db import transaction
 
 from denorm.registry import Denormalisation, Drift, _registry, all_entries
-from lib import keys
+from lib import keys, metrics
 from lib.redis_client import get_redis
 
 log = logging.getLogger("crowd.denormalisation")
@@ -310,6 +310,7 @@ def _check_and_repair_one(entry: Denormalisation) -> CheckOutcome:
     seconds = time.monotonic() - started
     summary = f"{repaired}; found {drift}" if repaired else ""
     _record(entry.name, drift=drift, check_seconds=seconds, repair=summary)
+    metrics.count_denormalisation_check(entry.name, drifted=not drift.ok, repaired=bool(repaired))
     if not drift.ok:
         level = logging.WARNING if entry.kept_current_on_commit else logging.INFO
         if repaired:

@@ -20,3 +20,11 @@ class LibConfig(AppConfig):
 
         # A session starts renewed: the login saves it anyway, so the stamp costs no write.
         user_logged_in.connect(stamp_session_renewal, dispatch_uid="crowd-session-renewal")
+        from lib import metrics
+
+        # Task outcomes (crowd_celery_tasks_total), in whichever process runs the task.
+        metrics.connect_celery_signals()
+        from lib import logs
+
+        # The request id into the tasks a request queues (lib/logs.py).
+        logs.connect_celery_signals()

@@ -36,7 +36,14 @@ def current_hour() -> datetime:
 
 class HourlyCounter:
     def __init__(
-        self, *, store: str, logger: str, what: str, flush_seconds: float = 10.0, background: bool = False
+        self,
+        *,
+        store: str,
+        logger: str,
+        what: str,
+        flush_seconds: float = 10.0,
+        background: bool = False,
+        metric: str = "",
     ):
         # ``store``: "module:function" taking ``rows=[(hour, name, n), ...]``. Resolved at flush
         # time: counters are created before Django's app registry is ready (Celery signals).
@@ -50,11 +57,17 @@ class HourlyCounter:
         self._last_flush = time.monotonic()
         self._flushing = False
         self._exit_flush_registered = False
+        # ``metric``: "module:function" taking (name, n), called on every count (lib/metrics.py:
+        # the same events as Prometheus counters, which are never lost and need no flush).
+        self.metric = metric
+        self._metric_function = None
 
     def count(self, name: str, n: int = 1) -> None:
         """Count ``n`` events; adds them to Postgres when the last flush is old enough."""
         if n <= 0:
             return
+        if self.metric:
+            self._count_metric(name, n)
         with self._lock:
             self._pending[(current_hour(), name)] += n
             due = not self._flushing and time.monotonic() - self._last_flush >= self.flush_seconds
@@ -71,6 +84,12 @@ class HourlyCounter:
             ).start()
         else:
             self.flush()
+
+    def _count_metric(self, name: str, n: int) -> None:
+        if self._metric_function is None:
+            module, function = self.metric.split(":")
+            self._metric_function = getattr(importlib.import_module(module), function)
+        self._metric_function(name, n)
 
     def _flush_in_background(self) -> None:
         try:

@@ -26,7 +26,7 @@ from functools import lru_cache
 import redis
 from django.conf import settings
 
-from lib import keys
+from lib import keys, metrics
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
 
@@ -104,6 +104,13 @@ def _retry_after(limit: int, window: int, current: int, previous: int, fraction:
 def hit(limits: list[Limit], *, now: float | None = None) -> Exceeded | None:
     """Count one hit against each limit, in order; the first refused one is returned (a refused
     hit is not counted against it; limits checked before it did count the hit)."""
+    exceeded = _hit(limits, now=now)
+    if exceeded is not None:
+        metrics.count_rate_limit_refusal(exceeded.scope)  # crowd_rate_limit_refusals_total{limit}
+    return exceeded
+
+
+def _hit(limits: list[Limit], *, now: float | None = None) -> Exceeded | None:
     now = time.time() if now is None else now
     try:
         client = get_redis()
@@ -228,6 +235,11 @@ def _normalise(address) -> str:
     if address.ipv4_mapped is not None:
         return str(address.ipv4_mapped)
     return str(ipaddress.ip_network(f"{address}/64", strict=False))
+
+
+def from_trusted_proxy(request) -> bool:
+    """True when the request came from an address in TRUSTED_PROXIES (whose headers are believed)."""
+    return _is_trusted(_parse(request.META.get("REMOTE_ADDR") or ""))
 
 
 def client_address(request) -> str:

@@ -49,6 +49,7 @@ COUNTER = HourlyCounter(
     logger="crowd.pagecache",
     what="page cache",
     background=True,
+    metric="lib.metrics:count_page_cache",
 )
 count = COUNTER.count
 pending = COUNTER.pending

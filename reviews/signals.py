@@ -6,6 +6,8 @@ to update Redis and memcached; Postgres counters are updated inside the transact
 
 from django.dispatch import Signal
 
+from lib import metrics
+
 # kwargs: review_id, page_id, reviewer_id, review_count (the page's count after this review),
 # completed_assignment_ids (assignments for which the page just reached the threshold),
 # active_assignment_ids (the active assignments containing the page: the picker's reservations
@@ -18,9 +20,11 @@ from django.dispatch import Signal
 # ((member_id, party_id) of the document), which spare the receivers a query each; a receiver
 # reads them from Postgres when they are absent.
 review_recorded = Signal()
+review_recorded.connect(metrics.count_review, dispatch_uid="crowd-metrics-reviews")  # crowd_reviews_total
 
 # kwargs: page_id, reviewer_id, active_assignment_ids, holder (as for review_recorded)
 page_skipped = Signal()
+page_skipped.connect(metrics.count_skip, dispatch_uid="crowd-metrics-skips")  # crowd_skips_total
 
 # kwargs: document_id. Sent after an import committed a document's pages.
 document_imported = Signal()

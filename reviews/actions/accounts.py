@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from lib import metrics
 from reviews.account_rules import ANON_PREFIX, AccountError, check_username
 from reviews.models import Reviewer
 
@@ -33,6 +34,7 @@ def create_anonymous_reviewer(*, created_from: str = "") -> AbstractBaseUser:
         user.username = f"{ANON_PREFIX}{user.pk}"
         user.save(update_fields=["username"])
         Reviewer.objects.create(user=user, anonymous=True, created_from=created_from[:64])
+        transaction.on_commit(metrics.count_first_review)  # crowd_first_reviews_total
     return user
 
 

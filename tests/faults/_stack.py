@@ -192,7 +192,8 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running_stack():
+def running_stack(**env: str):
+    """The whole stack; ``env``: settings of its processes beyond make_env's (e.g. LOG_FORMAT)."""
     stack = Stack(short_tempdir("fs-"))
     try:
         stack.start_postgres()
@@ -200,6 +201,7 @@ def running_stack():
         stack.start_redis()
         stack.memcached.start()
         stack.make_env()
+        stack.env.update(env)
         stack.manage("migrate", "--noinput", "-v", "0")
         stack.manage("shell", "-c", SEED)
         stack.manage("rebuild_denormalisations")

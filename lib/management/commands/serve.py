@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand
 
 from lib import services
 from lib.actions import ensure_editor_account
+from lib.metrics import wipe_multiprocess_dir
 
 
 def _interrupt(signum, frame):
@@ -47,6 +48,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, workers: int | None, **options):
         password = self._ensure_editor()
+        wipe_multiprocess_dir()  # the previous run's counters would be summed into this one's
         bin_dir = Path(sys.executable).parent
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SERVE_MEDIA": "1"}
         children = [
