@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "lib.middleware.SessionRenewalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Sets the signed device cookie after a password login (lib.login_throttle's known devices).
+    "lib.device_cookie.DeviceCookieMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -433,6 +435,9 @@ RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS = env_int("RATE_LIMIT_LOGIN_FAILURES_PER_A
 RATE_LIMIT_LOGIN_WINDOW_SECONDS = env_int("RATE_LIMIT_LOGIN_WINDOW_SECONDS", 900, minimum=1)
 RATE_LIMIT_LOGIN_BASE_DELAY_SECONDS = env_int("RATE_LIMIT_LOGIN_BASE_DELAY_SECONDS", 2, minimum=1)
 RATE_LIMIT_LOGIN_MAX_DELAY_SECONDS = env_int("RATE_LIMIT_LOGIN_MAX_DELAY_SECONDS", 300, minimum=1)
+# Staff get one email per window when their account reaches its failure threshold: only when the
+# site has email configured (EMAIL_HOST or EMAIL_BACKEND), never into the development console.
+LOGIN_ALERT_EMAIL = env_bool("LOGIN_ALERT_EMAIL", bool(EMAIL_HOST or env_str("EMAIL_BACKEND")))
 # Password reset requests allowed per address and per email address per hour.
 RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS_PER_HOUR = env_int(
     "RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS_PER_HOUR", 10, minimum=1

@@ -149,6 +149,12 @@ def login_lock(scope: str, ident: str) -> str:
     return f"{_P}:login:{{{scope}:{digest}}}:lock"
 
 
+def login_alert(account: str) -> str:
+    """Redis: set while a staff account's failed-login email of this window has been sent."""
+    digest = hashlib.sha256(account.encode()).hexdigest()[:32]
+    return f"{_P}:login:{{account:{digest}}}:alerted"
+
+
 # Full-page cache (pagecache/): memcached, through Django's default cache (so the final key
 # carries the cache's KEY_PREFIX and version: "<prefix>:1:<key>").
 def page_generation(name: str) -> str:
