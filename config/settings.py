@@ -107,6 +107,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Sets the signed device cookie after a password login (lib.login_throttle's known devices).
     "lib.device_cookie.DeviceCookieMiddleware",
+    # Inside auth and messages: records a review held at the new-account limit once its visitor
+    # is signed in (reviews.held_reviews).
+    "reviews.held_reviews.HeldReviewMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -428,6 +431,8 @@ RATE_LIMIT_SESSION_PER_MINUTE = env_int("RATE_LIMIT_SESSION_PER_MINUTE", 60, min
 RATE_LIMIT_ADDRESS_PER_MINUTE = env_int("RATE_LIMIT_ADDRESS_PER_MINUTE", 600, minimum=1)
 # New anonymous accounts (first writes without a session) allowed per address per hour.
 RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR = env_int("RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR", 20, minimum=1)
+# Accounts saved with a username and password by visitors over that limit (reviews.held_views).
+RATE_LIMIT_NAMED_ACCOUNTS_PER_HOUR = env_int("RATE_LIMIT_NAMED_ACCOUNTS_PER_HOUR", 200, minimum=1)
 # Failed logins (public and admin): after this many failures per account / per address within
 # the window, each further failure locks it for a delay doubling from BASE up to MAX seconds.
 RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT = env_int("RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
