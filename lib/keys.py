@@ -165,14 +165,15 @@ def page_generation(name: str) -> str:
 
 
 def cached_page(digest: str) -> str:
-    """memcached: one cached response, by a digest of host, path+query and the generations."""
+    """memcached: one cached response, by a digest of scheme, host, path+query and the generations."""
     return f"{_P}:page:{digest}"
 
 
-def nginx_page(request_uri: str) -> str:
-    """memcached: a cached page's body for nginx's memcached module, by the raw request URI
-    (deploy/nginx.conf builds the same key: "<KEY_PREFIX>:1:crowd:v1:nginx:$request_uri")."""
-    return f"{_P}:nginx:{request_uri}"
+def nginx_page(where: str) -> str:
+    """memcached: a cached page's body for nginx's memcached module, by scheme, Host header and
+    raw request URI (deploy/nginx.conf.template builds the same key:
+    "<KEY_PREFIX>:1:crowd:v1:nginx:$scheme://$http_host$request_uri")."""
+    return f"{_P}:nginx:{where}"
 
 
 def nginx_page_index(generation: str, bucket: int) -> str:
