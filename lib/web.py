@@ -8,7 +8,8 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.views import defaults
@@ -113,3 +114,17 @@ def page_not_found(request, exception):
     if request.path.startswith(JSON_PATH_PREFIX):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+FAVICON_SECONDS = 24 * 60 * 60
+
+
+def favicon(request):
+    """``/favicon.ico``: browsers (and the admin, which links none) ask for it at the root. The
+    file is ``static/favicon.ico`` (the pages link ``favicon.svg`` too)."""
+    path = settings.BASE_DIR / "static" / "favicon.ico"
+    if request.method not in ("GET", "HEAD") or not path.exists():
+        raise Http404("No favicon")
+    response = FileResponse(path.open("rb"), content_type="image/x-icon")
+    response["Cache-Control"] = f"public, max-age={FAVICON_SECONDS}"
+    return response
