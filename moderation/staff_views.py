@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from lib.web import allow_methods, error_page, staff_only
+from lib.web import allow_methods, error_page, staff_required
 from moderation import exemptions, selectors
 from moderation.actions.exemptions import (
     MAX_HOURS,
@@ -29,7 +29,7 @@ from reviews.selectors import BIGINT_MAX
 
 
 @never_cache
-@staff_only
+@staff_required
 @allow_methods("GET", "HEAD")
 def suspicious(request):
     return render(
@@ -80,7 +80,7 @@ def _decide(request, action, done: str, failed: str):
 
 
 @never_cache
-@staff_only
+@staff_required
 @allow_methods("POST")
 def quarantine(request):
     """Quarantine one reviewer or a whole burst (``user`` repeated), with a reason."""
@@ -93,7 +93,7 @@ def quarantine(request):
 
 
 @never_cache
-@staff_only
+@staff_required
 @allow_methods("POST")
 def release(request):
     """Release quarantined reviewers: their reviews count again."""
@@ -113,7 +113,7 @@ def _small_int(value: str, *, code: str, message: str) -> int:
 
 
 @never_cache
-@staff_only
+@staff_required
 @allow_methods("POST")
 def exempt(request):
     """Exempt an address range from the new-account limit for some hours, with a reason."""
@@ -135,7 +135,7 @@ def exempt(request):
 
 
 @never_cache
-@staff_only
+@staff_required
 @allow_methods("POST")
 def end_exemption(request):
     """End an exemption now: the new-account limit applies to the range again."""
