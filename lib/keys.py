@@ -118,6 +118,11 @@ def assignment_pool(assignment_id: int) -> str:
     return f"{_P}:pool:a:{assignment_id}"
 
 
+def assignment_pool_filled(assignment_id: int) -> str:
+    """memcached: when the assignment's pool was last filled (Unix seconds), beside the pool."""
+    return f"{_P}:pool:a:{assignment_id}:filled"
+
+
 # Rate limits (lib/ratelimit.py): sliding windows, two fixed-window counters per identity.
 def rate_limit(scope: str, ident: str, window_seconds: int, index: int) -> str:
     """Redis counter of hits by one identity (address, session digest, username) in the
