@@ -185,7 +185,11 @@ def store_pool(assignment_id: int, ids: list[int]) -> None:
     _client().run(key, "set", _encode(ids), expire=POOL_TTL)
     # When it was filled: the check tells a pool lagging by design from one nobody refills.
     _client().run(
-        keys.assignment_pool_filled(assignment_id), "set", repr(time.time()).encode(), expire=POOL_TTL, route=key
+        keys.assignment_pool_filled(assignment_id),
+        "set",
+        repr(time.time()).encode(),
+        expire=POOL_TTL,
+        route=key,
     )
 
 

@@ -37,7 +37,11 @@ def read(request) -> dict | None:
         value = signing.loads(raw, salt=SALT, max_age=MAX_AGE_SECONDS)
     except signing.BadSignature:
         return None
-    if not isinstance(value, dict) or not isinstance(value.get("n"), str) or not isinstance(value.get("u"), list):
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("n"), str)
+        or not isinstance(value.get("u"), list)
+    ):
         return None
     return value
 

@@ -120,13 +120,17 @@ def exempt(request):
     back = reverse("staff-suspicious")
     try:
         hours = _small_int(
-            request.POST.get("hours", ""), code="bad_hours", message=f"Give a duration of 1 to {MAX_HOURS} hours."
+            request.POST.get("hours", ""),
+            code="bad_hours",
+            message=f"Give a duration of 1 to {MAX_HOURS} hours.",
         )
         exemption = create_address_exemption(
             network=request.POST.get("network", ""), hours=hours, reason=_reason(request), by=request.user
         )
     except (ExemptionError, QuarantineError) as exc:
-        return error_page(request, status=400, title="Nothing was exempted", message=exc.message, retry_url=back)
+        return error_page(
+            request, status=400, title="Nothing was exempted", message=exc.message, retry_url=back
+        )
     messages.success(
         request,
         f"{exemption.network} is exempt from the new-account limit until {exemption.until:%d %b %H:%M} UTC.",
@@ -141,12 +145,16 @@ def end_exemption(request):
     """End an exemption now: the new-account limit applies to the range again."""
     back = reverse("staff-suspicious")
     try:
-        exemption_id = _small_int(request.POST.get("exemption", ""), code="no_such_exemption", message="No such exemption.")
+        exemption_id = _small_int(
+            request.POST.get("exemption", ""), code="no_such_exemption", message="No such exemption."
+        )
         if not 0 < exemption_id <= BIGINT_MAX:
             raise ExemptionError("No such exemption.", code="no_such_exemption")
         exemption = end_address_exemption(exemption_id=exemption_id, by=request.user)
     except ExemptionError as exc:
         status = 404 if exc.code == "no_such_exemption" else 400
-        return error_page(request, status=status, title="Nothing was ended", message=exc.message, retry_url=back)
+        return error_page(
+            request, status=status, title="Nothing was ended", message=exc.message, retry_url=back
+        )
     messages.success(request, f"The exemption of {exemption.network} has ended.")
     return redirect(back)

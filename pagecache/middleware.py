@@ -115,7 +115,9 @@ def _page_key(request, values: dict[str, int], time_part: str) -> str:
     generation_text = ",".join(f"{name}={values[name]}" for name in sorted(values))
     # The scheme too: a page rendered for https (X-Forwarded-Proto from a trusted proxy) holds
     # https links and must never be served to an http request, nor the other way round.
-    text = f"{request.scheme}\n{request.get_host()}\n{request.get_full_path()}\n{generation_text}\n{time_part}"
+    text = (
+        f"{request.scheme}\n{request.get_host()}\n{request.get_full_path()}\n{generation_text}\n{time_part}"
+    )
     return keys.cached_page(hashlib.sha256(text.encode()).hexdigest())
 
 

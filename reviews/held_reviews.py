@@ -37,7 +37,9 @@ SESSION_KEY = "crowd_held_review"
 _RETRY_PREFIX = "/review/"
 
 
-def hold(request, *, page_id: int, action: str, tag_slugs: list[str], assignment_id: int | None, retry_after: int) -> None:
+def hold(
+    request, *, page_id: int, action: str, tag_slugs: list[str], assignment_id: int | None, retry_after: int
+) -> None:
     """Keep a review the new-account limit refused in the session (replacing any held before)."""
     request.session[SESSION_KEY] = {
         "page_id": int(page_id),
@@ -97,11 +99,17 @@ def record(request, user) -> bool | None:
 
 def _recorded(request, value: dict, created: bool) -> None:
     if created:
-        _tell(request, messages.SUCCESS, f"Your review of page {value['page_id']} is recorded now. Thank you!")
+        _tell(
+            request, messages.SUCCESS, f"Your review of page {value['page_id']} is recorded now. Thank you!"
+        )
 
 
 def _refused(request, value: dict, exc: ReviewError) -> None:
-    _tell(request, messages.WARNING, f"Your held review of page {value['page_id']} could not be recorded: {exc.message}")
+    _tell(
+        request,
+        messages.WARNING,
+        f"Your held review of page {value['page_id']} could not be recorded: {exc.message}",
+    )
 
 
 def _tell(request, level: int, text: str) -> None:
@@ -151,6 +159,10 @@ class HeldReviewMiddleware:
         ):
             retry_with_new_account(request)
         response = self.get_response(request)
-        if held(request) is not None and getattr(request, "user", None) is not None and request.user.is_authenticated:
+        if (
+            held(request) is not None
+            and getattr(request, "user", None) is not None
+            and request.user.is_authenticated
+        ):
             record(request, request.user)
         return response

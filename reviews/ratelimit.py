@@ -85,7 +85,9 @@ def hit_named_account(request, *, now: float | None = None) -> RateLimited | Non
     (RATE_LIMIT_NAMED_ACCOUNTS_PER_HOUR): a human step (a name, a password the validators
     accept), so a far higher allowance, but still bounded."""
     now = time.time() if now is None else now
-    limit = Limit("named-account", client_address(request), settings.RATE_LIMIT_NAMED_ACCOUNTS_PER_HOUR, _HOUR)
+    limit = Limit(
+        "named-account", client_address(request), settings.RATE_LIMIT_NAMED_ACCOUNTS_PER_HOUR, _HOUR
+    )
     return limiter.hit([limit], now=now)
 
 

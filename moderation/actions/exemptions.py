@@ -59,7 +59,11 @@ def create_address_exemption(
     now = timezone.now()
     with transaction.atomic():
         return AddressExemption.objects.create(
-            network=str(parsed), reason=text, created_by=by, created_at=now, until=now + timedelta(hours=hours)
+            network=str(parsed),
+            reason=text,
+            created_by=by,
+            created_at=now,
+            until=now + timedelta(hours=hours),
         )
 
 

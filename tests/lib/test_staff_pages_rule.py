@@ -35,9 +35,13 @@ STAFF_ROUTES = _staff_routes()
 
 
 def test_the_staff_pages_are_all_found():
-    assert {"staff/triage/", "staff/suspicious/", "staff/activity/", "staff/denormalisations/", "staff/cache/"} <= set(
-        STAFF_ROUTES
-    )
+    assert {
+        "staff/triage/",
+        "staff/suspicious/",
+        "staff/activity/",
+        "staff/denormalisations/",
+        "staff/cache/",
+    } <= set(STAFF_ROUTES)
     assert any(r.startswith("staff/sources/") for r in STAFF_ROUTES)
 
 

@@ -59,7 +59,9 @@ def test_tag_exports_are_safe_too(client, hostile, settings, tag):
     settings.RESULTS_IN_ORDER_SETTLE_SECONDS = 0
     rows = _rows(client.get(f"/exports/tags/{tag}.csv"))
     assert len(rows) == len(HOSTILE_TITLES)
-    assert not any(value.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for value in row.values())
+    assert not any(
+        value.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for value in row.values()
+    )
 
 
 def test_json_lines_stay_raw(client, hostile, settings):

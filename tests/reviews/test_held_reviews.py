@@ -85,7 +85,11 @@ def test_the_21st_visitor_can_save_an_account_and_their_review_is_recorded(pages
     assert form.status_code == 200 and 'name="password1"' in form.content.decode()
     response = client.post(
         "/account/claim/",
-        {"username": "newsdesk-jo", "password1": "a fine long secret 42", "password2": "a fine long secret 42"},
+        {
+            "username": "newsdesk-jo",
+            "password1": "a fine long secret 42",
+            "password2": "a fine long secret 42",
+        },
     )
     assert response.status_code == 302
     account = User.objects.get(username="newsdesk-jo")
@@ -155,16 +159,27 @@ def test_editors_exempt_and_end_from_the_staff_page_and_bad_input_changes_nothin
     ):
         assert staff.post("/staff/suspicious/exempt/", bad).status_code == 400
     assert not AddressExemption.objects.exists()
-    response = staff.post("/staff/suspicious/exempt/", {"network": "203.0.113.7/24", "hours": "3", "reason": "Class 5B"})
+    response = staff.post(
+        "/staff/suspicious/exempt/", {"network": "203.0.113.7/24", "hours": "3", "reason": "Class 5B"}
+    )
     assert response.status_code == 302
     exemption = AddressExemption.objects.get()
-    assert (exemption.network, exemption.created_by, exemption.reason) == ("203.0.113.0/24", editor, "Class 5B")
+    assert (exemption.network, exemption.created_by, exemption.reason) == (
+        "203.0.113.0/24",
+        editor,
+        "Class 5B",
+    )
     assert staff.post("/staff/suspicious/exempt/end/", {"exemption": "999999"}).status_code == 404
     assert staff.post("/staff/suspicious/exempt/end/", {"exemption": str(exemption.pk)}).status_code == 302
     assert staff.post("/staff/suspicious/exempt/end/", {"exemption": str(exemption.pk)}).status_code == 400
     reviewer = factories.make_user("plain")
     other = Client()
     other.force_login(reviewer)
-    assert other.post("/staff/suspicious/exempt/", {"network": "1.2.3.0/24", "hours": "3", "reason": "x"}).status_code == 403
+    assert (
+        other.post(
+            "/staff/suspicious/exempt/", {"network": "1.2.3.0/24", "hours": "3", "reason": "x"}
+        ).status_code
+        == 403
+    )
     with pytest.raises(ExemptionError):
         create_address_exemption(network="2001:db8::/16", hours=1, reason="x", by=editor)
