@@ -34,6 +34,4 @@ def page_is_public(page) -> bool:
 
 def can_see_page(user, page) -> bool:
     """``user`` (anonymous or not) may see the loaded ``page``: staff always, others when public."""
-    return bool(getattr(user, "is_staff", False) and getattr(user, "is_active", False)) or page_is_public(
-        page
-    )
+    return bool(getattr(user, "is_staff", False) and getattr(user, "is_active", False)) or page_is_public(page)
