@@ -1,22 +1,26 @@
 """Nothing lost at a limit: a review refused by the new-account limit is held in the visitor's
-session and recorded the moment they can have an account.
+browser and recorded the moment they can have an account.
 
 Over ``RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR`` (a newsroom, a school or a mobile carrier behind one
 address), the visitor's first submit cannot create their ``anon-<n>`` account. Before, the review
 was simply gone behind a bare 429. Now :func:`hold` keeps it (page id, tags or skip, the current
-assignment, and when the window allows another account) in the session, and the 429 page says
-so plainly and offers to log in, to save an account (a username and password, ``held_views``) or
-to wait until the time shown. :class:`HeldReviewMiddleware` records it:
+assignment, and when the window allows another account) in a signed cookie, the visitor's
+client-side session: the 429 still changes nothing on the server (no session row, no account),
+as every refused request here must, and a flood of refused first writes costs no storage. The 429
+page says so plainly and offers to log in, to save an account (a username and password,
+``held_views``) or to wait until the time shown. :class:`HeldReviewMiddleware` records it:
 
 - after any request that leaves the visitor signed in (the login, public or admin, and saving an
   account): recorded for that user;
 - when the visitor comes back to ``/review/next/`` or a review screen once the window allows:
   their account is created then (the limit is asked again) and the review recorded with it.
 
-The held review is taken out of the session before it is recorded, and ``submit_review`` keeps
-one review per reviewer per page, so a double submit (two 429s holding the same review) or two
-tabs record it once. Only one review is held: the 429 page is not followed by another page to
-review, so a second refused submit replaces the first (same page, newer tags).
+The cookie is deleted by the response of the request that records it, and ``submit_review``
+keeps one review per reviewer per page, so a double submit (two 429s holding the same review), two
+tabs or a replayed cookie record it once. Only one review is held: the 429 page is not followed by
+another page to review, so a second refused submit replaces the first. The signature (Django's
+``signing``, salted) means the cookie cannot name a review the visitor did not send; it expires
+after ``MAX_AGE_SECONDS``.
 """
 
 from __future__ import annotations
@@ -26,36 +30,69 @@ import time
 
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 
 from reviews import sessions
 from reviews.actions import ReviewError, skip_page, submit_review
 
 log = logging.getLogger("crowd.reviews")
 
-SESSION_KEY = "crowd_held_review"
+COOKIE_NAME = "crowd_held_review"
+_SALT = "crowd.reviews.held-review"
+MAX_AGE_SECONDS = 24 * 60 * 60
 # The paths where a returning visitor's held review is retried for a new account (GETs only).
 _RETRY_PREFIX = "/review/"
+# Request attributes: the held review was taken by this request (delete the cookie), or is to be
+# written back with a new time (still limited).
+_TAKEN = "_crowd_held_taken"
+_KEEP = "_crowd_held_keep"
 
 
 def hold(
-    request, *, page_id: int, action: str, tag_slugs: list[str], assignment_id: int | None, retry_after: int
+    response,
+    *,
+    page_id: int,
+    action: str,
+    tag_slugs: list[str],
+    assignment_id: int | None,
+    retry_after: int,
 ) -> None:
-    """Keep a review the new-account limit refused in the session (replacing any held before)."""
-    request.session[SESSION_KEY] = {
-        "page_id": int(page_id),
-        "action": "skip" if action == "skip" else "submit",
-        "tags": [str(s)[:100] for s in tag_slugs[:50]],
-        "assignment_id": assignment_id,
-        "retry_at": time.time() + max(1, int(retry_after)),
-    }
+    """Keep a review the new-account limit refused, in a signed cookie set on ``response``
+    (replacing any held before)."""
+    _set_cookie(
+        response,
+        {
+            "page_id": int(page_id),
+            "action": "skip" if action == "skip" else "submit",
+            "tags": [str(s)[:100] for s in tag_slugs[:50]],
+            "assignment_id": assignment_id,
+            "retry_at": time.time() + max(1, int(retry_after)),
+        },
+    )
+
+
+def _set_cookie(response, value: dict) -> None:
+    response.set_cookie(
+        COOKIE_NAME,
+        signing.dumps(value, salt=_SALT, compress=True),
+        max_age=MAX_AGE_SECONDS,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 def held(request) -> dict | None:
-    """The held review, without touching a session that does not exist (no cookie, no read)."""
-    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+    """The review held for this browser, unless this request has taken it already."""
+    if getattr(request, _TAKEN, False):
         return None
-    session = getattr(request, "session", None)
-    value = session.get(SESSION_KEY) if session is not None else None
+    raw = request.COOKIES.get(COOKIE_NAME, "")
+    if not raw or len(raw) > 4000:
+        return None
+    try:
+        value = signing.loads(raw, salt=_SALT, max_age=MAX_AGE_SECONDS)
+    except signing.BadSignature:
+        return None
     return value if isinstance(value, dict) and isinstance(value.get("page_id"), int) else None
 
 
@@ -78,8 +115,10 @@ def _record_value(user, value: dict) -> bool:
 
 
 def _take(request) -> dict | None:
-    value = request.session.pop(SESSION_KEY, None)
-    return value if isinstance(value, dict) and isinstance(value.get("page_id"), int) else None
+    value = held(request)
+    if value is not None:
+        setattr(request, _TAKEN, True)
+    return value
 
 
 def record(request, user) -> bool | None:
@@ -130,7 +169,7 @@ def retry_with_new_account(request) -> bool:
             created = _record_value(user, value)
     except sessions.TooManyAccounts as exc:
         value["retry_at"] = time.time() + exc.limited.retry_after
-        request.session[SESSION_KEY] = value
+        setattr(request, _KEEP, value)  # still held, with the new time
         return False
     except ReviewError as exc:
         _refused(request, value, exc)
@@ -142,8 +181,7 @@ def retry_with_new_account(request) -> bool:
 
 class HeldReviewMiddleware:
     """Records a held review when its visitor can have an account (see the module docstring).
-    Costs nothing for requests without a session cookie, and one dict lookup in a session
-    already loaded otherwise."""
+    Costs one cookie lookup for requests without one."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -165,4 +203,10 @@ class HeldReviewMiddleware:
             and request.user.is_authenticated
         ):
             record(request, request.user)
+        if getattr(request, _TAKEN, False) and COOKIE_NAME not in response.cookies:
+            keep = getattr(request, _KEEP, None)
+            if keep is not None:
+                _set_cookie(response, keep)
+            else:
+                response.delete_cookie(COOKIE_NAME, samesite="Lax")
         return response

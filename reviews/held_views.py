@@ -21,14 +21,6 @@ from reviews.forms import ClaimForm
 
 def limited(request, *, page_id: int, action: str, tag_slugs: list[str], assignment_id, limited):
     """429 in the site's layout: the review is kept, and how to get it recorded."""
-    held_reviews.hold(
-        request,
-        page_id=page_id,
-        action=action,
-        tag_slugs=tag_slugs,
-        assignment_id=assignment_id,
-        retry_after=limited.retry_after,
-    )
     review_url = reverse("review", args=[page_id])
     context = {
         "limited": limited,
@@ -41,6 +33,14 @@ def limited(request, *, page_id: int, action: str, tag_slugs: list[str], assignm
         "review_url": review_url,
     }
     response = render(request, "reviews/held_review.html", context, status=429)
+    held_reviews.hold(
+        response,
+        page_id=page_id,
+        action=action,
+        tag_slugs=tag_slugs,
+        assignment_id=assignment_id,
+        retry_after=limited.retry_after,
+    )
     response["Retry-After"] = str(limited.retry_after)
     response["Cache-Control"] = "no-store"
     return response

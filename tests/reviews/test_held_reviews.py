@@ -1,5 +1,6 @@
 """Nothing lost at the new-account limit: the visitor over RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR sees
-a page in the site's layout saying what happened, their review is kept in their session and
+a page in the site's layout saying what happened, their review is kept in their browser (a signed
+cookie: the 429 writes nothing on the server) and
 recorded once they log in, save an account, or come back when the window allows; never twice.
 Editors can exempt an address range for a while from /staff/suspicious/."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import signing
 from django.test import Client
 
 from moderation.actions.exemptions import ExemptionError, create_address_exemption, end_address_exemption
@@ -25,6 +27,12 @@ def pages(tags):
     document = factories.make_document(pages=2)
     factories.make_assignment(documents=[document], threshold=100)
     return list(document.pages.order_by("number"))
+
+
+def holding(client) -> bool:
+    """The browser still holds a review (a deleted cookie comes back empty)."""
+    morsel = client.cookies.get(held_reviews.COOKIE_NAME)
+    return morsel is not None and bool(morsel.value)
 
 
 def visitor(address=NEWSROOM) -> Client:
@@ -64,7 +72,7 @@ def test_the_21st_visitor_gets_their_review_recorded_after_logging_in(pages):
         "receipt",
         "claim-form",
     }
-    assert held_reviews.SESSION_KEY not in client.session
+    assert not holding(client)
     assert "is recorded now" in client.get("/").content.decode()
 
 
@@ -104,7 +112,7 @@ def test_a_bad_claim_changes_nothing_and_keeps_the_review(pages):
     users = User.objects.count()
     response = client.post("/account/claim/", {"username": "x y", "password1": "short", "password2": "short"})
     assert response.status_code == 400 and User.objects.count() == users
-    assert held_reviews.SESSION_KEY in client.session
+    assert holding(client)
 
 
 def test_coming_back_when_the_window_allows_records_it(pages, settings):
@@ -112,20 +120,36 @@ def test_coming_back_when_the_window_allows_records_it(pages, settings):
     client = held_visitor(pages[1], "receipt")
     client.get("/review/next/")  # too early: still held
     assert not Review.objects.filter(page=pages[1]).exists()
-    assert held_reviews.SESSION_KEY in client.session
+    assert holding(client)
 
     settings.RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR = 100  # the window has room again ...
-    session = client.session
-    value = session[held_reviews.SESSION_KEY]
+    value = signing.loads(client.cookies[held_reviews.COOKIE_NAME].value, salt=held_reviews._SALT)
     value["retry_at"] = 0  # ... and the time shown has come
-    session[held_reviews.SESSION_KEY] = value
-    session.save()
+    client.cookies[held_reviews.COOKIE_NAME] = signing.dumps(value, salt=held_reviews._SALT, compress=True)
     assert client.get("/review/next/").status_code == 302
     review = Review.objects.get(page=pages[1])
     assert review.reviewer.username.startswith("anon-")
     assert client.session["_auth_user_id"] == str(review.reviewer_id)
+    assert not holding(client)
     client.get("/review/next/")
     assert Review.objects.filter(page=pages[1]).count() == 1
+
+
+def test_a_429_at_the_limit_writes_nothing_on_the_server(pages):
+    from django.contrib.sessions.models import Session
+
+    fill_the_hour(pages[0])
+    users, sessions = User.objects.count(), Session.objects.count()
+    held_visitor(pages[1], "receipt")
+    assert (User.objects.count(), Session.objects.count()) == (users, sessions)
+
+
+def test_a_forged_cookie_holds_nothing(pages):
+    factories.make_user("jo")
+    client = visitor()
+    client.cookies[held_reviews.COOKIE_NAME] = "forged"
+    client.post("/account/login/", {"username": "jo", "password": "pw-123456!"})
+    assert not Review.objects.exists()
 
 
 def test_an_exemption_lets_the_21st_through_and_the_burst_still_shows(pages, editor):
