@@ -782,11 +782,16 @@ def _rebuild_pools() -> None:
         log.warning("assignment-pool not rebuilt: %s", exc)
 
 
+# How stale a pool may be by design: refilled every minute by beat (one missed beat and the
+# refill's own time allowed for). Stale ids within this are "lagging", older ones drift.
+POOL_LAG_SECONDS = 180
+
+
 def _check_pools() -> Drift:
     from assignments import picker, pool
 
     try:
-        return picker.check_pools()
+        return picker.check_pools(lag_seconds=POOL_LAG_SECONDS)
     except pool.PoolUnavailable as exc:
         drift = Drift(missing=1)  # cannot be checked: reported, like a Redis family with Redis down
         drift.add_example(f"memcached unavailable, pools not checked ({exc})")
@@ -810,6 +815,8 @@ register(
         check=_check_pools,
         order=90,
         kept_current_on_commit=False,
+        lag_seconds=POOL_LAG_SECONDS,
+        repaired_by="the `picker-refill-pools` beat task (every 60 s) and the picker dropping stale ids",
         store=Store.MEMCACHED,
     )
 )

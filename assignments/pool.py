@@ -181,7 +181,27 @@ def get_pool(assignment_id: int) -> list[int] | None:
 
 
 def store_pool(assignment_id: int, ids: list[int]) -> None:
-    _client().run(keys.assignment_pool(assignment_id), "set", _encode(ids), expire=POOL_TTL)
+    key = keys.assignment_pool(assignment_id)
+    _client().run(key, "set", _encode(ids), expire=POOL_TTL)
+    # When it was filled: the check tells a pool lagging by design from one nobody refills.
+    _client().run(
+        keys.assignment_pool_filled(assignment_id),
+        "set",
+        repr(time.time()).encode(),
+        expire=POOL_TTL,
+        route=key,
+    )
+
+
+def pool_filled_at(assignment_id: int) -> float | None:
+    """When the pool was last filled (Unix seconds), None when unknown."""
+    raw = _client().run(
+        keys.assignment_pool_filled(assignment_id), "get", route=keys.assignment_pool(assignment_id)
+    )
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
 
 
 def delete_pool(assignment_id: int) -> None:

@@ -17,7 +17,7 @@ from assignments import picker, picker_stats, pool
 from assignments.models import Assignment, PickerStat
 from lib import keys
 from lib.redis_client import get_redis
-from lib.web import staff_only
+from lib.web import staff_required
 from pagecache import stats as page_cache_stats
 from pagecache.actions import collect_nginx_page_log
 
@@ -129,7 +129,7 @@ def served_summary(counts: list[dict]) -> dict | None:
 
 
 @never_cache
-@staff_only
+@staff_required
 def cache_status(request):
     picker_stats.flush()  # this process's counts first, so the page is current
     page_cache_stats.flush()

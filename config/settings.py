@@ -110,6 +110,11 @@ MIDDLEWARE = [
     "lib.middleware.SessionRenewalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Sets the signed device cookie after a password login (lib.login_throttle's known devices).
+    "lib.device_cookie.DeviceCookieMiddleware",
+    # Inside auth and messages: records a review held at the new-account limit once its visitor
+    # is signed in (reviews.held_reviews).
+    "reviews.held_reviews.HeldReviewMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -440,6 +445,8 @@ RATE_LIMIT_ADDRESS_PER_MINUTE = env_int("RATE_LIMIT_ADDRESS_PER_MINUTE", 600, mi
 RATE_LIMIT_NEXT_PER_ADDRESS_PER_MINUTE = env_int("RATE_LIMIT_NEXT_PER_ADDRESS_PER_MINUTE", 300, minimum=1)
 # New anonymous accounts (first writes without a session) allowed per address per hour.
 RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR = env_int("RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR", 20, minimum=1)
+# Accounts saved with a username and password by visitors over that limit (reviews.held_views).
+RATE_LIMIT_NAMED_ACCOUNTS_PER_HOUR = env_int("RATE_LIMIT_NAMED_ACCOUNTS_PER_HOUR", 200, minimum=1)
 # Failed logins (public and admin): after this many failures per account / per address within
 # the window, each further failure locks it for a delay doubling from BASE up to MAX seconds.
 RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT = env_int("RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT", 5, minimum=1)
@@ -447,6 +454,9 @@ RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS = env_int("RATE_LIMIT_LOGIN_FAILURES_PER_A
 RATE_LIMIT_LOGIN_WINDOW_SECONDS = env_int("RATE_LIMIT_LOGIN_WINDOW_SECONDS", 900, minimum=1)
 RATE_LIMIT_LOGIN_BASE_DELAY_SECONDS = env_int("RATE_LIMIT_LOGIN_BASE_DELAY_SECONDS", 2, minimum=1)
 RATE_LIMIT_LOGIN_MAX_DELAY_SECONDS = env_int("RATE_LIMIT_LOGIN_MAX_DELAY_SECONDS", 300, minimum=1)
+# Staff get one email per window when their account reaches its failure threshold: only when the
+# site has email configured (EMAIL_HOST or EMAIL_BACKEND), never into the development console.
+LOGIN_ALERT_EMAIL = env_bool("LOGIN_ALERT_EMAIL", bool(EMAIL_HOST or env_str("EMAIL_BACKEND")))
 # Password reset requests allowed per address and per email address per hour.
 RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS_PER_HOUR = env_int(
     "RATE_LIMIT_PASSWORD_RESET_PER_ADDRESS_PER_HOUR", 10, minimum=1

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from lib import web
 from moderation import takedown_views
 
 # A database that cannot be reached (Postgres restarting) is a 503 with Retry-After, not a 500.
@@ -18,6 +19,7 @@ urlpatterns = [
     path("", include("contributors.urls")),
     path("", include("moderation.urls")),
     path("", include("lib.urls")),  # /metrics (lib/metrics.py)
+    path("favicon.ico", web.favicon, name="favicon"),
 ]
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 from contributors import actions, leaderboards, selectors
-from lib.web import allow_methods, error_page, staff_only
+from lib.web import allow_methods, error_page, staff_required
 from reviews.selectors import BIGINT_MAX
 
 TITLE_MAX = 200
@@ -31,7 +31,7 @@ def reviewers(request):
 
 
 @never_cache
-@staff_only
+@staff_required
 @allow_methods("GET", "HEAD")
 def triage(request):
     return render(
@@ -72,7 +72,7 @@ def _credit(request) -> dict:
 
 
 @never_cache
-@staff_only
+@staff_required
 @allow_methods("POST")
 def triage_decide(request, page_id: int):
     """One click in the inbox: make a discovery, dismiss, or ask for more eyes."""
@@ -116,7 +116,7 @@ def triage_decide(request, page_id: int):
 
 
 @never_cache
-@staff_only
+@staff_required
 @allow_methods("POST")
 def page_discovery(request, page_id: int):
     """The staff-only form on ``/pages/<id>/``: make the page a discovery."""

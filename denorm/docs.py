@@ -123,6 +123,11 @@ def render_docs() -> str:
             f"- **Derived from:** {e.derived_from}",
             f"- **Lives in:** {e.lives_in}",
             f"- **Kept current by:** {e.kept_current_by}",
+            *(
+                [f"- **Lags by design:** up to {e.lag_seconds} s, repaired by {e.repaired_by}"]
+                if e.lag_seconds is not None
+                else []
+            ),
             f"- **Rebuild:** `{_qualname(e.rebuild)}`",
             f"- **Check:** `{_qualname(e.check)}`",
             "- **Periodic repair:** "

@@ -26,6 +26,9 @@ class Drift:
     missing: int = 0  # in Postgres, absent from the copy
     extra: int = 0  # in the copy, absent from Postgres (the Guardian's deleted pages)
     wrong: int = 0  # present in both, with a different value (counts)
+    # Stale items of a copy that lags by design, within its stated bound (``Denormalisation.
+    # lag_seconds``): reported, not drift, so a healthy site's check passes.
+    lagging: int = 0
     examples: list[str] = field(default_factory=list)
 
     @property
@@ -40,13 +43,14 @@ class Drift:
         self.missing += other.missing
         self.extra += other.extra
         self.wrong += other.wrong
+        self.lagging += other.lagging
         for example in other.examples:
             self.add_example(example)
         return self
 
     def __str__(self) -> str:
         if self.ok:
-            return "ok"
+            return f"ok ({self.lagging} lagging within the bound)" if self.lagging else "ok"
         text = f"missing {self.missing}, extra {self.extra}, wrong {self.wrong}"
         return f"{text} (e.g. {'; '.join(self.examples)})" if self.examples else text
 
@@ -81,6 +85,10 @@ class Denormalisation:
     # False for copies that a beat task refills and that may lag by design (the picker's
     # memcached pool): tests of on-commit upkeep derive their lists from this flag.
     kept_current_on_commit: bool = True
+    # For copies that lag by design: how stale they may be (seconds) and what repairs them. Their
+    # check reports stale items within the bound as ``Drift.lagging`` and only older ones as drift.
+    lag_seconds: int | None = None
+    repaired_by: str = ""
 
     @property
     def has_marker(self) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import redis
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,14 +12,14 @@ from django.views.decorators.cache import never_cache
 
 from denorm import operations, registry
 from denorm.models import DenormalisationState
-from lib.web import allow_methods, staff_only
+from lib.web import allow_methods, forbidden, staff_required
 
 # Staff may look; only those with this permission (superusers have it) may press the buttons.
 OPERATE_PERMISSION = f"{DenormalisationState._meta.app_label}.operate_denormalisations"
 
 
 @never_cache
-@staff_only
+@staff_required
 def denormalisations(request):
     """Each registered denormalisation: where it lives, last rebuild, last check, drift found."""
     states = {s.name: s for s in DenormalisationState.objects.all()}
@@ -48,14 +47,14 @@ def denormalisations(request):
 
 
 @never_cache
-@staff_only
+@staff_required
 @allow_methods("POST")
 def operate(request, name: str, operation: str):
     """The "Check" and "Rebuild" buttons: queue a Celery task for one entry, then back to the
     page, which shows the task's outcome (last check, drift, last rebuild) once it ran. POST with
     the CSRF token (Django's middleware), staff with ``OPERATE_PERMISSION`` only."""
     if not request.user.has_perm(OPERATE_PERMISSION):
-        raise PermissionDenied("You may look at denormalisations but not check or rebuild them.")
+        return forbidden(request, "You may look at denormalisations but not check or rebuild them.")
     try:
         entry = registry.get(name)
     except KeyError:

@@ -136,6 +136,11 @@ def assignment_pool(assignment_id: int) -> str:
     return f"{_P}:pool:a:{assignment_id}"
 
 
+def assignment_pool_filled(assignment_id: int) -> str:
+    """memcached: when the assignment's pool was last filled (Unix seconds), beside the pool."""
+    return f"{_P}:pool:a:{assignment_id}:filled"
+
+
 # Rate limits (lib/ratelimit.py): sliding windows, two fixed-window counters per identity.
 def rate_limit(scope: str, ident: str, window_seconds: int, index: int) -> str:
     """Redis counter of hits by one identity (address, session digest, username) in the
@@ -167,6 +172,12 @@ def login_lock(scope: str, ident: str) -> str:
     return f"{_P}:login:{{{scope}:{digest}}}:lock"
 
 
+def login_alert(account: str) -> str:
+    """Redis: set while a staff account's failed-login email of this window has been sent."""
+    digest = hashlib.sha256(account.encode()).hexdigest()[:32]
+    return f"{_P}:login:{{account:{digest}}}:alerted"
+
+
 # Full-page cache (pagecache/): memcached, through Django's default cache (so the final key
 # carries the cache's KEY_PREFIX and version: "<prefix>:1:<key>").
 def page_generation(name: str) -> str:
@@ -177,14 +188,15 @@ def page_generation(name: str) -> str:
 
 
 def cached_page(digest: str) -> str:
-    """memcached: one cached response, by a digest of host, path+query and the generations."""
+    """memcached: one cached response, by a digest of scheme, host, path+query and the generations."""
     return f"{_P}:page:{digest}"
 
 
-def nginx_page(request_uri: str) -> str:
-    """memcached: a cached page's body for nginx's memcached module, by the raw request URI
-    (deploy/nginx.conf builds the same key: "<KEY_PREFIX>:1:crowd:v1:nginx:$request_uri")."""
-    return f"{_P}:nginx:{request_uri}"
+def nginx_page(where: str) -> str:
+    """memcached: a cached page's body for nginx's memcached module, by scheme, Host header and
+    raw request URI (deploy/nginx.conf.template builds the same key:
+    "<KEY_PREFIX>:1:crowd:v1:nginx:$scheme://$http_host$request_uri")."""
+    return f"{_P}:nginx:{where}"
 
 
 def nginx_page_index(generation: str, bucket: int) -> str:

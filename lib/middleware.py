@@ -15,9 +15,10 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.http import JsonResponse
 from django.urls import Resolver404, resolve
 
-from lib.web import error_page
+from lib.web import JSON_PATH_PREFIX, error_page
 
 NUL = "\x00"
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -96,6 +97,9 @@ class RejectNulBytesMiddleware:
                 request, status=404, title="Not found", message="There is nothing at this address."
             )
         where = self._nul_in_input(request)
+        if where is not None and request.path.startswith(JSON_PATH_PREFIX):
+            # The API answers JSON, errors included (its published schema says so).
+            return JsonResponse({"detail": f"The {where} contained a NUL character."}, status=400)
         if where is not None:
             return error_page(
                 request,

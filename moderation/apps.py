@@ -7,3 +7,10 @@ class ModerationConfig(AppConfig):
 
     name = "moderation"
     verbose_name = "Moderation"
+
+    def ready(self) -> None:
+        # The new-account limit (reviews, a lower layer) asks us about exempt address ranges.
+        from moderation.exemptions import address_is_exempt
+        from reviews import ratelimit
+
+        ratelimit.register_new_account_exemption(address_is_exempt)

@@ -89,3 +89,29 @@ class EmbargoDecision(models.Model):
 
     def __str__(self) -> str:
         return f"document {self.document_id} {self.kind} {self.decided_at:%Y-%m-%d %H:%M}"
+
+
+class AddressExemption(models.Model):
+    """An address range (a newsroom, a classroom, an event) exempt from the new-account limit
+    (``RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR``) until ``until`` or until an editor ends it. Bursts of
+    accounts from inside it still show on ``/staff/suspicious/``: the exemption lifts the limit,
+    not the scrutiny. Written by ``moderation.actions.exemptions`` only."""
+
+    network = models.CharField(max_length=64)  # a CIDR, normalised: "203.0.113.0/24"
+    reason = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    until = models.DateTimeField()
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["until"], name="exemption_until_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.network} exempt until {self.until:%Y-%m-%d %H:%M}"

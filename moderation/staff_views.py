@@ -1,5 +1,6 @@
 """Staff pages of moderation: ``/staff/suspicious/`` (candidates for quarantine, each with its
-reason, and the quarantined reviewers) and its two forms, quarantine and release. Views parse
+reason, and the quarantined reviewers, and the address exemptions from the new-account limit)
+and its forms: quarantine, release, exempt an address range, end an exemption. Views parse
 and validate; writes are in ``moderation.actions.quarantine``, reads in ``moderation.selectors``."""
 
 from __future__ import annotations
@@ -9,8 +10,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
-from lib.web import allow_methods, error_page, staff_only
-from moderation import selectors
+from lib.web import allow_methods, error_page, staff_required
+from moderation import exemptions, selectors
+from moderation.actions.exemptions import (
+    MAX_HOURS,
+    ExemptionError,
+    create_address_exemption,
+    end_address_exemption,
+)
 from moderation.actions.quarantine import (
     MAX_REASON_LENGTH,
     MAX_USERS_AT_ONCE,
@@ -22,7 +29,7 @@ from reviews.selectors import BIGINT_MAX
 
 
 @never_cache
-@staff_only
+@staff_required
 @allow_methods("GET", "HEAD")
 def suspicious(request):
     return render(
@@ -33,6 +40,9 @@ def suspicious(request):
             "quarantined": selectors.quarantined_reviewers(),
             "records": selectors.recent_records(limit=20),
             "reason_max": MAX_REASON_LENGTH,
+            "exemptions": exemptions.live_exemptions(),
+            "past_exemptions": exemptions.recent_exemptions(limit=20),
+            "exemption_max_hours": MAX_HOURS,
         },
     )
 
@@ -70,7 +80,7 @@ def _decide(request, action, done: str, failed: str):
 
 
 @never_cache
-@staff_only
+@staff_required
 @allow_methods("POST")
 def quarantine(request):
     """Quarantine one reviewer or a whole burst (``user`` repeated), with a reason."""
@@ -83,7 +93,7 @@ def quarantine(request):
 
 
 @never_cache
-@staff_only
+@staff_required
 @allow_methods("POST")
 def release(request):
     """Release quarantined reviewers: their reviews count again."""
@@ -93,3 +103,58 @@ def release(request):
         "{n} reviewer{s} released: their reviews count again.",
         "Nobody was released",
     )
+
+
+def _small_int(value: str, *, code: str, message: str) -> int:
+    value = (value or "").strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 12:
+        raise ExemptionError(message, code=code)
+    return int(value)
+
+
+@never_cache
+@staff_required
+@allow_methods("POST")
+def exempt(request):
+    """Exempt an address range from the new-account limit for some hours, with a reason."""
+    back = reverse("staff-suspicious")
+    try:
+        hours = _small_int(
+            request.POST.get("hours", ""),
+            code="bad_hours",
+            message=f"Give a duration of 1 to {MAX_HOURS} hours.",
+        )
+        exemption = create_address_exemption(
+            network=request.POST.get("network", ""), hours=hours, reason=_reason(request), by=request.user
+        )
+    except (ExemptionError, QuarantineError) as exc:
+        return error_page(
+            request, status=400, title="Nothing was exempted", message=exc.message, retry_url=back
+        )
+    messages.success(
+        request,
+        f"{exemption.network} is exempt from the new-account limit until {exemption.until:%d %b %H:%M} UTC.",
+    )
+    return redirect(back)
+
+
+@never_cache
+@staff_required
+@allow_methods("POST")
+def end_exemption(request):
+    """End an exemption now: the new-account limit applies to the range again."""
+    back = reverse("staff-suspicious")
+    try:
+        exemption_id = _small_int(
+            request.POST.get("exemption", ""), code="no_such_exemption", message="No such exemption."
+        )
+        if not 0 < exemption_id <= BIGINT_MAX:
+            raise ExemptionError("No such exemption.", code="no_such_exemption")
+        exemption = end_address_exemption(exemption_id=exemption_id, by=request.user)
+    except ExemptionError as exc:
+        status = 404 if exc.code == "no_such_exemption" else 400
+        return error_page(
+            request, status=status, title="Nothing was ended", message=exc.message, retry_url=back
+        )
+    messages.success(request, f"The exemption of {exemption.network} has ended.")
+    return redirect(back)

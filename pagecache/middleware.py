@@ -91,7 +91,10 @@ class PageCacheMiddleware:
         if not (settings.PAGE_CACHE_NGINX and route.nginx):
             return
         uri = request.get_full_path()
-        if len(uri) > 180 or not set(uri) <= _NGINX_SAFE:
+        # Scheme and host as nginx sees them ($scheme://$http_host$request_uri): an https copy is
+        # never the http one's, nor one Host's another's.
+        where = f"{request.scheme}://{request.get_host()}{uri}"
+        if len(uri) > 180 or len(where) > 230 or not set(where) <= _NGINX_SAFE:
             return  # nginx asks with a key Django cannot write: it passes the request through
         if not response.get("Content-Type", "").startswith("text/html"):
             return
@@ -101,7 +104,7 @@ class PageCacheMiddleware:
         again = generations.read(hard)
         if again is None or any(again[n] != values[n] for n in hard):
             return
-        key = keys.nginx_page(uri)
+        key = keys.nginx_page(where)
         if generations.register_nginx_copy(key, hard):
             seconds = min(route.seconds, generations.nginx_seconds())
             cache.set(key, response.content, timeout=seconds)
@@ -110,7 +113,11 @@ class PageCacheMiddleware:
 
 def _page_key(request, values: dict[str, int], time_part: str) -> str:
     generation_text = ",".join(f"{name}={values[name]}" for name in sorted(values))
-    text = f"{request.get_host()}\n{request.get_full_path()}\n{generation_text}\n{time_part}"
+    # The scheme too: a page rendered for https (X-Forwarded-Proto from a trusted proxy) holds
+    # https links and must never be served to an http request, nor the other way round.
+    text = (
+        f"{request.scheme}\n{request.get_host()}\n{request.get_full_path()}\n{generation_text}\n{time_part}"
+    )
     return keys.cached_page(hashlib.sha256(text.encode()).hexdigest())
 
 

@@ -22,7 +22,7 @@ def render(values: dict[str, str]) -> str:
 
 
 def key_prefix() -> str:
-    """What nginx puts before ``:1:crowd:v1:nginx:<uri>``: the default cache's KEY_PREFIX."""
+    """What nginx puts before ``:1:crowd:v1:nginx:<scheme>://<host><uri>``: the default cache's KEY_PREFIX."""
     return settings.CACHES["default"].get("KEY_PREFIX", "")
 
 

@@ -16,7 +16,6 @@ a cursor already handed out.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from urllib.parse import urlencode
@@ -25,6 +24,7 @@ from django.db.models import Max, QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 
+from lib import csv_safe
 from results import cursors, selectors
 from results.params import BadRequest, Filters, parse_filters
 from reviews.models import PageTag, Review, Tag
@@ -108,7 +108,7 @@ class _Echo:
 
 
 def _csv_lines(rows: Iterator[PageTag]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csv_safe.writer(_Echo())  # cells a spreadsheet would run get a leading '
     yield writer.writerow(COLUMNS)
     for pt in rows:
         record = _record(pt)

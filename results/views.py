@@ -6,7 +6,6 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.contrib.auth.decorators import user_passes_test
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -17,7 +16,7 @@ from assignments import visibility
 from assignments.models import Assignment
 from contributors import leaderboards
 from contributors import selectors as credit
-from lib.web import error_page
+from lib.web import error_page, staff_required
 from moderation import takedown_selectors as takedown
 from moderation.selectors import recent_records
 from results import selectors
@@ -220,15 +219,6 @@ def discoveries(request: HttpRequest) -> HttpResponse:
     next_url = _with_query(reverse("discoveries"), {"after": next_cursor}) if next_cursor else None
     context = {"discoveries": rows, "next_url": next_url, "is_first_page": not after}
     return render(request, "results/discoveries.html", context)
-
-
-def _staff(user) -> bool:
-    return user.is_active and user.is_staff
-
-
-# Anyone who is not staff is sent to the login page and sees nothing (no 403 page that would
-# confirm what is behind the address).
-staff_required = user_passes_test(_staff)
 
 
 @never_cache

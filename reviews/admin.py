@@ -39,7 +39,7 @@ def thumbnail_html(page: Page, width: int = 80) -> str:
     if not page.thumbnail:
         return "—"
     return format_html(
-        '<img src="{}" width="{}" alt="Page {} of {}" loading="lazy" style="border:1px solid #ccc">',
+        '<img src="{}" width="{}" alt="Page {} of {}" loading="lazy" class="admin-thumbnail">',
         page.thumbnail.url,
         width,
         page.number,
@@ -339,7 +339,7 @@ class PageAdmin(admin.ModelAdmin):
         if not obj.image:
             return "—"
         return format_html(
-            '<a href="{0}"><img src="{0}" alt="{1}" style="max-width:700px;border:1px solid #ccc"></a>',
+            '<a href="{0}"><img src="{0}" alt="{1}" class="admin-preview"></a>',
             obj.image.url,
             str(obj),
         )

@@ -70,10 +70,23 @@ class ClaimForm(forms.Form):
             self.add_error("password2", "The two passwords do not match.")
         elif p1:
             try:
-                password_validation.validate_password(p1, self.user)
+                password_validation.validate_password(p1, self._claimed_user(cleaned))
+                # The old anon-<n> name is printed on every page the reviewer visited: not a secret.
+                if self.user is not None:
+                    password_validation.validate_password(p1, self.user)
             except forms.ValidationError as exc:
                 self.add_error("password1", exc)
         return cleaned
+
+    def _claimed_user(self, cleaned: dict):
+        """The account as it will be (the claimed username and email), for the validators that
+        compare a password with the user's attributes: the account's current name is anon-<n>,
+        so without this "jo-reporter" could be jo-reporter's password. Never saved."""
+        User = get_user_model()
+        return User(
+            username=cleaned.get("username") or (self.user.username if self.user else ""),
+            email=cleaned.get("email") or "",
+        )
 
 
 class LoginForm(ThrottledLoginMixin, AuthenticationForm):

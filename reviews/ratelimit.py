@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 
@@ -23,7 +24,15 @@ from lib import ratelimit as limiter
 from lib.ratelimit import Exceeded as RateLimited
 from lib.ratelimit import Limit, client_address
 
-__all__ = ["RateLimited", "client_address", "hit_anonymous_write", "hit_new_account", "hit_password_reset"]
+__all__ = [
+    "RateLimited",
+    "client_address",
+    "hit_anonymous_write",
+    "hit_named_account",
+    "hit_new_account",
+    "hit_password_reset",
+    "register_new_account_exemption",
+]
 
 _MINUTE = 60
 _HOUR = 60 * 60
@@ -49,10 +58,36 @@ def hit_anonymous_write(request, *, now: float | None = None) -> RateLimited | N
     return limiter.hit(limits, now=now)
 
 
+# Checks that exempt an address from the new-account limit, registered by higher layers (the
+# moderation app's address exemptions, see moderation.apps): this module never imports them.
+_new_account_exemptions: list[Callable[[str], bool]] = []
+
+
+def register_new_account_exemption(check: Callable[[str], bool]) -> None:
+    if check not in _new_account_exemptions:
+        _new_account_exemptions.append(check)
+
+
 def hit_new_account(request, *, now: float | None = None) -> RateLimited | None:
-    """Count one new anonymous account for the visitor's address (per hour)."""
+    """Count one new anonymous account for the visitor's address (per hour); an address inside
+    a live exemption (an editor's, for a newsroom or a classroom) is neither limited nor counted."""
     now = time.time() if now is None else now
-    limit = Limit("new-account", client_address(request), settings.RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR, _HOUR)
+    address = client_address(request)
+    if any(check(address) for check in _new_account_exemptions):
+        return None
+    limit = Limit("new-account", address, settings.RATE_LIMIT_NEW_ACCOUNTS_PER_HOUR, _HOUR)
+    return limiter.hit([limit], now=now)
+
+
+def hit_named_account(request, *, now: float | None = None) -> RateLimited | None:
+    """Count one account created with a username and password by a visitor whose first review
+    met the new-account limit (``reviews.held_views``), per address per hour
+    (RATE_LIMIT_NAMED_ACCOUNTS_PER_HOUR): a human step (a name, a password the validators
+    accept), so a far higher allowance, but still bounded."""
+    now = time.time() if now is None else now
+    limit = Limit(
+        "named-account", client_address(request), settings.RATE_LIMIT_NAMED_ACCOUNTS_PER_HOUR, _HOUR
+    )
     return limiter.hit([limit], now=now)
 
 

@@ -6,19 +6,19 @@ who may view documents, as a download (never rendered inline by the browser).
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, SuspiciousFileOperation
+from django.core.exceptions import SuspiciousFileOperation
 from django.http import FileResponse, Http404
 
-from lib.web import allow_methods, staff_only
+from lib.web import allow_methods, forbidden, staff_required
 from reviews.models import Document
 from reviews.storage import source_storage
 
 
 @allow_methods("GET", "HEAD")
-@staff_only
+@staff_required
 def source_file(request, name: str):
     if not request.user.has_perm("reviews.view_document"):
-        raise PermissionDenied("You may not view documents.")
+        return forbidden(request, "You may not view documents.")
     document = Document.objects.filter(source=name).only("pk", "sha256").first()
     if document is None:
         raise Http404("No such source file")

@@ -31,7 +31,7 @@ from assignments.views_next import next_review_target, picker_identity
 from contributors import selectors as credit
 from lib.web import allow_methods, error_page, max_body_bytes
 from moderation import takedown_selectors as takedown
-from reviews import auth, ratelimit, selectors, sessions
+from reviews import auth, held_views, ratelimit, selectors, sessions
 from reviews.account_rules import AccountError
 from reviews.actions import ReviewError, claim_account, skip_page, submit_review
 from reviews.forms import ClaimForm, LoginForm, ReviewForm
@@ -232,19 +232,16 @@ def _record(request, page_id: int):
     except ReviewError as exc:
         return _review_error(request, page_id, exc)
     except sessions.TooManyAccounts as exc:
-        response = error_page(
+        # Nothing lost: the review is held in the session and recorded on login, on saving an
+        # account, or when the window allows (reviews.held_reviews).
+        return held_views.limited(
             request,
-            status=429,
-            title="Too many new accounts from your network",
-            message=(
-                f"Only {exc.limited.limit} new reviewers an hour can start from one network address. "
-                "Nothing was recorded. If you already review here, log in; otherwise please try "
-                "again later."
-            ),
-            retry_url=reverse("review", args=[page_id]),
+            page_id=page_id,
+            action=form.cleaned_data["action"],
+            tag_slugs=form.tag_slugs,
+            assignment_id=assignment.pk if assignment else None,
+            limited=exc.limited,
         )
-        response["Retry-After"] = str(exc.limited.retry_after)
-        return response
     except AccountError as exc:  # the first submit of this browser is still running
         return error_page(
             request,
@@ -431,6 +428,8 @@ def user_profile(request, username: str):
 def claim(request):
     """Give an anonymous account a username and password, keeping its reviews and credit."""
     if not request.user.is_authenticated:
+        if held_views.has_held_review(request):  # over the new-account limit: a named one now
+            return held_views.claim_new_account(request)
         return render(request, "account/claim_nothing.html", status=200)
     if not selectors.is_anonymous_reviewer(request.user):
         messages.info(

@@ -9,6 +9,7 @@ and :func:`check_pools` (the registry's check).
 from __future__ import annotations
 
 import random
+import time
 
 from django.conf import settings
 
@@ -101,16 +102,28 @@ def refill_all_pools() -> dict[int, int]:
     }
 
 
-def check_pools() -> Drift:
-    """Drift of every active assignment's pool: pooled ids that are not to-do pages of it."""
+def check_pools(*, lag_seconds: int | None = None, now: float | None = None) -> Drift:
+    """Drift of every active assignment's pool: pooled ids that are not to-do pages of it.
+
+    Pools lag by design (pages reviewed since the last refill stay in them until the next one;
+    the picker drops each as it meets it). With ``lag_seconds``, the stale ids of a pool filled
+    less than that long ago are counted as ``lagging``, not drift; a pool older than that (the
+    beat task stopped) or of unknown age is drift."""
+    now = time.time() if now is None else now
     drift = Drift()
     for assignment in Assignment.objects.filter(active=True):
         ids = pool.get_pool(assignment.pk)
         if not ids:
             continue  # no pool is not drift: the picker refills on demand
         valid = set(valid_todo_ids(assignment=assignment, page_ids=ids))
-        for page_id in ids:
-            if page_id not in valid:
-                drift.extra += 1
-                drift.add_example(f"assignment {assignment.pk}: page {page_id} is not to do")
+        stale = [page_id for page_id in ids if page_id not in valid]
+        if not stale:
+            continue
+        filled = pool.pool_filled_at(assignment.pk) if lag_seconds is not None else None
+        if filled is not None and now - filled <= lag_seconds:
+            drift.lagging += len(stale)
+            continue
+        for page_id in stale:
+            drift.extra += 1
+            drift.add_example(f"assignment {assignment.pk}: page {page_id} is not to do")
     return drift

@@ -2,7 +2,8 @@
 ``seed_demo`` call these and write nothing themselves.
 
 - :mod:`reviews.actions.reviews`: ``submit_review``, ``skip_page``
-- :mod:`reviews.actions.accounts`: ``create_anonymous_reviewer``, ``claim_account``
+- :mod:`reviews.actions.accounts`: ``create_anonymous_reviewer``, ``claim_account``,
+  ``create_named_reviewer``
 - :mod:`reviews.actions.documents`: ``create_document_from_path``/``_from_upload``,
   ``queue_document_import``, ``reimport_document``, ``delete_document``,
   ``requeue_stalled_imports``, ``update_document``, and the import's ``start_document_import``,
@@ -14,7 +15,7 @@ Names are ``verb_noun``, arguments keyword-only, each action atomic. Assignment 
 ``assignments.actions``; the editor account's in ``lib.actions``.
 """
 
-from reviews.actions.accounts import claim_account, create_anonymous_reviewer
+from reviews.actions.accounts import claim_account, create_anonymous_reviewer, create_named_reviewer
 from reviews.actions.catalogue import ensure_member, ensure_party, ensure_tag
 from reviews.actions.discoveries import create_discovery, update_discovery
 from reviews.actions.documents import (
@@ -43,6 +44,7 @@ __all__ = [
     "ReviewOutcome",
     "claim_account",
     "create_anonymous_reviewer",
+    "create_named_reviewer",
     "create_discovery",
     "create_document_from_path",
     "create_document_from_upload",

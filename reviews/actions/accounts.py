@@ -67,3 +67,16 @@ def claim_account(
         reviewer.claimed_at = timezone.now()
         reviewer.save(update_fields=["anonymous", "claimed_at"])
     return account
+
+
+def create_named_reviewer(
+    *, username: str, password: str, email: str = "", created_from: str = ""
+) -> AbstractBaseUser:
+    """A new account with a username and password straight away, in one transaction: the
+    visitor whose first review met the new-account limit and who chose to save an account
+    (``reviews.held_views``). The same rules as claiming (it is claiming a fresh ``anon-<n>``);
+    a refused name leaves no account. The caller validates the password."""
+    check_username(username)
+    with transaction.atomic():
+        user = create_anonymous_reviewer(created_from=created_from)
+        return claim_account(user=user, username=username, password=password, email=email)

@@ -59,3 +59,10 @@ def test_a_nul_in_a_form_field_is_a_400_and_records_nothing(client, reviewer, ta
 @pytest.mark.django_db
 def test_an_ordinary_request_still_works(client):
     assert client.get("/").status_code == 200
+
+
+def test_under_the_api_a_nul_in_the_query_string_is_a_json_400(client):
+    """The API's clients and its schema see one content type, errors included."""
+    response = client.get("/api/assignments/?cursor=%00")
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert "NUL" in response.json()["detail"]

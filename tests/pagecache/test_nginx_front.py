@@ -241,3 +241,16 @@ def test_a_log_rotated_under_nginx_is_finished_then_the_new_one_read(front, site
     assert (workdir / "pages.log").read_bytes().count(b"\n") == 4
     assert collect_nginx_page_log(directory=workdir) == 6
     assert sum(_staff_counts(client, editor).values()) == 9  # hits or misses: copies live 5 s
+
+
+def test_nginx_keeps_a_copy_per_host_and_scheme(front, site):
+    """nginx's key holds $scheme and $http_host as Django writes it: a page stored for one Host
+    header is not served for another (nor an https copy for http)."""
+    port = urlsplit(front).port
+    status, headers, _ = _get(front + "/tags/")
+    assert _get(front + "/tags/")[1]["X-Page-Cache"] == "nginx"
+    request = urllib.request.Request(front + "/tags/", headers={"Host": f"localhost:{port}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200 and response.headers.get("X-Page-Cache") == "miss"
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers.get("X-Page-Cache") == "nginx"
