@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "contributors",
     "pagecache",
     "moderation",
+    "search",
 ]
 
 MIDDLEWARE = [
@@ -455,3 +456,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
     "loggers": {"crowd": {"level": env_str("LOG_LEVEL", "INFO")}},
 }
+
+# --- Search and OCR (search app) ---------------------------------------------------------------
+# Scanned pages are OCR'd on their own Celery queue, one page per task, so OCR never holds up
+# imports or the picker's tasks; `manage.py serve` and the tests' workers consume both queues.
+CELERY_TASK_ROUTES = {"search.tasks.ocr_next_page_task": {"queue": "ocr"}}
+CELERY_BEAT_SCHEDULE["search-requeue-stalled-ocr"] = {
+    "task": "search.tasks.requeue_stalled_ocr",
+    "schedule": 600.0,
+}
+# Longest Tesseract may take over one page before it is stopped and the page marked failed.
+OCR_TIMEOUT_SECONDS = env_int("OCR_TIMEOUT_SECONDS", 120, minimum=1)
+# Anonymous searches (HTML, API, feed, export) allowed per address per minute.
+RATE_LIMIT_SEARCH_PER_MINUTE = env_int("RATE_LIMIT_SEARCH_PER_MINUTE", 30, minimum=1)

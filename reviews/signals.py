@@ -19,5 +19,6 @@ review_recorded = Signal()
 # kwargs: page_id, reviewer_id
 page_skipped = Signal()
 
-# kwargs: document_id. Sent after an import committed a document's pages.
+# kwargs: document_id, page_texts ({page number: (text layer, word boxes)} or None). Sent after an
+# import committed a document's pages.
 document_imported = Signal()
