@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("results.urls")),
     path("", include("contributors.urls")),
     path("", include("moderation.urls")),
+    path("", include("search.urls")),
 ]
 
 

@@ -20,6 +20,7 @@ its reason and not retried; a page whose worker died mid-OCR goes back to pendin
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -34,6 +35,7 @@ from config.celery import app as celery_app
 from reviews.models import Page
 from search.denormalisations import refresh_after_commit
 from search.models import PageText
+from search.signals import page_text_changed
 
 log = logging.getLogger("crowd.search")
 
@@ -41,6 +43,15 @@ OCR_TASK = "search.tasks.ocr_next_page_task"
 OCR_QUEUE = "ocr"
 MAX_ATTEMPTS = 3
 LAYER_ENGINE = "pdfium"
+
+
+# Characters that XML (feeds), Postgres (NUL) or a reader cannot take: control characters other
+# than tab and newline, non-characters and lone surrogates.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    return _UNSAFE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _layer_version() -> str:
@@ -76,11 +87,12 @@ def record_page_texts(*, document_id: int, texts: dict[int, tuple[str, Iterable]
         rows, scans = [], []
         for page_id, number in pages:
             text, words = texts.get(number, ("", ()))
+            text = clean_text(text)
             if text.strip():
                 rows.append(
                     PageText(
                         page_id=page_id,
-                        text=text.replace("\x00", ""),
+                        text=clean_text(text),
                         boxes=[list(w) for w in words],
                         source=PageText.Source.LAYER,
                         status=PageText.Status.DONE,
@@ -97,6 +109,7 @@ def record_page_texts(*, document_id: int, texts: dict[int, tuple[str, Iterable]
         ]
         PageText.objects.bulk_create(rows, ignore_conflicts=True)
         refresh_after_commit([page_id for page_id, _ in pages])
+        _announce_after_commit([page_id for page_id, _ in pages])
         _queue_tokens_after_commit(len(scans))
     return scans
 
@@ -158,7 +171,7 @@ def claim_next_page() -> int | None:
 def finish_ocr(*, page_id: int, text: str, words: list[list], version: str, engine: str = "tesseract") -> bool:
     """Record OCR's text and word boxes for a page. An empty result is recorded as done with a
     reason (a blank page is not an error). False when the page or its row is gone."""
-    text = text.replace("\x00", "")
+    text = clean_text(text)
     with transaction.atomic():
         updated = PageText.objects.filter(page_id=page_id).update(
             text=text,
@@ -171,6 +184,8 @@ def finish_ocr(*, page_id: int, text: str, words: list[list], version: str, engi
             updated=timezone.now(),
         )
         refresh_after_commit([page_id] if updated else [])
+        if updated:
+            _announce_after_commit([page_id])
     return bool(updated)
 
 
@@ -209,6 +224,15 @@ def requeue_stalled_ocr(*, older_than_seconds: int | None = None) -> int:
         _send_tokens(tokens)
         return tokens
     return 0
+
+
+def _announce_after_commit(page_ids: list[int]) -> None:
+    def send() -> None:
+        for receiver, result in page_text_changed.send_robust(sender=PageText, page_ids=page_ids):
+            if isinstance(result, Exception):
+                log.warning("page_text_changed receiver %r failed: %r", receiver, result)
+
+    transaction.on_commit(send)
 
 
 def _queued_tokens() -> int | None:

@@ -11,6 +11,7 @@ from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
 from reviews import signals
+from search.signals import page_text_changed
 
 log = logging.getLogger("crowd.search")
 
@@ -41,3 +42,11 @@ def connect() -> None:
         weak=False,
         dispatch_uid="search-featured-first-m2m",
     )
+
+
+@receiver(page_text_changed, dispatch_uid="search-pagecache")
+def _page_text_changed(sender, *, page_ids, **kwargs):
+    """The cached views of these pages show their text: stale now."""
+    from pagecache import generations
+
+    generations.bump([generations.page(page_id) for page_id in page_ids])
