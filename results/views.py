@@ -16,6 +16,7 @@ from django.views.decorators.http import require_safe
 from assignments.models import Assignment
 from contributors import leaderboards
 from contributors import selectors as credit
+from lib import hooks
 from lib.web import error_page
 from moderation import takedown_selectors as takedown
 from moderation.selectors import recent_records
@@ -204,6 +205,8 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
         "viewer": viewer,
         "discoveries": credit.discoveries_for(document=document),
     }
+    # The page grid, text and scoped search of the search app's reading view (a settings hook).
+    hooks.extra_context("DOCUMENT_VIEW_CONTEXT_HOOKS", request, document, context)
     return render(request, "results/document.html", context)
 
 

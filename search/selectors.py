@@ -23,6 +23,7 @@ added while a reader pages through land in place without shifting what they have
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -368,6 +369,8 @@ def marked_page(page_id: int, text_query: str) -> MarkedPage | None:
     if not rows:
         return None
     status, reason, source, boxes, text, tree = rows[0]
+    if isinstance(boxes, str):  # Django has psycopg hand jsonb over as text
+        boxes = json.loads(boxes)
     lines = [_marked(line) for line in (text or "").split("\n")]
     while lines and not str(lines[-1]).strip():
         lines.pop()

@@ -56,6 +56,10 @@ def search_url(q: str, **extra) -> str:
 @require_safe
 def search_page(request: HttpRequest) -> HttpResponse:
     raw = request.GET.get("q", "")
+    within = request.GET.get("document", "")
+    if within and raw.strip():
+        # The document page's search box: the same search, scoped with the document: filter.
+        raw = f"{raw} document:{within[:20]}"
     every_page = request.GET.get("pages") == "all"
     context = {"q": raw[: search_query.MAX_QUERY_CHARS], "every_page": every_page, "max_chars": search_query.MAX_QUERY_CHARS}
     try:
