@@ -74,6 +74,29 @@ def _refresh_logged(page_ids) -> None:
         log.warning("search vectors of %d pages not refreshed: %r", len(page_ids), exc)
 
 
+def refresh_from_changes(changes) -> None:
+    """The registry's after-commit refresh (``denorm.changes``): pages named (moved to another
+    document, bulk changes), and the pages of documents and members named (a title or owner
+    changed with ``update()``)."""
+    page_ids = set(changes.pages)
+    if changes.documents:
+        page_ids |= set(
+            _page_ids_where(
+                "SELECT p.id FROM reviews_page p WHERE p.document_id = ANY(%s)", [sorted(changes.documents)]
+            )
+        )
+    if changes.members:
+        page_ids |= set(
+            _page_ids_where(
+                "SELECT p.id FROM reviews_page p JOIN reviews_document d ON d.id = p.document_id"
+                " WHERE d.member_id = ANY(%s)",
+                [sorted(changes.members)],
+            )
+        )
+    if page_ids:
+        refresh_page_vectors(page_ids)
+
+
 def _page_ids_where(sql: str, params) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -127,11 +150,13 @@ register(
         derived_from="`search_pagetext.text`, `reviews_document.title`, `reviews_member.name`",
         lives_in="`search_pagetext.search_vector` (GIN index `pagetext_search_gin`)",
         kept_current_by="after commit: `search.actions` (text from the import, OCR results) refresh "
-        "their pages; `post_save` of a document or member refreshes its pages; anything else "
-        "through the periodic check, which repairs the rows that differ.",
+        "their pages; `post_save` of a document or member refreshes its pages; `denorm.changed` "
+        "(pages moved, bulk changes) refreshes the pages, documents and members it names; "
+        "anything else through the periodic check, which repairs the rows that differ.",
         rebuild=rebuild_page_search_vector,
         check=check_page_search_vector,
         repair=repair_page_search_vector,
+        refresh=refresh_from_changes,
         order=60,
     )
 )
