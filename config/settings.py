@@ -469,6 +469,9 @@ CELERY_BEAT_SCHEDULE["search-requeue-stalled-ocr"] = {
 OCR_TIMEOUT_SECONDS = env_int("OCR_TIMEOUT_SECONDS", 120, minimum=1)
 # Anonymous searches (HTML, API, feed, export) allowed per address per minute.
 RATE_LIMIT_SEARCH_PER_MINUTE = env_int("RATE_LIMIT_SEARCH_PER_MINUTE", 30, minimum=1)
+# A search ranks at most this many matching pages (the first by page id, after the filters):
+# ranking every match of a common word is what makes full-text search slow at scale.
+SEARCH_RANK_CANDIDATES = env_int("SEARCH_RANK_CANDIDATES", 2000, minimum=10)
 # Extra context for the page and document views from apps above the catalogue (hooks, so the
 # catalogue's views import nothing of theirs): the search app's reading view.
 PAGE_VIEW_CONTEXT_HOOKS = ["search.reading.page_context"]

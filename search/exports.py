@@ -1,6 +1,6 @@
 """The streamed export of a search: every matching page's text and tags, CSV or JSON lines.
 
-Streaming: matching pages come in keyset batches of ``BATCH`` (one query each, plus one for
+Streaming: matching pages come in page-id order in keyset batches of ``BATCH`` (one query each, plus one for
 their texts and one for their tags), so the web process holds one batch at a time however many
 pages match. Tags are the counts the viewer may see (the public's: listed tags, quarantined
 reviewers left out, as on listings). CSV cells starting with ``=``, ``+``, ``-``, ``@``, a tab

@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from django.conf import settings
 from django.db import connection
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -159,29 +160,40 @@ def _filters_sql(parsed: ParsedQuery, *, viewer: Viewer, min_agreement: Fraction
     return _Sql(where, params)
 
 
-def _matches_sql(parsed: ParsedQuery, filters: _Sql) -> tuple[str, list]:
-    """SELECT p.id, p.document_id, rank over every matching page (no order, no limit)."""
-    params: list = []
+def _matches_sql(
+    parsed: ParsedQuery, filters: _Sql, *, newest: bool = False, cap: int | None = None
+) -> tuple[str, list]:
+    """SELECT id, document_id, rank, capped over the matching pages (no order, no limit).
+
+    With words, only a bounded candidate set is ranked: the first ``SEARCH_RANK_CANDIDATES``
+    matching pages by page id (after the filters). ``ts_rank_cd`` reads each candidate's whole
+    vector, so ranking every match of a common word costs seconds at 458,832 pages; finding the
+    matches through the GIN index and keeping the lowest ids is a fraction of that. Page ids only
+    grow, so the candidate set of a search does not shift under a reader as pages arrive (new
+    pages join it only while it is not full). ``capped`` says the set was full: results then say
+    so and suggest narrowing. ``ORDER BY page_id + 0``: keeps the planner from walking the
+    primary key in order and testing every row's vector, which is ruinous for a rare word.
+    """
     where = list(filters.where)
-    if parsed.text:
-        rank = f"(ts_rank_cd(pt.search_vector, q.q, 32) * {RANK_SCALE})::bigint"
-        source = "search_pagetext pt JOIN reviews_page p ON p.id = pt.page_id"
-        prefix = "WITH q AS (SELECT websearch_to_tsquery('english'::regconfig, %s) AS q) "
-        params.append(parsed.text)
-        where.insert(0, "pt.search_vector @@ q.q")
-        source += " CROSS JOIN q"
-    else:
-        rank = "0::bigint"
-        source = "reviews_page p"
-        prefix = ""
-    source += (
-        " JOIN reviews_document d ON d.id = p.document_id LEFT JOIN reviews_member m ON m.id = d.member_id"
+    joins = " JOIN reviews_document d ON d.id = p.document_id LEFT JOIN reviews_member m ON m.id = d.member_id"
+    if not parsed.text:
+        sql = f"SELECT p.id, p.document_id, 0::bigint AS rank, false AS capped FROM reviews_page p{joins}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return sql, list(filters.params)
+    # The feed wants the newest matches (the last ids); the export takes them a batch at a time.
+    limit = cap or settings.SEARCH_RANK_CANDIDATES
+    where.insert(0, "pt.search_vector @@ q.q")
+    sql = (
+        "WITH q AS (SELECT websearch_to_tsquery('english'::regconfig, %s) AS q),"
+        " c AS MATERIALIZED (SELECT p.id, p.document_id FROM search_pagetext pt"
+        f" JOIN reviews_page p ON p.id = pt.page_id{joins} CROSS JOIN q"
+        f" WHERE {' AND '.join(where)} ORDER BY pt.page_id + 0{' DESC' if newest else ''} LIMIT %s),"
+        " n AS (SELECT count(*) >= %s AS capped FROM c)"
+        f" SELECT c.id, c.document_id, (ts_rank_cd(pt.search_vector, q.q, 32) * {RANK_SCALE})::bigint AS rank,"
+        " n.capped FROM c JOIN search_pagetext pt ON pt.page_id = c.id CROSS JOIN q CROSS JOIN n"
     )
-    params += filters.params
-    sql = f"{prefix}SELECT p.id, p.document_id, {rank} AS rank FROM {source}"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    return sql, params
+    return sql, [parsed.text, *filters.params, limit, limit]
 
 
 def search(
@@ -202,24 +214,25 @@ def search(
     filters = _filters_sql(parsed, viewer=viewer, min_agreement=min_agreement)
     matches, params = _matches_sql(parsed, filters)
     if every_page:
-        sql = f"SELECT s.id, s.rank FROM ({matches}) s"
+        sql = f"SELECT s.id, s.rank, s.capped FROM ({matches}) s"
         if key:
             sql += " WHERE (s.rank < %s OR (s.rank = %s AND s.id > %s))"
             params += [key[0], key[0], key[1]]
         sql += " ORDER BY s.rank DESC, s.id LIMIT %s"
         rows = _fetch(sql, params + [limit + 1])
+        capped = bool(rows and rows[0][2])
         more = len(rows) > limit
-        rows = rows[:limit]
+        rows = [(row[0], row[1]) for row in rows[:limit]]
         hits = _page_hits(rows, parsed)
         cursor = (
             cursors.encode(salt=CURSOR_SALT, identity=identity, key=[rows[-1][1], rows[-1][0]])
             if more
             else None
         )
-        return SearchResults(parsed, True, [], hits, cursor, note=_note(parsed, hits))
+        return SearchResults(parsed, True, [], hits, cursor, note=_note(parsed, hits, capped))
     sql = (
         f"SELECT s.document_id, max(s.rank) AS rank, count(*) AS hits,"
-        f" (array_agg(s.id ORDER BY s.rank DESC, s.id))[1:{BEST_PAGES}] AS best"
+        f" (array_agg(s.id ORDER BY s.rank DESC, s.id))[1:{BEST_PAGES}] AS best, bool_or(s.capped)"
         f" FROM ({matches}) s GROUP BY s.document_id"
     )
     if key:
@@ -227,6 +240,7 @@ def search(
         params += [key[0], key[0], key[1]]
     sql += " ORDER BY rank DESC, s.document_id LIMIT %s"
     rows = _fetch(sql, params + [limit + 1])
+    capped = bool(rows and rows[0][4])
     more = len(rows) > limit
     rows = rows[:limit]
     page_rows = [(page_id, None) for row in rows for page_id in row[3]]
@@ -238,7 +252,7 @@ def search(
     cursor = (
         cursors.encode(salt=CURSOR_SALT, identity=identity, key=[rows[-1][1], rows[-1][0]]) if more else None
     )
-    return SearchResults(parsed, False, documents, [], cursor, note=_note(parsed, documents))
+    return SearchResults(parsed, False, documents, [], cursor, note=_note(parsed, documents, capped))
 
 
 def newest_pages(
@@ -247,7 +261,8 @@ def newest_pages(
     """The newest matching pages (highest page id first): the search's Atom feed."""
     if parsed.empty:
         return []
-    matches, params = _matches_sql(parsed, _filters_sql(parsed, viewer=viewer, min_agreement=min_agreement))
+    filters = _filters_sql(parsed, viewer=viewer, min_agreement=min_agreement)
+    matches, params = _matches_sql(parsed, filters, newest=True)
     rows = _fetch(f"SELECT s.id, s.rank FROM ({matches}) s ORDER BY s.id DESC LIMIT %s", params + [limit])
     return _page_hits(rows, parsed)
 
@@ -255,23 +270,21 @@ def newest_pages(
 def matching_page_batches(
     parsed: ParsedQuery, *, viewer: Viewer, min_agreement: Fraction | None = None, batch: int = 500
 ):
-    """Every matching page id, best first, in batches (keyset on rank and id: each batch is one
-    query that starts where the last ended). What the export streams."""
+    """Every matching page id in page-id order, in batches: keyset on the page id inside the
+    match itself, so each batch is one query that finds only the matches after the last one
+    (the export streams these; ranking every match would be the slow part)."""
     filters = _filters_sql(parsed, viewer=viewer, min_agreement=min_agreement)
-    key = None
+    last = 0
     while True:
-        matches, params = _matches_sql(parsed, filters)
-        sql = f"SELECT s.id, s.rank FROM ({matches}) s"
-        if key:
-            sql += " WHERE (s.rank < %s OR (s.rank = %s AND s.id > %s))"
-            params += [key[0], key[0], key[1]]
-        rows = _fetch(sql + " ORDER BY s.rank DESC, s.id LIMIT %s", params + [batch])
+        after = _Sql(filters.where + ["p.id > %s"], filters.params + [last])
+        matches, params = _matches_sql(parsed, after, cap=batch)
+        rows = _fetch(f"SELECT s.id FROM ({matches}) s ORDER BY s.id LIMIT %s", params + [batch])
         if not rows:
             return
         yield [row[0] for row in rows]
         if len(rows) < batch:
             return
-        key = (rows[-1][1], rows[-1][0])
+        last = rows[-1][0]
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
@@ -280,9 +293,14 @@ def _fetch(sql: str, params: list) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _note(parsed: ParsedQuery, found: list) -> str:
+def _note(parsed: ParsedQuery, found: list, capped: bool = False) -> str:
     """Why nothing matched, when the words were all too common to search for (one query, only
-    for an empty result)."""
+    for an empty result); or that more pages match than are ranked."""
+    if capped:
+        return (
+            f"More than {settings.SEARCH_RANK_CANDIDATES:,} pages match: these are the best of the first "
+            f"{settings.SEARCH_RANK_CANDIDATES:,}. Add a word, a phrase or a filter to narrow the search."
+        )
     if found or not parsed.text:
         return ""
     rows = _fetch("SELECT numnode(websearch_to_tsquery('english'::regconfig, %s))", [parsed.text])

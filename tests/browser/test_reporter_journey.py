@@ -45,7 +45,7 @@ def test_a_reporter_searches_opens_a_hit_sees_the_words_and_reads_on(browser, si
     assert "page 2" in link.inner_text()
     with tab.expect_navigation():
         link.click()
-    assert tab.url.endswith(f"/pages/{hit_page.pk}/?q=duck+house")
+    assert tab.url.endswith(f"/pages/{hit_page.pk}/?q=duck%20house")
 
     # The words are boxed on the scan: two rects, inside the image, drawn over it.
     marks = tab.locator("svg.word-marks rect.word-mark")
@@ -61,7 +61,7 @@ def test_a_reporter_searches_opens_a_hit_sees_the_words_and_reads_on(browser, si
 
     # j: the next page, the search carried along.
     tab.locator("body").press("j")
-    tab.wait_for_url(f"**/pages/{hit_page.pk + 1}/?q=duck+house")
+    tab.wait_for_url(f"**/pages/{hit_page.pk + 1}/?q=duck%20house")
     assert "page 3" in tab.locator("h1").inner_text()
     # / focuses a search box.
     tab.locator("body").press("/")
