@@ -61,7 +61,9 @@ def _layer_version() -> str:
 def _featured_page_ids(page_ids: list[int]) -> set[int]:
     """Which of these pages are in a featured, active assignment (OCR'd first)."""
     featured = list(
-        Assignment.objects.filter(active=True).exclude(featured=Assignment.Featured.NONE).values_list("pk", flat=True)
+        Assignment.objects.filter(active=True)
+        .exclude(featured=Assignment.Featured.NONE)
+        .values_list("pk", flat=True)
     )
     found: set[int] = set()
     for assignment_id in featured:
@@ -125,7 +127,10 @@ def queue_ocr(*, page_ids: Iterable[int], force: bool = False) -> int:
         missing = [pid for pid in ids if pid not in existing]
         featured = _featured_page_ids(ids) if ids else set()
         PageText.objects.bulk_create(
-            [PageText(page_id=pid, status=PageText.Status.PENDING, priority=int(pid in featured)) for pid in missing],
+            [
+                PageText(page_id=pid, status=PageText.Status.PENDING, priority=int(pid in featured))
+                for pid in missing
+            ],
             ignore_conflicts=True,
         )
         queued += len(missing)
@@ -135,11 +140,21 @@ def queue_ocr(*, page_ids: Iterable[int], force: bool = False) -> int:
         waiting.exclude(page_id__in=featured).exclude(priority=0).update(priority=0)
         again = PageText.objects.filter(page_id__in=existing).exclude(status=PageText.Status.RUNNING)
         if not force:
-            again = again.exclude(source=PageText.Source.LAYER).exclude(status=PageText.Status.PENDING).filter(text="")
+            again = (
+                again.exclude(source=PageText.Source.LAYER)
+                .exclude(status=PageText.Status.PENDING)
+                .filter(text="")
+            )
         for priority in (0, 1):
             queued += again.filter(
                 page_id__in=[pid for pid in existing if (pid in featured) == bool(priority)]
-            ).update(status=PageText.Status.PENDING, priority=priority, reason="", attempts=0, updated=timezone.now())
+            ).update(
+                status=PageText.Status.PENDING,
+                priority=priority,
+                reason="",
+                attempts=0,
+                updated=timezone.now(),
+            )
         refresh_after_commit(missing)
         _queue_tokens_after_commit(queued)
     return queued
@@ -168,7 +183,9 @@ def claim_next_page() -> int | None:
     return row[0] if row else None
 
 
-def finish_ocr(*, page_id: int, text: str, words: list[list], version: str, engine: str = "tesseract") -> bool:
+def finish_ocr(
+    *, page_id: int, text: str, words: list[list], version: str, engine: str = "tesseract"
+) -> bool:
     """Record OCR's text and word boxes for a page. An empty result is recorded as done with a
     reason (a blank page is not an error). False when the page or its row is gone."""
     text = clean_text(text)
@@ -217,7 +234,9 @@ def requeue_stalled_ocr(*, older_than_seconds: int | None = None) -> int:
             reason=f"OCR stopped {MAX_ATTEMPTS} times without finishing (worker lost); not retried.",
             updated=timezone.now(),
         )
-        stalled.filter(attempts__lt=MAX_ATTEMPTS).update(status=PageText.Status.PENDING, updated=timezone.now())
+        stalled.filter(attempts__lt=MAX_ATTEMPTS).update(
+            status=PageText.Status.PENDING, updated=timezone.now()
+        )
     waiting = PageText.objects.filter(status=PageText.Status.PENDING).count()
     if waiting and _queued_tokens() == 0:
         tokens = min(waiting, 5000)

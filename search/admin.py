@@ -27,7 +27,18 @@ class PageTextAdmin(admin.ModelAdmin):
     list_filter = ["status", "source", HasReasonFilter, "engine"]
     list_select_related = ["page__document"]
     search_fields = ["=page__id", "reason"]
-    readonly_fields = ["page", "text", "source", "status", "reason", "engine", "version", "priority", "attempts", "updated"]
+    readonly_fields = [
+        "page",
+        "text",
+        "source",
+        "status",
+        "reason",
+        "engine",
+        "version",
+        "priority",
+        "attempts",
+        "updated",
+    ]
     exclude = ["boxes", "search_vector"]
     show_full_result_count = False
 

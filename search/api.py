@@ -27,7 +27,9 @@ class PageHitSerializer(serializers.Serializer):
     thumbnail = serializers.SerializerMethodField()
     snippet = serializers.CharField(help_text="HTML: the text around the words, which are in <mark>.")
     rank = serializers.IntegerField()
-    hidden = serializers.CharField(source="hidden_reason", help_text="staff only: why the public cannot see it")
+    hidden = serializers.CharField(
+        source="hidden_reason", help_text="staff only: why the public cannot see it"
+    )
 
     def get_url(self, hit) -> str:
         path = hit.page.get_absolute_url()
@@ -76,8 +78,12 @@ class SearchView(APIView):
                 description='words, "exact phrase", or, -excluded; filters tag:, member:, party:, '
                 "document:, assignment:, reviewed:yes|no",
             ),
-            OpenApiParameter("pages", str, enum=["all"], description="every matching page, not one per document"),
-            OpenApiParameter("min_agreement", str, description="with tag:, share of the page's reviewers, 0-1"),
+            OpenApiParameter(
+                "pages", str, enum=["all"], description="every matching page, not one per document"
+            ),
+            OpenApiParameter(
+                "min_agreement", str, description="with tag:, share of the page's reviewers, 0-1"
+            ),
             OpenApiParameter("limit", int, description=f"results per page, at most {selectors.MAX_LIMIT}"),
             OpenApiParameter("after", OpenApiTypes.STR, description="cursor from `next`"),
         ],
@@ -96,7 +102,11 @@ class SearchView(APIView):
             raise BadRequest("Add a search: ?q=.")
         min_agreement = parse_min_agreement(params)
         limit_raw = params.get("limit") or str(selectors.DEFAULT_LIMIT)
-        if not limit_raw.isascii() or not limit_raw.isdigit() or not 1 <= int(limit_raw[:4]) <= selectors.MAX_LIMIT:
+        if (
+            not limit_raw.isascii()
+            or not limit_raw.isdigit()
+            or not 1 <= int(limit_raw[:4]) <= selectors.MAX_LIMIT
+        ):
             raise BadRequest(f"limit must be a whole number from 1 to {selectors.MAX_LIMIT}.")
         limited = hit_search(request)
         if limited is not None:

@@ -166,8 +166,11 @@ register(
 def _document_saved(sender, instance, created, **kwargs):
     if not created:
         refresh_after_commit(
-            _page_ids_where("SELECT page_id FROM search_pagetext pt JOIN reviews_page p ON p.id = pt.page_id"
-                            " WHERE p.document_id = %s", [instance.pk])
+            _page_ids_where(
+                "SELECT page_id FROM search_pagetext pt JOIN reviews_page p ON p.id = pt.page_id"
+                " WHERE p.document_id = %s",
+                [instance.pk],
+            )
         )
 
 

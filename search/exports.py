@@ -25,7 +25,17 @@ from search.models import PageText
 from search.query import ParsedQuery
 
 BATCH = 500
-COLUMNS = ["page_id", "page_url", "document_id", "document_title", "page_number", "member", "party", "tags", "text"]
+COLUMNS = [
+    "page_id",
+    "page_url",
+    "document_id",
+    "document_title",
+    "page_number",
+    "member",
+    "party",
+    "tags",
+    "text",
+]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -35,14 +45,18 @@ def safe_cell(value) -> str:
 
 
 def _records(parsed: ParsedQuery, *, viewer: Viewer, min_agreement: Fraction | None) -> Iterator[dict]:
-    for ids in selectors.matching_page_batches(parsed, viewer=viewer, min_agreement=min_agreement, batch=BATCH):
+    for ids in selectors.matching_page_batches(
+        parsed, viewer=viewer, min_agreement=min_agreement, batch=BATCH
+    ):
         pages = Page.objects.select_related("document__member__party").in_bulk(ids)
         texts = dict(PageText.objects.filter(page_id__in=ids).values_list("page_id", "text"))
         tags: dict[int, dict[str, int]] = {}
         tag_rows = PageTag.objects.filter(page_id__in=ids, count__gt=0, tag__active=True)
         if not viewer.is_staff:
             tag_rows = tag_rows.filter(listed_at__isnull=False)
-        for page_id, slug, count in tag_rows.values_list("page_id", "tag__slug", "count").order_by("tag__slug"):
+        for page_id, slug, count in tag_rows.values_list("page_id", "tag__slug", "count").order_by(
+            "tag__slug"
+        ):
             tags.setdefault(page_id, {})[slug] = count
         for page_id in ids:
             page = pages.get(page_id)

@@ -71,7 +71,9 @@ def ocr_image(image: bytes, *, timeout: float, language: str = "eng") -> OcrResu
             env=env,
         )
     except subprocess.TimeoutExpired:
-        raise OcrFailure(f"OCR took longer than {timeout:g} s (OCR_TIMEOUT_SECONDS) and was stopped.") from None
+        raise OcrFailure(
+            f"OCR took longer than {timeout:g} s (OCR_TIMEOUT_SECONDS) and was stopped."
+        ) from None
     except OSError as exc:
         raise OcrFailure(f"Tesseract could not be started ({exc.strerror}).") from None
     if done.returncode != 0:

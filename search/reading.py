@@ -71,7 +71,9 @@ def document_context(request, document, context: dict) -> dict:
     pages_qs = Page.objects.filter(document_id=document.pk)
     if not staff:
         pages_qs = pages_qs.filter(public_page_q())
-    pages = list(pages_qs.order_by("number").only("pk", "number", "thumbnail", "width", "height", "withdrawn_at"))
+    pages = list(
+        pages_qs.order_by("number").only("pk", "number", "thumbnail", "width", "height", "withdrawn_at")
+    )
     ids = [p.pk for p in pages]
     tag_rows = PageTag.objects.filter(page_id__in=ids, count__gt=0, tag__active=True).select_related("tag")
     if not staff:
@@ -84,7 +86,9 @@ def document_context(request, document, context: dict) -> dict:
     member = document.member
     assignments = Assignment.objects.filter(
         assignment_scope.containing_document_filter(
-            document_id=document.pk, member_id=member.pk if member else None, party_id=member.party_id if member else None
+            document_id=document.pk,
+            member_id=member.pk if member else None,
+            party_id=member.party_id if member else None,
         )
     ).distinct()
     if not staff:

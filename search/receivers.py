@@ -36,9 +36,11 @@ def connect() -> None:
 
     post_save.connect(_assignment_saved, sender=Assignment, dispatch_uid="search-featured-first")
     m2m_changed.connect(
-        lambda sender, instance, action, **kw: _assignment_saved(sender, instance)
-        if action.startswith("post_") and isinstance(instance, Assignment)
-        else None,
+        lambda sender, instance, action, **kw: (
+            _assignment_saved(sender, instance)
+            if action.startswith("post_") and isinstance(instance, Assignment)
+            else None
+        ),
         weak=False,
         dispatch_uid="search-featured-first-m2m",
     )

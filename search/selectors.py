@@ -50,8 +50,7 @@ RANK_SCALE = 1_000_000_000
 # and only our marks become <mark> elements.
 _START, _STOP = "\ue000", "\ue001"
 HEADLINE_OPTIONS = (
-    f"StartSel={_START}, StopSel={_STOP}, MaxFragments=2, MaxWords=28, MinWords=10, "
-    'FragmentDelimiter=" … "'
+    f'StartSel={_START}, StopSel={_STOP}, MaxFragments=2, MaxWords=28, MinWords=10, FragmentDelimiter=" … "'
 )
 FULL_OPTIONS = f"StartSel={_START}, StopSel={_STOP}, HighlightAll=true"
 HEADLINE_MAX_CHARS = 100_000
@@ -119,7 +118,9 @@ def _filters_sql(parsed: ParsedQuery, *, viewer: Viewer, min_agreement: Fraction
         tag = tag_for(f["tag"], viewer=viewer)
         if tag is None:
             raise BadRequest("tag: names no tag on this site.")
-        clause = "EXISTS (SELECT 1 FROM reviews_pagetag t WHERE t.page_id = p.id AND t.tag_id = %s AND t.count > 0"
+        clause = (
+            "EXISTS (SELECT 1 FROM reviews_pagetag t WHERE t.page_id = p.id AND t.tag_id = %s AND t.count > 0"
+        )
         params.append(tag.pk)
         if not viewer.is_staff:
             clause += " AND t.listed_at IS NOT NULL"  # the public's counts, as on listings
@@ -151,7 +152,9 @@ def _filters_sql(parsed: ParsedQuery, *, viewer: Viewer, min_agreement: Fraction
             raise BadRequest("assignment: names no assignment on this site.")
         # The one definition of an assignment's pages (assignments.scope), compiled by the ORM.
         sub, sub_params = (
-            Page.objects.filter(assignment_scope.page_filter(scope.obj.pk)).values("pk").query.sql_with_params()
+            Page.objects.filter(assignment_scope.page_filter(scope.obj.pk))
+            .values("pk")
+            .query.sql_with_params()
         )
         where.append(f"p.id IN ({sub})")
         params += list(sub_params)
@@ -175,7 +178,9 @@ def _matches_sql(
     primary key in order and testing every row's vector, which is ruinous for a rare word.
     """
     where = list(filters.where)
-    joins = " JOIN reviews_document d ON d.id = p.document_id LEFT JOIN reviews_member m ON m.id = d.member_id"
+    joins = (
+        " JOIN reviews_document d ON d.id = p.document_id LEFT JOIN reviews_member m ON m.id = d.member_id"
+    )
     if not parsed.text:
         sql = f"SELECT p.id, p.document_id, 0::bigint AS rank, false AS capped FROM reviews_page p{joins}"
         if where:
@@ -249,7 +254,9 @@ def search(
     page_rows = [(page_id, None) for row in rows for page_id in row[3]]
     by_id = {hit.page.pk: hit for hit in _page_hits(page_rows, parsed)}
     documents = [
-        DocumentHit(document_id=row[0], rank=row[1], hits=row[2], pages=[by_id[i] for i in row[3] if i in by_id])
+        DocumentHit(
+            document_id=row[0], rank=row[1], hits=row[2], pages=[by_id[i] for i in row[3] if i in by_id]
+        )
         for row in rows
     ]
     cursor = (
@@ -351,7 +358,9 @@ def snippets_for(page_ids: list[int], text_query: str) -> dict[int, SafeString]:
             [HEADLINE_MAX_CHARS, text_query, HEADLINE_OPTIONS, page_ids],
         )
     else:
-        rows = _fetch("SELECT page_id, left(text, 240) FROM search_pagetext WHERE page_id = ANY(%s)", [page_ids])
+        rows = _fetch(
+            "SELECT page_id, left(text, 240) FROM search_pagetext WHERE page_id = ANY(%s)", [page_ids]
+        )
     return {page_id: _marked((text or "").strip()) for page_id, text in rows}
 
 

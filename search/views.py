@@ -61,7 +61,11 @@ def search_page(request: HttpRequest) -> HttpResponse:
         # The document page's search box: the same search, scoped with the document: filter.
         raw = f"{raw} document:{within[:20]}"
     every_page = request.GET.get("pages") == "all"
-    context = {"q": raw[: search_query.MAX_QUERY_CHARS], "every_page": every_page, "max_chars": search_query.MAX_QUERY_CHARS}
+    context = {
+        "q": raw[: search_query.MAX_QUERY_CHARS],
+        "every_page": every_page,
+        "max_chars": search_query.MAX_QUERY_CHARS,
+    }
     try:
         parsed = search_query.parse(raw)
         min_agreement = parse_min_agreement(request.GET)
@@ -107,7 +111,7 @@ class _FeedContext:
 
 
 class SearchFeed(Feed):
-    """"New pages matching this search": the newest matching pages first (a reporter's alert)."""
+    """ "New pages matching this search": the newest matching pages first (a reporter's alert)."""
 
     feed_type = Atom1Feed
 
@@ -126,7 +130,10 @@ class SearchFeed(Feed):
         if parsed.empty:
             raise BadRequest("A feed needs a search: add ?q=.")
         hits = selectors.newest_pages(
-            parsed, viewer=viewer_for(request.user), min_agreement=parse_min_agreement(request.GET), limit=FEED_LIMIT
+            parsed,
+            viewer=viewer_for(request.user),
+            min_agreement=parse_min_agreement(request.GET),
+            limit=FEED_LIMIT,
         )
         return _FeedContext(parsed.as_text(), hits)
 
@@ -149,7 +156,11 @@ class SearchFeed(Feed):
         return str(hit.snippet)
 
     def item_link(self, hit) -> str:
-        return f"{hit.page.get_absolute_url()}?{urlencode({'q': hit.text_query})}" if hit.text_query else hit.page.get_absolute_url()
+        return (
+            f"{hit.page.get_absolute_url()}?{urlencode({'q': hit.text_query})}"
+            if hit.text_query
+            else hit.page.get_absolute_url()
+        )
 
     def item_guid(self, hit) -> str:
         return f"page-{hit.page.pk}"

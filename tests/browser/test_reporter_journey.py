@@ -34,7 +34,9 @@ def test_a_reporter_searches_opens_a_hit_sees_the_words_and_reads_on(browser, si
     tab = context.new_page()
     problems: list[str] = []
     tab.on("pageerror", lambda exc: problems.append(str(exc)))
-    tab.on("console", lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None)
+    tab.on(
+        "console", lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None
+    )
 
     tab.goto(site.url + "/")
     tab.locator("#site-search-q").fill("duck house")

@@ -54,7 +54,9 @@ def import_pdf(tmp_path: Path, name: str, data: bytes, *, member=None, title: st
 
     path = tmp_path / name
     path.write_bytes(data)
-    document = documents.create_document_from_path(path=path, member=member, title=title, queue=False).document
+    document = documents.create_document_from_path(
+        path=path, member=member, title=title, queue=False
+    ).document
     result = importer.import_document(document.pk)
     assert result.status == "imported", result.error
     document.refresh_from_db()

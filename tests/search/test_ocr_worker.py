@@ -24,7 +24,9 @@ def test_a_scanned_pdf_is_ocrd_by_a_real_worker_and_found_by_search(tmp_path, me
 
     path = tmp_path / "scan.pdf"
     path.write_bytes(scanned_pdf(["Receipt for the floating duck island", "Invoice for moat dredging"]))
-    with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=30, queues=["celery", "ocr"]):
+    with start_worker(
+        app, perform_ping_check=False, pool="solo", shutdown_timeout=30, queues=["celery", "ocr"]
+    ):
         document = documents.create_document_from_path(path=path).document
         # Wait for the worker (a deadline, not a timing assertion).
         deadline = time.monotonic() + 120

@@ -14,10 +14,18 @@ from tests.search.support import import_pdf, scanned_pdf, text_pdf
 pytestmark = pytest.mark.django_db
 
 
-def test_a_text_pdf_gets_its_text_layer_at_import_without_ocr(tmp_path, media_root, django_capture_on_commit_callbacks):
+def test_a_text_pdf_gets_its_text_layer_at_import_without_ocr(
+    tmp_path, media_root, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        document = import_pdf(tmp_path, "a.pdf", text_pdf(["Duck house invoice\nMoat cleaning 2008", "Second page of expenses here"]))
-    texts = {t.page.number: t for t in PageText.objects.filter(page__document=document).select_related("page")}
+        document = import_pdf(
+            tmp_path,
+            "a.pdf",
+            text_pdf(["Duck house invoice\nMoat cleaning 2008", "Second page of expenses here"]),
+        )
+    texts = {
+        t.page.number: t for t in PageText.objects.filter(page__document=document).select_related("page")
+    }
     assert set(texts) == {1, 2}
     first = texts[1]
     assert first.source == PageText.Source.LAYER and first.status == PageText.Status.DONE
@@ -28,14 +36,16 @@ def test_a_text_pdf_gets_its_text_layer_at_import_without_ocr(tmp_path, media_ro
     assert {"Duck", "house", "invoice", "Moat"} <= set(words)
     page = first.page
     for _word, x, y, w, h in first.boxes:
-        assert 0 <= x and x + w <= page.width and 0 <= y and y + h <= page.height
+        assert x >= 0 and x + w <= page.width and y >= 0 and y + h <= page.height
     # "Duck" is left of "house", on the same line; "Moat" is on a lower line.
     assert words["Duck"][1] < words["house"][1] and words["Duck"][2] < words["Moat"][2]
     # Nothing waits for OCR.
     assert not PageText.objects.filter(status=PageText.Status.PENDING).exists()
 
 
-def test_a_scanned_page_is_queued_then_ocrd_with_word_boxes(tmp_path, media_root, django_capture_on_commit_callbacks):
+def test_a_scanned_page_is_queued_then_ocrd_with_word_boxes(
+    tmp_path, media_root, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         document = import_pdf(tmp_path, "scan.pdf", scanned_pdf(["Receipt for a duck house\nPaid in cash"]))
     row = PageText.objects.get(page__document=document)
@@ -68,7 +78,9 @@ def test_featured_pages_are_ocrd_first(tmp_path, media_root, django_capture_on_c
     assert actions.claim_next_page() == plain_page
 
 
-def test_an_unreadable_image_is_recorded_with_a_reason_and_not_retried(tmp_path, media_root, django_capture_on_commit_callbacks):
+def test_an_unreadable_image_is_recorded_with_a_reason_and_not_retried(
+    tmp_path, media_root, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         document = import_pdf(tmp_path, "scan.pdf", scanned_pdf(["Anything"]))
     page = Page.objects.get(document=document)
@@ -82,7 +94,9 @@ def test_an_unreadable_image_is_recorded_with_a_reason_and_not_retried(tmp_path,
     assert Page.objects.filter(pk=page.pk, withdrawn_at__isnull=True).exists()
 
 
-def test_a_timeout_is_recorded_with_a_reason(tmp_path, media_root, settings, monkeypatch, django_capture_on_commit_callbacks):
+def test_a_timeout_is_recorded_with_a_reason(
+    tmp_path, media_root, settings, monkeypatch, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         document = import_pdf(tmp_path, "scan.pdf", scanned_pdf(["Anything at all"]))
     # A real Tesseract made slow: the timeout is per page, and a tiny one stops it.
@@ -103,7 +117,9 @@ def test_an_empty_page_is_done_with_a_reason(tmp_path, media_root, django_captur
     assert "no text" in row.reason
 
 
-def test_ocr_pages_command_missing_force_and_document(tmp_path, media_root, django_capture_on_commit_callbacks, capsys):
+def test_ocr_pages_command_missing_force_and_document(
+    tmp_path, media_root, django_capture_on_commit_callbacks, capsys
+):
     document = import_pdf(tmp_path, "a.pdf", text_pdf(["Text layer words here for the test"]))
     # Without on-commit callbacks the import's texts never arrived: --missing recovers them.
     assert not PageText.objects.exists()
@@ -127,7 +143,9 @@ def test_ocr_pages_command_missing_force_and_document(tmp_path, media_root, djan
         call_command("ocr_pages", "--missing", "--force")
 
 
-def test_the_search_vector_is_registered_checked_and_repaired(tmp_path, media_root, django_capture_on_commit_callbacks):
+def test_the_search_vector_is_registered_checked_and_repaired(
+    tmp_path, media_root, django_capture_on_commit_callbacks
+):
     from django.db import connection
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -136,7 +154,10 @@ def test_the_search_vector_is_registered_checked_and_repaired(tmp_path, media_ro
     assert entry.check().ok
     page_id = Page.objects.get(document=document).pk
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE search_pagetext SET search_vector = to_tsvector('english', 'broken') WHERE page_id = %s", [page_id])
+        cursor.execute(
+            "UPDATE search_pagetext SET search_vector = to_tsvector('english', 'broken') WHERE page_id = %s",
+            [page_id],
+        )
     drift = entry.check()
     assert drift.wrong == 1 and not drift.ok
     assert entry.repair().wrong == 1
@@ -148,5 +169,7 @@ def test_the_search_vector_is_registered_checked_and_repaired(tmp_path, media_ro
         documents.update_document(document_id=document.pk, title="Duck pond", member_id=None)
     assert entry.check().ok
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM search_pagetext WHERE search_vector @@ websearch_to_tsquery('english', 'duck pond')")
+        cursor.execute(
+            "SELECT count(*) FROM search_pagetext WHERE search_vector @@ websearch_to_tsquery('english', 'duck pond')"
+        )
         assert cursor.fetchone()[0] == 1

@@ -24,7 +24,14 @@ def document(tmp_path, media_root, django_capture_on_commit_callbacks, tags):
         return import_pdf(
             tmp_path,
             "d.pdf",
-            text_pdf(["First page: mileage claim", "Second page: duck house invoice\nline two here", "Third page: letter", "Fourth page"]),
+            text_pdf(
+                [
+                    "First page: mileage claim",
+                    "Second page: duck house invoice\nline two here",
+                    "Third page: letter",
+                    "Fourth page",
+                ]
+            ),
             member=member,
             title="Claims 2008",
         )
@@ -116,7 +123,9 @@ def test_the_documents_scoped_search(document, client, tmp_path, django_capture_
     assert client.get("/search/", {"q": "duck", "document": "x"}).status_code == 400
 
 
-def test_reading_views_cost_the_same_queries_however_many_pages(tmp_path, media_root, django_capture_on_commit_callbacks, client):
+def test_reading_views_cost_the_same_queries_however_many_pages(
+    tmp_path, media_root, django_capture_on_commit_callbacks, client
+):
     def counts(doc):
         page = Page.objects.filter(document=doc).order_by("number")[1]
         with CaptureQueriesContext(connection) as on_document:

@@ -56,8 +56,18 @@ def corpus(tmp_path, media_root, django_capture_on_commit_callbacks, tags):
             member=ann,
             title="Ann Smith claims 2007",
         )
-        orphan = import_pdf(tmp_path, "orphan.pdf", text_pdf(["Kitchen refit receipt, no member"]), title="Loose papers")
-    return {"duck": duck, "flat": flat, "orphan": orphan, "ann": ann, "bob": bob, "labour": labour, "tory": tory}
+        orphan = import_pdf(
+            tmp_path, "orphan.pdf", text_pdf(["Kitchen refit receipt, no member"]), title="Loose papers"
+        )
+    return {
+        "duck": duck,
+        "flat": flat,
+        "orphan": orphan,
+        "ann": ann,
+        "bob": bob,
+        "labour": labour,
+        "tory": tory,
+    }
 
 
 def page(document, number) -> Page:
@@ -86,8 +96,11 @@ def test_words_phrases_or_and_exclusion(corpus):
 
 def test_each_filter_and_combinations(corpus, reviewer, reviewer2):
     duck, flat = corpus["duck"], corpus["flat"]
-    assignment = factories.make_assignment(documents=[flat], slug="flats")
-    assert hits(f"invoice member:{corpus['bob'].slug}") == {("Bob Jones claims 2008", 1), ("Bob Jones claims 2008", 2)}
+    factories.make_assignment(documents=[flat], slug="flats")
+    assert hits(f"invoice member:{corpus['bob'].slug}") == {
+        ("Bob Jones claims 2008", 1),
+        ("Bob Jones claims 2008", 2),
+    }
     assert hits(f"invoice party:{corpus['labour'].slug}") == {("Ann Smith claims 2007", 2)}
     assert hits(f"document:{duck.pk} invoice") == {("Bob Jones claims 2008", 1), ("Bob Jones claims 2008", 2)}
     assert hits("invoice assignment:flats") == {("Ann Smith claims 2007", 2)}
@@ -98,7 +111,9 @@ def test_each_filter_and_combinations(corpus, reviewer, reviewer2):
     assert hits("invoice reviewed:yes") == {("Bob Jones claims 2008", 1), ("Ann Smith claims 2007", 2)}
     assert hits("invoice reviewed:no") == {("Bob Jones claims 2008", 2)}
     assert hits("tag:receipt") == {("Bob Jones claims 2008", 1)}
-    assert hits(f"duck tag:receipt member:{corpus['bob'].slug} reviewed:yes") == {("Bob Jones claims 2008", 1)}
+    assert hits(f"duck tag:receipt member:{corpus['bob'].slug} reviewed:yes") == {
+        ("Bob Jones claims 2008", 1)
+    }
     assert hits(f"duck tag:receipt member:{corpus['ann'].slug}") == set()
     # min_agreement as on listings: a second reviewer without the tag halves the agreement.
     submit_review(reviewer=reviewer2, page_id=page(duck, 1).pk, tag_slugs=[], only_open_pages=False)
@@ -108,7 +123,9 @@ def test_each_filter_and_combinations(corpus, reviewer, reviewer2):
     assert hits("tag:receipt", min_agreement=Fraction(2, 3)) == set()
 
 
-def test_a_quarantined_reviewers_tags_never_count(corpus, reviewer, editor, django_capture_on_commit_callbacks):
+def test_a_quarantined_reviewers_tags_never_count(
+    corpus, reviewer, editor, django_capture_on_commit_callbacks
+):
     target = page(corpus["duck"], 2)
     submit_review(reviewer=reviewer, page_id=target.pk, tag_slugs=["receipt"], only_open_pages=False)
     assert hits("tag:receipt") == {("Bob Jones claims 2008", 2)}
@@ -116,11 +133,15 @@ def test_a_quarantined_reviewers_tags_never_count(corpus, reviewer, editor, djan
         quarantine.quarantine_reviewer(reviewer, by=editor, reason="a burst of identical tags")
     assert hits("tag:receipt") == set()
     # A quarantined reviewer's later tags never count either.
-    submit_review(reviewer=reviewer, page_id=page(corpus["flat"], 1).pk, tag_slugs=["receipt"], only_open_pages=False)
+    submit_review(
+        reviewer=reviewer, page_id=page(corpus["flat"], 1).pk, tag_slugs=["receipt"], only_open_pages=False
+    )
     assert hits("tag:receipt") == set()
 
 
-def test_withdrawn_pages_never_appear_but_staff_see_why(corpus, editor, client, django_capture_on_commit_callbacks):
+def test_withdrawn_pages_never_appear_but_staff_see_why(
+    corpus, editor, client, django_capture_on_commit_callbacks
+):
     target = page(corpus["duck"], 1)
     with django_capture_on_commit_callbacks(execute=True):
         takedown.withdraw_page(target, by=editor, reason="personal data")
@@ -132,7 +153,13 @@ def test_withdrawn_pages_never_appear_but_staff_see_why(corpus, editor, client, 
     assert hits("duck") == set()
     # Not in the HTML, the API, the feed or the export either.
     anonymous = Client()
-    for url in ["/search/?q=duck", "/search/?q=duck&pages=all", "/api/search/?q=duck", "/search/feed/?q=duck", "/search/export.jsonl?q=duck"]:
+    for url in [
+        "/search/?q=duck",
+        "/search/?q=duck&pages=all",
+        "/api/search/?q=duck",
+        "/search/feed/?q=duck",
+        "/search/export.jsonl?q=duck",
+    ]:
         response = anonymous.get(url)
         body = b"".join(response.streaming_content) if response.streaming else response.content
         assert response.status_code == 200, url
@@ -149,7 +176,9 @@ def test_one_result_per_document_with_best_pages_and_snippets(corpus, client):
     assert [d.document.title for d in results.documents].count("Bob Jones claims 2008") == 1
     bob = next(d for d in results.documents if d.document.title == "Bob Jones claims 2008")
     assert bob.hits == 2 and {h.page.number for h in bob.pages} == {1, 2}
-    assert "<mark>Invoice</mark>" in str(bob.pages[0].snippet) or "<mark>invoice</mark>" in str(bob.pages[0].snippet)
+    assert "<mark>Invoice</mark>" in str(bob.pages[0].snippet) or "<mark>invoice</mark>" in str(
+        bob.pages[0].snippet
+    )
     html = response.content.decode()
     assert f"/pages/{page(corpus['duck'], 1).pk}/?q=invoice" in html
     assert "Show every page" in html and "page 1" in html
@@ -167,10 +196,17 @@ def test_snippets_escape_the_text(tmp_path, media_root, django_capture_on_commit
     assert "&lt;script&gt;alert" in html and "<script>alert" not in html
 
 
-def test_cursor_pagination_is_complete_and_stable_under_writes(tmp_path, media_root, django_capture_on_commit_callbacks):
+def test_cursor_pagination_is_complete_and_stable_under_writes(
+    tmp_path, media_root, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         for n in range(7):
-            import_pdf(tmp_path, f"d{n}.pdf", text_pdf([f"expenses claim number {n} " + "expenses " * n]), title=f"Doc {n}")
+            import_pdf(
+                tmp_path,
+                f"d{n}.pdf",
+                text_pdf([f"expenses claim number {n} " + "expenses " * n]),
+                title=f"Doc {n}",
+            )
     parsed = search_query.parse("expenses")
     seen, after = [], None
     while True:
@@ -193,7 +229,9 @@ def test_cursor_pagination_is_complete_and_stable_under_writes(tmp_path, media_r
         selectors.search(search_query.parse("claim"), viewer=PUBLIC, limit=3, after=first.next_cursor)
 
 
-def test_query_counts_do_not_grow_with_results(tmp_path, media_root, django_capture_on_commit_callbacks, client):
+def test_query_counts_do_not_grow_with_results(
+    tmp_path, media_root, django_capture_on_commit_callbacks, client
+):
     def count(q):
         with CaptureQueriesContext(connection) as queries:
             assert client.get("/search/", {"q": q}).status_code == 200
@@ -204,7 +242,9 @@ def test_query_counts_do_not_grow_with_results(tmp_path, media_root, django_capt
     small = count("rhubarb")
     with django_capture_on_commit_callbacks(execute=True):
         for n in range(6):
-            import_pdf(tmp_path, f"m{n}.pdf", text_pdf([f"rhubarb {n}", f"rhubarb again {n}"]), title=f"Many {n}")
+            import_pdf(
+                tmp_path, f"m{n}.pdf", text_pdf([f"rhubarb {n}", f"rhubarb again {n}"]), title=f"Many {n}"
+            )
     assert count("rhubarb") == small
     with CaptureQueriesContext(connection) as queries:
         client.get("/search/", {"q": "rhubarb", "pages": "all"})
@@ -259,7 +299,7 @@ def test_api_search_paginates_with_cursors(corpus, client):
     data = response.json()
     assert len(data["documents"]) == 1 and data["next"]
     first = data["documents"][0]
-    assert first["pages"][0]["url"].endswith(f"?q=invoice") and "<mark>" in first["pages"][0]["snippet"]
+    assert first["pages"][0]["url"].endswith("?q=invoice") and "<mark>" in first["pages"][0]["snippet"]
     second = client.get(data["next"]).json()
     assert second["documents"][0]["id"] != first["id"]
     pages = client.get("/api/search/", {"q": "invoice", "pages": "all"}).json()
@@ -282,10 +322,19 @@ def test_feed_lists_newest_matching_pages(corpus, client):
     assert client.get("/search/feed/").status_code == 400
 
 
-def test_export_streams_text_and_tags_and_defuses_formulas(tmp_path, media_root, django_capture_on_commit_callbacks, client, reviewer, tags):
+def test_export_streams_text_and_tags_and_defuses_formulas(
+    tmp_path, media_root, django_capture_on_commit_callbacks, client, reviewer, tags
+):
     with django_capture_on_commit_callbacks(execute=True):
-        document = import_pdf(tmp_path, "f.pdf", text_pdf(["=HYPERLINK(\"http://evil\") rhubarb", "+rhubarb second"]), title="-Formula title")
-    submit_review(reviewer=reviewer, page_id=page(document, 1).pk, tag_slugs=["receipt"], only_open_pages=False)
+        document = import_pdf(
+            tmp_path,
+            "f.pdf",
+            text_pdf(['=HYPERLINK("http://evil") rhubarb', "+rhubarb second"]),
+            title="-Formula title",
+        )
+    submit_review(
+        reviewer=reviewer, page_id=page(document, 1).pk, tag_slugs=["receipt"], only_open_pages=False
+    )
     response = client.get("/search/export.csv", {"q": "rhubarb"})
     assert response.status_code == 200 and response.streaming
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
@@ -295,7 +344,9 @@ def test_export_streams_text_and_tags_and_defuses_formulas(tmp_path, media_root,
     assert by_number["2"]["text"].startswith("'+rhubarb")
     assert by_number["1"]["document_title"] == "'-Formula title"
     assert by_number["1"]["tags"] == "receipt:1"
-    lines = b"".join(client.get("/search/export.jsonl", {"q": "rhubarb"}).streaming_content).decode().splitlines()
+    lines = (
+        b"".join(client.get("/search/export.jsonl", {"q": "rhubarb"}).streaming_content).decode().splitlines()
+    )
     records = [json.loads(line) for line in lines]
     assert {r["page_number"] for r in records} == {1, 2}
     assert records[0]["text"].startswith("=HYPERLINK") or records[1]["text"].startswith("=HYPERLINK")

@@ -63,10 +63,16 @@ def test_a_rare_word_is_found_through_the_gin_index(many_pages):
     with CaptureQueriesContext(connection) as queries:
         results = selectors.search(parsed, viewer=PUBLIC, every_page=True)
     assert len(results.pages) == 3
-    match_sql = next(q["sql"] for q in queries.captured_queries if "websearch_to_tsquery" in q["sql"] and "ts_rank_cd" in q["sql"])
+    match_sql = next(
+        q["sql"]
+        for q in queries.captured_queries
+        if "websearch_to_tsquery" in q["sql"] and "ts_rank_cd" in q["sql"]
+    )
     nodes = _plan(match_sql, None)
     assert any(n.get("Index Name") == "pagetext_search_gin" for n in nodes), [n["Node Type"] for n in nodes]
-    assert not any(n["Node Type"] == "Seq Scan" and n.get("Relation Name") == "search_pagetext" for n in nodes)
+    assert not any(
+        n["Node Type"] == "Seq Scan" and n.get("Relation Name") == "search_pagetext" for n in nodes
+    )
     # Headlines: one query, for the shown pages only.
     headlines = [q["sql"] for q in queries.captured_queries if "ts_headline" in q["sql"]]
     assert len(headlines) == 1 and "ANY(" in headlines[0]
@@ -88,4 +94,3 @@ def test_a_common_word_ranks_a_bounded_candidate_set(many_pages, settings):
     assert len(seen) == len(set(seen)) == 500
     # A rare word is not capped: every match is ranked.
     assert selectors.search(search_query.parse("zanzibar"), viewer=PUBLIC).note == ""
-

@@ -49,4 +49,6 @@ class Command(BaseCommand):
                 if outcome.page_id is None:
                     break
                 counts[outcome.status] = counts.get(outcome.status, 0) + 1
-            self.stdout.write("OCR: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to do"))
+            self.stdout.write(
+                "OCR: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to do")
+            )
