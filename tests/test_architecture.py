@@ -46,6 +46,8 @@ WRITE_ALLOW_LIST = {
     "bench.listing_bench": "seeds its own throwaway benchmark database",
     # Likewise: a synthetic release of a few thousand pages for the load benchmark's gunicorn.
     "bench.load_bench": "seeds its own throwaway benchmark database",
+    # Likewise: a synthetic release of up to 458,832 pages with text for the search benchmark.
+    "bench.search_bench": "seeds its own throwaway benchmark database",
 }
 
 QUERYSET_METHODS = {
