@@ -168,6 +168,12 @@ def main(argv: list[str] | None = None) -> int:
             )
             if browser:
                 document = load_bench.splice(document, browser, heading=load_bench.BROWSER_HEADING)
+            # So do the search bench (`--search`) and its section.
+            from bench import search_bench
+
+            searched = load_bench.section(output.read_text() if output.exists() else "", search_bench.HEADING)
+            if searched:
+                document = load_bench.splice(document, searched, heading=search_bench.HEADING)
             output.write_text(document)
             print(f"wrote {args.output}")
         else:
