@@ -15,6 +15,10 @@ ENV PATH=/venv/bin:$PATH \
     DJANGO_SETTINGS_MODULE=config.settings \
     CROWD_DATA_DIR=/data/state \
     MEDIA_ROOT=/data/media
+# Tesseract for OCR of scanned pages (the worker's ocr queue; search app).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng \
+ && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 1000 crowd \
  && mkdir -p /data/state /data/media \
  && chown -R crowd:crowd /data

@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
-APT_PACKAGES := memcached chromium fonts-dejavu-core redis-server nginx wrk
+APT_PACKAGES := memcached chromium fonts-dejavu-core redis-server nginx wrk tesseract-ocr tesseract-ocr-eng
 
 .PHONY: run test bench lint format install system-deps services stop lock clean
 
@@ -21,7 +21,8 @@ $(STAMP): requirements.lock
 install: $(STAMP) system-deps
 
 # memcached (system binary), Chromium (browser tests), redis-server (the Redis Cluster test) and
-# nginx (the front's test; wrk drives it in `make bench`, which falls back to its own client without it)
+# nginx (the front's test; wrk drives it in `make bench`, which falls back to its own client without it),
+# tesseract-ocr and tesseract-ocr-eng (OCR of scanned pages, search app)
 # come from Debian. Without root we
 # cannot install them: warn and carry on (tests that need them then fail saying how to install).
 system-deps:
@@ -31,6 +32,8 @@ system-deps:
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || missing="$$missing nginx"; \
 	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	command -v tesseract >/dev/null 2>&1 || missing="$$missing tesseract-ocr"; \
+	test -f /usr/share/tesseract-ocr/5/tessdata/eng.traineddata || missing="$$missing tesseract-ocr-eng"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			echo "installing Debian packages:$$missing"; \

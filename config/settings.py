@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "contributors",
     "pagecache",
     "moderation",
+    "search",
 ]
 
 MIDDLEWARE = [
@@ -560,3 +561,23 @@ if SENTRY_DSN:
     from lib.logs import init_sentry  # noqa: E402
 
     init_sentry(SENTRY_DSN, environment=SENTRY_ENVIRONMENT, release=env_str("SENTRY_RELEASE"))
+
+# --- Search and OCR (search app) ---------------------------------------------------------------
+# Scanned pages are OCR'd on their own Celery queue, one page per task, so OCR never holds up
+# imports or the picker's tasks; `manage.py serve` and the tests' workers consume both queues.
+CELERY_TASK_ROUTES = {"search.tasks.ocr_next_page_task": {"queue": "ocr"}}
+CELERY_BEAT_SCHEDULE["search-requeue-stalled-ocr"] = {
+    "task": "search.tasks.requeue_stalled_ocr",
+    "schedule": 600.0,
+}
+# Longest Tesseract may take over one page before it is stopped and the page marked failed.
+OCR_TIMEOUT_SECONDS = env_int("OCR_TIMEOUT_SECONDS", 120, minimum=1)
+# Anonymous searches (HTML, API, feed, export) allowed per address per minute.
+RATE_LIMIT_SEARCH_PER_MINUTE = env_int("RATE_LIMIT_SEARCH_PER_MINUTE", 30, minimum=1)
+# A search ranks at most this many matching pages (the first by page id, after the filters):
+# ranking every match of a common word is what makes full-text search slow at scale.
+SEARCH_RANK_CANDIDATES = env_int("SEARCH_RANK_CANDIDATES", 2000, minimum=10)
+# Extra context for the page and document views from apps above the catalogue (hooks, so the
+# catalogue's views import nothing of theirs): the search app's reading view.
+PAGE_VIEW_CONTEXT_HOOKS = ["search.reading.page_context"]
+DOCUMENT_VIEW_CONTEXT_HOOKS = ["search.reading.document_context"]

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("moderation.urls")),
     path("", include("lib.urls")),  # /metrics (lib/metrics.py)
     path("favicon.ico", web.favicon, name="favicon"),
+    path("", include("search.urls")),
 ]
 
 

@@ -16,6 +16,7 @@ from assignments import visibility
 from assignments.models import Assignment
 from contributors import leaderboards
 from contributors import selectors as credit
+from lib import hooks
 from lib.web import error_page, staff_required
 from moderation import takedown_selectors as takedown
 from moderation.selectors import recent_records
@@ -207,6 +208,8 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
         "viewer": viewer,
         "discoveries": credit.discoveries_for(document=document),
     }
+    # The page grid, text and scoped search of the search app's reading view (a settings hook).
+    hooks.extra_context("DOCUMENT_VIEW_CONTEXT_HOOKS", request, document, context)
     return render(request, "results/document.html", context)
 
 

@@ -93,7 +93,10 @@ def _import_locked(document_id: int) -> ImportResult:
             pdf = open_pdf(source)
             try:
                 pages = []
+                texts: dict[int, tuple[str, tuple]] = {}
                 for rendered in render_pages(pdf):
+                    # Text layer and word boxes, announced with the pages (search stores them).
+                    texts[rendered.number] = (rendered.text, rendered.words)
                     stem = f"{rendered.number:05d}-{attempt}.jpg"
                     image_name = default_storage.save(f"{pages_dir}/{stem}", ContentFile(rendered.image))
                     stored.append(image_name)
@@ -111,7 +114,7 @@ def _import_locked(document_id: int) -> ImportResult:
                     )
             finally:
                 pdf.close()
-        replaced = actions.commit_document_pages(document_id=document_id, pages=pages)
+        replaced = actions.commit_document_pages(document_id=document_id, pages=pages, texts=texts)
     except ImportFailure as exc:
         actions.delete_stored_files(stored)
         replaced = actions.fail_document_import(document_id=document_id, reason=str(exc))

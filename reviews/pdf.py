@@ -40,6 +40,66 @@ class RenderedPage:
     thumbnail: bytes  # JPEG, THUMB_WIDTH wide
     width: int
     height: int
+    # The page's embedded text layer ("" for a scan) and its words' boxes in the web image's
+    # pixels, [[word, x, y, w, h], ...]: search stores them (search.actions), OCR fills scans.
+    text: str = ""
+    words: tuple = ()
+
+
+# Fewer letters than this on a page means no usable text layer (a scan, or a scanner's stray
+# marks): the page goes to OCR instead.
+MIN_LAYER_LETTERS = 12
+
+
+def page_text_and_words(page, scale: float, height_pt: float) -> tuple[str, list[list]]:
+    """The text layer of an open pdfium page and its words' boxes scaled to the rendered image
+    (origin top left). One pass over the characters; a word's box is the union of its
+    characters' boxes. ("", []) when the page has no usable text layer (a scan)."""
+    import pypdfium2.raw as pdfium_c
+
+    textpage = page.get_textpage()
+    try:
+        count = textpage.count_chars()
+        if count <= 0:
+            return "", []
+        text = textpage.get_text_range(0, count).replace("\r\n", "\n").replace("\r", "\n")
+        if sum(ch.isalnum() for ch in text) < MIN_LAYER_LETTERS:
+            return "", []
+        words: list[list] = []
+        current: list[str] = []
+        box = None
+        # Read char by char: get_text_range's string need not line up with the char indices
+        # (pdfium inserts line ends it inferred), and the boxes are per char index.
+        for index in range(count):
+            code = pdfium_c.FPDFText_GetUnicode(textpage, index)
+            char = chr(code) if 0 < code < 0x110000 else " "
+            if char.isspace() or code in (0xFFFE, 0xFFFF, 2):
+                if current and box:
+                    words.append(_word(current, box, scale, height_pt))
+                current, box = [], None
+                continue
+            left, bottom, right, top = textpage.get_charbox(index)
+            current.append(char)
+            if box is None:
+                box = (left, bottom, right, top)
+            else:
+                box = (min(box[0], left), min(box[1], bottom), max(box[2], right), max(box[3], top))
+        if current and box:
+            words.append(_word(current, box, scale, height_pt))
+        return text, words
+    finally:
+        textpage.close()
+
+
+def _word(chars: list[str], box, scale: float, height_pt: float) -> list:
+    left, bottom, right, top = box
+    return [
+        "".join(chars),
+        round(left * scale),
+        round((height_pt - top) * scale),
+        max(1, round((right - left) * scale)),
+        max(1, round((top - bottom) * scale)),
+    ]
 
 
 def sha256_of(fileobj: IO[bytes]) -> str:
@@ -122,6 +182,34 @@ def inspect_pdf(fileobj: IO[bytes]) -> int:
         fileobj.seek(0)
 
 
+def _web_scale(width_pt: float, height_pt: float) -> float:
+    # pypdfium2 rounds the bitmap size up: aim a hair under so 1,400 stays 1,400.
+    return min((WEB_WIDTH - 0.01) / width_pt, (MAX_PAGE_HEIGHT_PX - 0.01) / height_pt)
+
+
+def extract_texts(pdf) -> Iterator[tuple[int, str, list[list]]]:
+    """(page number, text layer, word boxes in web-image pixels) for each page of an open PDF,
+    without rendering: what the search app reads again when an import's text went missing.
+    A page pdfium cannot parse gives ("", [])."""
+    for index in range(len(pdf)):
+        try:
+            page = pdf[index]
+        except Exception:
+            yield index + 1, "", []
+            continue
+        try:
+            width_pt, height_pt = page.get_size()
+            if width_pt <= 0 or height_pt <= 0:
+                yield index + 1, "", []
+                continue
+            text, words = page_text_and_words(page, _web_scale(width_pt, height_pt), height_pt)
+        except Exception:
+            text, words = "", []
+        finally:
+            page.close()
+        yield index + 1, text, words
+
+
 def render_pages(pdf) -> Iterator[RenderedPage]:
     """Render each page of an open PDF to a web JPEG and a thumbnail, one page at a time."""
     from PIL import Image
@@ -135,9 +223,9 @@ def render_pages(pdf) -> Iterator[RenderedPage]:
                 width_pt, height_pt = page.get_size()
                 if width_pt <= 0 or height_pt <= 0:
                     raise ImportFailure(f"Page {number} has an empty page box.")
-                # pypdfium2 rounds the bitmap size up: aim a hair under so 1,400 stays 1,400.
-                scale = min((WEB_WIDTH - 0.01) / width_pt, (MAX_PAGE_HEIGHT_PX - 0.01) / height_pt)
+                scale = _web_scale(width_pt, height_pt)
                 image = page.render(scale=scale, may_draw_forms=True).to_pil()
+                text, words = page_text_and_words(page, scale, height_pt)
             finally:
                 page.close()
         except ImportFailure:
@@ -152,4 +240,6 @@ def render_pages(pdf) -> Iterator[RenderedPage]:
         thumb.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 8), Image.Resampling.LANCZOS, reducing_gap=2.0)
         small = io.BytesIO()
         thumb.save(small, "JPEG", quality=THUMB_QUALITY, optimize=True)
-        yield RenderedPage(number, web.getvalue(), small.getvalue(), image.width, image.height)
+        yield RenderedPage(
+            number, web.getvalue(), small.getvalue(), image.width, image.height, text, tuple(words)
+        )

@@ -26,5 +26,6 @@ review_recorded.connect(metrics.count_review, dispatch_uid="crowd-metrics-review
 page_skipped = Signal()
 page_skipped.connect(metrics.count_skip, dispatch_uid="crowd-metrics-skips")  # crowd_skips_total
 
-# kwargs: document_id. Sent after an import committed a document's pages.
+# kwargs: document_id, page_texts ({page number: (text layer, word boxes)} or None). Sent after an
+# import committed a document's pages.
 document_imported = Signal()

@@ -29,6 +29,7 @@ from assignments.picker.scripts import holder_for
 from assignments.selectors import current_assignment, home_assignments
 from assignments.views_next import next_review_target, picker_identity
 from contributors import selectors as credit
+from lib import hooks
 from lib.web import allow_methods, error_page, max_body_bytes
 from moderation import takedown_selectors as takedown
 from reviews import auth, held_views, ratelimit, selectors, sessions
@@ -400,6 +401,8 @@ def page_detail(request, page_id: int):
         choices = credit.credit_choices(page.pk)
         context["credit_choices"] = choices
         context["first_highlighter"] = choices[0][1] if choices else ""
+    # Text, neighbours and marks of the search app's reading view (a settings hook).
+    hooks.extra_context("PAGE_VIEW_CONTEXT_HOOKS", request, page, context)
     return render(request, "reviews/page.html", context)
 
 

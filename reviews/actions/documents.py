@@ -231,9 +231,15 @@ def start_document_import(*, document_id: int) -> None:
     Document.objects.filter(pk=document_id).update(status=Document.Status.IMPORTING, error="")
 
 
-def commit_document_pages(*, document_id: int, pages: list[Page]) -> list[str]:
+def commit_document_pages(
+    *, document_id: int, pages: list[Page], texts: dict[int, tuple[str, tuple]] | None = None
+) -> list[str]:
     """Swap in a document's rendered pages in one transaction and mark it imported; announce the
-    pages after commit. Returns the stored files of replaced stray pages (delete them after)."""
+    pages after commit. Returns the stored files of replaced stray pages (delete them after).
+
+    ``texts``: each page's text layer and word boxes by page number, passed on with the
+    announcement (``page_texts``) to whoever stores text (the search app) without this layer
+    knowing of it; a page left out is extracted again from the source there."""
     with transaction.atomic():
         # The document row locked first, as a withdrawal does (moderation.actions.takedown): the
         # pages of a document withdrawn before or during its import arrive withdrawn, and those
@@ -255,7 +261,7 @@ def commit_document_pages(*, document_id: int, pages: list[Page]) -> list[str]:
             error="",
             imported_at=timezone.now(),
         )
-        transaction.on_commit(lambda: _send_imported(document_id))
+        transaction.on_commit(lambda: _send_imported(document_id, texts))
     return replaced
 
 
@@ -278,7 +284,9 @@ def _delete_unfinished_pages(document_id: int) -> list[str]:
     return [name for row in rows for name in row if name]
 
 
-def _send_imported(document_id: int) -> None:
-    for receiver, result in signals.document_imported.send_robust(sender=Document, document_id=document_id):
+def _send_imported(document_id: int, texts: dict | None = None) -> None:
+    for receiver, result in signals.document_imported.send_robust(
+        sender=Document, document_id=document_id, page_texts=texts
+    ):
         if isinstance(result, Exception):
             log.warning("document_imported receiver %r failed: %r", receiver, result)

@@ -59,6 +59,9 @@ class Command(BaseCommand):
                     "config",
                     "worker",
                     "--beat",
+                    # the default queue and OCR's (search app: one scanned page per task)
+                    "--queues",
+                    "celery,ocr",
                     "--loglevel",
                     "warning",
                     "--concurrency",

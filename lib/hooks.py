@@ -1,0 +1,14 @@
+"""Hooks named in settings: how a lower layer's view takes context from a higher layer's app
+without importing it (STYLE.md, layers). Each hook is a dotted path to a function
+``(request, obj, context) -> dict`` whose result is merged into the context."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+def extra_context(setting: str, request, obj, context: dict) -> dict:
+    for path in getattr(settings, setting, ()):
+        context.update(import_string(path)(request, obj, context))
+    return context
