@@ -10,13 +10,13 @@ otherwise run it as a formula (CSV injection).
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from fractions import Fraction
 
 from django.http import StreamingHttpResponse
 
+from lib import csv_safe
 from results.params import BadRequest
 from results.selectors import Viewer
 from reviews.models import Page, PageTag
@@ -36,12 +36,6 @@ COLUMNS = [
     "tags",
     "text",
 ]
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def _records(parsed: ParsedQuery, *, viewer: Viewer, min_agreement: Fraction | None) -> Iterator[dict]:
@@ -82,11 +76,11 @@ class _Echo:
 
 
 def _csv_lines(records: Iterator[dict]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    writer = csv_safe.writer(_Echo())  # cells a spreadsheet would run as formulas get a leading '
     yield writer.writerow(COLUMNS)
     for record in records:
         record = {**record, "tags": " ".join(f"{slug}:{n}" for slug, n in record["tags"].items())}
-        yield writer.writerow([safe_cell(record[c]) for c in COLUMNS])
+        yield writer.writerow([record[c] for c in COLUMNS])
 
 
 def _jsonl_lines(records: Iterator[dict]) -> Iterator[str]:

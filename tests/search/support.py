@@ -46,9 +46,12 @@ def scanned_pdf(pages: list[str]) -> bytes:
     return buf.getvalue()
 
 
-def import_pdf(tmp_path: Path, name: str, data: bytes, *, member=None, title: str = ""):
+def import_pdf(
+    tmp_path: Path, name: str, data: bytes, *, member=None, title: str = "", published: bool = True
+):
     """Create and import a document inline (as the worker would), with on-commit callbacks run
-    by the caller's capture (the text rows are written after the import commits)."""
+    by the caller's capture (the text rows are written after the import commits). ``published``:
+    the editors lift its embargo (a fresh upload is staff-only: issue 22), so the public sees it."""
     from reviews import importer
     from reviews.actions import documents
 
@@ -60,4 +63,9 @@ def import_pdf(tmp_path: Path, name: str, data: bytes, *, member=None, title: st
     result = importer.import_document(document.pk)
     assert result.status == "imported", result.error
     document.refresh_from_db()
+    if published:
+        from moderation.actions.embargo import publish_document
+
+        publish_document(document, by=None)
+        document.refresh_from_db()
     return document

@@ -40,6 +40,9 @@ def test_a_scanned_pdf_is_ocrd_by_a_real_worker_and_found_by_search(tmp_path, me
     rows = list(PageText.objects.filter(page__document=document).order_by("page__number"))
     assert [r.status for r in rows] == ["done", "done"], [(r.status, r.reason) for r in rows]
     assert all(r.source == PageText.Source.OCR and r.engine == "tesseract" for r in rows)
+    from moderation.actions.embargo import publish_document
+
+    publish_document(document, by=None)  # a fresh upload is staff-only until published (issue 22)
     client = Client()
     response = client.get("/search/", {"q": "floating duck", "pages": "all"})
     hits = response.context["results"].pages

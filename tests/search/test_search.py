@@ -169,6 +169,33 @@ def test_withdrawn_pages_never_appear_but_staff_see_why(
     assert b"hidden from the public: withdrawn" in response.content
 
 
+def test_an_embargoed_document_is_searchable_by_staff_only(
+    tmp_path, media_root, django_capture_on_commit_callbacks, editor
+):
+    """A fresh upload is staff-only until published (issue 22): not in the public's results,
+    feed, API or export; staff find it."""
+    with django_capture_on_commit_callbacks(execute=True):
+        import_pdf(
+            tmp_path,
+            "secret.pdf",
+            text_pdf(["The embargoed heron sanctuary"]),
+            title="Embargoed",
+            published=False,
+        )
+    assert hits("heron") == set()
+    assert ("Embargoed", 1) in hits("heron", viewer=viewer_for(editor))
+    anonymous = Client()
+    for url in [
+        "/search/?q=heron&pages=all",
+        "/api/search/?q=heron",
+        "/search/feed/?q=heron",
+        "/search/export.jsonl?q=heron",
+    ]:
+        response = anonymous.get(url)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert response.status_code == 200 and b"sanctuary" not in body.lower(), url
+
+
 def test_one_result_per_document_with_best_pages_and_snippets(corpus, client):
     response = client.get("/search/", {"q": "invoice"})
     assert response.status_code == 200
