@@ -601,17 +601,18 @@ def seed(pages: int = LOAD_PAGES) -> dict:
     with connection.cursor() as c:
         c.execute(
             "INSERT INTO reviews_document (id, title, member_id, source, sha256, page_count, status, error, "
-            "created) SELECT d, 'Load bench document ' || d, %s, 'sources/load-' || d || '.pdf', "
-            "md5(d::text) || md5('load' || d), %s, 'imported', '', now() FROM generate_series(1, %s) AS d",
+            "created, public) SELECT d, 'Load bench document ' || d, %s, 'sources/load-' || d || '.pdf', "
+            "md5(d::text) || md5('load' || d), %s, 'imported', '', now(), true FROM generate_series(1, %s) AS d",
             [member.pk, PAGES_PER_DOCUMENT, documents],
         )
         c.execute(
-            "INSERT INTO reviews_page (id, document_id, number, image, thumbnail, width, height, review_count) "
+            "INSERT INTO reviews_page (id, document_id, number, image, thumbnail, width, height, review_count, "
+            "public) "
             # Named "<document id>-..." as the importer names them: the media gate serves only such
             # names (bench/browser_bench.py fetches the images).
             "SELECT n, (n - 1) / %(per)s + 1, (n - 1) %% %(per)s + 1, "
             "'pages/' || ((n - 1) / %(per)s + 1) || '-load-' || n || '.jpg', "
-            "'thumbs/' || ((n - 1) / %(per)s + 1) || '-load-' || n || '.jpg', 1400, 1980, 0 "
+            "'thumbs/' || ((n - 1) / %(per)s + 1) || '-load-' || n || '.jpg', 1400, 1980, 0, true "
             "FROM generate_series(1, %(pages)s) AS n",
             {"per": PAGES_PER_DOCUMENT, "pages": pages},
         )

@@ -349,14 +349,14 @@ def _build(ids: dict, sizes: tuple[int, ...]) -> None:
         with connection.cursor() as c:
             c.execute(
                 "INSERT INTO reviews_document (id, title, member_id, source, sha256, page_count, status, error, "
-                "created) SELECT d, 'Bench document ' || d, %s, 'sources/bench-' || d || '.pdf', "
-                "md5(d::text) || md5('x' || d), %s, 'imported', '', now() FROM generate_series(%s, %s) AS d",
+                "created, public) SELECT d, 'Bench document ' || d, %s, 'sources/bench-' || d || '.pdf', "
+                "md5(d::text) || md5('x' || d), %s, 'imported', '', now(), true FROM generate_series(%s, %s) AS d",
                 [ids["members"][n], PAGES_PER_DOCUMENT, first_doc, last_doc],
             )
             c.execute(
-                "INSERT INTO reviews_page (id, document_id, number, image, thumbnail, width, height, review_count) "
-                "SELECT n, (n - 1) / %(per)s + 1, (n - 1) %% %(per)s + 1, 'pages/bench-' || n || '.png', "
-                "'thumbs/bench-' || n || '.png', 1400, 1980, 0 FROM generate_series(%(start)s, %(end)s) AS n",
+                "INSERT INTO reviews_page (id, document_id, number, image, thumbnail, width, height, review_count, "
+                "public) SELECT n, (n - 1) / %(per)s + 1, (n - 1) %% %(per)s + 1, 'pages/bench-' || n || '.png', "
+                "'thumbs/bench-' || n || '.png', 1400, 1980, 0, true FROM generate_series(%(start)s, %(end)s) AS n",
                 {"per": PAGES_PER_DOCUMENT, "start": start + 1, "end": end},
             )
         covering = [ids["assignments"][s] for s in sizes if s >= end]

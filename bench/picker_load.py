@@ -174,13 +174,13 @@ def _add_assignments(count: int, *, first_document: int) -> None:
         with connection.cursor() as c:
             c.execute(
                 "INSERT INTO reviews_document (id, title, member_id, source, sha256, page_count, status, "
-                "error, created) VALUES (%s, %s, %s, %s, md5(%s) || md5(%s), 3, 'imported', '', now())",
+                "error, created, public) VALUES (%s, %s, %s, %s, md5(%s) || md5(%s), 3, 'imported', '', now(), true)",
                 [doc, f"Other document {doc}", member.pk, f"sources/other-{doc}.pdf", str(doc), f"o{doc}"],
             )
             c.execute(
-                "INSERT INTO reviews_page (document_id, number, image, thumbnail, width, height, review_count) "
+                "INSERT INTO reviews_page (document_id, number, image, thumbnail, width, height, review_count, public) "
                 "SELECT %s, n, 'pages/' || %s || '-other-' || n || '.jpg', "
-                "'thumbs/' || %s || '-other-' || n || '.jpg', 1400, 1980, 0 FROM generate_series(1, 3) AS n",
+                "'thumbs/' || %s || '-other-' || n || '.jpg', 1400, 1980, 0, true FROM generate_series(1, 3) AS n",
                 [doc, doc, doc],
             )
         assignment_actions.create_assignment(
@@ -197,14 +197,14 @@ def _liveness_assignment(first_document: int) -> str:
     with connection.cursor() as c:
         c.execute(
             "INSERT INTO reviews_document (id, title, member_id, source, sha256, page_count, status, "
-            "error, created) VALUES (%s, 'Liveness', %s, 'sources/liveness.pdf', md5('live') || md5('ness'), "
-            "%s, 'imported', '', now())",
+            "error, created, public) VALUES (%s, 'Liveness', %s, 'sources/liveness.pdf', "
+            "md5('live') || md5('ness'), %s, 'imported', '', now(), true)",
             [first_document, member.pk, LIVENESS_PAGES],
         )
         c.execute(
-            "INSERT INTO reviews_page (document_id, number, image, thumbnail, width, height, review_count) "
-            "SELECT %s, n, 'pages/' || %s || '-live-' || n || '.jpg', 'thumbs/' || %s || '-live-' || n || '.jpg', "
-            "1400, 1980, 0 FROM generate_series(1, %s) AS n",
+            "INSERT INTO reviews_page (document_id, number, image, thumbnail, width, height, review_count, "
+            "public) SELECT %s, n, 'pages/' || %s || '-live-' || n || '.jpg', "
+            "'thumbs/' || %s || '-live-' || n || '.jpg', 1400, 1980, 0, true FROM generate_series(1, %s) AS n",
             [first_document, first_document, first_document, LIVENESS_PAGES],
         )
     assignment_actions.create_assignment(

@@ -265,14 +265,14 @@ def build_corpus(pages: int, seed: int = 458) -> float:
         )
         c.execute(
             "INSERT INTO reviews_document (title, member_id, source, sha256, status, error, created, imported_at,"
-            " page_count) SELECT 'Claims ' || n, (SELECT min(id) FROM reviews_member) + n %% 650, 'bench.pdf',"
-            " md5(n::text) || md5((n + 1)::text), 'imported', '', now(), now(), 0 FROM bench_docs"
+            " page_count, published_at, public) SELECT 'Claims ' || n, (SELECT min(id) FROM reviews_member) + n %% 650,"
+            " 'bench.pdf', md5(n::text) || md5((n + 1)::text), 'imported', '', now(), now(), 0, now(), true FROM bench_docs"
             " WHERE before < %s",
             [pages],
         )
         c.execute(
-            "INSERT INTO reviews_page (document_id, number, image, thumbnail, width, height, review_count)"
-            " SELECT d.id, g, 'pages/bench.jpg', 'thumbs/bench.jpg', 1400, 1980, 0"
+            "INSERT INTO reviews_page (document_id, number, image, thumbnail, width, height, review_count, public)"
+            " SELECT d.id, g, 'pages/bench.jpg', 'thumbs/bench.jpg', 1400, 1980, 0, true"
             " FROM reviews_document d JOIN bench_docs b ON 'Claims ' || b.n = d.title"
             " CROSS JOIN LATERAL generate_series(1, b.pages) g"
         )

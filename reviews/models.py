@@ -81,7 +81,7 @@ class Document(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     # Denormalised from the rule above (assignments.visibility, registry entry
     # ``document-page-public``): False for a fresh upload, so it starts embargoed.
-    public = models.BooleanField(default=False)
+    public = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["title", "id"]
@@ -114,7 +114,7 @@ class Page(models.Model):
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     # Denormalised (registry entry ``document-page-public``): its document is public and it is
     # not withdrawn. What every public surface filters on, through assignments.visibility.
-    public = models.BooleanField(default=False)
+    public = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["document_id", "number"]
