@@ -148,6 +148,8 @@ class Visitor:
         left in theirs is held by others; they would carry on there)."""
         visit = Visit()
         url: str | None = start
+        if start.startswith("/assignments/") and start.endswith("/start/"):
+            self._assignment = start.split("/")[2]  # moved means: away from this one
         form: ReviewForm | None = None
         for _ in range(max_steps):
             if form is None:

@@ -201,3 +201,33 @@ def test_the_per_address_count_follows_reservations_that_end(server, settings):
     visits = run_async(visit_all(host, port, 1, address_of=lambda i: "198.51.100.9", max_steps=40))
     assert visits[0].done and len(visits[0].reviews) == 10
     assert not get_redis().hget(keys.assignment_address_holds(assignment_id), "198.51.100.9")
+
+
+def test_sixty_four_new_visitors_on_sixteen_pages_at_threshold_four(server):
+    """The liveness scenario of `make bench` (bench/picker_load.py), as behaviour: 64 new visitors
+    at once, from their own addresses, start an assignment of 16 pages at threshold 4 (the main
+    assignment has plenty of work): all 64 reviews go in, nobody is told "busy", and every
+    visitor either reaches the done page or is moved to the assignment with work once every
+    page left is held by others (no page held by nobody, no waiting for an expiry)."""
+    host, port = server
+    big = factories.make_document(pages=300)
+    factories.make_assignment(documents=[big], threshold=3, featured="main", slug="main")
+    doc = factories.make_document(pages=16)
+    factories.make_assignment(documents=[doc], threshold=4, slug="liveness")
+    build_sets()
+    visits = run_async(
+        visit_all(
+            host,
+            port,
+            64,
+            address_of=_own_address,
+            max_steps=200,
+            busy_wait=0.05,
+            start="/assignments/liveness/start/",
+            stop_when_moved=True,
+        )
+    )
+    assert [v.errors for v in visits if v.errors] == []
+    assert sum(v.busy for v in visits) == 0
+    assert all(v.done or v.moved for v in visits)
+    assert _reviews_per_page(doc) == [4] * 16
