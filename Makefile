@@ -56,7 +56,10 @@ run: install
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 # In CI the embedded servers are stopped afterwards so no daemon outlives the run.
+# Lint first (ruff's rules and formatting, pyproject.toml): CI (.ci/run) runs exactly this target.
 test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	@CROWD_TESTING=1 $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ -n "$$CI" ]; then $(BIN)/python manage.py services stop >/dev/null 2>&1; fi; exit $$status
 
