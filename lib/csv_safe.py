@@ -43,3 +43,16 @@ class SafeWriter:
 
 def writer(stream, **kwargs) -> SafeWriter:
     return SafeWriter(stream, **kwargs)
+
+
+class _Echo:
+    """A file-like object whose write() hands back the line (csv.writer wants a file)."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def line_writer(**kwargs) -> SafeWriter:
+    """A safe writer whose ``writerow`` returns the CSV line instead of writing it: what a
+    streamed export yields, row by row."""
+    return SafeWriter(_Echo(), **kwargs)

@@ -81,8 +81,9 @@ def export_queryset(
     return qs.select_related("page__document__member__party", "tag").order_by("page_id", "tag_id")
 
 
-def _record(pt: PageTag) -> dict:
-    page = pt.page
+def page_fields(page) -> dict:
+    """The columns that say which page a row is about, shared by every export (the search
+    app's too): the page with its document, member and party loaded."""
     member = page.document.member
     return {
         "page_id": page.pk,
@@ -92,6 +93,13 @@ def _record(pt: PageTag) -> dict:
         "page_number": page.number,
         "member": member.slug if member else None,
         "party": member.party.slug if member and member.party else None,
+    }
+
+
+def _record(pt: PageTag) -> dict:
+    page = pt.page
+    return {
+        **page_fields(page),
         "tag": pt.tag.slug,
         "count": pt.count,
         "reviews": page.review_count,
@@ -100,15 +108,8 @@ def _record(pt: PageTag) -> dict:
     }
 
 
-class _Echo:
-    """A file-like object whose write() hands back the line (csv.writer wants a file)."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv_lines(rows: Iterator[PageTag]) -> Iterator[str]:
-    writer = csv_safe.writer(_Echo())  # cells a spreadsheet would run get a leading '
+    writer = csv_safe.line_writer()  # cells a spreadsheet would run get a leading '
     yield writer.writerow(COLUMNS)
     for pt in rows:
         record = _record(pt)

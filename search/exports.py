@@ -17,6 +17,7 @@ from fractions import Fraction
 from django.http import StreamingHttpResponse
 
 from lib import csv_safe
+from results.exports import page_fields
 from results.params import BadRequest
 from results.selectors import Viewer
 from reviews.models import Page, PageTag
@@ -56,27 +57,15 @@ def _records(parsed: ParsedQuery, *, viewer: Viewer, min_agreement: Fraction | N
             page = pages.get(page_id)
             if page is None:
                 continue
-            member = page.document.member
             yield {
-                "page_id": page.pk,
-                "page_url": page.get_absolute_url(),
-                "document_id": page.document_id,
-                "document_title": page.document.title,
-                "page_number": page.number,
-                "member": member.slug if member else None,
-                "party": member.party.slug if member and member.party else None,
+                **page_fields(page),
                 "tags": tags.get(page_id, {}),
                 "text": texts.get(page_id, ""),
             }
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _csv_lines(records: Iterator[dict]) -> Iterator[str]:
-    writer = csv_safe.writer(_Echo())  # cells a spreadsheet would run as formulas get a leading '
+    writer = csv_safe.line_writer()  # cells a spreadsheet would run as formulas get a leading '
     yield writer.writerow(COLUMNS)
     for record in records:
         record = {**record, "tags": " ".join(f"{slug}:{n}" for slug, n in record["tags"].items())}
