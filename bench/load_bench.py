@@ -90,6 +90,8 @@ TARGET_NGINX_RPS = 5000.0
 TARGET_IMAGES_RPS = 2000.0
 # The page whose image the readers fetch (seed() names it as the importer would).
 IMAGE_PATH = "pages/1-load-1.jpg"
+# The label of the read of every page's image and thumbnail once each (the gate asks Django).
+IMAGES_FIRST_FETCH = "/media/<every page, once>"
 ALONE_SECONDS = 8.0
 # The flow without JS, shown beside the JS flow's figures: shorter, to keep `make bench` short.
 NOJS_ALONE_SECONDS = 5.0
@@ -423,12 +425,26 @@ def parse_wrk(output: str) -> tuple[float, float, float, str]:
     return float(rps.group(1)), latency("50"), latency("99"), ", ".join(errors) or "none"
 
 
-def _read(where: str, host: str, port: int, path: str) -> ReadResult:
+def _read(where: str, host: str, port: int, path: str, *, rotate: list[str] | None = None) -> ReadResult:
+    """``path`` read again and again; with ``rotate`` (wrk only), each request the next of those
+    paths instead (reported under ``path``, a label)."""
     served_by = "?"
-    for _ in range(2):  # the first fills the caches, the second shows who serves
+    for _ in range(0 if rotate else 2):  # the first fills the caches, the second shows who serves
         with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=10) as response:
             served_by = response.headers.get("X-Page-Cache", "none")
     wrk = shutil.which("wrk")
+    if rotate and not wrk:
+        return ReadResult(where, path, "-", 0.0, 0.0, 0.0, "needs wrk (apt-get install wrk)", "-")
+    script: list[str] = []
+    if rotate:
+        lua = Path(tempfile.mkstemp(prefix="crowd-wrk-", suffix=".lua")[1])
+        quoted = ",".join(f'"{p}"' for p in rotate)
+        lua.write_text(
+            f"local paths = {{{quoted}}}\nlocal i = 0\n"
+            "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i])\nend\n"
+        )
+        script = ["-s", str(lua)]
+        served_by = "-"
     if wrk:
         out = subprocess.run(
             [
@@ -437,12 +453,15 @@ def _read(where: str, host: str, port: int, path: str) -> ReadResult:
                 f"-c{READ_CONNECTIONS}",
                 f"-d{READ_SECONDS}s",
                 "--latency",
-                f"http://{host}:{port}{path}",
+                *script,
+                f"http://{host}:{port}{'/' if rotate else path}",  # with rotate, path is a label
             ],
             capture_output=True,
             text=True,
             timeout=READ_SECONDS + 30,
         ).stdout
+        for _flag, value in zip(script[::2], script[1::2], strict=True):
+            Path(value).unlink(missing_ok=True)  # the rotation's script
         rps, p50, p99, errors = parse_wrk(out)
         return ReadResult(where, path, "wrk", rps, p50, p99, errors, served_by)
     rec = asyncio.run(read_loop(host, port, path, connections=READ_CONNECTIONS, seconds=READ_SECONDS))
@@ -719,8 +738,8 @@ class LoadReport:
         if images:
             rows.append(
                 (
-                    f"page images from the nginx front, each allowed by Django (auth_request) "
-                    f">= {TARGET_IMAGES_RPS:,.0f}/s",
+                    f"page images from the nginx front, the gate's answer kept in memcached "
+                    f"(pagecache.media) >= {TARGET_IMAGES_RPS:,.0f}/s",
                     f"{images.requests_per_second:,.0f}/s (p99 {images.p99_ms:.1f} ms)",
                     images.requests_per_second >= TARGET_IMAGES_RPS and not images.errors,
                 )
@@ -945,6 +964,17 @@ class LoadReport:
                 f"nginx front against gunicorn on the home page: "
                 f"{home_nginx.requests_per_second / home_django.requests_per_second:.1f}x the requests/s.",
             ]
+        first = self.read("nginx", IMAGES_FIRST_FETCH)
+        if first and images_row(self):
+            out += [
+                "",
+                f"Page images: `/media/{IMAGE_PATH}` again and again is served with the gate's "
+                "answer from memcached (nginx asks Django once, then memcached, until the page's "
+                f"visibility changes: pagecache/media.py); `{IMAGES_FIRST_FETCH}` fetches "
+                f"{2 * (LOAD_PAGES - 1):,} different images and thumbnails in turn, so each asks Django "
+                f"(`auth_request` to `/_media-access/`): {first.requests_per_second:,.0f}/s, against "
+                f"{images_row(self).requests_per_second:,.0f}/s kept.",
+            ]
         if self.nginx_missing:
             out += ["", "nginx is not installed here: no front figures (`apt-get install nginx`)."]
         out.append("")
@@ -1090,6 +1120,26 @@ def run(
                 print("load bench: page images through nginx (auth_request) ...", flush=True)
                 write_page_image(workdir / "nginx" / "media" / IMAGE_PATH)
                 report.reads.append(_read("nginx", "127.0.0.1", nginx_port, f"/media/{IMAGE_PATH}"))
+                # Then every image new to the gate (more names than the read can fetch): each one
+                # asks Django, as the first fetch of a page's image does.
+                names = [
+                    f"{kind}/{(n - 1) // PAGES_PER_DOCUMENT + 1}-load-{n}.jpg"
+                    for n in range(2, pages + 1)
+                    for kind in ("pages", "thumbs")
+                ]
+                for name in names:
+                    target = workdir / "nginx" / "media" / name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    os.link(workdir / "nginx" / "media" / IMAGE_PATH, target)
+                report.reads.append(
+                    _read(
+                        "nginx",
+                        "127.0.0.1",
+                        nginx_port,
+                        IMAGES_FIRST_FETCH,
+                        rotate=[f"/media/{n}" for n in names],
+                    )
+                )
             report.load["after the readers"] = _load()
     finally:
         stop(nginx_process, signal.SIGQUIT)
@@ -1097,6 +1147,10 @@ def run(
         shutil.rmtree(workdir, ignore_errors=True)
     report.seconds = time.monotonic() - started
     return report
+
+
+def images_row(report) -> ReadResult | None:
+    return report.read("nginx", f"/media/{IMAGE_PATH}")
 
 
 def splice(document: str, section: list[str], heading: str = SECTION_HEADING) -> str:

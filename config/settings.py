@@ -431,6 +431,10 @@ PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE_ENABLED", not TESTING)
 PAGE_CACHE_SOFT_SECONDS = env_int("PAGE_CACHE_SOFT_SECONDS", 0 if TESTING else 5, minimum=0)
 # Also store copies nginx serves from memcached by URI (deploy/nginx.conf).
 PAGE_CACHE_NGINX = env_bool("PAGE_CACHE_NGINX", True)
+# nginx keeps the media gate's "public" answer for an image this long (pagecache.media): it is
+# deleted at once when the page's visibility changes; this bounds it only if memcached refuses
+# that delete. 0: nginx asks Django for every image.
+MEDIA_GATE_CACHE_SECONDS = env_int("MEDIA_GATE_CACHE_SECONDS", 60, minimum=0)
 # The directory nginx writes its page log to (the same variable fills deploy/nginx.conf.template),
 # read every minute for the nginx hits and misses on /staff/cache/ (pagecache.nginx_log). Empty:
 # no nginx in front, nothing read.

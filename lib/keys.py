@@ -199,6 +199,13 @@ def nginx_page(where: str) -> str:
     return f"{_P}:nginx:{where}"
 
 
+def nginx_media(uri: str) -> str:
+    """memcached: present while the media gate's answer for this image URI is "public", for
+    nginx's ``auth_request`` (pagecache.media; deploy/nginx.conf.template builds the same key:
+    "<KEY_PREFIX>:1:crowd:v1:nginx-media:$request_uri")."""
+    return f"{_P}:nginx-media:{uri}"
+
+
 def nginx_page_index(generation: str, bucket: int) -> str:
     """memcached: newline-separated nginx_page keys stored during one time bucket that show
     ``generation``: deleted when the generation is bumped."""

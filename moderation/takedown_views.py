@@ -15,6 +15,7 @@ from django.views.static import serve
 from lib.web import allow_methods, error_page, staff_only
 from moderation.actions.takedown import TakedownError, reinstate_page, withdraw_page
 from moderation.takedown_selectors import MediaAccess, media_access, media_name
+from pagecache import media
 
 BIGINT_MAX = 2**63 - 1
 # Page images never change under one name (a re-import writes new names), so browsers may keep
@@ -62,7 +63,12 @@ def media_gate(request):
     prefix = settings.MEDIA_URL
     name = media_name(raw[len(prefix) :]) if raw.startswith(prefix) else None
     access = media_access(name) if name is not None else MediaAccess.UNKNOWN
-    if access == MediaAccess.PUBLIC or _is_staff(request):
+    if access == MediaAccess.PUBLIC:
+        # nginx asks memcached first next time (pagecache.media): the "public" answer is kept
+        # until the page's visibility changes; refusals and staff answers are never kept.
+        media.remember(raw, name, lambda: media_access(name) == MediaAccess.PUBLIC)
+        return HttpResponse(status=204)
+    if _is_staff(request):
         return HttpResponse(status=204)
     response = HttpResponse(status=403)
     response["X-Media-Denied"] = access.value

@@ -22,6 +22,7 @@ from denorm.changes import Changes
 from denorm.registry import Denormalisation, Drift, Store, register
 from lib import keys
 from pagecache import generations as g
+from pagecache import media
 
 
 def _rebuild() -> None:
@@ -65,6 +66,10 @@ def _refresh(changes: Changes) -> None:
     if changes.assignments:
         names.add(g.ASSIGNMENTS)
     g.bump(names)
+    # nginx's kept "public" answers for these pages' images (pagecache.media): withdrawals,
+    # reinstatements and embargo decisions all arrive here.
+    media.forget_pages(changes.pages)
+    media.forget_documents(changes.documents)
 
 
 register(

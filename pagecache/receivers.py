@@ -7,11 +7,13 @@ through ``denorm.changes.changed`` and the ``refresh`` of the ``page-cache-gener
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from assignments.models import Assignment
 from pagecache import generations as g
+from pagecache import media
 from reviews import signals
 from reviews.models import Discovery, Document, Member, Page, Party, Review, Tag
 
@@ -58,12 +60,19 @@ def _assignment_scope_changed(sender, action, **kwargs):
 @receiver(post_save, sender=Page, dispatch_uid="pagecache-page-save")
 def _page_changed(sender, instance, **kwargs):
     g.bump_on_commit([g.CATALOGUE, g.page(instance.pk)])
+    # Its images' nginx entries (pagecache.media): the names as saved (a deleted page is gone
+    # from Postgres by commit time).
+    names = [instance.image.name, instance.thumbnail.name]
+    transaction.on_commit(lambda: media.forget_names(names))
 
 
 def _catalogue_changed(sender, created=False, **kwargs):
     if created and sender is Document:
         return  # no page yet: its pages arrive with document_imported, which bumps
     g.bump_on_commit([g.CATALOGUE])
+    if sender is Document:
+        document_id = kwargs["instance"].pk
+        transaction.on_commit(lambda: media.forget_documents([document_id]))
 
 
 for _model in (Tag, Document, Member, Party):

@@ -254,3 +254,96 @@ def test_nginx_keeps_a_copy_per_host_and_scheme(front, site):
         assert response.status == 200 and response.headers.get("X-Page-Cache") == "miss"
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.headers.get("X-Page-Cache") == "nginx"
+
+
+def _gate_answers() -> float:
+    """Requests the media gate answered (lib.metrics; the live server runs in this process)."""
+    from lib.metrics import HTTP_REQUESTS
+
+    return sum(
+        HTTP_REQUESTS.labels(route="takedown-media-gate", method="GET", status=str(status))._value.get()
+        for status in (204, 403)
+    )
+
+
+def test_a_page_image_is_allowed_from_memcached_and_refused_at_once_when_withdrawn(
+    front, media_root, site, editor
+):
+    """nginx keeps the gate's "public" answer in memcached (pagecache.media): the second fetch
+    of an image never reaches Django; a withdrawal deletes it on commit, so the very next fetch
+    is refused; a reinstatement serves it again."""
+    from django.core.cache import cache
+
+    from lib import keys
+    from moderation.actions.takedown import reinstate_page, withdraw_page
+
+    page = site.pages.order_by("number").first()
+    (media_root / page.image.name).parent.mkdir(parents=True, exist_ok=True)
+    (media_root / page.image.name).write_bytes(b"\x89PNG fake image")
+    uri = f"/media/{page.image.name}"
+    before = _gate_answers()
+    assert _get(front + uri)[0] == 200
+    assert _gate_answers() == before + 1 and cache.get(keys.nginx_media(uri)) is not None
+    for _ in range(5):
+        status, _, body = _get(front + uri)
+        assert status == 200 and body == b"\x89PNG fake image"
+    assert _gate_answers() == before + 1  # answered by memcached, not Django
+    # Another spelling of the same file is not kept: it asks Django every time.
+    assert _get(front + uri + "?v=2")[0] == 200 and _get(front + uri + "?v=2")[0] == 200
+    assert _gate_answers() == before + 3
+
+    withdraw_page(page.pk, by=editor, reason="a home address")
+    assert cache.get(keys.nginx_media(uri)) is None
+    status, headers, _ = _get(front + uri)
+    assert status == 410 and headers["Cache-Control"] == "no-store"
+    assert _get(front + uri)[0] == 410  # refusals are never kept
+    assert _gate_answers() == before + 5
+
+    reinstate_page(page.pk, by=editor, reason="address removed from the scan")
+    assert _get(front + uri)[0] == 200 and _get(front + uri)[0] == 200
+    assert _gate_answers() == before + 6
+
+
+def test_a_document_put_back_under_embargo_takes_its_images_out_of_memcached(front, media_root, tags, editor):
+    from django.core.cache import cache
+
+    from lib import keys
+    from moderation.actions.embargo import embargo_document, publish_document
+
+    doc = factories.make_document(pages=2, published=False)
+    publish_document(doc, by=editor)
+    uris = []
+    for page in doc.pages.all():
+        for name in (page.image.name, page.thumbnail.name):
+            (media_root / name).parent.mkdir(parents=True, exist_ok=True)
+            (media_root / name).write_bytes(b"\x89PNG fake image")
+            uris.append(f"/media/{name}")
+            assert _get(front + f"/media/{name}")[0] == 200
+    assert all(cache.get(keys.nginx_media(uri)) is not None for uri in uris)
+    embargo_document(doc, by=editor)
+    assert all(cache.get(keys.nginx_media(uri)) is None for uri in uris)
+    assert {_get(front + uri)[0] for uri in uris} == {404}
+
+
+def test_a_public_answer_read_before_a_withdrawal_is_not_kept_after_it(media_root, site, editor):
+    """The race pagecache.media closes: the gate read "public", the withdrawal then committed
+    (and deleted the entry, which was not there yet), and only then does the gate store its
+    answer: the read after the store sees the withdrawal and deletes it."""
+    from django.core.cache import cache
+
+    from lib import keys
+    from moderation.actions.takedown import withdraw_page
+    from moderation.takedown_selectors import MediaAccess, media_access
+    from pagecache import media
+
+    page = site.pages.order_by("number").first()
+    uri = f"/media/{page.image.name}"
+    assert media_access(page.image.name) == MediaAccess.PUBLIC  # the gate's first read
+    withdraw_page(page.pk, by=editor, reason="a home address")
+    kept = media.remember(uri, page.image.name, lambda: media_access(page.image.name) == MediaAccess.PUBLIC)
+    assert kept is False and cache.get(keys.nginx_media(uri)) is None
+    # The positive control: a page still public is kept.
+    other = site.pages.order_by("number").last()
+    other_uri = f"/media/{other.image.name}"
+    assert media.remember(other_uri, other.image.name, lambda: True) is True
+    assert cache.get(keys.nginx_media(other_uri)) is not None
