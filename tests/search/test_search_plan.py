@@ -82,7 +82,7 @@ def test_a_common_word_ranks_a_bounded_candidate_set(many_pages, settings):
     settings.SEARCH_RANK_CANDIDATES = 500
     parsed = search_query.parse("stationery")
     results = selectors.search(parsed, viewer=PUBLIC, every_page=True, limit=10)
-    assert len(results.pages) == 10 and "More than 500 pages match" in results.note
+    assert len(results.pages) == 10 and "More than 500 pages hold these words" in results.note
     # Paging through the ranked set ends after the candidates, each page once.
     seen, after = [], None
     while True:
