@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from typing import Any
+
+import redis
 
 from denorm.registry import Drift
 from lib.redis_client import get_redis
@@ -26,7 +29,13 @@ TEMPORARY_SECONDS = 3600
 
 
 def write_temporary(
-    pipe, command: str, key: str, values: list, *, per_item: int = 1, chunk: int = REDIS_CHUNK
+    pipe: redis.client.Pipeline,
+    command: str,
+    key: str,
+    values: list[Any],
+    *,
+    per_item: int = 1,
+    chunk: int = REDIS_CHUNK,
 ) -> None:
     """Queue ``command`` (SADD, or ZADD with ``per_item=2`` flattened score/member values) on the
     temporary ``key``: the first write sets its expiry in the same command."""
@@ -36,7 +45,7 @@ def write_temporary(
     pipe.eval(_FIRST_WRITE_EXPIRING, 1, key, TEMPORARY_SECONDS, command, *values[:first])
     step = chunk * per_item
     for i in range(first, len(values), step):
-        pipe.execute_command(command, key, *values[i : i + step])
+        pipe.execute_command(command, key, *values[i : i + step])  # type: ignore[no-untyped-call]
 
 
 # Swap a set built beside into place, atomically, keys in one slot (the temporary key carries the
@@ -143,7 +152,7 @@ def sync_set(
     actual: set[str] | None = None,
     fix: bool = False,
     label: str = "",
-    pipe=None,
+    pipe: redis.client.Pipeline | None = None,
     sorted_set: bool = False,
 ) -> Drift:
     """Compare one Redis set with the Postgres truth; with ``fix``, add and remove the difference

@@ -4,11 +4,16 @@ without importing it (STYLE.md, layers). Each hook is a dotted path to a functio
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
-def extra_context(setting: str, request, obj, context: dict) -> dict:
+
+def extra_context(setting: str, request: HttpRequest, obj: object, context: dict[str, Any]) -> dict[str, Any]:
     for path in getattr(settings, setting, ()):
         context.update(import_string(path)(request, obj, context))
     return context

@@ -25,6 +25,7 @@ from functools import lru_cache
 
 import redis
 from django.conf import settings
+from django.http import HttpRequest
 
 from lib import keys, metrics
 from lib.log_throttle import warn_throttled
@@ -136,11 +137,11 @@ def _keys(limit: Limit, index: int) -> list[str]:
     ]
 
 
-def _args(limit: Limit, fraction: float) -> list:
+def _args(limit: Limit, fraction: float) -> list[int | str]:
     return [limit.limit, repr(1 - fraction), 2 * limit.window + 5]
 
 
-def _hit_together(client, limits: list[Limit], now: float) -> Exceeded | None:
+def _hit_together(client: redis.Redis, limits: list[Limit], now: float) -> Exceeded | None:
     """All of ``limits`` in one script call (a plain Redis: any keys in one script)."""
     positions = [_window_position(limit.window, now) for limit in limits]
     script_keys, script_args = [], []
@@ -170,7 +171,7 @@ class _LocalCounters:
 
     MAX_ENTRIES = 50_000
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[tuple[str, str, int, int], int] = {}
 
@@ -211,23 +212,28 @@ def reset_local_counters() -> None:
 
 
 @lru_cache(maxsize=8)
-def _trusted_networks(entries: tuple[str, ...]) -> tuple:
+def _trusted_networks(entries: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
 
 
-def _parse(value: str):
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _parse(value: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(value.strip().strip("[]"))
     except ValueError:
         return None
 
 
-def _is_trusted(address) -> bool:
+def _is_trusted(address: IPAddress | None) -> bool:
     networks = _trusted_networks(tuple(settings.TRUSTED_PROXIES))
     return address is not None and any(address in network for network in networks)
 
 
-def _normalise(address) -> str:
+def _normalise(address: IPAddress) -> str:
+
     # One IPv6 subscriber usually holds a whole /64: counting single addresses would let anyone
     # pick a fresh one per request.
     if address.version == 4:
@@ -237,12 +243,12 @@ def _normalise(address) -> str:
     return str(ipaddress.ip_network(f"{address}/64", strict=False))
 
 
-def from_trusted_proxy(request) -> bool:
+def from_trusted_proxy(request: HttpRequest) -> bool:
     """True when the request came from an address in TRUSTED_PROXIES (whose headers are believed)."""
     return _is_trusted(_parse(request.META.get("REMOTE_ADDR") or ""))
 
 
-def client_address(request) -> str:
+def client_address(request: HttpRequest) -> str:
     """The visitor's address: REMOTE_ADDR, unless that is a configured trusted proxy
     (TRUSTED_PROXIES); then the nearest address in X-Forwarded-For that is not a trusted proxy,
     or X-Real-IP. Headers from anyone else are ignored: a client could set them to anything."""

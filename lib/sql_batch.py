@@ -18,6 +18,7 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 _NAMED = re.compile(r"(?<!%)%\((\w+)\)s")
 
@@ -28,7 +29,7 @@ class Statement:
     params: dict[str, object] = field(default_factory=dict)
 
 
-def run(cursor, statements: Sequence[Statement]) -> list[list[tuple]]:
+def run(cursor: Any, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
     """Send ``statements`` in one round trip, in order; each one's rows (empty for one that
     returns none). Nothing is sent for no statement. An error in one stops those after it and
     raises, as usual: the caller's transaction decides what to undo."""

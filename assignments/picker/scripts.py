@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import secrets
 from importlib import resources
+from typing import Any
+
+import redis
 
 from lib import keys
 from lib.redis_scripts import LuaScript
@@ -26,10 +29,10 @@ def _text(name: str) -> str:
 class PickerScript(LuaScript):
     """A picker script: called with an assignment id (its nine keys) and the script's ARGV."""
 
-    def run(self, client, assignment_id: int, *argv):
+    def run(self, client: redis.Redis, assignment_id: int, *argv: Any) -> Any:
         return self(client, script_keys(assignment_id), argv)
 
-    def add(self, pipe, assignment_id: int, *argv) -> None:
+    def add(self, pipe: redis.client.Pipeline, assignment_id: int, *argv: Any) -> None:
         """Queue on ``pipe`` (run it with ``lib.redis_scripts.execute``)."""
         self.queue(pipe, script_keys(assignment_id), argv)
 

@@ -12,6 +12,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -32,7 +33,7 @@ class PickerState:
     pg_recent: OrderedDict[tuple[int, int], float] = field(default_factory=OrderedDict)
     pg_recent_lock: threading.Lock = field(default_factory=threading.Lock)
     # Database connections on which the check runs with a generic plan. See check.run_check.
-    generic_plan_connections: weakref.WeakSet = field(default_factory=weakref.WeakSet)
+    generic_plan_connections: weakref.WeakSet[Any] = field(default_factory=weakref.WeakSet)
 
     def reset(self) -> None:
         """Forget everything, in place (modules hold a reference to this object)."""
