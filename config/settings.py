@@ -235,6 +235,8 @@ if TESTING:
     # Tasks queued by tests go to the test Redis database, never to a dev worker's queue.
     CELERY_BROKER_URL = _celery_broker(REDIS_URL)
 CELERY_RESULT_BACKEND = None
+# The app that lower layers send tasks through (lib.celery_app): they do not import config.
+CROWD_CELERY_APP = "config.celery.app"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task to be redelivered
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -1,5 +1,5 @@
 """Hooks named in settings: how a lower layer's view takes context from a higher layer's app
-without importing it (STYLE.md, layers). Each hook is a dotted path to a function
+without importing it (docs/architecture.md). Each hook is a dotted path to a function
 ``(request, obj, context) -> dict`` whose result is merged into the context."""
 
 from __future__ import annotations

@@ -264,8 +264,9 @@ class RequestMetricsMiddleware:
 
 
 def celery_queue_names() -> list[str]:
-    from config.celery import app
+    from lib.celery_app import celery_app
 
+    app = celery_app()
     names = {app.conf.task_default_queue}
     for route in (app.conf.task_routes or {}).values() if isinstance(app.conf.task_routes, dict) else ():
         if isinstance(route, dict) and route.get("queue"):

@@ -1,7 +1,7 @@
 """The reading views' extra context: what a reporter needs on ``/pages/<id>/`` and
 ``/documents/<id>/`` besides the crowd's tags. Called through hooks named in settings
 (``PAGE_VIEW_CONTEXT_HOOKS``, ``DOCUMENT_VIEW_CONTEXT_HOOKS``), so the catalogue's views do not
-import this app (STYLE.md, layers).
+import this app (docs/architecture.md).
 
 A page: its previous and next page (the next the viewer may see), its document, member, party,
 the tag listings it appears in, its text line by line (a permalink anchor per line) and, with

@@ -24,6 +24,19 @@
    ``reviews.actions`` re-exports its modules, so importing any of them runs all of them), but
    not from a module inside that package (a package re-exporting its own modules is no cycle).
    Imports under ``if TYPE_CHECKING:`` never run and do not count.
+
+3. Layers. Every module has a layer (``module_layer``), and imports only modules of its own
+   layer or lower ones: ``lib`` < ``denorm`` < the catalogue (documents, pages, tags, members,
+   parties) < ``assignments`` (scope, picker) < reviewing (reviews, accounts) < the features
+   (``contributors``, ``moderation``, ``results``, ``pagecache``, ``search``, ``consensus``) <
+   the site (the pages that combine several apps, the URLconfs, ``config``, the benchmarks).
+   docs/architecture.md says why and how a lower layer reaches a higher one: signals, the
+   denormalisation registry, settings-named hooks (``lib.hooks``, ``lib.celery_app``). Counted
+   as for cycles (function-local imports count, ``TYPE_CHECKING`` ones do not), but for the
+   edge to a package whose ``__init__`` re-exports the module imported: importing
+   ``reviews.actions.documents`` does not depend on ``reviews.actions.reviews``. Apps of one
+   layer may import each other one way only. ``LAYER_ALLOW_LIST`` names each upward import
+   not yet untangled, with the reason; a test fails when an entry no longer exists.
 """
 
 from __future__ import annotations
@@ -357,3 +370,152 @@ def test_no_import_cycles_between_project_modules():
     """Function-local imports count: a cycle hidden in a function is still a cycle."""
     cycles = find_cycles(import_graph())
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(cycle) for cycle in cycles)
+
+
+# --- Rule 3: layers ---------------------------------------------------------------------------
+
+LAYERS = ("lib", "denorm", "catalogue", "assignments", "reviewing", "features", "site")
+
+# The layer of each app (its modules unless MODULE_LAYERS says otherwise).
+APP_LAYERS = {
+    "lib": "lib",
+    "denorm": "denorm",
+    "assignments": "assignments",
+    "reviews": "reviewing",
+    "contributors": "features",
+    "moderation": "features",
+    "results": "features",
+    "pagecache": "features",
+    "search": "features",
+    "consensus": "features",
+    "frontdesk": "site",
+    "config": "site",
+    "bench": "site",
+    "gunicorn": "site",  # gunicorn.conf
+    "manage": "site",
+}
+
+# Modules whose layer is not their app's (longest prefix wins). The ``reviews`` app holds the
+# catalogue and the reviewing both; the combining pages still live in the app of their main
+# subject until they move to ``frontdesk`` (the site app). Every ``urls`` module is the site's.
+MODULE_LAYERS = {
+    # The catalogue, in the reviews app.
+    "reviews.models": "catalogue",
+    "reviews.signals": "catalogue",
+    "reviews.storage": "catalogue",
+    "reviews.pdf": "catalogue",
+    "reviews.importer": "catalogue",
+    "reviews.import_lock": "catalogue",
+    "reviews.tasks": "catalogue",
+    "reviews.actions.documents": "catalogue",
+    "reviews.actions.catalogue": "catalogue",
+    "reviews.management.commands.import_documents": "catalogue",
+    # Pages and tools that combine several apps.
+    "reviews.views": "site",  # the review screen: picker, contributors' credit, takedowns
+    "reviews.admin": "site",  # the catalogue's admin with moderation's actions on it
+    "reviews.demo": "site",  # seeds every app
+    "reviews.management.commands.seed_demo": "site",
+    "assignments.views": "site",  # the home page and assignment pages, with leaderboards
+    "assignments.views_next": "site",  # /review/next/: picks, and sets the current assignment
+    "assignments.staff_views": "site",  # /staff/ pages: assignments with the page cache's figures
+    "results.views": "site",  # result pages with contributors' credit and moderation's notices
+    "results.feeds": "site",  # the feeds of those pages
+}
+
+# Upward imports not yet untangled: (importer, imported) -> why, and what will remove it.
+LAYER_ALLOW_LIST = {
+    ("assignments.actions", "reviews.denormalisations"): (
+        "an assignment change re-derives PageTag.listed_at (relist_pages), which lives with the "
+        "review counts in reviews.denormalisations; goes when listed_at moves to "
+        "assignments/denormalisations/ (the denormalisations package split)"
+    ),
+    ("assignments.denormalisations", "reviews.denormalisations"): (
+        "page_states and relist_pages, as above: the same move removes it"
+    ),
+}
+
+
+def module_layer(module: str) -> str:
+    parts = module.split(".")
+    if parts[-1] == "urls":
+        return "site"
+    for n in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:n])
+        if prefix in MODULE_LAYERS:
+            return MODULE_LAYERS[prefix]
+    return APP_LAYERS[parts[0]]
+
+
+def layer_graph() -> dict[str, set[str]]:
+    """The import graph without the edges to re-exporting packages (see the docstring)."""
+    files = project_files()
+    modules = set(files)
+    return {module: _imported_modules(module, path, modules) for module, path in files.items()}
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    rank = {layer: i for i, layer in enumerate(LAYERS)}
+    found = []
+    for module, targets in sorted(graph.items()):
+        for target in sorted(targets):
+            low, high = module_layer(module), module_layer(target)
+            if rank[high] > rank[low] and (module, target) not in LAYER_ALLOW_LIST:
+                found.append(f"{module} ({low}) imports {target} ({high})")
+    return found
+
+
+def same_layer_two_way(graph: dict[str, set[str]]) -> list[str]:
+    """Apps of one layer that import each other (each app's modules of that layer only)."""
+    pairs = set()
+    for module, targets in graph.items():
+        for target in targets:
+            a, b = module.split(".")[0], target.split(".")[0]
+            if a != b and module_layer(module) == module_layer(target):
+                pairs.add((a, b, module_layer(module)))
+    return sorted(f"{a} <-> {b} ({layer})" for a, b, layer in pairs if a < b and (b, a, layer) in pairs)
+
+
+def test_every_app_has_a_layer():
+    assert all(layer in LAYERS for layer in [*APP_LAYERS.values(), *MODULE_LAYERS.values()])
+    missing = sorted({m.split(".")[0] for m in project_files()} - set(APP_LAYERS))
+    assert not missing, f"apps without a layer (add them to APP_LAYERS): {missing}"
+
+
+def test_the_layer_checker_catches_a_planted_violation(tmp_path):
+    """A lower layer importing a higher one, hidden in a function, is caught; under
+    TYPE_CHECKING it is not."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "__init__.py").write_text("")
+    (lib / "planted.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from contributors import models\n"
+        "def f():\n    from results import selectors\n    return selectors\n"
+    )
+    modules = {"lib", "lib.planted", "results", "results.selectors", "contributors", "contributors.models"}
+    graph = {"lib.planted": _imported_modules("lib.planted", lib / "planted.py", modules)}
+    assert layer_violations(graph) == ["lib.planted (lib) imports results.selectors (features)"]
+    # A URLconf and a module placed in the site layer may import anything.
+    assert layer_violations({"assignments.urls": {"results.views"}, "reviews.views": {"search.views"}}) == []
+    assert same_layer_two_way({"results.exports": {"search.models"}, "search.views": {"results.params"}}) == [
+        "results <-> search (features)"
+    ]
+
+
+def test_lower_layers_do_not_import_higher_ones():
+    """docs/architecture.md: a lower layer reaches a higher one through signals, the registry
+    or settings-named hooks, never by importing it."""
+    violations = layer_violations(layer_graph())
+    assert not violations, "imports against the layer order:\n" + "\n".join(violations)
+
+
+def test_apps_of_one_layer_import_each_other_one_way_only():
+    pairs = same_layer_two_way(layer_graph())
+    assert not pairs, "apps of one layer importing each other both ways:\n" + "\n".join(pairs)
+
+
+def test_the_layer_allow_list_names_real_imports():
+    """An entry whose import is gone must go too (the list only shrinks)."""
+    graph = layer_graph()
+    stale = [f"{a} -> {b}" for a, b in LAYER_ALLOW_LIST if b not in graph.get(a, set())]
+    assert not stale, "allow-listed imports that no longer exist:\n" + "\n".join(stale)
