@@ -21,20 +21,19 @@ from assignments import scope, visibility
 from contributors import leaderboards, recent
 from contributors.clock import clock
 from contributors.models import TriageDecision
-from contributors.zsets import load_script
 from denorm.operations import queue_rebuild
 from lib import keys
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
-from lib.redis_scripts import LuaScript, execute
+from lib.redis_scripts import LuaScript, execute, load_script
 from results.selectors import public_discoveries
 from reviews.models import Discovery, Page, Tag
 from reviews.selectors import hide_quarantined_credit
 
 log = logging.getLogger("crowd.contributors")
 
-BOARD_READ_LUA = load_script("board_read.lua")
-RECENT_READ_LUA = load_script("recent_read.lua")
+BOARD_READ_LUA = load_script("contributors", "lua/board_read.lua")
+RECENT_READ_LUA = load_script("contributors", "lua/recent_read.lua")
 TOP = 10
 FALLBACK_TIMEOUT_MS = 250
 

@@ -12,6 +12,7 @@ import redis
 
 from denorm.registry import Drift
 from lib.redis_client import get_redis
+from lib.redis_scripts import execute, load_script
 
 # Members per SADD when (re)building a set: big enough to be fast, small enough not to block Redis.
 REDIS_CHUNK = 5000
@@ -48,17 +49,15 @@ def write_temporary(
         pipe.execute_command(command, key, *values[i : i + step])  # type: ignore[no-untyped-call]
 
 
-# Swap a set built beside into place, atomically, keys in one slot (the temporary key carries the
-# live key's hash tag). An empty build deletes the live key.
-_SWAP_SCRIPT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('PERSIST', KEYS[1])
-  redis.call('RENAME', KEYS[1], KEYS[2])
-else
-  redis.call('DEL', KEYS[2])
-end
-return 1
-"""
+# The swap of a set built beside (denorm/lua/swap.lua): sets and sorted sets, here and in
+# contributors.zsets.
+SWAP = load_script("denorm", "lua/swap.lua")
+
+
+def queue_swap(pipe: redis.client.Pipeline, temporary: str, live: str, *, ttl: int = 0) -> None:
+    """Queue the atomic swap of ``temporary`` into ``live`` (run ``pipe`` with
+    ``lib.redis_scripts.execute``); ``ttl`` > 0 gives the live key an expiry."""
+    SWAP.queue(pipe, [temporary, live], [ttl])
 
 
 # Sets up to this size are read whole (one SMEMBERS/ZRANGE, pipelined with others); larger ones
@@ -129,7 +128,6 @@ def replace_sets(sets: dict[str, Iterable[int]]) -> None:
     swap it in with one atomic script per set. Readers never see a half-built set; an empty set
     deletes its key. No command touches two slots, so this works on Redis Cluster too."""
     client = get_redis()
-    swap_script = client.register_script(_SWAP_SCRIPT)
     token = uuid.uuid4().hex[:12]
     build = client.pipeline(transaction=False)
     swaps = []
@@ -141,8 +139,8 @@ def replace_sets(sets: dict[str, Iterable[int]]) -> None:
     build.execute()
     swap = client.pipeline(transaction=False)
     for tmp, key in swaps:
-        swap_script(keys=[tmp, key], client=swap)
-    swap.execute()
+        queue_swap(swap, tmp, key)
+    execute(swap, client)
 
 
 def sync_set(

@@ -40,6 +40,7 @@ from lib import device_cookie, keys
 from lib.log_throttle import warn_throttled
 from lib.ratelimit import client_address
 from lib.redis_client import get_redis
+from lib.redis_scripts import LuaScript
 
 log = logging.getLogger("crowd.auth")
 
@@ -53,6 +54,7 @@ local delay = math.min(tonumber(ARGV[4]), tonumber(ARGV[3]) * 2 ^ math.min(over,
 redis.call('set', KEYS[2], '1', 'EX', math.max(1, math.floor(delay)))
 return math.floor(delay)
 """
+FAIL = LuaScript(_FAIL_LUA, "login_failure")
 
 
 def _account(username: str) -> str:
@@ -158,12 +160,12 @@ def record_failure(request: HttpRequest, username: str) -> None:
     idents = _identities(request, username)
     try:
         client = get_redis()
-        script = client.register_script(_FAIL_LUA)
         delays = [
             int(
-                script(
-                    keys=[keys.login_failures(scope, ident), keys.login_lock(scope, ident)],
-                    args=[window, threshold, base, top],
+                FAIL(
+                    client,
+                    [keys.login_failures(scope, ident), keys.login_lock(scope, ident)],
+                    [window, threshold, base, top],
                 )
             )
             for scope, ident, threshold in idents

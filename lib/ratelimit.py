@@ -30,6 +30,7 @@ from django.http import HttpRequest
 from lib import keys, metrics
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
+from lib.redis_scripts import LuaScript
 
 log = logging.getLogger("crowd.ratelimit")
 
@@ -47,6 +48,7 @@ current = redis.call('incr', KEYS[1])
 redis.call('expire', KEYS[1], tonumber(ARGV[3]))
 return {1, current, previous}
 """
+SLIDING_WINDOW = LuaScript(_SLIDING_WINDOW_LUA, "sliding_window")
 
 # The same for several limits in one call (one round trip), in order: KEYS two per limit, ARGV
 # three per limit. Returns {0, 0, 0} when all allowed, else {n, current, previous} for the n-th
@@ -65,6 +67,7 @@ for i = 1, #KEYS / 2 do
 end
 return {0, 0, 0}
 """
+SLIDING_WINDOWS = LuaScript(_SLIDING_WINDOWS_LUA, "sliding_windows")
 
 
 @dataclass(frozen=True)
@@ -118,10 +121,9 @@ def _hit(limits: list[Limit], *, now: float | None = None) -> Exceeded | None:
         if len(limits) > 1 and not getattr(settings, "REDIS_CLUSTER", False):
             return _hit_together(client, limits, now)
         # On a Redis Cluster each limit's keys have their own slot: one script call per limit.
-        script = client.register_script(_SLIDING_WINDOW_LUA)
         for limit in limits:
             index, fraction = _window_position(limit.window, now)
-            allowed, current, previous = script(keys=_keys(limit, index), args=_args(limit, fraction))
+            allowed, current, previous = SLIDING_WINDOW(client, _keys(limit, index), _args(limit, fraction))
             if not int(allowed):
                 return _exceeded(limit, int(current), int(previous), fraction)
         return None
@@ -148,9 +150,7 @@ def _hit_together(client: redis.Redis, limits: list[Limit], now: float) -> Excee
     for limit, (index, fraction) in zip(limits, positions, strict=True):
         script_keys += _keys(limit, index)
         script_args += _args(limit, fraction)
-    refused, current, previous = client.register_script(_SLIDING_WINDOWS_LUA)(
-        keys=script_keys, args=script_args
-    )
+    refused, current, previous = SLIDING_WINDOWS(client, script_keys, script_args)
     if not int(refused):
         return None
     n = int(refused) - 1

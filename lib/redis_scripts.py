@@ -5,12 +5,16 @@ every ``execute()``, one round trip more per pipeline, which the picker's hot pa
 afford. Here a script is sent by SHA; a server that does not know it (restarted, flushed, a
 new cluster node) answers ``NOSCRIPT``, and only then is the text loaded and the call repeated.
 A ``NOSCRIPT`` reply means the script did not run, so repeating it is safe.
+
+Every script of the project is a :class:`LuaScript`, and every ``.lua`` file is read by
+:func:`script_text` (:func:`load_script` for a script of one file): one loader, one way to call.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from importlib import resources
 from typing import Any
 
 import redis
@@ -64,3 +68,16 @@ def execute(pipe: redis.client.Pipeline, client: redis.Redis, *, raise_on_error:
         if isinstance(reply, Exception):
             raise reply
     return replies
+
+
+def script_text(package: str, name: str) -> str:
+    """The text of ``package``'s ``name`` (a path under the package, e.g. ``lua/swap.lua``)
+    without its comment-only lines: the headers that name KEYS and ARGV stay in the file, not in
+    every call's bytes."""
+    text = resources.files(package).joinpath(name).read_text()
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--")) + "\n"
+
+
+def load_script(package: str, name: str) -> LuaScript:
+    """The script of one ``.lua`` file of ``package`` (see :func:`script_text`)."""
+    return LuaScript(script_text(package, name), name.rpartition("/")[2])

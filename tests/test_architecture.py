@@ -519,3 +519,34 @@ def test_the_layer_allow_list_names_real_imports():
     graph = layer_graph()
     stale = [f"{a} -> {b}" for a, b in LAYER_ALLOW_LIST if b not in graph.get(a, set())]
     assert not stale, "allow-listed imports that no longer exist:\n" + "\n".join(stale)
+
+
+# --- One Lua loader ------------------------------------------------------------------------------
+
+
+def test_lua_scripts_go_through_the_one_loader():
+    """Every script is a ``lib.redis_scripts.LuaScript`` (by SHA, loaded again after NOSCRIPT) and
+    every ``.lua`` file is read by ``lib.redis_scripts.script_text``: no redis-py ``Script``
+    (``register_script``), no second reader of ``.lua`` files. (EVAL of a short inline text
+    inside a build pipeline is not a loader: ``denorm.redis_sets.write_temporary``.)"""
+    offending = []
+    for module, path in sorted(project_files().items()):
+        if module == "lib.redis_scripts":
+            continue
+        text = path.read_text()
+        if "register_script(" in text:
+            offending.append(f"{module}: register_script")
+        if re.search(r"""joinpath\([^)]*\.lua""", text) or re.search(r"""read_text\(\)[^\n]*lua""", text):
+            offending.append(f"{module}: reads a .lua file itself")
+    assert not offending, "\n".join(offending)
+
+
+def test_one_swap_script():
+    swaps = sorted(
+        str(path.relative_to(ROOT))
+        for path in ROOT.rglob("*")
+        if path.suffix in (".py", ".lua")
+        and not any(part in SKIPPED_DIRS for part in path.relative_to(ROOT).parts[:-1])
+        and "redis.call('RENAME'" in path.read_text()
+    )
+    assert swaps == ["denorm/lua/swap.lua"]

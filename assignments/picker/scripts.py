@@ -9,21 +9,15 @@ their KEYS and ARGV.
 from __future__ import annotations
 
 import secrets
-from importlib import resources
 from typing import Any
 
 import redis
 
 from lib import keys
-from lib.redis_scripts import LuaScript
+from lib.redis_scripts import LuaScript, script_text
 
 # Priority pages' scores sit below -PRIORITY_OFFSET / 2 in the to-do mirror (see tiers.lua).
 PRIORITY_OFFSET = 2**40
-
-
-def _text(name: str) -> str:
-    text = resources.files(__package__).joinpath(name).read_text()
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
 
 
 class PickerScript(LuaScript):
@@ -38,7 +32,7 @@ class PickerScript(LuaScript):
 
 
 def _script(name: str) -> PickerScript:
-    return PickerScript(_text("tiers.lua") + "\n" + _text(name) + "\n", name)
+    return PickerScript(script_text(__package__, "tiers.lua") + script_text(__package__, name), name)
 
 
 DRAW = _script("draw.lua")
