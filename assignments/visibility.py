@@ -24,10 +24,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from assignments import scope
-
-
-def _is_staff(user) -> bool:
-    return bool(getattr(user, "is_staff", False) and getattr(user, "is_active", False))
+from lib.web import is_staff
 
 
 def _check_alias(alias: str) -> str:
@@ -64,7 +61,7 @@ def page_is_public(page) -> bool:
 
 def can_see_page(user, page) -> bool:
     """``user`` (anonymous or not) may see the loaded ``page``: staff always, others when public."""
-    return _is_staff(user) or page_is_public(page)
+    return is_staff(user) or page_is_public(page)
 
 
 def page_visibility(page) -> str:
@@ -90,7 +87,7 @@ def document_is_public(document) -> bool:
 
 
 def can_see_document(user, document) -> bool:
-    return _is_staff(user) or document_is_public(document)
+    return is_staff(user) or document_is_public(document)
 
 
 def document_visibility(document) -> str:

@@ -51,6 +51,8 @@ from django.utils import timezone
 from assignments import scope as assignment_scope
 from assignments import visibility
 from assignments.models import Assignment
+from lib.ids import is_id
+from lib.web import is_staff
 from results import cursors
 from results.params import BadRequest, Filters
 from reviews.models import Discovery, Document, Member, Page, PageTag, Party, Review, Skip, Tag
@@ -107,7 +109,7 @@ def viewer_for(user) -> Viewer:
     authenticated = bool(user and user.is_authenticated)
     return Viewer(
         user_id=user.pk if authenticated else None,
-        is_staff=authenticated and user.is_active and user.is_staff,
+        is_staff=is_staff(user),
     )
 
 
@@ -348,7 +350,7 @@ def scope_for(kind: ScopeKind, value, *, viewer: Viewer) -> Scope | None:
             if not viewer.is_staff:
                 # Taken down or embargoed: no listing of it either (assignments.visibility).
                 qs = qs.filter(visibility.public_document_q())
-            obj = qs.first() if 0 < int(value) < 2**63 else None
+            obj = qs.first() if is_id(int(value)) else None
         case ScopeKind.ASSIGNMENT:
             qs = Assignment.objects.filter(slug=value)
             obj = (qs if viewer.is_staff else qs.filter(active=True)).first()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -545,38 +546,49 @@ register(
 # --- Redis: page ids by document, member and party --------------------------------------------
 
 _OWNERS = {
-    # kind: (key function, SCAN pattern, truth query of (owner id, page id) rows)
+    # kind: (key function, SCAN pattern, truth query of (owner id, page id) rows without its
+    # WHERE, the conditions it always has, the owner column: see _owner_sql)
     "documents": (
         keys.document_pages,
         f"{keys.NAMESPACE}:{keys.VERSION}:{{d:*}}:pages",
         "SELECT p.document_id, p.id FROM reviews_page p",
+        (),
         "p.document_id",
     ),
     "members": (
         keys.member_pages,
         f"{keys.NAMESPACE}:{keys.VERSION}:{{m:*}}:pages",
-        "SELECT d.member_id, p.id FROM reviews_page p JOIN reviews_document d ON d.id = p.document_id"
-        " WHERE d.member_id IS NOT NULL",
+        "SELECT d.member_id, p.id FROM reviews_page p JOIN reviews_document d ON d.id = p.document_id",
+        ("d.member_id IS NOT NULL",),
         "d.member_id",
     ),
     "parties": (
         keys.party_pages,
         f"{keys.NAMESPACE}:{keys.VERSION}:{{p:*}}:pages",
         "SELECT m.party_id, p.id FROM reviews_page p JOIN reviews_document d ON d.id = p.document_id"
-        " JOIN reviews_member m ON m.id = d.member_id WHERE m.party_id IS NOT NULL",
+        " JOIN reviews_member m ON m.id = d.member_id",
+        ("m.party_id IS NOT NULL",),
         "m.party_id",
     ),
 }
 
 
+def _owner_sql(kind: str, *, of_owners: bool) -> str:
+    """The truth query of ``kind``: its conditions, and with ``of_owners`` the owners' (``%s``)."""
+    _, _, select_from, conditions, column = _OWNERS[kind]
+    return select_from + _where(*conditions, *([f"{column} = ANY(%s)"] if of_owners else []))
+
+
+def _where(*conditions: str) -> str:
+    return " WHERE " + " AND ".join(conditions) if conditions else ""
+
+
 def owner_truth(kind: str, owners=None) -> dict[int, set[int]]:
-    _, _, sql, column = _OWNERS[kind]
     truth: dict[int, set[int]] = defaultdict(set)
     if owners is None:
-        rows = _rows(sql)
+        rows = _rows(_owner_sql(kind, of_owners=False))
     else:
-        joiner = " AND " if " WHERE " in sql else " WHERE "
-        rows = _rows(f"{sql}{joiner}{column} = ANY(%s)", [list(owners)])
+        rows = _rows(_owner_sql(kind, of_owners=True), [list(owners)])
         for owner in owners:
             truth[owner]  # noqa: B018  (an owner without pages gets an empty set: its key goes)
     for owner, page_id in rows:
@@ -585,7 +597,7 @@ def owner_truth(kind: str, owners=None) -> dict[int, set[int]]:
 
 
 def _owner_family(kind: str):
-    key_of, pattern, _, _ = _OWNERS[kind]
+    key_of, pattern, *_ = _OWNERS[kind]
 
     def rebuild() -> None:
         rebuild_family(lambda: owner_truth(kind), key_of, pattern, hash_tag_id)
@@ -663,15 +675,22 @@ for _order, (_kind, _name, _what) in enumerate(
 # --- Redis: pages each reviewer has seen ------------------------------------------------------
 
 _SEEN_PATTERN = f"{keys.NAMESPACE}:{keys.VERSION}:{{u:*}}:seen"
-_SEEN_SQL = "SELECT reviewer_id, page_id FROM reviews_review{w} UNION SELECT reviewer_id, page_id FROM reviews_skip{w}"
+
+
+def _seen_sql(*conditions: str) -> str:
+    """(reviewer, page) of every review and skip matching ``conditions`` (on reviewer_id and page_id)."""
+    return " UNION ".join(
+        f"SELECT reviewer_id, page_id FROM {table}{_where(*conditions)}"
+        for table in (Review._meta.db_table, Skip._meta.db_table)
+    )
 
 
 def seen_truth(users=None) -> dict[int, set[int]]:
     truth: dict[int, set[int]] = defaultdict(set)
     if users is None:
-        rows = _rows(_SEEN_SQL.format(w=""))
+        rows = _rows(_seen_sql())
     else:
-        rows = _rows(_SEEN_SQL.format(w=" WHERE reviewer_id = ANY(%(u)s)"), {"u": list(users)})
+        rows = _rows(_seen_sql("reviewer_id = ANY(%(u)s)"), {"u": list(users)})
         for user in users:
             truth[user]  # noqa: B018
     for user, page in rows:
@@ -697,7 +716,7 @@ def refresh_reviewer_seen(changes: Changes) -> None:
         pages = {p for _, p in changes.seen}
         present = set(
             _rows(
-                _SEEN_SQL.format(w=" WHERE reviewer_id = ANY(%(u)s) AND page_id = ANY(%(p)s)"),
+                _seen_sql("reviewer_id = ANY(%(u)s)", "page_id = ANY(%(p)s)"),
                 {"u": list(users), "p": list(pages)},
             )
         )
@@ -877,7 +896,7 @@ def _before_review_save(sender, instance, **kwargs):
 # reached its T. In the review's transaction that moment is the review's own ``created``, and the
 # same value is what a rebuild derives: max(first_tagged_at, created of the page's T-th review).
 
-# Every PageTag row of the pages matched by ``{pages}`` (a condition on ``page_id``) with the
+# Every PageTag row of the pages matched by ``{pages}`` (a condition on a page id column) with the
 # listed_at it should have: none while the page is not public (withdrawn or embargoed:
 # ``assignments.visibility``), its old value again once it is reinstated or published. Reviews of one page are serialised by the page lock
 # and stamped in that order, so the T-th counted review by (created, id) is the one that brought
@@ -898,17 +917,34 @@ _LISTED_TRUTH_SQL = (
 )
 
 
-def _listed_truth_sql(pages_sql: str) -> str:
-    """``_LISTED_TRUTH_SQL`` for the pages matched by ``pages_sql`` (a condition on ``page_id``)."""
+PagesCondition = Callable[[str], str]  # a page id column -> the condition on it
+
+
+def every_page(column: str) -> str:
+    return "true"
+
+
+def pages_in(parameter: str) -> PagesCondition:
+    """The pages whose ids are in the array parameter ``%(parameter)s``."""
+    return lambda column: f"{column} = ANY(%({parameter})s)"
+
+
+def pages_between(low: str, high: str) -> PagesCondition:
+    """The pages with ids from ``%(low)s`` to ``%(high)s``."""
+    return lambda column: f"{column} BETWEEN %({low})s AND %({high})s"
+
+
+def _listed_truth_sql(pages: PagesCondition) -> str:
+    """``_LISTED_TRUTH_SQL`` for the pages ``pages`` selects, given each place's own column
+    (never a condition edited to fit another alias)."""
     documents = (
         "true"  # every page: every document, no scan of the pages to find them
-        if pages_sql == "true"
-        else "pth_doc.id IN (SELECT tpd.document_id FROM reviews_page tpd"
-        f" WHERE {pages_sql.replace('page_id', 'tpd.id')})"
+        if pages is every_page
+        else f"pth_doc.id IN (SELECT tpd.document_id FROM reviews_page tpd WHERE {pages('tpd.id')})"
     )
     return _LISTED_TRUTH_SQL.format(
-        pages=pages_sql,
-        pt_pages=pages_sql.replace("page_id", "pt.page_id"),
+        pages=pages("page_id"),
+        pt_pages=pages("pt.page_id"),
         thresholds=scope.document_public_thresholds_sql(documents),
     )
 
@@ -929,8 +965,8 @@ def stamp_listed_at_statement(*, page_id: int, document_id: int, review_count: i
     )
 
 
-def _relist(cursor, pages_sql: str, params: dict) -> None:
-    sql = _listed_truth_sql(pages_sql)
+def _relist(cursor, pages: PagesCondition, params: dict) -> None:
+    sql = _listed_truth_sql(pages)
     cursor.execute(
         f"UPDATE reviews_pagetag p SET listed_at = t.want FROM ({sql}) t"
         " WHERE p.id = t.id AND p.listed_at IS DISTINCT FROM t.want",
@@ -943,7 +979,7 @@ def relist_pages(page_ids) -> None:
     for chunk in _chunks(page_ids):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT id FROM reviews_page WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [chunk])
-            _relist(cursor, "page_id = ANY(%(pages)s)", {"pages": chunk})
+            _relist(cursor, pages_in("pages"), {"pages": chunk})
 
 
 def rebuild_page_tag_listed_at() -> None:
@@ -960,7 +996,7 @@ def rebuild_page_tag_listed_at() -> None:
                 "SELECT id FROM reviews_page WHERE id BETWEEN %(lo)s AND %(hi)s ORDER BY id FOR UPDATE",
                 bounds,
             )
-            _relist(cursor, "page_id BETWEEN %(lo)s AND %(hi)s", bounds)
+            _relist(cursor, pages_between("lo", "hi"), bounds)
 
 
 def check_page_tag_listed_at() -> Drift:
@@ -976,7 +1012,7 @@ def repair_page_tag_listed_at() -> Drift:
 
 def _listed_at_drift() -> tuple[Drift, set[int]]:
     drift, page_ids = Drift(), set()
-    sql = _listed_truth_sql("true")
+    sql = _listed_truth_sql(every_page)
     for _, page_id, tag_id, stored, want in _rows(
         f"SELECT * FROM ({sql}) t WHERE t.listed_at IS DISTINCT FROM t.want ORDER BY t.page_id, t.tag_id"
     ):

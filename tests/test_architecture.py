@@ -550,3 +550,80 @@ def test_one_swap_script():
         and "redis.call('RENAME'" in path.read_text()
     )
     assert swaps == ["denorm/lua/swap.lua"]
+
+
+# --- One rule of who is staff -------------------------------------------------------------------
+
+STAFF_RULE_HOME = {"lib.web", "lib.actions"}  # the rule; the editor account's creation sets the flag
+
+
+def staff_flag_reads(source: str) -> list[int]:
+    """Lines reading ``<user>.is_staff`` where ``<user>`` is a name or attribute called ``user``
+    (``user.is_staff``, ``request.user.is_staff``): the rule written again instead of asking
+    ``lib.web.is_staff``. A ``Viewer``'s ``is_staff`` (results.selectors) is derived from it."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr == "is_staff":
+            owner = node.value
+            name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", None)
+            if name == "user":
+                found.append(node.lineno)
+    return found
+
+
+def test_the_staff_rule_checker_flags_a_planted_copy():
+    assert staff_flag_reads(
+        "def f(request):\n    return request.user.is_staff and request.user.is_active\n"
+    ) == [2]
+    assert staff_flag_reads("def f(viewer):\n    return viewer.is_staff\n") == []
+
+
+def test_the_staff_rule_is_written_once():
+    """``lib.web.is_staff``: a signed-in, active staff account. Every view, selector and page
+    asks it (5 renditions disagreed on whether an inactive account counts)."""
+    offending = [
+        f"{module}:{line}"
+        for module, path in sorted(project_files().items())
+        if module not in STAFF_RULE_HOME
+        for line in staff_flag_reads(path.read_text())
+    ]
+    assert not offending, "is_staff read directly (use lib.web.is_staff):\n" + "\n".join(offending)
+
+
+# --- One home for the id bound ------------------------------------------------------------------
+
+
+def test_the_bigint_bound_lives_in_lib_ids():
+    """``lib.ids`` owns the bound (``is_id``, ``parse_id``, the ``<id:...>`` converter); no other
+    module writes 2**63 again, and no URLconf takes an id as ``<int:...>`` (which lets
+    9223372036854775808 through to the database)."""
+    offending = []
+    for module, path in sorted(project_files().items()):
+        if module == "lib.ids":
+            continue
+        text = path.read_text()
+        if re.search(r"2\s*\*\*\s*63|9223372036854775807", text):
+            offending.append(f"{module}: the bigint bound written again")
+        if "<int:" in text:
+            offending.append(f"{module}: <int:...> in a path (use <id:...>)")
+    assert not offending, "\n".join(offending)
+
+
+# --- Tests do not import each other ---------------------------------------------------------------
+
+
+def test_test_modules_do_not_import_other_test_modules():
+    """A fixture or helper used by several test modules lives in a support module (``_support``,
+    ``tests/*_support.py``; fixtures registered in tests/conftest.py), not in a test module that
+    the others import: importing one runs its tests' module code and re-collects its fixtures."""
+    offending = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if any(name.rpartition(".")[2].startswith("test_") for name in names):
+                offending.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offending, "test modules importing test modules:\n" + "\n".join(offending)

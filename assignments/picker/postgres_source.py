@@ -12,7 +12,6 @@ assignment's own documents. A process prefers pages it did not hand out recently
 from __future__ import annotations
 
 import random
-import time
 
 from django.conf import settings
 from django.db import connection
@@ -21,6 +20,7 @@ from assignments import picker_stats as stats
 from assignments import scope
 from assignments.models import Assignment
 from assignments.picker.check import MEMBER_SQL, SEEN_SQL, Checked, check
+from assignments.picker.clock import clock
 from assignments.picker.result import PickResult
 from assignments.picker.state import STATE
 
@@ -120,7 +120,7 @@ def id_range(assignment: Assignment) -> tuple[int | None, int | None]:
     """The assignment's page id range, remembered for ``PG_RANGE_SECONDS`` in this process (it
     changes only when pages are imported or deleted, or the assignment is edited; a stale range
     costs a little uniformity for a minute, never a bad page: every id is checked)."""
-    now = time.monotonic()
+    now = clock.now()
     with STATE.ranges_lock:
         cached = STATE.ranges.get(assignment.pk)
     if cached and cached[0] > now:
@@ -234,7 +234,7 @@ def spread(assignment_id: int, found: list[int]) -> int:
     seconds = settings.PICKER_RESERVATION_SECONDS
     if seconds <= 0:
         return random.choice(found)
-    now = time.monotonic()
+    now = clock.now()
     recent = STATE.pg_recent
     with STATE.pg_recent_lock:
         while recent:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -23,6 +22,7 @@ from assignments import picker_stats as stats
 from assignments.models import Assignment
 from assignments.picker.check import Checked, check
 from assignments.picker.claims import copy_claim
+from assignments.picker.clock import clock
 from assignments.picker.postgres_source import pick_from_postgres
 from assignments.picker.result import PickResult
 from assignments.picker.scripts import DRAW, PREEMPT, RELEASE, RESERVE, holder_for
@@ -188,14 +188,14 @@ class FirstRoundTrip(NamedTuple):
 def redis_client() -> redis.Redis:
     """The shared client, unless Redis failed moments ago (``REDIS_DEAD_SECONDS``): a dead server
     costs one timeout, not one per pick."""
-    if STATE.redis_dead_until > time.monotonic():
+    if STATE.redis_dead_until > clock.now():
         raise RedisUnavailable("Redis failed recently")
     return get_redis()
 
 
 def redis_failed(exc: Exception) -> None:
     """Open the circuit breaker: skip Redis for ``REDIS_DEAD_SECONDS``."""
-    STATE.redis_dead_until = time.monotonic() + REDIS_DEAD_SECONDS
+    STATE.redis_dead_until = clock.now() + REDIS_DEAD_SECONDS
     log.warning("picker: Redis unavailable: %r", exc)
 
 
@@ -576,14 +576,14 @@ def confirm_nothing_left(assignment: Assignment, uid: int | None, pick: _Pick) -
     """
     key = (assignment.pk, uid)
     with STATE.nothing_left_lock:
-        if STATE.nothing_left.get(key, 0.0) > time.monotonic():
+        if STATE.nothing_left.get(key, 0.0) > clock.now():
             return PickResult(None, stats.NOTHING_LEFT)
     result = pick_from_postgres(assignment, uid)
     if result.page_id is None:
         with STATE.nothing_left_lock:
             if len(STATE.nothing_left) > 10_000:
                 STATE.nothing_left.clear()
-            STATE.nothing_left[key] = time.monotonic() + NOTHING_LEFT_CACHE_SECONDS
+            STATE.nothing_left[key] = clock.now() + NOTHING_LEFT_CACHE_SECONDS
         return result
     if pick.r.zscore(keys.assignment_todo_rank(assignment.pk), result.page_id) is None:
         log.warning("picker: page %s of assignment %s is missing from Redis", result.page_id, assignment.pk)
