@@ -3,7 +3,7 @@ preview, publish and feature.
 
 Its actions and buttons call ``assignments.actions``. The add/change form and the changelist's
 list edits (``list_editable``) save through ``ModelAdmin.save_model``: a model ``save()`` and the
-form's many-to-many ``.set()``, which the receivers in ``assignments/denormalisations.py`` hear;
+form's many-to-many ``.set()``, which the receivers in ``assignments/denormalisations/`` hear;
 that is deliberate and is the same write ``assignments.actions`` makes. Nothing here uses
 ``QuerySet.update()``, which no signal reports. The draft rules are checked by
 ``Assignment.clean`` (clear form errors) and by a database constraint.

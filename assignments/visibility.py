@@ -11,7 +11,7 @@ kept by ``moderation.actions.takedown``). Staff see everything.
 The rule is evaluated here (:data:`DOCUMENT_PUBLIC_SQL`) and stored on the rows as two booleans,
 ``Document.public`` and ``Page.public``, so that hot paths pay for one column, not for a walk of
 the assignments. The booleans are a denormalisation (registry entry ``document-page-public``,
-``assignments/denormalisations.py``), written by :func:`assignments.actions.sync_visibility` in
+``assignments/denormalisations/``), written by :func:`assignments.actions.sync_visibility` in
 the transaction of every action that changes the truth (publishing or embargoing a document,
 an assignment's status or scope, a withdrawal, an import), re-derived after commit for changes
 made elsewhere (the admin's scope edits), checked and repaired by the registry.

@@ -34,7 +34,7 @@ from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
 from lib.redis_scripts import load_script
 from reviews import signals
-from reviews.denormalisations import page_states
+from reviews.denormalisations.contexts import page_states
 from reviews.models import Document, Review
 
 log = logging.getLogger("crowd.denormalisation")

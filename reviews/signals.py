@@ -1,6 +1,6 @@
 """Project signals, sent only after the transaction that caused them commits.
 
-Denormalisations (reviews/denormalisations.py, assignments/denormalisations.py) listen to these
+Denormalisations (reviews/denormalisations/, assignments/denormalisations/) listen to these
 to update Redis and memcached; Postgres counters are updated inside the transaction itself.
 """
 

@@ -34,7 +34,8 @@ from assignments.actions import sync_visibility
 from denorm.changes import PageContext, changed
 from lib.ids import is_id
 from moderation.models import Withdrawal
-from reviews.denormalisations import document_contexts, relist_pages
+from reviews.denormalisations.contexts import document_contexts
+from reviews.denormalisations.listed_at import relist_pages
 from reviews.models import Document, Page
 
 MAX_REASON_CHARS = 2000

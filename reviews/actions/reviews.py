@@ -23,7 +23,7 @@ from assignments.actions import active_assignments_of_document_statement, assign
 from lib import redis_batch, rows, sql_batch
 from lib.sql_batch import Statement
 from reviews import signals
-from reviews.denormalisations import stamp_listed_at_statement
+from reviews.denormalisations.listed_at import stamp_listed_at_statement
 from reviews.models import Review
 from reviews.selectors import own_review_count, reviewer_status
 
