@@ -32,7 +32,9 @@ def test_a_hit_runs_no_query_and_never_loads_the_session(
     def no_session(*args, **kwargs):
         raise AssertionError("a cached page loaded the session")
 
-    monkeypatch.setattr(base.SessionBase, "_get_session", no_session)
+    # The property, not _get_session: ``_session = property(_get_session)`` holds the function it
+    # was made with, so patching the method alone caught nothing (the control below shows it).
+    monkeypatch.setattr(base.SessionBase, "_session", property(no_session))
     for url in URLS:
         with django_assert_num_queries(0):
             response = client.get(url)
