@@ -1,6 +1,7 @@
 from django.urls import path
 
-from reviews import staff_views, views
+from frontdesk import views
+from reviews import staff_views
 
 urlpatterns = [
     path("", views.home, name="home"),

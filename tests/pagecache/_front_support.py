@@ -3,13 +3,9 @@ registered in tests/conftest.py: test modules do not import each other)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import socket
-import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,56 +13,34 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from pagecache import nginx
+from bench import harness
 
 
 @pytest.fixture
 def front(live_server, media_root, settings):
-    """nginx on a free loopback port in front of live_server; stopped (killed if need be) after."""
+    """nginx on a free loopback port in front of live_server (``bench.harness``: the production
+    configuration, as the benchmarks run it); stopped (killed if need be) after."""
     settings.PAGE_CACHE_SOFT_SECONDS = 5  # nginx's copies live this long
-    binary = _nginx_binary()
+    if harness.nginx_binary() is None:
+        pytest.fail(harness.NGINX_MISSING, pytrace=False)
     workdir = Path(tempfile.mkdtemp(prefix="crowd-ngx-", dir="/tmp"))
-    port = _free_port()
-    upstream = urlsplit(live_server.url)
-    server_block = nginx.render(
-        {
-            "NGINX_DJANGO": f"127.0.0.1:{upstream.port}",
-            "NGINX_MEMCACHED": settings.MEMCACHED_SERVERS[0],
-            "NGINX_LISTEN": f"127.0.0.1:{port}",
-            "NGINX_KEY_PREFIX": nginx.key_prefix(),
-            "NGINX_STATIC_ROOT": str(Path(settings.BASE_DIR) / "static"),
-            "NGINX_MEDIA_ROOT": str(media_root),
-            "NGINX_PAGE_LOG_DIR": str(workdir),
-        }
-    )
+    port = harness.free_port()
     settings.NGINX_PAGE_LOG_DIR = str(workdir)
-    (workdir / "nginx.conf").write_text(nginx.standalone_config(server_block, workdir=workdir))
-    process = subprocess.Popen(
-        [binary, "-p", str(workdir), "-c", str(workdir / "nginx.conf"), "-e", str(workdir / "error.log")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    error = process.stderr.read().decode() if process.poll() is not None else "timed out"
-                    log = (workdir / "error.log").read_text() if (workdir / "error.log").exists() else ""
-                    pytest.fail(f"nginx did not start: {error} {log}")
-                time.sleep(0.1)
+        process = harness.start_nginx_front(
+            workdir,
+            port=port,
+            upstream_port=urlsplit(live_server.url).port,
+            media_root=media_root,
+            page_log_dir=workdir,
+        )
+    except RuntimeError as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
+        pytest.fail(str(exc))
+    try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.send_signal(signal.SIGQUIT)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        harness.stop(process, signal.SIGQUIT)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -77,19 +51,3 @@ def _get(url: str, *, cookie: str | None = None, data: bytes | None = None):
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
-
-
-NGINX_MISSING = "nginx is not installed: install it with `sudo apt-get install nginx` (or `make system-deps`)"
-
-
-def _nginx_binary() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
-    if found is None:
-        pytest.fail(NGINX_MISSING, pytrace=False)
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
