@@ -642,8 +642,6 @@ MAX_MODULE_LINES = 500
 
 # Modules still over the bound: module -> why, and what will bring it under.
 SIZE_ALLOW_LIST = {
-    "results.selectors": "issue 25 (consensus) edits it in parallel; its two keyset paginations "
-    "become one module (results/pagination.py) after that merge",
     "frontdesk.views": "issue 26 (polish) edits the home and review-screen views in parallel; "
     "after that merge the account pages go back to the reviewing and _record is split (rate "
     "limits, first write, fast path)",
