@@ -1,6 +1,7 @@
 from django.urls import include, path, re_path
 
-from results import feeds, views
+from frontdesk import feeds
+from frontdesk import results_views as views
 from results.selectors import Order, ScopeKind
 
 # (route prefix, URL prefix, captured scope value) for each listing; ALL is /tags/<tag>/.

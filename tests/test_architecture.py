@@ -421,11 +421,7 @@ MODULE_LAYERS = {
     "reviews.admin": "site",  # the catalogue's admin with moderation's actions on it
     "reviews.demo": "site",  # seeds every app
     "reviews.management.commands.seed_demo": "site",
-    "assignments.views": "site",  # the home page and assignment pages, with leaderboards
     "assignments.views_next": "site",  # /review/next/: picks, and sets the current assignment
-    "assignments.staff_views": "site",  # /staff/ pages: assignments with the page cache's figures
-    "results.views": "site",  # result pages with contributors' credit and moderation's notices
-    "results.feeds": "site",  # the feeds of those pages
 }
 
 # Upward imports not yet untangled: (importer, imported) -> why, and what will remove it.
@@ -443,12 +439,16 @@ def module_layer(module: str) -> str:
     return APP_LAYERS[parts[0]]
 
 
+# The app a layer's modules move to when they live elsewhere for now.
+LAYER_APPS = {"assignments": "assignments", "site": "frontdesk"}
+
+
 def _home(module: str) -> str:
-    """The app a module belongs to: its package, or for a module placed in another app's layer
-    (MODULE_LAYERS, e.g. the reviews app's copies that follow the assignments' rules) that app."""
-    layer = module_layer(module)
-    app = module.split(".")[0]
-    return layer if layer in APP_LAYERS and APP_LAYERS[app] != layer else app
+    """The app a module belongs to: its package, or for a module placed in another layer than its
+    app's (MODULE_LAYERS, a URLconf) the app of that layer (LAYER_APPS): the reviews app's copies
+    that follow the assignments' rules count as the assignments', a URLconf as the site's."""
+    layer, app = module_layer(module), module.split(".")[0]
+    return app if APP_LAYERS[app] == layer else LAYER_APPS.get(layer, app)
 
 
 def layer_graph() -> dict[str, set[str]]:
