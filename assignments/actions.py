@@ -2,7 +2,7 @@
 writes assignments directly.
 
 Each action is atomic. Saves and many-to-many edits go through the model (``save()``,
-``.set()``), so the signal receivers in ``assignments/denormalisations.py`` re-derive every copy
+``.set()``), so the signal receivers in ``assignments/denormalisations/`` re-derive every copy
 after commit; the one bulk write here (the progress counter of a review) is maintained by its
 caller's transaction and checked by the registry.
 """
@@ -18,7 +18,7 @@ from assignments import scope, visibility
 from assignments.models import Assignment, PriorityPage
 from denorm.changes import changed
 from lib.sql_batch import Statement
-from reviews.denormalisations import relist_pages
+from reviews.denormalisations.listed_at import relist_pages
 
 
 def assignment_progress_statement(*, document_id: int, review_count: int) -> Statement:

@@ -3,7 +3,7 @@ preview, publish and feature.
 
 Its actions and buttons call ``assignments.actions``. The add/change form and the changelist's
 list edits (``list_editable``) save through ``ModelAdmin.save_model``: a model ``save()`` and the
-form's many-to-many ``.set()``, which the receivers in ``assignments/denormalisations.py`` hear;
+form's many-to-many ``.set()``, which the receivers in ``assignments/denormalisations/`` hear;
 that is deliberate and is the same write ``assignments.actions`` makes. Nothing here uses
 ``QuerySet.update()``, which no signal reports. The draft rules are checked by
 ``Assignment.clean`` (clear form errors) and by a database constraint.
@@ -28,6 +28,7 @@ from django.utils.html import format_html
 
 from assignments import actions, scope
 from assignments.models import Assignment, PriorityPage
+from lib.ids import parse_id
 from reviews.models import Document, Page
 
 # At most this many ids of each kind are counted per request (the form sends its selection).
@@ -37,8 +38,9 @@ SCOPE_SIZE_MAX_IDS = 5000
 def _ids(values: list[str]) -> list[int]:
     out = []
     for value in values[:SCOPE_SIZE_MAX_IDS]:
-        if value.isdigit() and 0 < int(value) < 2**63:
-            out.append(int(value))
+        value_id = parse_id(value)
+        if value_id is not None:
+            out.append(value_id)
     return out
 
 
@@ -110,7 +112,7 @@ class AssignmentAdmin(admin.ModelAdmin):
                 name=f"{opts.app_label}_{opts.model_name}_scope_size",
             ),
             path(
-                "<int:object_id>/publish/",
+                "<id:object_id>/publish/",
                 self.admin_site.admin_view(self.publish_view),
                 name=f"{opts.app_label}_{opts.model_name}_publish",
             ),

@@ -12,7 +12,7 @@ from assignments import picker_stats
 from assignments.models import Assignment
 from assignments.picker import pick_next_page
 from assignments.selectors import assignments_needing_reviews, current_assignment
-from assignments.views import set_current_assignment
+from frontdesk.assignment_views import set_current_assignment
 from lib import ratelimit
 from lib.ratelimit import Exceeded, Limit, client_address
 from lib.visitor import ensure_visitor_id

@@ -11,7 +11,7 @@ kept by ``moderation.actions.takedown``). Staff see everything.
 The rule is evaluated here (:data:`DOCUMENT_PUBLIC_SQL`) and stored on the rows as two booleans,
 ``Document.public`` and ``Page.public``, so that hot paths pay for one column, not for a walk of
 the assignments. The booleans are a denormalisation (registry entry ``document-page-public``,
-``assignments/denormalisations.py``), written by :func:`assignments.actions.sync_visibility` in
+``assignments/denormalisations/``), written by :func:`assignments.actions.sync_visibility` in
 the transaction of every action that changes the truth (publishing or embargoing a document,
 an assignment's status or scope, a withdrawal, an import), re-derived after commit for changes
 made elsewhere (the admin's scope edits), checked and repaired by the registry.
@@ -24,10 +24,7 @@ from __future__ import annotations
 from django.db.models import Q
 
 from assignments import scope
-
-
-def _is_staff(user) -> bool:
-    return bool(getattr(user, "is_staff", False) and getattr(user, "is_active", False))
+from lib.web import is_staff
 
 
 def _check_alias(alias: str) -> str:
@@ -64,7 +61,7 @@ def page_is_public(page) -> bool:
 
 def can_see_page(user, page) -> bool:
     """``user`` (anonymous or not) may see the loaded ``page``: staff always, others when public."""
-    return _is_staff(user) or page_is_public(page)
+    return is_staff(user) or page_is_public(page)
 
 
 def page_visibility(page) -> str:
@@ -90,7 +87,7 @@ def document_is_public(document) -> bool:
 
 
 def can_see_document(user, document) -> bool:
-    return _is_staff(user) or document_is_public(document)
+    return is_staff(user) or document_is_public(document)
 
 
 def document_visibility(document) -> str:

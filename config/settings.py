@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "lib.apps.LibConfig",
     "denorm.apps.DenormConfig",
     "reviews",
+    "frontdesk",  # the site's pages that combine several apps (docs/architecture.md)
     "assignments",
     "results",
     "contributors",
@@ -235,6 +236,8 @@ if TESTING:
     # Tasks queued by tests go to the test Redis database, never to a dev worker's queue.
     CELERY_BROKER_URL = _celery_broker(REDIS_URL)
 CELERY_RESULT_BACKEND = None
+# The app that lower layers send tasks through (lib.celery_app): they do not import config.
+CROWD_CELERY_APP = "config.celery.app"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the task to be redelivered
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -346,7 +349,7 @@ AUTH_PASSWORD_VALIDATORS = [
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
 # The admin posts one field per selected document of an assignment: allow large selections.
-# Review posts are bounded separately (reviews.views.REVIEW_MAX_BODY_BYTES, MAX_TAGS_PER_REVIEW).
+# Review posts are bounded separately (frontdesk.views.REVIEW_MAX_BODY_BYTES, MAX_TAGS_PER_REVIEW).
 DATA_UPLOAD_MAX_NUMBER_FIELDS = env_int("DATA_UPLOAD_MAX_NUMBER_FIELDS", 10_000, minimum=100)
 
 LANGUAGE_CODE = "en-gb"
@@ -412,7 +415,7 @@ PICKER_SOFT_GRACE_SECONDS = env_int("PICKER_SOFT_GRACE_SECONDS", 3, minimum=1)
 # image, so Enter shows it from the cache (assignments.picker.following). Off: the submit picks
 # afresh, as before (bench/browser_bench.py measures both).
 REVIEW_PREFETCH_NEXT = env_bool("REVIEW_PREFETCH_NEXT", True)
-# The review screen's fast path (static/js/review.js, reviews.views.wants_next_screen): with
+# The review screen's fast path (static/js/review.js, frontdesk.views.wants_next_screen): with
 # scripts, a submit answers with the next screen's data and the page is swapped in place (one
 # request per review instead of two). Off: the form posts and follows the redirect, as without
 # scripts.

@@ -24,7 +24,7 @@ from django.dispatch import receiver
 
 from contributors import leaderboards, recent
 from contributors.clock import clock
-from contributors.zsets import load_script, read_zsets, replace_zsets, sync_zset, sync_zset_family
+from contributors.zsets import read_zsets, replace_zsets, sync_zset, sync_zset_family
 from denorm.changes import Changes, PageContext, changed
 from denorm.operations import mark_stale
 from denorm.redis_sets import scan_keys
@@ -32,13 +32,14 @@ from denorm.registry import Denormalisation, Drift, Store, register
 from lib import keys, redis_batch
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
+from lib.redis_scripts import load_script
 from reviews import signals
-from reviews.denormalisations import page_states
+from reviews.denormalisations.contexts import page_states
 from reviews.models import Document, Review
 
 log = logging.getLogger("crowd.denormalisation")
 
-RECENT_ADD_LUA = load_script("recent_add.lua")
+RECENT_ADD_LUA = load_script("contributors", "lua/recent_add.lua")
 ALL_NAMES = [*leaderboards.FAMILY_NAMES.values(), recent.FAMILY_NAME]
 
 

@@ -21,20 +21,20 @@ from assignments import scope, visibility
 from contributors import leaderboards, recent
 from contributors.clock import clock
 from contributors.models import TriageDecision
-from contributors.zsets import load_script
 from denorm.operations import queue_rebuild
 from lib import keys
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
-from lib.redis_scripts import LuaScript, execute
+from lib.redis_scripts import LuaScript, execute, load_script
+from lib.web import is_staff
 from results.selectors import public_discoveries
 from reviews.models import Discovery, Page, Tag
 from reviews.selectors import hide_quarantined_credit
 
 log = logging.getLogger("crowd.contributors")
 
-BOARD_READ_LUA = load_script("board_read.lua")
-RECENT_READ_LUA = load_script("recent_read.lua")
+BOARD_READ_LUA = load_script("contributors", "lua/board_read.lua")
+RECENT_READ_LUA = load_script("contributors", "lua/recent_read.lua")
 TOP = 10
 FALLBACK_TIMEOUT_MS = 250
 
@@ -142,7 +142,7 @@ def _table(raw: list, viewer) -> Table:
             user_id=viewer.pk,
             username=viewer.get_username(),
             count=int(float(score)),
-            is_staff=bool(viewer.is_staff),
+            is_staff=is_staff(viewer),
         )
     return table
 
@@ -153,9 +153,9 @@ def _standings(pairs: list[tuple[int, int]]) -> list[Standing]:
     found = get_user_model().objects.filter(pk__in=[u for u, _ in pairs], is_active=True)
     staff = set()
     names = {}
-    for pk, username, is_staff in found.values_list("pk", "username", "is_staff"):
+    for pk, username, staff_flag in found.values_list("pk", "username", "is_staff"):
         names[pk] = username
-        if is_staff:
+        if staff_flag:
             staff.add(pk)
     rows = sorted(
         ((user, count) for user, count in pairs if user in names),
@@ -269,9 +269,7 @@ def profile(username: str, *, viewer) -> Profile | None:
         return None
     reviewer = getattr(user, "reviewer", None)
     sees_everything = bool(
-        viewer is not None
-        and viewer.is_authenticated
-        and (viewer.pk == user.pk or (viewer.is_staff and viewer.is_active))
+        viewer is not None and viewer.is_authenticated and (viewer.pk == user.pk or is_staff(viewer))
     )
     buckets, hidden = _buckets(user, sees_everything, counted_only=not sees_everything)
     rank = board_table(leaderboards.OVERALL, viewer=user, limit=0)
@@ -459,7 +457,3 @@ def credit_choices(page_id: int) -> list[tuple[int, str]]:
     for pk, name in rows:
         seen.setdefault(pk, name)
     return list(seen.items())
-
-
-def is_staff(user) -> bool:
-    return bool(user.is_authenticated and user.is_active and user.is_staff)

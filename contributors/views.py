@@ -11,7 +11,6 @@ from django.views.decorators.cache import never_cache
 
 from contributors import actions, leaderboards, selectors
 from lib.web import allow_methods, error_page, staff_required
-from reviews.selectors import BIGINT_MAX
 
 TITLE_MAX = 200
 NOTE_MAX = 4000
@@ -78,8 +77,6 @@ def triage_decide(request, page_id: int):
     """One click in the inbox: make a discovery, dismiss, or ask for more eyes."""
     action = request.POST.get("action", "")
     back = reverse("staff-triage")
-    if not 0 < page_id <= BIGINT_MAX:
-        return error_page(request, status=404, title="No such page", message="That page does not exist.")
     try:
         note = _text(request, "note", NOTE_MAX)
         if action == "discovery":
@@ -120,8 +117,6 @@ def triage_decide(request, page_id: int):
 @allow_methods("POST")
 def page_discovery(request, page_id: int):
     """The staff-only form on ``/pages/<id>/``: make the page a discovery."""
-    if not 0 < page_id <= BIGINT_MAX:
-        return error_page(request, status=404, title="No such page", message="That page does not exist.")
     back = reverse("page", args=[page_id])
     try:
         title = _text(request, "title", TITLE_MAX, required=True)

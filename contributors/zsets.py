@@ -7,27 +7,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from denorm.redis_sets import scan_keys, write_temporary
+from denorm.redis_sets import queue_swap, scan_keys, write_temporary
 from denorm.registry import Drift
 from lib.redis_client import get_redis
-from lib.redis_scripts import LuaScript
+from lib.redis_scripts import execute
 
 CHUNK = 5000  # members per ZADD when building
-
-# Swap a sorted set built beside into place, atomically (same slot: the temporary key carries
-# the live key's hash tag). An empty build deletes the live key.
-_SWAP_SCRIPT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('PERSIST', KEYS[1])
-  redis.call('RENAME', KEYS[1], KEYS[2])
-else
-  redis.call('DEL', KEYS[2])
-end
-if tonumber(ARGV[1]) > 0 and redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
-end
-return 1
-"""
 
 
 def replace_zsets(sets: dict[str, dict[int, int]], *, ttl: dict[str, int] | None = None) -> None:
@@ -48,8 +33,8 @@ def replace_zsets(sets: dict[str, dict[int, int]], *, ttl: dict[str, int] | None
     build.execute()
     swap = client.pipeline(transaction=False)
     for tmp, key in swaps:
-        swap.eval(_SWAP_SCRIPT, 2, tmp, key, (ttl or {}).get(key, 0))
-    swap.execute()
+        queue_swap(swap, tmp, key, ttl=(ttl or {}).get(key, 0))
+    execute(swap, client)
 
 
 def read_zsets(keys: Iterable[str]) -> dict[str, dict[str, float]]:
@@ -117,14 +102,3 @@ def sync_zset_family(
     if fix:
         pipe.execute()
     return drift
-
-
-def load_script(name: str) -> LuaScript:
-    """A Lua script of this app without its comment-only lines (its header documents KEYS and
-    ARGV), called by SHA (``lib.redis_scripts``)."""
-    from importlib import resources
-
-    text = resources.files("contributors").joinpath("lua", name).read_text()
-    return LuaScript(
-        "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--")) + "\n", name
-    )

@@ -21,6 +21,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -154,7 +155,7 @@ def changed(
 def _pending() -> list[tuple[Changes, Callable[[], None]]]:
     if not hasattr(_local, "pending"):
         _local.pending = []
-    return _local.pending
+    return _local.pending  # type: ignore[no-any-return]  # a thread-local attribute
 
 
 def flush(item: Changes | None = None) -> None:
@@ -176,7 +177,7 @@ def apply_changes(changes: Changes) -> None:
 
     """Run every entry's ``refresh`` once, in registry order; a failure flags its entries stale
     (the periodic task rebuilds them) instead of failing the request that committed."""
-    done: list[Callable] = []
+    done: list[Callable[[Changes], None]] = []
     for entry in all_entries():
         fn = entry.refresh
         if fn is None or any(fn is d for d in done):
@@ -189,7 +190,7 @@ def apply_changes(changes: Changes) -> None:
             mark_stale([e.name for e in all_entries() if e.refresh is fn], repr(exc)[:200])
 
 
-def context_cache() -> dict:
+def context_cache() -> dict[Any, Any]:
     """A cache for capture helpers that lives as long as the current transaction (one query per
     document while a cascade deletes its thousand pages); no caching outside transactions."""
     if not connection.in_atomic_block:
@@ -199,4 +200,4 @@ def context_cache() -> dict:
     if getattr(_local, "cache_owner", None) is not owner:
         _local.cache_owner = owner
         _local.context_cache = {}
-    return _local.context_cache
+    return _local.context_cache  # type: ignore[no-any-return]  # a thread-local attribute

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from denorm.operations import keys_built_marker
 from denorm.registry import all_entries
@@ -100,7 +102,7 @@ where it lives, what keeps it current, and a rebuild and a check.
 """
 
 
-def docs_path():
+def docs_path() -> Path:
     from django.conf import settings
 
     return settings.BASE_DIR / "docs" / "denormalisations.md"
@@ -139,6 +141,6 @@ def render_docs() -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _qualname(fn: Callable) -> str:
+def _qualname(fn: Callable[..., Any]) -> str:
     name = getattr(fn, "__qualname__", repr(fn)).replace(".<locals>", "")
     return f"{getattr(fn, '__module__', '?')}.{name}"

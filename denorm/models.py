@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.utils import timezone
@@ -51,7 +51,7 @@ class DenormalisationState(models.Model):
         repair: str = "",
     ) -> None:
         now = timezone.now()
-        values: dict = {}
+        values: dict[str, Any] = {}
         if check_seconds is not None:
             values["last_check_seconds"] = check_seconds
         if repair:

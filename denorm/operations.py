@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from django.db import transaction
@@ -30,7 +31,7 @@ def rebuild_entries(entries: Iterable[Denormalisation]) -> list[tuple[str, float
     Entries sharing a ``rebuild`` function are rebuilt once. Redis families get their built
     marker only after their rebuild finished, and the run is recorded for the staff page.
     """
-    done: list[Callable] = []
+    done: list[Callable[[], None]] = []
     runs: list[tuple[str, float]] = []
     for entry in entries:
         if any(entry.rebuild is fn for fn in done):
@@ -63,7 +64,9 @@ def check_entries(entries: Iterable[Denormalisation]) -> list[tuple[Denormalisat
     return results
 
 
-def _record(name: str, *, rebuilt_seconds: float | None = None, drift: Drift | None = None, **more) -> None:
+def _record(
+    name: str, *, rebuilt_seconds: float | None = None, drift: Drift | None = None, **more: Any
+) -> None:
     from denorm.models import DenormalisationState
 
     try:
@@ -260,7 +263,7 @@ def _next_batch(budget_seconds: float) -> list[Denormalisation]:
     entries = all_entries()
     rank = {e.name: i for i, e in enumerate(entries)}
 
-    def staleness(entry: Denormalisation):
+    def staleness(entry: Denormalisation) -> tuple[bool, Any, int]:
         at = states.get(entry.name, (None, None))[0]
         return (at is not None, at, rank[entry.name])
 

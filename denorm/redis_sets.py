@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from typing import Any
+
+import redis
 
 from denorm.registry import Drift
 from lib.redis_client import get_redis
+from lib.redis_scripts import execute, load_script
 
 # Members per SADD when (re)building a set: big enough to be fast, small enough not to block Redis.
 REDIS_CHUNK = 5000
@@ -26,7 +30,13 @@ TEMPORARY_SECONDS = 3600
 
 
 def write_temporary(
-    pipe, command: str, key: str, values: list, *, per_item: int = 1, chunk: int = REDIS_CHUNK
+    pipe: redis.client.Pipeline,
+    command: str,
+    key: str,
+    values: list[Any],
+    *,
+    per_item: int = 1,
+    chunk: int = REDIS_CHUNK,
 ) -> None:
     """Queue ``command`` (SADD, or ZADD with ``per_item=2`` flattened score/member values) on the
     temporary ``key``: the first write sets its expiry in the same command."""
@@ -36,20 +46,18 @@ def write_temporary(
     pipe.eval(_FIRST_WRITE_EXPIRING, 1, key, TEMPORARY_SECONDS, command, *values[:first])
     step = chunk * per_item
     for i in range(first, len(values), step):
-        pipe.execute_command(command, key, *values[i : i + step])
+        pipe.execute_command(command, key, *values[i : i + step])  # type: ignore[no-untyped-call]
 
 
-# Swap a set built beside into place, atomically, keys in one slot (the temporary key carries the
-# live key's hash tag). An empty build deletes the live key.
-_SWAP_SCRIPT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('PERSIST', KEYS[1])
-  redis.call('RENAME', KEYS[1], KEYS[2])
-else
-  redis.call('DEL', KEYS[2])
-end
-return 1
-"""
+# The swap of a set built beside (denorm/lua/swap.lua): sets and sorted sets, here and in
+# contributors.zsets.
+SWAP = load_script("denorm", "lua/swap.lua")
+
+
+def queue_swap(pipe: redis.client.Pipeline, temporary: str, live: str, *, ttl: int = 0) -> None:
+    """Queue the atomic swap of ``temporary`` into ``live`` (run ``pipe`` with
+    ``lib.redis_scripts.execute``); ``ttl`` > 0 gives the live key an expiry."""
+    SWAP.queue(pipe, [temporary, live], [ttl])
 
 
 # Sets up to this size are read whole (one SMEMBERS/ZRANGE, pipelined with others); larger ones
@@ -120,7 +128,6 @@ def replace_sets(sets: dict[str, Iterable[int]]) -> None:
     swap it in with one atomic script per set. Readers never see a half-built set; an empty set
     deletes its key. No command touches two slots, so this works on Redis Cluster too."""
     client = get_redis()
-    swap_script = client.register_script(_SWAP_SCRIPT)
     token = uuid.uuid4().hex[:12]
     build = client.pipeline(transaction=False)
     swaps = []
@@ -132,8 +139,8 @@ def replace_sets(sets: dict[str, Iterable[int]]) -> None:
     build.execute()
     swap = client.pipeline(transaction=False)
     for tmp, key in swaps:
-        swap_script(keys=[tmp, key], client=swap)
-    swap.execute()
+        queue_swap(swap, tmp, key)
+    execute(swap, client)
 
 
 def sync_set(
@@ -143,7 +150,7 @@ def sync_set(
     actual: set[str] | None = None,
     fix: bool = False,
     label: str = "",
-    pipe=None,
+    pipe: redis.client.Pipeline | None = None,
     sorted_set: bool = False,
 ) -> Drift:
     """Compare one Redis set with the Postgres truth; with ``fix``, add and remove the difference

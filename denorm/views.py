@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -20,7 +20,7 @@ OPERATE_PERMISSION = f"{DenormalisationState._meta.app_label}.operate_denormalis
 
 @never_cache
 @staff_required
-def denormalisations(request):
+def denormalisations(request: HttpRequest) -> HttpResponse:
     """Each registered denormalisation: where it lives, last rebuild, last check, drift found."""
     states = {s.name: s for s in DenormalisationState.objects.all()}
     try:
@@ -49,7 +49,7 @@ def denormalisations(request):
 @never_cache
 @staff_required
 @allow_methods("POST")
-def operate(request, name: str, operation: str):
+def operate(request: HttpRequest, name: str, operation: str) -> HttpResponse:
     """The "Check" and "Rebuild" buttons: queue a Celery task for one entry, then back to the
     page, which shows the task's outcome (last check, drift, last rebuild) once it ran. POST with
     the CSRF token (Django's middleware), staff with ``OPERATE_PERMISSION`` only."""

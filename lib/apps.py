@@ -15,7 +15,12 @@ class LibConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
 
-        from lib import checks  # noqa: F401  (registers system checks)
+        from lib import (
+            checks,  # noqa: F401  (registers system checks)
+            ids,
+        )
+
+        ids.register()  # <id:...> in the URLconfs, loaded after the apps
         from lib.middleware import stamp_session_renewal
 
         # A session starts renewed: the login saves it anyway, so the stamp costs no write.

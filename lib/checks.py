@@ -1,12 +1,14 @@
 """System checks that validate configuration at start-up."""
 
+from typing import Any
+
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
 
 @register()
-def check_services(app_configs, **kwargs):
-    problems = []
+def check_services(app_configs: object, **kwargs: Any) -> list[CheckMessage]:
+    problems: list[CheckMessage] = []
     if not settings.REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
         problems.append(Error("REDIS_URL must start with redis://, rediss:// or unix://", id="crowd.E001"))
     if not settings.MEMCACHED_SERVERS:

@@ -30,10 +30,10 @@ def safe_cell(value: Any) -> Any:
 class SafeWriter:
     """``csv.writer`` whose rows are made safe cell by cell."""
 
-    def __init__(self, stream, **kwargs):
+    def __init__(self, stream: Any, **kwargs: Any) -> None:
         self._writer = csv.writer(stream, **kwargs)
 
-    def writerow(self, row: Iterable[Any]):
+    def writerow(self, row: Iterable[Any]) -> Any:
         return self._writer.writerow([safe_cell(cell) for cell in row])
 
     def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
@@ -41,7 +41,7 @@ class SafeWriter:
             self.writerow(row)
 
 
-def writer(stream, **kwargs) -> SafeWriter:
+def writer(stream: Any, **kwargs: Any) -> SafeWriter:
     return SafeWriter(stream, **kwargs)
 
 
@@ -52,7 +52,7 @@ class _Echo:
         return value
 
 
-def line_writer(**kwargs) -> SafeWriter:
+def line_writer(**kwargs: Any) -> SafeWriter:
     """A safe writer whose ``writerow`` returns the CSV line instead of writing it: what a
     streamed export yields, row by row."""
     return SafeWriter(_Echo(), **kwargs)

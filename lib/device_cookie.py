@@ -13,9 +13,12 @@ admin), which the login form marks with :func:`remember`.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.http import HttpRequest, HttpResponse
 
 COOKIE_NAME = "crowd_device"
 SALT = "crowd.lib.device-cookie"
@@ -28,7 +31,7 @@ def _normal(username: str) -> str:
     return (username or "").strip().lower()
 
 
-def read(request) -> dict | None:
+def read(request: HttpRequest) -> dict[str, Any] | None:
     """The request's device cookie as ``{"n": nonce, "u": [...]}``, or None (absent, forged, old)."""
     raw = request.COOKIES.get(COOKIE_NAME, "")
     if not raw or len(raw) > 1000:
@@ -46,15 +49,15 @@ def read(request) -> dict | None:
     return value
 
 
-def known_device(request, username: str) -> str | None:
+def known_device(request: HttpRequest, username: str) -> str | None:
     """The device's nonce when this browser has signed in to ``username`` before, else None."""
     value = read(request)
     if value is not None and _normal(username) in value["u"]:
-        return value["n"]
+        return str(value["n"])
     return None
 
 
-def remember(request, username: str) -> None:
+def remember(request: HttpRequest, username: str) -> None:
     """Mark the request: its response sets (or extends) the cookie with ``username``."""
     setattr(request, _REQUEST_ATTR, _normal(username))
 
@@ -62,10 +65,10 @@ def remember(request, username: str) -> None:
 class DeviceCookieMiddleware:
     """Writes the device cookie on the response of a successful password login."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         username = getattr(request, _REQUEST_ATTR, None)
         if username:

@@ -22,10 +22,12 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 
 LIVENESS_PATH = "/healthz"
 READINESS_PATH = "/readyz"
@@ -42,7 +44,8 @@ def _postgres_select_one(timeout: float) -> None:
     from django.db import connections
 
     wrapper = connections["default"]
-    pool = wrapper.pool if wrapper.settings_dict.get("OPTIONS", {}).get("pool") else None
+    # The postgresql backend has .pool when OPTIONS names one.
+    pool = wrapper.pool if wrapper.settings_dict.get("OPTIONS", {}).get("pool") else None  # type: ignore[attr-defined]
     if pool is not None:
         pool.open()  # as Django does before each getconn: a no-op once open
         # Waits at most `timeout` for a connection: with Postgres down the pool cannot make one.
@@ -97,11 +100,13 @@ def redis_status() -> tuple[str, str]:
 
 def _memcached_answers(server: str, timeout: float) -> bool:
     if server.startswith("unix:") or server.startswith("/"):
+        address: str | tuple[str, int]
         family, address = socket.AF_UNIX, server.removeprefix("unix:")
     else:
         host, _, port = server.rpartition(":")
-        family, address = socket.AF_INET, (host.strip("[]") or "127.0.0.1", int(port or 11211))
-        if ":" in address[0]:
+        inet: tuple[str, int] = (host.strip("[]") or "127.0.0.1", int(port or 11211))
+        family, address = socket.AF_INET, inet
+        if ":" in inet[0]:
             family = socket.AF_INET6
     try:
         with socket.socket(family, socket.SOCK_STREAM) as sock:
@@ -167,7 +172,7 @@ def _kombu_status() -> tuple[str, str]:
     return OK, ""
 
 
-def readiness() -> tuple[int, dict]:
+def readiness() -> tuple[int, dict[str, Any]]:
     """(HTTP status, JSON body) of ``/readyz``."""
     started = time.monotonic()
     checks: dict[str, dict[str, str]] = {}
@@ -192,7 +197,7 @@ def readiness() -> tuple[int, dict]:
 # --- Middleware -----------------------------------------------------------------------------------
 
 
-def _json(status: int, body: dict) -> HttpResponse:
+def _json(status: int, body: dict[str, Any]) -> HttpResponse:
     response = HttpResponse(json.dumps(body), status=status, content_type="application/json")
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"  # answered before SecurityHeadersMiddleware
@@ -204,10 +209,10 @@ def _json(status: int, body: dict) -> HttpResponse:
 class HealthCheckMiddleware:
     """Answers ``/healthz`` and ``/readyz`` before any other middleware (see the module docstring)."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         path = request.path_info.rstrip("/")
         if path == LIVENESS_PATH:
             return _json(200, {"status": OK})

@@ -44,7 +44,7 @@ class HourlyCounter:
         flush_seconds: float = 10.0,
         background: bool = False,
         metric: str = "",
-    ):
+    ) -> None:
         # ``store``: "module:function" taking ``rows=[(hour, name, n), ...]``. Resolved at flush
         # time: counters are created before Django's app registry is ready (Celery signals).
         self.store = store
@@ -89,7 +89,7 @@ class HourlyCounter:
         if self._metric_function is None:
             module, function = self.metric.split(":")
             self._metric_function = getattr(importlib.import_module(module), function)
-        self._metric_function(name, n)
+        self._metric_function(name, n)  # type: ignore[misc]  # set just above
 
     def _flush_in_background(self) -> None:
         try:

@@ -30,7 +30,7 @@ def warn_throttled(logger: logging.Logger, key: str, message: str, *args: object
             _state[key] = (last, left_out + 1)
             return False
         _state[key] = (now, 0)
-    if left_out:
+    if left_out and last is not None:
         message += " (%d more not logged in the last %d s)"
         args = (*args, left_out, round(now - last))
     logger.warning(message, *args)

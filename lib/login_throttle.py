@@ -27,17 +27,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING, Any
 
 import redis
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.http import HttpRequest
 
 from lib import device_cookie, keys
 from lib.log_throttle import warn_throttled
 from lib.ratelimit import client_address
 from lib.redis_client import get_redis
+from lib.redis_scripts import LuaScript
 
 log = logging.getLogger("crowd.auth")
 
@@ -51,13 +54,14 @@ local delay = math.min(tonumber(ARGV[4]), tonumber(ARGV[3]) * 2 ^ math.min(over,
 redis.call('set', KEYS[2], '1', 'EX', math.max(1, math.floor(delay)))
 return math.floor(delay)
 """
+FAIL = LuaScript(_FAIL_LUA, "login_failure")
 
 
 def _account(username: str) -> str:
     return (username or "").strip().lower()
 
 
-def _identities(request, username: str) -> list[tuple[str, str, int]]:
+def _identities(request: HttpRequest, username: str) -> list[tuple[str, str, int]]:
     """What a failure counts against: the device (when known for this account) or the account,
     and the address."""
     account = _account(username)
@@ -68,7 +72,7 @@ def _identities(request, username: str) -> list[tuple[str, str, int]]:
 
 
 class _Local:
-    def __init__(self):
+    def __init__(self) -> None:
         self.lock = threading.Lock()
         self.failures: dict[tuple[str, str], tuple[int, float]] = {}
         self.locked_until: dict[tuple[str, str], float] = {}
@@ -125,7 +129,7 @@ def reset_local_counters() -> None:
     _local.clear()
 
 
-def wait_seconds(request, username: str) -> int:
+def wait_seconds(request: HttpRequest, username: str) -> int:
     """Seconds before this attempt may be made; 0 when it may now (see the module docstring for
     which locks apply)."""
     (first_scope, first_ident, _), (_, address, _) = _identities(request, username)
@@ -150,18 +154,18 @@ def wait_seconds(request, username: str) -> int:
     return max(address_wait, first_wait if address_failed else 0)
 
 
-def record_failure(request, username: str) -> None:
+def record_failure(request: HttpRequest, username: str) -> None:
     base, top = settings.RATE_LIMIT_LOGIN_BASE_DELAY_SECONDS, settings.RATE_LIMIT_LOGIN_MAX_DELAY_SECONDS
     window = settings.RATE_LIMIT_LOGIN_WINDOW_SECONDS
     idents = _identities(request, username)
     try:
         client = get_redis()
-        script = client.register_script(_FAIL_LUA)
         delays = [
             int(
-                script(
-                    keys=[keys.login_failures(scope, ident), keys.login_lock(scope, ident)],
-                    args=[window, threshold, base, top],
+                FAIL(
+                    client,
+                    [keys.login_failures(scope, ident), keys.login_lock(scope, ident)],
+                    [window, threshold, base, top],
                 )
             )
             for scope, ident, threshold in idents
@@ -214,10 +218,16 @@ def _alert_staff(account: str) -> None:
     )
 
 
-class ThrottledLoginMixin:
+if TYPE_CHECKING:
+    from django.contrib.auth.forms import AuthenticationForm as _FormBase
+else:
+    _FormBase = object
+
+
+class ThrottledLoginMixin(_FormBase):
     """For AuthenticationForm subclasses (the public login and the admin's)."""
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
         if self.request is not None and username:
             wait = wait_seconds(self.request, username)

@@ -25,7 +25,11 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
 
 REQUEST_ID_HEADER = "X-Request-ID"
 HEADER_KEY = "crowd_request_id"  # the Celery message header
@@ -45,12 +49,12 @@ def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
-def request_id_for(request) -> str:
+def request_id_for(request: HttpRequest) -> str:
     from lib.ratelimit import from_trusted_proxy
 
     given = request.META.get("HTTP_X_REQUEST_ID", "")
     if given and _VALID_ID.match(given) and from_trusted_proxy(request):
-        return given
+        return str(given)
     return new_request_id()
 
 
@@ -98,12 +102,12 @@ class JsonFormatter(logging.Formatter):
 class RequestLogMiddleware:
     """Sets the request id, echoes it, and logs one line per request (``crowd.request``, INFO)."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_for(request)
-        request.request_id = request_id
+        request.request_id = request_id  # type: ignore[attr-defined]  # read by the views' logs
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         try:
@@ -115,7 +119,7 @@ class RequestLogMiddleware:
             request_id_var.reset(token)
 
     @staticmethod
-    def _log(request, status: int, seconds: float) -> None:
+    def _log(request: HttpRequest, status: int, seconds: float) -> None:
         if not log.isEnabledFor(logging.INFO):
             return
         from lib.metrics import route_name
@@ -137,7 +141,7 @@ class RequestLogMiddleware:
 # --- Celery -------------------------------------------------------------------------------------
 
 
-def _publishing(sender=None, headers=None, **kwargs) -> None:
+def _publishing(sender: object = None, headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
     request_id = request_id_var.get()
     if request_id and headers is not None:
         headers[HEADER_KEY] = request_id
@@ -145,10 +149,12 @@ def _publishing(sender=None, headers=None, **kwargs) -> None:
 
 # Tokens of the ids set for running tasks, by task id: reset when the task ends, so a task run
 # eagerly inside a request (``apply()``) hands the request its own id back.
-_task_tokens: dict[str, contextvars.Token] = {}
+_task_tokens: dict[str, contextvars.Token[str | None]] = {}
 
 
-def _task_starting(sender=None, task_id=None, task=None, **kwargs) -> None:
+def _task_starting(
+    sender: object = None, task_id: str | None = None, task: object = None, **kwargs: Any
+) -> None:
     request = getattr(task, "request", None)
     request_id = getattr(request, HEADER_KEY, None) or (getattr(request, "headers", None) or {}).get(
         HEADER_KEY
@@ -167,7 +173,7 @@ def _task_starting(sender=None, task_id=None, task=None, **kwargs) -> None:
     )
 
 
-def _task_finished(sender=None, task_id=None, **kwargs) -> None:
+def _task_finished(sender: object = None, task_id: str | None = None, **kwargs: Any) -> None:
     token = _task_tokens.pop(task_id, None) if task_id else None
     try:
         if token is not None:
@@ -189,7 +195,7 @@ def connect_celery_signals() -> None:
 # --- Settings -------------------------------------------------------------------------------------
 
 
-def logging_config(*, log_format: str, level: str, crowd_level: str) -> dict:
+def logging_config(*, log_format: str, level: str, crowd_level: str) -> dict[str, Any]:
     """``LOGGING`` for settings: text (development) or one JSON object per line (production)."""
     formatter = (
         {"()": "lib.logs.JsonFormatter"}

@@ -7,9 +7,11 @@ request). pymemcache does clean up: its pooled clients are safe to keep. Django'
 ``PyLibMCCache`` makes the same choice (its ``close()`` is a no-op).
 """
 
+from typing import Any
+
 from django.core.cache.backends.memcached import PyMemcacheCache
 
 
 class PersistentPyMemcacheCache(PyMemcacheCache):
-    def close(self, **kwargs):
+    def close(self, **kwargs: Any) -> None:
         pass  # keep the pooled connections for the next request (see the module docstring)

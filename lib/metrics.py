@@ -30,11 +30,17 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 from django.conf import settings
 from django.urls import Resolver404, resolve
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
 
 log = logging.getLogger("crowd.metrics")
 
@@ -109,8 +115,11 @@ DRIFT_REPAIRED = Counter(
 # --- Hooks (one line at each call site; never raise) -----------------------------------------------
 
 
-def _safely(function):
-    def wrapped(*args, **kwargs):
+_P = ParamSpec("_P")
+
+
+def _safely(function: Callable[_P, None]) -> Callable[_P, None]:
+    def wrapped(*args: _P.args, **kwargs: _P.kwargs) -> None:
         try:
             function(*args, **kwargs)
         except Exception:  # a full disk under the multiprocess dir must not fail a review
@@ -122,13 +131,13 @@ def _safely(function):
 
 
 @_safely
-def count_review(sender=None, **kwargs) -> None:
+def count_review(sender: object = None, **kwargs: object) -> None:
     """``reviews.signals.review_recorded`` receiver (sent after commit)."""
     REVIEWS.inc()
 
 
 @_safely
-def count_skip(sender=None, **kwargs) -> None:
+def count_skip(sender: object = None, **kwargs: object) -> None:
     """``reviews.signals.page_skipped`` receiver (sent after commit)."""
     SKIPS.inc()
 
@@ -170,27 +179,27 @@ def count_denormalisation_check(name: str, *, drifted: bool, repaired: bool) -> 
         DRIFT_REPAIRED.labels(entry=name).inc()
 
 
-def _task_name(sender=None, task=None, **kwargs) -> str:
+def _task_name(sender: object = None, task: object = None, **kwargs: object) -> str:
     task = task or sender
     return getattr(task, "name", None) or str(task)
 
 
 @_safely
-def _task_succeeded(sender=None, **kwargs) -> None:
+def _task_succeeded(sender: object = None, **kwargs: object) -> None:
     CELERY_TASKS.labels(task=_task_name(sender), outcome="success").inc()
 
 
 @_safely
-def _task_failed(sender=None, **kwargs) -> None:
+def _task_failed(sender: object = None, **kwargs: object) -> None:
     CELERY_TASKS.labels(task=_task_name(sender), outcome="failure").inc()
 
 
 @_safely
-def _task_retried(sender=None, request=None, **kwargs) -> None:
+def _task_retried(sender: object = None, request: object = None, **kwargs: object) -> None:
     CELERY_TASKS.labels(task=_task_name(sender), outcome="retry").inc()
 
 
-def _pool_process_stopped(pid=None, **kwargs) -> None:
+def _pool_process_stopped(pid: int | None = None, **kwargs: object) -> None:
     path = multiprocess_dir()
     if path:
         multiprocess.mark_process_dead(process_identifier(pid), path)
@@ -213,7 +222,7 @@ def connect_celery_signals() -> None:
 UNMATCHED = "unmatched"
 
 
-def route_name(request) -> str:
+def route_name(request: HttpRequest) -> str:
     """The URL pattern's name (``namespace:name``), its route when it has none, ``unmatched`` for
     a path no pattern matches (a 404, a static file, a page served by the page cache before URL
     resolution is resolved here)."""
@@ -234,17 +243,17 @@ class RequestMetricsMiddleware:
 
     _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
         self._observe(request, response.status_code, time.perf_counter() - started)
         return response
 
     @_safely
-    def _observe(self, request, status: int, seconds: float) -> None:
+    def _observe(self, request: HttpRequest, status: int, seconds: float) -> None:
         route = route_name(request)
         method = request.method if request.method in self._METHODS else "other"
         HTTP_REQUESTS.labels(route=route, method=method, status=str(status)).inc()
@@ -255,8 +264,9 @@ class RequestMetricsMiddleware:
 
 
 def celery_queue_names() -> list[str]:
-    from config.celery import app
+    from lib.celery_app import celery_app
 
+    app = celery_app()
     names = {app.conf.task_default_queue}
     for route in (app.conf.task_routes or {}).values() if isinstance(app.conf.task_routes, dict) else ():
         if isinstance(route, dict) and route.get("queue"):
@@ -275,11 +285,11 @@ class ScrapeTimeCollector:
     expired), read when scraped. A server that does not answer leaves its metric out (and the
     health of it is on /readyz), never fails the scrape."""
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         yield from self._queue_depth()
         yield from self._live_reservations()
 
-    def _queue_depth(self):
+    def _queue_depth(self) -> Iterator[Metric]:
         import redis
 
         from lib.health import broker_redis_url
@@ -310,7 +320,7 @@ class ScrapeTimeCollector:
             family.add_metric([name], sum(lengths[i * per_queue : (i + 1) * per_queue]))
         yield family
 
-    def _live_reservations(self):
+    def _live_reservations(self) -> Iterator[Metric]:
         from lib import keys
         from lib.redis_client import get_redis
 
@@ -337,11 +347,11 @@ class ScrapeTimeCollector:
 class _OwnCounts:
     """This process's metrics (no multiprocess directory)."""
 
-    def __init__(self, source):
+    def __init__(self, source: Any) -> None:
         self.source = source
 
-    def collect(self):
-        return self.source.collect()
+    def collect(self) -> Iterator[Metric]:
+        yield from self.source.collect()
 
 
 def wipe_multiprocess_dir() -> None:

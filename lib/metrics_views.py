@@ -14,7 +14,7 @@ import ipaddress
 from functools import lru_cache
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from lib.metrics import render
@@ -22,11 +22,11 @@ from lib.ratelimit import client_address, from_trusted_proxy
 
 
 @lru_cache(maxsize=8)
-def _networks(entries: tuple[str, ...]) -> tuple:
+def _networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip())
 
 
-def allowed(request) -> bool:
+def allowed(request: HttpRequest) -> bool:
     token = settings.METRICS_TOKEN
     if token:
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -44,12 +44,12 @@ def allowed(request) -> bool:
     if mapped is not None and network.prefixlen == 128:
         network = ipaddress.ip_network(mapped)
     return any(
-        network.version == allowed_net.version and network.subnet_of(allowed_net)
+        network.version == allowed_net.version and network.subnet_of(allowed_net)  # type: ignore[arg-type]
         for allowed_net in _networks(tuple(settings.METRICS_ALLOWED_NETWORKS))
     )
 
 
-def metrics_view(request):
+def metrics_view(request: HttpRequest) -> HttpResponse:
     if not allowed(request):
         response = HttpResponse("Forbidden: /metrics is for the monitoring network.\n", status=403,
                                 content_type="text/plain")  # fmt: skip

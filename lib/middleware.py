@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.urls import Resolver404, resolve
 
 from lib.web import JSON_PATH_PREFIX, error_page
@@ -24,7 +26,7 @@ NUL = "\x00"
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def _content_length(request) -> int | None:
+def _content_length(request: HttpRequest) -> int | None:
     raw = request.META.get("CONTENT_LENGTH")
     if raw in (None, ""):
         return None
@@ -43,10 +45,10 @@ class RequestBodyLimitMiddleware:
     transfer, no Content-Length) is refused with 411 for those views.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method in ("POST", "PUT", "PATCH"):
             limit = self._limit_for(request.path_info)
             if limit is not None:
@@ -64,7 +66,7 @@ class RequestBodyLimitMiddleware:
         return getattr(match.func, "max_body_bytes", None)
 
     @staticmethod
-    def _refuse(request, limit: int):
+    def _refuse(request: HttpRequest, limit: int) -> HttpResponse | None:
         length = _content_length(request)
         chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
         if length is None and chunked:
@@ -88,10 +90,10 @@ class RequestBodyLimitMiddleware:
 class RejectNulBytesMiddleware:
     """404 for a NUL in the path; 400 for one in the query string, a cookie or a form field."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         if NUL in request.path_info or NUL in request.path:
             return error_page(
                 request, status=404, title="Not found", message="There is nothing at this address."
@@ -110,7 +112,7 @@ class RejectNulBytesMiddleware:
         return self.get_response(request)
 
     @staticmethod
-    def _nul_in_input(request) -> str | None:
+    def _nul_in_input(request: HttpRequest) -> str | None:
         if NUL in request.META.get("QUERY_STRING", "") or _any_nul(request.GET):
             return "address"
         if NUL in request.META.get("HTTP_COOKIE", "") or any(NUL in v for v in request.COOKIES.values()):
@@ -121,7 +123,7 @@ class RejectNulBytesMiddleware:
         return None
 
 
-def _any_nul(querydict) -> bool:
+def _any_nul(querydict: QueryDict) -> bool:
     return any(NUL in key or any(NUL in value for value in values) for key, values in querydict.lists())
 
 
@@ -136,10 +138,10 @@ class SecurityHeadersMiddleware:
     WhiteNoise and the media view too, so files are covered whatever serves them.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         policy = content_security_policy()
         if policy and "Content-Security-Policy" not in response:
@@ -152,7 +154,7 @@ class SecurityHeadersMiddleware:
 SESSION_RENEWED_AT = "_renewed_at"
 
 
-def stamp_session_renewal(sender, request, user, **kwargs) -> None:
+def stamp_session_renewal(sender: object, request: HttpRequest, user: object, **kwargs: Any) -> None:
     """``user_logged_in`` receiver: a session is renewed as it is created (saved by the login)."""
     session = getattr(request, "session", None)
     if session is not None:
@@ -171,10 +173,10 @@ class SessionRenewalMiddleware:
     Sits inside SessionMiddleware, which saves the session after this returns.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         session = getattr(request, "session", None)
         if session is None or not session.session_key or response.status_code >= 500:

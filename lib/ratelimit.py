@@ -25,10 +25,12 @@ from functools import lru_cache
 
 import redis
 from django.conf import settings
+from django.http import HttpRequest
 
 from lib import keys, metrics
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
+from lib.redis_scripts import LuaScript
 
 log = logging.getLogger("crowd.ratelimit")
 
@@ -46,6 +48,7 @@ current = redis.call('incr', KEYS[1])
 redis.call('expire', KEYS[1], tonumber(ARGV[3]))
 return {1, current, previous}
 """
+SLIDING_WINDOW = LuaScript(_SLIDING_WINDOW_LUA, "sliding_window")
 
 # The same for several limits in one call (one round trip), in order: KEYS two per limit, ARGV
 # three per limit. Returns {0, 0, 0} when all allowed, else {n, current, previous} for the n-th
@@ -64,6 +67,7 @@ for i = 1, #KEYS / 2 do
 end
 return {0, 0, 0}
 """
+SLIDING_WINDOWS = LuaScript(_SLIDING_WINDOWS_LUA, "sliding_windows")
 
 
 @dataclass(frozen=True)
@@ -117,10 +121,9 @@ def _hit(limits: list[Limit], *, now: float | None = None) -> Exceeded | None:
         if len(limits) > 1 and not getattr(settings, "REDIS_CLUSTER", False):
             return _hit_together(client, limits, now)
         # On a Redis Cluster each limit's keys have their own slot: one script call per limit.
-        script = client.register_script(_SLIDING_WINDOW_LUA)
         for limit in limits:
             index, fraction = _window_position(limit.window, now)
-            allowed, current, previous = script(keys=_keys(limit, index), args=_args(limit, fraction))
+            allowed, current, previous = SLIDING_WINDOW(client, _keys(limit, index), _args(limit, fraction))
             if not int(allowed):
                 return _exceeded(limit, int(current), int(previous), fraction)
         return None
@@ -136,20 +139,18 @@ def _keys(limit: Limit, index: int) -> list[str]:
     ]
 
 
-def _args(limit: Limit, fraction: float) -> list:
+def _args(limit: Limit, fraction: float) -> list[int | str]:
     return [limit.limit, repr(1 - fraction), 2 * limit.window + 5]
 
 
-def _hit_together(client, limits: list[Limit], now: float) -> Exceeded | None:
+def _hit_together(client: redis.Redis, limits: list[Limit], now: float) -> Exceeded | None:
     """All of ``limits`` in one script call (a plain Redis: any keys in one script)."""
     positions = [_window_position(limit.window, now) for limit in limits]
     script_keys, script_args = [], []
     for limit, (index, fraction) in zip(limits, positions, strict=True):
         script_keys += _keys(limit, index)
         script_args += _args(limit, fraction)
-    refused, current, previous = client.register_script(_SLIDING_WINDOWS_LUA)(
-        keys=script_keys, args=script_args
-    )
+    refused, current, previous = SLIDING_WINDOWS(client, script_keys, script_args)
     if not int(refused):
         return None
     n = int(refused) - 1
@@ -170,7 +171,7 @@ class _LocalCounters:
 
     MAX_ENTRIES = 50_000
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[tuple[str, str, int, int], int] = {}
 
@@ -211,23 +212,28 @@ def reset_local_counters() -> None:
 
 
 @lru_cache(maxsize=8)
-def _trusted_networks(entries: tuple[str, ...]) -> tuple:
+def _trusted_networks(entries: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
 
 
-def _parse(value: str):
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _parse(value: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(value.strip().strip("[]"))
     except ValueError:
         return None
 
 
-def _is_trusted(address) -> bool:
+def _is_trusted(address: IPAddress | None) -> bool:
     networks = _trusted_networks(tuple(settings.TRUSTED_PROXIES))
     return address is not None and any(address in network for network in networks)
 
 
-def _normalise(address) -> str:
+def _normalise(address: IPAddress) -> str:
+
     # One IPv6 subscriber usually holds a whole /64: counting single addresses would let anyone
     # pick a fresh one per request.
     if address.version == 4:
@@ -237,12 +243,12 @@ def _normalise(address) -> str:
     return str(ipaddress.ip_network(f"{address}/64", strict=False))
 
 
-def from_trusted_proxy(request) -> bool:
+def from_trusted_proxy(request: HttpRequest) -> bool:
     """True when the request came from an address in TRUSTED_PROXIES (whose headers are believed)."""
     return _is_trusted(_parse(request.META.get("REMOTE_ADDR") or ""))
 
 
-def client_address(request) -> str:
+def client_address(request: HttpRequest) -> str:
     """The visitor's address: REMOTE_ADDR, unless that is a configured trusted proxy
     (TRUSTED_PROXIES); then the nearest address in X-Forwarded-For that is not a trusted proxy,
     or X-Real-IP. Headers from anyone else are ignored: a client could set them to anything."""

@@ -23,7 +23,7 @@ import redis
 from lib.redis_client import get_redis
 from lib.redis_scripts import execute
 
-Fill = Callable[[redis.client.Pipeline], None]  # queues commands on the pipeline it is given
+Fill = Callable[[redis.client.Pipeline], object]  # queues commands on the pipeline it is given
 OnError = Callable[[Exception], None]
 
 _state = threading.local()

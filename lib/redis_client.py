@@ -8,8 +8,10 @@ command, script and transaction touches one slot. Without it: a plain :class:`re
 from __future__ import annotations
 
 import threading
+from typing import Any, cast
 
 import redis
+import redis.cluster
 from django.conf import settings
 
 _client: redis.Redis | None = None
@@ -33,7 +35,8 @@ def get_redis() -> redis.Redis:
             if _client is None:
                 if getattr(settings, "REDIS_CLUSTER", False):
                     options = {k: v for k, v in _OPTIONS.items() if k != "health_check_interval"}
-                    _client = _cluster_class().from_url(settings.REDIS_URL, **options)
+                    # The cluster client answers the commands the project sends as a Redis does.
+                    _client = cast(redis.Redis, _cluster_class().from_url(settings.REDIS_URL, **options))
                 else:
                     _client = redis.Redis.from_url(settings.REDIS_URL, **_OPTIONS)
     return _client
@@ -53,14 +56,14 @@ def reset_redis() -> None:
 _Cluster = None
 
 
-def _cluster_class():
+def _cluster_class() -> type[redis.cluster.RedisCluster]:
     """RedisCluster whose pipelines are :class:`SlotPipeline` (built on first use only)."""
     global _Cluster
     if _Cluster is None:
         from redis.cluster import RedisCluster
 
         class Cluster(RedisCluster):
-            def pipeline(self, transaction=True, shard_hint=None):
+            def pipeline(self, transaction: Any = True, shard_hint: Any = None) -> SlotPipeline:
                 return SlotPipeline(self, transaction=bool(transaction))
 
         _Cluster = Cluster
@@ -80,14 +83,15 @@ class SlotPipeline(redis.client.Pipeline):
     treat it as any Redis error (fallbacks), and the next call sees the new map.
     """
 
-    def __init__(self, cluster, *, transaction: bool):  # noqa: D107 - no Pipeline.__init__
-        self.cluster = cluster
-        self.transaction = transaction
+    # Pipeline's attributes set by hand (no Pipeline.__init__): the stubs' types of some differ.
+    def __init__(self, cluster: Any, *, transaction: bool) -> None:  # noqa: D107
+        self.cluster = cluster  # type: ignore[method-assign]
+        self.transaction = transaction  # type: ignore[method-assign,assignment]
         self.shard_hint = None
         self.watching = False
         self.explicit_transaction = False
         self.connection = None
-        self.connection_pool = None
+        self.connection_pool = None  # type: ignore[assignment]
         self.command_stack = []
         self.scripts = set()
         self._pipes: dict[str, redis.client.Pipeline] = {}
@@ -96,37 +100,39 @@ class SlotPipeline(redis.client.Pipeline):
     def __len__(self) -> int:
         return len(self._order)
 
-    def __del__(self):
+    def __del__(self) -> None:
         pass
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # type: ignore[override]
         for pipe in self._pipes.values():
             pipe.reset()
         self._pipes = {}
         self._order = []
         self.scripts = set()
 
-    def _first_key(self, args: tuple, options: dict):
+    def _first_key(self, args: tuple[Any, ...], options: dict[str, Any]) -> Any:
         if str(args[0]).upper() in {"EVAL", "EVALSHA"}:
             return args[3] if len(args) > 3 and int(args[2]) > 0 else None
         return args[1] if len(args) > 1 else None
 
-    def execute_command(self, *args, **options):
+    def execute_command(self, *args: Any, **options: Any) -> SlotPipeline:
         key = self._first_key(args, options)
-        node = self.cluster.get_node_from_key(key) if key is not None else self.cluster.get_default_node()
+        cluster: Any = self.cluster
+        node = cluster.get_node_from_key(key) if key is not None else cluster.get_default_node()
         pipe = self._pipes.get(node.name)
         if pipe is None:
-            if self.transaction and self._pipes:
+            if self.transaction and self._pipes:  # type: ignore[truthy-function]  # a bool here
                 raise redis.exceptions.RedisClusterException(
                     "a transaction's keys must share one hash slot (see lib/keys.py)"
                 )
-            pipe = self.cluster.get_redis_connection(node).pipeline(transaction=self.transaction)
+            pipe = cluster.get_redis_connection(node).pipeline(transaction=self.transaction)
             self._pipes[node.name] = pipe
         pipe.execute_command(*args, **options)
         self._order.append((node.name, len(pipe) - 1))
         return self
 
-    def execute(self, raise_on_error: bool = True) -> list:
+    def execute(self, raise_on_error: bool = True) -> list[Any]:
+
         try:
             replies = {}
             for name, pipe in self._pipes.items():

@@ -5,12 +5,17 @@ every ``execute()``, one round trip more per pipeline, which the picker's hot pa
 afford. Here a script is sent by SHA; a server that does not know it (restarted, flushed, a
 new cluster node) answers ``NOSCRIPT``, and only then is the text loaded and the call repeated.
 A ``NOSCRIPT`` reply means the script did not run, so repeating it is safe.
+
+Every script of the project is a :class:`LuaScript`, and every ``.lua`` file is read by
+:func:`script_text` (:func:`load_script` for a script of one file): one loader, one way to call.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from importlib import resources
+from typing import Any
 
 import redis
 from redis.exceptions import NoScriptError
@@ -20,7 +25,7 @@ class LuaScript:
     """One script: ``script(client, keys, args)`` runs it; ``script.queue(pipe, keys, args)``
     adds it to a pipeline run by :func:`execute`."""
 
-    def __init__(self, text: str, name: str = "script"):
+    def __init__(self, text: str, name: str = "script") -> None:
         self.text = text
         self.name = name
         self.sha = hashlib.sha1(text.encode()).hexdigest()
@@ -28,25 +33,25 @@ class LuaScript:
     def __repr__(self) -> str:
         return f"<LuaScript {self.name} {self.sha[:8]}>"
 
-    def __call__(self, client: redis.Redis, keys: Sequence, args: Sequence = ()):
+    def __call__(self, client: redis.Redis, keys: Sequence[Any], args: Sequence[Any] = ()) -> Any:
         try:
             return client.evalsha(self.sha, len(keys), *keys, *args)
         except NoScriptError:
             client.script_load(self.text)
             return client.evalsha(self.sha, len(keys), *keys, *args)
 
-    def queue(self, pipe, keys: Sequence, args: Sequence = ()) -> None:
+    def queue(self, pipe: redis.client.Pipeline, keys: Sequence[Any], args: Sequence[Any] = ()) -> None:
         calls = pipe.__dict__.setdefault("_lua_calls", [])
         calls.append((len(pipe), self, tuple(keys), tuple(args)))
         pipe.evalsha(self.sha, len(keys), *keys, *args)
 
 
-def execute(pipe, client: redis.Redis, *, raise_on_error: bool = True) -> list:
+def execute(pipe: redis.client.Pipeline, client: redis.Redis, *, raise_on_error: bool = True) -> list[Any]:
     """``pipe.execute()`` for a pipeline holding queued scripts: the calls the server answered
     with ``NOSCRIPT`` are loaded and repeated on ``client``; any other error is raised as
     ``execute()`` would (the first one), or left in its place with ``raise_on_error`` False."""
     calls = pipe.__dict__.pop("_lua_calls", [])
-    replies = pipe.execute(raise_on_error=False)
+    replies: list[Any] = pipe.execute(raise_on_error=False)
     loaded: set[str] = set()
     for index, script, keys, args in calls:
         if isinstance(replies[index], NoScriptError):
@@ -63,3 +68,16 @@ def execute(pipe, client: redis.Redis, *, raise_on_error: bool = True) -> list:
         if isinstance(reply, Exception):
             raise reply
     return replies
+
+
+def script_text(package: str, name: str) -> str:
+    """The text of ``package``'s ``name`` (a path under the package, e.g. ``lua/swap.lua``)
+    without its comment-only lines: the headers that name KEYS and ARGV stay in the file, not in
+    every call's bytes."""
+    text = resources.files(package).joinpath(name).read_text()
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--")) + "\n"
+
+
+def load_script(package: str, name: str) -> LuaScript:
+    """The script of one ``.lua`` file of ``package`` (see :func:`script_text`)."""
+    return LuaScript(script_text(package, name), name.rpartition("/")[2])

@@ -10,10 +10,14 @@ from the model's fields, in the order ``Model.from_db`` takes them, so an added 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
+from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Model
+
+M = TypeVar("M", bound=Model)
 
 
 @cache
@@ -43,19 +47,21 @@ def width(model: type[Model]) -> int:
     return len(_attnames(model))
 
 
-def instance(model: type[Model], row, start: int = 0):
+def instance(model: type[M], row: Sequence[Any], start: int = 0) -> M:
     """The instance whose :func:`columns` begin at ``row[start]``, as the ORM would load it."""
     names = _attnames(model)
     return model.from_db(connection.alias, names, row[start : start + len(names)])
 
 
-def fetch_one(sql: str, params) -> tuple | None:
+def fetch_one(sql: str, params: Any) -> tuple[Any, ...] | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone()
+        row: tuple[Any, ...] | None = cursor.fetchone()
+        return row
 
 
-def fetch_all(sql: str, params) -> list[tuple]:
+def fetch_all(sql: str, params: Any) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows

@@ -25,8 +25,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Unix socket paths are limited to 107 bytes on Linux; keep a margin.
 _MAX_SOCKET_PATH = 100
@@ -50,7 +52,7 @@ def _socket_dir(base: Path, name: str) -> Path:
 
 
 @contextlib.contextmanager
-def _lock(base: Path, name: str):
+def _lock(base: Path, name: str) -> Iterator[None]:
     """Serialise start-up across processes (web, worker, beat and tests may start together)."""
     with open(base / f".{name}.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -86,7 +88,7 @@ def _unix_socket_answers(path: Path) -> bool:
 # --- What the settings read (starts nothing) ---------------------------------------------------
 
 
-def postgres_settings(base: Path, database: str = "crowd") -> dict:
+def postgres_settings(base: Path, database: str = "crowd") -> dict[str, Any]:
     """Django connection settings for the embedded PostgreSQL, without starting it: the socket
     directory its pidfile names when it runs, else the data directory (where pgserver puts it
     whenever the path is short enough)."""
@@ -102,7 +104,7 @@ def memcached_server(base: Path) -> str:
     return f"unix:{memcached_socket(base)}"
 
 
-def start_embedded(base: Path, *, environ=None) -> None:
+def start_embedded(base: Path, *, environ: MutableMapping[str, str] | None = None) -> None:
     """Start each embedded server the environment does not replace with a real one (explicit
     entry points only: never called while loading settings). Safe to call from many processes at
     once: start-up is serialised by a file lock per server."""
@@ -118,7 +120,7 @@ def start_embedded(base: Path, *, environ=None) -> None:
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 
-def ensure_postgres(base: Path, database: str = "crowd") -> dict:
+def ensure_postgres(base: Path, database: str = "crowd") -> dict[str, Any]:
     """Start the embedded PostgreSQL when it is not running; return Django connection settings."""
     pgdata = base / "pg"
     pidfile = pgdata / "postmaster.pid"
@@ -282,7 +284,7 @@ def stop_pidfile(pidfile: Path, timeout: float = 10.0) -> None:
         os.kill(pid, 9)
 
 
-def _wait_for(predicate, what: str, timeout: float = 20.0) -> None:
+def _wait_for(predicate: Callable[[], object], what: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -392,6 +394,6 @@ def stop_all(base: Path) -> None:
     if _pid_alive(pidfile):
         import pgserver._commands as pg
 
-        pg.pg_ctl(
+        pg.pg_ctl(  # type: ignore[attr-defined]  # pgserver's internal command runner
             ["-w", "stop", "-m", "fast"], pgdata=base / "pg", user="pgserver" if os.geteuid() == 0 else None
         )

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 _NAMED = re.compile(r"(?<!%)%\((\w+)\)s")
 
@@ -28,7 +29,7 @@ class Statement:
     params: dict[str, object] = field(default_factory=dict)
 
 
-def run(cursor, statements: Sequence[Statement]) -> list[list[tuple]]:
+def run(cursor: Any, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
     """Send ``statements`` in one round trip, in order; each one's rows (empty for one that
     returns none). Nothing is sent for no statement. An error in one stops those after it and
     raises, as usual: the caller's transaction decides what to undo."""
@@ -44,6 +45,12 @@ def run(cursor, statements: Sequence[Statement]) -> list[list[tuple]]:
         results.append(cursor.fetchall() if cursor.description is not None else [])
         if not cursor.nextset():
             return results
+
+
+def run_named(cursor: Any, statements: Mapping[str, Statement]) -> dict[str, list[tuple[Any, ...]]]:
+    """:func:`run`, each statement's rows under the name it was given: callers read what they
+    asked for by name, not by a position that shifts when a statement is added or left out."""
+    return dict(zip(statements, run(cursor, list(statements.values())), strict=True))
 
 
 @functools.lru_cache(maxsize=256)  # a few fixed texts, on every review

@@ -17,9 +17,11 @@ cookie away gets a new id per request, which the per-address reservation limit
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core import signing
+from django.http import HttpRequest, HttpResponse
 
 COOKIE = "crowd_visitor"
 _SALT = "crowd.visitor"
@@ -28,7 +30,7 @@ _ATTR = "_crowd_visitor"
 _NEW_ATTR = "_crowd_visitor_new"
 
 
-def visitor_id(request) -> str | None:
+def visitor_id(request: HttpRequest) -> str | None:
     """The request's visitor id, or None when it has none yet (or a forged or garbled one)."""
     found = getattr(request, _ATTR, None)
     if found is not None:
@@ -46,7 +48,7 @@ def visitor_id(request) -> str | None:
     return found or None
 
 
-def ensure_visitor_id(request) -> str:
+def ensure_visitor_id(request: HttpRequest) -> str:
     """The request's visitor id, minting one (set on the response by the middleware) if it has
     none."""
     found = visitor_id(request)
@@ -61,10 +63,10 @@ def ensure_visitor_id(request) -> str:
 class VisitorMiddleware:
     """Sets the cookie of a visitor id minted while handling the request."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         minted = getattr(request, _NEW_ATTR, None)
         if minted:

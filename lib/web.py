@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from functools import wraps
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import InterfaceError, OperationalError
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.views import defaults
@@ -16,20 +18,31 @@ from django.views import defaults
 # Seconds a client is asked to wait when the database is unreachable (a restart takes a few).
 DATABASE_RETRY_AFTER_SECONDS = 5
 
+# A view function, kept as it is by the decorators below.
+View = TypeVar("View", bound=Callable[..., Any])
 
-def error_page(request, *, status: int, title: str, message: str, template: str = "error.html", **extra):
+
+def error_page(
+    request: HttpRequest,
+    *,
+    status: int,
+    title: str,
+    message: str,
+    template: str = "error.html",
+    **extra: Any,
+) -> HttpResponse:
     """A friendly error page with a clear message and the right status."""
     context = {"title": title, "message": message, "status": status, **extra}
     return render(request, template, context, status=status)
 
 
-def allow_methods(*methods: str):
+def allow_methods(*methods: str) -> Callable[[View], View]:
     """Like ``require_http_methods``, but the 405 says in words what to do instead."""
     allowed = {m.upper() for m in methods}
 
-    def decorator(view):
+    def decorator(view: View) -> View:
         @wraps(view)
-        def wrapped(request, *args, **kwargs):
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in allowed:
                 response = error_page(
                     request,
@@ -39,30 +52,32 @@ def allow_methods(*methods: str):
                 )
                 response["Allow"] = ", ".join(sorted(allowed))
                 return response
-            return view(request, *args, **kwargs)
+            return view(request, *args, **kwargs)  # type: ignore[no-any-return]
 
-        return wrapped
+        return cast(View, wrapped)
 
     return decorator
 
 
-def max_body_bytes(limit: int):
+def max_body_bytes(limit: int) -> Callable[[View], View]:
     """Declare the largest request body a view accepts. ``lib.middleware.RequestBodyLimitMiddleware``
     refuses a larger (or unknown-length) body with 413/411 before anything reads it."""
 
-    def decorator(view):
-        view.max_body_bytes = limit
+    def decorator(view: View) -> View:
+        view.max_body_bytes = limit  # type: ignore[attr-defined]
         return view
 
     return decorator
 
 
-def is_staff(user) -> bool:
+def is_staff(user: Any) -> bool:
     """The one rule of who may use the staff pages: a signed-in, active staff account."""
     return bool(user is not None and user.is_authenticated and user.is_active and user.is_staff)
 
 
-def forbidden(request, message: str = "This page is for the newsroom's editors only.") -> HttpResponse:
+def forbidden(
+    request: HttpRequest, message: str = "This page is for the newsroom's editors only."
+) -> HttpResponse:
     """403 in the site's layout (``templates/403.html``), returned rather than raised: Django
     logs a raised PermissionDenied with its traceback, and a reviewer trying an address is not
     an error worth one (the request log still has its one-line warning)."""
@@ -71,19 +86,19 @@ def forbidden(request, message: str = "This page is for the newsroom's editors o
     return response
 
 
-def staff_required(view):
+def staff_required(view: View) -> View:
     """Every ``/staff/`` view: anonymous visitors go to the login page; signed-in non-staff get
     the 403 page in the site's layout, never the data."""
 
     @wraps(view)
-    def wrapped(request, *args, **kwargs):
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not is_staff(request.user):
             return forbidden(request)
-        return view(request, *args, **kwargs)
+        return view(request, *args, **kwargs)  # type: ignore[no-any-return]
 
-    return wrapped
+    return cast(View, wrapped)
 
 
 # The name the staff views used before the rule was written once; new code says staff_required.
@@ -108,7 +123,7 @@ def _database_unreachable(exc: BaseException | None) -> bool:
     return False
 
 
-def server_error(request):
+def server_error(request: HttpRequest) -> HttpResponse:
     """``handler500``: a database that cannot be reached (Postgres restarting) is a friendly 503
     with ``Retry-After``, rendered without touching the database; anything else is the 500 page.
     Django calls this inside its ``except`` block, so the exception is ``sys.exc_info()``'s."""
@@ -125,7 +140,7 @@ def server_error(request):
 JSON_PATH_PREFIX = "/api/"
 
 
-def page_not_found(request, exception):
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """``handler404``: under /api/ a JSON ``{"detail": ...}`` as the API's own 404s (a path that
     no API route matches, e.g. a tag that is not a slug), so that API clients and the published
     schema see one content type; elsewhere the site's 404 page."""
@@ -137,7 +152,7 @@ def page_not_found(request, exception):
 FAVICON_SECONDS = 24 * 60 * 60
 
 
-def favicon(request):
+def favicon(request: HttpRequest) -> FileResponse:
     """``/favicon.ico``: browsers (and the admin, which links none) ask for it at the root. The
     file is ``static/favicon.ico`` (the pages link ``favicon.svg`` too)."""
     path = settings.BASE_DIR / "static" / "favicon.ico"

@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
+from lib.ids import is_id, parse_id
 from lib.web import allow_methods, error_page, staff_required
 from moderation import exemptions, selectors
 from moderation.actions.exemptions import (
@@ -25,7 +26,6 @@ from moderation.actions.quarantine import (
     quarantine_reviewers,
     release_reviewers,
 )
-from reviews.selectors import BIGINT_MAX
 
 
 @never_cache
@@ -54,9 +54,10 @@ def _user_ids(request) -> list[int]:
     ids = []
     for value in raw:
         value = value.strip()
-        if not value.isascii() or not value.isdigit() or not 0 < int(value) <= BIGINT_MAX:
+        user_id = parse_id(value)
+        if user_id is None:
             raise QuarantineError("No reviewer by that id.", code="no_such_reviewer")
-        ids.append(int(value))
+        ids.append(user_id)
     return ids
 
 
@@ -148,7 +149,7 @@ def end_exemption(request):
         exemption_id = _small_int(
             request.POST.get("exemption", ""), code="no_such_exemption", message="No such exemption."
         )
-        if not 0 < exemption_id <= BIGINT_MAX:
+        if not is_id(exemption_id):
             raise ExemptionError("No such exemption.", code="no_such_exemption")
         exemption = end_address_exemption(exemption_id=exemption_id, by=request.user)
     except ExemptionError as exc:

@@ -12,20 +12,19 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.static import serve
 
-from lib.web import allow_methods, error_page, staff_only
+from lib.ids import is_id
+from lib.web import allow_methods, error_page, is_staff, staff_only
 from moderation.actions.takedown import TakedownError, reinstate_page, withdraw_page
 from moderation.takedown_selectors import MediaAccess, media_access, media_name
 from pagecache import media
 
-BIGINT_MAX = 2**63 - 1
 # Page images never change under one name (a re-import writes new names), so browsers may keep
 # them; ``private``: no shared cache may, so a takedown holds for everyone who has not seen it.
 MEDIA_CACHE_CONTROL = "private, max-age=3600"
 
 
 def _is_staff(request) -> bool:
-    user = request.user  # reads the session: only asked about withdrawn or unknown files
-    return bool(user.is_authenticated and user.is_active and user.is_staff)
+    return is_staff(request.user)  # reads the session: only asked about withdrawn or unknown files
 
 
 def _refused(access: MediaAccess) -> HttpResponse:
@@ -76,7 +75,7 @@ def media_gate(request):
 
 
 def _page_id(page_id: int) -> int:
-    if not 0 < page_id <= BIGINT_MAX:
+    if not is_id(page_id):  # the path's id converter refused it already; kept for direct calls
         raise Http404("No such page")
     return page_id
 

@@ -33,6 +33,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from lib import keys
+from lib.clock import Clock
 from lib.log_throttle import warn_throttled
 from pagecache import stats
 
@@ -48,7 +49,9 @@ GLOBAL = (*HARD, COUNTS)  # the generations that exist once (rebuilt and checked
 
 _LOCAL_LIMIT = 20_000
 _lock = threading.Lock()
-_local: dict[str, tuple[int, float]] = {}  # soft generation -> (value, monotonic time read)
+_local: dict[str, tuple[int, float]] = {}  # soft generation -> (value, clock.now() when read)
+# The soft bound's clock (lib.clock: tests move it instead of patching time.monotonic).
+clock = Clock()
 # Highest value this process saw of each global generation (the check's "monotone" test).
 high_water: dict[str, int] = {}
 
@@ -81,7 +84,7 @@ def _initialise(key: str) -> int | None:
 def read(names: Iterable[str]) -> dict[str, int] | None:
     """The current value of each generation (soft ones as this process last read them, if less
     than PAGE_CACHE_SOFT_SECONDS ago); None when memcached does not answer."""
-    now = time.monotonic()
+    now = clock.now()
     window = settings.PAGE_CACHE_SOFT_SECONDS
     values: dict[str, int] = {}
     wanted: dict[str, str] = {}

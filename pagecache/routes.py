@@ -3,7 +3,7 @@
 Only the public pages listed here are ever cached; everything else (the review screen,
 ``/review/next/``, assignment start/done, accounts, profiles, staff pages, the admin, the API with
 its per-address throttle, exports) always reaches its view. One assignment's page is not listed:
-it shows the reader's own progress (``never_cache`` in assignments/views.py); the middleware
+it shows the reader's own progress (``never_cache`` in frontdesk/assignment_views.py); the middleware
 would refuse to store it anyway (``private``/``no-store``).
 """
 

@@ -11,9 +11,10 @@ from fractions import Fraction
 
 from django.http import QueryDict
 
+from lib.ids import is_id
+
 MAX_PARAM_LENGTH = 32
 MAX_MIN_REVIEWS = 1_000_000
-BIGINT_MAX = 2**63 - 1
 
 
 class BadRequest(ValueError):
@@ -95,6 +96,6 @@ def parse_id(raw: str | None, *, name: str) -> int | None:
     if len(raw) > 20 or not raw.isascii() or not raw.isdigit():
         raise BadRequest(f"{name} must be a positive whole number.")
     value = int(raw)
-    if not 0 < value <= BIGINT_MAX:
+    if not is_id(value):
         raise BadRequest(f"{name} is out of range.")
     return value

@@ -51,9 +51,11 @@ from django.utils import timezone
 from assignments import scope as assignment_scope
 from assignments import visibility
 from assignments.models import Assignment
+from lib.ids import is_id
+from lib.web import is_staff
 from results import cursors
-from results.params import BadRequest, Filters
-from reviews.models import Discovery, Document, Member, Page, PageTag, Party, Review, Skip, Tag
+from results.params import Filters
+from reviews.models import Discovery, Document, Member, Page, PageTag, Party, Review, Tag
 from reviews.selectors import hide_quarantined_credit
 
 CURSOR_SALT = "results.listing.v1"
@@ -107,7 +109,7 @@ def viewer_for(user) -> Viewer:
     authenticated = bool(user and user.is_authenticated)
     return Viewer(
         user_id=user.pk if authenticated else None,
-        is_staff=authenticated and user.is_active and user.is_staff,
+        is_staff=is_staff(user),
     )
 
 
@@ -252,30 +254,35 @@ def visible_pagetags(*, viewer: Viewer, scope: Scope = Scope(), filters: Filters
     return _apply_filters(qs, filters, count="count", reviews="page__review_count")
 
 
+def _keyset(qs: QuerySet, order: Order, key: list[int] | None, *, count: str, at: str) -> QuerySet:
+    """``qs`` in the listing's ``order``, after the cursor's position ``key`` (count or time in
+    microseconds, then page id), for either kind of row: ``count`` and ``at`` name its columns.
+    The time orders stop at the settle horizon (module docstring)."""
+    if order == Order.MOST_TAGGED:
+        if key is not None:
+            # The redundant bound is what the index can seek on (Postgres does not turn the OR
+            # into an index condition: without it, a deep cursor scans every row before it).
+            qs = qs.filter(**{f"{count}__lte": key[0]}).filter(
+                Q(**{f"{count}__lt": key[0]}) | Q(**{count: key[0], "page_id__gt": key[1]})
+            )
+        return qs.order_by(f"-{count}", "page_id")
+    qs = qs.filter(**{f"{at}__lte": settle_horizon()})
+    if order == Order.IN_ORDER:
+        if key is not None:
+            moment = cursors.from_micros(key[0])
+            # The redundant bound again: the index seeks to the cursor instead of filtering.
+            qs = qs.filter(**{f"{at}__gte": moment}).filter(
+                Q(**{f"{at}__gt": moment}) | Q(**{at: moment, "page_id__gt": key[1]})
+            )
+        return qs.order_by(at, "page_id")
+    return qs.order_by(f"-{at}", "-page_id")
+
+
 def _pagetag_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit: int) -> list[Row]:
     qs = visible_pagetags(viewer=viewer, scope=listing.scope, filters=filters).filter(tag=listing.tag)
     # The public's time is when the page+tag became visible to them (module docstring).
     at = "first_tagged_at" if viewer.sees_everything_in(listing.scope) else "listed_at"
-    if listing.order == Order.MOST_TAGGED:
-        if key is not None:
-            # The redundant bound is what the index can seek on (Postgres does not turn the OR
-            # into an index condition: without it, a deep cursor scans every row before it).
-            qs = qs.filter(count__lte=key[0]).filter(
-                Q(count__lt=key[0]) | Q(count=key[0], page_id__gt=key[1])
-            )
-        qs = qs.order_by("-count", "page_id")
-    else:
-        qs = qs.filter(**{f"{at}__lte": settle_horizon()})
-        if listing.order == Order.IN_ORDER:
-            if key is not None:
-                moment = cursors.from_micros(key[0])
-                # The redundant bound again: the index seeks to the cursor instead of filtering.
-                qs = qs.filter(**{f"{at}__gte": moment}).filter(
-                    Q(**{f"{at}__gt": moment}) | Q(**{at: moment, "page_id__gt": key[1]})
-                )
-            qs = qs.order_by(at, "page_id")
-        else:
-            qs = qs.order_by(f"-{at}", "-page_id")
+    qs = _keyset(qs, listing.order, key, count="count", at=at)
     qs = qs.select_related("page__document__member__party")
     return [Row(page=pt.page, tag=listing.tag, count=pt.count, at=getattr(pt, at)) for pt in qs[:limit]]
 
@@ -300,23 +307,7 @@ def _user_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit
             qs = qs.annotate(public_at=Greatest("created", "listed_at"))
             at = "public_at"
     qs = _apply_filters(qs, filters, count="tag_count", reviews="page__review_count")
-    if listing.order == Order.MOST_TAGGED:
-        if key is not None:
-            qs = qs.filter(tag_count__lte=key[0]).filter(
-                Q(tag_count__lt=key[0]) | Q(tag_count=key[0], page_id__gt=key[1])
-            )
-        qs = qs.order_by("-tag_count", "page_id")
-    else:
-        qs = qs.filter(**{f"{at}__lte": settle_horizon()})
-        if listing.order == Order.IN_ORDER:
-            if key is not None:
-                moment = cursors.from_micros(key[0])
-                qs = qs.filter(**{f"{at}__gte": moment}).filter(
-                    Q(**{f"{at}__gt": moment}) | Q(**{at: moment, "page_id__gt": key[1]})
-                )
-            qs = qs.order_by(at, "page_id")
-        else:
-            qs = qs.order_by(f"-{at}", "-page_id")
+    qs = _keyset(qs, listing.order, key, count="tag_count", at=at)
     qs = qs.select_related("page__document__member__party")
     return [Row(page=r.page, tag=tag, count=r.tag_count or 0, at=getattr(r, at)) for r in qs[:limit]]
 
@@ -348,7 +339,7 @@ def scope_for(kind: ScopeKind, value, *, viewer: Viewer) -> Scope | None:
             if not viewer.is_staff:
                 # Taken down or embargoed: no listing of it either (assignments.visibility).
                 qs = qs.filter(visibility.public_document_q())
-            obj = qs.first() if 0 < int(value) < 2**63 else None
+            obj = qs.first() if is_id(int(value)) else None
         case ScopeKind.ASSIGNMENT:
             qs = Assignment.objects.filter(slug=value)
             obj = (qs if viewer.is_staff else qs.filter(active=True)).first()
@@ -447,100 +438,3 @@ def discoveries_page(
             salt=DISCOVERY_SALT, identity="discoveries", key=[cursors.micros(last.created), last.pk]
         )
     return rows, next_cursor
-
-
-# --- Staff activity ---------------------------------------------------------------------------
-
-ACTIVITY_SALT = "results.activity.v1"
-
-
-@dataclass(frozen=True)
-class ActivityFilters:
-    assignment: Assignment | None = None
-    tag: Tag | None = None
-    member: Member | None = None
-    party: Party | None = None
-    reviewer: object | None = None
-
-    def as_query(self) -> dict[str, str]:
-        out = {}
-        for name in ("assignment", "tag", "member", "party"):
-            obj = getattr(self, name)
-            if obj is not None:
-                out[name] = obj.slug
-        if self.reviewer is not None:
-            out["reviewer"] = self.reviewer.username
-        return out
-
-
-@dataclass
-class Activity:
-    kind: str  # "review" or "skip"
-    id: int
-    created: datetime
-    reviewer: object
-    page: Page
-    assignment: Assignment | None
-    tags: list[Tag]
-
-
-# Newest first over two tables, merged on (created, kind rank, id), descending; reviews rank
-# above skips at the same microsecond so the merge order is total and the cursor exact.
-_RANK = {"review": 1, "skip": 0}
-
-
-def _activity_before(qs: QuerySet, *, rank: int, key: list[int] | None) -> QuerySet:
-    if key is None:
-        return qs
-    moment, key_rank, key_id = cursors.from_micros(key[0]), key[1], key[2]
-    before = Q(created__lt=moment)
-    if rank < key_rank:
-        before |= Q(created=moment)
-    elif rank == key_rank:
-        before |= Q(created=moment, id__lt=key_id)
-    return qs.filter(created__lte=moment).filter(before)  # the bound is what the index seeks on
-
-
-def activity(
-    *, filters: ActivityFilters, after: str | None = None, limit: int = DEFAULT_LIMIT
-) -> tuple[list[Activity], str | None]:
-    """Recent reviews and skips, newest first, and the next cursor (three queries)."""
-    key = cursors.decode(after, salt=ACTIVITY_SALT, identity="activity", size=3) if after else None
-    if key is not None and key[1] not in _RANK.values():
-        raise BadRequest("That cursor is malformed. Start again from the first page.")
-    reviews = Review.objects.select_related("reviewer", "page__document__member__party", "assignment")
-    skips = Skip.objects.select_related("reviewer", "page__document__member__party")
-    if filters.assignment is not None:
-        reviews = reviews.filter(assignment=filters.assignment)
-        # A skip records no assignment: the skips of the assignment's pages stand in for it.
-        skips = skips.filter(_scope_q(Scope(ScopeKind.ASSIGNMENT, filters.assignment)))
-    if filters.tag is not None:
-        reviews = reviews.filter(tags=filters.tag)
-        skips = skips.none()  # a skip carries no tags
-    if filters.member is not None:
-        reviews = reviews.filter(page__document__member=filters.member)
-        skips = skips.filter(page__document__member=filters.member)
-    if filters.party is not None:
-        reviews = reviews.filter(page__document__member__party=filters.party)
-        skips = skips.filter(page__document__member__party=filters.party)
-    if filters.reviewer is not None:
-        reviews = reviews.filter(reviewer=filters.reviewer)
-        skips = skips.filter(reviewer=filters.reviewer)
-    reviews = _activity_before(reviews, rank=_RANK["review"], key=key).order_by("-created", "-id")
-    skips = _activity_before(skips, rank=_RANK["skip"], key=key).order_by("-created", "-id")
-    items = [
-        Activity("review", r.pk, r.created, r.reviewer, r.page, r.assignment, list(r.tags.all()))
-        for r in reviews.prefetch_related("tags")[: limit + 1]
-    ]
-    items.extend(Activity("skip", s.pk, s.created, s.reviewer, s.page, None, []) for s in skips[: limit + 1])
-    items.sort(key=lambda a: (a.created, _RANK[a.kind], a.id), reverse=True)
-    next_cursor = None
-    if len(items) > limit:
-        items = items[:limit]
-        last = items[-1]
-        next_cursor = cursors.encode(
-            salt=ACTIVITY_SALT,
-            identity="activity",
-            key=[cursors.micros(last.created), _RANK[last.kind], last.id],
-        )
-    return items, next_cursor

@@ -1,6 +1,7 @@
 from django.urls import include, path, re_path
 
-from results import feeds, views
+from frontdesk import feeds
+from frontdesk import results_views as views
 from results.selectors import Order, ScopeKind
 
 # (route prefix, URL prefix, captured scope value) for each listing; ALL is /tags/<tag>/.
@@ -8,7 +9,7 @@ _SCOPES = [
     (ScopeKind.ALL, "", ""),
     (ScopeKind.PARTY, "party-", "parties/<slug:value>/"),
     (ScopeKind.MEMBER, "member-", "members/<slug:value>/"),
-    (ScopeKind.DOCUMENT, "document-", "documents/<int:value>/"),
+    (ScopeKind.DOCUMENT, "document-", "documents/<id:value>/"),
     (ScopeKind.ASSIGNMENT, "assignment-", "assignments/<slug:value>/"),
     (ScopeKind.USER, "user-", "users/<str:value>/"),
 ]
@@ -42,7 +43,7 @@ urlpatterns = [
     path("parties/<slug:slug>/", views.party_detail, name="party"),
     path("members/", views.member_index, name="members"),
     path("members/<slug:slug>/", views.member_detail, name="member"),
-    path("documents/<int:document_id>/", views.document_detail, name="document"),
+    path("documents/<id:document_id>/", views.document_detail, name="document"),
     path("discoveries/", views.discoveries, name="discoveries"),
     path("discoveries/feed/", feeds.DiscoveryFeed(), name="discoveries-feed"),
     re_path(r"^exports/all\.(?P<fmt>csv|jsonl)$", views.export, name="export-all"),

@@ -2,7 +2,7 @@
 
 Counter columns and aggregate tables here (``Page.review_count``, ``PageTag``,
 ``Reviewer.review_count``) are denormalisations: each is declared in
-``reviews/denormalisations.py`` with a rebuild and a check. Postgres rows in ``Review`` are the
+``reviews/denormalisations/`` with a rebuild and a check. Postgres rows in ``Review`` are the
 truth they derive from.
 """
 
@@ -280,7 +280,7 @@ class PageTag(models.Model):
     listings follow it. ``listed_at`` is when the page+tag became publicly visible (the page had
     reached the public threshold and had the tag), NULL until then: public in-order listings
     follow it, so a page reaching the threshold late is appended, not inserted behind a reader.
-    See ``reviews/denormalisations.py`` and ``results/denormalisations.py``.
+    See ``reviews/denormalisations/`` and ``results/denormalisations.py``.
     """
 
     page = models.ForeignKey(Page, on_delete=models.CASCADE, related_name="page_tags")

@@ -10,6 +10,8 @@ from django.db.models import QuerySet
 
 from assignments import scope, visibility
 from lib import rows
+from lib.ids import is_id
+from lib.web import is_staff
 from reviews import auth
 from reviews.models import SKIP_KEY, ZOOM_KEY, Document, Member, Page, PageTag, Review, Reviewer, Tag
 
@@ -20,8 +22,6 @@ _SPARE_TAG_KEYS = "123456789"
 # tags saved before that rule.
 _SKIP_KEYS = (SKIP_KEY, "n", "k", ".")
 _ZOOM_KEYS = (ZOOM_KEY, "+", "=", "/")
-
-BIGINT_MAX = 2**63 - 1
 
 
 @dataclass
@@ -82,7 +82,7 @@ def page_for_review(page_id: int, *, viewer=None) -> Page | None:
     """The page with its document and member (None when it does not exist). Given a ``viewer``,
     also whether they reviewed it, as ``page.reviewed_by_viewer`` (for :func:`reviewer_status`),
     in the same query."""
-    if not 0 < page_id <= BIGINT_MAX:
+    if not is_id(page_id):
         return None
     viewer_id = viewer.pk if viewer is not None and viewer.is_authenticated else None
     row = rows.fetch_one(_page_sql(viewer_id is not None), {"page": page_id, "viewer": viewer_id})
@@ -254,7 +254,7 @@ def page_tags_for_viewer(*, page: Page, user) -> PageTags:
         else None
     )
     reviewed = own is not None
-    visible = reviewed or page.review_count >= threshold or (user.is_authenticated and user.is_staff)
+    visible = reviewed or page.review_count >= threshold or is_staff(user)
     counts = []
     if visible:
         counts = list(

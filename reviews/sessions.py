@@ -32,6 +32,7 @@ from lib import keys
 from lib.log_throttle import warn_throttled
 from lib.ratelimit import address_range, client_address
 from lib.redis_client import get_redis
+from lib.redis_scripts import LuaScript
 from reviews import auth, ratelimit
 from reviews.account_rules import AccountError
 from reviews.actions.accounts import create_anonymous_reviewer
@@ -51,8 +52,9 @@ FIRST_WRITE_TOKEN_MAX_AGE = 24 * 60 * 60
 FIRST_WRITE_WAIT_SECONDS = 2.0
 _POLL_SECONDS = 0.05
 # Delete the pending mark only if it is still ours (it may have expired and been taken over).
-_RELEASE_IF_OURS = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+_RELEASE_IF_OURS = LuaScript(
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0",
+    "release_if_ours",
 )
 
 
@@ -164,7 +166,7 @@ def _remember_account(key: str, user_id: int) -> None:
 
 def _release_mark(key: str, token: str) -> None:
     try:
-        get_redis().eval(_RELEASE_IF_OURS, 1, key, token)
+        _RELEASE_IF_OURS(get_redis(), [key], [token])
     except redis.RedisError as exc:
         warn_throttled(
             log, "first-write-release", "first-write mark not released, Redis unavailable: %r", exc

@@ -1,6 +1,6 @@
 """Project signals, sent only after the transaction that caused them commits.
 
-Denormalisations (reviews/denormalisations.py, assignments/denormalisations.py) listen to these
+Denormalisations (reviews/denormalisations/, assignments/denormalisations/) listen to these
 to update Redis and memcached; Postgres counters are updated inside the transaction itself.
 """
 
@@ -29,3 +29,10 @@ page_skipped.connect(metrics.count_skip, dispatch_uid="crowd-metrics-skips")  # 
 # kwargs: document_id, page_texts ({page number: (text layer, word boxes)} or None). Sent after an
 # import committed a document's pages.
 document_imported = Signal()
+
+# Unlike the signals above, sent INSIDE the transaction that placed documents (created, moved to
+# another member, imported): whether a document is public follows from the assignments that
+# contain it, a rule of a higher layer (assignments.visibility). Its receiver
+# (assignments.receivers) re-derives Document.public and Page.public in the same transaction, so
+# the catalogue's actions need not import assignments (docs/architecture.md). kwargs: document_ids.
+documents_placed = Signal()

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from reviews import staff_views, views
+from frontdesk import views
+from reviews import staff_views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("review/<int:page_id>/", views.review, name="review"),
-    path("pages/<int:page_id>/", views.page_detail, name="page"),
+    path("review/<id:page_id>/", views.review, name="review"),
+    path("pages/<id:page_id>/", views.page_detail, name="page"),
     path("users/<str:username>/", views.user_profile, name="user"),
     path("account/claim/", views.claim, name="account-claim"),
     path("account/login/", views.LoginView.as_view(), name="login"),

@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from assignments import scope as assignment_scope
 from assignments.models import Assignment
-from config.celery import app as celery_app
+from lib.celery_app import celery_app
 from reviews.models import Page
 from search.denormalisations import refresh_after_commit
 from search.models import PageText
@@ -256,7 +256,7 @@ def _announce_after_commit(page_ids: list[int]) -> None:
 
 def _queued_tokens() -> int | None:
     try:
-        with celery_app.connection_for_write() as conn:
+        with celery_app().connection_for_write() as conn:
             return conn.default_channel.queue_declare(
                 queue=OCR_QUEUE, durable=True, auto_delete=False
             ).message_count
@@ -272,7 +272,7 @@ def _queue_tokens_after_commit(count: int) -> None:
 def _send_tokens(count: int) -> None:
     try:
         for _ in range(count):
-            celery_app.send_task(OCR_TASK, queue=OCR_QUEUE)
+            celery_app().send_task(OCR_TASK, queue=OCR_QUEUE)
     except Exception as exc:
         # The pages stay pending: requeue_stalled_ocr sends tokens again once the broker is back.
         log.warning("could not queue OCR (%d pages): %r", count, exc)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from lib.ids import parse_id
 from results.params import BadRequest
 
 MAX_QUERY_CHARS = 300
@@ -69,9 +70,10 @@ def _filter_value(name: str, value: str) -> str:
             raise BadRequest("reviewed: takes yes or no.")
         return value
     if name == "document":
-        if not value.isascii() or not value.isdigit() or not 0 < int(value) < 2**63:
+        document_id = parse_id(value)
+        if document_id is None:
             raise BadRequest("document: takes a document number, such as document:12.")
-        return str(int(value))
+        return str(document_id)
     if not _SLUG.match(value):
         raise BadRequest(f"{name}: takes a name from the site's addresses, such as {name}:{_EXAMPLES[name]}.")
     return value

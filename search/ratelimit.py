@@ -9,13 +9,14 @@ from django.conf import settings
 
 from lib import ratelimit as limiter
 from lib.ratelimit import Exceeded, Limit, client_address
+from lib.web import is_staff
 from reviews.selectors import is_anonymous_reviewer
 
 
 def is_limited_user(user) -> bool:
     if not user.is_authenticated:
         return True
-    if user.is_staff:
+    if is_staff(user):
         return False
     return is_anonymous_reviewer(user)
 

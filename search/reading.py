@@ -1,7 +1,7 @@
 """The reading views' extra context: what a reporter needs on ``/pages/<id>/`` and
 ``/documents/<id>/`` besides the crowd's tags. Called through hooks named in settings
 (``PAGE_VIEW_CONTEXT_HOOKS``, ``DOCUMENT_VIEW_CONTEXT_HOOKS``), so the catalogue's views do not
-import this app (STYLE.md, layers).
+import this app (docs/architecture.md).
 
 A page: its previous and next page (the next the viewer may see), its document, member, party,
 the tag listings it appears in, its text line by line (a permalink anchor per line) and, with
@@ -19,15 +19,12 @@ from django.db.models import Q
 from assignments import scope as assignment_scope
 from assignments.models import Assignment
 from assignments.visibility import public_page_q
+from lib.web import is_staff
 from results.params import BadRequest
 from reviews.models import Discovery, Page, PageTag
 from search import query as search_query
 from search.models import PageText
 from search.selectors import marked_page
-
-
-def _is_staff(user) -> bool:
-    return bool(getattr(user, "is_staff", False) and getattr(user, "is_active", False))
 
 
 def _text_query(request) -> str:
@@ -39,7 +36,7 @@ def _text_query(request) -> str:
 
 
 def page_context(request, page, context: dict) -> dict:
-    staff = _is_staff(request.user)
+    staff = is_staff(request.user)
     siblings = Page.objects.filter(document_id=page.document_id)
     if not staff:
         siblings = siblings.filter(public_page_q())
@@ -67,7 +64,7 @@ def page_context(request, page, context: dict) -> dict:
 
 
 def document_context(request, document, context: dict) -> dict:
-    staff = _is_staff(request.user)
+    staff = is_staff(request.user)
     pages_qs = Page.objects.filter(document_id=document.pk)
     if not staff:
         pages_qs = pages_qs.filter(public_page_q())

@@ -17,6 +17,10 @@ from lib.redis_client import get_redis
 from lib.services import MEMCACHED_MISSING, memcached_binary
 from tests import factories
 
+# Fixtures that tests of several apps use live in support modules, never in a test module that
+# another imports: the nginx front (pagecache) and a stopped Redis.
+pytest_plugins = ["tests.pagecache._front_support", "tests.redis_outage_support"]
+
 
 def _memcached_answers(server: str) -> bool:
     if server.startswith("unix:"):

@@ -4,7 +4,8 @@
    ``bulk_update()`` and raw SQL writes send no signal, so the denormalisation registry only
    hears of them when the code declares them (``denorm.changes.changed``). They may appear only
    where that discipline is kept and reviewed: action modules (any ``actions.py``, or a module
-   of an ``actions/`` package), denormalisation modules (``*/denormalisations.py`` and the
+   of an ``actions/`` package), denormalisation modules (``*/denormalisations.py``, a module of a
+   ``denormalisations/`` package, and the
    ``denorm`` app) and migrations. The heuristic, since the AST has no types:
 
    - ``x.bulk_create(...)`` and ``x.bulk_update(...)``: always flagged.
@@ -24,6 +25,19 @@
    ``reviews.actions`` re-exports its modules, so importing any of them runs all of them), but
    not from a module inside that package (a package re-exporting its own modules is no cycle).
    Imports under ``if TYPE_CHECKING:`` never run and do not count.
+
+3. Layers. Every module has a layer (``module_layer``), and imports only modules of its own
+   layer or lower ones: ``lib`` < ``denorm`` < the catalogue (documents, pages, tags, members,
+   parties) < ``assignments`` (scope, picker) < reviewing (reviews, accounts) < the features
+   (``contributors``, ``moderation``, ``results``, ``pagecache``, ``search``, ``consensus``) <
+   the site (the pages that combine several apps, the URLconfs, ``config``, the benchmarks).
+   docs/architecture.md says why and how a lower layer reaches a higher one: signals, the
+   denormalisation registry, settings-named hooks (``lib.hooks``, ``lib.celery_app``). Counted
+   as for cycles (function-local imports count, ``TYPE_CHECKING`` ones do not), but for the
+   edge to a package whose ``__init__`` re-exports the module imported: importing
+   ``reviews.actions.documents`` does not depend on ``reviews.actions.reviews``. Apps of one
+   layer may import each other one way only. ``LAYER_ALLOW_LIST`` names each upward import
+   not yet untangled, with the reason; a test fails when an entry no longer exists.
 """
 
 from __future__ import annotations
@@ -45,7 +59,7 @@ WRITE_ALLOW_LIST = {
     # Likewise: builds its own database crowd_listing_bench with INSERT ... SELECT generate_series.
     "bench.listing_bench": "seeds its own throwaway benchmark database",
     # Likewise: a synthetic release of a few thousand pages for the load benchmark's gunicorn.
-    "bench.load_bench": "seeds its own throwaway benchmark database",
+    "bench.load_seed": "seeds its own throwaway benchmark database",
     "bench.picker_load": "adds documents to the same throwaway benchmark database",
     # Likewise: a synthetic release of up to 458,832 pages with text for the search benchmark.
     "bench.search_bench": "seeds its own throwaway benchmark database",
@@ -94,6 +108,7 @@ def is_write_allowed(module: str) -> bool:
     return (
         parts[-1] in ("actions", "denormalisations")
         or "actions" in parts[:-1]
+        or "denormalisations" in parts[:-1]
         or parts[0] == "denorm"
         or "migrations" in parts
         or module in WRITE_ALLOW_LIST
@@ -357,3 +372,304 @@ def test_no_import_cycles_between_project_modules():
     """Function-local imports count: a cycle hidden in a function is still a cycle."""
     cycles = find_cycles(import_graph())
     assert not cycles, "import cycles:\n" + "\n".join(" -> ".join(cycle) for cycle in cycles)
+
+
+# --- Rule 3: layers ---------------------------------------------------------------------------
+
+LAYERS = ("lib", "denorm", "catalogue", "assignments", "reviewing", "features", "site")
+
+# The layer of each app (its modules unless MODULE_LAYERS says otherwise).
+APP_LAYERS = {
+    "lib": "lib",
+    "denorm": "denorm",
+    "assignments": "assignments",
+    "reviews": "reviewing",
+    "contributors": "features",
+    "moderation": "features",
+    "results": "features",
+    "pagecache": "features",
+    "search": "features",
+    "consensus": "features",
+    "frontdesk": "site",
+    "config": "site",
+    "bench": "site",
+    "gunicorn": "site",  # gunicorn.conf
+    "manage": "site",
+}
+
+# Modules whose layer is not their app's (longest prefix wins). The ``reviews`` app holds the
+# catalogue and the reviewing both; the combining pages still live in the app of their main
+# subject until they move to ``frontdesk`` (the site app). Every ``urls`` module is the site's.
+MODULE_LAYERS = {
+    # The catalogue, in the reviews app.
+    "reviews.models": "catalogue",
+    "reviews.signals": "catalogue",
+    "reviews.storage": "catalogue",
+    "reviews.pdf": "catalogue",
+    "reviews.importer": "catalogue",
+    "reviews.import_lock": "catalogue",
+    "reviews.tasks": "catalogue",
+    "reviews.actions.documents": "catalogue",
+    "reviews.actions.catalogue": "catalogue",
+    "reviews.management.commands.import_documents": "catalogue",
+    "reviews.denormalisations._common": "catalogue",  # raw reads and counter drift: no rule of its own
+    # Copies that follow the assignments' rules (scope, visibility), in the reviews app until the
+    # catalogue and the reviewing are two apps: where pages live, and when a page+tag is listed.
+    "reviews.denormalisations.contexts": "assignments",
+    "reviews.denormalisations.listed_at": "assignments",
+    # Pages and tools that combine several apps.
+    "reviews.admin": "site",  # the catalogue's admin with moderation's actions on it
+    "reviews.demo": "site",  # seeds every app
+    "reviews.management.commands.seed_demo": "site",
+    "assignments.views_next": "site",  # /review/next/: picks, and sets the current assignment
+}
+
+# Upward imports not yet untangled: (importer, imported) -> why, and what will remove it.
+LAYER_ALLOW_LIST: dict[tuple[str, str], str] = {}
+
+
+def module_layer(module: str) -> str:
+    parts = module.split(".")
+    if parts[-1] == "urls":
+        return "site"
+    for n in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:n])
+        if prefix in MODULE_LAYERS:
+            return MODULE_LAYERS[prefix]
+    return APP_LAYERS[parts[0]]
+
+
+# The app a layer's modules move to when they live elsewhere for now.
+LAYER_APPS = {"assignments": "assignments", "site": "frontdesk"}
+
+
+def _home(module: str) -> str:
+    """The app a module belongs to: its package, or for a module placed in another layer than its
+    app's (MODULE_LAYERS, a URLconf) the app of that layer (LAYER_APPS): the reviews app's copies
+    that follow the assignments' rules count as the assignments', a URLconf as the site's."""
+    layer, app = module_layer(module), module.split(".")[0]
+    return app if APP_LAYERS[app] == layer else LAYER_APPS.get(layer, app)
+
+
+def layer_graph() -> dict[str, set[str]]:
+    """The import graph without the edges to re-exporting packages (see the docstring)."""
+    files = project_files()
+    modules = set(files)
+    return {module: _imported_modules(module, path, modules) for module, path in files.items()}
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    rank = {layer: i for i, layer in enumerate(LAYERS)}
+    found = []
+    for module, targets in sorted(graph.items()):
+        for target in sorted(targets):
+            low, high = module_layer(module), module_layer(target)
+            if rank[high] > rank[low] and (module, target) not in LAYER_ALLOW_LIST:
+                found.append(f"{module} ({low}) imports {target} ({high})")
+    return found
+
+
+def same_layer_two_way(graph: dict[str, set[str]]) -> list[str]:
+    """Apps of one layer that import each other (each app's modules of that layer only)."""
+    pairs = set()
+    for module, targets in graph.items():
+        for target in targets:
+            a, b = _home(module), _home(target)
+            if a != b and module_layer(module) == module_layer(target):
+                pairs.add((a, b, module_layer(module)))
+    return sorted(f"{a} <-> {b} ({layer})" for a, b, layer in pairs if a < b and (b, a, layer) in pairs)
+
+
+def test_every_app_has_a_layer():
+    assert all(layer in LAYERS for layer in [*APP_LAYERS.values(), *MODULE_LAYERS.values()])
+    missing = sorted({m.split(".")[0] for m in project_files()} - set(APP_LAYERS))
+    assert not missing, f"apps without a layer (add them to APP_LAYERS): {missing}"
+
+
+def test_the_layer_checker_catches_a_planted_violation(tmp_path):
+    """A lower layer importing a higher one, hidden in a function, is caught; under
+    TYPE_CHECKING it is not."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "__init__.py").write_text("")
+    (lib / "planted.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from contributors import models\n"
+        "def f():\n    from results import selectors\n    return selectors\n"
+    )
+    modules = {"lib", "lib.planted", "results", "results.selectors", "contributors", "contributors.models"}
+    graph = {"lib.planted": _imported_modules("lib.planted", lib / "planted.py", modules)}
+    assert layer_violations(graph) == ["lib.planted (lib) imports results.selectors (features)"]
+    # A URLconf and a module placed in the site layer may import anything.
+    assert (
+        layer_violations({"assignments.urls": {"results.views"}, "frontdesk.views": {"search.views"}}) == []
+    )
+    assert same_layer_two_way({"results.exports": {"search.models"}, "search.views": {"results.params"}}) == [
+        "results <-> search (features)"
+    ]
+
+
+def test_lower_layers_do_not_import_higher_ones():
+    """docs/architecture.md: a lower layer reaches a higher one through signals, the registry
+    or settings-named hooks, never by importing it."""
+    violations = layer_violations(layer_graph())
+    assert not violations, "imports against the layer order:\n" + "\n".join(violations)
+
+
+def test_apps_of_one_layer_import_each_other_one_way_only():
+    pairs = same_layer_two_way(layer_graph())
+    assert not pairs, "apps of one layer importing each other both ways:\n" + "\n".join(pairs)
+
+
+def test_the_layer_allow_list_names_real_imports():
+    """An entry whose import is gone must go too (the list only shrinks)."""
+    graph = layer_graph()
+    stale = [f"{a} -> {b}" for a, b in LAYER_ALLOW_LIST if b not in graph.get(a, set())]
+    assert not stale, "allow-listed imports that no longer exist:\n" + "\n".join(stale)
+
+
+# --- One Lua loader ------------------------------------------------------------------------------
+
+
+def test_lua_scripts_go_through_the_one_loader():
+    """Every script is a ``lib.redis_scripts.LuaScript`` (by SHA, loaded again after NOSCRIPT) and
+    every ``.lua`` file is read by ``lib.redis_scripts.script_text``: no redis-py ``Script``
+    (``register_script``), no second reader of ``.lua`` files. (EVAL of a short inline text
+    inside a build pipeline is not a loader: ``denorm.redis_sets.write_temporary``.)"""
+    offending = []
+    for module, path in sorted(project_files().items()):
+        if module == "lib.redis_scripts":
+            continue
+        text = path.read_text()
+        if "register_script(" in text:
+            offending.append(f"{module}: register_script")
+        if re.search(r"""joinpath\([^)]*\.lua""", text) or re.search(r"""read_text\(\)[^\n]*lua""", text):
+            offending.append(f"{module}: reads a .lua file itself")
+    assert not offending, "\n".join(offending)
+
+
+def test_one_swap_script():
+    swaps = sorted(
+        str(path.relative_to(ROOT))
+        for path in ROOT.rglob("*")
+        if path.suffix in (".py", ".lua")
+        and not any(part in SKIPPED_DIRS for part in path.relative_to(ROOT).parts[:-1])
+        and "redis.call('RENAME'" in path.read_text()
+    )
+    assert swaps == ["denorm/lua/swap.lua"]
+
+
+# --- One rule of who is staff -------------------------------------------------------------------
+
+STAFF_RULE_HOME = {"lib.web", "lib.actions"}  # the rule; the editor account's creation sets the flag
+
+
+def staff_flag_reads(source: str) -> list[int]:
+    """Lines reading ``<user>.is_staff`` where ``<user>`` is a name or attribute called ``user``
+    (``user.is_staff``, ``request.user.is_staff``): the rule written again instead of asking
+    ``lib.web.is_staff``. A ``Viewer``'s ``is_staff`` (results.selectors) is derived from it."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr == "is_staff":
+            owner = node.value
+            name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", None)
+            if name == "user":
+                found.append(node.lineno)
+    return found
+
+
+def test_the_staff_rule_checker_flags_a_planted_copy():
+    assert staff_flag_reads(
+        "def f(request):\n    return request.user.is_staff and request.user.is_active\n"
+    ) == [2]
+    assert staff_flag_reads("def f(viewer):\n    return viewer.is_staff\n") == []
+
+
+def test_the_staff_rule_is_written_once():
+    """``lib.web.is_staff``: a signed-in, active staff account. Every view, selector and page
+    asks it (5 renditions disagreed on whether an inactive account counts)."""
+    offending = [
+        f"{module}:{line}"
+        for module, path in sorted(project_files().items())
+        if module not in STAFF_RULE_HOME
+        for line in staff_flag_reads(path.read_text())
+    ]
+    assert not offending, "is_staff read directly (use lib.web.is_staff):\n" + "\n".join(offending)
+
+
+# --- One home for the id bound ------------------------------------------------------------------
+
+
+def test_the_bigint_bound_lives_in_lib_ids():
+    """``lib.ids`` owns the bound (``is_id``, ``parse_id``, the ``<id:...>`` converter); no other
+    module writes 2**63 again, and no URLconf takes an id as ``<int:...>`` (which lets
+    9223372036854775808 through to the database)."""
+    offending = []
+    for module, path in sorted(project_files().items()):
+        if module == "lib.ids":
+            continue
+        text = path.read_text()
+        if re.search(r"2\s*\*\*\s*63|9223372036854775807", text):
+            offending.append(f"{module}: the bigint bound written again")
+        if "<int:" in text:
+            offending.append(f"{module}: <int:...> in a path (use <id:...>)")
+    assert not offending, "\n".join(offending)
+
+
+# --- Tests do not import each other ---------------------------------------------------------------
+
+
+def test_test_modules_do_not_import_other_test_modules():
+    """A fixture or helper used by several test modules lives in a support module (``_support``,
+    ``tests/*_support.py``; fixtures registered in tests/conftest.py), not in a test module that
+    the others import: importing one runs its tests' module code and re-collects its fixtures."""
+    offending = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            if any(name.rpartition(".")[2].startswith("test_") for name in names):
+                offending.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offending, "test modules importing test modules:\n" + "\n".join(offending)
+
+
+# --- Modules a person can hold in their head ------------------------------------------------------
+
+MAX_MODULE_LINES = 500
+
+# Modules still over the bound: module -> why, and what will bring it under.
+SIZE_ALLOW_LIST = {
+    "frontdesk.views": "issue 26 (polish) edits the home and review-screen views in parallel; "
+    "after that merge the account pages go back to the reviewing and _record is split (rate "
+    "limits, first write, fast path)",
+    "assignments.picker.redis_source": "the picker's Redis path is being tuned in parallel (the "
+    "integrator); its draw and its repair split after that",
+    "config.settings": "one flat settings module by design (every variable in one place, "
+    "config/env.py reads them); to split by concern (services, security, limits)",
+    "bench.picker_bench": "to split like the load bench (seed, scenarios, report) over bench.harness",
+    "reviews.demo": "the demo release's generator; its drawing of pages goes to its own module",
+}
+
+
+def long_modules() -> dict[str, int]:
+    found = {}
+    for module, path in project_files().items():
+        lines = len(path.read_text().splitlines())
+        if lines > MAX_MODULE_LINES:
+            found[module] = lines
+    return found
+
+
+def test_no_module_is_over_500_lines():
+    """Split by what a reader looks for (one module per denormalised copy, per concern); the
+    allow-list says why each exception is still there."""
+    over = {m: n for m, n in long_modules().items() if m not in SIZE_ALLOW_LIST}
+    assert not over, "modules over 500 lines:\n" + "\n".join(f"{m}: {n}" for m, n in sorted(over.items()))
+
+
+def test_the_size_allow_list_only_names_long_modules():
+    stale = sorted(set(SIZE_ALLOW_LIST) - set(long_modules()))
+    assert not stale, f"under {MAX_MODULE_LINES} lines now: remove from SIZE_ALLOW_LIST: {stale}"

@@ -122,6 +122,7 @@ Bounds, stated and tested (``tests/assignments/test_picker_visitors.py``,
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import redis
 
@@ -174,7 +175,7 @@ log = logging.getLogger("crowd.picker")
 def pick_next_page(
     *,
     assignment: Assignment,
-    reviewer=None,
+    reviewer: Any = None,
     token: str | None = None,
     address: str = "",
     soft: bool = False,

@@ -120,7 +120,7 @@ def check_pools(*, lag_seconds: int | None = None, now: float | None = None) -> 
         if not stale:
             continue
         filled = pool.pool_filled_at(assignment.pk) if lag_seconds is not None else None
-        if filled is not None and now - filled <= lag_seconds:
+        if filled is not None and lag_seconds is not None and now - filled <= lag_seconds:
             drift.lagging += len(stale)
             continue
         for page_id in stale:

@@ -12,7 +12,6 @@ assignment's own documents. A process prefers pages it did not hand out recently
 from __future__ import annotations
 
 import random
-import time
 
 from django.conf import settings
 from django.db import connection
@@ -21,6 +20,7 @@ from assignments import picker_stats as stats
 from assignments import scope
 from assignments.models import Assignment
 from assignments.picker.check import MEMBER_SQL, SEEN_SQL, Checked, check
+from assignments.picker.clock import clock
 from assignments.picker.result import PickResult
 from assignments.picker.state import STATE
 
@@ -42,18 +42,18 @@ def _probe_sql(threshold: int, counts: tuple[int, ...] | None = None) -> str:
     most ``cap`` entries, merged in id order so that no review_count is over-represented. When
     the forward scan finds ``k``, the wrap-around's LIMIT is 0 and it is never executed."""
     if counts is not None:
-        counts = [f"review_count = {int(c)}" for c in counts]
+        branches = [f"review_count = {int(c)}" for c in counts]
     elif threshold <= PG_MAX_BRANCHES:
-        counts = [f"review_count = {c}" for c in range(threshold)]
+        branches = [f"review_count = {c}" for c in range(threshold)]
     else:
-        counts = [f"review_count < {int(threshold)}"]
+        branches = [f"review_count < {int(threshold)}"]
 
     def side(cond: str) -> str:
         return "\nUNION ALL\n".join(
             f"(SELECT p.id FROM (SELECT id, document_id, withdrawn_at FROM reviews_page "
             f"WHERE {count} AND {cond} ORDER BY id LIMIT %(cap)s) p "
             f"WHERE {MEMBER_SQL} AND NOT {SEEN_SQL} LIMIT %(k)s)"
-            for count in counts
+            for count in branches
         )
 
     return f"""
@@ -77,7 +77,7 @@ def postgres_probe(
     # The start is drawn from the assignment's own id range: drawn from the whole table, every
     # start past the assignment's last page would wrap round to its first pages (herding).
     lo, hi = id_range(assignment)
-    if lo is None:
+    if lo is None or hi is None:
         return []
     start = random.randint(lo, hi)
     with connection.cursor() as cursor:
@@ -120,7 +120,7 @@ def id_range(assignment: Assignment) -> tuple[int | None, int | None]:
     """The assignment's page id range, remembered for ``PG_RANGE_SECONDS`` in this process (it
     changes only when pages are imported or deleted, or the assignment is edited; a stale range
     costs a little uniformity for a minute, never a bad page: every id is checked)."""
-    now = time.monotonic()
+    now = clock.now()
     with STATE.ranges_lock:
         cached = STATE.ranges.get(assignment.pk)
     if cached and cached[0] > now:
@@ -138,7 +138,7 @@ def id_range(assignment: Assignment) -> tuple[int | None, int | None]:
 def postgres_random_checked(assignment: Assignment, uid: int | None, *, k: int) -> Checked:
     """Like :func:`postgres_random_ids`, with the review counts and priority of the valid ids."""
     lo, hi = id_range(assignment)
-    if lo is None:
+    if lo is None or hi is None:
         return Checked()
     span = hi - lo + 1
     ids = random.sample(range(lo, hi + 1), k) if span > k else list(range(lo, hi + 1))
@@ -170,7 +170,7 @@ def postgres_random_ids(assignment: Assignment, uid: int | None, *, k: int) -> l
     herding. Empty when the assignment's pages are sparse in its range or nearly all done;
     the callers then scan."""
     lo, hi = id_range(assignment)
-    if lo is None:
+    if lo is None or hi is None:
         return []
     span = hi - lo + 1
     ids = random.sample(range(lo, hi + 1), k) if span > k else list(range(lo, hi + 1))
@@ -234,7 +234,7 @@ def spread(assignment_id: int, found: list[int]) -> int:
     seconds = settings.PICKER_RESERVATION_SECONDS
     if seconds <= 0:
         return random.choice(found)
-    now = time.monotonic()
+    now = clock.now()
     recent = STATE.pg_recent
     with STATE.pg_recent_lock:
         while recent:
@@ -244,7 +244,7 @@ def spread(assignment_id: int, found: list[int]) -> int:
             del recent[oldest]
         handed = {page_id: recent.get((assignment_id, page_id)) for page_id in found}
         fresh = [page_id for page_id, at in handed.items() if at is None]
-        chosen = random.choice(fresh) if fresh else min(found, key=lambda page_id: handed[page_id])
+        chosen = random.choice(fresh) if fresh else min(found, key=lambda page_id: handed[page_id] or 0.0)
         recent[(assignment_id, chosen)] = now
         recent.move_to_end((assignment_id, chosen))
         while len(recent) > PG_RECENT_MAX:

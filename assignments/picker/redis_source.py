@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import logging
 import random
-import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import redis
 from django.conf import settings
@@ -22,6 +22,7 @@ from assignments import picker_stats as stats
 from assignments.models import Assignment
 from assignments.picker.check import Checked, check
 from assignments.picker.claims import copy_claim
+from assignments.picker.clock import clock
 from assignments.picker.postgres_source import pick_from_postgres
 from assignments.picker.result import PickResult
 from assignments.picker.scripts import DRAW, PREEMPT, RELEASE, RESERVE, holder_for
@@ -91,7 +92,7 @@ class DrawArgs:
         order: str = "random",
         holder: str = "",
         remember: bool = False,
-        exclude=(),
+        exclude: Iterable[int] = (),
         address: str = "",
         soft: bool = False,
     ) -> DrawArgs:
@@ -113,7 +114,7 @@ class DrawArgs:
             soft=soft,
         )
 
-    def argv(self) -> tuple:
+    def argv(self) -> tuple[Any, ...]:
         """``draw.lua``'s ARGV."""
         return (
             self.count,
@@ -134,7 +135,7 @@ class DrawArgs:
     def run(self, r: redis.Redis) -> DrawReply:
         return DrawReply.parse(DRAW.run(r, self.assignment_id, *self.argv()))
 
-    def add(self, pipe) -> None:
+    def add(self, pipe: redis.client.Pipeline) -> None:
         """Queue on ``pipe`` (run it with ``lib.redis_scripts.execute``)."""
         DRAW.add(pipe, self.assignment_id, *self.argv())
 
@@ -155,7 +156,7 @@ class DrawReply(NamedTuple):
     preemptible: tuple[str, ...] = ()  # following-page holds that may be taken over (none free)
 
     @classmethod
-    def parse(cls, raw: list) -> DrawReply:
+    def parse(cls, raw: list[Any]) -> DrawReply:
         card, ids, claimed, kept, drawable, exhausted, full, holds, missing, reserved, preemptible = raw
         return cls(
             card=int(card),
@@ -187,14 +188,14 @@ class FirstRoundTrip(NamedTuple):
 def redis_client() -> redis.Redis:
     """The shared client, unless Redis failed moments ago (``REDIS_DEAD_SECONDS``): a dead server
     costs one timeout, not one per pick."""
-    if STATE.redis_dead_until > time.monotonic():
+    if STATE.redis_dead_until > clock.now():
         raise RedisUnavailable("Redis failed recently")
     return get_redis()
 
 
 def redis_failed(exc: Exception) -> None:
     """Open the circuit breaker: skip Redis for ``REDIS_DEAD_SECONDS``."""
-    STATE.redis_dead_until = time.monotonic() + REDIS_DEAD_SECONDS
+    STATE.redis_dead_until = clock.now() + REDIS_DEAD_SECONDS
     log.warning("picker: Redis unavailable: %r", exc)
 
 
@@ -218,7 +219,9 @@ def _family_ready(name: str) -> bool:
 # --- drawing and claiming ---------------------------------------------------------------------
 
 
-def draw(r: redis.Redis, assignment_id: int, count: int, *, order: str = "random", exclude=()) -> DrawReply:
+def draw(
+    r: redis.Redis, assignment_id: int, count: int, *, order: str = "random", exclude: Iterable[int] = ()
+) -> DrawReply:
     """A listing (no claim): up to ``count`` ids with a free place, best band first."""
     return DrawArgs.for_draw(assignment_id, count, claim=False, order=order, exclude=exclude).run(r)
 
@@ -272,7 +275,7 @@ class _Pick:
             return False
         return True
 
-    def _argv(self) -> list:
+    def _argv(self) -> list[Any]:
         return [
             settings.PICKER_RESERVATION_SECONDS,
             self.holder,
@@ -428,7 +431,7 @@ def pick_from_redis(
 
 def _preemptible(r: redis.Redis, aid: int) -> tuple[str, ...]:
     """Following-page holds, soonest expiry first (a few)."""
-    return tuple(r.zrange(keys.assignment_soft_holds(aid), 0, 15))
+    return tuple(str(member) for member in r.zrange(keys.assignment_soft_holds(aid), 0, 15))
 
 
 def soonest_expiry_seconds(assignment_id: int) -> float | None:
@@ -444,12 +447,13 @@ def soonest_expiry_seconds(assignment_id: int) -> float | None:
         return None
     if not first:
         return None
-    return max(0.0, (first[0][1] - (int(now_s) * 1_000_000 + int(now_us))) / 1_000_000)
+    return max(0.0, (float(first[0][1]) - (int(now_s) * 1_000_000 + int(now_us))) / 1_000_000)
 
 
 def _full_sample(r: redis.Redis, aid: int) -> list[int]:
     """Some pages with no free place (not a uniform sample: Postgres confirms the rest)."""
-    return [int(x) for x in r.zrangebyscore(keys.assignment_todo_rank(aid), 0, "+inf", start=0, num=64)]
+    members = r.zrangebyscore(keys.assignment_todo_rank(aid), 0, "+inf", start=0, num=64)
+    return [int(x) for x in members]  # type: ignore[arg-type]  # members, no scores
 
 
 def take_fallback_pick(
@@ -530,7 +534,7 @@ def _try_whole_set(pick: _Pick, examined: set[int]) -> int | None:
 
 
 def _repair_redis(
-    r, aid: int, uid: int | None, checked: Checked, *, release: tuple[int, str] | None = None
+    r: redis.Redis, aid: int, uid: int | None, checked: Checked, *, release: tuple[int, str] | None = None
 ) -> None:
     """Postgres disagreed with Redis: make Redis agree (and count it). ``release``: an id
     claimed before the check that the check refused, with its holder, whose place is given
@@ -572,14 +576,14 @@ def confirm_nothing_left(assignment: Assignment, uid: int | None, pick: _Pick) -
     """
     key = (assignment.pk, uid)
     with STATE.nothing_left_lock:
-        if STATE.nothing_left.get(key, 0.0) > time.monotonic():
+        if STATE.nothing_left.get(key, 0.0) > clock.now():
             return PickResult(None, stats.NOTHING_LEFT)
     result = pick_from_postgres(assignment, uid)
     if result.page_id is None:
         with STATE.nothing_left_lock:
             if len(STATE.nothing_left) > 10_000:
                 STATE.nothing_left.clear()
-            STATE.nothing_left[key] = time.monotonic() + NOTHING_LEFT_CACHE_SECONDS
+            STATE.nothing_left[key] = clock.now() + NOTHING_LEFT_CACHE_SECONDS
         return result
     if pick.r.zscore(keys.assignment_todo_rank(assignment.pk), result.page_id) is None:
         log.warning("picker: page %s of assignment %s is missing from Redis", result.page_id, assignment.pk)

@@ -9,33 +9,30 @@ their KEYS and ARGV.
 from __future__ import annotations
 
 import secrets
-from importlib import resources
+from typing import Any
+
+import redis
 
 from lib import keys
-from lib.redis_scripts import LuaScript
+from lib.redis_scripts import LuaScript, script_text
 
 # Priority pages' scores sit below -PRIORITY_OFFSET / 2 in the to-do mirror (see tiers.lua).
 PRIORITY_OFFSET = 2**40
 
 
-def _text(name: str) -> str:
-    text = resources.files(__package__).joinpath(name).read_text()
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
-
-
 class PickerScript(LuaScript):
     """A picker script: called with an assignment id (its nine keys) and the script's ARGV."""
 
-    def run(self, client, assignment_id: int, *argv):
+    def run(self, client: redis.Redis, assignment_id: int, *argv: Any) -> Any:
         return self(client, script_keys(assignment_id), argv)
 
-    def add(self, pipe, assignment_id: int, *argv) -> None:
+    def add(self, pipe: redis.client.Pipeline, assignment_id: int, *argv: Any) -> None:
         """Queue on ``pipe`` (run it with ``lib.redis_scripts.execute``)."""
         self.queue(pipe, script_keys(assignment_id), argv)
 
 
 def _script(name: str) -> PickerScript:
-    return PickerScript(_text("tiers.lua") + "\n" + _text(name) + "\n", name)
+    return PickerScript(script_text(__package__, "tiers.lua") + script_text(__package__, name), name)
 
 
 DRAW = _script("draw.lua")

@@ -12,15 +12,16 @@ import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
 class PickerState:
-    # The Redis circuit breaker: until this time.monotonic(), Redis is skipped (a dead server
+    # The Redis circuit breaker: until this clock.now() (assignments.picker.clock), Redis is skipped (a dead server
     # costs one timeout, not one per pick). See redis_source.REDIS_DEAD_SECONDS.
     redis_dead_until: float = 0.0
     # "Nothing left" confirmed by Postgres, per (assignment, reviewer id or None): the
-    # time.monotonic() until which it is believed. See redis_source.confirm_nothing_left.
+    # clock.now() until which it is believed. See redis_source.confirm_nothing_left.
     nothing_left: dict[tuple[int, int | None], float] = field(default_factory=dict)
     nothing_left_lock: threading.Lock = field(default_factory=threading.Lock)
     # Each assignment's page id range: (expires at, smallest id, largest id).
@@ -32,7 +33,7 @@ class PickerState:
     pg_recent: OrderedDict[tuple[int, int], float] = field(default_factory=OrderedDict)
     pg_recent_lock: threading.Lock = field(default_factory=threading.Lock)
     # Database connections on which the check runs with a generic plan. See check.run_check.
-    generic_plan_connections: weakref.WeakSet = field(default_factory=weakref.WeakSet)
+    generic_plan_connections: weakref.WeakSet[Any] = field(default_factory=weakref.WeakSet)
 
     def reset(self) -> None:
         """Forget everything, in place (modules hold a reference to this object)."""

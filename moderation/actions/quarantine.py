@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from moderation.models import Quarantine
 from pagecache import generations
-from reviews.denormalisations import copy_quarantine
+from reviews.denormalisations.quarantine import copy_quarantine
 from reviews.models import Reviewer
 
 MAX_REASON_LENGTH = 2000

@@ -32,8 +32,10 @@ from django.utils import timezone
 
 from assignments.actions import sync_visibility
 from denorm.changes import PageContext, changed
+from lib.ids import is_id
 from moderation.models import Withdrawal
-from reviews.denormalisations import document_contexts, relist_pages
+from reviews.denormalisations.contexts import document_contexts
+from reviews.denormalisations.listed_at import relist_pages
 from reviews.models import Document, Page
 
 MAX_REASON_CHARS = 2000
@@ -53,7 +55,7 @@ def _pk(obj) -> int:
         pk = int(getattr(obj, "pk", obj))
     except (TypeError, ValueError):
         raise TakedownError("That is not a page or document id.", code="bad_id") from None
-    if not 0 < pk < 2**63:
+    if not is_id(pk):
         raise TakedownError("That is not a page or document id.", code="bad_id")
     return pk
 

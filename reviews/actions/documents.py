@@ -28,8 +28,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from assignments.actions import sync_visibility
-from config.celery import app as celery_app
+from lib.celery_app import celery_app
 from reviews import signals
 from reviews.import_lock import import_lock
 from reviews.models import Document, Member, Page, Review
@@ -90,7 +89,7 @@ def _create_document(
         with transaction.atomic():
             document.save()
             # Embargoed (staff only) unless its member or party is in a published assignment.
-            sync_visibility(document_ids=[document.pk])
+            signals.documents_placed.send(sender=Document, document_ids=[document.pk])
             document.refresh_from_db(fields=["public"])
             if queue:
                 queue_document_import(document_id=document.pk)
@@ -109,7 +108,7 @@ def queue_document_import(*, document_id: int) -> None:
 
 def _send_import_task(document_id: int) -> None:
     try:
-        celery_app.send_task(IMPORT_TASK, args=[document_id])
+        celery_app().send_task(IMPORT_TASK, args=[document_id])
     except Exception as exc:
         # The document is committed as pending: a broker outage must not turn the upload into
         # an error. requeue_stalled_imports (Celery beat) sends it again once the broker is back.
@@ -119,10 +118,10 @@ def _send_import_task(document_id: int) -> None:
 def _queued_tasks() -> int | None:
     """Messages waiting in Celery's default queue (None when the broker cannot be asked)."""
     try:
-        with celery_app.connection_for_write() as conn:
+        with celery_app().connection_for_write() as conn:
             # Declaring is idempotent (and creates the queue when nothing has used it yet).
             return conn.default_channel.queue_declare(
-                queue=celery_app.conf.task_default_queue, durable=True, auto_delete=False
+                queue=celery_app().conf.task_default_queue, durable=True, auto_delete=False
             ).message_count
     except Exception:
         return None
@@ -170,7 +169,8 @@ def update_document(*, document_id: int, title: str, member_id: int | None) -> D
     document = Document.objects.select_for_update().get(pk=document_id)
     document.title, document.member_id = title, member_id
     document.save(update_fields=["title", "member"])
-    sync_visibility(document_ids=[document.pk])  # another member: maybe in another assignment
+    # Another member: maybe in another assignment (assignments.receivers re-derives public).
+    signals.documents_placed.send(sender=Document, document_ids=[document.pk])
     document.refresh_from_db(fields=["public"])
     return document
 
@@ -246,7 +246,7 @@ def commit_document_pages(
         # of an embargoed one embargoed (assignments.visibility: the document's public, derived
         # afresh here in case an assignment took it in meanwhile).
         Document.objects.select_for_update().filter(pk=document_id).values_list("pk").first()
-        sync_visibility(document_ids=[document_id])
+        signals.documents_placed.send(sender=Document, document_ids=[document_id])
         withdrawn_at, public = Document.objects.filter(pk=document_id).values_list(
             "withdrawn_at", "public"
         ).first() or (None, False)

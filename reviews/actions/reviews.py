@@ -9,6 +9,7 @@ after commit (``reviews.signals``).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,10 +20,10 @@ from django.utils import timezone
 
 from assignments import scope
 from assignments.actions import active_assignments_of_document_statement, assignment_progress_statement
-from lib import redis_batch, sql_batch
+from lib import redis_batch, rows, sql_batch
 from lib.sql_batch import Statement
 from reviews import signals
-from reviews.denormalisations import stamp_listed_at_statement
+from reviews.denormalisations.listed_at import stamp_listed_at_statement
 from reviews.models import Review
 from reviews.selectors import own_review_count, reviewer_status
 
@@ -159,21 +160,29 @@ _UPSERT_REVIEWER_SQL = (
 # when it is refused (withdrawn, not open): the refusal rolls it back with the counters, and a
 # review already there answers first (review_id NULL: a double submit), whatever the page's
 # state. Parameters: %(user)s, %(page)s, %(preferred)s, %(created)s.
-_RECORD_SQL = f"""
-    WITH reviewer AS (
-      SELECT quarantined_at IS NOT NULL AS quarantined FROM reviews_reviewer WHERE user_id = %(user)s
-    ), page AS (
-      UPDATE reviews_page p SET review_count = p.review_count + (SELECT (NOT quarantined)::int FROM reviewer)
-        FROM reviews_document d LEFT JOIN reviews_member m ON m.id = d.member_id
-       WHERE p.id = %(page)s AND d.id = p.document_id
-      RETURNING p.review_count, p.document_id, p.withdrawn_at IS NOT NULL AS withdrawn, d.member_id,
-                m.party_id, ({crediting_assignment_sql("p.document_id")}) AS credited
-    ), review AS (
-      INSERT INTO reviews_review (reviewer_id, page_id, assignment_id, created, quarantined)
-      SELECT %(user)s, %(page)s, page.credited, %(created)s, reviewer.quarantined FROM page, reviewer
-      ON CONFLICT (reviewer_id, page_id) DO NOTHING RETURNING id
-    )
-    SELECT page.*, (SELECT id FROM review) FROM page"""
+_RECORD_PAGE_COLUMNS = 6  # page.*: review_count, document_id, withdrawn, member_id, party_id, credited
+
+
+@functools.cache
+def _record_sql() -> str:
+    """The new review's columns are returned as ``lib.rows`` reads them (every field of the model,
+    so an added field comes back too): built on first use, when the models are loaded."""
+    return f"""
+        WITH reviewer AS (
+          SELECT quarantined_at IS NOT NULL AS quarantined FROM reviews_reviewer WHERE user_id = %(user)s
+        ), page AS (
+          UPDATE reviews_page p SET review_count = p.review_count + (SELECT (NOT quarantined)::int FROM reviewer)
+            FROM reviews_document d LEFT JOIN reviews_member m ON m.id = d.member_id
+           WHERE p.id = %(page)s AND d.id = p.document_id
+          RETURNING p.review_count, p.document_id, p.withdrawn_at IS NOT NULL AS withdrawn, d.member_id,
+                    m.party_id, ({crediting_assignment_sql("p.document_id")}) AS credited
+        ), review AS (
+          INSERT INTO reviews_review (reviewer_id, page_id, assignment_id, created, quarantined)
+          SELECT %(user)s, %(page)s, page.credited, %(created)s, reviewer.quarantined FROM page, reviewer
+          ON CONFLICT (reviewer_id, page_id) DO NOTHING RETURNING {rows.columns(Review, "reviews_review")}
+        )
+        SELECT page.*, review.* FROM page LEFT JOIN review ON true"""
+
 
 # A new review's tags: nothing to compare with, so no read of the existing rows.
 _TAG_REVIEW_SQL = "INSERT INTO reviews_review_tags (review_id, tag_id) SELECT %(review)s, unnest(%(tags)s)"
@@ -189,27 +198,25 @@ def _record_review(
     reviewer, page_id: int, slugs: list[str], assignment_id: int | None, only_open_pages: bool, holder
 ) -> ReviewOutcome:
     created = timezone.now()
-    record = [
-        Statement(_UPSERT_REVIEWER_SQL, {"user": reviewer.pk}),
-        Statement(
-            _RECORD_SQL,
-            {"user": reviewer.pk, "page": page_id, "preferred": assignment_id or 0, "created": created},
-        ),
-    ]
+    first = {"tags": Statement(_ACTIVE_TAGS_SQL, {"slugs": slugs})} if slugs else {}
+    first["reviewer"] = Statement(_UPSERT_REVIEWER_SQL, {"user": reviewer.pk})
+    first["record"] = Statement(
+        _record_sql(),
+        {"user": reviewer.pk, "page": page_id, "preferred": assignment_id or 0, "created": created},
+    )
     with transaction.atomic(), connection.cursor() as cursor:
+        answers = sql_batch.run_named(cursor, first)
+        tags = answers.get("tags", [])
         if slugs:
-            tags, upserted, recorded = sql_batch.run(
-                cursor, [Statement(_ACTIVE_TAGS_SQL, {"slugs": slugs}), *record]
-            )
             # Refused before anything else, as if the tags had been looked up first.
             _check_tags(slugs, tags)
-        else:
-            tags, (upserted, recorded) = [], sql_batch.run(cursor, record)
         tag_ids = [tag_id for tag_id, _ in tags]
-        [(quarantined, own_count)] = upserted
-        if not recorded:
+        [(quarantined, own_count)] = answers["reviewer"]
+        if not answers["record"]:
             raise ReviewError("That page does not exist.", code="no_such_page")
-        [(review_count, document_id, withdrawn, member_id, party_id, credited, review_id)] = recorded
+        [recorded] = answers["record"]
+        review_count, document_id, withdrawn, member_id, party_id, credited = recorded[:_RECORD_PAGE_COLUMNS]
+        review_id = recorded[_RECORD_PAGE_COLUMNS]
         if review_id is None:
             raise _LostRace
         if withdrawn:
@@ -219,26 +226,25 @@ def _record_review(
         if credited is None and only_open_pages:
             # Rolls back the counters and the review: nothing is written for a page not open.
             raise ReviewError("That page is not open for review yet.", code="not_open")
-        statements = []
+        statements: dict[str, Statement] = {}
         if tags:
-            statements.append(Statement(_TAG_REVIEW_SQL, {"review": review_id, "tags": tag_ids}))
+            statements["tag_review"] = Statement(_TAG_REVIEW_SQL, {"review": review_id, "tags": tag_ids})
         if not quarantined:
             if tags:
-                statements.append(
-                    Statement(_COUNT_PAGE_TAGS_SQL, {"page": page_id, "tags": tag_ids, "at": created})
+                statements["count_tags"] = Statement(
+                    _COUNT_PAGE_TAGS_SQL, {"page": page_id, "tags": tag_ids, "at": created}
                 )
-            statements += [
-                stamp_listed_at_statement(
-                    page_id=page_id, document_id=document_id, review_count=review_count, at=created
-                ),
-                assignment_progress_statement(document_id=document_id, review_count=review_count),
-            ]
+            statements["listed_at"] = stamp_listed_at_statement(
+                page_id=page_id, document_id=document_id, review_count=review_count, at=created
+            )
+            statements["assignments"] = assignment_progress_statement(
+                document_id=document_id, review_count=review_count
+            )
         else:
-            statements.append(active_assignments_of_document_statement(document_id=document_id))
-        results = sql_batch.run(cursor, statements)
-        # The last statement's rows: (id, active, crossed) per assignment containing the page,
-        # or the active ones' ids alone for a quarantined review.
-        progressed = results[-1]
+            statements["assignments"] = active_assignments_of_document_statement(document_id=document_id)
+        # (id, active, crossed) per assignment containing the page, or the active ones' ids
+        # alone for a quarantined review.
+        progressed = sql_batch.run_named(cursor, statements)["assignments"]
         completed = [] if quarantined else sorted(row[0] for row in progressed if row[2])
         active_ids = sorted(row[0] for row in progressed if quarantined or row[1])
         own_count = own_review_count(user_id=reviewer.pk, review_count=own_count, quarantined=quarantined)
@@ -262,11 +268,7 @@ def _record_review(
                 quarantined=quarantined,
             )
         )
-    review = Review.from_db(
-        connection.alias,
-        ["id", "reviewer_id", "page_id", "assignment_id", "created", "quarantined"],
-        [review_id, reviewer.pk, page_id, credited, created, quarantined],
-    )
+    review = rows.instance(Review, recorded, start=_RECORD_PAGE_COLUMNS)
     review.reviewer = reviewer
     return ReviewOutcome(
         review=review,

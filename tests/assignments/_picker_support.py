@@ -7,7 +7,7 @@ import random
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -72,6 +72,19 @@ def chi_square_critical(df: int, z: float = 3.0902) -> float:
     approximation, accurate to well under 1% at these degrees of freedom."""
     c = 2 / (9 * df)
     return df * (1 - c + z * c**0.5) ** 3
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Python's ``random`` (all the picker's randomness, see :func:`assert_uniform`) seeded for
+    the block and restored after it: a statistical test draws one fixed sample, never a fresh
+    one per run that fails at random."""
+    saved = random.getstate()
+    random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(saved)
 
 
 def assert_uniform(draw: Callable[[], int], ids: list[int], total: int, *, seed: int) -> Counter:

@@ -252,7 +252,7 @@ def test_an_update_landing_while_a_rebuild_builds_beside_is_not_lost(
 ):
     """The swap installs what Postgres said when the build started; the repair pass after it
     restores the review that committed in between."""
-    from assignments import denormalisations
+    from assignments.denormalisations import sets as denormalisations
 
     a = world["assignment"].pk
     page = world["a"].pages.first().pk

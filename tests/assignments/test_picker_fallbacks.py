@@ -20,6 +20,7 @@ from tests.assignments._picker_support import (
     make_assignment,
     own_memcached,
     own_redis,
+    seeded,
 )
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +109,8 @@ def test_the_postgres_fallback_never_herds_everyone_onto_one_page(servers):
     assignment, ids = make_assignment(20, threshold=1)
     redis_server.stop()
     memcached_server.stop()
-    counts = Counter(pick_next_page(assignment=assignment, reviewer=None).page_id for _ in range(200))
+    with seeded(20):  # one fixed sample (the picker's randomness is Python's random)
+        counts = Counter(pick_next_page(assignment=assignment, reviewer=None).page_id for _ in range(200))
     assert set(counts) == set(ids)
     assert max(counts.values()) < 40  # 10 expected each; one page taking 20% would be herding
 
@@ -223,10 +225,11 @@ def test_the_pool_fill_samples_a_large_assignment_evenly_while_redis_is_stopped(
     assignment, ids = make_assignment(300)
     redis_server.stop()
     counts: Counter = Counter()
-    for _ in range(150):
-        sample = picker.sample_todo_ids(assignment_id=assignment.pk, limit=30)
-        assert len(sample) == 30 == len(set(sample)) and set(sample) <= set(ids)
-        counts.update(sample)
+    with seeded(150):
+        for _ in range(150):
+            sample = picker.sample_todo_ids(assignment_id=assignment.pk, limit=30)
+            assert len(sample) == 30 == len(set(sample)) and set(sample) <= set(ids)
+            counts.update(sample)
     lowest = sorted(ids)[:30]
     share = sum(counts[i] for i in lowest) / sum(counts.values())
     assert share < 0.2, f"the 30 lowest ids hold {share:.0%} of the pool (10% expected)"
@@ -256,7 +259,8 @@ def test_the_last_resort_query_spreads_reviewers_of_a_sparse_assignment(servers,
     redis_server.stop()
     memcached_server.stop()
     monkeypatch.setattr(postgres_source, "postgres_probe", lambda *args, **kwargs: [])
-    picks = Counter(pick_next_page(assignment=assignment, reviewer=None).page_id for _ in range(600))
+    with seeded(600):
+        picks = Counter(pick_next_page(assignment=assignment, reviewer=None).page_id for _ in range(600))
     assert set(picks) <= set(ids)
     # Choosing among 32 rows could never reach more than 32 pages; among all 300, 600 draws
     # reach about 260 of them.

@@ -4,7 +4,7 @@ read, and set only to stand for time passing."""
 
 from __future__ import annotations
 
-import time
+import contextlib
 
 import pytest
 from django.conf import settings as django_settings
@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from assignments import picker, picker_stats
 from assignments.picker import STATE, pick_next_page, redis_source
+from assignments.picker.clock import clock
 from lib.redis_client import reset_redis
 from reviews.actions import submit_review
 from reviews.models import Page
@@ -40,21 +41,20 @@ def test_after_a_redis_failure_the_picker_skips_redis_for_a_while_then_tries_aga
     """Redis is stopped: the pick that finds out serves from the pool and opens the breaker for
     REDIS_DEAD_SECONDS. The picker is then pointed at a live Redis with its sets built: while
     the breaker is open, picks are served from the pool without a single Redis round trip; once
-    it has expired (waited for, on the real clock), the next pick goes to Redis again."""
+    it has expired (the picker's clock moved on, not slept), the next pick goes to Redis again."""
     settings.PICKER_RESERVATION_SECONDS = 60
     live_url = django_settings.REDIS_URL
-    with own_redis() as dying, own_memcached():
+    with own_redis() as dying, own_memcached(), contextlib.ExitStack() as stack:
         assignment, ids = make_assignment(30, threshold=2)
         build_sets()
         assert pick_next_page(assignment=assignment, reviewer=None).source == "redis"
         picker.refill_pool(assignment_id=assignment.pk)
         dying.stop()
-        before = time.monotonic()
+        frozen = stack.enter_context(clock.frozen(1000.0))
         result = pick_next_page(assignment=assignment, reviewer=None)
-        after = time.monotonic()
         assert result.source == "pool" and result.page_id in ids
         opened_until = STATE.redis_dead_until
-        assert before + picker.REDIS_DEAD_SECONDS <= opened_until <= after + picker.REDIS_DEAD_SECONDS
+        assert opened_until == 1000.0 + picker.REDIS_DEAD_SECONDS
 
         # A Redis that answers, with the sets built (set on django.conf.settings, as own_redis
         # does: it restores the URL on exit; the settings fixture would restore the dead one).
@@ -68,7 +68,10 @@ def test_after_a_redis_failure_the_picker_skips_redis_for_a_while_then_tries_aga
         assert STATE.redis_dead_until == opened_until  # skipping is not failing: not extended
         assert picker_stats.pending()[picker_stats.REDIS_UNAVAILABLE] == 6
 
-        time.sleep(max(0.0, opened_until - time.monotonic()) + 0.01)
+        frozen.advance(picker.REDIS_DEAD_SECONDS - 0.01)
+        assert pick_next_page(assignment=assignment, reviewer=None).source == "pool"  # not yet
+        assert trips.count == 0
+        frozen.advance(0.02)
         result = pick_next_page(assignment=assignment, reviewer=None)
         assert result.source == "redis" and result.page_id in ids
         assert trips.count >= 1
@@ -116,23 +119,24 @@ def test_a_confirmed_nothing_left_is_remembered_and_spares_the_postgres_confirma
     When the entry expires, Postgres is asked again."""
     settings.PICKER_RESERVATION_SECONDS = 60
     assignment, _ = _finished_for(reviewer)
-    before = time.monotonic()
-    first, first_queries = _pick_counting_queries(assignment, reviewer)
-    after = time.monotonic()
-    assert (first.page_id, first.source) == (None, "nothing-left")
-    assert first_queries >= 3  # the claimed id's check, then the Postgres fallback's queries
-    until = STATE.nothing_left[(assignment.pk, reviewer.pk)]
-    assert before + picker.NOTHING_LEFT_CACHE_SECONDS <= until <= after + picker.NOTHING_LEFT_CACHE_SECONDS
-
-    for _ in range(3):
+    with clock.frozen(500.0) as frozen:
+        first, first_queries = _pick_counting_queries(assignment, reviewer)
+        assert (first.page_id, first.source) == (None, "nothing-left")
+        assert first_queries >= 3  # the claimed id's check, then the Postgres fallback's queries
+        until = STATE.nothing_left[(assignment.pk, reviewer.pk)]
+        assert until == 500.0 + picker.NOTHING_LEFT_CACHE_SECONDS
+        for _ in range(3):
+            again, queries = _pick_counting_queries(assignment, reviewer)
+            assert (again.page_id, again.source) == (None, "nothing-left")
+            assert queries == 1
+        frozen.advance(picker.NOTHING_LEFT_CACHE_SECONDS - 0.01)
         again, queries = _pick_counting_queries(assignment, reviewer)
-        assert (again.page_id, again.source) == (None, "nothing-left")
-        assert queries == 1
+        assert (again.source, queries) == ("nothing-left", 1)  # still believed, just before expiry
 
-    STATE.nothing_left[(assignment.pk, reviewer.pk)] = time.monotonic() - 0.001  # expired
-    expired, queries = _pick_counting_queries(assignment, reviewer)
-    assert (expired.page_id, expired.source) == (None, "nothing-left")
-    assert queries == first_queries - 1  # confirmed again (the id range is remembered: one fewer)
+        frozen.advance(0.02)  # expired
+        expired, queries = _pick_counting_queries(assignment, reviewer)
+        assert (expired.page_id, expired.source) == (None, "nothing-left")
+        assert queries == first_queries - 1  # confirmed again (the id range is remembered: one fewer)
 
 
 def test_the_cache_is_per_reviewer(settings, reviewer, reviewer2):
@@ -174,18 +178,18 @@ def test_a_page_redis_does_not_know_about_waits_for_the_cache_to_expire(settings
     assert pick_next_page(assignment=assignment, reviewer=reviewer).page_id is None
     Page.objects.filter(pk=ids[3]).update(review_count=1)  # the sets do not hear of it
     assert pick_next_page(assignment=assignment, reviewer=reviewer).page_id is None  # cached
-    STATE.nothing_left[(assignment.pk, reviewer.pk)] = time.monotonic() - 0.001  # expired
+    STATE.nothing_left[(assignment.pk, reviewer.pk)] = clock.now() - 0.001  # expired (set: time passing)
     result = pick_next_page(assignment=assignment, reviewer=reviewer)
     assert (result.page_id, result.source) == (ids[3], "postgres")
     assert (assignment.pk, reviewer.pk) in STATE.nothing_left  # still the earlier entry, expired
-    assert STATE.nothing_left[(assignment.pk, reviewer.pk)] < time.monotonic()
+    assert STATE.nothing_left[(assignment.pk, reviewer.pk)] < clock.now()
 
 
 def test_reset_state_forgets_the_breaker_and_the_caches(settings, reviewer):
     settings.PICKER_RESERVATION_SECONDS = 60
     assignment, _ = _finished_for(reviewer)
     pick_next_page(assignment=assignment, reviewer=reviewer)
-    STATE.redis_dead_until = time.monotonic() + 60
+    STATE.redis_dead_until = clock.now() + 60
     assert STATE.nothing_left and STATE.ranges
     picker.reset_state()
     assert (STATE.redis_dead_until, STATE.nothing_left, STATE.ranges, len(STATE.pg_recent)) == (

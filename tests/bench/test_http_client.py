@@ -6,7 +6,10 @@ import asyncio
 
 from bench import load_bench
 from bench.http_client import Connection, CookieJar, parse_head, parse_review_form
-from tests.bench._support import run_async
+from tests.bench._support import (
+    _recorder,  # noqa: F401
+    run_async,
+)
 
 REVIEW_SCREEN = """
 <form method="get" action="/search/"><input type="hidden" name="q" value="not this one"></form>
@@ -177,16 +180,6 @@ def test_a_full_run_keeps_the_browser_section_the_browser_bench_wrote():
     new = load_bench.splice("# Benchmarks\n\n## Picker\n\nnew\n", kept, heading=load_bench.BROWSER_HEADING)
     assert new == f"# Benchmarks\n\n## Picker\n\nnew\n\n{load_bench.BROWSER_HEADING}\n\nbrowser figures\n"
     assert load_bench.section("# Benchmarks\n", load_bench.BROWSER_HEADING) == []
-
-
-def _recorder(cycles: int, seconds: float, ms: list[float], cycle_ms: float, **extra) -> load_bench.Recorder:
-    rec = load_bench.Recorder(cycles=cycles, seconds=seconds, **extra)
-    for i, value in enumerate(ms):
-        kind = "submit" if i % 2 else "screen"
-        rec.latencies.append(value / 1000)
-        rec.by_kind.setdefault(kind, []).append(value / 1000)
-    rec.cycle_times = [cycle_ms / 1000] * cycles
-    return rec
 
 
 def test_the_report_judges_the_js_flow_shows_the_other_beside_and_compares_submitted_with_counted():

@@ -7,7 +7,7 @@ import sys
 import time
 
 from bench import load_bench, proc_cpu
-from tests.bench.test_http_client import _recorder
+from tests.bench._support import _recorder
 
 # The marker is put together in the parent, so that only the child's command line holds it.
 PARENT = (

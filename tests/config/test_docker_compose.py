@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.config.test_settings import PRODUCTION_KEY, settings_in_subprocess
+from tests.config._support import (
+    PRODUCTION_KEY,
+    interpolate,  # noqa: F401
+    settings_in_subprocess,
+)
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 APP_SERVICES = ["web", "worker", "beat"]
@@ -21,20 +25,6 @@ APP_SERVICES = ["web", "worker", "beat"]
 @pytest.fixture(scope="module")
 def compose() -> dict:
     return yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
-
-
-def interpolate(value: str, env: dict[str, str]) -> str:
-    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} against ``env``."""
-
-    def one(match: re.Match) -> str:
-        name, op, arg = match.group(1), match.group(2), match.group(3) or ""
-        if name in env and env[name] != "":
-            return env[name]
-        if op == ":?":
-            raise KeyError(f"{name} is required: {arg}")
-        return arg if op == ":-" else ""
-
-    return re.sub(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}", one, str(value))
 
 
 def test_it_runs_the_production_services_on_the_right_images(compose):

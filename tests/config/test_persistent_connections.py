@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import http.client
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -17,17 +15,12 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from bench import harness
 from lib.management.commands.serve import gunicorn_command
 from lib.redis_client import get_redis
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class MemcachedStats:
@@ -65,7 +58,7 @@ def gunicorn(tmp_path):
     db = connection.settings_dict
     host = quote(db["HOST"] or "", safe="")
     url = f"postgres://{quote(db['USER'] or '')}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
-    port = _free_port()
+    port = harness.free_port()
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -85,23 +78,13 @@ def gunicorn(tmp_path):
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text()[-2000:])
-                time.sleep(0.2)
+        try:
+            harness.wait_for_port(port, process, "gunicorn", tmp_path / "gunicorn.log", timeout=60)
+        except RuntimeError as exc:
+            pytest.fail(str(exc))
         yield port, db["NAME"]
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(5)
+        harness.stop(process)
         log.close()
 
 

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.config.test_docker_compose import interpolate
-from tests.config.test_settings import PRODUCTION_KEY, SETTINGS_VARIABLES, settings_in_subprocess
+from tests.config._support import PRODUCTION_KEY, SETTINGS_VARIABLES, interpolate, settings_in_subprocess
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 

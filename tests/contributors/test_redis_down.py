@@ -7,7 +7,6 @@ from django.db import connection
 from contributors import leaderboards, selectors
 from reviews.actions import submit_review
 from tests import factories
-from tests.reviews.test_redis_outage_logging import stopped_redis, stopped_redis_url  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ import io
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 
+from frontdesk.views import REVIEW_MAX_BODY_BYTES
 from reviews.models import Review
-from reviews.views import REVIEW_MAX_BODY_BYTES
 from tests import factories
 
 

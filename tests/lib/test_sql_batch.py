@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from lib.sql_batch import Statement, run
+from lib.sql_batch import Statement, run, run_named
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +23,15 @@ def test_it_sends_the_statements_in_one_execute_and_returns_each_ones_rows():
         )
     assert len(ctx.captured_queries) == 2  # the CREATE, then the batch
     assert results == [[], [(7, "100%")], [(1,), (2,)]]
+
+
+def test_run_named_gives_each_statements_rows_under_its_name():
+    with connection.cursor() as cursor:
+        answers = run_named(
+            cursor,
+            {"seven": Statement("SELECT %(n)s", {"n": 7}), "none": Statement("SELECT 1 WHERE false")},
+        )
+    assert answers == {"seven": [(7,)], "none": []}
 
 
 def test_no_statement_sends_nothing():

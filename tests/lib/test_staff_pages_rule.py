@@ -52,7 +52,7 @@ def fill(db):
     def fill_route(route: str) -> str:
         path = "/" + route
         for name, value in (
-            ("<int:page_id>", str(page.pk)),
+            ("<id:page_id>", str(page.pk)),
             ("<str:name>", "page-review-counts"),
             ("<path:name>", "sources/doc.pdf"),
         ):

@@ -15,7 +15,7 @@ import time
 import pytest
 from django.test import Client
 
-from tests.pagecache.test_nginx_front import _get, front  # noqa: F401 (the nginx fixture)
+from tests.pagecache._front_support import _get
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -32,20 +32,19 @@ def test_a_new_review_shows_on_the_tag_listing_within_the_bound(
     client, site, reviewer, settings, monkeypatch
 ):
     settings.PAGE_CACHE_SOFT_SECONDS = 5
-    clock = [1000.0]
-    monkeypatch.setattr(generations.time, "monotonic", lambda: clock[0])
-    page = site["pages"][0]
-    assert f"/pages/{page.pk}/" not in _cached(client, "/tags/receipt/")
-    old = generations.read([generations.tag("receipt")])[generations.tag("receipt")]
-    submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"])
-    # As in another process, which read the tag's generation just before the review:
-    generations._local[generations.tag("receipt")] = (old, clock[0])
-    clock[0] += 4  # within the bound: the listing may still be the old one
-    assert f"/pages/{page.pk}/" not in client.get("/tags/receipt/").content.decode()
-    clock[0] += 1.5  # past the bound: the new review is listed
-    response = client.get("/tags/receipt/")
-    assert response["X-Page-Cache"] == "miss"
-    assert f"/pages/{page.pk}/" in response.content.decode()
+    with generations.clock.frozen(1000.0) as clock:
+        page = site["pages"][0]
+        assert f"/pages/{page.pk}/" not in _cached(client, "/tags/receipt/")
+        old = generations.read([generations.tag("receipt")])[generations.tag("receipt")]
+        submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"])
+        # As in another process, which read the tag's generation just before the review:
+        generations._local[generations.tag("receipt")] = (old, clock.now())
+        clock.advance(4)  # within the bound: the listing may still be the old one
+        assert f"/pages/{page.pk}/" not in client.get("/tags/receipt/").content.decode()
+        clock.advance(1.5)  # past the bound: the new review is listed
+        response = client.get("/tags/receipt/")
+        assert response["X-Page-Cache"] == "miss"
+        assert f"/pages/{page.pk}/" in response.content.decode()
 
 
 def test_a_review_in_this_process_shows_at_once_with_no_bound(client, site, reviewer):

@@ -83,14 +83,14 @@ def test_measure_listed_at_cost():
     rebuild = time.monotonic() - started
     assert d.check_page_tag_listed_at().ok
 
-    per_page = _median_ms(_drift_rows(d._listed_truth_sql("true")))
+    per_page = _median_ms(_drift_rows(d._listed_truth_sql(d.every_page)))
     global_rule = _median_ms(_drift_rows(_GLOBAL_TRUTH_SQL.format(pages="true", pt_pages="true")))
     chunk = list(range(1000001, 1000001 + d.CHUNK))
     relist = _median_ms(lambda: d.relist_pages(chunk))
-    cond = "page_id = ANY(%(pages)s)"
+    pages = d.pages_in("pages")
     chunk_sql = {
-        "per-page": d._listed_truth_sql(cond),
-        "global": _GLOBAL_TRUTH_SQL.format(pages=cond, pt_pages=cond.replace("page_id", "pt.page_id")),
+        "per-page": d._listed_truth_sql(pages),
+        "global": _GLOBAL_TRUTH_SQL.format(pages=pages("page_id"), pt_pages=pages("pt.page_id")),
     }
 
     def truth_of_chunk(sql):

@@ -3,45 +3,15 @@ warning line per outage (not a traceback per request); the seen sets are flagged
 beat task rebuilds them once Redis is back."""
 
 import logging
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
-import redis
 from django.test import RequestFactory
 
 from denorm.models import DenormalisationState
-from lib import log_throttle, services
-from lib.redis_client import reset_redis
 from reviews import ratelimit
 from reviews.actions import skip_page, submit_review
 from reviews.models import Review, Skip
 from tests import factories
-
-
-@pytest.fixture(scope="module")
-def stopped_redis_url():
-    """A throwaway redis-server, started and then stopped (never the shared one under .data/).
-    Once per module: a redis-server takes a second or two to exit."""
-    workdir = Path(tempfile.mkdtemp(prefix="ops-redis-", dir="/tmp"))  # short socket path
-    sock = workdir / "r.sock"
-    pidfile = services.start_redis_server(sock, workdir, persist=False)
-    assert redis.Redis(unix_socket_path=str(sock)).ping()  # it was up...
-    services.stop_pidfile(pidfile)  # ...and now it is down
-    yield f"unix://{sock}"
-    shutil.rmtree(workdir, ignore_errors=True)
-
-
-@pytest.fixture
-def stopped_redis(settings, stopped_redis_url):
-    """The code under test points at the Redis that has gone away."""
-    settings.REDIS_URL = stopped_redis_url
-    reset_redis()
-    log_throttle.reset()
-    yield
-    reset_redis()
-    log_throttle.reset()
 
 
 def _warnings(caplog) -> list[logging.LogRecord]:

@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from assignments.models import Assignment
-from reviews import views
+from frontdesk import views
 from reviews.actions import submit_review
 from reviews.models import Tag
 from tests import factories

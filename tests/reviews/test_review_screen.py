@@ -249,7 +249,9 @@ def test_it_refuses_a_forged_page_id(client, release, action, page_id):
     users = user_count()
     response = client.post(f"/review/{page_id}/", {"tags": ["receipt"], "action": action})
     assert response.status_code == 404
-    assert "That page does not exist." in response.content.decode()
+    # Beyond a bigint the address matches no route (lib.ids: the id converter owns the bound).
+    expected = "That page does not exist." if int(page_id) < 2**63 else "There is no such page here."
+    assert expected in response.content.decode()
     assert_nothing_recorded(users)
 
 

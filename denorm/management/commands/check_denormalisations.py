@@ -1,7 +1,9 @@
 """`manage.py check_denormalisations [NAME...]`: compare copies with Postgres."""
 
+from typing import Any
+
 import redis
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from denorm import operations, registry
 
@@ -13,10 +15,10 @@ class Command(BaseCommand):
         "extra, wrong, with examples). Exits non-zero when any drifted (lagging past its bound)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("names", nargs="*", metavar="NAME")
 
-    def handle(self, *args, names, **options):
+    def handle(self, *args: Any, names: Any, **options: Any) -> None:
         try:
             entries = registry.select(names)
         except KeyError as exc:

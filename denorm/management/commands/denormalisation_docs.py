@@ -1,6 +1,8 @@
 """`manage.py denormalisation_docs [--check]`: write docs/denormalisations.md from the registry."""
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from denorm import docs
 
@@ -8,12 +10,12 @@ from denorm import docs
 class Command(BaseCommand):
     help = "Generate docs/denormalisations.md from the registry; --check fails if it is out of date."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--check", action="store_true", help="write nothing; exit non-zero if the file differs"
         )
 
-    def handle(self, *args, check, **options):
+    def handle(self, *args: Any, check: Any, **options: Any) -> None:
         path = docs.docs_path()
         text = docs.render_docs()
         current = path.read_text() if path.exists() else None

@@ -1,7 +1,9 @@
 """`manage.py rebuild_denormalisations [NAME...] [--list]`: rebuild copies from Postgres."""
 
+from typing import Any
+
 import redis
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from denorm import operations, registry
 
@@ -13,13 +15,13 @@ class Command(BaseCommand):
         "short locked chunks."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("names", nargs="*", metavar="NAME")
         parser.add_argument(
             "--list", action="store_true", dest="list_names", help="print the registered names and exit"
         )
 
-    def handle(self, *args, names, list_names, **options):
+    def handle(self, *args: Any, names: Any, list_names: Any, **options: Any) -> None:
         if list_names:
             for entry in registry.all_entries():
                 self.stdout.write(f"{entry.name}\t{entry.store}\t{entry.lives_in.replace('`', '')}")

@@ -22,11 +22,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from psycopg import sql
 
@@ -54,7 +55,7 @@ def pg_binary(name: str) -> str:
     return found
 
 
-def _connection_args(db: dict, name: str) -> list[str]:
+def _connection_args(db: dict[str, Any], name: str) -> list[str]:
     args = ["--dbname", name]
     if db.get("HOST"):
         args += ["--host", str(db["HOST"])]
@@ -65,7 +66,7 @@ def _connection_args(db: dict, name: str) -> list[str]:
     return args + ["--no-password"]
 
 
-def _database_url(db: dict, name: str) -> str:
+def _database_url(db: dict[str, Any], name: str) -> str:
     user = quote(db.get("USER") or "", safe="")
     password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
     host = quote(str(db.get("HOST") or ""), safe="")
@@ -84,11 +85,11 @@ class Command(BaseCommand):
         "recounts, report, and drop the copy. Exits non-zero on a failed restore or any drift."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dump", type=Path, help="a pg_dump archive (custom format, -Fc) to restore")
         parser.add_argument("--keep", action="store_true", help="keep the restored database afterwards")
 
-    def handle(self, *args, dump: Path | None, keep: bool, **options):
+    def handle(self, *args: Any, dump: Path | None, keep: bool, **options: Any) -> None:
         db = connection.settings_dict
         if dump is not None and not dump.is_file():
             raise CommandError(f"no dump at {dump}: nothing was restored")
@@ -117,27 +118,27 @@ class Command(BaseCommand):
             raise CommandError(f"the restored copy drifted: {drifted}")
         self.stdout.write(self.style.SUCCESS("restore check ok: zero drift in the restored copy"))
 
-    def _run(self, command: list[str], env: dict, what: str) -> None:
+    def _run(self, command: list[str], env: dict[str, str], what: str) -> None:
         done = subprocess.run(command, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise CommandError(f"{what} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
 
-    def _admin(self, db: dict):
+    def _admin(self, db: dict[str, Any]) -> psycopg.Connection[Any]:
         """An autocommit connection to the live server (CREATE/DROP DATABASE refuse transactions)."""
         params = connection.get_connection_params()
         for key in ("cursor_factory", "context", "prepare_threshold"):
             params.pop(key, None)
         return psycopg.connect(**params, autocommit=True)
 
-    def _create(self, db: dict, name: str) -> None:
+    def _create(self, db: dict[str, Any], name: str) -> None:
         with self._admin(db) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
-    def _drop(self, db: dict, name: str) -> None:
+    def _drop(self, db: dict[str, Any], name: str) -> None:
         with self._admin(db) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
-    def _summary(self, db: dict, name: str) -> str:
+    def _summary(self, db: dict[str, Any], name: str) -> str:
         params = connection.get_connection_params()
         for key in ("cursor_factory", "context", "prepare_threshold"):
             params.pop(key, None)
@@ -147,9 +148,10 @@ class Command(BaseCommand):
                 "SELECT (SELECT count(*) FROM reviews_document), (SELECT count(*) FROM reviews_page),"
                 " (SELECT count(*) FROM reviews_review)"
             ).fetchone()
+        assert counts is not None  # three counts: one row always
         return f"{counts[0]:,} documents, {counts[1]:,} pages, {counts[2]:,} reviews"
 
-    def _check(self, db: dict, name: str) -> str:
+    def _check(self, db: dict[str, Any], name: str) -> str:
         """``check_denormalisations`` (the operators' command, the registry's own checks) in a
         process whose DATABASE_URL names the restored copy. Returns its complaint, "" when clean."""
         entries = postgres_entries()

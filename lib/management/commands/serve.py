@@ -7,16 +7,17 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Never
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from lib import services
 from lib.actions import ensure_editor_account
 from lib.metrics import wipe_multiprocess_dir
 
 
-def _interrupt(signum, frame):
+def _interrupt(signum: int, frame: object) -> Never:
     raise KeyboardInterrupt
 
 
@@ -41,12 +42,12 @@ def gunicorn_command(bin_dir: Path, *, bind: str, workers: int | None = None) ->
 class Command(BaseCommand):
     help = "Serve the site (gunicorn) with a Celery worker and beat, as `make run` does."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--workers", type=int, default=None, help="default: gunicorn.conf.py")
 
-    def handle(self, *args, host: str, port: int, workers: int | None, **options):
+    def handle(self, *args: Any, host: str, port: int, workers: int | None, **options: Any) -> None:
         password = self._ensure_editor()
         wipe_multiprocess_dir()  # the previous run's counters would be summed into this one's
         bin_dir = Path(sys.executable).parent

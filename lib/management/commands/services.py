@@ -1,7 +1,9 @@
 """Start, stop or describe the embedded development servers of this checkout."""
 
+from typing import Any
+
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from lib import services
 
@@ -9,10 +11,10 @@ from lib import services
 class Command(BaseCommand):
     help = "Start, stop or show the embedded PostgreSQL, Redis and memcached under .data/."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["start", "stop", "status"])
 
-    def handle(self, *args, action: str, **options):
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "stop":
             services.stop_all(settings.DATA_DIR)
             self.stdout.write("embedded services stopped")

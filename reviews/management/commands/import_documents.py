@@ -4,7 +4,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reviews import actions, importer
+from reviews import importer
+from reviews.actions import documents as actions
 from reviews.models import Document, Member, Party
 from reviews.pdf import ImportFailure
 

@@ -11,7 +11,7 @@ from assignments.picker import soonest_expiry_seconds
 from assignments.selectors import CURRENT_ASSIGNMENT_COOKIE, assignments_needing_reviews
 from contributors import leaderboards
 from contributors import selectors as credit
-from lib.web import allow_methods
+from lib.web import allow_methods, is_staff
 
 # The current-assignment cookie outlives a news cycle; a stale one falls back to the main one.
 CURRENT_ASSIGNMENT_MAX_AGE = 60 * 60 * 24 * 30
@@ -25,7 +25,7 @@ def _visible_assignment_or_404(request, slug: str) -> Assignment:
     """The assignment at ``slug`` if this visitor may see it: drafts are for staff only (404 for
     everyone else, as if they did not exist)."""
     assignment = get_object_or_404(Assignment, slug=slug)
-    if assignment.is_draft and not request.user.is_staff:
+    if assignment.is_draft and not is_staff(request.user):
         raise Http404("No such assignment")
     return assignment
 

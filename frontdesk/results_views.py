@@ -20,7 +20,7 @@ from lib import hooks
 from lib.web import error_page, staff_required
 from moderation import takedown_selectors as takedown
 from moderation.selectors import recent_records
-from results import selectors
+from results import activity, selectors
 from results.params import BadRequest, parse_filters, parse_id
 from results.selectors import Listing, Order, ScopeKind
 from reviews.models import Document, Member, Party, Tag
@@ -231,7 +231,7 @@ def discoveries(request: HttpRequest) -> HttpResponse:
 def staff_activity(request: HttpRequest) -> HttpResponse:
     """Recent reviews and skips, newest first, filterable; no reviewer address is stored."""
     filters = _activity_filters(request)
-    items, next_cursor = selectors.activity(filters=filters, after=request.GET.get("after") or None)
+    items, next_cursor = activity.activity(filters=filters, after=request.GET.get("after") or None)
     query = filters.as_query()
     next_url = (
         _with_query(reverse("staff-activity"), {**query, "after": next_cursor}) if next_cursor else None
@@ -252,7 +252,7 @@ def staff_activity(request: HttpRequest) -> HttpResponse:
     return render(request, "results/activity.html", context)
 
 
-def _activity_filters(request: HttpRequest) -> selectors.ActivityFilters:
+def _activity_filters(request: HttpRequest) -> activity.ActivityFilters:
     from django.contrib.auth import get_user_model
 
     found = {}
@@ -272,7 +272,7 @@ def _activity_filters(request: HttpRequest) -> selectors.ActivityFilters:
         if obj is None:
             raise BadRequest(f"There is no {name} by that name.")
         found[name] = obj
-    return selectors.ActivityFilters(**found)
+    return activity.ActivityFilters(**found)
 
 
 @require_safe

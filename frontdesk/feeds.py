@@ -11,10 +11,10 @@ from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse
 from django.utils.feedgenerator import Atom1Feed
 
+from frontdesk.results_views import _lookup, listing_url
 from results import selectors
 from results.params import BadRequest, parse_filters
 from results.selectors import Listing, Order, Row, ScopeKind
-from results.views import _lookup, listing_url
 from reviews.models import Discovery
 
 

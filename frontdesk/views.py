@@ -30,7 +30,7 @@ from assignments.selectors import current_assignment, home_assignments
 from assignments.views_next import next_review_target, picker_identity
 from contributors import selectors as credit
 from lib import hooks
-from lib.web import allow_methods, error_page, max_body_bytes
+from lib.web import allow_methods, error_page, is_staff, max_body_bytes
 from moderation import takedown_selectors as takedown
 from reviews import auth, held_views, ratelimit, selectors, sessions
 from reviews.account_rules import AccountError
@@ -203,8 +203,6 @@ def _record(request, page_id: int):
             response = render(request, "429.html", {"limited": limited, "retry_url": retry_url}, status=429)
             response["Retry-After"] = str(limited.retry_after)
             return response
-    if not 0 < page_id <= selectors.BIGINT_MAX:
-        return _review_error(request, page_id, ReviewError("That page does not exist.", code="no_such_page"))
     assignment = current_assignment(request)
     logged_out = not user.is_authenticated
     # The visitor the page (and their following page) is reserved for: the same name before and
@@ -380,7 +378,7 @@ def page_detail(request, page_id: int):
     page = selectors.page_for_review(page_id)
     if page is None:
         raise Http404("No such page")
-    staff = credit.is_staff(request.user)
+    staff = is_staff(request.user)
     if not staff and not visibility.page_is_public(page):
         if visibility.page_visibility(page) == "withdrawn":
             return _withdrawn(request, "The editors withdrew this page. It is no longer published here.")

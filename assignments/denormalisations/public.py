@@ -1,0 +1,105 @@
+"""Postgres: ``Document.public`` and ``Page.public``, derived from the assignments that contain a
+document (the embargo, issue 22)."""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+
+from assignments import visibility
+from assignments.actions import sync_visibility
+from denorm.changes import Changes, changed
+from denorm.registry import Denormalisation, Drift, register
+from reviews.denormalisations.listed_at import relist_pages
+from reviews.models import Page
+
+_PAGE_PUBLIC_TRUTH = "({rule} AND p.withdrawn_at IS NULL)"
+
+
+def _page_public_drift(cursor) -> Drift:
+    drift = Drift()
+    rule = visibility.document_public_sql("doc")
+    cursor.execute(
+        f"SELECT doc.id, doc.public FROM reviews_document doc WHERE doc.public IS DISTINCT FROM {rule} "
+        "ORDER BY doc.id"
+    )
+    for doc_id, stored in cursor.fetchall():
+        drift.wrong += 1
+        drift.add_example(f"document {doc_id}: public={stored}, should be {not stored}")
+    truth = _PAGE_PUBLIC_TRUTH.format(rule=rule)
+    cursor.execute(
+        f"SELECT p.id, p.public FROM reviews_page p JOIN reviews_document doc ON doc.id = p.document_id "
+        f"WHERE p.public IS DISTINCT FROM {truth} ORDER BY p.id"
+    )
+    for page_id, stored in cursor.fetchall():
+        drift.wrong += 1
+        drift.add_example(f"page {page_id}: public={stored}, should be {not stored}")
+    return drift
+
+
+def check_document_page_public() -> Drift:
+    with connection.cursor() as cursor:
+        return _page_public_drift(cursor)
+
+
+def rebuild_document_page_public() -> None:
+    """Every document from the rule, then every page from its document (only differing rows are
+    written); the flipped pages are relisted as the action does."""
+    sync_visibility()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE reviews_page p SET public = (d.public AND p.withdrawn_at IS NULL) "
+            "FROM reviews_document d WHERE d.id = p.document_id "
+            "AND p.public IS DISTINCT FROM (d.public AND p.withdrawn_at IS NULL) RETURNING p.id, p.document_id"
+        )
+        flipped = cursor.fetchall()
+        if flipped:
+            relist_pages(sorted(pid for pid, _ in flipped))
+            changed(documents={doc for _, doc in flipped})
+
+
+def repair_document_page_public() -> Drift:
+    drift = check_document_page_public()
+    if not drift.ok:
+        rebuild_document_page_public()
+    return drift
+
+
+def refresh_document_page_public(changes: Changes) -> None:
+    if changes.assignments or changes.members or changes.parties:
+        sync_visibility()  # an assignment's status or scope, or an owner moved: any document
+        return
+    documents = set(changes.documents)
+    if changes.pages:
+        documents |= set(
+            Page.objects.filter(pk__in=list(changes.pages)).values_list("document_id", flat=True).distinct()
+        )
+    if documents:
+        sync_visibility(document_ids=documents)
+
+
+register(
+    Denormalisation(
+        name="document-page-public",
+        description="Whether the public may see each document and page (the embargo, issue 22; "
+        "the rule is `assignments.visibility`): a document is public when it is not withdrawn and "
+        "an editor published it on its own or it is in a published assignment (by document, "
+        "member or party); a page when its document is public and it is not withdrawn. Stored so "
+        "that every public surface (pages, review screen, API, listings, feeds, exports, "
+        "profiles, search, image URLs) pays for one column. A fresh upload starts embargoed.",
+        derived_from="`reviews_document` (published_at, withdrawn_at, member), `reviews_member.party`, "
+        "`assignments_assignment.status` and its documents, members and parties; "
+        "`reviews_page.withdrawn_at`",
+        lives_in="`reviews_document.public`, `reviews_page.public`",
+        kept_current_by="`assignments.actions.sync_visibility` in the transaction of the action "
+        "that changes the truth (`moderation.actions.embargo` publish/embargo, "
+        "`publish_assignment`, `unpublish_assignment`, `set_assignment_scope`, "
+        "`moderation.actions.takedown`, the import's `commit_document_pages`, `update_document`), "
+        "which also relists the flipped pages' `listed_at`; after commit, this entry's refresh for "
+        "assignments, owners, documents and pages declared changed (the admin's form saves).",
+        rebuild=rebuild_document_page_public,
+        check=check_document_page_public,
+        repair=repair_document_page_public,
+        refresh=refresh_document_page_public,
+        order=3,
+    )
+)

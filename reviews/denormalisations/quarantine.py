@@ -1,0 +1,87 @@
+"""Postgres: ``Review.quarantined``, a copy of the reviewer's quarantine (``moderation``)."""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+
+from denorm.changes import changed
+from denorm.registry import Denormalisation, Drift, register
+from reviews.denormalisations._common import _chunks, _rows
+
+_QUARANTINE_WANT_SQL = (
+    "SELECT r.id, r.reviewer_id, r.page_id, r.quarantined FROM reviews_review r"
+    " LEFT JOIN reviews_reviewer rv ON rv.user_id = r.reviewer_id"
+    " WHERE r.quarantined <> coalesce(rv.quarantined_at IS NOT NULL, false){users} ORDER BY r.id"
+)
+
+
+def copy_quarantine(user_ids=None) -> int:
+    """Make ``Review.quarantined`` of these users' reviews (all reviews when None) agree with
+    their reviewers' ``quarantined_at``, the reviewer rows locked first (as ``submit_review``
+    does), and declare the reviews that flipped with ``changed()``: their pages, the pages'
+    owners and assignments and the users' boards are re-derived after commit (a page that a
+    quarantined reviewer pushed over a threshold goes back to the picker). Returns how many
+    reviews flipped."""
+    users = None if user_ids is None else sorted({int(u) for u in user_ids})
+    narrow = "" if users is None else " AND r.reviewer_id = ANY(%(users)s)"
+    with transaction.atomic(), connection.cursor() as cursor:
+        if users is not None:
+            cursor.execute(
+                "SELECT user_id FROM reviews_reviewer WHERE user_id = ANY(%(users)s) ORDER BY user_id FOR UPDATE",
+                {"users": users},
+            )
+        cursor.execute(_QUARANTINE_WANT_SQL.format(users=narrow), {"users": users})
+        rows = cursor.fetchall()
+        if not rows:
+            return 0
+        for chunk in _chunks([row[0] for row in rows]):
+            cursor.execute(
+                "UPDATE reviews_review SET quarantined = NOT quarantined WHERE id = ANY(%s)", [chunk]
+            )
+        changed(
+            pages={page for _, _, page, _ in rows},
+            users={user for _, user, _, _ in rows},
+        )
+    return len(rows)
+
+
+def rebuild_review_quarantined() -> None:
+    copy_quarantine(None)
+
+
+def check_review_quarantined() -> Drift:
+    drift = Drift()
+    for review_id, user_id, page_id, flag in _rows(_QUARANTINE_WANT_SQL.format(users="")):
+        drift.wrong += 1
+        drift.add_example(
+            f"review {review_id} (user {user_id}, page {page_id}): quarantined {flag}, should be {not flag}"
+        )
+    return drift
+
+
+def repair_review_quarantined() -> Drift:
+    drift = check_review_quarantined()
+    if not drift.ok:
+        copy_quarantine(None)
+    return drift
+
+
+register(
+    Denormalisation(
+        name="review-quarantined",
+        description="Whether each review's reviewer is quarantined: such reviews are kept but count "
+        "for nothing (page review counts, page tags, reviewers' counts, assignment progress, the "
+        "picker's sets, leaderboards, listings), and the reviewer's own count and seen set still "
+        "include them. A flip declares the review's page and reviewer changed, so every count "
+        "above follows after commit.",
+        derived_from="`reviews_reviewer.quarantined_at IS NOT NULL` of the review's reviewer",
+        lives_in="`reviews_review.quarantined`",
+        kept_current_by="`moderation.actions.quarantine` (quarantine and release, in their "
+        "transaction); `reviews.actions.submit_review` (a new review takes its reviewer's state, "
+        "the reviewer row locked).",
+        rebuild=rebuild_review_quarantined,
+        check=check_review_quarantined,
+        repair=repair_review_quarantined,
+        order=5,
+    )
+)
