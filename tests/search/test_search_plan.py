@@ -94,3 +94,29 @@ def test_a_common_word_ranks_a_bounded_candidate_set(many_pages, settings):
     assert len(seen) == len(set(seen)) == 500
     # A rare word is not capped: every match is ranked.
     assert selectors.search(search_query.parse("zanzibar"), viewer=PUBLIC).note == ""
+
+
+def test_a_phrase_is_looked_for_in_a_bounded_candidate_set(many_pages, settings):
+    """A phrase's candidates are the first pages holding all its words (found like common words,
+    through the index), and word positions are checked on those only: a phrase of common words
+    that are never adjacent costs a bounded walk, and the note says where it looked."""
+    settings.SEARCH_RANK_CANDIDATES = 500
+    never_adjacent = selectors.search(search_query.parse('"allowance claim"'), viewer=PUBLIC, every_page=True)
+    assert never_adjacent.pages == [] and "More than 500 pages hold these words" in never_adjacent.note
+    everywhere = selectors.search(
+        search_query.parse('"form allowance"'), viewer=PUBLIC, every_page=True, limit=10
+    )
+    assert len(everywhere.pages) == 10 and "More than 500 pages hold these words" in everywhere.note
+    # A phrase with a rare word: its candidates come through the GIN index, every match found.
+    parsed = search_query.parse('"allowance zanzibar"')
+    with CaptureQueriesContext(connection) as queries:
+        rare = selectors.search(parsed, viewer=PUBLIC, every_page=True)
+    assert len(rare.pages) == 3 and rare.note == ""
+    match_sql = next(q["sql"] for q in queries.captured_queries if "ts_rank_cd" in q["sql"])
+    assert any(n.get("Index Name") == "pagetext_search_gin" for n in _plan(match_sql, None))
+    # A negated phrase is not relaxed (AND would be no superset): every page has it, none match.
+    negated = selectors.search(search_query.parse('claim -"form allowance"'), viewer=PUBLIC, every_page=True)
+    assert negated.pages == []
+    # The export pages through the candidates: all the phrase's matches, none twice.
+    exported = [i for batch in selectors.matching_page_batches(parsed, viewer=PUBLIC, batch=2) for i in batch]
+    assert sorted(exported) == sorted(h.page.pk for h in rare.pages)
