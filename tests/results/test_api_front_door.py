@@ -57,6 +57,8 @@ def test_a_browser_gets_the_docs_page_with_a_link_for_every_endpoint(client, url
     response = client.get(url, HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
     assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
     html = response.content.decode()
+    assert html.startswith("<!doctype html>") and "<title>API · Crowd review</title>" in html
+    assert len(html) < 50_000  # one row per endpoint, nothing repeated
     rows = re.findall(r'<tr data-endpoint="([^"]+)">(.*?)</tr>', html, re.S)
     assert {path for path, _ in rows} == {e.path for e in index.endpoints()}
     for path, row in rows:
