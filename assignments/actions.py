@@ -118,12 +118,24 @@ def set_assignment_active(*, assignment_id: int, active: bool) -> Assignment:
 
 
 @transaction.atomic
-def publish_assignment(*, assignment_id: int, open_for_reviews: bool = True) -> Assignment:
+def publish_assignment(
+    *, assignment_id: int, open_for_reviews: bool = True, featured: str = Assignment.Featured.NONE
+) -> Assignment:
     """Make a draft public (listed, its page public) and, by default, open it for reviews: its
-    Redis sets are built after commit by the registry's receivers, as for any activation."""
+    Redis sets are built after commit by the registry's receivers, as for any activation.
+
+    ``featured`` puts it on the home page in the same step (and the same transaction): as the
+    main assignment (the current main one becomes an alternative) or as an alternative."""
+    if featured not in Assignment.Featured.values:
+        raise ValueError(f"featured must be one of {', '.join(Assignment.Featured.values)}")
     assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
     _save(assignment, status=Assignment.Status.PUBLISHED, active=open_for_reviews or assignment.active)
     sync_visibility()  # its documents are public from this commit on (the embargo lifted)
+    if featured == Assignment.Featured.MAIN:
+        return feature_assignment_as_main(assignment_id=assignment_id)
+    if featured == Assignment.Featured.ALTERNATIVE:
+        feature_assignments(assignment_ids=[assignment_id], featured=featured)
+        assignment.refresh_from_db()
     return assignment
 
 

@@ -21,7 +21,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Count
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseBadRequest, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -224,25 +224,42 @@ def _size_words(size: dict) -> str:
     return f"{size['pages']:,} pages in {size['documents']:,} documents"
 
 
+def published_message(assignment: Assignment):
+    """Where a just-published assignment now shows, and what (if anything) is left to do."""
+    if assignment.featured == Assignment.Featured.MAIN:
+        where = 'it is the main assignment on <a href="{home}">the home page</a> and listed on <a href="{listed}">Assignments</a>'
+    elif assignment.featured == Assignment.Featured.ALTERNATIVE:
+        where = 'it is among the alternatives on <a href="{home}">the home page</a> and listed on <a href="{listed}">Assignments</a>'
+    else:
+        where = (
+            'it is listed on <a href="{listed}">Assignments</a> but not on <a href="{home}">the home page</a>: '
+            "feature it (main or alternative) to put it there"
+        )
+    return format_html(
+        "“{title}” is published and open for reviews, its documents public: "
+        + where
+        + '. <a href="{url}">See it on the site</a>.',
+        title=assignment.title,
+        home=reverse("home"),
+        listed=reverse("assignments"),
+        url=assignment.get_absolute_url(),
+    )
+
+
 def _publish(model_admin: AssignmentAdmin, request, object_id: int):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     assignment = get_object_or_404(Assignment, pk=object_id)
     if not model_admin.has_change_permission(request, assignment):
         raise PermissionDenied
+    featured = request.POST.get("featured") or Assignment.Featured.NONE
+    if featured not in Assignment.Featured.values:
+        return HttpResponseBadRequest("featured must be main, alternative or none")
     if not assignment.is_draft:
         model_admin.message_user(request, f"“{assignment}” is already published.", messages.WARNING)
     else:
-        actions.publish_assignment(assignment_id=assignment.pk)
-        model_admin.message_user(
-            request,
-            format_html(
-                '“{}” is published and open for reviews, its documents public: <a href="{}">see it on the site</a>.',
-                assignment,
-                assignment.get_absolute_url(),
-            ),
-            messages.SUCCESS,
-        )
+        assignment = actions.publish_assignment(assignment_id=assignment.pk, featured=featured)
+        model_admin.message_user(request, published_message(assignment), messages.SUCCESS)
     return HttpResponseRedirect(reverse("admin:assignments_assignment_change", args=[assignment.pk]))
 
 

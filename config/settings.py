@@ -95,6 +95,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Outside WhiteNoise and the media view: CSP and nosniff on every response, files included.
     "lib.middleware.SecurityHeadersMiddleware",
+    # Access-Control-Allow-Origin: * on the read-only API's GETs, nothing else (lib/cors.py).
+    "lib.cors.CorsMiddleware",
     # Before anything reads a body (CsrfViewMiddleware parses POSTs): per-view body limits,
     # then NUL bytes in the path, query, cookies and form fields (Postgres refuses them).
     "lib.middleware.RequestBodyLimitMiddleware",
@@ -397,6 +399,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "results.api.schema.document_error_responses",
+        "results.api.schema.describe_operations",
     ],
 }
 

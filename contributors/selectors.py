@@ -389,7 +389,7 @@ class TriageItem:
 # reviews than when it was asked). Ranked by the Wilson lower bound of the share of its reviewers
 # who highlighted it: it grows with agreement and with how many looked (1 of 1 ranks below 4 of
 # 5), then by highlighters, then the earliest highlight.
-_INBOX_SQL = """
+_INBOX_OPEN = """
 WITH candidates AS (
   SELECT DISTINCT pt.page_id FROM reviews_pagetag pt JOIN reviews_tag t ON t.id = pt.tag_id
   WHERE t.highlights AND pt.count > 0
@@ -409,11 +409,18 @@ WITH candidates AS (
                     AND (td.decision IN ('discovery', 'dismissed')
                          OR (td.decision = 'more_eyes' AND td.review_count >= p.review_count)))
 )
+"""
+_INBOX_SQL = (
+    _INBOX_OPEN
+    + """
 SELECT page_id, k, n, first_at, more_eyes_at,
   ((k::float / n) + 1.9208 / n - 1.96 * sqrt((k::float / n) * (1 - k::float / n) / n + 0.9604 / (n * n)))
   / (1 + 3.8416 / n) AS score
 FROM open ORDER BY score DESC, k DESC, first_at, page_id LIMIT %(limit)s
 """
+)
+# The staff navigation's "Triage (N)": the same rule as the inbox, counted (one query).
+_INBOX_COUNT_SQL = _INBOX_OPEN + "SELECT count(*) FROM open"
 
 
 def triage_inbox(*, limit: int = INBOX_LIMIT) -> list[TriageItem]:
@@ -434,6 +441,13 @@ def triage_inbox(*, limit: int = INBOX_LIMIT) -> list[TriageItem]:
         for page_id, k, n, first_at, more_eyes_at, score in rows
         if page_id in pages
     ]
+
+
+def triage_waiting_count() -> int:
+    """How many pages wait in the triage inbox (uncapped, unlike the inbox's list)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_INBOX_COUNT_SQL)
+        return cursor.fetchone()[0]
 
 
 def recent_decisions(*, limit: int = 20) -> list[TriageDecision]:

@@ -166,6 +166,7 @@ def tag_controls(keys: selectors.ReviewScreenKeys) -> dict[str, str]:
     fingerprint = (
         keys.skip,
         keys.zoom,
+        keys.rotate,
         *((c.tag.pk, c.tag.slug, c.tag.name, c.tag.description, c.key) for c in keys.tags),
     )
     found = _TAG_CONTROLS.get(fingerprint)
@@ -322,6 +323,7 @@ def _next_screen(
             "width": page.width,
             "height": page.height,
             "detail_url": reverse("page", args=[page.id]),
+            "rotation": screen.rotation,
         },
         own_count=own_count,
         tagset=tag_controls(selectors.review_screen_keys())["fingerprint"],

@@ -115,12 +115,21 @@ class Page(models.Model):
     # Denormalised (registry entry ``document-page-public``): its document is public and it is
     # not withdrawn. What every public surface filters on, through assignments.visibility.
     public = models.BooleanField(default=False, db_default=False)
+    # Degrees clockwise the scan is turned for everyone (a page scanned sideways), once an editor
+    # confirmed it on the review screen (reviews.actions.rotation.set_page_rotation). Read where
+    # it is shown, never copied.
+    rotation = models.PositiveSmallIntegerField(default=0, db_default=0)
+
+    ROTATIONS = (0, 90, 180, 270)
 
     class Meta:
         ordering = ["document_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["document", "number"], name="page_unique_number"),
             models.CheckConstraint(condition=Q(number__gte=1), name="page_number_positive"),
+            models.CheckConstraint(
+                condition=Q(rotation__in=[0, 90, 180, 270]), name="page_rotation_quarter_turns"
+            ),
         ]
         indexes = [models.Index(fields=["review_count", "id"], name="page_review_count_idx")]
 

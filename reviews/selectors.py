@@ -22,6 +22,9 @@ _SPARE_TAG_KEYS = "123456789"
 # tags saved before that rule.
 _SKIP_KEYS = (SKIP_KEY, "n", "k", ".")
 _ZOOM_KEYS = (ZOOM_KEY, "+", "=", "/")
+# Rotate: "q" (a quarter turn) unless a tag has it. Not reserved: a tag may take it, and the
+# control then offers the next free key.
+_ROTATE_KEYS = ("q", "]", ";")
 
 
 @dataclass
@@ -35,6 +38,7 @@ class ReviewScreenKeys:
     tags: list[TagControl]
     skip: str
     zoom: str
+    rotate: str = ""
 
 
 def review_screen_keys() -> ReviewScreenKeys:
@@ -49,7 +53,8 @@ def review_screen_keys() -> ReviewScreenKeys:
         controls.append(TagControl(tag=tag, key=key))
     skip = next((k for k in _SKIP_KEYS if k not in used), "")
     zoom = next((k for k in _ZOOM_KEYS if k not in used and k != skip), "")
-    return ReviewScreenKeys(tags=controls, skip=skip, zoom=zoom)
+    rotate = next((k for k in _ROTATE_KEYS if k not in used and k not in (skip, zoom)), "")
+    return ReviewScreenKeys(tags=controls, skip=skip, zoom=zoom, rotate=rotate)
 
 
 @cache
@@ -128,6 +133,7 @@ class NextScreen:
     page: ScreenPage
     following_image: str | None  # the image name of the page after it, when that may be shown
     progress: tuple[int, int, int] | None  # the assignment's page, completed and review counts
+    rotation: int = 0  # Page.rotation: how the scan is turned for everyone
 
 
 # Raw SQL: the fast path's one read after a submit, on every review; the ORM's compilation of
@@ -135,7 +141,7 @@ class NextScreen:
 _NEXT_SCREEN_SQL = f"""
     SELECT p.id, p.number, p.image, p.width, p.height, d.title, d.page_count, m.name,
            {visibility.public_page_sql("p")},
-           a.page_count, a.completed_count, a.review_count
+           a.page_count, a.completed_count, a.review_count, p.rotation
       FROM reviews_page p
       JOIN reviews_document d ON d.id = p.document_id
       LEFT JOIN reviews_member m ON m.id = d.member_id
@@ -159,6 +165,7 @@ def next_screen(*, page_id: int, following_id: int | None, assignment_id: int | 
         page=ScreenPage(*row[:8]),
         following_image=after[2] if after is not None and after[8] else None,
         progress=tuple(row[9:12]) if assignment_id is not None and row[9] is not None else None,
+        rotation=row[12],
     )
 
 

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from frontdesk import views
-from reviews import staff_views
+from reviews import rotation_views, staff_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("account/login/", views.LoginView.as_view(), name="login"),
     path("account/logout/", views.LogoutView.as_view(), name="logout"),
     path("staff/sources/<path:name>", staff_views.source_file, name="staff-source"),
+    path("staff/pages/<int:page_id>/rotation/", rotation_views.page_rotation, name="staff-page-rotation"),
     path("account/password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("account/password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(

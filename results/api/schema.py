@@ -29,3 +29,80 @@ def document_error_responses(result, generator, request, public):
             for status, description in _ERRORS.items():
                 responses.setdefault(status, {"description": description, "content": reference})
     return result
+
+
+# One sentence and one example request per operation (by operationId), for the schema, /api/ and
+# /api/docs/. A new operation without an entry fails tests/results/test_api_front_door.py. The
+# examples use the demo release's names (manage.py seed_demo).
+OPERATIONS: dict[str, tuple[str, str]] = {
+    "assignments_list": (
+        "The open assignments: sets of pages the crowd is reviewing, with each one's progress.",
+        "/api/assignments/",
+    ),
+    "assignments_retrieve": (
+        "One assignment by its slug, with its progress.",
+        "/api/assignments/top-hit-list/",
+    ),
+    "documents_list": (
+        "Every public document of the release, with its member and page count.",
+        "/api/documents/",
+    ),
+    "documents_retrieve": (
+        "One document by its id (410 once withdrawn, 404 if it never was public).",
+        "/api/documents/1/",
+    ),
+    "listings_retrieve": (
+        "Pages with a tag, most-tagged first or in the order they were first tagged, optionally "
+        "narrowed to one party, member, document, assignment or reviewer.",
+        "/api/listings/receipt/?order=in-order&party=oak",
+    ),
+    "members_list": (
+        "The people whose papers are released, with their party and constituency.",
+        "/api/members/",
+    ),
+    "members_retrieve": ("One member by their slug.", "/api/members/margaret-ellery/"),
+    "pages_list": (
+        "Every public page with its image and, once enough people reviewed it, its tag counts.",
+        "/api/pages/",
+    ),
+    "pages_retrieve": ("One page by its id, with its tag counts once they are public.", "/api/pages/1/"),
+    "parties_list": ("The political parties.", "/api/parties/"),
+    "parties_retrieve": ("One party by its slug.", "/api/parties/oak/"),
+    "schema_retrieve": (
+        "This API's OpenAPI 3 schema: YAML, or JSON with ?format=json.",
+        "/api/schema/?format=json",
+    ),
+    "search_retrieve": (
+        "Full-text search over the pages' text, with the filters of the search page.",
+        "/api/search/?q=mortgage&pages=all",
+    ),
+    "tags_list": ("The tags reviewers apply, in the editors' order, with their descriptions.", "/api/tags/"),
+    "tags_retrieve": ("One tag by its slug.", "/api/tags/receipt/"),
+}
+
+
+def describe_operations(result, generator, request, public):
+    """Give every operation its sentence (``description``) and an example request: a curl command
+    in ``x-codeSamples`` (as Redoc shows it) and ``example`` values on the path parameters."""
+    for path, operations in result.get("paths", {}).items():
+        for operation in operations.values():
+            entry = OPERATIONS.get(operation.get("operationId", ""))
+            if entry is None:
+                continue  # the test names the operation that lacks one
+            description, example = entry
+            operation["description"] = description
+            operation["x-codeSamples"] = [{"lang": "Shell", "label": "curl", "source": f"curl '{example}'"}]
+            values = _path_values(path, example.split("?", 1)[0])
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and parameter["name"] in values:
+                    parameter["example"] = values[parameter["name"]]
+    return result
+
+
+def _path_values(template: str, example: str) -> dict[str, str | int]:
+    """``/api/pages/{id}/`` and ``/api/pages/1/`` -> ``{"id": 1}``."""
+    values: dict[str, str | int] = {}
+    for name, value in zip(template.strip("/").split("/"), example.strip("/").split("/"), strict=False):
+        if name.startswith("{") and name.endswith("}"):
+            values[name[1:-1]] = int(value) if value.isdigit() else value
+    return values

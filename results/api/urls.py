@@ -2,7 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from results.api import views
+from results.api import index, views
 
 router = SimpleRouter()
 router.register("pages", views.PageViewSet, basename="api-page")
@@ -14,7 +14,8 @@ router.register("assignments", views.AssignmentViewSet, basename="api-assignment
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", views.docs, name="api-docs"),
+    path("", index.root, name="api-root"),
+    path("docs/", index.docs, name="api-docs"),
     path("listings/<slug:tag>/", views.ListingView.as_view(), name="api-listing"),
     *router.urls,
 ]

@@ -8,9 +8,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, F, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.shortcuts import render
 from django.urls import reverse
-from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
@@ -258,23 +256,3 @@ class ListingView(APIView):
             {"next": next_url, "results": page.rows}, context={"request": request}
         ).data
         return Response(data)
-
-
-def docs(request):
-    """A self-hosted page listing the endpoints from the OpenAPI schema (no CDN needed)."""
-    schema = SchemaGenerator().get_schema(request=None, public=True)
-    endpoints = []
-    for path, operations in sorted(schema.get("paths", {}).items()):
-        for method, op in operations.items():
-            params = [p["name"] for p in op.get("parameters", []) if p.get("in") == "query"]
-            endpoints.append(
-                {
-                    "method": method.upper(),
-                    "path": path,
-                    "summary": (op.get("description") or op.get("summary") or "").strip(),
-                    "params": params,
-                }
-            )
-    return render(
-        request, "results/api_docs.html", {"endpoints": endpoints, "title": schema["info"]["title"]}
-    )

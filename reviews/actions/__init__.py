@@ -10,6 +10,7 @@
   ``commit_document_pages``, ``fail_document_import``
 - :mod:`reviews.actions.discoveries`: ``create_discovery``, ``update_discovery``
 - :mod:`reviews.actions.catalogue`: ``ensure_party``, ``ensure_member``, ``ensure_tag``
+- :mod:`reviews.actions.rotation`: ``set_page_rotation``
 
 Names are ``verb_noun``, arguments keyword-only, each action atomic. Assignment writes are in
 ``assignments.actions``; the editor account's in ``lib.actions``.

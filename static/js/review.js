@@ -5,6 +5,7 @@
   if (!form) return;
   var skipKey = (form.dataset.skipKey || "").toLowerCase();
   var zoomKey = (form.dataset.zoomKey || "").toLowerCase();
+  var rotateKey = (form.dataset.rotateKey || "").toLowerCase();
   var boxes = Array.prototype.slice.call(form.querySelectorAll('input[name="tags"]'));
   var byKey = {};
   boxes.forEach(function (box) {
@@ -14,6 +15,9 @@
   var frame = document.getElementById("page-frame");
   var zoomButton = document.getElementById("zoom-toggle");
   var image = document.getElementById("page-image");
+  var rotateButton = document.getElementById("rotate-toggle");
+  var rotationForm = document.getElementById("rotation-form");  // editors only
+  var rotationSelect = document.getElementById("rotation-degrees");
   var sending = false;
 
   function showChosen() {
@@ -36,6 +40,42 @@
     var zoomed = frame.classList.toggle("is-zoomed");
     zoomButton.setAttribute("aria-pressed", zoomed ? "true" : "false");
     zoomButton.querySelector(".zoom-label").textContent = zoomed ? "Zoom out" : "Zoom in";
+  }
+
+  // Rotation: the page's own (Page.rotation, from the server) until the reviewer turns it; a
+  // turn is theirs alone, for this page, unless an editor keeps it for everyone.
+  function setRotation(degrees) {
+    frame.classList.remove("rot-0", "rot-90", "rot-180", "rot-270");
+    frame.classList.add("rot-" + degrees);
+    frame.dataset.rotation = String(degrees);
+    if (rotationSelect) rotationSelect.value = String(degrees);
+  }
+
+  function rotate() {
+    setRotation(((parseInt(frame.dataset.rotation, 10) || 0) + 90) % 360);
+  }
+
+  if (rotationForm) {
+    rotationForm.addEventListener("submit", function (event) {
+      if (!window.fetch) return;
+      event.preventDefault();
+      var status = document.getElementById("rotation-status");
+      fetch(rotationForm.getAttribute("action"), {
+        method: "POST",
+        body: new URLSearchParams(new FormData(rotationForm)),
+        credentials: "same-origin",
+        headers: { "Accept": "application/json" }
+      }).then(function (response) {
+        return response.json().then(function (body) {
+          status.textContent = response.ok
+            ? "Kept: this page shows turned " + body.rotation + "\u00b0 for everyone."
+            : (body.detail || "The turn was not kept.");
+        });
+      }).catch(function () { status.textContent = "The turn was not kept: try again."; });
+    });
+    if (rotationSelect) rotationSelect.addEventListener("change", function () {
+      setRotation(parseInt(rotationSelect.value, 10) || 0);
+    });
   }
 
   // One submit per page: a double Enter must not post twice (the server would keep the first anyway).
@@ -101,7 +141,14 @@
   function show(next) {
     var page = next.page;
     form.setAttribute("action", next.url);  // not form.action: the buttons named "action" shadow it
-    form.querySelector('input[name="csrfmiddlewaretoken"]').value = next.csrf;
+    Array.prototype.forEach.call(document.querySelectorAll('input[name="csrfmiddlewaretoken"]'), function (field) {
+      field.value = next.csrf;
+    });
+    setRotation(page.rotation || 0);
+    if (rotationForm) {
+      rotationForm.setAttribute("action", rotationForm.dataset.url.replace("/0/", "/" + page.id + "/"));
+      document.getElementById("rotation-status").textContent = "";
+    }
     boxes.forEach(function (box) { box.checked = false; });
     showChosen();
     if (frame.classList.contains("is-zoomed")) toggleZoom();
@@ -129,7 +176,7 @@
     if (progress && next.progress) progress.innerHTML = next.progress;  // autoescaped by its template
     var title = document.title, cut = title.lastIndexOf(" \u00b7 ");
     document.title = "Review page " + page.number + " of " + page.title + (cut >= 0 ? title.slice(cut) : "");
-    setText("review-announce", "Page " + page.number + " of " + page.title);
+    setText("review-announce", "Page " + page.number + " of " + page.title + " loaded");
     if (next.prefetch) {
       // Kept referenced so the browser keeps it decoded for the next Enter.
       var pre = new Image();
@@ -139,14 +186,24 @@
     form.dataset.prefetched = next.prefetch || "";
     history.replaceState(null, "", next.url);
     window.scrollTo(0, 0);
+    frame.scrollTop = 0;
+    frame.scrollLeft = 0;
     sending = false;
     form.classList.remove("is-sending");
+    // Focus to the top of the new page (not left on the last tag pressed): the next Tab starts
+    // from the page's title, and screen readers hear the announcement above.
+    var heading = document.getElementById("review-title");
+    if (heading) heading.focus({ preventScroll: true });
   }
 
   if (image) image.addEventListener("load", function () { image.style.visibility = ""; });
   if (image) image.addEventListener("error", function () { image.style.visibility = ""; });
   form.addEventListener("change", showChosen);
   if (zoomButton) zoomButton.addEventListener("click", toggleZoom);
+  if (rotateButton) {
+    rotateButton.hidden = false;  // it needs this script
+    rotateButton.addEventListener("click", rotate);
+  }
   if (image) image.addEventListener("click", toggleZoom);
 
   document.addEventListener("keydown", function (event) {
@@ -163,6 +220,7 @@
     var key = (event.key || "").toLowerCase();
     if (key === skipKey) { event.preventDefault(); send("skip"); return; }
     if (key === zoomKey) { event.preventDefault(); toggleZoom(); return; }
+    if (key === rotateKey && rotateButton) { event.preventDefault(); rotate(); return; }
     var box = byKey[key];
     if (box) {
       event.preventDefault();

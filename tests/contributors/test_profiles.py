@@ -73,3 +73,20 @@ def test_unknown_inactive_and_nul_names_are_404(client, world, reviewer):
     assert client.get("/users/alice/").status_code == 404
     assert client.get("/users/nobody-here/").status_code == 404
     assert client.get("/users/a%00b/").status_code == 404
+
+
+def test_each_bucket_thumbnail_is_captioned_with_its_page_number(client, world, reviewer):
+    """Thumbnails sit in an even grid (each in a same-sized frame) and say which page they are:
+    the link's text is the document and page number, not only an image's alt text."""
+    body = client.get(f"/users/{reviewer.username}/").content.decode()
+    bucket = re.search(r'data-tag="claim-form">.*?<ul class="thumbs">(.*?)</ul>', body, re.S).group(1)
+    items = re.findall(
+        r'<li><a href="/pages/(\d+)/"[^>]*><span class="thumbs__frame"><img [^>]*alt=""[^>]*></span>'
+        r'<span class="thumbs__caption"><span class="thumbs__doc">([^<]+)</span> '
+        r'<span class="thumbs__page">page (\d+)</span>',
+        bucket,
+    )
+    by_id = {p.pk: p for p in world}
+    assert sorted(int(number) for _, _, number in items) == [1, 2]
+    for page_id, title, number in items:
+        assert by_id[int(page_id)].number == int(number) and by_id[int(page_id)].document.title == title
