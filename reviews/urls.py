@@ -12,7 +12,7 @@ urlpatterns = [
     path("account/login/", views.LoginView.as_view(), name="login"),
     path("account/logout/", views.LogoutView.as_view(), name="logout"),
     path("staff/sources/<path:name>", staff_views.source_file, name="staff-source"),
-    path("staff/pages/<int:page_id>/rotation/", rotation_views.page_rotation, name="staff-page-rotation"),
+    path("staff/pages/<id:page_id>/rotation/", rotation_views.page_rotation, name="staff-page-rotation"),
     path("account/password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path("account/password-reset/sent/", views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
