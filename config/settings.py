@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 from lib import services
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "pagecache",
     "moderation",
     "search",
+    "consensus",
 ]
 
 MIDDLEWARE = [
@@ -269,6 +270,19 @@ CELERY_BEAT_SCHEDULE["imports-requeue-stalled"] = {
     "task": "reviews.tasks.requeue_stalled_imports",
     "schedule": 300.0,
 }
+# Consensus: reviewers' reliability and every confidence re-estimated from all reviews and the
+# gold answers (consensus.actions.reestimate; its run time is in docs/benchmarks.md). Between
+# runs each review refreshes its own page's confidence after commit.
+CONSENSUS_REESTIMATE_SECONDS = env_int("CONSENSUS_REESTIMATE_SECONDS", 15 * 60, minimum=10)
+CELERY_BEAT_SCHEDULE["consensus-reestimate"] = {
+    "task": "consensus.tasks.reestimate",
+    "schedule": float(CONSENSUS_REESTIMATE_SECONDS),
+}
+# Gold (known-answer) pages are mixed into a reviewer's picks at GOLD_RATE_NEW over their first
+# GOLD_NEWCOMER_REVIEWS reviews, then GOLD_RATE (the Gravity Spy taper, panoptes #1895).
+GOLD_RATE_NEW = env_float("GOLD_RATE_NEW", 0.2, minimum=0.0, maximum=1.0)
+GOLD_RATE = env_float("GOLD_RATE", 0.05, minimum=0.0, maximum=1.0)
+GOLD_NEWCOMER_REVIEWS = env_int("GOLD_NEWCOMER_REVIEWS", 20, minimum=0)
 
 # --- Sessions, auth --------------------------------------------------------------------------
 

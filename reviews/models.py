@@ -288,10 +288,15 @@ class PageTag(models.Model):
     count = models.PositiveIntegerField(default=0)
     first_tagged_at = models.DateTimeField()
     listed_at = models.DateTimeField(null=True, blank=True)
+    # Denormalised (registry entry ``page-tag-confidence``, written by ``consensus.actions``
+    # after commit): the posterior probability that the tag applies, reviewers weighted by
+    # reliability, rounded to 6 places (cursors compare it exactly). NULL until first computed.
+    confidence = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["page", "tag"], name="pagetag_unique")]
         indexes = [
+            models.Index(fields=["tag", "-confidence", "page"], name="pagetag_confidence_idx"),
             models.Index(fields=["tag", "-count", "page"], name="pagetag_most_tagged_idx"),
             models.Index(fields=["tag", "first_tagged_at", "page"], name="pagetag_in_order_idx"),
             models.Index(fields=["tag", "listed_at", "page"], name="pagetag_listed_idx"),

@@ -1,0 +1,13 @@
+"""Celery tasks of the consensus app: thin, ids in, an action called."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from consensus import actions
+
+
+@shared_task(name="consensus.tasks.reestimate", ignore_result=True)
+def reestimate() -> None:
+    """The full re-estimation of reliability and confidence (beat: ``CONSENSUS_REESTIMATE_SECONDS``)."""
+    actions.reestimate()
