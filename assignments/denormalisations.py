@@ -36,8 +36,9 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 from django.dispatch import receiver
 
 from assignments import scope, visibility
+from assignments import signals as assignment_signals
 from assignments.actions import sync_visibility
-from assignments.models import Assignment, PriorityPage
+from assignments.models import Assignment, PriorityPage, RetiredPage
 from assignments.picker.holds import end_reservations, settle_pages
 from assignments.picker.scripts import rank_score
 from denorm.changes import Changes, changed
@@ -108,11 +109,12 @@ def assignment_truth(assignment_id: int) -> dict | None:
         return None
     threshold = row[1]
     truth = _empty_truth()
+    retired = scope.retired_page_ids(assignment_id)  # done early (issue 25): scope's done rule
     for page_id, count in Page.objects.filter(scope.page_filter(assignment_id)).values_list(
         "id", "review_count"
     ):
         truth["needed"].add(page_id)
-        if count >= threshold:
+        if count >= threshold or page_id in retired:
             truth["done"].add(page_id)
         else:
             truth["todo"].add(page_id)
@@ -131,14 +133,15 @@ def all_assignment_truth() -> dict[int, dict]:
     truth = {pk: _empty_truth() for pk in Assignment.objects.filter(active=True).values_list("pk", flat=True)}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.id, p.id, a.threshold - p.review_count FROM ({scope.ASSIGNMENT_PAGES_SQL}) x"
+            f"SELECT a.id, p.id, a.threshold - p.review_count, {scope.retired_sql('a.id', 'p.id')}"
+            f" FROM ({scope.ASSIGNMENT_PAGES_SQL}) x"
             " JOIN assignments_assignment a ON a.id = x.assignment_id AND a.active"
             " JOIN reviews_page p ON p.id = x.page_id"
         )
-        for assignment_id, page_id, remaining in cursor.fetchall():
+        for assignment_id, page_id, remaining, retired in cursor.fetchall():
             sets = truth[assignment_id]
             sets["needed"].add(page_id)
-            if remaining <= 0:
+            if remaining <= 0 or retired:
                 sets["done"].add(page_id)
             else:
                 sets["todo"].add(page_id)
@@ -357,6 +360,7 @@ def refresh_assignment_sets(changes: Changes) -> None:
             assignment_id__in=list(thresholds), page_id__in=list(changes.pages)
         ).values_list("assignment_id", "page_id")
     )
+    retired = scope.retired_pairs(thresholds, changes.pages)  # done early (issue 25)
     ops: dict[tuple[str, str], set[int]] = defaultdict(set)  # (command, key) -> page ids
     settle: dict[int, dict[int, int]] = defaultdict(dict)  # assignment -> page -> remaining
     for page_id, before in changes.pages.items():
@@ -364,7 +368,7 @@ def refresh_assignment_sets(changes: Changes) -> None:
         inside = context.assignments if context is not None else set()
         for assignment_id in (before.assignments | inside) & thresholds.keys():
             needed = assignment_id in inside
-            done = needed and count >= thresholds[assignment_id]
+            done = needed and (count >= thresholds[assignment_id] or (assignment_id, page_id) in retired)
             for kind, member in (("needed", needed), ("done", done), ("todo", needed and not done)):
                 ops[("sadd" if member else "srem", KEY_OF[kind](assignment_id))].add(page_id)
             marked = needed and (assignment_id, page_id) in priority
@@ -468,7 +472,12 @@ def recount_assignments(assignment_ids) -> None:
                 continue
             counts = Page.objects.filter(scope.page_filter(assignment_id)).aggregate(
                 pages=Count("id"),
-                done=Count("id", filter=Q(review_count__gte=threshold)),
+                # The done rule (assignments.scope): at the threshold, or retired early.
+                done=Count(
+                    "id",
+                    filter=Q(review_count__gte=threshold)
+                    | Q(pk__in=RetiredPage.objects.filter(assignment_id=assignment_id).values("page_id")),
+                ),
                 reviews=Coalesce(Sum("review_count"), 0),
             )
             Assignment.objects.filter(pk=assignment_id).exclude(
@@ -515,7 +524,8 @@ def _count_drift(field: str) -> tuple[Drift, list[int]]:
     drift, ids = Drift(), []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold),"
+            f"SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold"
+            f" OR {scope.retired_sql('a.id', 'p.id')}),"
             " coalesce(sum(p.review_count), 0)"
             f" FROM assignments_assignment a LEFT JOIN ({scope.ASSIGNMENT_PAGES_SQL}) x ON x.assignment_id = a.id"
             " LEFT JOIN reviews_page p ON p.id = x.page_id GROUP BY a.id ORDER BY a.id"
@@ -691,6 +701,17 @@ def _on_review(
 
     # Sent with the other receivers' writes (one round trip, lib/redis_batch.py), before the
     # view picks the next page.
+    redis_batch.queue(fill, _sets_not_updated)
+
+
+@receiver(assignment_signals.pages_retired, dispatch_uid="denormalisation-assignment-retired")
+def _on_retired(sender, *, assignment_id, page_ids, **kwargs):
+    # Retired early (issue 25): done, as if the threshold had been reached (scope's done rule).
+    def fill(pipe) -> None:
+        pipe.sadd(keys.assignment_done(assignment_id), *page_ids)
+        pipe.srem(keys.assignment_todo(assignment_id), *page_ids)
+        pipe.zrem(keys.assignment_todo_rank(assignment_id), *page_ids)
+
     redis_batch.queue(fill, _sets_not_updated)
 
 

@@ -143,6 +143,42 @@ ASSIGNMENT_PAGES_SQL = """
       JOIN reviews_page p ON p.document_id = d.id AND p.withdrawn_at IS NULL"""
 
 
+# --- Done: at the threshold, or retired (issue 25) ---------------------------------------------
+#
+# A page of an assignment is done once ``review_count >= threshold``, or once the assignment
+# retired it early because the crowd is confident (``assignments.RetiredPage``, written by
+# ``assignments.actions.retire_pages``). Every reader of "still to do" (the to-do sets, the
+# pool's Postgres probes, the picker's check, the progress counters) uses these fragments.
+
+# Page ``p`` was retired by assignment %(aid)s (unique (assignment, page) index: one probe).
+RETIRED_SQL = """((SELECT 1 FROM assignments_retiredpage rp
+    WHERE rp.assignment_id = %(aid)s AND rp.page_id = p.id) IS NOT NULL)"""
+
+
+def retired_sql(assignment: str, page: str) -> str:
+    """The same for SQL expressions ``assignment`` and ``page`` (e.g. ``"a.id"``, ``"p.id"``)."""
+    return f"""((SELECT 1 FROM assignments_retiredpage rp
+    WHERE rp.assignment_id = {assignment} AND rp.page_id = {page}) IS NOT NULL)"""
+
+
+def retired_page_ids(assignment_id: int) -> set[int]:
+    return set(
+        apps.get_model("assignments", "RetiredPage")
+        .objects.filter(assignment_id=assignment_id)
+        .values_list("page_id", flat=True)
+    )
+
+
+def retired_pairs(assignment_ids=None, page_ids=None) -> set[tuple[int, int]]:
+    """(assignment id, page id) of retired pages, narrowed to these assignments and pages."""
+    qs = apps.get_model("assignments", "RetiredPage").objects.all()
+    if assignment_ids is not None:
+        qs = qs.filter(assignment_id__in=list(assignment_ids))
+    if page_ids is not None:
+        qs = qs.filter(page_id__in=list(page_ids))
+    return set(qs.values_list("assignment_id", "page_id"))
+
+
 # --- When a page's tag counts are public --------------------------------------------------------
 #
 # The rule a reader can check on the page itself: a page's tag counts are public once its

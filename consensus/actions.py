@@ -119,6 +119,10 @@ def reestimate() -> EstimationRun:
             },
         )
     refresh_all_confidence()
+    # New weights may make the crowd sure of pages it was not sure of.
+    pages = selectors.retiring_todo_pages()
+    for start in range(0, len(pages), selectors.CHUNK):
+        retire_confident_pages(pages[start : start + selectors.CHUNK])
     return EstimationRun.objects.create(
         started=started,
         seconds=time.perf_counter() - clock,
@@ -126,3 +130,35 @@ def reestimate() -> EstimationRun:
         reviewers=len(reviewers),
         tags=len(tag_ids),
     )
+
+
+# --- Retiring pages when the crowd is sure ----------------------------------------------------
+
+
+def confident(confidences: Iterable[float], *, target: float) -> bool:
+    """Every tag's confidence above ``target`` or below one minus it."""
+    return all(c >= target or c <= 1.0 - target for c in confidences)
+
+
+def retire_confident_pages(page_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Retire each of these pages from every assignment with ``retire_when_confident`` that
+    still counts it as to do, when it has at least ``min_reviews`` reviews and the crowd is
+    confident about every active tag. Returns assignment id -> pages retired.
+
+    Called after each review (its page) and after each re-estimation (every such page). The
+    fact is stored in the assignments layer (``assignments.actions.retire_pages``), which every
+    reader of "to do" follows."""
+    from assignments.actions import retire_pages
+
+    candidates = selectors.retiring_assignments_of_pages(page_ids)
+    if not candidates:
+        return {}
+    confidences = selectors.page_tag_confidences(candidates)
+    chosen: dict[int, list[int]] = {}
+    for page_id, (count, assignments) in candidates.items():
+        for a in assignments:
+            if count >= a.min_reviews and confident(
+                confidences[page_id].values(), target=a.confidence_target
+            ):
+                chosen.setdefault(a.id, []).append(page_id)
+    return {aid: retire_pages(assignment_id=aid, page_ids=pages) for aid, pages in chosen.items()}

@@ -95,3 +95,8 @@ def _on_review(sender, *, page_id, **kwargs):
     except Exception as exc:  # Postgres hiccup after commit: the periodic repair catches up
         log.warning("refreshing the confidence of page %s failed: %r", page_id, exc)
         mark_stale([NAME], repr(exc)[:200])
+    try:
+        # The page may now be sure enough to leave assignments that retire when confident.
+        actions.retire_confident_pages([page_id])
+    except Exception as exc:  # the next re-estimation's sweep retires it
+        log.warning("retiring page %s failed: %r", page_id, exc)

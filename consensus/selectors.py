@@ -100,3 +100,95 @@ def gold_answers() -> dict[int, frozenset[int]]:
             " GROUP BY g.page_id"
         )
         return {page_id: frozenset(tags) for page_id, tags in cursor.fetchall()}
+
+
+# --- Every tag of a page (retirement needs the tags nobody applied too) ------------------------
+
+
+def page_tag_confidences(page_ids: Iterable[int]) -> dict[int, dict[int, float]]:
+    """page id -> active tag id -> confidence, for every active tag (a tag nobody applied is a
+    row of "no" votes). Three queries whatever the number of pages: votes, weights, priors."""
+    page_ids = sorted({int(p) for p in page_ids})
+    with connection.cursor() as cursor:
+        cursor.execute('SELECT id FROM reviews_tag WHERE active ORDER BY "order", id')
+        tag_ids = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "SELECT r.page_id, r.reviewer_id, coalesce(array_agg(rt.tag_id) FILTER (WHERE rt.tag_id IS NOT NULL),"
+            " '{}') FROM reviews_review r LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id"
+            " WHERE r.page_id = ANY(%(pages)s) AND NOT r.quarantined GROUP BY r.id",
+            {"pages": page_ids},
+        )
+        votes = cursor.fetchall()
+        users = sorted({user for _, user, _ in votes})
+        cursor.execute(
+            "SELECT user_id, tag_id, weight FROM consensus_reliability WHERE user_id = ANY(%(users)s)",
+            {"users": users},
+        )
+        weights = {(u, t): w for u, t, w in cursor.fetchall()}
+        cursor.execute("SELECT tag_id, prevalence FROM consensus_tagprevalence")
+        prevalence = dict(cursor.fetchall())
+    by_page: dict[int, list[tuple[int, set[int]]]] = {p: [] for p in page_ids}
+    for page_id, user, tags in votes:
+        by_page[page_id].append((user, set(tags)))
+    return {
+        page_id: {
+            tag_id: model.posterior(
+                (
+                    (tag_id in tags, weights.get((user, tag_id), model.NEWCOMER.weight))
+                    for user, tags in answers
+                ),
+                prevalence=prevalence.get(tag_id, model.NEUTRAL_PREVALENCE),
+            )
+            for tag_id in tag_ids
+        }
+        for page_id, answers in by_page.items()
+    }
+
+
+@dataclass(frozen=True)
+class RetiringAssignment:
+    id: int
+    threshold: int
+    confidence_target: float
+    min_reviews: int
+
+
+def retiring_assignments_of_pages(page_ids: Iterable[int]) -> dict[int, tuple[int, list[RetiringAssignment]]]:
+    """page id -> (its counted review count, the active assignments containing it that retire
+    pages when confident and still count it as to do). One query."""
+    from assignments import scope
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT p.id, p.review_count, a.id, a.threshold, a.confidence_target, a.min_reviews
+                  FROM reviews_page p
+                  JOIN assignments_assignment a ON a.active AND a.retire_when_confident
+                   AND a.id IN ({scope.assignments_of_document_sql("p.document_id")})
+                 WHERE p.id = ANY(%(pages)s) AND p.withdrawn_at IS NULL
+                   AND p.review_count < a.threshold AND NOT {scope.retired_sql("a.id", "p.id")}""",
+            {"pages": sorted({int(p) for p in page_ids})},
+        )
+        out: dict[int, tuple[int, list[RetiringAssignment]]] = {}
+        for page_id, count, aid, threshold, target, min_reviews in cursor.fetchall():
+            out.setdefault(page_id, (count, []))[1].append(
+                RetiringAssignment(
+                    id=aid, threshold=threshold, confidence_target=target, min_reviews=min_reviews
+                )
+            )
+    return out
+
+
+def retiring_todo_pages() -> list[int]:
+    """Every page still to do in an assignment that retires when confident (the sweep after a
+    re-estimation)."""
+    from assignments import scope
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT DISTINCT p.id FROM ({scope.ASSIGNMENT_PAGES_SQL}) x
+                  JOIN assignments_assignment a ON a.id = x.assignment_id AND a.active AND a.retire_when_confident
+                  JOIN reviews_page p ON p.id = x.page_id
+                 WHERE p.review_count >= a.min_reviews AND p.review_count < a.threshold
+                   AND NOT {scope.retired_sql("a.id", "p.id")} ORDER BY p.id"""
+        )
+        return [row[0] for row in cursor.fetchall()]

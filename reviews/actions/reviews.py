@@ -231,7 +231,9 @@ def _record_review(
                 stamp_listed_at_statement(
                     page_id=page_id, document_id=document_id, review_count=review_count, at=created
                 ),
-                assignment_progress_statement(document_id=document_id, review_count=review_count),
+                assignment_progress_statement(
+                    document_id=document_id, review_count=review_count, page_id=page_id
+                ),
             ]
         else:
             statements.append(active_assignments_of_document_statement(document_id=document_id))
