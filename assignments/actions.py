@@ -202,6 +202,24 @@ def create_assignment(
 
 
 @transaction.atomic
+def set_retirement(
+    *, assignment_id: int, retire_when_confident: bool, confidence_target: float = 0.95, min_reviews: int = 2
+) -> Assignment:
+    """Turn retiring-when-confident on or off (issue 25). Pages already retired stay retired:
+    un-retiring in bulk is what Caesar users regretted most (caesar #378)."""
+    if not 0.5 <= confidence_target < 1:
+        raise ValueError("the confidence target is between 0.5 and 1")
+    if min_reviews < 1:
+        raise ValueError("at least one review before a page may retire")
+    return _save(
+        Assignment.objects.select_for_update().get(pk=assignment_id),
+        retire_when_confident=retire_when_confident,
+        confidence_target=confidence_target,
+        min_reviews=min_reviews,
+    )
+
+
+@transaction.atomic
 def prioritise_pages(*, assignment_id: int, page_ids: Iterable[int], by=None) -> int:
     """Mark pages of an assignment as priority (served first by the picker). Pages not in the
     assignment are ignored. Returns how many were newly marked."""

@@ -278,11 +278,22 @@ CELERY_BEAT_SCHEDULE["consensus-reestimate"] = {
     "task": "consensus.tasks.reestimate",
     "schedule": float(CONSENSUS_REESTIMATE_SECONDS),
 }
+# ... and the pages reviewed since the last run get their confidence re-derived (and retire when
+# the crowd is sure) every few seconds: the review's own request asks Postgres nothing for it.
+CONSENSUS_REFRESH_SECONDS = env_int("CONSENSUS_REFRESH_SECONDS", 5, minimum=1)
+CELERY_BEAT_SCHEDULE["consensus-refresh-reviewed-pages"] = {
+    "task": "consensus.tasks.refresh_reviewed_pages",
+    "schedule": float(CONSENSUS_REFRESH_SECONDS),
+}
 # Gold (known-answer) pages are mixed into a reviewer's picks at GOLD_RATE_NEW over their first
 # GOLD_NEWCOMER_REVIEWS reviews, then GOLD_RATE (the Gravity Spy taper, panoptes #1895).
 GOLD_RATE_NEW = env_float("GOLD_RATE_NEW", 0.2, minimum=0.0, maximum=1.0)
 GOLD_RATE = env_float("GOLD_RATE", 0.05, minimum=0.0, maximum=1.0)
 GOLD_NEWCOMER_REVIEWS = env_int("GOLD_NEWCOMER_REVIEWS", 20, minimum=0)
+# How the picker (a lower layer) asks the consensus app for a gold page: a dotted path, "" for none.
+# Off in tests by default: tests that count the picker's queries must not depend on a random
+# draw; the gold tests turn it on (tests/consensus/test_gold.py).
+PICKER_GOLD_HOOK = "" if TESTING else "consensus.gold.pick_gold_page"
 
 # --- Sessions, auth --------------------------------------------------------------------------
 

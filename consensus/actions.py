@@ -15,8 +15,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from consensus import model, selectors
-from consensus.models import EstimationRun
-from reviews.models import Tag
+from consensus.models import EstimationRun, GoldAnswer
+from denorm.changes import changed
+from reviews.models import Page, Tag
 
 _SET_CONFIDENCE_SQL = (
     "UPDATE reviews_pagetag pt SET confidence = v.c"
@@ -162,3 +163,89 @@ def retire_confident_pages(page_ids: Iterable[int]) -> dict[int, list[int]]:
             ):
                 chosen.setdefault(a.id, []).append(page_id)
     return {aid: retire_pages(assignment_id=aid, page_ids=pages) for aid, pages in chosen.items()}
+
+
+# --- Gold answers -----------------------------------------------------------------------------
+
+
+class GoldError(ValueError):
+    """Bad input for a gold answer: the message is safe to show to an editor."""
+
+
+@transaction.atomic
+def set_gold_answer(*, page_id: int, tag_ids: Iterable[int], by=None, note: str = "") -> GoldAnswer:
+    """Mark a page as known-answer with the tags editors say are correct (none: "nothing of
+    note"), recording who; replaces an earlier answer for the page.
+
+    From the commit on, the page counts for nothing anywhere (its reviews, earlier ones too, are
+    flagged like a quarantined reviewer's: ``Page.known_answer`` and ``Review.quarantined``) and
+    it leaves every assignment's scope; the picker mixes it in at the gold rate
+    (``consensus.gold``). The page row is locked first, as ``submit_review`` locks it."""
+    tag_ids = sorted({int(t) for t in tag_ids})
+    page = Page.objects.select_for_update().filter(pk=page_id).first()
+    if page is None:
+        raise GoldError("That page does not exist.")
+    if Tag.objects.filter(pk__in=tag_ids).count() != len(tag_ids):
+        raise GoldError("Unknown tag.")
+    gold, _ = GoldAnswer.objects.get_or_create(page_id=page_id, defaults={"created_by": by, "note": note})
+    if gold.created_by_id != (by.pk if by else None) or gold.note != note:
+        gold.created_by, gold.note = by, note
+        gold.save(update_fields=["created_by", "note"])
+    gold.tags.set(tag_ids)
+    if not page.known_answer:
+        _mark_known_answer([page_id], True)
+    return gold
+
+
+@transaction.atomic
+def remove_gold_answer(*, page_id: int) -> bool:
+    """The page is an ordinary page again: its reviews count, it is back in its assignments."""
+    page = Page.objects.select_for_update().filter(pk=page_id).first()
+    if page is None:
+        return False
+    deleted, _ = GoldAnswer.objects.filter(page_id=page_id).delete()
+    if page.known_answer:
+        _mark_known_answer([page_id], False)
+    return bool(deleted)
+
+
+def _mark_known_answer(page_ids: list[int], known: bool) -> None:
+    """Write ``Page.known_answer`` (registry entry ``page-known-answer``) and what follows from it
+    in this transaction: the reviews' counts-for-nothing flag; every copy of the pages (counts,
+    tags, the assignments' sets and progress) is re-derived after commit."""
+    from reviews.denormalisations import copy_quarantine, page_states
+
+    before = {p: ctx for p, (ctx, _) in page_states(page_ids).items()}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE reviews_page SET known_answer = %(known)s WHERE id = ANY(%(pages)s)",
+            {"known": known, "pages": page_ids},
+        )
+    copy_quarantine(None, page_ids=page_ids)
+    changed(pages=before)
+
+
+# --- After reviews ---------------------------------------------------------------------------
+
+REFRESH_BATCH = 1000
+
+
+def refresh_reviewed_pages(*, batch: int = REFRESH_BATCH) -> int:
+    """Drain the queue of reviewed pages (``lib.keys.consensus_reviewed_pages``): re-derive their
+    confidence and retire those the crowd is now sure of. Returns how many pages were taken.
+
+    SPOP takes each page once however many processes drain at once; a page popped by a run that
+    then fails is repaired by the periodic check (confidence) and the next re-estimation's
+    sweep (retirement)."""
+    from lib import keys
+    from lib.redis_client import get_redis
+
+    taken = 0
+    client = get_redis()
+    while True:
+        pages = sorted(int(p) for p in client.spop(keys.consensus_reviewed_pages(), batch) or [])
+        if not pages:
+            return taken
+        taken += len(pages)
+        refresh_confidence(pages)
+        retire_confident_pages(pages)

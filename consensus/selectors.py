@@ -18,7 +18,7 @@ CHUNK = 5000
 # page has no counted review comes once with applied NULL (no vote: the prior alone).
 # Parameter: %(pages)s (an array of page ids).
 _VOTES_SQL = """
-    SELECT pt.id, pt.confidence, tp.prevalence, rel.weight,
+    SELECT pt.id, pt.page_id, pt.confidence, tp.prevalence, rel.weight,
            CASE WHEN r.id IS NULL THEN NULL ELSE rt.review_id IS NOT NULL END
       FROM reviews_pagetag pt
       LEFT JOIN reviews_review r ON r.page_id = pt.page_id AND NOT r.quarantined
@@ -36,6 +36,7 @@ def rounded(confidence: float) -> float:
 @dataclass(frozen=True)
 class Confidence:
     row_id: int  # reviews_pagetag.id
+    page_id: int
     stored: float | None
     want: float
 
@@ -49,16 +50,18 @@ def pagetag_confidences(page_ids: Iterable[int]) -> list[Confidence]:
             cursor.execute(_VOTES_SQL, {"pages": page_ids[start : start + CHUNK]})
             rows = cursor.fetchall()
         stored: dict[int, float | None] = {}
+        page_of: dict[int, int] = {}
         prevalence: dict[int, float] = {}
         votes: dict[int, list[tuple[bool, float]]] = defaultdict(list)
-        for row_id, current, prev, weight, applied in rows:
+        for row_id, page_id, current, prev, weight, applied in rows:
             stored[row_id] = current
+            page_of[row_id] = page_id
             prevalence[row_id] = model.NEUTRAL_PREVALENCE if prev is None else prev
             if applied is not None:
                 votes[row_id].append((applied, model.NEWCOMER.weight if weight is None else weight))
         for row_id in sorted(stored):
             want = rounded(model.posterior(votes[row_id], prevalence=prevalence[row_id]))
-            out.append(Confidence(row_id=row_id, stored=stored[row_id], want=want))
+            out.append(Confidence(row_id=row_id, page_id=page_of[row_id], stored=stored[row_id], want=want))
     return out
 
 
@@ -79,13 +82,16 @@ class TrainingVote:
 
 
 def training_votes() -> Iterator[TrainingVote]:
-    """Every counted review with its tags (quarantined reviews teach the model nothing: their
-    reviewer is already out), streamed in page order."""
+    """Every review the model learns from, with its tags, streamed in page order: the counted
+    ones, and those of known-answer pages (which count for nothing else) by reviewers not
+    quarantined. A quarantined reviewer's reviews teach the model nothing: they are out."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT r.page_id, r.reviewer_id, coalesce(array_agg(rt.tag_id) FILTER (WHERE rt.tag_id IS NOT NULL),"
             " '{}') FROM reviews_review r LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id"
-            " WHERE NOT r.quarantined GROUP BY r.id ORDER BY r.page_id, r.id"
+            " JOIN reviews_page p ON p.id = r.page_id LEFT JOIN reviews_reviewer rv ON rv.user_id = r.reviewer_id"
+            " WHERE NOT r.quarantined OR (p.known_answer AND rv.quarantined_at IS NULL)"
+            " GROUP BY r.id ORDER BY r.page_id, r.id"
         )
         for page_id, user_id, tag_ids in cursor:
             yield TrainingVote(page_id=page_id, user_id=user_id, tag_ids=frozenset(tag_ids))

@@ -115,6 +115,10 @@ class Page(models.Model):
     # Denormalised (registry entry ``document-page-public``): its document is public and it is
     # not withdrawn. What every public surface filters on, through assignments.visibility.
     public = models.BooleanField(default=False, db_default=False)
+    # Denormalised (registry entry ``page-known-answer``, written by ``consensus.actions``): editors
+    # gave the page a gold answer. Reviews of it count for nothing (stored ``quarantined``, see
+    # Review) and it is in no assignment's scope: the picker mixes it in at the gold rate only.
+    known_answer = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["document_id", "number"]
@@ -236,9 +240,11 @@ class Review(models.Model):
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="reviews")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
-    # Quarantine: a review by a quarantined reviewer is recorded but counts for nothing
-    # (thresholds, tag counts, leaderboards, listings). Copied from the reviewer's state by
-    # moderation.actions; Postgres keeps it so that releasing is a flag flip, nothing deleted.
+    # Counts for nothing (thresholds, tag counts, leaderboards, listings, discovery credit): the
+    # reviewer is quarantined, or the page is a known-answer (gold) page (``Page.known_answer``:
+    # gold reviews only train reviewers' reliability, ``consensus``). Copied from the reviewer's
+    # and the page's state (registry entry ``review-quarantined``); Postgres keeps it so that
+    # releasing is a flag flip, nothing deleted.
     quarantined = models.BooleanField(default=False, db_default=False)
 
     class Meta:

@@ -50,7 +50,7 @@ def _probe_sql(threshold: int, counts: tuple[int, ...] | None = None) -> str:
 
     def side(cond: str) -> str:
         return "\nUNION ALL\n".join(
-            f"(SELECT p.id FROM (SELECT id, document_id, withdrawn_at FROM reviews_page "
+            f"(SELECT p.id FROM (SELECT id, document_id, withdrawn_at, known_answer FROM reviews_page "
             f"WHERE {count} AND {cond} ORDER BY id LIMIT %(cap)s) p "
             f"WHERE {MEMBER_SQL} AND NOT {SEEN_SQL} AND NOT {RETIRED_SQL} LIMIT %(k)s)"
             for count in counts
@@ -92,7 +92,7 @@ def postgres_probe(
 # or from the to-do index, whichever the planner finds cheaper. No order: no sort.
 _DEFINITIVE_SQL = f"""
 SELECT p.id FROM reviews_page p
-WHERE p.review_count < %(threshold)s AND p.withdrawn_at IS NULL
+WHERE p.review_count < %(threshold)s AND p.withdrawn_at IS NULL AND NOT p.known_answer
   AND p.document_id IN (
     {scope.DOCUMENTS_OF_ASSIGNMENT_SQL})
   AND NOT {SEEN_SQL} AND NOT {RETIRED_SQL}

@@ -12,9 +12,9 @@ from consensus import actions, model
 from consensus.models import Reliability, TagPrevalence
 from denorm import operations, registry
 from moderation.actions.quarantine import quarantine_reviewer
-from reviews.actions import submit_review
 from reviews.models import PageTag
 from tests import factories
+from tests.consensus._support import review
 from tests.denorm_support import drift
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,9 +34,9 @@ def confidence(page, slug: str) -> float | None:
 def test_each_review_sets_its_pages_confidence_after_commit(page, reviewer, reviewer2):
     """Two newcomers (weight log 1.5 each, no estimate yet: even prior odds): one receipt vote
     makes 1.5:1 = 0.6; a second reviewer without it brings it back to 0.5."""
-    submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"])
+    review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"])
     assert confidence(page, "receipt") == pytest.approx(0.6)
-    submit_review(reviewer=reviewer2, page_id=page.pk, tag_slugs=["claim-form"])
+    review(reviewer=reviewer2, page_id=page.pk, tag_slugs=["claim-form"])
     assert confidence(page, "receipt") == pytest.approx(0.5)
     assert confidence(page, "claim-form") == pytest.approx(0.5)
     assert drift(["page-tag-confidence"]) == {}
@@ -53,21 +53,21 @@ def test_reliability_and_prevalence_weigh_the_votes(page, reviewer, reviewer2, t
         updated="2026-12-06T00:00Z",
     )
     TagPrevalence.objects.create(tag=tags["receipt"], prevalence=0.2, updated="2026-12-06T00:00Z")
-    submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"])
-    submit_review(reviewer=reviewer2, page_id=page.pk, tag_slugs=[])
+    review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"])
+    review(reviewer=reviewer2, page_id=page.pk, tag_slugs=[])
     assert confidence(page, "receipt") == pytest.approx(0.6)
 
 
 def test_a_quarantine_takes_the_reviewers_votes_out(page, reviewer, reviewer2, editor):
-    submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"])
-    submit_review(reviewer=reviewer2, page_id=page.pk, tag_slugs=[])
+    review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt"])
+    review(reviewer=reviewer2, page_id=page.pk, tag_slugs=[])
     quarantine_reviewer(reviewer2, by=editor, reason="spam burst")
     assert confidence(page, "receipt") == pytest.approx(0.6)
     assert drift(["page-tag-confidence"]) == {}
 
 
 def test_a_confidence_broken_by_hand_is_found_and_repaired(page, reviewer):
-    submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt", "claim-form"])
+    review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt", "claim-form"])
     row = PageTag.objects.get(page=page, tag__slug="receipt")
     with connection.cursor() as cursor:  # a hand-made SQL "fix", as an operator might
         cursor.execute("UPDATE reviews_pagetag SET confidence = 0.01 WHERE id = %s", [row.pk])
@@ -93,8 +93,8 @@ def test_the_reestimation_learns_from_agreement_and_updates_every_row(tags):
     for i, page in enumerate(pages):
         has = i % 2 == 0
         for user in users[:5]:
-            submit_review(reviewer=user, page_id=page.pk, tag_slugs=["receipt"] if has else [])
-        submit_review(reviewer=users[5], page_id=page.pk, tag_slugs=[] if has else ["receipt"])
+            review(reviewer=user, page_id=page.pk, tag_slugs=["receipt"] if has else [])
+        review(reviewer=users[5], page_id=page.pk, tag_slugs=[] if has else ["receipt"])
     run = actions.reestimate()
     assert (run.reviews, run.reviewers) == (60, 6)
     dissenter = Reliability.objects.get(user=users[5], tag=tags["receipt"])

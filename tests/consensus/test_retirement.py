@@ -13,10 +13,10 @@ from consensus import actions, model
 from consensus.models import Reliability
 from lib import keys
 from lib.redis_client import get_redis
-from reviews.actions import submit_review
 from reviews.models import Tag
 from tests import factories
 from tests.assignments._picker_support import PICKER_FAMILIES, build_sets
+from tests.consensus._support import review
 from tests.denorm_support import drift, imported
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,9 +51,9 @@ def test_two_agreeing_experts_retire_a_page_everywhere(experts, settings):
     assignment, ids = _assignment()
     build_sets()
     assert picker.refill_pool(assignment_id=assignment.pk) == 4
-    submit_review(reviewer=experts[0], page_id=ids[0], tag_slugs=["receipt"])
+    review(reviewer=experts[0], page_id=ids[0], tag_slugs=["receipt"])
     assert not RetiredPage.objects.exists()  # one review: below min_reviews (2)
-    submit_review(reviewer=experts[1], page_id=ids[0], tag_slugs=["receipt"])
+    review(reviewer=experts[1], page_id=ids[0], tag_slugs=["receipt"])
     assert list(RetiredPage.objects.values_list("assignment_id", "page_id", "review_count")) == [
         (assignment.pk, ids[0], 2)
     ]
@@ -70,7 +70,7 @@ def test_two_agreeing_experts_retire_a_page_everywhere(experts, settings):
         assert postgres_source.pick_from_postgres(assignment, newcomer.pk).page_id != ids[0]
     assert ids[0] not in postgres_source.postgres_definitive(assignment, newcomer.pk, limit=100)
     # A late review (the threshold is the ceiling, a reviewer may still submit) crosses nothing.
-    submit_review(reviewer=newcomer, page_id=ids[0], tag_slugs=["receipt"])
+    review(reviewer=newcomer, page_id=ids[0], tag_slugs=["receipt"])
     assert Assignment.objects.get(pk=assignment.pk).completed_count == 1
     assert drift() == {}
 
@@ -78,7 +78,7 @@ def test_two_agreeing_experts_retire_a_page_everywhere(experts, settings):
 def test_a_rebuild_from_postgres_keeps_retired_pages_done(experts):
     assignment, ids = _assignment()
     for user in experts:
-        submit_review(reviewer=user, page_id=ids[1], tag_slugs=[])
+        review(reviewer=user, page_id=ids[1], tag_slugs=[])
     get_redis().flushdb()
     build_sets()  # the picker's families, from Postgres
     assert todo(assignment) == {ids[0], ids[2], ids[3]}
@@ -87,11 +87,11 @@ def test_a_rebuild_from_postgres_keeps_retired_pages_done(experts):
 
 def test_disagreement_or_the_option_off_keeps_the_page_to_do(experts):
     assignment, ids = _assignment()
-    submit_review(reviewer=experts[0], page_id=ids[0], tag_slugs=["receipt"])
-    submit_review(reviewer=experts[1], page_id=ids[0], tag_slugs=[])
+    review(reviewer=experts[0], page_id=ids[0], tag_slugs=["receipt"])
+    review(reviewer=experts[1], page_id=ids[0], tag_slugs=[])
     off, off_ids = _assignment(retire=False)
     for user in experts:
-        submit_review(reviewer=user, page_id=off_ids[0], tag_slugs=[])
+        review(reviewer=user, page_id=off_ids[0], tag_slugs=[])
     assert not RetiredPage.objects.exists()
     assert drift() == {}
 
@@ -100,7 +100,7 @@ def test_newcomers_alone_are_not_enough(tags):
     """Two newcomers (0.6 each) agreeing: odds 2.25, confidence 0.69: still to do."""
     assignment, ids = _assignment()
     for i in range(2):
-        submit_review(reviewer=factories.make_user(f"new-{i}"), page_id=ids[0], tag_slugs=[])
+        review(reviewer=factories.make_user(f"new-{i}"), page_id=ids[0], tag_slugs=[])
     assert not RetiredPage.objects.exists()
 
 
@@ -110,7 +110,7 @@ def test_the_reestimation_sweep_retires_pages_it_became_sure_of(experts, tags):
     assignment, ids = _assignment()
     newcomers = [factories.make_user(f"nc-{i}") for i in range(2)]
     for user in newcomers:
-        submit_review(reviewer=user, page_id=ids[2], tag_slugs=[])
+        review(reviewer=user, page_id=ids[2], tag_slugs=[])
     assert not RetiredPage.objects.exists()
     for user in newcomers:
         for tag in Tag.objects.all():

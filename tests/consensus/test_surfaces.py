@@ -13,9 +13,9 @@ import pytest
 
 from consensus import model
 from consensus.models import Reliability
-from reviews.actions import submit_review
 from reviews.models import PageTag
 from tests import factories
+from tests.consensus._support import review
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,11 +35,11 @@ def crowd(tags, settings):
         user=expert, tag=tags["receipt"], accuracy=0.9, weight=model.weight(0.9), updated="2026-12-06T00:00Z"
     )
     pages = list(doc.pages.order_by("number"))
-    submit_review(reviewer=expert, page_id=pages[0].pk, tag_slugs=["receipt"])  # 0.9
-    submit_review(reviewer=newcomer, page_id=pages[1].pk, tag_slugs=["receipt"])  # 0.6
-    submit_review(reviewer=other, page_id=pages[2].pk, tag_slugs=["receipt"])  # 0.6
-    submit_review(reviewer=newcomer, page_id=pages[3].pk, tag_slugs=["receipt"])
-    submit_review(reviewer=expert, page_id=pages[3].pk, tag_slugs=[])  # 1.5 / 9: 1/7
+    review(reviewer=expert, page_id=pages[0].pk, tag_slugs=["receipt"])  # 0.9
+    review(reviewer=newcomer, page_id=pages[1].pk, tag_slugs=["receipt"])  # 0.6
+    review(reviewer=other, page_id=pages[2].pk, tag_slugs=["receipt"])  # 0.6
+    review(reviewer=newcomer, page_id=pages[3].pk, tag_slugs=["receipt"])
+    review(reviewer=expert, page_id=pages[3].pk, tag_slugs=[])  # 1.5 / 9: 1/7
     return pages
 
 
