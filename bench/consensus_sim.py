@@ -14,7 +14,8 @@ sloppy (0.65), 10% spammers (each tag applied at random, probability 0.5). Each 
 picked at random to do their next review until the picker has nothing left for anyone. Gold
 pages (a document of ``GOLD_PAGES`` known-answer pages outside the assignment) are mixed in at
 the tapering rate in both runs, and their reviews are counted in "reviews spent". The model is
-re-fitted every ``REESTIMATE_EVERY`` reviews, as the beat schedule would.
+re-fitted every ``REESTIMATE_EVERY`` reviews, as the beat schedule would, and the reviewed pages'
+confidence re-derived after each review (``consensus.tasks.refresh_reviewed_pages``).
 
 Reported per run: reviews spent, the accuracy of the published tags over every (page, tag) of
 the release (majority of the page's reviewers, ties "no"; and confidence >= 0.5), and the ROC
@@ -224,7 +225,12 @@ def _seed(rng: random.Random) -> dict:
     for page in gold_pages:
         consensus_actions.set_gold_answer(page_id=page, tag_ids=[tags[s].pk for s in truth[page]])
     assignment = assignment_actions.create_assignment(
-        title="Simulated release", slug="simulated", threshold=THRESHOLD, documents=range(1, documents)
+        # The gold document too: its pages are out of the assignment's scope (known answers), but
+        # a review of them is filed under the assignment the reviewer is working on.
+        title="Simulated release",
+        slug="simulated",
+        threshold=THRESHOLD,
+        documents=range(1, documents + 1),
     )
     users = get_user_model()
     crowd = []
@@ -255,13 +261,13 @@ def simulate(name: str, *, retire: bool) -> Run:
     from assignments.models import Assignment, RetiredPage
     from assignments.picker import pick_next_page
     from consensus import actions as consensus_actions
-    from consensus import gold as gold_picks
     from consensus import selectors as consensus_selectors
     from consensus.models import Reliability
     from reviews.actions import submit_review
     from reviews.models import Page, PageTag
 
     rng = random.Random(SEED)
+    random.seed(SEED)  # the picker's own draws and the gold mixing's
     world = _seed(rng)
     assignment, truth, crowd = world["assignment"], world["truth"], world["crowd"]
     if retire:
@@ -278,17 +284,15 @@ def simulate(name: str, *, retire: bool) -> Run:
     while active:
         who = rng.choice(active)
         user, kind = crowd[who]
-        gold_page = gold_picks.pick_gold_page(user_id=user.pk, rng=rng)
-        if gold_page is not None:
+        # The picker mixes gold pages in itself (settings.PICKER_GOLD_HOOK, seeded through
+        # Python's random module above).
+        picked = pick_next_page(assignment=assignment, reviewer=user)
+        if picked.source == "gold":
             submit_review(
-                reviewer=user,
-                page_id=gold_page,
-                tag_slugs=_answer(kind, truth[gold_page], rng),
-                only_open_pages=False,
+                reviewer=user, page_id=picked.page_id, tag_slugs=_answer(kind, truth[picked.page_id], rng)
             )
             run.gold_reviews += 1
             continue
-        picked = pick_next_page(assignment=assignment, reviewer=user)
         if picked.page_id is None:
             if picked.source == "busy" and busy < 1000:
                 busy += 1
@@ -298,6 +302,10 @@ def simulate(name: str, *, retire: bool) -> Run:
         submit_review(
             reviewer=user, page_id=picked.page_id, tag_slugs=_answer(kind, truth[picked.page_id], rng)
         )
+        # The beat task that re-derives reviewed pages (every 5 s on the site), run after each
+        # review here: the best case for retiring (on the site a few more reviews may go to a
+        # page in the seconds before it retires).
+        consensus_actions.refresh_reviewed_pages()
         run.reviews += 1
         if (run.reviews + run.gold_reviews) % REESTIMATE_EVERY == 0:
             consensus_actions.reestimate()

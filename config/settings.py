@@ -294,6 +294,8 @@ GOLD_NEWCOMER_REVIEWS = env_int("GOLD_NEWCOMER_REVIEWS", 20, minimum=0)
 # Off in tests by default: tests that count the picker's queries must not depend on a random
 # draw; the gold tests turn it on (tests/consensus/test_gold.py).
 PICKER_GOLD_HOOK = "" if TESTING else "consensus.gold.pick_gold_page"
+# The profile's part from the consensus app: a reviewer's own agreement with the editors.
+PROFILE_CONTEXT_HOOKS = ["consensus.selectors.profile_context"]
 
 # --- Sessions, auth --------------------------------------------------------------------------
 

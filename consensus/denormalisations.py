@@ -128,7 +128,9 @@ def _on_review(sender, *, page_id, **kwargs):
 
 
 def _not_queued(exc: Exception) -> None:
-    warn_throttled(log, "consensus-queue", "reviewed page not queued for its confidence: %r", exc)
+    warn_throttled(
+        log, "consensus-queue", "confidence refresh not queued, Redis unavailable (flagged stale): %r", exc
+    )
     mark_stale([NAME], repr(exc)[:200])
 
 

@@ -18,12 +18,18 @@ import random
 from django.conf import settings
 from django.db import connection
 
+from assignments import scope
+
 # The reviewer's reviews (counted only as far as the taper needs: index
-# review_reviewer_created_idx) and a gold page they have not reviewed or skipped, at random.
-_GOLD_SQL = """
+# review_reviewer_created_idx) and a gold page they have not reviewed or skipped, at random,
+# among those they may review: public (not embargoed, not withdrawn) and open (its document in
+# an active assignment, as ``submit_review`` requires).
+_GOLD_SQL = f"""
     SELECT (SELECT count(*) FROM (SELECT 1 FROM reviews_review WHERE reviewer_id = %(uid)s LIMIT %(cap)s) r),
            (SELECT g.page_id FROM consensus_goldanswer g JOIN reviews_page p ON p.id = g.page_id
-             WHERE p.withdrawn_at IS NULL
+             WHERE p.withdrawn_at IS NULL AND p.public
+               AND EXISTS (SELECT 1 FROM assignments_assignment a WHERE a.active
+                           AND a.id IN ({scope.assignments_of_document_sql("p.document_id")}))
                AND NOT EXISTS (SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %(uid)s AND r.page_id = g.page_id)
                AND NOT EXISTS (SELECT 1 FROM reviews_skip s WHERE s.reviewer_id = %(uid)s AND s.page_id = g.page_id)
              ORDER BY random() LIMIT 1)"""

@@ -198,3 +198,99 @@ def retiring_todo_pages() -> list[int]:
                    AND NOT {scope.retired_sql("a.id", "p.id")} ORDER BY p.id"""
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+# --- What reviewers and staff see of reliability ------------------------------------------------
+
+# Per reviewer: their reviews of gold pages, and how many gave exactly the editors' tag set.
+_GOLD_AGREEMENT_SQL = """
+    SELECT r.reviewer_id, count(*),
+           count(*) FILTER (WHERE
+             coalesce((SELECT array_agg(rt.tag_id ORDER BY rt.tag_id) FROM reviews_review_tags rt
+                        WHERE rt.review_id = r.id), '{{}}')
+             = coalesce((SELECT array_agg(gt.tag_id ORDER BY gt.tag_id) FROM consensus_goldanswer_tags gt
+                          WHERE gt.goldanswer_id = g.id), '{{}}'))
+      FROM reviews_review r JOIN consensus_goldanswer g ON g.page_id = r.page_id
+     WHERE {users} GROUP BY r.reviewer_id"""
+
+
+@dataclass(frozen=True)
+class GoldAgreement:
+    agreed: int
+    total: int
+
+
+def gold_agreement(user_ids: Iterable[int] | None) -> dict[int, GoldAgreement]:
+    """user id -> on how many known-answer pages they gave exactly the editors' tags, of how many
+    (every reviewer of a gold page when ``user_ids`` is None)."""
+    users = None if user_ids is None else sorted({int(u) for u in user_ids})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _GOLD_AGREEMENT_SQL.format(users="true" if users is None else "r.reviewer_id = ANY(%(users)s)"),
+            {"users": users},
+        )
+        return {u: GoldAgreement(agreed=a, total=t) for u, t, a in cursor.fetchall()}
+
+
+@dataclass(frozen=True)
+class LowReliability:
+    user_id: int
+    username: str
+    accuracy: float
+    weight: float
+    votes: int
+    gold: GoldAgreement | None
+
+    @property
+    def user_ids(self) -> list[int]:
+        return [self.user_id]
+
+    @property
+    def reason(self) -> str:
+        text = f"estimated accuracy {self.accuracy:.0%} over {self.votes} tag decisions (weight {self.weight:.2f})"
+        if self.gold is not None:
+            text += f"; agreed with the editors on {self.gold.agreed} of {self.gold.total} known pages"
+        return text
+
+
+LOW_WEIGHT = 0.25  # below this a reviewer's vote moves a page's odds by less than 30%
+LOW_MIN_VOTES = 20
+# Or: at least this many known pages, and the editors' exact tag set on fewer than half. (A mean
+# weight over tags is flattered by tags a spammer never clicks and that rarely apply.)
+LOW_MIN_GOLD = 5
+LOW_GOLD_SHARE = 0.5
+
+
+def low_reliability(*, limit: int = 50) -> list[LowReliability]:
+    """Reviewers the model barely trusts, least trusted first, not quarantined, not staff: a mean
+    weight over tags below ``LOW_WEIGHT`` from at least ``LOW_MIN_VOTES`` tag decisions, or the
+    editors' answer on fewer than ``LOW_GOLD_SHARE`` of at least ``LOW_MIN_GOLD`` known pages."""
+    gold = {u: g for u, g in gold_agreement(None).items() if g.total >= LOW_MIN_GOLD}
+    poor_gold = [u for u, g in gold.items() if g.agreed < LOW_GOLD_SHARE * g.total]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT rel.user_id, u.username, avg(rel.accuracy), avg(rel.weight),
+                      sum(rel.votes + rel.gold_total)
+                 FROM consensus_reliability rel JOIN auth_user u ON u.id = rel.user_id
+                 LEFT JOIN reviews_reviewer rv ON rv.user_id = rel.user_id
+                WHERE rv.quarantined_at IS NULL AND NOT u.is_staff
+                GROUP BY rel.user_id, u.username
+               HAVING (avg(rel.weight) < %(low)s AND sum(rel.votes + rel.gold_total) >= %(min)s)
+                   OR rel.user_id = ANY(%(poor)s)
+                ORDER BY avg(rel.weight), rel.user_id LIMIT %(limit)s""",
+            {"low": LOW_WEIGHT, "min": LOW_MIN_VOTES, "poor": poor_gold, "limit": limit},
+        )
+        rows = cursor.fetchall()
+    return [
+        LowReliability(user_id=u, username=name, accuracy=acc, weight=w, votes=int(n), gold=gold.get(u))
+        for u, name, acc, w, n in rows
+    ]
+
+
+def profile_context(request, user, context: dict) -> dict:
+    """``PROFILE_CONTEXT_HOOKS``: a reviewer's own agreement with the editors on known pages, for
+    their profile (shown to them only: it is their own feedback, not a public score)."""
+    viewer = getattr(request, "user", None)
+    if viewer is None or not viewer.is_authenticated or viewer.pk != user.pk:
+        return {}
+    return {"gold_agreement": gold_agreement([user.pk]).get(user.pk)}

@@ -109,3 +109,32 @@ def test_the_reestimation_learns_from_agreement_and_updates_every_row(tags):
     assert drift(["page-tag-confidence"]) == {}
     assert registry.get("page-tag-confidence").order > registry.get("page-tags").order
     assert math.isclose(TagPrevalence.objects.get(tag=tags["receipt"]).prevalence, 0.5, abs_tol=0.1)
+
+
+def test_the_triage_inbox_ranks_by_confidence(tags):
+    """One expert (0.95) highlighting page A outranks three of four newcomers highlighting
+    page B (confidence 0.95 against 0.69), though B's Wilson bound is higher (0.30 against 0.21)."""
+    from contributors.selectors import triage_inbox
+
+    doc = factories.make_document(pages=2)
+    factories.make_assignment(documents=[doc], threshold=1)
+    a, b = doc.pages.order_by("number")
+    expert = factories.make_user("triage-expert")
+    Reliability.objects.create(
+        user=expert,
+        tag=tags["investigate-this"],
+        accuracy=0.95,
+        weight=model.weight(0.95),
+        updated="2026-12-06T00:00Z",
+    )
+    review(reviewer=expert, page_id=a.pk, tag_slugs=["investigate-this"])
+    for i in range(4):
+        review(
+            reviewer=factories.make_user(f"triage-{i}"),
+            page_id=b.pk,
+            tag_slugs=["investigate-this"] if i else [],
+        )
+    inbox = triage_inbox()
+    assert [item.page.pk for item in inbox] == [a.pk, b.pk]
+    assert inbox[0].score < inbox[1].score
+    assert inbox[0].confidence == pytest.approx(0.95) and inbox[1].confidence == pytest.approx(2.25 / 3.25)
