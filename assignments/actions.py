@@ -9,19 +9,23 @@ caller's transaction and checked by the registry.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import connection, transaction
 
-from assignments import scope, visibility
+from assignments import pool, scope, visibility
 from assignments.models import Assignment, PriorityPage
 from denorm.changes import changed
 from lib.sql_batch import Statement
 from reviews.denormalisations.listed_at import relist_pages
 
+log = logging.getLogger("crowd.assignments")
 
-def assignment_progress_statement(*, document_id: int, review_count: int) -> Statement:
+
+def assignment_progress_statement(*, document_id: int, review_count: int, page_id: int) -> Statement:
     """A page of ``document_id`` just got its ``review_count``-th review: count the review in
     every assignment containing it, and count the page as complete in those whose threshold it
     just reached. The statement's rows are ``(id, active, crossed)``, one per assignment
@@ -31,12 +35,15 @@ def assignment_progress_statement(*, document_id: int, review_count: int) -> Sta
 
     Sent by ``reviews.actions.submit_review`` in the review's transaction, with its other writes
     (``lib.sql_batch``), after the page row is locked, so concurrent reviews of one page are
-    serialised and each threshold is crossed exactly once. One statement either way."""
+    serialised and each threshold is crossed exactly once. One statement either way. A page the
+    assignment retired early (issue 25) was counted complete then: reaching the threshold
+    later crosses nothing."""
+    crossed = f"(threshold = %(count)s AND NOT {scope.retired_sql('assignments_assignment.id', '%(page)s')})"
     return Statement(
         "UPDATE assignments_assignment SET review_count = review_count + 1, "
-        "completed_count = completed_count + (threshold = %(count)s)::int "
-        f"WHERE id IN ({scope.ASSIGNMENTS_OF_DOCUMENT_SQL}) RETURNING id, active, threshold = %(count)s",
-        {"count": review_count, "doc": document_id},
+        f"completed_count = completed_count + {crossed}::int "
+        f"WHERE id IN ({scope.ASSIGNMENTS_OF_DOCUMENT_SQL}) RETURNING id, active, {crossed}",
+        {"count": review_count, "doc": document_id, "page": page_id},
     )
 
 
@@ -207,6 +214,24 @@ def create_assignment(
 
 
 @transaction.atomic
+def set_retirement(
+    *, assignment_id: int, retire_when_confident: bool, confidence_target: float = 0.95, min_reviews: int = 2
+) -> Assignment:
+    """Turn retiring-when-confident on or off (issue 25). Pages already retired stay retired:
+    un-retiring in bulk is what Caesar users regretted most (caesar #378)."""
+    if not 0.5 <= confidence_target < 1:
+        raise ValueError("the confidence target is between 0.5 and 1")
+    if min_reviews < 1:
+        raise ValueError("at least one review before a page may retire")
+    return _save(
+        Assignment.objects.select_for_update().get(pk=assignment_id),
+        retire_when_confident=retire_when_confident,
+        confidence_target=confidence_target,
+        min_reviews=min_reviews,
+    )
+
+
+@transaction.atomic
 def prioritise_pages(*, assignment_id: int, page_ids: Iterable[int], by=None) -> int:
     """Mark pages of an assignment as priority (served first by the picker). Pages not in the
     assignment are ignored. Returns how many were newly marked."""
@@ -279,3 +304,58 @@ def sync_visibility(*, document_ids: Iterable[int] | None = None, page_ids: Iter
         # these documents or pages) and every copy derived from the documents.
         changed(documents=touched)
     return flipped_pages
+
+
+def retire_pages(*, assignment_id: int, page_ids: Iterable[int]) -> list[int]:
+    """Retire these pages from the assignment before its threshold: the crowd is confident
+    (``consensus.actions.retire_confident_pages`` decides; the assignment must have
+    ``retire_when_confident``). Only pages of the assignment still below its threshold and not
+    retired yet are retired; returns their ids.
+
+    One done rule (``assignments.scope``): the to-do sets, the picker's check, its Postgres
+    fallback and the progress counters read ``RetiredPage``. The progress counter changes in
+    this transaction (the assignment row locked, as a review's does); after commit
+    ``signals.pages_retired`` moves the pages to the done sets in Redis, exactly as a review
+    crossing the threshold does, and the ids leave the memcached pool. Nothing else changes
+    (no count, no leaderboard), so no wider re-derivation is declared."""
+    wanted = sorted({int(p) for p in page_ids})
+    if not wanted:
+        return []
+    with transaction.atomic(), connection.cursor() as cursor:
+        locked = (
+            Assignment.objects.select_for_update()
+            .filter(pk=assignment_id, retire_when_confident=True, active=True)
+            .values_list("threshold", flat=True)
+            .first()
+        )
+        if locked is None:
+            return []
+        cursor.execute(
+            "INSERT INTO assignments_retiredpage (assignment_id, page_id, review_count, created)"
+            " SELECT %(aid)s, p.id, p.review_count, now() FROM reviews_page p"
+            " WHERE p.id = ANY(%(pages)s) AND p.review_count < %(threshold)s"
+            f" AND {scope.PAGE_IN_ASSIGNMENT_SQL}"
+            " ON CONFLICT (assignment_id, page_id) DO NOTHING RETURNING page_id",
+            {"aid": assignment_id, "pages": wanted, "threshold": locked},
+        )
+        retired = sorted(row[0] for row in cursor.fetchall())
+        if retired:
+            cursor.execute(
+                "UPDATE assignments_assignment SET completed_count = completed_count + %(n)s WHERE id = %(aid)s",
+                {"n": len(retired), "aid": assignment_id},
+            )
+            transaction.on_commit(lambda: _after_retiring(assignment_id, retired))
+    return retired
+
+
+def _after_retiring(assignment_id: int, page_ids: list[int]) -> None:
+    from assignments import signals
+
+    for receiver, result in signals.pages_retired.send_robust(
+        sender=Assignment, assignment_id=assignment_id, page_ids=page_ids
+    ):
+        if isinstance(result, Exception):
+            log.warning("receiver %r failed: %r", receiver, result)
+    # memcached down: the picker's check drops the ids when it meets them.
+    with contextlib.suppress(pool.PoolUnavailable):
+        pool.remove_from_pool(assignment_id, page_ids)

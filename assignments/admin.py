@@ -81,6 +81,18 @@ class AssignmentAdmin(admin.ModelAdmin):
         ),
         ("Home page", {"fields": ["featured", "feature_order"]}),
         (
+            # Issue 25: retiring when the crowd is sure (consensus decides, assignments.scope's
+            # done rule follows).
+            "Retire pages when the crowd is sure",
+            {
+                "fields": ["retire_when_confident", "confidence_target", "min_reviews"],
+                "description": "A page stops being served once it has at least the minimum reviews and "
+                "the crowd's confidence about every tag (reviewers weighted by their reliability) is "
+                "above the target or below one minus it. The threshold stays the most reviews a page "
+                "gets. Retired pages stay retired if the option is later turned off.",
+            },
+        ),
+        (
             "Pages: every page of these members, parties and documents",
             {
                 "fields": ["members", "parties", "documents", "selection"],

@@ -70,8 +70,24 @@ class Assignment(models.Model):
         verbose_name="open for reviews",
         help_text="Reviewers are served its pages. A published assignment that is not open is shown as closed.",
     )
+    # Retiring when the crowd is sure (issue 25): a page leaves the to-do set once it has at
+    # least ``min_reviews`` reviews and every tag's confidence is above ``confidence_target`` or
+    # below 1 - target (``consensus`` decides, ``RetiredPage`` records it); the threshold stays
+    # the ceiling.
+    retire_when_confident = models.BooleanField(
+        default=False,
+        help_text="Stop asking for reviews of a page once the crowd is confident about every tag "
+        "(reviewers weighted by reliability), even before the threshold.",
+    )
+    confidence_target = models.FloatField(
+        default=0.95,
+        help_text="How sure the crowd must be about each tag (0.5-1): above this, or below one minus it.",
+    )
+    min_reviews = models.PositiveIntegerField(
+        default=2, help_text="Never retire a page with fewer reviews than this."
+    )
     created = models.DateTimeField(auto_now_add=True)
-    # Denormalised: pages in the assignment, and pages that reached the threshold.
+    # Denormalised: pages in the assignment, and pages that reached the threshold (or retired).
     page_count = models.PositiveIntegerField(default=0)
     completed_count = models.PositiveIntegerField(default=0)
     # Denormalised: reviews of its pages (whoever's assignment they were filed under), so the
@@ -82,6 +98,11 @@ class Assignment(models.Model):
         ordering = ["feature_order", "title"]
         constraints = [
             models.CheckConstraint(condition=Q(threshold__gte=1), name="assignment_threshold_at_least_1"),
+            models.CheckConstraint(
+                condition=Q(confidence_target__gte=0.5, confidence_target__lt=1),
+                name="assignment_confidence_target_range",
+            ),
+            models.CheckConstraint(condition=Q(min_reviews__gte=1), name="assignment_min_reviews_at_least_1"),
             models.UniqueConstraint(
                 fields=["featured"], condition=Q(featured="main"), name="assignment_one_main"
             ),
@@ -140,6 +161,26 @@ class PriorityPage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.page} first in {self.assignment}"
+
+
+class RetiredPage(models.Model):
+    """A page this assignment no longer asks reviews for, before its threshold, because the crowd
+    is confident about every tag (``Assignment.retire_when_confident``). The assignment's done
+    rule is ``review_count >= threshold OR retired`` (``assignments.scope``): the to-do sets,
+    the pool, the Postgres fallback and the progress counters all read it. Written only by
+    ``assignments.actions.retire_pages`` (called by ``consensus``)."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="retired_pages")
+    page = models.ForeignKey("reviews.Page", on_delete=models.CASCADE, related_name="+")
+    review_count = models.PositiveIntegerField(help_text="Reviews it had when it was retired.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["assignment", "page"], name="retiredpage_unique")]
+        indexes = [models.Index(fields=["page"], name="retiredpage_page_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.page} retired from {self.assignment}"
 
 
 class PickerStat(models.Model):

@@ -36,6 +36,7 @@ STALE_REMOVED = "stale-removed"  # ids found in Redis or the pool that Postgres 
 REDIS_UNAVAILABLE = "redis-unavailable"  # Redis down, or its sets not (yet) rebuilt
 POOL_UNAVAILABLE = "pool-unavailable"  # memcached down
 POOL_REFILLED = "pool-refilled"
+GOLD = "gold"  # a known-answer page mixed in (issue 25: settings.PICKER_GOLD_HOOK)
 SOURCES = (REDIS, POOL, POSTGRES, NOTHING_LEFT, BUSY)
 EVENTS = (STALE_REMOVED, REDIS_UNAVAILABLE, POOL_UNAVAILABLE, POOL_REFILLED)
 

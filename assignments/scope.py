@@ -1,7 +1,9 @@
 """The one rule of what an assignment covers: every page of its documents, of its members'
 documents and of its parties' members' documents, except withdrawn pages (``Page.withdrawn_at``,
 set by ``moderation.actions.takedown``): a withdrawn page leaves every assignment, so the picker,
-the to-do sets and the progress counters drop it, and reinstating it brings it back. And the rule
+the to-do sets and the progress counters drop it, and reinstating it brings it back. Known-answer
+(gold) pages (``Page.known_answer``, issue 25) are out of every assignment's scope too: their
+reviews count for nothing, and the picker mixes them in at the gold rate only. And the rule
 that follows from it for the public: a page's tag counts are public once it has as many reviews
 as the lowest threshold of the active assignments containing it (:func:`public_threshold_sql`).
 
@@ -25,7 +27,7 @@ def _assignment_model():
 def page_filter(assignment_id: int) -> Q:
     """A ``Q`` on Page selecting the pages of one assignment (subqueries: no duplicate rows)."""
     assignment = _assignment_model()
-    return Q(withdrawn_at__isnull=True) & (
+    return Q(withdrawn_at__isnull=True, known_answer=False) & (
         Q(
             document_id__in=assignment.documents.through.objects.filter(assignment_id=assignment_id).values(
                 "document_id"
@@ -54,7 +56,7 @@ def selection_filter(*, members=(), parties=(), documents=()) -> Q:
         condition |= Q(document__member_id__in=list(members))
     if parties:
         condition |= Q(document__member__party_id__in=list(parties))
-    return Q(withdrawn_at__isnull=True) & condition
+    return Q(withdrawn_at__isnull=True, known_answer=False) & condition
 
 
 def containing_document_filter(*, document_id: int, member_id: int | None, party_id: int | None) -> Q:
@@ -86,7 +88,7 @@ DOCUMENTS_OF_ASSIGNMENT_SQL = """
 # subqueries (run once per query) and scalar subqueries by primary key (run per row), so its
 # cost per page does not grow with the size of the assignment (the picker checks candidates
 # with it).
-PAGE_IN_ASSIGNMENT_SQL = """(p.withdrawn_at IS NULL AND (
+PAGE_IN_ASSIGNMENT_SQL = """(p.withdrawn_at IS NULL AND NOT p.known_answer AND (
     p.document_id = ANY(ARRAY(SELECT ad.document_id FROM assignments_assignment_documents ad
                               WHERE ad.assignment_id = %(aid)s))
     OR (SELECT d.member_id FROM reviews_document d WHERE d.id = p.document_id)
@@ -132,15 +134,51 @@ ASSIGNMENTS_OF_DOCUMENTS_SQL = """
 # (assignment_id, page_id) for every page of every assignment. No parameters.
 ASSIGNMENT_PAGES_SQL = """
     SELECT ad.assignment_id, p.id AS page_id FROM assignments_assignment_documents ad
-      JOIN reviews_page p ON p.document_id = ad.document_id AND p.withdrawn_at IS NULL
+      JOIN reviews_page p ON p.document_id = ad.document_id AND p.withdrawn_at IS NULL AND NOT p.known_answer
     UNION
     SELECT am.assignment_id, p.id FROM assignments_assignment_members am
       JOIN reviews_document d ON d.member_id = am.member_id
-      JOIN reviews_page p ON p.document_id = d.id AND p.withdrawn_at IS NULL
+      JOIN reviews_page p ON p.document_id = d.id AND p.withdrawn_at IS NULL AND NOT p.known_answer
     UNION
     SELECT ap.assignment_id, p.id FROM assignments_assignment_parties ap
       JOIN reviews_member m ON m.party_id = ap.party_id JOIN reviews_document d ON d.member_id = m.id
-      JOIN reviews_page p ON p.document_id = d.id AND p.withdrawn_at IS NULL"""
+      JOIN reviews_page p ON p.document_id = d.id AND p.withdrawn_at IS NULL AND NOT p.known_answer"""
+
+
+# --- Done: at the threshold, or retired (issue 25) ---------------------------------------------
+#
+# A page of an assignment is done once ``review_count >= threshold``, or once the assignment
+# retired it early because the crowd is confident (``assignments.RetiredPage``, written by
+# ``assignments.actions.retire_pages``). Every reader of "still to do" (the to-do sets, the
+# pool's Postgres probes, the picker's check, the progress counters) uses these fragments.
+
+# Page ``p`` was retired by assignment %(aid)s (unique (assignment, page) index: one probe).
+RETIRED_SQL = """((SELECT 1 FROM assignments_retiredpage rp
+    WHERE rp.assignment_id = %(aid)s AND rp.page_id = p.id) IS NOT NULL)"""
+
+
+def retired_sql(assignment: str, page: str) -> str:
+    """The same for SQL expressions ``assignment`` and ``page`` (e.g. ``"a.id"``, ``"p.id"``)."""
+    return f"""((SELECT 1 FROM assignments_retiredpage rp
+    WHERE rp.assignment_id = {assignment} AND rp.page_id = {page}) IS NOT NULL)"""
+
+
+def retired_page_ids(assignment_id: int) -> set[int]:
+    return set(
+        apps.get_model("assignments", "RetiredPage")
+        .objects.filter(assignment_id=assignment_id)
+        .values_list("page_id", flat=True)
+    )
+
+
+def retired_pairs(assignment_ids=None, page_ids=None) -> set[tuple[int, int]]:
+    """(assignment id, page id) of retired pages, narrowed to these assignments and pages."""
+    qs = apps.get_model("assignments", "RetiredPage").objects.all()
+    if assignment_ids is not None:
+        qs = qs.filter(assignment_id__in=list(assignment_ids))
+    if page_ids is not None:
+        qs = qs.filter(page_id__in=list(page_ids))
+    return set(qs.values_list("assignment_id", "page_id"))
 
 
 # --- When a page's tag counts are public --------------------------------------------------------

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str
+from config.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 from lib import services
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "pagecache",
     "moderation",
     "search",
+    "consensus",
 ]
 
 MIDDLEWARE = [
@@ -274,6 +275,32 @@ CELERY_BEAT_SCHEDULE["imports-requeue-stalled"] = {
     "task": "reviews.tasks.requeue_stalled_imports",
     "schedule": 300.0,
 }
+# Consensus: reviewers' reliability and every confidence re-estimated from all reviews and the
+# gold answers (consensus.actions.reestimate; its run time is in docs/benchmarks.md). Between
+# runs each review refreshes its own page's confidence after commit.
+CONSENSUS_REESTIMATE_SECONDS = env_int("CONSENSUS_REESTIMATE_SECONDS", 15 * 60, minimum=10)
+CELERY_BEAT_SCHEDULE["consensus-reestimate"] = {
+    "task": "consensus.tasks.reestimate",
+    "schedule": float(CONSENSUS_REESTIMATE_SECONDS),
+}
+# ... and the pages reviewed since the last run get their confidence re-derived (and retire when
+# the crowd is sure) every few seconds: the review's own request asks Postgres nothing for it.
+CONSENSUS_REFRESH_SECONDS = env_int("CONSENSUS_REFRESH_SECONDS", 5, minimum=1)
+CELERY_BEAT_SCHEDULE["consensus-refresh-reviewed-pages"] = {
+    "task": "consensus.tasks.refresh_reviewed_pages",
+    "schedule": float(CONSENSUS_REFRESH_SECONDS),
+}
+# Gold (known-answer) pages are mixed into a reviewer's picks at GOLD_RATE_NEW over their first
+# GOLD_NEWCOMER_REVIEWS reviews, then GOLD_RATE (the Gravity Spy taper, panoptes #1895).
+GOLD_RATE_NEW = env_float("GOLD_RATE_NEW", 0.2, minimum=0.0, maximum=1.0)
+GOLD_RATE = env_float("GOLD_RATE", 0.05, minimum=0.0, maximum=1.0)
+GOLD_NEWCOMER_REVIEWS = env_int("GOLD_NEWCOMER_REVIEWS", 20, minimum=0)
+# How the picker (a lower layer) asks the consensus app for a gold page: a dotted path, "" for none.
+# Off in tests by default: tests that count the picker's queries must not depend on a random
+# draw; the gold tests turn it on (tests/consensus/test_gold.py).
+PICKER_GOLD_HOOK = "" if TESTING else "consensus.gold.pick_gold_page"
+# The profile's part from the consensus app: a reviewer's own agreement with the editors.
+PROFILE_CONTEXT_HOOKS = ["consensus.selectors.profile_context"]
 
 # --- Sessions, auth --------------------------------------------------------------------------
 

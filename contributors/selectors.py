@@ -376,6 +376,7 @@ class TriageItem:
     highlighters: int  # reviewers who gave the page a highlighting tag
     reviews: int  # reviewers who reviewed it
     score: float  # the lower bound of the 95% Wilson interval of highlighters / reviews
+    confidence: float | None  # of the highlighting tag (consensus), None until computed
     first_highlighted_at: object
     more_eyes_at: object | None  # an earlier "needs more eyes", if any
 
@@ -388,7 +389,9 @@ class TriageItem:
 # dismissed, and not waiting for more eyes (a "needs more eyes" page comes back once it has more
 # reviews than when it was asked). Ranked by the Wilson lower bound of the share of its reviewers
 # who highlighted it: it grows with agreement and with how many looked (1 of 1 ranks below 4 of
-# 5), then by highlighters, then the earliest highlight.
+# 5), then by highlighters, then the earliest highlight. First of all (issue 25) by the
+# confidence of its highlighting tag (``PageTag.confidence``: reviewers weighted by
+# reliability), a page whose confidence is not computed yet after those that have one.
 _INBOX_OPEN = """
 WITH candidates AS (
   SELECT DISTINCT pt.page_id FROM reviews_pagetag pt JOIN reviews_tag t ON t.id = pt.tag_id
@@ -415,8 +418,10 @@ _INBOX_SQL = (
     + """
 SELECT page_id, k, n, first_at, more_eyes_at,
   ((k::float / n) + 1.9208 / n - 1.96 * sqrt((k::float / n) * (1 - k::float / n) / n + 0.9604 / (n * n)))
-  / (1 + 3.8416 / n) AS score
-FROM open ORDER BY score DESC, k DESC, first_at, page_id LIMIT %(limit)s
+  / (1 + 3.8416 / n) AS score,
+  (SELECT max(pt.confidence) FROM reviews_pagetag pt JOIN reviews_tag t ON t.id = pt.tag_id
+    WHERE t.highlights AND pt.page_id = open.page_id) AS confidence
+FROM open ORDER BY confidence DESC NULLS LAST, score DESC, k DESC, first_at, page_id LIMIT %(limit)s
 """
 )
 # The staff navigation's "Triage (N)": the same rule as the inbox, counted (one query).
@@ -437,8 +442,9 @@ def triage_inbox(*, limit: int = INBOX_LIMIT) -> list[TriageItem]:
             score=score,
             first_highlighted_at=first_at,
             more_eyes_at=more_eyes_at,
+            confidence=confidence,
         )
-        for page_id, k, n, first_at, more_eyes_at, score in rows
+        for page_id, k, n, first_at, more_eyes_at, score, confidence in rows
         if page_id in pages
     ]
 

@@ -21,7 +21,7 @@ from lib.web import error_page, staff_required
 from moderation import takedown_selectors as takedown
 from moderation.selectors import recent_records
 from results import activity, selectors
-from results.params import BadRequest, parse_filters, parse_id
+from results.params import BadRequest, parse_filters, parse_id, parse_order_confidence
 from results.selectors import Listing, Order, ScopeKind
 from reviews.models import Document, Member, Party, Tag
 
@@ -86,9 +86,18 @@ def listing(request: HttpRequest, *, order: Order, kind: ScopeKind, tag: str, va
     viewer, tag_obj, scope = _lookup(request, kind=kind, tag=tag, value=value)
     filters = parse_filters(request.GET)
     after = request.GET.get("after") or None
+    # ?order=confidence (consensus): most confident first, whichever listing it is asked of.
+    by_confidence = parse_order_confidence(request.GET)
+    listed_order = order
+    if by_confidence:
+        order = Order.CONFIDENCE
     lst = Listing(tag=tag_obj, scope=scope, order=order)
     page = selectors.listing_page(lst, viewer=viewer, filters=filters, after=after)
-    query = filters.as_query()
+    base_query = filters.as_query()
+    confidence_url = listing_url(lst, order=Order.MOST_TAGGED, query={**base_query, "order": "confidence"})
+    query = {**base_query, "order": "confidence"} if by_confidence else base_query
+    if by_confidence:
+        lst = Listing(tag=tag_obj, scope=scope, order=listed_order)
     next_url = listing_url(lst, query={**query, "after": page.next_cursor}) if page.next_cursor else None
     resume_url = None
     if page.resume_cursor and not page.next_cursor:
@@ -97,18 +106,20 @@ def listing(request: HttpRequest, *, order: Order, kind: ScopeKind, tag: str, va
         "listing": lst,
         "rows": page.rows,
         "filters": filters,
-        "filter_query": query,
+        "filter_query": base_query,
         "viewer": viewer,
         "next_url": next_url,
         "resume_url": resume_url,
         "first_url": listing_url(lst, query=query),
-        "in_order_url": listing_url(lst, order=Order.IN_ORDER, query=query),
-        "most_tagged_url": listing_url(lst, order=Order.MOST_TAGGED, query=query),
-        "feed_url": listing_url(lst, order=Order.IN_ORDER, feed=True, query=query),
-        "export_csv_url": _with_query(reverse("export-tag", args=[tag_obj.slug, "csv"]), query),
-        "export_jsonl_url": _with_query(reverse("export-tag", args=[tag_obj.slug, "jsonl"]), query),
+        "in_order_url": listing_url(lst, order=Order.IN_ORDER, query=base_query),
+        "most_tagged_url": listing_url(lst, order=Order.MOST_TAGGED, query=base_query),
+        "feed_url": listing_url(lst, order=Order.IN_ORDER, feed=True, query=base_query),
+        "export_csv_url": _with_query(reverse("export-tag", args=[tag_obj.slug, "csv"]), base_query),
+        "export_jsonl_url": _with_query(reverse("export-tag", args=[tag_obj.slug, "jsonl"]), base_query),
         "is_first_page": not after,
-        "in_order": order == Order.IN_ORDER,
+        "in_order": listed_order == Order.IN_ORDER and not by_confidence,
+        "by_confidence": by_confidence,
+        "confidence_url": confidence_url,
     }
     return render(request, "results/listing.html", context)
 

@@ -414,16 +414,15 @@ def user_profile(request, username: str):
     found = credit.profile(username, viewer=request.user)
     if found is None:
         raise Http404("No such reviewer")
-    return render(
-        request,
-        "reviews/user.html",
-        {
-            "profile": found,
-            "profile_user": found.user,
-            "reviewer": found.reviewer,
-            "is_self": request.user.is_authenticated and request.user.pk == found.user.pk,
-        },
-    )
+    context = {
+        "profile": found,
+        "profile_user": found.user,
+        "reviewer": found.reviewer,
+        "is_self": request.user.is_authenticated and request.user.pk == found.user.pk,
+    }
+    # Higher layers' parts of the profile (consensus: the reviewer's own gold agreement).
+    hooks.extra_context("PROFILE_CONTEXT_HOOKS", request, found.user, context)
+    return render(request, "reviews/user.html", context)
 
 
 @never_cache

@@ -10,7 +10,10 @@ anything else (POST and the other unsafe methods, the HTML pages, exports) gets 
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
 PREFIX = "/api/"
 SAFE = frozenset({"GET", "HEAD"})
@@ -19,7 +22,7 @@ EXPOSE = "Retry-After"
 PREFLIGHT_MAX_AGE = 86400
 
 
-def _shared(request) -> bool:
+def _shared(request: HttpRequest) -> bool:
     if not request.path.startswith(PREFIX) or request.path.startswith(f"{PREFIX}docs/"):
         return False
     # Credentials: a cross-origin script only sends these with credentials: "include".
@@ -27,10 +30,10 @@ def _shared(request) -> bool:
 
 
 class CorsMiddleware:
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if request.method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in request.META:
             return self._preflight(request)
         response = self.get_response(request)
@@ -39,7 +42,7 @@ class CorsMiddleware:
             response["Access-Control-Expose-Headers"] = EXPOSE
         return response
 
-    def _preflight(self, request):
+    def _preflight(self, request: HttpRequest) -> HttpResponseBase:
         """A browser asking before a GET with extra headers. Only GET and HEAD are allowed."""
         method = request.META["HTTP_ACCESS_CONTROL_REQUEST_METHOD"].upper()
         if method not in SAFE or not _shared(request):

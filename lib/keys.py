@@ -210,3 +210,9 @@ def nginx_page_index(generation: str, bucket: int) -> str:
     """memcached: newline-separated nginx_page keys stored during one time bucket that show
     ``generation``: deleted when the generation is bumped."""
     return f"{_P}:nginx-index:{generation}:{bucket}"
+
+
+# Consensus (issue 25): pages reviewed since their confidence was last re-derived, a queue the
+# ``consensus.tasks.refresh_reviewed_pages`` beat task drains (set: a page reviewed twice waits once).
+def consensus_reviewed_pages() -> str:
+    return f"{_P}:{{consensus}}:reviewed-pages"

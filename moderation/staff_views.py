@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
+from consensus import selectors as consensus_selectors
 from lib.ids import is_id, parse_id
 from lib.web import allow_methods, error_page, staff_required
 from moderation import exemptions, selectors
@@ -37,6 +38,8 @@ def suspicious(request):
         "moderation/suspicious.html",
         {
             "found": selectors.suspicious(),
+            # Issue 25: reviewers the crowd model barely trusts (consensus, same layer).
+            "low_reliability": consensus_selectors.low_reliability(),
             "quarantined": selectors.quarantined_reviewers(),
             "records": selectors.recent_records(limit=20),
             "reason_max": MAX_REASON_LENGTH,

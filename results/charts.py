@@ -24,6 +24,7 @@ indexes of reviews; the completions chart reads the reviews of the assignment's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -54,7 +55,7 @@ PALETTE = [
 @dataclass(frozen=True)
 class Series:
     name: str
-    values: list[float]
+    values: Sequence[float]
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ COLUMNS = [
     "count",
     "reviews",
     "agreement",
+    "confidence",
     "first_tagged_at",
 ]
 
@@ -104,6 +105,8 @@ def _record(pt: PageTag) -> dict:
         "count": pt.count,
         "reviews": page.review_count,
         "agreement": round(pt.count / page.review_count, 4) if page.review_count else 0.0,
+        # consensus: the posterior that the tag applies (None for the instant before it is computed)
+        "confidence": pt.confidence,
         "first_tagged_at": pt.first_tagged_at.isoformat(),
     }
 

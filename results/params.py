@@ -31,6 +31,9 @@ class Filters:
 
     min_agreement: Fraction | None = None
     min_reviews: int | None = None
+    # ``?min_confidence=`` (consensus): the posterior that the tag applies, 0-1, in millionths
+    # (what ``PageTag.confidence`` is rounded to), so the boundary compares exactly.
+    min_confidence: int | None = None
 
     def as_query(self) -> dict[str, str]:
         out = {}
@@ -38,6 +41,8 @@ class Filters:
             out["min_agreement"] = _fraction_text(self.min_agreement)
         if self.min_reviews is not None:
             out["min_reviews"] = str(self.min_reviews)
+        if self.min_confidence is not None:
+            out["min_confidence"] = format(self.min_confidence / 1_000_000, "g")
         return out
 
 
@@ -85,8 +90,40 @@ def parse_min_reviews(query: QueryDict) -> int | None:
     return value
 
 
+def parse_min_confidence(query: QueryDict) -> int | None:
+    """A probability between 0 and 1 as a decimal ("0.95"), kept in millionths (rounded down:
+    at most six places are meaningful). Refuses fractions, NaN, infinities and exponents."""
+    raw = _clean(query, "min_confidence")
+    if raw is None:
+        return None
+    head, dot, tail = raw.partition(".")
+    if not (head or tail) or not all(
+        part == "" or (part.isascii() and part.isdigit()) for part in (head, tail)
+    ):
+        raise BadRequest("min_confidence must be a number between 0 and 1, such as 0.95.")
+    value = Fraction(f"{head or '0'}{dot}{tail}" if dot else head)
+    if not 0 <= value <= 1:
+        raise BadRequest("min_confidence must be between 0 and 1.")
+    return int(value * 1_000_000)
+
+
 def parse_filters(query: QueryDict) -> Filters:
-    return Filters(min_agreement=parse_min_agreement(query), min_reviews=parse_min_reviews(query))
+    return Filters(
+        min_agreement=parse_min_agreement(query),
+        min_reviews=parse_min_reviews(query),
+        min_confidence=parse_min_confidence(query),
+    )
+
+
+def parse_order_confidence(query: QueryDict) -> bool:
+    """``?order=confidence`` on an HTML listing (the path already says most-tagged or in order):
+    True for it, False when absent, 400 for anything else."""
+    raw = _clean(query, "order")
+    if raw is None:
+        return False
+    if raw != "confidence":
+        raise BadRequest("order must be confidence (or left out).")
+    return True
 
 
 def parse_id(raw: str | None, *, name: str) -> int | None:

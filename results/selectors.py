@@ -67,6 +67,10 @@ class Order(StrEnum):
     MOST_TAGGED = "most-tagged"
     IN_ORDER = "in-order"
     LATEST = "latest"  # newest first, no cursor: feeds
+    # Most confident first (``?order=confidence``, consensus): keyset on (confidence, page id),
+    # index ``pagetag_confidence_idx``. Rows whose confidence is not computed yet (NULL for
+    # the moment between a review's commit and its refresh) are left out of this order only.
+    CONFIDENCE = "confidence"
 
 
 class ScopeKind(StrEnum):
@@ -132,6 +136,7 @@ class Row:
     tag: Tag
     count: int  # reviewers who applied the tag
     at: datetime  # when the page first got the tag (or, for a user listing, when they tagged it)
+    confidence: float | None = None  # PageTag.confidence (consensus): None until computed
 
     @property
     def reviews(self) -> int:
@@ -151,9 +156,14 @@ class ListingPage:
     resume_cursor: str | None = None
 
 
-def _apply_filters(qs: QuerySet, filters: Filters, *, count: str, reviews: str) -> QuerySet:
+def _apply_filters(
+    qs: QuerySet, filters: Filters, *, count: str, reviews: str, confidence: str = "confidence"
+) -> QuerySet:
     """``min_reviews`` and ``min_agreement`` on counters: count / reviews >= share is compared
-    as count * denominator >= reviews * numerator, in integers, so the boundary is exact."""
+    as count * denominator >= reviews * numerator, in integers, so the boundary is exact.
+    ``min_confidence`` on the stored confidence (six places, the filter's millionths)."""
+    if filters.min_confidence is not None and filters.min_confidence > 0:
+        qs = qs.filter(**{f"{confidence}__gte": filters.min_confidence / 1_000_000})
     if filters.min_reviews is not None:
         qs = qs.filter(**{f"{reviews}__gte": filters.min_reviews})
     if filters.min_agreement is not None and filters.min_agreement > 0:
@@ -218,7 +228,10 @@ def listing_page(
         resume = after if listing.order == Order.IN_ORDER else None
         return ListingPage(rows=rows, next_cursor=None, resume_cursor=resume)
     last = rows[-1]
-    position = last.count if listing.order == Order.MOST_TAGGED else cursors.micros(last.at)
+    if listing.order == Order.CONFIDENCE:
+        position = round((last.confidence or 0.0) * 1_000_000)  # rows without one are not listed
+    else:
+        position = last.count if listing.order == Order.MOST_TAGGED else cursors.micros(last.at)
     cursor = cursors.encode(salt=CURSOR_SALT, identity=identity, key=[position, last.page.pk])
     return ListingPage(
         rows=rows,
@@ -254,10 +267,15 @@ def visible_pagetags(*, viewer: Viewer, scope: Scope = Scope(), filters: Filters
     return _apply_filters(qs, filters, count="count", reviews="page__review_count")
 
 
-def _keyset(qs: QuerySet, order: Order, key: list[int] | None, *, count: str, at: str) -> QuerySet:
-    """``qs`` in the listing's ``order``, after the cursor's position ``key`` (count or time in
-    microseconds, then page id), for either kind of row: ``count`` and ``at`` name its columns.
-    The time orders stop at the settle horizon (module docstring)."""
+def _keyset(
+    qs: QuerySet, order: Order, key: list[int] | None, *, count: str, at: str, confidence: str
+) -> QuerySet:
+    """``qs`` in the listing's ``order``, after the cursor's position ``key`` (count, confidence
+    in millionths or time in microseconds, then page id), for either kind of row: ``count``,
+    ``at`` and ``confidence`` name its columns. The time orders stop at the settle horizon
+    (module docstring)."""
+    if order == Order.CONFIDENCE:
+        return _confidence_order(qs, confidence, key)
     if order == Order.MOST_TAGGED:
         if key is not None:
             # The redundant bound is what the index can seek on (Postgres does not turn the OR
@@ -282,9 +300,24 @@ def _pagetag_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, li
     qs = visible_pagetags(viewer=viewer, scope=listing.scope, filters=filters).filter(tag=listing.tag)
     # The public's time is when the page+tag became visible to them (module docstring).
     at = "first_tagged_at" if viewer.sees_everything_in(listing.scope) else "listed_at"
-    qs = _keyset(qs, listing.order, key, count="count", at=at)
+    qs = _keyset(qs, listing.order, key, count="count", at=at, confidence="confidence")
     qs = qs.select_related("page__document__member__party")
-    return [Row(page=pt.page, tag=listing.tag, count=pt.count, at=getattr(pt, at)) for pt in qs[:limit]]
+    return [
+        Row(page=pt.page, tag=listing.tag, count=pt.count, at=getattr(pt, at), confidence=pt.confidence)
+        for pt in qs[:limit]
+    ]
+
+
+def _confidence_order(qs: QuerySet, field: str, key) -> QuerySet:
+    """Most confident first, then page id; ``key`` is (confidence in millionths, page id)."""
+    qs = qs.filter(**{f"{field}__isnull": False})
+    if key is not None:
+        bound = key[0] / 1_000_000
+        # The redundant bound lets the index seek, as for most-tagged.
+        qs = qs.filter(**{f"{field}__lte": bound}).filter(
+            Q(**{f"{field}__lt": bound}) | Q(**{field: bound, "page_id__gt": key[1]})
+        )
+    return qs.order_by(f"-{field}", "page_id")
 
 
 def _user_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit: int) -> list[Row]:
@@ -293,7 +326,10 @@ def _user_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit
     user = listing.scope.obj
     tag = listing.tag
     qs = Review.objects.filter(_seen_page_q(viewer, "page__"), reviewer_id=user.pk, tags=tag).annotate(
-        tag_count=Subquery(PageTag.objects.filter(page_id=OuterRef("page_id"), tag=tag).values("count")[:1])
+        tag_count=Subquery(PageTag.objects.filter(page_id=OuterRef("page_id"), tag=tag).values("count")[:1]),
+        tag_confidence=Subquery(
+            PageTag.objects.filter(page_id=OuterRef("page_id"), tag=tag).values("confidence")[:1]
+        ),
     )
     at = "created"
     if not viewer.sees_everything_in(listing.scope):
@@ -306,10 +342,15 @@ def _user_rows(listing: Listing, *, viewer: Viewer, filters: Filters, key, limit
             # Public time: the later of their review and the page's listing (module docstring).
             qs = qs.annotate(public_at=Greatest("created", "listed_at"))
             at = "public_at"
-    qs = _apply_filters(qs, filters, count="tag_count", reviews="page__review_count")
-    qs = _keyset(qs, listing.order, key, count="tag_count", at=at)
+    qs = _apply_filters(
+        qs, filters, count="tag_count", reviews="page__review_count", confidence="tag_confidence"
+    )
+    qs = _keyset(qs, listing.order, key, count="tag_count", at=at, confidence="tag_confidence")
     qs = qs.select_related("page__document__member__party")
-    return [Row(page=r.page, tag=tag, count=r.tag_count or 0, at=getattr(r, at)) for r in qs[:limit]]
+    return [
+        Row(page=r.page, tag=tag, count=r.tag_count or 0, at=getattr(r, at), confidence=r.tag_confidence)
+        for r in qs[:limit]
+    ]
 
 
 # --- Lookups used by views and the API --------------------------------------------------------

@@ -121,6 +121,10 @@ class Page(models.Model):
     rotation = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     ROTATIONS = (0, 90, 180, 270)
+    # Denormalised (registry entry ``page-known-answer``, written by ``consensus.actions``): editors
+    # gave the page a gold answer. Reviews of it count for nothing (stored ``quarantined``, see
+    # Review) and it is in no assignment's scope: the picker mixes it in at the gold rate only.
+    known_answer = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["document_id", "number"]
@@ -245,9 +249,11 @@ class Review(models.Model):
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="reviews")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
-    # Quarantine: a review by a quarantined reviewer is recorded but counts for nothing
-    # (thresholds, tag counts, leaderboards, listings). Copied from the reviewer's state by
-    # moderation.actions; Postgres keeps it so that releasing is a flag flip, nothing deleted.
+    # Counts for nothing (thresholds, tag counts, leaderboards, listings, discovery credit): the
+    # reviewer is quarantined, or the page is a known-answer (gold) page (``Page.known_answer``:
+    # gold reviews only train reviewers' reliability, ``consensus``). Copied from the reviewer's
+    # and the page's state (registry entry ``review-quarantined``); Postgres keeps it so that
+    # releasing is a flag flip, nothing deleted.
     quarantined = models.BooleanField(default=False, db_default=False)
 
     class Meta:
@@ -297,10 +303,15 @@ class PageTag(models.Model):
     count = models.PositiveIntegerField(default=0)
     first_tagged_at = models.DateTimeField()
     listed_at = models.DateTimeField(null=True, blank=True)
+    # Denormalised (registry entry ``page-tag-confidence``, written by ``consensus.actions``
+    # after commit): the posterior probability that the tag applies, reviewers weighted by
+    # reliability, rounded to 6 places (cursors compare it exactly). NULL until first computed.
+    confidence = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["page", "tag"], name="pagetag_unique")]
         indexes = [
+            models.Index(fields=["tag", "-confidence", "page"], name="pagetag_confidence_idx"),
             models.Index(fields=["tag", "-count", "page"], name="pagetag_most_tagged_idx"),
             models.Index(fields=["tag", "first_tagged_at", "page"], name="pagetag_in_order_idx"),
             models.Index(fields=["tag", "listed_at", "page"], name="pagetag_listed_idx"),

@@ -11,7 +11,6 @@ from django.views.decorators.cache import never_cache
 
 from lib.web import allow_methods, error_page, forbidden, staff_required
 from reviews.actions.rotation import RotationError, set_page_rotation
-from reviews.selectors import BIGINT_MAX
 
 
 @never_cache
@@ -23,7 +22,8 @@ def page_rotation(request, page_id: int):
     raw = request.POST.get("degrees", "")
     wants_json = "application/json" in request.headers.get("Accept", "")
     try:
-        if not (raw.isdigit() and len(raw) <= 3) or not 0 < page_id <= BIGINT_MAX:
+        # page_id: the route's id converter bounds it (lib.ids).
+        if not (raw.isdigit() and len(raw) <= 3):
             raise RotationError("A page turns by a quarter: 0, 90, 180 or 270 degrees.")
         page = set_page_rotation(page_id=page_id, degrees=int(raw))
     except RotationError as exc:

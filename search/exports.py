@@ -35,6 +35,7 @@ COLUMNS = [
     "member",
     "party",
     "tags",
+    "confidence",
     "text",
 ]
 
@@ -46,13 +47,15 @@ def _records(parsed: ParsedQuery, *, viewer: Viewer, min_agreement: Fraction | N
         pages = Page.objects.select_related("document__member__party").in_bulk(ids)
         texts = dict(PageText.objects.filter(page_id__in=ids).values_list("page_id", "text"))
         tags: dict[int, dict[str, int]] = {}
+        confidence: dict[int, dict[str, float | None]] = {}  # consensus: beside each tag's count
         tag_rows = PageTag.objects.filter(page_id__in=ids, count__gt=0, tag__active=True)
         if not viewer.is_staff:
             tag_rows = tag_rows.filter(listed_at__isnull=False)
-        for page_id, slug, count in tag_rows.values_list("page_id", "tag__slug", "count").order_by(
-            "tag__slug"
-        ):
+        for page_id, slug, count, sure in tag_rows.values_list(
+            "page_id", "tag__slug", "count", "confidence"
+        ).order_by("tag__slug"):
             tags.setdefault(page_id, {})[slug] = count
+            confidence.setdefault(page_id, {})[slug] = sure
         for page_id in ids:
             page = pages.get(page_id)
             if page is None:
@@ -60,6 +63,7 @@ def _records(parsed: ParsedQuery, *, viewer: Viewer, min_agreement: Fraction | N
             yield {
                 **page_fields(page),
                 "tags": tags.get(page_id, {}),
+                "confidence": confidence.get(page_id, {}),
                 "text": texts.get(page_id, ""),
             }
 
@@ -68,7 +72,13 @@ def _csv_lines(records: Iterator[dict]) -> Iterator[str]:
     writer = csv_safe.line_writer()  # cells a spreadsheet would run as formulas get a leading '
     yield writer.writerow(COLUMNS)
     for record in records:
-        record = {**record, "tags": " ".join(f"{slug}:{n}" for slug, n in record["tags"].items())}
+        record = {
+            **record,
+            "tags": " ".join(f"{slug}:{n}" for slug, n in record["tags"].items()),
+            "confidence": " ".join(
+                f"{slug}:{'' if c is None else c}" for slug, c in record["confidence"].items()
+            ),
+        }
         yield writer.writerow([record[c] for c in COLUMNS])
 
 

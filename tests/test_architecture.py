@@ -61,6 +61,8 @@ WRITE_ALLOW_LIST = {
     # Likewise: a synthetic release of a few thousand pages for the load benchmark's gunicorn.
     "bench.load_seed": "seeds its own throwaway benchmark database",
     "bench.picker_load": "adds documents to the same throwaway benchmark database",
+    # Likewise: the simulated crowd's release (2,000 pages) in the same throwaway database.
+    "bench.consensus_sim": "seeds its own throwaway benchmark database",
     # Likewise: a synthetic release of up to 458,832 pages with text for the search benchmark.
     "bench.search_bench": "seeds its own throwaway benchmark database",
 }

@@ -7,7 +7,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
 from assignments import scope
-from assignments.models import Assignment
+from assignments.models import Assignment, RetiredPage
 from denorm.changes import Changes
 from denorm.registry import Denormalisation, Drift, register
 from reviews.denormalisations.contexts import page_states
@@ -31,7 +31,12 @@ def recount_assignments(assignment_ids) -> None:
                 continue
             counts = Page.objects.filter(scope.page_filter(assignment_id)).aggregate(
                 pages=Count("id"),
-                done=Count("id", filter=Q(review_count__gte=threshold)),
+                # The done rule (assignments.scope): at the threshold, or retired early.
+                done=Count(
+                    "id",
+                    filter=Q(review_count__gte=threshold)
+                    | Q(pk__in=RetiredPage.objects.filter(assignment_id=assignment_id).values("page_id")),
+                ),
                 reviews=Coalesce(Sum("review_count"), 0),
             )
             Assignment.objects.filter(pk=assignment_id).exclude(
@@ -78,7 +83,8 @@ def _count_drift(field: str) -> tuple[Drift, list[int]]:
     drift, ids = Drift(), []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold),"
+            f"SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold"
+            f" OR {scope.retired_sql('a.id', 'p.id')}),"
             " coalesce(sum(p.review_count), 0)"
             f" FROM assignments_assignment a LEFT JOIN ({scope.ASSIGNMENT_PAGES_SQL}) x ON x.assignment_id = a.id"
             " LEFT JOIN reviews_page p ON p.id = x.page_id GROUP BY a.id ORDER BY a.id"

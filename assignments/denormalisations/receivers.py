@@ -9,6 +9,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save, pre_sa
 from django.dispatch import receiver
 
 from assignments import scope
+from assignments import signals as assignment_signals
 from assignments.denormalisations.sets import log
 from assignments.models import Assignment, PriorityPage
 from assignments.picker.holds import end_reservations
@@ -73,6 +74,17 @@ def _on_review(
 
     # Sent with the other receivers' writes (one round trip, lib/redis_batch.py), before the
     # view picks the next page.
+    redis_batch.queue(fill, _sets_not_updated)
+
+
+@receiver(assignment_signals.pages_retired, dispatch_uid="denormalisation-assignment-retired")
+def _on_retired(sender, *, assignment_id, page_ids, **kwargs):
+    # Retired early (issue 25): done, as if the threshold had been reached (scope's done rule).
+    def fill(pipe) -> None:
+        pipe.sadd(keys.assignment_done(assignment_id), *page_ids)
+        pipe.srem(keys.assignment_todo(assignment_id), *page_ids)
+        pipe.zrem(keys.assignment_todo_rank(assignment_id), *page_ids)
+
     redis_batch.queue(fill, _sets_not_updated)
 
 

@@ -90,11 +90,12 @@ def assignment_truth(assignment_id: int) -> dict | None:
         return None
     threshold = row[1]
     truth = _empty_truth()
+    retired = scope.retired_page_ids(assignment_id)  # done early (issue 25): scope's done rule
     for page_id, count in Page.objects.filter(scope.page_filter(assignment_id)).values_list(
         "id", "review_count"
     ):
         truth["needed"].add(page_id)
-        if count >= threshold:
+        if count >= threshold or page_id in retired:
             truth["done"].add(page_id)
         else:
             truth["todo"].add(page_id)
@@ -113,14 +114,15 @@ def all_assignment_truth() -> dict[int, dict]:
     truth = {pk: _empty_truth() for pk in Assignment.objects.filter(active=True).values_list("pk", flat=True)}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.id, p.id, a.threshold - p.review_count FROM ({scope.ASSIGNMENT_PAGES_SQL}) x"
+            f"SELECT a.id, p.id, a.threshold - p.review_count, {scope.retired_sql('a.id', 'p.id')}"
+            f" FROM ({scope.ASSIGNMENT_PAGES_SQL}) x"
             " JOIN assignments_assignment a ON a.id = x.assignment_id AND a.active"
             " JOIN reviews_page p ON p.id = x.page_id"
         )
-        for assignment_id, page_id, remaining in cursor.fetchall():
+        for assignment_id, page_id, remaining, retired in cursor.fetchall():
             sets = truth[assignment_id]
             sets["needed"].add(page_id)
-            if remaining <= 0:
+            if remaining <= 0 or retired:
                 sets["done"].add(page_id)
             else:
                 sets["todo"].add(page_id)
@@ -339,6 +341,7 @@ def refresh_assignment_sets(changes: Changes) -> None:
             assignment_id__in=list(thresholds), page_id__in=list(changes.pages)
         ).values_list("assignment_id", "page_id")
     )
+    retired = scope.retired_pairs(thresholds, changes.pages)  # done early (issue 25)
     ops: dict[tuple[str, str], set[int]] = defaultdict(set)  # (command, key) -> page ids
     settle: dict[int, dict[int, int]] = defaultdict(dict)  # assignment -> page -> remaining
     for page_id, before in changes.pages.items():
@@ -346,7 +349,7 @@ def refresh_assignment_sets(changes: Changes) -> None:
         inside = context.assignments if context is not None else set()
         for assignment_id in (before.assignments | inside) & thresholds.keys():
             needed = assignment_id in inside
-            done = needed and count >= thresholds[assignment_id]
+            done = needed and (count >= thresholds[assignment_id] or (assignment_id, page_id) in retired)
             for kind, member in (("needed", needed), ("done", done), ("todo", needed and not done)):
                 ops[("sadd" if member else "srem", KEY_OF[kind](assignment_id))].add(page_id)
             marked = needed and (assignment_id, page_id) in priority

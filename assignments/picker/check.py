@@ -28,6 +28,9 @@ from assignments.picker.state import STATE
 # The page belongs to the assignment (the rule lives in assignments.scope).
 MEMBER_SQL = scope.PAGE_IN_ASSIGNMENT_SQL
 
+# The assignment retired the page early (issue 25): done, like a page at the threshold.
+RETIRED_SQL = scope.RETIRED_SQL
+
 # This reviewer reviewed or skipped the page (unique (reviewer, page) indexes: one row at most).
 SEEN_SQL = """(
     (SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %(uid)s::bigint AND r.page_id = p.id) IS NOT NULL
@@ -46,7 +49,8 @@ OTHERS_SQL = f"""ARRAY(SELECT a.id FROM assignments_assignment a
 # One query for all candidates, each found by primary key.
 _CHECK_SQL = f"""
 SELECT c.id, p.id IS NOT NULL, p.id IS NOT NULL AND {MEMBER_SQL}, COALESCE(p.review_count, 0),
-       p.id IS NOT NULL AND {SEEN_SQL}, p.id IS NOT NULL AND {PRIORITY_SQL}, {OTHERS_SQL}
+       p.id IS NOT NULL AND {SEEN_SQL}, p.id IS NOT NULL AND {PRIORITY_SQL}, {OTHERS_SQL},
+       p.id IS NOT NULL AND {RETIRED_SQL}
 FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS c(id, n)
 LEFT JOIN reviews_page p ON p.id = c.id
 ORDER BY c.n
@@ -56,7 +60,8 @@ ORDER BY c.n
 # instead of an array to encode and unnest: a little cheaper on both sides.
 _CHECK_ONE_SQL = f"""
 SELECT c.id, p.id IS NOT NULL, p.id IS NOT NULL AND {MEMBER_SQL}, COALESCE(p.review_count, 0),
-       p.id IS NOT NULL AND {SEEN_SQL}, p.id IS NOT NULL AND {PRIORITY_SQL}, {OTHERS_SQL}
+       p.id IS NOT NULL AND {SEEN_SQL}, p.id IS NOT NULL AND {PRIORITY_SQL}, {OTHERS_SQL},
+       p.id IS NOT NULL AND {RETIRED_SQL}
 FROM (VALUES (%(id)s::bigint)) AS c(id)
 LEFT JOIN reviews_page p ON p.id = c.id
 """
@@ -95,7 +100,7 @@ def _run_check(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
 class Checked:
     valid: list[int] = field(default_factory=list)  # servable, in the order given
     gone: list[int] = field(default_factory=list)  # no such page, or not in the assignment
-    full: list[int] = field(default_factory=list)  # at the threshold already
+    full: list[int] = field(default_factory=list)  # at the threshold already, or retired
     seen: list[int] = field(default_factory=list)  # this reviewer reviewed or skipped it
     counts: dict[int, int] = field(default_factory=dict)  # review_count of each valid one
     priority: set[int] = field(default_factory=set)  # the valid ones that are priority pages
@@ -124,10 +129,10 @@ def check(assignment: Assignment, uid: int | None, ids: list[int]) -> Checked:
         rows = _run_check(_CHECK_ONE_SQL, {"id": int(ids[0]), "aid": assignment.pk, "uid": uid})
     else:
         rows = _run_check(_CHECK_SQL, {"ids": [int(i) for i in ids], "aid": assignment.pk, "uid": uid})
-    for page_id, exists, member, review_count, seen, priority, others in rows:
+    for page_id, exists, member, review_count, seen, priority, others, retired in rows:
         if not exists or not member:
             checked.gone.append(page_id)
-        elif review_count >= assignment.threshold:
+        elif review_count >= assignment.threshold or retired:
             checked.full.append(page_id)
         elif seen:
             checked.seen.append(page_id)

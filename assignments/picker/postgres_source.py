@@ -19,7 +19,7 @@ from django.db import connection
 from assignments import picker_stats as stats
 from assignments import scope
 from assignments.models import Assignment
-from assignments.picker.check import MEMBER_SQL, SEEN_SQL, Checked, check
+from assignments.picker.check import MEMBER_SQL, RETIRED_SQL, SEEN_SQL, Checked, check
 from assignments.picker.clock import clock
 from assignments.picker.result import PickResult
 from assignments.picker.state import STATE
@@ -50,9 +50,9 @@ def _probe_sql(threshold: int, counts: tuple[int, ...] | None = None) -> str:
 
     def side(cond: str) -> str:
         return "\nUNION ALL\n".join(
-            f"(SELECT p.id FROM (SELECT id, document_id, withdrawn_at FROM reviews_page "
+            f"(SELECT p.id FROM (SELECT id, document_id, withdrawn_at, known_answer FROM reviews_page "
             f"WHERE {count} AND {cond} ORDER BY id LIMIT %(cap)s) p "
-            f"WHERE {MEMBER_SQL} AND NOT {SEEN_SQL} LIMIT %(k)s)"
+            f"WHERE {MEMBER_SQL} AND NOT {SEEN_SQL} AND NOT {RETIRED_SQL} LIMIT %(k)s)"
             for count in branches
         )
 
@@ -92,10 +92,10 @@ def postgres_probe(
 # or from the to-do index, whichever the planner finds cheaper. No order: no sort.
 _DEFINITIVE_SQL = f"""
 SELECT p.id FROM reviews_page p
-WHERE p.review_count < %(threshold)s AND p.withdrawn_at IS NULL
+WHERE p.review_count < %(threshold)s AND p.withdrawn_at IS NULL AND NOT p.known_answer
   AND p.document_id IN (
     {scope.DOCUMENTS_OF_ASSIGNMENT_SQL})
-  AND NOT {SEEN_SQL}
+  AND NOT {SEEN_SQL} AND NOT {RETIRED_SQL}
 LIMIT %(k)s
 """
 
@@ -149,7 +149,7 @@ def postgres_random_checked(assignment: Assignment, uid: int | None, *, k: int) 
 # index: the cost is bounded by the assignment's priority pages, never its size).
 _PRIORITY_SQL = f"""
 SELECT p.id FROM assignments_prioritypage pp JOIN reviews_page p ON p.id = pp.page_id
-WHERE pp.assignment_id = %(aid)s AND p.review_count < %(threshold)s AND {MEMBER_SQL} AND NOT {SEEN_SQL}
+WHERE pp.assignment_id = %(aid)s AND p.review_count < %(threshold)s AND {MEMBER_SQL} AND NOT {SEEN_SQL} AND NOT {RETIRED_SQL}
 LIMIT %(k)s
 """
 

@@ -8,6 +8,7 @@ none of them is cached).
 from django import template
 
 from contributors import selectors
+from lib.web import is_staff
 
 register = template.Library()
 
@@ -15,6 +16,6 @@ register = template.Library()
 @register.inclusion_tag("staff/_nav.html", takes_context=True)
 def staff_nav(context, current: str = ""):
     request = context.get("request")
-    if request is None or not request.user.is_staff:
+    if request is None or not is_staff(request.user):
         return {"show": False}
     return {"show": True, "current": current, "triage_waiting": selectors.triage_waiting_count()}

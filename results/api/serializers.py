@@ -72,6 +72,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
 class TagCountSerializer(serializers.Serializer):
     tag = serializers.CharField()
     count = serializers.IntegerField()
+    confidence = serializers.FloatField(allow_null=True, help_text="posterior that the tag applies (0-1)")
 
 
 class PageSerializer(serializers.ModelSerializer):
@@ -115,7 +116,9 @@ class PageSerializer(serializers.ModelSerializer):
         if not self._visible(page):
             return None
         # page.visible_tags is prefetched by the view (active tags with a count, one query).
-        return [{"tag": pt.tag.slug, "count": pt.count} for pt in page.visible_tags]
+        return [
+            {"tag": pt.tag.slug, "count": pt.count, "confidence": pt.confidence} for pt in page.visible_tags
+        ]
 
 
 class ListingPageSerializer(serializers.Serializer):
@@ -134,6 +137,11 @@ class ListingRowSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     reviews = serializers.IntegerField()
     agreement = serializers.FloatField()
+    confidence = serializers.FloatField(
+        allow_null=True,
+        help_text="How sure the crowd is that the tag applies (0-1): the posterior probability, "
+        "each reviewer weighted by their reliability (learnt from known-answer pages and agreement).",
+    )
     at = serializers.DateTimeField(
         help_text="In-order position: for the public, when the page with the tag became publicly "
         "visible (it reached the public threshold); for staff, when it first got the tag (user "

@@ -197,7 +197,9 @@ class ListingView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("order", str, enum=[Order.MOST_TAGGED.value, Order.IN_ORDER.value]),
+            OpenApiParameter(
+                "order", str, enum=[Order.MOST_TAGGED.value, Order.IN_ORDER.value, Order.CONFIDENCE.value]
+            ),
             OpenApiParameter("party", str, description="party slug"),
             OpenApiParameter("member", str, description="member slug"),
             OpenApiParameter("document", int, description="document id"),
@@ -207,6 +209,7 @@ class ListingView(APIView):
                 "min_agreement", str, description="share of the page's reviewers, 0-1 (0.5, 2/3)"
             ),
             OpenApiParameter("min_reviews", int),
+            OpenApiParameter("min_confidence", str, description="posterior that the tag applies, 0-1 (0.95)"),
             OpenApiParameter("after", OpenApiTypes.STR, description="cursor from `next`"),
         ],
         responses=s.ListingSerializer,
@@ -223,8 +226,8 @@ class ListingView(APIView):
         if tag_obj is None:
             raise NotFound("No such tag.")
         order_raw = request.query_params.get("order") or Order.MOST_TAGGED.value
-        if order_raw not in (Order.MOST_TAGGED.value, Order.IN_ORDER.value):
-            raise BadRequest("order must be most-tagged or in-order.")
+        if order_raw not in (Order.MOST_TAGGED.value, Order.IN_ORDER.value, Order.CONFIDENCE.value):
+            raise BadRequest("order must be most-tagged, in-order or confidence.")
         given = [
             (name, request.query_params[name]) for name in _SCOPE_PARAMS if request.query_params.get(name)
         ]

@@ -145,11 +145,15 @@ def crediting_assignment_sql(document: str) -> str:
 # review is recorded either before it (and quarantined with the others) or after it, as
 # quarantined. A quarantined reviewer's review counts nowhere: not in their own count, not in the
 # page's (so not in thresholds, tags or progress).
+# A review of a known-answer (gold) page counts for nothing either (issue 25): it is recorded as
+# ``quarantined`` whatever the reviewer's state, so every count, board and credit leaves it out.
+_KNOWN_ANSWER_SQL = "coalesce((SELECT known_answer FROM reviews_page WHERE id = %(page)s), false)"
 _UPSERT_REVIEWER_SQL = (
     "INSERT INTO reviews_reviewer (user_id, anonymous, review_count, created) "
-    "VALUES (%(user)s, false, 1, now()) ON CONFLICT (user_id) DO UPDATE SET review_count = "
-    "reviews_reviewer.review_count + (reviews_reviewer.quarantined_at IS NULL)::int "
-    "RETURNING quarantined_at IS NOT NULL, review_count"
+    f"VALUES (%(user)s, false, (NOT {_KNOWN_ANSWER_SQL})::int, now()) ON CONFLICT (user_id) DO UPDATE SET "
+    "review_count = reviews_reviewer.review_count + "
+    f"(reviews_reviewer.quarantined_at IS NULL AND NOT {_KNOWN_ANSWER_SQL})::int "
+    f"RETURNING quarantined_at IS NOT NULL OR {_KNOWN_ANSWER_SQL}, review_count"
 )
 
 # Then, in the next statement (the reviewer's row is ours now, so its quarantine cannot change):
@@ -169,7 +173,8 @@ def _record_sql() -> str:
     so an added field comes back too): built on first use, when the models are loaded."""
     return f"""
         WITH reviewer AS (
-          SELECT quarantined_at IS NOT NULL AS quarantined FROM reviews_reviewer WHERE user_id = %(user)s
+          SELECT quarantined_at IS NOT NULL OR {_KNOWN_ANSWER_SQL} AS quarantined
+            FROM reviews_reviewer WHERE user_id = %(user)s
         ), page AS (
           UPDATE reviews_page p SET review_count = p.review_count + (SELECT (NOT quarantined)::int FROM reviewer)
             FROM reviews_document d LEFT JOIN reviews_member m ON m.id = d.member_id
@@ -199,7 +204,7 @@ def _record_review(
 ) -> ReviewOutcome:
     created = timezone.now()
     first = {"tags": Statement(_ACTIVE_TAGS_SQL, {"slugs": slugs})} if slugs else {}
-    first["reviewer"] = Statement(_UPSERT_REVIEWER_SQL, {"user": reviewer.pk})
+    first["reviewer"] = Statement(_UPSERT_REVIEWER_SQL, {"user": reviewer.pk, "page": page_id})
     first["record"] = Statement(
         _record_sql(),
         {"user": reviewer.pk, "page": page_id, "preferred": assignment_id or 0, "created": created},
@@ -238,7 +243,7 @@ def _record_review(
                 page_id=page_id, document_id=document_id, review_count=review_count, at=created
             )
             statements["assignments"] = assignment_progress_statement(
-                document_id=document_id, review_count=review_count
+                document_id=document_id, review_count=review_count, page_id=page_id
             )
         else:
             statements["assignments"] = active_assignments_of_document_statement(document_id=document_id)

@@ -33,18 +33,19 @@ def document_contexts(document_ids) -> dict[int, PageContext]:
 
 
 def page_states(page_ids) -> dict[int, tuple[PageContext, int]]:
-    """For each existing page: where it lives now and its review count. A withdrawn page is in
-    no assignment (``assignments.scope``) but keeps its owners."""
+    """For each existing page: where it lives now and its review count. A withdrawn page, or a
+    known-answer (gold) one (issue 25), is in no assignment (``assignments.scope``) but keeps
+    its owners."""
     rows = list(
         Page.objects.filter(pk__in=list(page_ids)).values_list(
-            "id", "document_id", "review_count", "withdrawn_at"
+            "id", "document_id", "review_count", "withdrawn_at", "known_answer"
         )
     )
     docs = document_contexts({row[1] for row in rows})
     states = {}
-    for pid, doc, count, withdrawn_at in rows:
+    for pid, doc, count, withdrawn_at, known_answer in rows:
         context = docs.get(doc) or PageContext(documents={doc})
-        if withdrawn_at is not None:
+        if withdrawn_at is not None or known_answer:
             context = PageContext(
                 documents=context.documents, members=context.members, parties=context.parties
             )

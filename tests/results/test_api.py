@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from consensus.actions import refresh_confidence
 from tests import factories
 from tests.results._support import pages_of, review
 
@@ -99,8 +100,11 @@ def test_page_tags_are_null_until_visible(client, release, tags, editor):
     body = client.get(f"/api/pages/{page.pk}/").json()
     assert body["tags_visible"] is False and body["tags"] is None
     review(page, "receipt")
+    # The after-commit refresh of the confidence (this test's transaction never commits).
+    refresh_confidence([page.pk])
     body = client.get(f"/api/pages/{page.pk}/").json()
-    assert body["tags"] == [{"tag": "receipt", "count": 2}]
+    # Two newcomers (odds 1.5 each, even prior): 2.25:1.
+    assert body["tags"] == [{"tag": "receipt", "count": 2, "confidence": round(2.25 / 3.25, 6)}]
 
 
 def test_assignments_report_progress_and_hide_drafts(client, release, tags):
@@ -124,7 +128,7 @@ def test_listing_endpoint_filters_and_paginates_like_the_html(client, release, t
     body = client.get("/api/listings/receipt/", {"order": "in-order", "party": red.slug}).json()
     assert set(body) == {"next", "results"}
     row = body["results"][0]
-    assert set(row) == {"page", "member", "tag", "count", "reviews", "agreement", "at"}
+    assert set(row) == {"page", "member", "tag", "count", "reviews", "agreement", "confidence", "at"}
     assert set(row["page"]) == {"id", "document", "document_title", "number", "thumbnail", "url"}
     seen = [r["page"]["id"] for r in body["results"]]
     while body["next"]:

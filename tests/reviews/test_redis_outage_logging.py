@@ -45,6 +45,8 @@ def test_it_logs_one_line_for_many_reviews_and_skips_and_flags_the_seen_sets(
     # themselves: not flagged).
     assert sorted(r.getMessage().split(":")[0] for r in warnings) == [
         "assignment done/todo sets not updated, Redis unavailable (flagged stale)",
+        # consensus (issue 25): the reviewed page's confidence refresh is queued in Redis
+        "confidence refresh not queued, Redis unavailable (flagged stale)",
         "leaderboards not updated, Redis unavailable (flagged stale)",
         "reservation not ended, Redis unavailable",
         "reviewer-seen not updated, Redis unavailable (flagged stale)",

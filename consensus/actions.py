@@ -1,0 +1,251 @@
+"""Writes of the consensus app: confidence rows, the model's re-estimation, gold answers.
+
+Every write of ``reviews_pagetag.confidence``, ``consensus_reliability`` and
+``consensus_tagprevalence`` is here. Confidence is a copy (registry entry
+``page-tag-confidence``): it is written after the review it follows has committed, from
+Postgres, never from what a request believes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from consensus import model, selectors
+from consensus.models import EstimationRun, GoldAnswer
+from denorm.changes import changed
+from reviews.models import Page, Tag
+
+_SET_CONFIDENCE_SQL = (
+    "UPDATE reviews_pagetag pt SET confidence = v.c"
+    " FROM unnest(%(ids)s::bigint[], %(values)s::float8[]) AS v(id, c)"
+    " WHERE pt.id = v.id AND pt.confidence IS DISTINCT FROM v.c"
+)
+
+
+def refresh_confidence(page_ids: Iterable[int]) -> int:
+    """Re-derive the confidence of every PageTag row of these pages; returns how many changed.
+
+    Two round trips per chunk of pages: the votes, then one UPDATE of the rows that differ."""
+    changed = [c for c in selectors.pagetag_confidences(page_ids) if c.stored != c.want]
+    _write(changed)
+    return len(changed)
+
+
+def _write(rows: list[selectors.Confidence]) -> None:
+    for start in range(0, len(rows), selectors.CHUNK):
+        chunk = rows[start : start + selectors.CHUNK]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _SET_CONFIDENCE_SQL, {"ids": [c.row_id for c in chunk], "values": [c.want for c in chunk]}
+            )
+
+
+def refresh_all_confidence() -> int:
+    """Every row re-derived (the registry's rebuild and the end of a re-estimation)."""
+    return sum(refresh_confidence(chunk) for chunk in selectors.all_page_ids_with_tags())
+
+
+_UPSERT_RELIABILITY_SQL = """
+    INSERT INTO consensus_reliability
+      (user_id, tag_id, accuracy, weight, gold_correct, gold_total, expected_correct, votes, updated)
+    SELECT * FROM unnest(%(users)s::int[], %(tags)s::bigint[], %(accuracy)s::float8[], %(weight)s::float8[],
+                         %(gold_correct)s::int[], %(gold_total)s::int[], %(expected)s::float8[],
+                         %(votes)s::int[], %(updated)s::timestamptz[])
+    ON CONFLICT (user_id, tag_id) DO UPDATE SET accuracy = excluded.accuracy, weight = excluded.weight,
+      gold_correct = excluded.gold_correct, gold_total = excluded.gold_total,
+      expected_correct = excluded.expected_correct, votes = excluded.votes, updated = excluded.updated"""
+
+_UPSERT_PREVALENCE_SQL = """
+    INSERT INTO consensus_tagprevalence (tag_id, prevalence, updated)
+    SELECT * FROM unnest(%(tags)s::bigint[], %(prevalence)s::float8[], %(updated)s::timestamptz[])
+    ON CONFLICT (tag_id) DO UPDATE SET prevalence = excluded.prevalence, updated = excluded.updated"""
+
+
+def reestimate() -> EstimationRun:
+    """The full re-estimation (``consensus.tasks.reestimate``, on a schedule): every reviewer's
+    reliability per tag and every tag's prevalence by EM over all counted reviews and the gold
+    answers, then every confidence re-derived from them.
+
+    The model is fitted outside any transaction (it only reads), then its parameters are
+    written in one: a reader sees the old set or the new one, never half of each."""
+    started = timezone.now()
+    clock = time.perf_counter()
+    tag_ids = list(Tag.objects.values_list("pk", flat=True))
+    gold = selectors.gold_answers()
+    votes: dict[int, list[model.Vote]] = {t: [] for t in tag_ids}
+    reviews = 0
+    for vote in selectors.training_votes():
+        reviews += 1
+        for tag_id in tag_ids:
+            votes[tag_id].append(
+                model.Vote(item=vote.page_id, worker=vote.user_id, value=tag_id in vote.tag_ids)
+            )
+    estimates = {
+        tag_id: model.estimate(votes[tag_id], gold={p: tag_id in tags for p, tags in gold.items()})
+        for tag_id in tag_ids
+    }
+    reviewers: set = set()  # the estimates' keys: user ids
+    rows: dict[str, list] = {
+        k: []
+        for k in ("users", "tags", "accuracy", "weight", "gold_correct", "gold_total", "expected", "votes")
+    }
+    for tag_id, est in estimates.items():
+        for user_id, skill in est.skills.items():
+            reviewers.add(user_id)
+            rows["users"].append(user_id)
+            rows["tags"].append(tag_id)
+            rows["accuracy"].append(skill.accuracy)
+            rows["weight"].append(skill.weight)
+            rows["gold_correct"].append(skill.gold_correct)
+            rows["gold_total"].append(skill.gold_total)
+            rows["expected"].append(skill.expected_correct)
+            rows["votes"].append(skill.votes)
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for start in range(0, len(rows["users"]), selectors.CHUNK):
+            part = {k: v[start : start + selectors.CHUNK] for k, v in rows.items()}
+            cursor.execute(_UPSERT_RELIABILITY_SQL, {**part, "updated": [now] * len(part["users"])})
+        # Reviewers the model no longer sees (all their reviews deleted or quarantined).
+        cursor.execute("DELETE FROM consensus_reliability WHERE updated < %s", [now])
+        cursor.execute(
+            _UPSERT_PREVALENCE_SQL,
+            {
+                "tags": list(estimates),
+                "prevalence": [e.prevalence for e in estimates.values()],
+                "updated": [now] * len(estimates),
+            },
+        )
+    refresh_all_confidence()
+    # New weights may make the crowd sure of pages it was not sure of.
+    pages = selectors.retiring_todo_pages()
+    for start in range(0, len(pages), selectors.CHUNK):
+        retire_confident_pages(pages[start : start + selectors.CHUNK])
+    return EstimationRun.objects.create(
+        started=started,
+        seconds=time.perf_counter() - clock,
+        reviews=reviews,
+        reviewers=len(reviewers),
+        tags=len(tag_ids),
+    )
+
+
+# --- Retiring pages when the crowd is sure ----------------------------------------------------
+
+
+def confident(confidences: Iterable[float], *, target: float) -> bool:
+    """Every tag's confidence above ``target`` or below one minus it."""
+    return all(c >= target or c <= 1.0 - target for c in confidences)
+
+
+def retire_confident_pages(page_ids: Iterable[int]) -> dict[int, list[int]]:
+    """Retire each of these pages from every assignment with ``retire_when_confident`` that
+    still counts it as to do, when it has at least ``min_reviews`` reviews and the crowd is
+    confident about every active tag. Returns assignment id -> pages retired.
+
+    Called after each review (its page) and after each re-estimation (every such page). The
+    fact is stored in the assignments layer (``assignments.actions.retire_pages``), which every
+    reader of "to do" follows."""
+    from assignments.actions import retire_pages
+
+    candidates = selectors.retiring_assignments_of_pages(page_ids)
+    if not candidates:
+        return {}
+    confidences = selectors.page_tag_confidences(candidates)
+    chosen: dict[int, list[int]] = {}
+    for page_id, (count, assignments) in candidates.items():
+        for a in assignments:
+            if count >= a.min_reviews and confident(
+                confidences[page_id].values(), target=a.confidence_target
+            ):
+                chosen.setdefault(a.id, []).append(page_id)
+    return {aid: retire_pages(assignment_id=aid, page_ids=pages) for aid, pages in chosen.items()}
+
+
+# --- Gold answers -----------------------------------------------------------------------------
+
+
+class GoldError(ValueError):
+    """Bad input for a gold answer: the message is safe to show to an editor."""
+
+
+@transaction.atomic
+def set_gold_answer(*, page_id: int, tag_ids: Iterable[int], by=None, note: str = "") -> GoldAnswer:
+    """Mark a page as known-answer with the tags editors say are correct (none: "nothing of
+    note"), recording who; replaces an earlier answer for the page.
+
+    From the commit on, the page counts for nothing anywhere (its reviews, earlier ones too, are
+    flagged like a quarantined reviewer's: ``Page.known_answer`` and ``Review.quarantined``) and
+    it leaves every assignment's scope; the picker mixes it in at the gold rate
+    (``consensus.gold``). The page row is locked first, as ``submit_review`` locks it."""
+    tag_ids = sorted({int(t) for t in tag_ids})
+    page = Page.objects.select_for_update().filter(pk=page_id).first()
+    if page is None:
+        raise GoldError("That page does not exist.")
+    if Tag.objects.filter(pk__in=tag_ids).count() != len(tag_ids):
+        raise GoldError("Unknown tag.")
+    gold, _ = GoldAnswer.objects.get_or_create(page_id=page_id, defaults={"created_by": by, "note": note})
+    if gold.created_by_id != (by.pk if by else None) or gold.note != note:
+        gold.created_by, gold.note = by, note
+        gold.save(update_fields=["created_by", "note"])
+    gold.tags.set(tag_ids)
+    if not page.known_answer:
+        _mark_known_answer([page_id], True)
+    return gold
+
+
+@transaction.atomic
+def remove_gold_answer(*, page_id: int) -> bool:
+    """The page is an ordinary page again: its reviews count, it is back in its assignments."""
+    page = Page.objects.select_for_update().filter(pk=page_id).first()
+    if page is None:
+        return False
+    deleted, _ = GoldAnswer.objects.filter(page_id=page_id).delete()
+    if page.known_answer:
+        _mark_known_answer([page_id], False)
+    return bool(deleted)
+
+
+def _mark_known_answer(page_ids: list[int], known: bool) -> None:
+    """Write ``Page.known_answer`` (registry entry ``page-known-answer``) and what follows from it
+    in this transaction: the reviews' counts-for-nothing flag; every copy of the pages (counts,
+    tags, the assignments' sets and progress) is re-derived after commit."""
+    from reviews.denormalisations import copy_quarantine, page_states
+
+    before = {p: ctx for p, (ctx, _) in page_states(page_ids).items()}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE reviews_page SET known_answer = %(known)s WHERE id = ANY(%(pages)s)",
+            {"known": known, "pages": page_ids},
+        )
+    copy_quarantine(None, page_ids=page_ids)
+    changed(pages=before)
+
+
+# --- After reviews ---------------------------------------------------------------------------
+
+REFRESH_BATCH = 1000
+
+
+def refresh_reviewed_pages(*, batch: int = REFRESH_BATCH) -> int:
+    """Drain the queue of reviewed pages (``lib.keys.consensus_reviewed_pages``): re-derive their
+    confidence and retire those the crowd is now sure of. Returns how many pages were taken.
+
+    SPOP takes each page once however many processes drain at once; a page popped by a run that
+    then fails is repaired by the periodic check (confidence) and the next re-estimation's
+    sweep (retirement)."""
+    from lib import keys
+    from lib.redis_client import get_redis
+
+    taken = 0
+    client = get_redis()
+    while True:
+        pages = sorted(int(p) for p in client.spop(keys.consensus_reviewed_pages(), batch) or [])
+        if not pages:
+            return taken
+        taken += len(pages)
+        refresh_confidence(pages)
+        retire_confident_pages(pages)

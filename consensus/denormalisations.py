@@ -1,0 +1,192 @@
+"""The consensus app's copy: ``reviews_pagetag.confidence`` (registry entry
+``page-tag-confidence``).
+
+Derived from the page's counted reviews and the model's parameters (``consensus_reliability``,
+``consensus_tagprevalence``, written by the scheduled re-estimation). Kept current after commit:
+
+- a review (``reviews.signals.review_recorded``): its page joins a Redis queue (no query on the
+  review's hot path), drained every few seconds by ``consensus.tasks.refresh_reviewed_pages``
+  (the page's rows re-derived, and the page retired where the crowd is now sure);
+- anything else that changes a page's counted reviews (quarantine and release, deletes, a
+  recount of ``reviews_pagetag``, which may recreate rows with no confidence) through
+  ``denorm.changed``: the pages named are re-derived, after the page-tag counts (order);
+- a re-estimation (``consensus.tasks.reestimate``): every row.
+
+The check recomputes every row from Postgres and compares; the repair writes only rows that
+differ.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from django.db import connection, transaction
+from django.dispatch import receiver
+
+from consensus import actions, selectors
+from denorm.changes import Changes
+from denorm.operations import mark_stale
+from denorm.registry import Denormalisation, Drift, register
+from lib import keys, redis_batch
+from lib.log_throttle import warn_throttled
+from lib.redis_client import get_redis
+from reviews import signals
+
+log = logging.getLogger("crowd.denormalisation")
+
+NAME = "page-tag-confidence"
+
+
+def refresh_page_tag_confidence(changes: Changes) -> None:
+    if changes.pages:
+        actions.refresh_confidence(changes.pages)
+
+
+def _queued_pages() -> set[int]:
+    """Pages reviewed and waiting for the refresh task: their rows lag by design."""
+    try:
+        return {int(p) for p in get_redis().smembers(keys.consensus_reviewed_pages())}
+    except redis.RedisError:
+        return set()
+
+
+def _drift(*, repair: bool) -> Drift:
+    drift = Drift()
+    queued = _queued_pages()  # read before Postgres: a page queued later is newer than this check
+    for chunk in selectors.all_page_ids_with_tags():
+        differ = [c for c in selectors.pagetag_confidences(chunk) if c.stored != c.want]
+        for c in differ:
+            if c.page_id in queued:
+                drift.lagging += 1
+            elif c.stored is None:
+                drift.missing += 1
+            else:
+                drift.wrong += 1
+            drift.add_example(f"pagetag {c.row_id}: confidence {c.stored}, should be {c.want}")
+        if repair and differ:
+            actions._write(differ)
+    return drift
+
+
+def check_page_tag_confidence() -> Drift:
+    return _drift(repair=False)
+
+
+def repair_page_tag_confidence() -> Drift:
+    return _drift(repair=True)
+
+
+def rebuild_page_tag_confidence() -> None:
+    actions.refresh_all_confidence()
+
+
+register(
+    Denormalisation(
+        name=NAME,
+        description="Per page and tag: the posterior probability that the tag applies, from the "
+        "page's counted reviews weighted by each reviewer's reliability for the tag, with the "
+        "tag's prevalence as prior odds (one-coin model, `consensus.model`). Shown beside count, "
+        "reviews and agreement on pages, listings, exports and the API; `?min_confidence=` and "
+        "`?order=confidence` read it.",
+        derived_from="`reviews_review` (quarantined reviews left out) with `reviews_review_tags`, "
+        "`consensus_reliability.weight` and `consensus_tagprevalence.prevalence`",
+        lives_in="`reviews_pagetag.confidence` (rounded to 6 places)",
+        kept_current_by="after commit: `reviews.signals.review_recorded` queues the page (Redis set "
+        "`crowd:v1:{consensus}:reviewed-pages`), drained every `CONSENSUS_REFRESH_SECONDS` by "
+        "`consensus.tasks.refresh_reviewed_pages` (the page's rows); "
+        "`denorm.changed` for pages (quarantine, release, deletes, page-tag recounts); "
+        "`consensus.tasks.reestimate` on a schedule (`CONSENSUS_REESTIMATE_SECONDS`: every row, "
+        "after re-fitting reliability and prevalence).",
+        rebuild=rebuild_page_tag_confidence,
+        check=check_page_tag_confidence,
+        repair=repair_page_tag_confidence,
+        refresh=refresh_page_tag_confidence,
+        # After the page-tag counts (11), whose recount may recreate rows.
+        order=40,
+        # A reviewed page waits for the refresh task (seconds): its rows lag by design, and the
+        # check reports them as lagging while the page is queued.
+        kept_current_on_commit=False,
+        lag_seconds=60,
+        repaired_by="the `consensus-refresh-reviewed-pages` beat task (every "
+        "`CONSENSUS_REFRESH_SECONDS`) and the periodic check",
+    )
+)
+
+
+@receiver(signals.review_recorded, dispatch_uid="consensus-review")
+def _on_review(sender, *, page_id, **kwargs):
+    # The review's hot path asks Postgres nothing after commit: the page joins the queue of
+    # pages to re-derive (sent with the other receivers' Redis writes, one round trip), which
+    # the beat task ``consensus.tasks.refresh_reviewed_pages`` drains within seconds. Redis
+    # down: the periodic check repairs the confidence and the next re-estimation's sweep
+    # retires what is sure.
+    def fill(pipe) -> None:
+        pipe.sadd(keys.consensus_reviewed_pages(), page_id)
+
+    redis_batch.queue(fill, _not_queued)
+
+
+def _not_queued(exc: Exception) -> None:
+    warn_throttled(
+        log, "consensus-queue", "confidence refresh not queued, Redis unavailable (flagged stale): %r", exc
+    )
+    mark_stale([NAME], repr(exc)[:200])
+
+
+# --- reviews_page.known_answer: a copy of "editors gave this page a gold answer" --------------
+
+_KNOWN_ANSWER_DRIFT_SQL = """
+    SELECT p.id, p.known_answer FROM reviews_page p
+     WHERE p.known_answer <> EXISTS (SELECT 1 FROM consensus_goldanswer g WHERE g.page_id = p.id)
+     ORDER BY p.id"""
+
+
+def _known_answer_drift() -> tuple[Drift, dict[bool, list[int]]]:
+    drift = Drift()
+    flip: dict[bool, list[int]] = {True: [], False: []}
+    with connection.cursor() as cursor:
+        cursor.execute(_KNOWN_ANSWER_DRIFT_SQL)
+        for page_id, stored in cursor.fetchall():
+            drift.wrong += 1
+            drift.add_example(f"page {page_id}: known_answer {stored}, should be {not stored}")
+            flip[not stored].append(page_id)
+    return drift, flip
+
+
+def check_page_known_answer() -> Drift:
+    return _known_answer_drift()[0]
+
+
+def repair_page_known_answer() -> Drift:
+    drift, flip = _known_answer_drift()
+    for known, pages in flip.items():
+        if pages:
+            with transaction.atomic():
+                actions._mark_known_answer(pages, known)
+    return drift
+
+
+def rebuild_page_known_answer() -> None:
+    repair_page_known_answer()
+
+
+register(
+    Denormalisation(
+        name="page-known-answer",
+        description="Whether editors gave the page a gold (known) answer. Such a page is in no "
+        "assignment's scope (the picker mixes it in at the gold rate) and its reviews count for "
+        "nothing (`review-quarantined` copies the flag onto them): they only train reviewers' "
+        "reliability.",
+        derived_from="the existence of a `consensus_goldanswer` row for the page",
+        lives_in="`reviews_page.known_answer`",
+        kept_current_by="`consensus.actions.set_gold_answer` and `remove_gold_answer` (in their "
+        "transaction, the page row locked, with the reviews' flag; every copy of the page is "
+        "re-derived after commit)",
+        rebuild=rebuild_page_known_answer,
+        check=check_page_known_answer,
+        repair=repair_page_known_answer,
+        # Before the reviews' flag (5), which reads it.
+        order=4,
+    )
+)

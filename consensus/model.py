@@ -1,0 +1,192 @@
+"""The crowd model: how much to trust each reviewer, and how sure the crowd is of a page's tag.
+
+Pure functions, no database: the actions feed them votes and store what they return, the
+simulation bench and the tests call them directly.
+
+One-coin Dawid-Skene per tag (crowd-kit's ``OneCoinDawidSkene``; Marshall et al.'s SWAP uses a
+confusion matrix per volunteer in the same way). For one tag, every page either has it or not
+(``z``); a reviewer with accuracy ``a`` gives the right answer with probability ``a`` whatever
+the truth. So each vote moves a page's log-odds by ``±log(a / (1 - a))``: the reviewer's
+*weight*. A spammer clicking at random has ``a ≈ 0.5`` and weight ≈ 0; a careful reviewer at 0.9
+weighs 2.2, as much as nine of them at 0.55.
+
+Accuracy has a Beta prior (``PRIOR_CORRECT`` right answers and ``PRIOR_WRONG`` wrong ones
+imagined before the first review), so a newcomer starts modestly trusted and one lucky gold page
+does not make an oracle. It is estimated from
+
+- gold (known-answer) pages, whose truth editors set: each vote there is simply right or wrong;
+- ordinary pages by expectation-maximisation: the expected number of right answers given the
+  current posteriors of the pages they reviewed, alternating with re-computing those posteriors
+  from the current weights until nothing moves.
+
+A reviewer worse than chance gets weight 0, not a negative one: reading a saboteur backwards
+would reward whoever learns to game it, and costs little accuracy.
+
+Cost: ``O(iterations × votes)`` per tag, plain Python (a 2,000-page release with ~6,000 reviews
+and three tags takes well under a second).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+
+PRIOR_CORRECT = 3.0
+PRIOR_WRONG = 2.0
+# Beta(1, 1) on how common the tag is among ordinary pages.
+PRIOR_PRESENT = 1.0
+PRIOR_ABSENT = 1.0
+MAX_ITERATIONS = 100
+TOLERANCE = 1e-7
+# Log-odds are clamped so that a posterior never rounds to exactly 0 or 1 (a later vote can
+# always still move it) and exp() never overflows.
+MAX_LOG_ODDS = 30.0
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One reviewer's answer about one tag on one page: ``value`` is True when they applied it."""
+
+    item: Hashable
+    worker: Hashable
+    value: bool
+
+
+@dataclass(frozen=True)
+class Skill:
+    """What the model believes of one reviewer for one tag."""
+
+    accuracy: float
+    gold_correct: int = 0
+    gold_total: int = 0
+    # Expected right answers on ordinary pages, and how many ordinary votes.
+    expected_correct: float = 0.0
+    votes: int = 0
+
+    @property
+    def weight(self) -> float:
+        return weight(self.accuracy)
+
+
+# The prevalence assumed for a tag never estimated: even odds, the votes alone decide.
+NEUTRAL_PREVALENCE = 0.5
+
+NEWCOMER = Skill(accuracy=PRIOR_CORRECT / (PRIOR_CORRECT + PRIOR_WRONG))
+
+
+@dataclass
+class Estimate:
+    """The outcome of :func:`estimate` for one tag."""
+
+    skills: dict[Hashable, Skill] = field(default_factory=dict)
+    prevalence: float = PRIOR_PRESENT / (PRIOR_PRESENT + PRIOR_ABSENT)
+    posteriors: dict[Hashable, float] = field(default_factory=dict)  # ordinary items only
+    iterations: int = 0
+
+    def skill(self, worker: Hashable) -> Skill:
+        return self.skills.get(worker, NEWCOMER)
+
+
+def weight(accuracy: float) -> float:
+    """The log-likelihood ratio of one vote by a reviewer of this accuracy (0 at or below chance)."""
+    if accuracy <= 0.5:
+        return 0.0
+    if accuracy >= 1.0:
+        return MAX_LOG_ODDS
+    return math.log(accuracy / (1.0 - accuracy))
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-12), 1 - 1e-12)
+    return math.log(p / (1.0 - p))
+
+
+def sigmoid(x: float) -> float:
+    x = min(max(x, -MAX_LOG_ODDS), MAX_LOG_ODDS)
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def posterior(votes: Iterable[tuple[bool, float]], *, prevalence: float) -> float:
+    """P(the tag applies | these votes): ``votes`` are ``(applied, weight)`` pairs."""
+    log_odds = logit(prevalence)
+    for applied, w in votes:
+        log_odds += w if applied else -w
+    return sigmoid(log_odds)
+
+
+def estimate(
+    votes: Iterable[Vote],
+    *,
+    gold: dict[Hashable, bool] | None = None,
+    max_iterations: int = MAX_ITERATIONS,
+    tolerance: float = TOLERANCE,
+) -> Estimate:
+    """Reviewers' accuracies, the tag's prevalence and every ordinary page's posterior, by EM.
+
+    ``gold``: item -> truth for the known-answer pages: their votes train accuracies directly and
+    they get no posterior (and do not count toward prevalence: editors chose them, not chance).
+    """
+    gold = gold or {}
+    by_item: dict[Hashable, list[tuple[Hashable, bool]]] = defaultdict(list)
+    gold_score: dict[Hashable, list[int]] = defaultdict(lambda: [0, 0])  # worker -> [correct, total]
+    for vote in votes:
+        if vote.item in gold:
+            score = gold_score[vote.worker]
+            score[0] += int(vote.value == gold[vote.item])
+            score[1] += 1
+        else:
+            by_item[vote.item].append((vote.worker, vote.value))
+    workers = set(gold_score) | {w for answers in by_item.values() for w, _ in answers}
+
+    def skills_from(posteriors: dict[Hashable, float]) -> dict[Hashable, Skill]:
+        expected: dict[Hashable, float] = defaultdict(float)
+        counts: dict[Hashable, int] = defaultdict(int)
+        for item, answers in by_item.items():
+            p = posteriors[item]
+            for worker, value in answers:
+                expected[worker] += p if value else 1.0 - p
+                counts[worker] += 1
+        out = {}
+        for worker in workers:
+            g_correct, g_total = gold_score.get(worker, (0, 0))
+            right = PRIOR_CORRECT + g_correct + expected[worker]
+            total = PRIOR_CORRECT + PRIOR_WRONG + g_total + counts[worker]
+            out[worker] = Skill(
+                accuracy=right / total,
+                gold_correct=g_correct,
+                gold_total=g_total,
+                expected_correct=expected[worker],
+                votes=counts[worker],
+            )
+        return out
+
+    def posteriors_from(skills: dict[Hashable, Skill], prevalence: float) -> dict[Hashable, float]:
+        return {
+            item: posterior(((value, skills[w].weight) for w, value in answers), prevalence=prevalence)
+            for item, answers in by_item.items()
+        }
+
+    def prevalence_from(posteriors: dict[Hashable, float]) -> float:
+        return (PRIOR_PRESENT + sum(posteriors.values())) / (PRIOR_PRESENT + PRIOR_ABSENT + len(posteriors))
+
+    # Start from the majority's view (each page's share of votes), as crowd-kit does: a start
+    # from the prior alone would let a first EM step trust everyone equally, which is the same.
+    posteriors = {
+        item: (sum(value for _, value in answers) + 0.5) / (len(answers) + 1.0)
+        for item, answers in by_item.items()
+    }
+    prevalence = prevalence_from(posteriors)
+    skills = skills_from(posteriors)
+    iterations = 0
+    for iterations in range(1, max_iterations + 1):  # noqa: B007 (reported below)
+        new_posteriors = posteriors_from(skills, prevalence)
+        new_prevalence = prevalence_from(new_posteriors)
+        moved = max((abs(new_posteriors[i] - posteriors[i]) for i in by_item), default=0.0)
+        moved = max(moved, abs(new_prevalence - prevalence))
+        posteriors, prevalence = new_posteriors, new_prevalence
+        skills = skills_from(posteriors)
+        if moved < tolerance:
+            break
+    return Estimate(skills=skills, prevalence=prevalence, posteriors=posteriors, iterations=iterations)

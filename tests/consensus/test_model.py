@@ -1,0 +1,94 @@
+"""The one-coin model against cases worked out by hand, and on one seeded synthetic crowd."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from consensus import model
+from consensus.model import Vote
+
+
+def test_it_makes_unanimous_careful_reviewers_near_certain():
+    """Three reviewers at 0.9 agreeing, even prior: odds 9 * 9 * 9 = 729 to 1."""
+    w = model.weight(0.9)
+    assert model.posterior([(True, w)] * 3, prevalence=0.5) == pytest.approx(729 / 730)
+    assert model.posterior([(False, w)] * 3, prevalence=0.5) == pytest.approx(1 / 730)
+
+
+def test_it_ignores_a_spammer_who_is_outvoted():
+    """A careful yes (0.9) against a spammer's no (0.5): the spammer weighs nothing, so 0.9."""
+    votes = [(True, model.weight(0.9)), (False, model.weight(0.5))]
+    assert model.posterior(votes, prevalence=0.5) == pytest.approx(0.9)
+    # Worse than chance counts for nothing too, rather than being read backwards.
+    assert model.weight(0.2) == 0.0
+
+
+def test_it_folds_the_prevalence_in_as_prior_odds():
+    """Prevalence 0.2 is odds 1:4; one careful yes (9:1) makes 9:4, i.e. 9/13."""
+    assert model.posterior([(True, model.weight(0.9))], prevalence=0.2) == pytest.approx(9 / 13)
+
+
+def test_a_newcomer_starts_at_the_prior_mean():
+    assert model.NEWCOMER.accuracy == pytest.approx(3 / 5)
+    assert model.NEWCOMER.weight == pytest.approx(math.log(1.5))
+
+
+def test_it_trains_a_single_expert_on_gold_alone():
+    """20 of 20 gold pages right: (3 + 20) / (3 + 2 + 20) = 0.92; alone on a fresh page at even
+    odds, their yes is worth exactly their accuracy."""
+    votes = [Vote(item=f"g{i}", worker="expert", value=i % 2 == 0) for i in range(20)]
+    gold = {f"g{i}": i % 2 == 0 for i in range(20)}
+    est = model.estimate(votes, gold=gold)
+    skill = est.skill("expert")
+    assert (skill.gold_correct, skill.gold_total, skill.votes) == (20, 20, 0)
+    assert skill.accuracy == pytest.approx(23 / 25)
+    assert est.posteriors == {}
+    assert model.posterior([(True, skill.weight)], prevalence=0.5) == pytest.approx(0.92)
+
+
+def test_gold_errors_lower_the_accuracy():
+    """5 right of 20: (3 + 5) / 25 = 0.32, below chance: weight 0."""
+    votes = [Vote(item=i, worker="w", value=i < 5) for i in range(20)]
+    est = model.estimate(votes, gold={i: True for i in range(20)})
+    assert est.skill("w").accuracy == pytest.approx(8 / 25)
+    assert est.skill("w").weight == 0.0
+
+
+def test_an_unknown_reviewer_is_a_newcomer():
+    assert model.estimate([]).skill("nobody") == model.NEWCOMER
+
+
+def test_em_on_a_seeded_crowd_finds_the_spammers_and_beats_the_majority():
+    """One seeded crowd (no redraw): 16 careful (0.9), 2 sloppy (0.65), 2 spammers (coin flips);
+    each of 300 pages reviewed by 3 of them, 20 gold pages each. Spammers end near weight 0,
+    careful reviewers near log(9), and the posterior's errors are no more than the majority's."""
+    rng = random.Random(20261206)
+    kinds = ["careful"] * 16 + ["sloppy"] * 2 + ["spammer"] * 2
+    accuracy = {"careful": 0.9, "sloppy": 0.65, "spammer": 0.5}
+    truth = {i: rng.random() < 0.3 for i in range(300)}
+    gold = {f"g{i}": rng.random() < 0.3 for i in range(20)}
+    votes = []
+
+    def answer(worker: int, right: bool) -> bool:
+        if kinds[worker] == "spammer":
+            return rng.random() < 0.5
+        return right if rng.random() < accuracy[kinds[worker]] else not right
+
+    for worker in range(len(kinds)):
+        for item, right in gold.items():
+            votes.append(Vote(item=item, worker=worker, value=answer(worker, right)))
+    for item, right in truth.items():
+        for worker in rng.sample(range(len(kinds)), 3):
+            votes.append(Vote(item=item, worker=worker, value=answer(worker, right)))
+    est = model.estimate(votes, gold=gold)
+    spam = [est.skill(w).weight for w, k in enumerate(kinds) if k == "spammer"]
+    careful = [est.skill(w).weight for w, k in enumerate(kinds) if k == "careful"]
+    assert max(spam) < 0.5
+    assert min(careful) > 1.4
+    majority_errors = sum((sum(v.value for v in votes if v.item == i) >= 2) != truth[i] for i in truth)
+    model_errors = sum((est.posteriors[i] >= 0.5) != truth[i] for i in truth)
+    assert model_errors <= majority_errors
+    assert 0.2 < est.prevalence < 0.4
