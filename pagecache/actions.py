@@ -23,6 +23,13 @@ def add_page_cache_counts(*, rows: Iterable[tuple[datetime, str, int]]) -> None:
         )
 
 
+def _count_metrics(totals: dict[str, int]) -> None:
+    from lib.metrics import count_page_cache
+
+    for name, n in totals.items():
+        count_page_cache(name, n)
+
+
 def collect_nginx_page_log(*, directory: Path) -> int | None:
     """Add the counts of the lines nginx appended to its page log since the stored position, and
     store the new position, in one transaction (``pagecache.nginx_log``). Returns the number of
@@ -42,6 +49,12 @@ def collect_nginx_page_log(*, directory: Path) -> int | None:
         rows = [(hour, name, n) for (hour, name), n in collected.counts.items()]
         if rows:
             add_page_cache_counts(rows=rows)
+            # Prometheus too (crowd_page_cache_events_total{event="nginx-hit"|"nginx-miss"}),
+            # once the position that says they were counted is stored.
+            totals: dict[str, int] = {}
+            for _, name, n in rows:
+                totals[name] = totals.get(name, 0) + n
+            transaction.on_commit(lambda: _count_metrics(totals))
         if collected.position is None:
             NginxLogPosition.objects.filter(directory=key).delete()
         elif collected.position != position:

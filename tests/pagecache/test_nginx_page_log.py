@@ -147,3 +147,18 @@ def test_beat_collects_every_minute_where_nginx_writes(tmp_path, settings):
     settings.NGINX_PAGE_LOG_DIR = str(tmp_path)
     tasks.collect_nginx_page_log()
     assert sum(_stored().values()) == 2
+
+
+def test_nginx_hits_and_misses_reach_prometheus_once(tmp_path):
+    """crowd_page_cache_events_total{event="nginx-hit"|"nginx-miss"} counts what the collector
+    read from nginx's log, each line once (the second collection finds nothing new)."""
+    from lib.metrics import PAGE_CACHE
+
+    def value(event: str) -> float:
+        return PAGE_CACHE.labels(event=event)._value.get()
+
+    hits, misses = value(stats.NGINX_HIT), value(stats.NGINX_MISS)
+    (tmp_path / "pages.log").write_bytes(_lines("hit", "hit", "miss", "hit"))
+    assert collect_nginx_page_log(directory=tmp_path) == 4
+    assert collect_nginx_page_log(directory=tmp_path) == 0
+    assert (value(stats.NGINX_HIT) - hits, value(stats.NGINX_MISS) - misses) == (3, 1)
