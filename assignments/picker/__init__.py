@@ -115,7 +115,9 @@ Bounds, stated and tested (``tests/assignments/test_picker_visitors.py``,
 - Liveness: no reservation outlives its holder's intent except by walking away, and one that
   does lasts at most ``PICKER_RESERVATION_SECONDS`` (firm) or until someone needs its place
   after the grace (soft). "Busy" means every review still needed is held by someone who loaded
-  its screen within ``PICKER_RESERVATION_SECONDS``; the busy page says the soonest expiry and
+  its screen within ``PICKER_RESERVATION_SECONDS``, or was handed the page by ``/review/next/``
+  less than ``PICKER_SOFT_GRACE_SECONDS`` ago (their browser is loading it); where another
+  assignment has work the visitor is sent there instead (``views_next``); the busy page says the soonest expiry and
   asks again by itself.
 """
 
