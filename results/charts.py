@@ -65,6 +65,7 @@ class Chart:
     buckets: list[datetime]  # the start of each point's interval, UTC
     bucket_label: str  # "%H:%M" or "%d %b"
     series: list[Series] = field(default_factory=list)
+    legend: bool = False  # name each line below the chart (even a single one)
 
     @property
     def end(self) -> datetime:
@@ -225,6 +226,7 @@ def _split_by_assignment(*, key: str, title: str, kind: str, points: int, now: d
         buckets=buckets,
         bucket_label=_LABEL["minute" if kind == "minute" else "hour"],
         series=series,
+        legend=True,
     )
 
 
@@ -281,8 +283,9 @@ SELECT count(*), count(*) FILTER (WHERE p.review_count > 0),
 
 # --- Drawing --------------------------------------------------------------------------------------
 
-WIDTH, HEIGHT = 640, 180
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 26
+# Small: a phone shows it at about 360 px, so that its 15-unit text stays readable there.
+WIDTH, HEIGHT = 480, 170
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
 
 
 def _nice_ceiling(value: float) -> float:
@@ -312,7 +315,7 @@ def render_svg(chart: Chart) -> SafeString:
     parts = [
         format_html(
             '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#c9d1d9"/>'
-            '<text x="{}" y="{}" text-anchor="end" font-size="12" fill="#4f5963">{}</text>',
+            '<text x="{}" y="{}" text-anchor="end" font-size="15" fill="#4f5963">{}</text>',
             LEFT,
             y(v),
             WIDTH - RIGHT,
@@ -328,7 +331,7 @@ def render_svg(chart: Chart) -> SafeString:
             anchor = "start" if i == 0 else "end" if i == n - 1 else "middle"
             parts.append(
                 format_html(
-                    '<text x="{}" y="{}" text-anchor="{}" font-size="12" fill="#4f5963">{}</text>',
+                    '<text x="{}" y="{}" text-anchor="{}" font-size="15" fill="#4f5963">{}</text>',
                     x(i),
                     HEIGHT - 6,
                     anchor,
