@@ -129,6 +129,18 @@ def _focus_not_shown(page) -> list[str]:
     return missing
 
 
+def _leaderboards_read_right(page) -> list[str]:
+    """A leaderboard shows one rank per row, its own ("=2" for ties): the list draws no number."""
+    found = []
+    for board in page.locator("ol.leaderboard").all():
+        if board.evaluate("ol => getComputedStyle(ol).listStyleType") != "none":
+            found.append("leaderboard: the list draws its own numbers beside the ranks")
+        for rank in board.locator("[data-rank]").all_inner_texts():
+            if not re.fullmatch(r"=?\d+", rank):
+                found.append(f"leaderboard: rank {rank!r} is not one number")
+    return found
+
+
 def _violations(axe: Axe, page) -> list[str]:
     results = axe.run(page, options=AXE_OPTIONS)
     found = []
@@ -172,7 +184,7 @@ def test_no_serious_or_critical_axe_violation_on_any_page(browser, world, width)
                 response = tab.goto(site.url + path.format(**names))
                 assert response.status == 200, (name, response.status)
             checked.append(name)
-            found = _violations(axe, tab) + _focus_not_shown(tab)
+            found = _violations(axe, tab) + _focus_not_shown(tab) + _leaderboards_read_right(tab)
             if found:
                 report[name] = found
     finally:
