@@ -57,6 +57,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("visitor", "review screen", "review"),
     ("visitor", "review screen after a review", "review-after"),
     ("visitor", "claim", "/account/claim/"),
+    ("staff", "review screen as an editor", "/review/{open_page}/"),
     ("staff", "activity", "/staff/activity/"),
     ("staff", "triage", "/staff/triage/"),
     ("staff", "suspicious", "/staff/suspicious/"),
@@ -86,6 +87,7 @@ def world(site, settings, tags, editor):
     names = {
         "assignment": assignment.slug,
         "page": pages[0].pk,
+        "open_page": pages[5].pk,  # still needs a review: its screen has the editor's rotation form
         "document": doc.pk,
         "party": party.slug,
         "member": member.slug,
