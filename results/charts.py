@@ -170,9 +170,12 @@ def assignment_charts(assignment: Assignment, *, now: datetime | None = None) ->
 
 
 def completion_times(assignment: Assignment) -> list[datetime]:
-    """When each completed page of the assignment got its ``threshold``-th counted review."""
+    """When each completed page of the assignment got its ``threshold``-th counted review. Only
+    the reviews of pages whose counter says they are complete are read (``Page.review_count``,
+    a registered, checked denormalisation): an unfinished page cannot have a completion time."""
+    complete = assignment.pages().filter(review_count__gte=assignment.threshold).values("pk")
     ranked = (
-        Review.objects.filter(page__in=assignment.pages().values("pk"), quarantined=False)
+        Review.objects.filter(page__in=complete, quarantined=False)
         .annotate(
             n=Window(RowNumber(), partition_by=[F("page_id")], order_by=[F("created").asc(), F("pk").asc()])
         )
