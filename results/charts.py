@@ -14,8 +14,9 @@ What is charted, and from what (Postgres, the source of truth, read when the pag
 
 Caching: nothing here keeps a copy. A chart is part of the HTML of its page and is cached with
 it: the home page under the ``counts`` generation that every review bumps (so it is as fresh as
-the progress bar beside it: ``PAGE_CACHE_SOFT_SECONDS``); the assignment and staff pages are
-never cached. Time alone moves a chart's window; every chart names its window's end in words
+the progress bar beside it: ``PAGE_CACHE_SOFT_SECONDS``); an assignment's charts as a part of its
+(otherwise uncached) page, under the same generations (``pagecache.fragments``, used by
+``results.templatetags.charts``); staff pages are never cached. Time alone moves a chart's window; every chart names its window's end in words
 ("to 14:00 UTC"), so a cached copy is true as of the time it says (docs/caching.md, Charts).
 
 Cost: one or two grouped queries per chart, on the ``(assignment, created)`` and ``created``
