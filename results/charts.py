@@ -85,8 +85,8 @@ class Chart:
 
     @property
     def summary(self) -> str:
-        if not self.buckets:
-            return "Nothing to chart yet."
+        if not self.buckets or not self.series:
+            return "No reviews in this time."
         start, end = self.buckets[0].strftime(self.bucket_label), self.end.strftime(self.bucket_label)
         peaks = ", ".join(f"{s.name}: highest {_number(max(s.values, default=0))}" for s in self.series)
         return f"{self.title}, {start} to {end} UTC. {peaks}."

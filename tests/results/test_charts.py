@@ -148,3 +148,11 @@ def test_the_charts_cost_the_same_queries_with_few_reviews_or_more(client, world
         rate, completed = charts.assignment_charts(assignment, now=NOW)
     assert len(few.captured_queries) == len(more.captured_queries) == 2
     assert completed.series[0].values[-1] == 3  # pages 2-4 (three reviews each); page 1 has one
+
+
+def test_a_quiet_hour_says_so(client, world, editor):
+    per_minute, _ = charts.recent_activity_charts(now=NOW)
+    assert per_minute.series == [] and per_minute.summary == "No reviews in this time."
+    client.force_login(editor)
+    body = client.get("/staff/activity/").content.decode()
+    assert body.count("No reviews in this time.") >= 2  # the SVG's description and the words below
