@@ -226,7 +226,9 @@ class AssignmentAdmin(admin.ModelAdmin):
         for assignment_id in drafts:
             actions.publish_assignment(assignment_id=assignment_id)
         self.message_user(
-            request, f"{len(drafts)} draft(s) published and open for reviews: their documents are public."
+            request,
+            f"{len(drafts)} draft(s) published and open for reviews, their documents public: listed on "
+            "Assignments but not on the home page until featured (main or alternative).",
         )
 
 

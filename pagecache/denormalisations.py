@@ -85,7 +85,8 @@ register(
         "assignments, discoveries, tags, deleted and withdrawn pages show at once.",
         derived_from="writes to assignments, discoveries, tags, documents, members, parties, pages "
         "and reviews (counters of changes, not copies of values)",
-        lives_in="memcached `crowd:v1:pagegen:<name>` (integers, no expiry); pages under "
+        lives_in="memcached `crowd:v1:pagegen:<name>` (integers, no expiry); pages (and parts of "
+        "pages: an assignment's charts, `pagecache.fragments`) under "
         "`crowd:v1:page:<digest>`, nginx copies under `crowd:v1:nginx:<scheme>://<host><uri>`",
         kept_current_by="`pagecache.receivers` (after commit: `review_recorded`, saves and deletes of "
         "assignments, their scope, discoveries, tags, documents, members, parties, pages, reviews; "

@@ -14,8 +14,9 @@ What is charted, and from what (Postgres, the source of truth, read when the pag
 
 Caching: nothing here keeps a copy. A chart is part of the HTML of its page and is cached with
 it: the home page under the ``counts`` generation that every review bumps (so it is as fresh as
-the progress bar beside it: ``PAGE_CACHE_SOFT_SECONDS``); the assignment and staff pages are
-never cached. Time alone moves a chart's window; every chart names its window's end in words
+the progress bar beside it: ``PAGE_CACHE_SOFT_SECONDS``); an assignment's charts as a part of its
+(otherwise uncached) page, under the same generations (``pagecache.fragments``, used by
+``results.templatetags.charts``); staff pages are never cached. Time alone moves a chart's window; every chart names its window's end in words
 ("to 14:00 UTC"), so a cached copy is true as of the time it says (docs/caching.md, Charts).
 
 Cost: one or two grouped queries per chart, on the ``(assignment, created)`` and ``created``
@@ -66,6 +67,7 @@ class Chart:
     buckets: list[datetime]  # the start of each point's interval, UTC
     bucket_label: str  # "%H:%M" or "%d %b"
     series: list[Series] = field(default_factory=list)
+    legend: bool = False  # name each line below the chart (even a single one)
 
     @property
     def end(self) -> datetime:
@@ -84,8 +86,8 @@ class Chart:
 
     @property
     def summary(self) -> str:
-        if not self.buckets:
-            return "Nothing to chart yet."
+        if not self.buckets or not self.series:
+            return "No reviews in this time."
         start, end = self.buckets[0].strftime(self.bucket_label), self.end.strftime(self.bucket_label)
         peaks = ", ".join(f"{s.name}: highest {_number(max(s.values, default=0))}" for s in self.series)
         return f"{self.title}, {start} to {end} UTC. {peaks}."
@@ -170,9 +172,12 @@ def assignment_charts(assignment: Assignment, *, now: datetime | None = None) ->
 
 
 def completion_times(assignment: Assignment) -> list[datetime]:
-    """When each completed page of the assignment got its ``threshold``-th counted review."""
+    """When each completed page of the assignment got its ``threshold``-th counted review. Only
+    the reviews of pages whose counter says they are complete are read (``Page.review_count``,
+    a registered, checked denormalisation): an unfinished page cannot have a completion time."""
+    complete = assignment.pages().filter(review_count__gte=assignment.threshold).values("pk")
     ranked = (
-        Review.objects.filter(page__in=assignment.pages().values("pk"), quarantined=False)
+        Review.objects.filter(page__in=complete, quarantined=False)
         .annotate(
             n=Window(RowNumber(), partition_by=[F("page_id")], order_by=[F("created").asc(), F("pk").asc()])
         )
@@ -226,6 +231,7 @@ def _split_by_assignment(*, key: str, title: str, kind: str, points: int, now: d
         buckets=buckets,
         bucket_label=_LABEL["minute" if kind == "minute" else "hour"],
         series=series,
+        legend=True,
     )
 
 
@@ -282,8 +288,9 @@ SELECT count(*), count(*) FILTER (WHERE p.review_count > 0),
 
 # --- Drawing --------------------------------------------------------------------------------------
 
-WIDTH, HEIGHT = 640, 180
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 26
+# Small: a phone shows it at about 360 px, so that its 15-unit text stays readable there.
+WIDTH, HEIGHT = 480, 170
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
 
 
 def _nice_ceiling(value: float) -> float:
@@ -313,7 +320,7 @@ def render_svg(chart: Chart) -> SafeString:
     parts = [
         format_html(
             '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="#c9d1d9"/>'
-            '<text x="{}" y="{}" text-anchor="end" font-size="12" fill="#4f5963">{}</text>',
+            '<text x="{}" y="{}" text-anchor="end" font-size="15" fill="#4f5963">{}</text>',
             LEFT,
             y(v),
             WIDTH - RIGHT,
@@ -329,7 +336,7 @@ def render_svg(chart: Chart) -> SafeString:
             anchor = "start" if i == 0 else "end" if i == n - 1 else "middle"
             parts.append(
                 format_html(
-                    '<text x="{}" y="{}" text-anchor="{}" font-size="12" fill="#4f5963">{}</text>',
+                    '<text x="{}" y="{}" text-anchor="{}" font-size="15" fill="#4f5963">{}</text>',
                     x(i),
                     HEIGHT - 6,
                     anchor,

@@ -1,6 +1,7 @@
 """Accessible to WCAG 2.2 AA, and kept so: axe-core (bundled by axe-playwright-python) runs in
 Chromium on every page in ``PAGES`` (the one list), at 1280 and 390 px, and finds no serious or
-critical violation. The review screen is checked before and after a review, the staff pages as
+critical violation; and every element that Tab reaches (the first ``TAB_STOPS`` of each page)
+draws a visible focus indicator. The review screen is checked before and after a review, the staff pages as
 an editor; each width is one test that reports every violation it found, page by page.
 
 Axe runs through Playwright's ``evaluate`` (the DevTools protocol), which the Content-Security-
@@ -56,6 +57,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("visitor", "review screen", "review"),
     ("visitor", "review screen after a review", "review-after"),
     ("visitor", "claim", "/account/claim/"),
+    ("staff", "review screen as an editor", "/review/{open_page}/"),
     ("staff", "activity", "/staff/activity/"),
     ("staff", "triage", "/staff/triage/"),
     ("staff", "suspicious", "/staff/suspicious/"),
@@ -85,6 +87,7 @@ def world(site, settings, tags, editor):
     names = {
         "assignment": assignment.slug,
         "page": pages[0].pk,
+        "open_page": pages[5].pk,  # still needs a review: its screen has the editor's rotation form
         "document": doc.pk,
         "party": party.slug,
         "member": member.slug,
@@ -97,6 +100,47 @@ def _staff_cookie(editor) -> str:
     client = Client()
     client.force_login(editor)
     return client.cookies[django_settings.SESSION_COOKIE_NAME].value
+
+
+TAB_STOPS = 30  # the first stops of each page: header, navigation and the page's own controls
+
+_FOCUS_DRAWN = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return 'none';
+  // A tag's checkbox is drawn by its label (site.css: .tag-toggle:has(input:focus-visible)).
+  const drawn = el.closest('.tag-toggle') || el;
+  const s = getComputedStyle(drawn);
+  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2;
+  const shadow = s.boxShadow && s.boxShadow !== 'none';
+  return outline || shadow ? '' : (el.outerHTML || '').slice(0, 100);
+}"""
+
+
+def _focus_not_shown(page) -> list[str]:
+    """Tab through the page from the top: every element that takes focus must draw it (WCAG
+    2.4.7). Returns a line per element that does not."""
+    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    missing = []
+    for _ in range(TAB_STOPS):
+        page.keyboard.press("Tab")
+        found = page.evaluate(_FOCUS_DRAWN)
+        if found == "none":
+            break  # past the last stop
+        if found:
+            missing.append(f"focus-visible: no focus indicator on {found}")
+    return missing
+
+
+def _leaderboards_read_right(page) -> list[str]:
+    """A leaderboard shows one rank per row, its own ("=2" for ties): the list draws no number."""
+    found = []
+    for board in page.locator("ol.leaderboard").all():
+        if board.evaluate("ol => getComputedStyle(ol).listStyleType") != "none":
+            found.append("leaderboard: the list draws its own numbers beside the ranks")
+        for rank in board.locator("[data-rank]").all_inner_texts():
+            if not re.fullmatch(r"=?\d+", rank):
+                found.append(f"leaderboard: rank {rank!r} is not one number")
+    return found
 
 
 def _violations(axe: Axe, page) -> list[str]:
@@ -142,7 +186,7 @@ def test_no_serious_or_critical_axe_violation_on_any_page(browser, world, width)
                 response = tab.goto(site.url + path.format(**names))
                 assert response.status == 200, (name, response.status)
             checked.append(name)
-            found = _violations(axe, tab)
+            found = _violations(axe, tab) + _focus_not_shown(tab) + _leaderboards_read_right(tab)
             if found:
                 report[name] = found
     finally:
@@ -150,3 +194,20 @@ def test_no_serious_or_critical_axe_violation_on_any_page(browser, world, width)
             context.close()
     assert checked == [name for _, name, _ in PAGES]
     assert report == {}, "\n".join(f"{page}: {v}" for page, vs in report.items() for v in vs)
+
+
+def test_the_checks_find_planted_violations(browser):
+    """Both checks fail where they should: a page with low-contrast text, an image without alt
+    text and a link whose focus is hidden."""
+    context = browser.new_context(viewport=WIDTHS["laptop"])
+    tab = context.new_page()
+    tab.set_content(
+        """<!doctype html><html lang="en"><head><title>Planted</title>
+        <style>a:focus { outline: none; box-shadow: none; } p { color: #bbb; }</style></head>
+        <body><main><h1>Planted</h1><p>Pale text on white</p><img src="data:," width="10" height="10">
+        <a href="#x">A link</a></main></body></html>"""
+    )
+    found = " ".join(_violations(Axe(), tab))
+    assert "color-contrast (serious)" in found and "image-alt (critical)" in found
+    assert _focus_not_shown(tab) == ['focus-visible: no focus indicator on <a href="#x">A link</a>']
+    context.close()

@@ -130,3 +130,29 @@ def test_the_pages_show_their_charts_without_script(client, world):
     assert "1</strong> of 4 pages looked at" in home and 'data-chart="release-rate"' in home
     # Drawn on the server: the SVG is in the HTML itself.
     assert re.search(r'data-chart="release-rate">\s*<figcaption[^>]*>[^<]*</figcaption>\s*<svg ', home)
+
+
+def test_the_charts_cost_the_same_queries_with_few_reviews_or_more(client, world):
+    """Two grouped queries for an assignment's charts, however many reviews and hours."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assignment, pages, people = world
+    review(people[0], pages[0], assignment=assignment)
+    with CaptureQueriesContext(connection) as few:
+        charts.assignment_charts(assignment, now=NOW)
+    for i, person in enumerate(people):
+        for page in pages[1:]:
+            _at([review(person, page, assignment=assignment)], NOW - timedelta(hours=i + 1))
+    with CaptureQueriesContext(connection) as more:
+        rate, completed = charts.assignment_charts(assignment, now=NOW)
+    assert len(few.captured_queries) == len(more.captured_queries) == 2
+    assert completed.series[0].values[-1] == 3  # pages 2-4 (three reviews each); page 1 has one
+
+
+def test_a_quiet_hour_says_so(client, world, editor):
+    per_minute, _ = charts.recent_activity_charts(now=NOW)
+    assert per_minute.series == [] and per_minute.summary == "No reviews in this time."
+    client.force_login(editor)
+    body = client.get("/staff/activity/").content.decode()
+    assert body.count("No reviews in this time.") >= 2  # the SVG's description and the words below
