@@ -14,7 +14,7 @@ def seed(pages: int = LOAD_PAGES) -> dict:
     from django.db import connection
 
     from assignments import actions as assignment_actions
-    from reviews.demo import seed_reference_data
+    from frontdesk.demo import seed_reference_data
 
     call_command("migrate", verbosity=0, interactive=False)
     with connection.cursor() as c:

@@ -407,7 +407,7 @@ def measure_ocr(report: SearchReport, pages: int = 12) -> None:
     import pypdfium2
     from django.conf import settings
 
-    from reviews import demo
+    from frontdesk import demo
     from reviews.pdf import render_pages
     from search.ocr import OcrFailure, ocr_image
 
@@ -434,7 +434,7 @@ def measure_import(report: SearchReport) -> None:
     without the text extraction (render_pages alone: storage and the commit are the same)."""
     import pypdfium2
 
-    from reviews import demo
+    from frontdesk import demo
     from reviews import pdf as pdf_module
 
     rng = random.Random(120)

@@ -1,5 +1,5 @@
 """The editors' embargo actions on the admin's Document changelist, and its status column.
-``reviews.admin`` lists them; the writes are ``moderation.actions.embargo``'s, the rule
+``frontdesk.admin`` lists them; the writes are ``moderation.actions.embargo``'s, the rule
 ``assignments.visibility``'s."""
 
 from __future__ import annotations

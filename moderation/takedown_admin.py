@@ -1,6 +1,6 @@
 """The editors' takedown actions on the admin's Page and Document changelists ("Withdraw…",
 "Reinstate…"), each through an intermediate form that asks for the reason (required to
-withdraw). ``reviews.admin`` lists them; the writes are ``moderation.actions.takedown``'s."""
+withdraw). ``frontdesk.admin`` lists them; the writes are ``moderation.actions.takedown``'s."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from reviews import demo
+from frontdesk import demo
 from reviews.models import Document
 
 
