@@ -13,7 +13,7 @@ from reviews.actions.rotation import RotationError, set_page_rotation
 from reviews.models import Page
 from tests import factories
 from tests.assignments._picker_support import build_sets
-from tests.reviews.test_review_fast_path import first_page, post, screen
+from tests.reviews._review_client import first_page, post, screen
 
 pytestmark = pytest.mark.django_db
 

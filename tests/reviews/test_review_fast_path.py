@@ -5,8 +5,6 @@ plain form; only the shape of a successful answer differs."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.test import Client
 
@@ -14,13 +12,9 @@ from assignments.models import Assignment
 from reviews.models import Page, Review, Skip
 from tests import factories
 from tests.assignments._picker_support import build_sets
+from tests.reviews._review_client import CSRF, first_page, post, screen
 
 pytestmark = pytest.mark.django_db
-
-JSON = {"HTTP_ACCEPT": "application/json"}
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-FIRST_WRITE = re.compile(r'name="first_write" value="([^"]*)"')
-TAGSET = re.compile(r'data-tagset="([^"]+)"')
 
 
 @pytest.fixture
@@ -30,31 +24,6 @@ def pages(tags):
     factories.make_assignment(documents=[doc], featured=Assignment.Featured.MAIN, threshold=1)
     build_sets()
     return list(doc.pages.order_by("number").values_list("pk", flat=True))
-
-
-def screen(client, page_id: int) -> dict:
-    html = client.get(f"/review/{page_id}/").content.decode()
-    found = FIRST_WRITE.search(html)
-    return {
-        "csrf": CSRF.search(html).group(1),
-        "first_write": found.group(1) if found else None,
-        "tagset": TAGSET.search(html).group(1),
-    }
-
-
-def first_page(client) -> int:
-    response = client.get("/review/next/")
-    assert response.status_code == 302
-    return int(response.url.strip("/").split("/")[-1])
-
-
-def post(client, page_id: int, csrf: str, *, json=True, **data):
-    data = {
-        "csrfmiddlewaretoken": csrf,
-        "action": "submit",
-        **{k: v for k, v in data.items() if v is not None},
-    }
-    return client.post(f"/review/{page_id}/", data, **(JSON if json else {}))
 
 
 def test_a_new_visitor_reviews_three_pages_with_one_request_each(pages):
