@@ -195,32 +195,32 @@ register(
 # --- consensus_publicrow: the change sequence of the public export ---------------------------
 
 
-def _pages_of(changes: Changes) -> set[int]:
+def _pages_of(changes: Changes) -> set[int] | None:
     """Every page whose public rows a change may have moved: the pages named, and all pages of
-    the documents, members, parties and assignments named (a threshold lowered publishes
-    pages; a document moved changes nothing in the rows, but costs little to compare)."""
-    from assignments import scope
+    the documents, members and parties named. None (every row) for an assignment change: the
+    public threshold of any of its pages, before or after, may have moved, and the pages that
+    left it are no longer known (as ``page-tag-listed-at`` does; an editor's rare decision)."""
     from reviews.models import Page
 
+    if changes.assignments:
+        return None
     pages = set(changes.pages)
-    owners = Q(pk__in=[])
-    if changes.documents:
-        owners |= Q(document_id__in=changes.documents)
-    if changes.members:
-        owners |= Q(document__member_id__in=changes.members)
-    if changes.parties:
-        owners |= Q(document__member__party_id__in=changes.parties)
-    for assignment_id in changes.assignments:
-        # The assignment's pages now; pages it lost were declared by the change that moved them.
-        owners |= scope.page_filter(assignment_id)
-    if changes.documents or changes.members or changes.parties or changes.assignments:
-        pages |= set(Page.objects.filter(owners).values_list("pk", flat=True))
+    if changes.documents or changes.members or changes.parties:
+        pages |= set(
+            Page.objects.filter(
+                Q(document_id__in=list(changes.documents))
+                | Q(document__member_id__in=list(changes.members))
+                | Q(document__member__party_id__in=list(changes.parties))
+            ).values_list("pk", flat=True)
+        )
     return pages
 
 
 def refresh_public_rows(changes: Changes) -> None:
     pages = _pages_of(changes)
-    if pages:
+    if pages is None:
+        actions.sync_all_public_rows()
+    elif pages:
         actions.sync_public_rows(pages)
 
 
