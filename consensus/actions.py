@@ -120,11 +120,11 @@ def reestimate() -> EstimationRun:
             },
         )
     refresh_all_confidence()
-    sync_all_public_rows()  # every re-estimated confidence that moved is a change to send
     # New weights may make the crowd sure of pages it was not sure of.
     pages = selectors.retiring_todo_pages()
     for start in range(0, len(pages), selectors.CHUNK):
         retire_confident_pages(pages[start : start + selectors.CHUNK])
+    sync_all_public_rows()  # every confidence that moved, every page now public, is a change
     return EstimationRun.objects.create(
         started=started,
         seconds=time.perf_counter() - clock,
