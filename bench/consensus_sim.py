@@ -123,7 +123,9 @@ class ConsensusReport:
             "(0.65), 10% spammers (each tag at random); each picked at random for their next page "
             "until nothing is left, through `pick_next_page` and `submit_review`; "
             f"{GOLD_PAGES} gold pages mixed in at 20% of a reviewer's first 20 reviews, then 5% (both "
-            f"runs); the model re-fitted every {REESTIMATE_EVERY:,} reviews. Seed {SEED}.",
+            f"runs); the model re-fitted every {REESTIMATE_EVERY:,} reviews and each reviewed page re-derived "
+            f"after its review (the beat task's best case). Seed {SEED}. Wall seconds: the reviewing and the last re-fit, "
+            "on 2 cores shared with other work.",
             "",
             "| run | reviews spent | of which gold | pages retired early | accuracy, majority | "
             "accuracy, confidence >= 0.5 | AUC agreement | AUC confidence | wall s |",

@@ -14,9 +14,13 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 from django.utils import timezone
 
+from assignments.actions import retire_pages
 from consensus import model, selectors
 from consensus.models import EstimationRun, GoldAnswer
 from denorm.changes import changed
+from lib import keys
+from lib.redis_client import get_redis
+from reviews.denormalisations import copy_quarantine, page_states
 from reviews.models import Page, Tag
 
 _SET_CONFIDENCE_SQL = (
@@ -150,8 +154,6 @@ def retire_confident_pages(page_ids: Iterable[int]) -> dict[int, list[int]]:
     Called after each review (its page) and after each re-estimation (every such page). The
     fact is stored in the assignments layer (``assignments.actions.retire_pages``), which every
     reader of "to do" follows."""
-    from assignments.actions import retire_pages
-
     candidates = selectors.retiring_assignments_of_pages(page_ids)
     if not candidates:
         return {}
@@ -214,8 +216,6 @@ def _mark_known_answer(page_ids: list[int], known: bool) -> None:
     """Write ``Page.known_answer`` (registry entry ``page-known-answer``) and what follows from it
     in this transaction: the reviews' counts-for-nothing flag; every copy of the pages (counts,
     tags, the assignments' sets and progress) is re-derived after commit."""
-    from reviews.denormalisations import copy_quarantine, page_states
-
     before = {p: ctx for p, (ctx, _) in page_states(page_ids).items()}
     with connection.cursor() as cursor:
         cursor.execute(
@@ -238,9 +238,6 @@ def refresh_reviewed_pages(*, batch: int = REFRESH_BATCH) -> int:
     SPOP takes each page once however many processes drain at once; a page popped by a run that
     then fails is repaired by the periodic check (confidence) and the next re-estimation's
     sweep (retirement)."""
-    from lib import keys
-    from lib.redis_client import get_redis
-
     taken = 0
     client = get_redis()
     while True:
