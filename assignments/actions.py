@@ -316,8 +316,9 @@ def retire_pages(*, assignment_id: int, page_ids: Iterable[int]) -> list[int]:
     fallback and the progress counters read ``RetiredPage``. The progress counter changes in
     this transaction (the assignment row locked, as a review's does); after commit
     ``signals.pages_retired`` moves the pages to the done sets in Redis, exactly as a review
-    crossing the threshold does, and the ids leave the memcached pool. Nothing else changes
-    (no count, no leaderboard), so no wider re-derivation is declared."""
+    crossing the threshold does, and the ids leave the memcached pool. Its tags are public from
+    now on (``PageTag.listed_at``, stamped here). Nothing else changes (no count, no
+    leaderboard), so no wider re-derivation is declared."""
     wanted = sorted({int(p) for p in page_ids})
     if not wanted:
         return []
@@ -344,6 +345,8 @@ def retire_pages(*, assignment_id: int, page_ids: Iterable[int]) -> list[int]:
                 "UPDATE assignments_assignment SET completed_count = completed_count + %(n)s WHERE id = %(aid)s",
                 {"n": len(retired), "aid": assignment_id},
             )
+            # Public from now on, like a page at its threshold (page-tag-listed-at's rule).
+            relist_pages(retired)
             transaction.on_commit(lambda: _after_retiring(assignment_id, retired))
     return retired
 

@@ -42,6 +42,7 @@ CROWD = 100
 KINDS = [("careful", 0.8, 0.9), ("sloppy", 0.1, 0.65), ("spammer", 0.1, None)]
 THRESHOLD = 3
 TARGET = 0.95
+LAX_TARGET = 0.9
 MIN_REVIEWS = 2
 REESTIMATE_EVERY = 1000
 GOLD_FOR_WEIGHTS = 20
@@ -91,7 +92,9 @@ class ConsensusReport:
             >= fixed.confidence_accuracy,
             "equal or better accuracy than threshold 3's majority": retiring.confidence_accuracy
             >= fixed.majority_accuracy,
-            "confidence's AUC above agreement's": all(r.auc_confidence > r.auc_agreement for r in self.runs),
+            "confidence's AUC above agreement's": all(
+                r.auc_confidence > r.auc_agreement for r in self.runs[:2]
+            ),
             "spammers' weight near zero (< 0.25) after 20 gold pages": retiring.weights.get("spammer", 9)
             < 0.25,
         }
@@ -123,7 +126,9 @@ class ConsensusReport:
             "(0.65), 10% spammers (each tag at random); each picked at random for their next page "
             "until nothing is left, through `pick_next_page` and `submit_review`; "
             f"{GOLD_PAGES} gold pages mixed in at 20% of a reviewer's first 20 reviews, then 5% (both "
-            f"runs); the model re-fitted every {REESTIMATE_EVERY:,} reviews. Seed {SEED}.",
+            f"runs); the model re-fitted every {REESTIMATE_EVERY:,} reviews and each reviewed page re-derived "
+            f"after its review (the beat task's best case). Seed {SEED}. Wall seconds: the reviewing and the last re-fit, "
+            "on 2 cores shared with other work.",
             "",
             "| run | reviews spent | of which gold | pages retired early | accuracy, majority | "
             "accuracy, confidence >= 0.5 | AUC agreement | AUC confidence | wall s |",
@@ -137,7 +142,12 @@ class ConsensusReport:
         weights = self.retiring.weights
         lines += [
             "",
-            f"Reviews saved by retiring when confident: **{self.saving():.1%}** of threshold 3's.",
+            f"Reviews saved by retiring when confident: **{self.saving():.1%}** of threshold 3's"
+            + (
+                f" ({1 - self.runs[2].spent / fixed.spent:.1%} with the laxer target {LAX_TARGET}, not a target)."
+                if len(self.runs) > 2
+                else "."
+            ),
             "",
             f"Mean weight (log-odds per vote, averaged over tags) after every reviewer answered "
             f"{GOLD_FOR_WEIGHTS} gold pages and the model was re-fitted: "
@@ -256,7 +266,7 @@ def _answer(kind: str, right: set[str], rng: random.Random) -> list[str]:
     return out
 
 
-def simulate(name: str, *, retire: bool) -> Run:
+def simulate(name: str, *, retire: bool, target: float = TARGET) -> Run:
     from assignments import actions as assignment_actions
     from assignments.models import Assignment, RetiredPage
     from assignments.picker import pick_next_page
@@ -274,7 +284,7 @@ def simulate(name: str, *, retire: bool) -> Run:
         assignment = assignment_actions.set_retirement(
             assignment_id=assignment.pk,
             retire_when_confident=True,
-            confidence_target=TARGET,
+            confidence_target=target,
             min_reviews=MIN_REVIEWS,
         )
     run = Run(name=name)
@@ -379,6 +389,14 @@ def run() -> ConsensusReport:
     report.runs.append(
         simulate(
             f"retire when confident ({TARGET}, at least {MIN_REVIEWS}, ceiling {THRESHOLD})", retire=True
+        )
+    )
+    # Not a target: what a laxer target buys and costs, for editors choosing one.
+    report.runs.append(
+        simulate(
+            f"retire when confident ({LAX_TARGET}, at least {MIN_REVIEWS}, ceiling {THRESHOLD})",
+            retire=True,
+            target=LAX_TARGET,
         )
     )
     return report

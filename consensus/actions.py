@@ -14,9 +14,13 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 from django.utils import timezone
 
+from assignments.actions import retire_pages
 from consensus import model, selectors
 from consensus.models import EstimationRun, GoldAnswer
 from denorm.changes import changed
+from lib import keys
+from lib.redis_client import get_redis
+from reviews.denormalisations import copy_quarantine, page_states
 from reviews.models import Page, Tag
 
 _SET_CONFIDENCE_SQL = (
@@ -124,6 +128,7 @@ def reestimate() -> EstimationRun:
     pages = selectors.retiring_todo_pages()
     for start in range(0, len(pages), selectors.CHUNK):
         retire_confident_pages(pages[start : start + selectors.CHUNK])
+    sync_all_public_rows()  # every confidence that moved, every page now public, is a change
     return EstimationRun.objects.create(
         started=started,
         seconds=time.perf_counter() - clock,
@@ -149,8 +154,6 @@ def retire_confident_pages(page_ids: Iterable[int]) -> dict[int, list[int]]:
     Called after each review (its page) and after each re-estimation (every such page). The
     fact is stored in the assignments layer (``assignments.actions.retire_pages``), which every
     reader of "to do" follows."""
-    from assignments.actions import retire_pages
-
     candidates = selectors.retiring_assignments_of_pages(page_ids)
     if not candidates:
         return {}
@@ -213,8 +216,6 @@ def _mark_known_answer(page_ids: list[int], known: bool) -> None:
     """Write ``Page.known_answer`` (registry entry ``page-known-answer``) and what follows from it
     in this transaction: the reviews' counts-for-nothing flag; every copy of the pages (counts,
     tags, the assignments' sets and progress) is re-derived after commit."""
-    from reviews.denormalisations import copy_quarantine, page_states
-
     before = {p: ctx for p, (ctx, _) in page_states(page_ids).items()}
     with connection.cursor() as cursor:
         cursor.execute(
@@ -237,9 +238,6 @@ def refresh_reviewed_pages(*, batch: int = REFRESH_BATCH) -> int:
     SPOP takes each page once however many processes drain at once; a page popped by a run that
     then fails is repaired by the periodic check (confidence) and the next re-estimation's
     sweep (retirement)."""
-    from lib import keys
-    from lib.redis_client import get_redis
-
     taken = 0
     client = get_redis()
     while True:
@@ -249,3 +247,90 @@ def refresh_reviewed_pages(*, batch: int = REFRESH_BATCH) -> int:
         taken += len(pages)
         refresh_confidence(pages)
         retire_confident_pages(pages)
+        sync_public_rows(pages)  # new counts and confidences take their place in the sequence
+
+
+# --- The change sequence of public rows (incremental exports) --------------------------------
+
+# What the public export gives for each page+tag of these pages (results.selectors.visible_pagetags
+# for the public: a count, an active tag, listed), beside what the sequence last recorded.
+_PUBLIC_WANT_SQL = """
+    SELECT pt.page_id, pt.tag_id, t.slug, pt.count, p.review_count, pt.confidence, pt.first_tagged_at
+      FROM reviews_pagetag pt JOIN reviews_tag t ON t.id = pt.tag_id JOIN reviews_page p ON p.id = pt.page_id
+     WHERE pt.page_id = ANY(%(pages)s) AND pt.count > 0 AND t.active AND pt.listed_at IS NOT NULL"""
+_PUBLIC_HAVE_SQL = """
+    SELECT id, page_id, tag_id, tag, count, reviews, confidence, first_tagged_at
+      FROM consensus_publicrow WHERE page_id = ANY(%(pages)s) AND public"""
+_PUBLIC_UPSERT_SQL = """
+    INSERT INTO consensus_publicrow
+      (page_id, tag_id, tag, count, reviews, confidence, first_tagged_at, public, seq, changed_at)
+    SELECT v.page_id, v.tag_id, v.tag, v.count, v.reviews, v.confidence, v.first_tagged_at, true,
+           nextval('consensus_publicrow_seq'), now()
+      FROM unnest(%(pages)s::bigint[], %(tags)s::bigint[], %(slugs)s::text[], %(counts)s::int[],
+                  %(reviews)s::int[], %(confidences)s::float8[], %(firsts)s::timestamptz[])
+           AS v(page_id, tag_id, tag, count, reviews, confidence, first_tagged_at)
+     ORDER BY v.page_id, v.tag_id
+    ON CONFLICT (page_id, tag_id) DO UPDATE SET tag = excluded.tag, count = excluded.count,
+      reviews = excluded.reviews, confidence = excluded.confidence, first_tagged_at = excluded.first_tagged_at,
+      public = true, seq = excluded.seq, changed_at = excluded.changed_at"""
+_PUBLIC_TOMBSTONE_SQL = """
+    UPDATE consensus_publicrow SET public = false, seq = nextval('consensus_publicrow_seq'), changed_at = now()
+     WHERE id = ANY(%(ids)s)"""
+# One writer at a time, from its first nextval to its commit: seqs become visible in order.
+_PUBLIC_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('consensus_publicrow'))"
+
+
+def public_row_differences(page_ids: list[int]) -> tuple[list[tuple], list[int]]:
+    """(rows to (re)send, ids of recorded rows that left) for these pages: what the sequence lacks."""
+    with connection.cursor() as cursor:
+        cursor.execute(_PUBLIC_WANT_SQL, {"pages": page_ids})
+        want = {(row[0], row[1]): row for row in cursor.fetchall()}
+        cursor.execute(_PUBLIC_HAVE_SQL, {"pages": page_ids})
+        have = {(row[1], row[2]): row for row in cursor.fetchall()}
+    send = [row for key, row in want.items() if key not in have or have[key][3:] != row[2:]]
+    gone = [row[0] for key, row in have.items() if key not in want]
+    return send, gone
+
+
+def sync_public_rows(page_ids: Iterable[int]) -> tuple[int, int]:
+    """Give every change of these pages' public rows its place in the change sequence: rows new
+    or changed are (re)recorded with the next seq, rows that left get a tombstone with the next
+    seq. Returns (sent, tombstoned). Chunks of pages, each one transaction under the lock."""
+    page_ids = sorted({int(p) for p in page_ids})
+    sent = gone_total = 0
+    for start in range(0, len(page_ids), selectors.CHUNK):
+        chunk = page_ids[start : start + selectors.CHUNK]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_PUBLIC_LOCK_SQL)
+            send, gone = public_row_differences(chunk)
+            if send:
+                cursor.execute(
+                    _PUBLIC_UPSERT_SQL,
+                    {
+                        "pages": [r[0] for r in send],
+                        "tags": [r[1] for r in send],
+                        "slugs": [r[2] for r in send],
+                        "counts": [r[3] for r in send],
+                        "reviews": [r[4] for r in send],
+                        "confidences": [r[5] for r in send],
+                        "firsts": [r[6] for r in send],
+                    },
+                )
+            if gone:
+                cursor.execute(_PUBLIC_TOMBSTONE_SQL, {"ids": gone})
+        sent += len(send)
+        gone_total += len(gone)
+    return sent, gone_total
+
+
+def all_public_row_pages() -> list[int]:
+    """Every page that has or had a public row."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT page_id FROM reviews_pagetag UNION SELECT page_id FROM consensus_publicrow WHERE public"
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def sync_all_public_rows() -> tuple[int, int]:
+    return sync_public_rows(all_public_row_pages())

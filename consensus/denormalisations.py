@@ -22,6 +22,7 @@ import logging
 
 import redis
 from django.db import connection, transaction
+from django.db.models import Q
 from django.dispatch import receiver
 
 from consensus import actions, selectors
@@ -188,5 +189,104 @@ register(
         repair=repair_page_known_answer,
         # Before the reviews' flag (5), which reads it.
         order=4,
+    )
+)
+
+
+# --- consensus_publicrow: the change sequence of the public export ---------------------------
+
+
+def _pages_of(changes: Changes) -> set[int] | None:
+    """Every page whose public rows a change may have moved: the pages named, and all pages of
+    the documents, members and parties named. None (every row) for an assignment change: the
+    public threshold of any of its pages, before or after, may have moved, and the pages that
+    left it are no longer known (as ``page-tag-listed-at`` does; an editor's rare decision)."""
+    from reviews.models import Page
+
+    if changes.assignments:
+        return None
+    pages = set(changes.pages)
+    if changes.documents or changes.members or changes.parties:
+        pages |= set(
+            Page.objects.filter(
+                Q(document_id__in=list(changes.documents))
+                | Q(document__member_id__in=list(changes.members))
+                | Q(document__member__party_id__in=list(changes.parties))
+            ).values_list("pk", flat=True)
+        )
+    return pages
+
+
+def refresh_public_rows(changes: Changes) -> None:
+    pages = _pages_of(changes)
+    if pages is None:
+        actions.sync_all_public_rows()
+    elif pages:
+        actions.sync_public_rows(pages)
+
+
+def _public_drift(*, repair: bool) -> Drift:
+    drift = Drift()
+    queued = _queued_pages()  # reviewed pages waiting for the refresh task lag by design
+    pages = actions.all_public_row_pages()
+    to_sync = []
+    for start in range(0, len(pages), selectors.CHUNK):
+        chunk = pages[start : start + selectors.CHUNK]
+        send, gone = actions.public_row_differences(chunk)
+        for row in send:
+            if row[0] in queued:
+                drift.lagging += 1
+                continue
+            drift.wrong += 1
+            drift.add_example(f"page {row[0]} tag {row[2]}: changed without a place in the sequence")
+            to_sync.append(row[0])
+        if gone:
+            drift.extra += len(gone)
+            drift.add_example(f"{len(gone)} rows left the export without a tombstone")
+            to_sync += chunk  # cheap enough: the chunk is compared again under the lock
+    if repair and to_sync:
+        actions.sync_public_rows(to_sync)
+    return drift
+
+
+def check_public_rows() -> Drift:
+    return _public_drift(repair=False)
+
+
+def repair_public_rows() -> Drift:
+    return _public_drift(repair=True)
+
+
+def rebuild_public_rows() -> None:
+    # Never wiped: a reader's cursor must still find every change after it. A rebuild gives a
+    # place to whatever differs.
+    actions.sync_all_public_rows()
+
+
+register(
+    Denormalisation(
+        name="public-row-changes",
+        description="The change sequence behind incremental exports (`?since=`): every page+tag "
+        "row of the public export with the values it was last sent with, and its place in one "
+        "ordered sequence; a new row, a change of count, reviews, agreement, confidence or "
+        "first-tagged time, and a row leaving the export (a tombstone) each take the next place. "
+        "A reader who follows `?since=` holds exactly what a full export gives.",
+        derived_from="the public export's rows (`reviews_pagetag` with a count, an active tag and "
+        "`listed_at`, `reviews_page.review_count`, `reviews_pagetag.confidence`)",
+        lives_in="`consensus_publicrow` (seq from `consensus_publicrow_seq`)",
+        kept_current_by="`consensus.tasks.refresh_reviewed_pages` (reviewed pages, after their "
+        "confidence); `denorm.changed` after commit (quarantine, release, withdrawal, "
+        "reinstatement, deletes, thresholds and scopes: every page of what is named); "
+        "`consensus.tasks.reestimate` (every row); changes the code never declares (a tag "
+        "deactivated) by the periodic check, which gives them their place",
+        rebuild=rebuild_public_rows,
+        check=check_public_rows,
+        repair=repair_public_rows,
+        refresh=refresh_public_rows,
+        # After the confidence (40) and the listed-at stamps (13) it copies.
+        order=45,
+        kept_current_on_commit=False,
+        lag_seconds=60,
+        repaired_by="the `consensus-refresh-reviewed-pages` beat task and the periodic check",
     )
 )

@@ -78,3 +78,33 @@ class EstimationRun(models.Model):
 
     def __str__(self) -> str:
         return f"estimation at {self.started:%Y-%m-%d %H:%M}"
+
+
+class PublicRow(models.Model):
+    """The change sequence behind incremental exports (``?since=``): one row per page+tag that is
+    or was in the public export, with the values the export gave for it and its place (``seq``)
+    in one ordered sequence of changes. A new public row, a change of its count, reviews,
+    agreement, confidence or first-tagged time, and its leaving the public export (a tombstone,
+    ``public`` false) each take the next ``seq``.
+
+    A copy (registry entry ``public-row-changes``), written only by
+    ``consensus.actions.sync_public_rows`` under one advisory lock, so that seqs are allocated in
+    commit order: a reader's cursor never passes a change still to commit. Plain ids, not
+    foreign keys: a deleted page or tag leaves its tombstone."""
+
+    page_id = models.BigIntegerField()
+    tag_id = models.BigIntegerField()
+    tag = models.CharField(max_length=60)
+    count = models.PositiveIntegerField(default=0)
+    reviews = models.PositiveIntegerField(default=0)
+    confidence = models.FloatField(null=True, blank=True)
+    first_tagged_at = models.DateTimeField(null=True, blank=True)
+    public = models.BooleanField(default=True)
+    seq = models.BigIntegerField(unique=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["page_id", "tag_id"], name="publicrow_page_tag")]
+
+    def __str__(self) -> str:
+        return f"{self.page_id} #{self.tag} @{self.seq}"

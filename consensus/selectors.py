@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from assignments import scope
 from consensus import model
 
 CHUNK = 5000
@@ -162,8 +163,6 @@ class RetiringAssignment:
 def retiring_assignments_of_pages(page_ids: Iterable[int]) -> dict[int, tuple[int, list[RetiringAssignment]]]:
     """page id -> (its counted review count, the active assignments containing it that retire
     pages when confident and still count it as to do). One query."""
-    from assignments import scope
-
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT p.id, p.review_count, a.id, a.threshold, a.confidence_target, a.min_reviews
@@ -187,8 +186,6 @@ def retiring_assignments_of_pages(page_ids: Iterable[int]) -> dict[int, tuple[in
 def retiring_todo_pages() -> list[int]:
     """Every page still to do in an assignment that retires when confident (the sweep after a
     re-estimation)."""
-    from assignments import scope
-
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT DISTINCT p.id FROM ({scope.ASSIGNMENT_PAGES_SQL}) x

@@ -4,14 +4,17 @@ Streaming: the response is a generator over ``QuerySet.iterator(chunk_size=...)`
 Postgres is a server-side cursor: the web process holds one chunk of rows at a time, however
 large the export.
 
-Incremental (``?since=<cursor>``): reviews are append-only and a review is exactly what changes a
-page's tags and counts, so the export cursor is the id of the last review taken into account.
-``?since=`` lists every (page, tag) row of the pages that got a review after that one, with the
-page's current counts: rows are upserts keyed by ``page_id`` + ``tag``. The next cursor is sent
-in the ``X-Next-Since`` header and a ``Link: rel="next"`` header (and, in JSON lines, as the last
-line). It stops at reviews older than ``RESULTS_IN_ORDER_SETTLE_SECONDS``: a review's id is
-allocated a moment before its transaction commits, so a review still in flight cannot sit below
-a cursor already handed out.
+Incremental (``?since=<cursor>``, issue 25): a row's public values change without a new review
+too (a threshold lowered, a quarantine or release, a withdrawal or reinstatement, a confidence
+re-estimated), so the cursor is a place in the change sequence of public rows
+(``consensus.models.PublicRow``, registry entry ``public-row-changes``), not a review id.
+``?since=`` sends every row that changed after the cursor, in sequence order: the row as it is
+now (``deleted`` false), or a tombstone (``deleted`` true: it left the export, or no longer passes
+the reader's filters). Rows are upserts and deletions keyed by ``page_id`` + ``tag``: a reader
+who applies them holds exactly what a full export gives (see ``consensus.incremental``). The next
+cursor is sent in the ``X-Next-Since`` header and a ``Link: rel="next"`` header (and, in JSON
+lines, as the last line); a full export sends one too. Incremental exports follow the public's
+rows, staff's included.
 """
 
 from __future__ import annotations
@@ -20,16 +23,18 @@ import json
 from collections.abc import Iterator
 from urllib.parse import urlencode
 
-from django.db.models import Max, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 
+from consensus import incremental
 from lib import csv_safe
 from results import cursors, selectors
 from results.params import BadRequest, Filters, parse_filters
-from reviews.models import PageTag, Review, Tag
+from reviews.models import PageTag, Tag
 
-EXPORT_SALT = "results.export.v1"
+# v2: cursors are places in the change sequence (v1 counted review ids: refused, take a full export).
+EXPORT_SALT = "results.export.v2"
 # Rows fetched per round trip of the server-side cursor: the memory the export holds at once.
 EXPORT_CHUNK_ROWS = 2000
 
@@ -65,20 +70,15 @@ def next_since_token(high: int, *, tag: Tag | None) -> str:
 
 
 def high_water_mark() -> int:
-    """The id of the newest review old enough to have committed (see the module docstring)."""
-    found = Review.objects.filter(created__lte=selectors.settle_horizon()).aggregate(m=Max("id"))["m"]
-    return found or 0
+    """The last place in the change sequence (see the module docstring)."""
+    return incremental.high_water_mark()
 
 
-def export_queryset(
-    *, viewer: selectors.Viewer, tag: Tag | None, filters: Filters, since: int | None, high: int
-) -> QuerySet:
+def export_queryset(*, viewer: selectors.Viewer, tag: Tag | None, filters: Filters) -> QuerySet:
+    """The full export's rows (an incremental one reads the change sequence instead)."""
     qs = selectors.visible_pagetags(viewer=viewer, filters=filters)
     if tag is not None:
         qs = qs.filter(tag=tag)
-    if since is not None:
-        changed = Review.objects.filter(id__gt=since, id__lte=high).values("page_id")
-        qs = qs.filter(page_id__in=changed)
     return qs.select_related("page__document__member__party", "tag").order_by("page_id", "tag_id")
 
 
@@ -111,17 +111,16 @@ def _record(pt: PageTag) -> dict:
     }
 
 
-def _csv_lines(rows: Iterator[PageTag]) -> Iterator[str]:
+def _csv_lines(records: Iterator[dict], columns: list[str]) -> Iterator[str]:
     writer = csv_safe.line_writer()  # cells a spreadsheet would run get a leading '
-    yield writer.writerow(COLUMNS)
-    for pt in rows:
-        record = _record(pt)
-        yield writer.writerow(["" if record[c] is None else record[c] for c in COLUMNS])
+    yield writer.writerow(columns)
+    for record in records:
+        yield writer.writerow(["" if record.get(c) is None else record[c] for c in columns])
 
 
-def _jsonl_lines(rows: Iterator[PageTag], next_since: str) -> Iterator[str]:
-    for pt in rows:
-        yield json.dumps(_record(pt), ensure_ascii=False) + "\n"
+def _jsonl_lines(records: Iterator[dict], next_since: str) -> Iterator[str]:
+    for record in records:
+        yield json.dumps(record, ensure_ascii=False) + "\n"
     yield json.dumps({"next_since": next_since}) + "\n"
 
 
@@ -132,17 +131,25 @@ def export_response(request: HttpRequest, *, tag: Tag | None, fmt: str) -> Strea
     viewer = selectors.viewer_for(request.user)
     filters = parse_filters(request.GET)
     since = parse_since(request.GET.get("since"), tag=tag)
+    # Read before the rows: a change that takes its place meanwhile is sent (again) next time.
     high = high_water_mark()
     if since is not None and since > high:
         high = since  # nothing new yet: keep the reader's position
     token = next_since_token(high, tag=tag)
-    rows = export_queryset(viewer=viewer, tag=tag, filters=filters, since=since, high=high).iterator(
-        chunk_size=EXPORT_CHUNK_ROWS
-    )
-    if fmt == "csv":
-        response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    columns = COLUMNS
+    records: Iterator[dict]
+    if since is None:
+        rows = export_queryset(viewer=viewer, tag=tag, filters=filters).iterator(chunk_size=EXPORT_CHUNK_ROWS)
+        records = (_record(pt) for pt in rows)
     else:
-        response = StreamingHttpResponse(_jsonl_lines(rows, token), content_type="application/x-ndjson")
+        columns = [*COLUMNS, "deleted"]  # incremental: tombstones for rows that left
+        records = incremental.changed_records(
+            since=since, high=high, tag_id=tag.pk if tag else None, filters=filters, page_fields=page_fields
+        )
+    if fmt == "csv":
+        response = StreamingHttpResponse(_csv_lines(records, columns), content_type="text/csv; charset=utf-8")
+    else:
+        response = StreamingHttpResponse(_jsonl_lines(records, token), content_type="application/x-ndjson")
     name = f"crowd-{tag.slug if tag else 'all'}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["X-Next-Since"] = token

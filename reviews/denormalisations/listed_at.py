@@ -21,10 +21,14 @@ from reviews.models import Page
 # and stamped in that order, so the T-th counted review by (created, id) is the one that brought
 # the count to T. T is computed once per document of those pages (``{thresholds}``), not once per
 # review.
+#
+# Issue 25: a page an active assignment retired early because the crowd is sure
+# (``assignments.RetiredPage``) is public from its retirement on, like one at its threshold:
+# the earlier of the two moments counts (``least`` ignores the one that is NULL).
 _LISTED_TRUTH_SQL = (
     "SELECT pt.id, pt.page_id, pt.tag_id, pt.listed_at,"
-    f" CASE WHEN tth.created IS NULL OR NOT {visibility.public_page_sql('pg')} THEN NULL"
-    " ELSE greatest(pt.first_tagged_at, tth.created) END AS want"
+    f" CASE WHEN coalesce(tth.created, ret.created) IS NULL OR NOT {visibility.public_page_sql('pg')} THEN NULL"
+    " ELSE greatest(pt.first_tagged_at, least(tth.created, ret.created)) END AS want"
     " FROM reviews_pagetag pt JOIN reviews_page pg ON pg.id = pt.page_id LEFT JOIN ("
     "  SELECT r.page_id, r.created FROM ("
     "   SELECT page_id, created, row_number() OVER (PARTITION BY page_id ORDER BY created, id) AS n"
@@ -32,7 +36,11 @@ _LISTED_TRUTH_SQL = (
     "  JOIN reviews_page tp ON tp.id = r.page_id"
     "  JOIN {thresholds} dt ON dt.document_id = tp.document_id"
     "  WHERE r.n = dt.threshold"
-    " ) tth ON tth.page_id = pt.page_id WHERE {pt_pages}"
+    " ) tth ON tth.page_id = pt.page_id LEFT JOIN ("
+    "  SELECT rp.page_id, min(rp.created) AS created FROM assignments_retiredpage rp"
+    "  JOIN assignments_assignment ra ON ra.id = rp.assignment_id AND ra.active"
+    "  WHERE {rp_pages} GROUP BY rp.page_id"
+    " ) ret ON ret.page_id = pt.page_id WHERE {pt_pages}"
 )
 
 
@@ -64,6 +72,7 @@ def _listed_truth_sql(pages: PagesCondition) -> str:
     return _LISTED_TRUTH_SQL.format(
         pages=pages("page_id"),
         pt_pages=pages("pt.page_id"),
+        rp_pages=pages("rp.page_id"),
         thresholds=scope.document_public_thresholds_sql(documents),
     )
 
@@ -201,7 +210,10 @@ register(
         "Deleting a review re-derives its page (it may be unlisted or listed later, and then seen "
         "twice). A page that is not public (withdrawn, or embargoed: `assignments.visibility`) is "
         "listed nowhere: its rows are unlisted in the withdrawal's (or embargo's) transaction and "
-        "listed again, at their old time, when it is reinstated (or published).",
+        "listed again, at their old time, when it is reinstated (or published). A page an active "
+        "assignment retired early because the crowd is sure (issue 25, `assignments.RetiredPage`) "
+        "is listed from its retirement, if that came before its T-th review "
+        "(`assignments.actions.retire_pages` stamps it).",
         derived_from="`reviews_pagetag.first_tagged_at`, `reviews_review.created` and "
         "`reviews_page.public`: max(first_tagged_at, created of the page's T-th counted (not "
         "quarantined) review by (created, id)), NULL when the page has fewer than T counted "

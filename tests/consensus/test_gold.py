@@ -11,7 +11,7 @@ import pytest
 from assignments.models import Assignment
 from assignments.picker import pick_next_page
 from consensus import actions, gold
-from consensus.models import Reliability
+from consensus.models import GoldAnswer, Reliability
 from contributors import selectors as credit
 from lib import keys
 from lib.redis_client import get_redis
@@ -199,3 +199,22 @@ def test_a_reviewer_sees_their_own_gold_agreement_and_staff_see_low_reliability(
     html = client.get("/staff/suspicious/").content.decode()
     assert 'data-kind="low-reliability"' in html and "coin-flipper" in html
     assert "agreed with the editors on 0 of 12 known pages" in html
+
+
+def test_editors_mark_a_gold_answer_in_the_admin(client, editor, tags):
+    doc = imported(None, 2)
+    factories.make_assignment(documents=[doc])
+    page = doc.pages.first()
+    client.force_login(editor)
+    response = client.post(
+        "/admin/consensus/goldanswer/add/",
+        {"page": page.pk, "tags": [tags["receipt"].pk], "note": "checked against the ledger"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    answer = GoldAnswer.objects.get(page=page)
+    assert answer.created_by == editor and list(answer.tags.values_list("slug", flat=True)) == ["receipt"]
+    assert Page.objects.get(pk=page.pk).known_answer
+    assert drift() == {}
+    response = client.post(f"/admin/consensus/goldanswer/{answer.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Page.objects.get(pk=page.pk).known_answer

@@ -13,7 +13,7 @@ from consensus import actions, model
 from consensus.models import Reliability
 from lib import keys
 from lib.redis_client import get_redis
-from reviews.models import Tag
+from reviews.models import PageTag, Tag
 from tests import factories
 from tests.assignments._picker_support import PICKER_FAMILIES, build_sets
 from tests.consensus._support import review
@@ -46,8 +46,9 @@ def todo(assignment) -> set[int]:
     return {int(m) for m in get_redis().smembers(keys.assignment_todo(assignment.pk))}
 
 
-def test_two_agreeing_experts_retire_a_page_everywhere(experts, settings):
+def test_two_agreeing_experts_retire_a_page_everywhere(experts, settings, client):
     settings.PICKER_POOL_SIZE = 10
+    settings.RESULTS_IN_ORDER_SETTLE_SECONDS = 0
     assignment, ids = _assignment()
     build_sets()
     assert picker.refill_pool(assignment_id=assignment.pk) == 4
@@ -61,6 +62,9 @@ def test_two_agreeing_experts_retire_a_page_everywhere(experts, settings):
     assert int(ids[0]) in {int(m) for m in get_redis().smembers(keys.assignment_done(assignment.pk))}
     assert ids[0] not in pool.get_pool(assignment.pk)
     assert Assignment.objects.get(pk=assignment.pk).completed_count == 1
+    # Public from its retirement, though below the public threshold (3): listings and exports.
+    assert PageTag.objects.get(page_id=ids[0], tag__slug="receipt").listed_at is not None
+    assert f'href="/pages/{ids[0]}/"' in client.get("/tags/receipt/").content.decode()
     assert drift() == {}
     newcomer = factories.make_user("newcomer")
     served = {pick_next_page(assignment=assignment, reviewer=newcomer).page_id for _ in range(20)}

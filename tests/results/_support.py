@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 
+from consensus.actions import refresh_confidence, sync_public_rows
 from reviews.actions import submit_review
 from reviews.models import Page
 from tests import factories
@@ -20,6 +21,10 @@ def review(page: Page, *tag_slugs: str, user=None):
     """One new reviewer's review of ``page`` with these tags (through the real action)."""
     user = user or new_reviewer()
     submit_review(only_open_pages=False, reviewer=user, page_id=page.pk, tag_slugs=tag_slugs)
+    # What the beat task does for a reviewed page once the review commits (these tests never
+    # commit): its confidence, and its rows' places in the change sequence (?since=).
+    refresh_confidence([page.pk])
+    sync_public_rows([page.pk])
     return user
 
 
