@@ -195,11 +195,14 @@ def main(argv: list[str] | None = None) -> int:
             picked = picker_load.run()
             print(picked.summary(), flush=True)
         if args.load_only:
+            from bench import picker_load
+
             output = Path(args.output)
-            output.write_text(
-                load_bench.splice(output.read_text() if output.exists() else "", load.markdown())
-            )
-            print(f"wrote the load section of {args.output}")
+            document = load_bench.splice(output.read_text() if output.exists() else "", load.markdown())
+            # It ran the picker load too: its section is from this run as well.
+            document = load_bench.splice(document, picked.markdown(), heading=picker_load.HEADING)
+            output.write_text(document)
+            print(f"wrote the load and picker-load sections of {args.output}")
             return 0 if load.targets_met() else 1
         # Before the picker bench, which stops the private Redis and memcached; it seeds its own
         # tables afterwards.
