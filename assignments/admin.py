@@ -28,8 +28,8 @@ from django.utils.html import format_html
 
 from assignments import actions, scope
 from assignments.models import Assignment, PriorityPage
+from catalogue.models import Document, Page
 from lib.ids import parse_id
-from reviews.models import Document, Page
 
 # At most this many ids of each kind are counted per request (the form sends its selection).
 SCOPE_SIZE_MAX_IDS = 5000

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from assignments import scope
-from reviews.models import Page
+from catalogue.models import Page
 
 
 class Assignment(models.Model):
@@ -42,9 +42,9 @@ class Assignment(models.Model):
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
-    members = models.ManyToManyField("reviews.Member", blank=True, related_name="assignments")
-    parties = models.ManyToManyField("reviews.Party", blank=True, related_name="assignments")
-    documents = models.ManyToManyField("reviews.Document", blank=True, related_name="assignments")
+    members = models.ManyToManyField("catalogue.Member", blank=True, related_name="assignments")
+    parties = models.ManyToManyField("catalogue.Party", blank=True, related_name="assignments")
+    documents = models.ManyToManyField("catalogue.Document", blank=True, related_name="assignments")
     threshold = models.PositiveIntegerField(
         default=1, help_text="A page is reviewed for this assignment once this many people reviewed it."
     )
@@ -149,7 +149,7 @@ class PriorityPage(models.Model):
     ``assignments.actions.prioritise_pages`` / ``deprioritise_pages``."""
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="priority_pages")
-    page = models.ForeignKey("reviews.Page", on_delete=models.CASCADE, related_name="priorities")
+    page = models.ForeignKey("catalogue.Page", on_delete=models.CASCADE, related_name="priorities")
     created = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -171,7 +171,7 @@ class RetiredPage(models.Model):
     ``assignments.actions.retire_pages`` (called by ``consensus``)."""
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="retired_pages")
-    page = models.ForeignKey("reviews.Page", on_delete=models.CASCADE, related_name="+")
+    page = models.ForeignKey("catalogue.Page", on_delete=models.CASCADE, related_name="+")
     review_count = models.PositiveIntegerField(help_text="Reviews it had when it was retired.")
     created = models.DateTimeField(auto_now_add=True)
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.dispatch import receiver
 
 from assignments.actions import sync_visibility
-from reviews import signals
+from catalogue import signals
 
 
 @receiver(signals.documents_placed, dispatch_uid="assignments-documents-placed")

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from assignments import views_next
 from frontdesk import assignment_views as views
 from frontdesk import staff_cache_views as staff_views
+from frontdesk import views_next
 
 urlpatterns = [
     path("assignments/", views.assignment_list, name="assignments"),

@@ -97,7 +97,7 @@ def scan_jpeg() -> bytes:
 
 
 def write_images(media_root: Path) -> int:
-    from reviews.models import Page
+    from catalogue.models import Page
 
     data = scan_jpeg()
     for name in Page.objects.values_list("image", flat=True):

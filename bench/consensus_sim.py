@@ -194,9 +194,9 @@ def _seed(rng: random.Random) -> dict:
     from django.db import connection
 
     from assignments import actions as assignment_actions
+    from catalogue.models import Tag
     from consensus import actions as consensus_actions
     from lib.redis_client import get_redis
-    from reviews.models import Tag
 
     call_command("migrate", verbosity=0, interactive=False)
     with connection.cursor() as c:
@@ -270,11 +270,12 @@ def simulate(name: str, *, retire: bool, target: float = TARGET) -> Run:
     from assignments import actions as assignment_actions
     from assignments.models import Assignment, RetiredPage
     from assignments.picker import pick_next_page
+    from catalogue.models import Page
     from consensus import actions as consensus_actions
     from consensus import selectors as consensus_selectors
     from consensus.models import Reliability
     from reviews.actions import submit_review
-    from reviews.models import Page, PageTag
+    from reviews.models import PageTag
 
     rng = random.Random(SEED)
     random.seed(SEED)  # the picker's own draws and the gold mixing's
@@ -378,7 +379,7 @@ def simulate(name: str, *, retire: bool, target: float = TARGET) -> Run:
 
 
 def consensus_selectors_tags():
-    from reviews.models import Tag
+    from catalogue.models import Tag
 
     return list(Tag.objects.all())
 

@@ -175,10 +175,10 @@ def _middle(tag, *, at: str, party=None) -> list[int]:
 
 
 def _cases() -> dict:
+    from catalogue.models import Party, Tag
     from results import cursors, selectors
     from results.params import Filters
     from results.selectors import Listing, Order, Scope, ScopeKind, Viewer
-    from reviews.models import Party, Tag
 
     public = Viewer(user_id=None, is_staff=False)
     staff = Viewer(user_id=None, is_staff=True)

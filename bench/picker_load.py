@@ -164,7 +164,7 @@ def _redis_calls() -> tuple[int, int]:
 def _other_member():
     """A member outside the load bench's main assignment: documents added for other assignments
     must not join it."""
-    from reviews.models import Member
+    from catalogue.models import Member
 
     return Member.objects.exclude(assignments__slug="load-bench").order_by("pk").first()
 

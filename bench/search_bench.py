@@ -407,8 +407,8 @@ def measure_ocr(report: SearchReport, pages: int = 12) -> None:
     import pypdfium2
     from django.conf import settings
 
+    from catalogue.pdf import render_pages
     from frontdesk import demo
-    from reviews.pdf import render_pages
     from search.ocr import OcrFailure, ocr_image
 
     rng = random.Random(7)
@@ -434,8 +434,8 @@ def measure_import(report: SearchReport) -> None:
     without the text extraction (render_pages alone: storage and the commit are the same)."""
     import pypdfium2
 
+    from catalogue import pdf as pdf_module
     from frontdesk import demo
-    from reviews import pdf as pdf_module
 
     rng = random.Random(120)
     data = demo.make_document_pdf("claim", 120, demo.MEMBERS[0], rng, scanned=False)

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "lib.apps.LibConfig",
     "denorm.apps.DenormConfig",
+    "catalogue",  # documents, pages, tags, members, parties; the import (docs/architecture.md)
     "reviews",
     "frontdesk",  # the site's pages that combine several apps (docs/architecture.md)
     "assignments",
@@ -272,7 +273,7 @@ CELERY_BEAT_SCHEDULE["sessions-clear-expired"] = {
 }
 # Imports whose task was lost (queued while the broker was down) are queued again.
 CELERY_BEAT_SCHEDULE["imports-requeue-stalled"] = {
-    "task": "reviews.tasks.requeue_stalled_imports",
+    "task": "catalogue.tasks.requeue_stalled_imports",
     "schedule": 300.0,
 }
 # Consensus: reviewers' reliability and every confidence re-estimated from all reviews and the
@@ -391,7 +392,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or DATA_DIR / "media")
-# Source PDFs: private, outside MEDIA_ROOT (never served; staff download them), see reviews.storage.
+# Source PDFs: private, outside MEDIA_ROOT (never served; staff download them), see catalogue.storage.
 SOURCES_ROOT = Path(env_str("SOURCES_ROOT") or DATA_DIR / "sources")
 if SOURCES_ROOT.resolve().is_relative_to(MEDIA_ROOT.resolve()):
     raise ImproperlyConfigured("SOURCES_ROOT must not be inside MEDIA_ROOT: source files are private")

@@ -27,6 +27,6 @@ urlpatterns = [
 if settings.DEBUG or getattr(settings, "SERVE_MEDIA", False):
     # `make run` and the compose file: Django serves MEDIA_ROOT (read per request: tests move it);
     # at scale a web server does. Only page images live there: source PDFs are in SOURCES_ROOT,
-    # outside it, and never served (reviews.storage). A withdrawn page's image and thumbnail go to
+    # outside it, and never served (catalogue.storage). A withdrawn page's image and thumbnail go to
     # staff only (moderation.takedown_views.page_media).
     urlpatterns += [re_path(r"^media/(?P<path>.*)$", takedown_views.page_media)]

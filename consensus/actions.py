@@ -15,13 +15,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from assignments.actions import retire_pages
+from assignments.denormalisations.contexts import page_states
+from catalogue.models import Page, Tag
 from consensus import model, selectors
 from consensus.models import EstimationRun, GoldAnswer
 from denorm.changes import changed
 from lib import keys
 from lib.redis_client import get_redis
-from reviews.denormalisations import copy_quarantine, page_states
-from reviews.models import Page, Tag
+from reviews.denormalisations import copy_quarantine
 
 _SET_CONFIDENCE_SQL = (
     "UPDATE reviews_pagetag pt SET confidence = v.c"

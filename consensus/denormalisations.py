@@ -4,7 +4,7 @@
 Derived from the page's counted reviews and the model's parameters (``consensus_reliability``,
 ``consensus_tagprevalence``, written by the scheduled re-estimation). Kept current after commit:
 
-- a review (``reviews.signals.review_recorded``): its page joins a Redis queue (no query on the
+- a review (``catalogue.signals.review_recorded``): its page joins a Redis queue (no query on the
   review's hot path), drained every few seconds by ``consensus.tasks.refresh_reviewed_pages``
   (the page's rows re-derived, and the page retired where the crowd is now sure);
 - anything else that changes a page's counted reviews (quarantine and release, deletes, a
@@ -25,6 +25,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.dispatch import receiver
 
+from catalogue import signals
 from consensus import actions, selectors
 from denorm.changes import Changes
 from denorm.operations import mark_stale
@@ -32,7 +33,6 @@ from denorm.registry import Denormalisation, Drift, register
 from lib import keys, redis_batch
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
-from reviews import signals
 
 log = logging.getLogger("crowd.denormalisation")
 
@@ -93,7 +93,7 @@ register(
         derived_from="`reviews_review` (quarantined reviews left out) with `reviews_review_tags`, "
         "`consensus_reliability.weight` and `consensus_tagprevalence.prevalence`",
         lives_in="`reviews_pagetag.confidence` (rounded to 6 places)",
-        kept_current_by="after commit: `reviews.signals.review_recorded` queues the page (Redis set "
+        kept_current_by="after commit: `catalogue.signals.review_recorded` queues the page (Redis set "
         "`crowd:v1:{consensus}:reviewed-pages`), drained every `CONSENSUS_REFRESH_SECONDS` by "
         "`consensus.tasks.refresh_reviewed_pages` (the page's rows); "
         "`denorm.changed` for pages (quarantine, release, deletes, page-tag recounts); "
@@ -201,7 +201,7 @@ def _pages_of(changes: Changes) -> set[int] | None:
     the documents, members and parties named. None (every row) for an assignment change: the
     public threshold of any of its pages, before or after, may have moved, and the pages that
     left it are no longer known (as ``page-tag-listed-at`` does; an editor's rare decision)."""
-    from reviews.models import Page
+    from catalogue.models import Page
 
     if changes.assignments:
         return None

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 from django.db.models import Max
 
+from catalogue.models import Page
 from consensus.models import PublicRow
-from reviews.models import Page
 
 BATCH = 500
 

@@ -16,8 +16,8 @@ class GoldAnswer(models.Model):
     """A known-answer page: the tag set editors say is correct (possibly empty: "nothing of
     note"). Reviews of it train reviewers' reliability and count for nothing else."""
 
-    page = models.OneToOneField("reviews.Page", on_delete=models.CASCADE, related_name="gold_answer")
-    tags = models.ManyToManyField("reviews.Tag", blank=True, related_name="+")
+    page = models.OneToOneField("catalogue.Page", on_delete=models.CASCADE, related_name="gold_answer")
+    tags = models.ManyToManyField("catalogue.Tag", blank=True, related_name="+")
     note = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -35,7 +35,7 @@ class Reliability(models.Model):
     """One reviewer's estimated accuracy for one tag (``consensus.model.Skill``)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    tag = models.ForeignKey("reviews.Tag", on_delete=models.CASCADE, related_name="+")
+    tag = models.ForeignKey("catalogue.Tag", on_delete=models.CASCADE, related_name="+")
     accuracy = models.FloatField()
     weight = models.FloatField()
     gold_correct = models.PositiveIntegerField(default=0)
@@ -55,7 +55,7 @@ class Reliability(models.Model):
 class TagPrevalence(models.Model):
     """How common a tag is among ordinary pages: the prior odds of every page's confidence."""
 
-    tag = models.OneToOneField("reviews.Tag", on_delete=models.CASCADE, related_name="+")
+    tag = models.OneToOneField("catalogue.Tag", on_delete=models.CASCADE, related_name="+")
     prevalence = models.FloatField()
     updated = models.DateTimeField()
 

@@ -14,9 +14,10 @@ from django.db import transaction
 from assignments import scope
 from assignments.actions import prioritise_pages
 from assignments.models import Assignment
+from catalogue.models import Page
 from contributors.models import TriageDecision
 from reviews.actions.discoveries import create_discovery
-from reviews.models import Discovery, Page
+from reviews.models import Discovery
 
 
 class TriageError(ValueError):

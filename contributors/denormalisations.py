@@ -3,7 +3,7 @@ entry per kind of board) and the 48-hour buckets. All Redis sorted sets of user 
 
 Kept current after commit:
 
-- a review (``reviews.signals.review_recorded``): ``ZINCRBY`` of one on each of its boards and
+- a review (``catalogue.signals.review_recorded``): ``ZINCRBY`` of one on each of its boards and
   on its hour's bucket, in one pipeline (atomic per command: concurrent submits add up exactly);
 - anything else (review, page and document deletes and cascades, a reviewer's account deleted,
   documents and members that move) through ``denorm.changed``: :func:`refresh_contributors`
@@ -22,6 +22,9 @@ import logging
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
+from assignments.denormalisations.contexts import page_states
+from catalogue import signals
+from catalogue.models import Document
 from contributors import leaderboards, recent
 from contributors.clock import clock
 from contributors.zsets import read_zsets, replace_zsets, sync_zset, sync_zset_family
@@ -33,9 +36,7 @@ from lib import keys, redis_batch
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
 from lib.redis_scripts import load_script
-from reviews import signals
-from reviews.denormalisations.contexts import page_states
-from reviews.models import Document, Review
+from reviews.models import Review
 
 log = logging.getLogger("crowd.denormalisation")
 
@@ -271,7 +272,7 @@ _BOARD_DESCRIPTIONS = {
 }
 
 _KEPT = (
-    "after commit: `reviews.signals.review_recorded` (ZINCRBY on each board of the review); "
+    "after commit: `catalogue.signals.review_recorded` (ZINCRBY on each board of the review); "
     "`post_delete` of reviews (cascades from pages, documents and accounts), `pre_delete` of "
     "accounts, moves of documents and members, through `denorm.changed` "
     "(`contributors.denormalisations.refresh_contributors` re-derives the affected counts)."
@@ -351,7 +352,7 @@ register(
         derived_from="`reviews_review` of the window (not quarantined): count per (hour of `created`, reviewer)",
         lives_in=f"Redis sorted sets `{recent.BUCKET_PATTERN.replace('*', '<hour>')}` and "
         f"`{recent.WINDOW_PATTERN.replace('*', '<hour>')}`",
-        kept_current_by="after commit: `reviews.signals.review_recorded` (`recent_add.lua`: "
+        kept_current_by="after commit: `catalogue.signals.review_recorded` (`recent_add.lua`: "
         "ZINCRBY on the review's hour and on the current window); deletes and account deletions "
         "through `denorm.changed` (`refresh_contributors` re-derives the reviewers' buckets).",
         rebuild=rebuild_recent,

@@ -19,7 +19,7 @@ class TriageDecision(models.Model):
         DISMISSED = "dismissed", "Dismissed"
         MORE_EYES = "more_eyes", "Needs more eyes"
 
-    page = models.ForeignKey("reviews.Page", on_delete=models.CASCADE, related_name="triage_decisions")
+    page = models.ForeignKey("catalogue.Page", on_delete=models.CASCADE, related_name="triage_decisions")
     decision = models.CharField(max_length=16, choices=Decision.choices)
     editor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -18,6 +18,7 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from assignments import scope, visibility
+from catalogue.models import Page, Tag
 from contributors import leaderboards, recent
 from contributors.clock import clock
 from contributors.models import TriageDecision
@@ -28,7 +29,7 @@ from lib.redis_client import get_redis
 from lib.redis_scripts import LuaScript, execute, load_script
 from lib.web import is_staff
 from results.selectors import public_discoveries
-from reviews.models import Discovery, Page, Tag
+from reviews.models import Discovery
 from reviews.selectors import hide_quarantined_credit
 
 log = logging.getLogger("crowd.contributors")

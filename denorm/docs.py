@@ -85,7 +85,7 @@ where it lives, what keeps it current, and a rebuild and a check.
    `PageContext` of where they were). After commit every entry's `refresh` re-derives exactly
    those parts from Postgres. Over-declaring is harmless; forgetting leaves drift until the
    periodic check-and-repair finds it. The import follows this rule:
-   `reviews.actions.documents.commit_document_pages` sends `reviews.signals.document_imported`
+   `catalogue.actions.documents.commit_document_pages` sends `catalogue.signals.document_imported`
    after its `bulk_create` commits. Only action and denormalisation modules may write this way
    (`tests/test_architecture.py`). Reviews are created only by
    `reviews.actions.submit_review`, which maintains every counter itself; code creating reviews

@@ -20,12 +20,15 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
+from catalogue import actions as catalogue_actions
+from catalogue import pdf
+from catalogue.models import Document, Member, Page, Party, Tag
 from lib.admin import RecordAdmin
 from lib.login_throttle import ThrottledLoginMixin
 from moderation import embargo_admin, takedown_admin
 from moderation.embargo_admin import visibility_status
-from reviews import actions, pdf
-from reviews.models import Discovery, Document, Member, Page, Party, Review, Tag
+from reviews import actions
+from reviews.models import Discovery, Review
 
 
 class ThrottledAdminLoginForm(ThrottledLoginMixin, AdminAuthenticationForm):
@@ -237,9 +240,9 @@ class DocumentAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            actions.update_document(document_id=obj.pk, title=obj.title, member_id=obj.member_id)
+            catalogue_actions.update_document(document_id=obj.pk, title=obj.title, member_id=obj.member_id)
             return
-        queued = actions.create_document_from_upload(
+        queued = catalogue_actions.create_document_from_upload(
             upload=form.cleaned_data["upload"], member=obj.member, title=obj.title
         )
         # The admin goes on with `obj` (log entry, redirect): make it the stored document.
@@ -248,11 +251,11 @@ class DocumentAdmin(admin.ModelAdmin):
         obj.refresh_from_db()
 
     def delete_model(self, request, obj):
-        actions.delete_document(document_id=obj.pk)
+        catalogue_actions.delete_document(document_id=obj.pk)
 
     def delete_queryset(self, request, queryset):
         for document_id in queryset.values_list("pk", flat=True):
-            actions.delete_document(document_id=document_id)
+            catalogue_actions.delete_document(document_id=document_id)
 
     def response_add(self, request, obj, post_url_continue=None):
         self.message_user(request, f"“{obj}” is queued for import; its pages appear when it is done.")
@@ -271,14 +274,14 @@ class DocumentAdmin(admin.ModelAdmin):
 
     @admin.display(description="pages")
     def pages_link(self, obj: Document) -> str:
-        url = reverse("admin:reviews_page_changelist") + f"?document__id__exact={obj.pk}"
+        url = reverse("admin:catalogue_page_changelist") + f"?document__id__exact={obj.pk}"
         return format_html('<a href="{}">All {} pages</a>', url, obj.page_count)
 
     @admin.action(description="Re-import selected documents that failed or got stuck", permissions=["change"])
     def reimport(self, request, queryset):
         queued = 0
         for document_id in queryset.exclude(status=Document.Status.IMPORTED).values_list("pk", flat=True):
-            queued += actions.reimport_document(document_id=document_id)
+            queued += catalogue_actions.reimport_document(document_id=document_id)
         skipped = queryset.count() - queued
         self.message_user(request, f"{queued} document(s) queued for import again.", messages.SUCCESS)
         if skipped:

@@ -26,9 +26,10 @@ from reportlab.pdfgen import canvas
 
 from assignments import actions as assignment_actions
 from assignments.models import Assignment
+from catalogue import actions as catalogue_actions
+from catalogue import importer
+from catalogue.models import Document, Member, Party
 from moderation.actions import embargo
-from reviews import actions, importer
-from reviews.models import Document, Member, Party
 
 PARTIES = [
     ("Harbour Party", "harbour"),
@@ -409,13 +410,15 @@ def plan_documents(total_pages: int, rng: random.Random) -> list[tuple[str, int]
 @transaction.atomic
 def seed_reference_data() -> dict[str, list]:
     """Parties, members and the editors' tag set (idempotent)."""
-    parties = {slug: actions.ensure_party(slug=slug, name=name) for name, slug in PARTIES}
+    parties = {slug: catalogue_actions.ensure_party(slug=slug, name=name) for name, slug in PARTIES}
     members = [
-        actions.ensure_member(slug=slug, name=name, party=parties[party_slug], constituency=constituency)
+        catalogue_actions.ensure_member(
+            slug=slug, name=name, party=parties[party_slug], constituency=constituency
+        )
         for name, slug, party_slug, constituency in MEMBERS
     ]
     tags = [
-        actions.ensure_tag(
+        catalogue_actions.ensure_tag(
             slug=slug, name=name, key=key, order=order, highlights=highlights, description=description
         )
         for name, slug, key, order, highlights, description in TAGS
@@ -502,7 +505,7 @@ def seed_demo(*, pages: int = 120, seed: int = 2009, pdf_dir: Path | None = None
             ]
             path = Path(tmp) / f"{member.slug}-{kind}-{index:03d}.pdf"
             path.write_bytes(data)
-            queued = actions.create_document_from_path(
+            queued = catalogue_actions.create_document_from_path(
                 path=path, member=member, title=f"{label} {index:03d}, {member.name}", queue=False
             )
             started = time.monotonic()

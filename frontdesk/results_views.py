@@ -14,6 +14,7 @@ from django.views.decorators.http import require_safe
 
 from assignments import visibility
 from assignments.models import Assignment
+from catalogue.models import Document, Member, Party, Tag
 from contributors import leaderboards
 from contributors import selectors as credit
 from lib import hooks
@@ -23,7 +24,6 @@ from moderation.selectors import recent_records
 from results import activity, selectors
 from results.params import BadRequest, parse_filters, parse_id, parse_order_confidence
 from results.selectors import Listing, Order, ScopeKind
-from reviews.models import Document, Member, Party, Tag
 
 _ROUTE_PREFIX = {ScopeKind.ALL: "", **{k: f"{k.value}-" for k in ScopeKind if k != ScopeKind.ALL}}
 

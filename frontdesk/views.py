@@ -27,8 +27,8 @@ from assignments.picker.following import ScreenHolds, pick_following_page, scree
 from assignments.picker.holds import FULL
 from assignments.picker.scripts import holder_for
 from assignments.selectors import current_assignment, home_assignments
-from assignments.views_next import next_review_target, picker_identity
 from contributors import selectors as credit
+from frontdesk.views_next import next_review_target, picker_identity
 from lib import hooks
 from lib.web import allow_methods, error_page, is_staff, max_body_bytes
 from moderation import takedown_selectors as takedown

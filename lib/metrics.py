@@ -12,7 +12,7 @@ What, and why this way:
   scrape time from Redis by the collectors below, one pipelined round trip each, so no process
   has to keep a gauge up to date and a dead process leaves no stale value.
 - Hooks elsewhere are one line each and never raise: counting must not break what it counts.
-  Reviews and skips come from the project signals (``reviews.signals``, connected in
+  Reviews and skips come from the project signals (``catalogue.signals``, connected in
   ``lib.apps``), the picker's and the page cache's counts from their ``HourlyCounter`` (one place
   each), rate-limit refusals from ``lib.ratelimit.hit``, drift from
   ``denorm.operations._check_and_repair_one``, task outcomes from Celery's signals.
@@ -132,13 +132,13 @@ def _safely(function: Callable[_P, None]) -> Callable[_P, None]:
 
 @_safely
 def count_review(sender: object = None, **kwargs: object) -> None:
-    """``reviews.signals.review_recorded`` receiver (sent after commit)."""
+    """``catalogue.signals.review_recorded`` receiver (sent after commit)."""
     REVIEWS.inc()
 
 
 @_safely
 def count_skip(sender: object = None, **kwargs: object) -> None:
-    """``reviews.signals.page_skipped`` receiver (sent after commit)."""
+    """``catalogue.signals.page_skipped`` receiver (sent after commit)."""
     SKIPS.inc()
 
 

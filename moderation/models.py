@@ -13,10 +13,10 @@ class Withdrawal(models.Model):
     """A page or a whole document taken down (exactly one of ``page`` and ``document``)."""
 
     page = models.ForeignKey(
-        "reviews.Page", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "catalogue.Page", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     document = models.ForeignKey(
-        "reviews.Document", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "catalogue.Document", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     reason = models.TextField()
     withdrawn_by = models.ForeignKey(
@@ -76,7 +76,7 @@ class EmbargoDecision(models.Model):
         PUBLISHED = "published", "Published (embargo lifted)"
         EMBARGOED = "embargoed", "Embargoed (publication withdrawn)"
 
-    document = models.ForeignKey("reviews.Document", on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey("catalogue.Document", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

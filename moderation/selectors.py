@@ -29,8 +29,9 @@ from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
+from catalogue.models import Member, Party, Tag
 from moderation.models import Quarantine
-from reviews.models import Member, Party, Review, Reviewer, Tag
+from reviews.models import Review, Reviewer
 
 LIMIT = 50
 

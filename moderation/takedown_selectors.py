@@ -12,8 +12,8 @@ from urllib.parse import unquote
 from django.db.models import Q
 
 from assignments import visibility
+from catalogue.models import Page
 from moderation.models import EmbargoDecision, Withdrawal
-from reviews.models import Page
 
 # Page images and thumbnails: ``pages/<document id>/<n>-<attempt>.jpg`` from the importer
 # (``pages/<document id>-<n>.png`` in test factories). The document id narrows the lookup to one

@@ -80,7 +80,7 @@ def forget_names(names: Iterable[str]) -> None:
 
 def forget_pages(page_ids: Iterable[int]) -> None:
     """After commit: these pages' visibility (or files) may have changed."""
-    from reviews.models import Page
+    from catalogue.models import Page
 
     ids = sorted(set(page_ids))
     if not ids or not enabled():
@@ -92,7 +92,7 @@ def forget_pages(page_ids: Iterable[int]) -> None:
 
 def forget_documents(document_ids: Iterable[int]) -> None:
     """After commit: every page of these documents may have changed visibility."""
-    from reviews.models import Page
+    from catalogue.models import Page
 
     ids = sorted(set(document_ids))
     if not ids or not enabled():

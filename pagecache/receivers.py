@@ -12,10 +12,11 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from assignments.models import Assignment
+from catalogue import signals
+from catalogue.models import Document, Member, Page, Party, Tag
 from pagecache import generations as g
 from pagecache import media
-from reviews import signals
-from reviews.models import Discovery, Document, Member, Page, Party, Review, Tag
+from reviews.models import Discovery, Review
 
 
 @receiver(signals.review_recorded, dispatch_uid="pagecache-review")

@@ -9,10 +9,11 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 
 from assignments.models import Assignment
+from catalogue.models import Member, Page, Party, Tag
 from results import cursors
 from results.params import BadRequest
 from results.selectors import DEFAULT_LIMIT, Scope, ScopeKind, _scope_q
-from reviews.models import Member, Page, Party, Review, Skip, Tag
+from reviews.models import Review, Skip
 
 ACTIVITY_SALT = "results.activity.v1"
 

@@ -27,11 +27,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 
+from catalogue.models import Tag
 from consensus import incremental
 from lib import csv_safe
 from results import cursors, selectors
 from results.params import BadRequest, Filters, parse_filters
-from reviews.models import PageTag, Tag
+from reviews.models import PageTag
 
 # v2: cursors are places in the change sequence (v1 counted review ids: refused, take a full export).
 EXPORT_SALT = "results.export.v2"

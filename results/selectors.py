@@ -51,11 +51,12 @@ from django.utils import timezone
 from assignments import scope as assignment_scope
 from assignments import visibility
 from assignments.models import Assignment
+from catalogue.models import Document, Member, Page, Party, Tag
 from lib.ids import is_id
 from lib.web import is_staff
 from results import cursors
 from results.params import Filters
-from reviews.models import Discovery, Document, Member, Page, PageTag, Party, Review, Tag
+from reviews.models import Discovery, PageTag, Review
 from reviews.selectors import hide_quarantined_credit
 
 CURSOR_SALT = "results.listing.v1"

@@ -17,7 +17,7 @@ from reviews.actions.rotation import RotationError, set_page_rotation
 @staff_required
 @allow_methods("POST")
 def page_rotation(request, page_id: int):
-    if not request.user.has_perm("reviews.change_page"):
+    if not request.user.has_perm("catalogue.change_page"):
         return forbidden(request, "You may not change pages.")
     raw = request.POST.get("degrees", "")
     wants_json = "application/json" in request.headers.get("Accept", "")

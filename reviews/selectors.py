@@ -9,16 +9,17 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from assignments import scope, visibility
+from catalogue.models import SKIP_KEY, ZOOM_KEY, Document, Member, Page, Tag
 from lib import rows
 from lib.ids import is_id
 from lib.web import is_staff
 from reviews import auth
-from reviews.models import SKIP_KEY, ZOOM_KEY, Document, Member, Page, PageTag, Review, Reviewer, Tag
+from reviews.models import PageTag, Review, Reviewer
 
 # Keys offered to tags that have none, and the fixed actions' preferred keys: the first one not
 # taken by a tag wins, so editors can give tags any letter without breaking skip or zoom.
 _SPARE_TAG_KEYS = "123456789"
-# Tags may not take the first ones (``reviews.models.RESERVED_TAG_KEYS``); the others are for
+# Tags may not take the first ones (``catalogue.models.RESERVED_TAG_KEYS``); the others are for
 # tags saved before that rule.
 _SKIP_KEYS = (SKIP_KEY, "n", "k", ".")
 _ZOOM_KEYS = (ZOOM_KEY, "+", "=", "/")

@@ -1,6 +1,6 @@
 """Staff-only pages of the reviews app: downloading a document's source PDF.
 
-Source files are private (see ``reviews.storage``): this view is the only way to them, for staff
+Source files are private (see ``catalogue.storage``): this view is the only way to them, for staff
 who may view documents, as a download (never rendered inline by the browser).
 """
 
@@ -9,15 +9,15 @@ from __future__ import annotations
 from django.core.exceptions import SuspiciousFileOperation
 from django.http import FileResponse, Http404
 
+from catalogue.models import Document
+from catalogue.storage import source_storage
 from lib.web import allow_methods, forbidden, staff_required
-from reviews.models import Document
-from reviews.storage import source_storage
 
 
 @allow_methods("GET", "HEAD")
 @staff_required
 def source_file(request, name: str):
-    if not request.user.has_perm("reviews.view_document"):
+    if not request.user.has_perm("catalogue.view_document"):
         return forbidden(request, "You may not view documents.")
     document = Document.objects.filter(source=name).only("pk", "sha256").first()
     if document is None:

@@ -31,8 +31,8 @@ from django.utils import timezone
 
 from assignments import scope as assignment_scope
 from assignments.models import Assignment
+from catalogue.models import Page
 from lib.celery_app import celery_app
-from reviews.models import Page
 from search.denormalisations import refresh_after_commit
 from search.models import PageText
 from search.signals import page_text_changed

@@ -24,8 +24,8 @@ from django.db import connection, transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from catalogue.models import Document, Member
 from denorm.registry import Denormalisation, Drift, register
-from reviews.models import Document, Member
 
 log = logging.getLogger("crowd.denormalisation")
 

@@ -16,11 +16,12 @@ from fractions import Fraction
 
 from django.http import StreamingHttpResponse
 
+from catalogue.models import Page
 from lib import csv_safe
 from results.exports import page_fields
 from results.params import BadRequest
 from results.selectors import Viewer
-from reviews.models import Page, PageTag
+from reviews.models import PageTag
 from search import selectors
 from search.models import PageText
 from search.query import ParsedQuery

@@ -13,7 +13,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 
-from reviews.models import Page
+from catalogue.models import Page
 
 
 class PageText(models.Model):

@@ -1,5 +1,5 @@
 """Running text work: OCR of the next page in the queue, and text layers read again from a
-document's source. Reads files, calls the pure parts (:mod:`search.ocr`, :mod:`reviews.pdf`)
+document's source. Reads files, calls the pure parts (:mod:`search.ocr`, :mod:`catalogue.pdf`)
 and records outcomes only through :mod:`search.actions`. Tasks and the command call these."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from reviews.models import Document, Page
-from reviews.pdf import ImportFailure, extract_texts, open_pdf
+from catalogue.models import Document, Page
+from catalogue.pdf import ImportFailure, extract_texts, open_pdf
 from search import actions
 from search.ocr import ENGINE, OcrFailure, ocr_image, tesseract_version
 

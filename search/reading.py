@@ -19,9 +19,10 @@ from django.db.models import Q
 from assignments import scope as assignment_scope
 from assignments.models import Assignment
 from assignments.visibility import public_page_q
+from catalogue.models import Page
 from lib.web import is_staff
 from results.params import BadRequest
-from reviews.models import Discovery, Page, PageTag
+from reviews.models import Discovery, PageTag
 from search import query as search_query
 from search.models import PageText
 from search.selectors import marked_page

@@ -1,4 +1,4 @@
-"""The search app hears of new pages through ``reviews.signals.document_imported`` (sent after
+"""The search app hears of new pages through ``catalogue.signals.document_imported`` (sent after
 the import's commit) and stores their text layers, queueing OCR for the scans. A failure here
 costs no page: ``manage.py ocr_pages --missing`` gives text rows to pages without one."""
 
@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
-from reviews import signals
+from catalogue import signals
 from search.signals import page_text_changed
 
 log = logging.getLogger("crowd.search")

@@ -35,10 +35,10 @@ from django.utils.safestring import SafeString, mark_safe
 
 from assignments import scope as assignment_scope
 from assignments.visibility import public_page_sql
+from catalogue.models import Member, Page, Party
 from results import cursors
 from results.params import BadRequest
 from results.selectors import ScopeKind, Viewer, scope_for, tag_for
-from reviews.models import Member, Page, Party
 from search.query import ParsedQuery
 
 CURSOR_SALT = "search.results.v1"

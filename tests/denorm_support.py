@@ -1,9 +1,9 @@
 """Helpers shared by the denormalisation tests."""
 
+from catalogue import signals
+from catalogue.models import Document
 from denorm import operations, registry
 from lib.redis_client import get_redis
-from reviews import signals
-from reviews.models import Document
 from tests import factories
 
 

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from assignments.models import Assignment
-from reviews.models import Document, Member, Page, Party, Tag
+from catalogue.models import Document, Member, Page, Party, Tag
 
 _seq = itertools.count(1)
 

@@ -35,7 +35,7 @@
    denormalisation registry, settings-named hooks (``lib.hooks``, ``lib.celery_app``). Counted
    as for cycles (function-local imports count, ``TYPE_CHECKING`` ones do not), but for the
    edge to a package whose ``__init__`` re-exports the module imported: importing
-   ``reviews.actions.documents`` does not depend on ``reviews.actions.reviews``. Apps of one
+   ``catalogue.actions.documents`` does not depend on ``reviews.actions.reviews``. Apps of one
    layer may import each other one way only. ``LAYER_ALLOW_LIST`` names each upward import
    not yet untangled, with the reason; a test fails when an entry no longer exists.
 """
@@ -364,10 +364,10 @@ def test_type_checking_imports_do_not_count(tmp_path):
 
 def test_the_project_graph_counts_function_local_imports_and_re_exporting_packages():
     graph = import_graph()
-    # reviews.importer imports the document actions; the package __init__ re-exports, so it runs.
-    assert {"reviews.actions.documents", "reviews.actions"} <= graph["reviews.importer"]
+    # catalogue.importer imports the document actions; the package __init__ re-exports, so it runs.
+    assert {"catalogue.actions.documents", "catalogue.actions"} <= graph["catalogue.importer"]
     # The tasks import the importer; nothing the importer imports reaches the tasks module.
-    assert "reviews.importer" in graph["reviews.tasks"]
+    assert "catalogue.importer" in graph["catalogue.tasks"]
 
 
 def test_no_import_cycles_between_project_modules():
@@ -380,10 +380,11 @@ def test_no_import_cycles_between_project_modules():
 
 LAYERS = ("lib", "denorm", "catalogue", "assignments", "reviewing", "features", "site")
 
-# The layer of each app (its modules unless MODULE_LAYERS says otherwise).
+# The layer of each app: of all its modules, but for the URLconfs (``*.urls``), which are the site's.
 APP_LAYERS = {
     "lib": "lib",
     "denorm": "denorm",
+    "catalogue": "catalogue",
     "assignments": "assignments",
     "reviews": "reviewing",
     "contributors": "features",
@@ -399,55 +400,19 @@ APP_LAYERS = {
     "manage": "site",
 }
 
-# Modules whose layer is not their app's (longest prefix wins). The ``reviews`` app holds the
-# catalogue and the reviewing both; the combining pages still live in the app of their main
-# subject until they move to ``frontdesk`` (the site app). Every ``urls`` module is the site's.
-MODULE_LAYERS = {
-    # The catalogue, in the reviews app.
-    "reviews.models": "catalogue",
-    "reviews.signals": "catalogue",
-    "reviews.storage": "catalogue",
-    "reviews.pdf": "catalogue",
-    "reviews.importer": "catalogue",
-    "reviews.import_lock": "catalogue",
-    "reviews.tasks": "catalogue",
-    "reviews.actions.documents": "catalogue",
-    "reviews.actions.catalogue": "catalogue",
-    "reviews.management.commands.import_documents": "catalogue",
-    "reviews.denormalisations._common": "catalogue",  # raw reads and counter drift: no rule of its own
-    # Copies that follow the assignments' rules (scope, visibility), in the reviews app until the
-    # catalogue and the reviewing are two apps: where pages live, and when a page+tag is listed.
-    "reviews.denormalisations.contexts": "assignments",
-    "reviews.denormalisations.listed_at": "assignments",
-    # Pages and tools that combine several apps.
-    "assignments.views_next": "site",  # /review/next/: picks, and sets the current assignment
-}
-
 # Upward imports not yet untangled: (importer, imported) -> why, and what will remove it.
 LAYER_ALLOW_LIST: dict[tuple[str, str], str] = {}
 
 
 def module_layer(module: str) -> str:
     parts = module.split(".")
-    if parts[-1] == "urls":
-        return "site"
-    for n in range(len(parts), 0, -1):
-        prefix = ".".join(parts[:n])
-        if prefix in MODULE_LAYERS:
-            return MODULE_LAYERS[prefix]
-    return APP_LAYERS[parts[0]]
-
-
-# The app a layer's modules move to when they live elsewhere for now.
-LAYER_APPS = {"assignments": "assignments", "site": "frontdesk"}
+    return "site" if parts[-1] == "urls" else APP_LAYERS[parts[0]]
 
 
 def _home(module: str) -> str:
-    """The app a module belongs to: its package, or for a module placed in another layer than its
-    app's (MODULE_LAYERS, a URLconf) the app of that layer (LAYER_APPS): the reviews app's copies
-    that follow the assignments' rules count as the assignments', a URLconf as the site's."""
-    layer, app = module_layer(module), module.split(".")[0]
-    return app if APP_LAYERS[app] == layer else LAYER_APPS.get(layer, app)
+    """The app a module belongs to: its package, but the site app (``frontdesk``) for a URLconf,
+    which is the site's wherever it lives."""
+    return "frontdesk" if module.split(".")[-1] == "urls" else module.split(".")[0]
 
 
 def layer_graph() -> dict[str, set[str]]:
@@ -480,7 +445,7 @@ def same_layer_two_way(graph: dict[str, set[str]]) -> list[str]:
 
 
 def test_every_app_has_a_layer():
-    assert all(layer in LAYERS for layer in [*APP_LAYERS.values(), *MODULE_LAYERS.values()])
+    assert all(layer in LAYERS for layer in APP_LAYERS.values())
     missing = sorted({m.split(".")[0] for m in project_files()} - set(APP_LAYERS))
     assert not missing, f"apps without a layer (add them to APP_LAYERS): {missing}"
 

@@ -7,11 +7,11 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
 from assignments import scope
+from assignments.denormalisations.contexts import page_states
 from assignments.models import Assignment, RetiredPage
+from catalogue.models import Page
 from denorm.changes import Changes
 from denorm.registry import Denormalisation, Drift, register
-from reviews.denormalisations.contexts import page_states
-from reviews.models import Page
 
 
 def recount_assignments(assignment_ids) -> None:

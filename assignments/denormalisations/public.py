@@ -3,14 +3,69 @@ document (the embargo, issue 22)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import connection, transaction
 
 from assignments import visibility
-from assignments.actions import sync_visibility
+from assignments.denormalisations.listed_at import relist_pages
+from catalogue.models import Page
 from denorm.changes import Changes, changed
 from denorm.registry import Denormalisation, Drift, register
-from reviews.denormalisations.listed_at import relist_pages
-from reviews.models import Page
+
+
+@transaction.atomic
+def sync_visibility(*, document_ids: Iterable[int] | None = None, page_ids: Iterable[int] = ()) -> list[int]:
+    """Re-derive ``Document.public`` and ``Page.public`` from the rule in
+    ``assignments.visibility`` (published on its own or in a published assignment, not
+    withdrawn) in the caller's transaction, so the public sees the change from its commit on.
+    Returns the ids of the pages whose ``public`` flipped.
+
+    ``document_ids``: the documents whose truth changed (their own publication, their member,
+    a withdrawal, an import); None: every document (an assignment's status or scope changed,
+    which may touch any document: the rule is one indexed pass over the documents, and only
+    the rows that flip are written and locked). ``page_ids``: pages whose own withdrawal
+    changed. The flipped pages' ``PageTag.listed_at`` is re-derived in the same transaction
+    (public listings, feeds and exports read it), and after commit the registry's refresh
+    bumps the page cache (``catalogue``) and re-derives the documents' other copies.
+
+    An action (``assignments.actions`` re-exports it, and takedown, the embargo and the import
+    call it) that lives here because this copy's rebuild runs it too: the denormalisations
+    import no action module, so ``assignments.actions`` may import them (``relist_pages``)."""
+    rule = visibility.document_public_sql("doc")
+    params = {"docs": None if document_ids is None else sorted({int(d) for d in document_ids})}
+    only = "" if document_ids is None else " AND doc.id = ANY(%(docs)s)"
+    with connection.cursor() as cursor:
+        # Documents first, then their pages: the order takedown and the import lock them in.
+        cursor.execute(
+            f"UPDATE reviews_document doc SET public = {rule} "
+            f"WHERE doc.public IS DISTINCT FROM {rule}{only} RETURNING doc.id",
+            params,
+        )
+        flipped_documents = [row[0] for row in cursor.fetchall()]
+        documents = sorted(set(flipped_documents) | set(params["docs"] or ()))
+        pages = sorted({int(p) for p in page_ids})
+        if not documents and not pages:
+            return []
+        cursor.execute(
+            "UPDATE reviews_page p SET public = (d.public AND p.withdrawn_at IS NULL) "
+            "FROM reviews_document d WHERE d.id = p.document_id "
+            "AND (p.document_id = ANY(%(docs)s) OR p.id = ANY(%(pages)s)) "
+            "AND p.public IS DISTINCT FROM (d.public AND p.withdrawn_at IS NULL) "
+            "RETURNING p.id, p.document_id",
+            {"docs": documents, "pages": pages},
+        )
+        flipped = cursor.fetchall()
+    flipped_pages = sorted(pid for pid, _ in flipped)
+    if flipped_pages:
+        relist_pages(flipped_pages)
+    touched = set(flipped_documents) | {doc for _, doc in flipped}
+    if touched:
+        # After commit: the page cache's catalogue generation (every cached page that may show
+        # these documents or pages) and every copy derived from the documents.
+        changed(documents=touched)
+    return flipped_pages
+
 
 _PAGE_PUBLIC_TRUTH = "({rule} AND p.withdrawn_at IS NULL)"
 

@@ -13,11 +13,11 @@ from assignments import signals as assignment_signals
 from assignments.denormalisations.sets import log
 from assignments.models import Assignment, PriorityPage
 from assignments.picker.holds import end_reservations
+from catalogue import signals
 from denorm.changes import changed
 from denorm.operations import mark_stale
 from lib import keys, redis_batch
 from lib.log_throttle import warn_throttled
-from reviews import signals
 
 
 def _active_assignments_of(page_id: int, given) -> list[int]:

@@ -11,9 +11,11 @@ from django.db import connection
 
 from assignments import scope
 from assignments.denormalisations.active import _active_truth
+from assignments.denormalisations.contexts import page_states
 from assignments.models import Assignment, PriorityPage
 from assignments.picker.holds import settle_pages
 from assignments.picker.scripts import rank_score
+from catalogue.models import Page
 from denorm.changes import Changes
 from denorm.redis_sets import (
     TEMPORARY_SECONDS,
@@ -28,8 +30,6 @@ from denorm.registry import Denormalisation, Drift, Store, register
 from lib import keys
 from lib.redis_client import get_redis
 from lib.redis_scripts import execute
-from reviews.denormalisations.contexts import page_states
-from reviews.models import Page
 
 log = logging.getLogger("crowd.denormalisation")
 
@@ -370,7 +370,7 @@ def refresh_assignment_sets(changes: Changes) -> None:
 
 
 _SETS_KEPT = (
-    "after commit: `reviews.signals.review_recorded` (a page reaching the threshold: SADD done, "
+    "after commit: `catalogue.signals.review_recorded` (a page reaching the threshold: SADD done, "
     "SREM todo; every review: one fewer free place in the to-do mirror), `page_skipped` and the "
     "picker's reservations (the mirror's free places), `post_save`/`post_delete` of a "
     "`PriorityPage` (priority), `document_imported`, page deletes and cascades (via `reviews/denormalisations/`), "

@@ -1,6 +1,6 @@
 """The next page: the most important code in the product.
 
-One interface, :func:`pick_next_page`, used by ``/review/next/`` (``assignments.views_next``),
+One interface, :func:`pick_next_page`, used by ``/review/next/`` (``frontdesk.views_next``),
 the benchmark and the tests. It returns a page of the assignment that still needs reviews and
 that this reviewer has neither reviewed nor skipped, chosen uniformly at random, or "nothing
 left for you here".

@@ -1,4 +1,4 @@
-"""Reservations ending when a reviewer submits or skips (``reviews.signals`` receivers call
+"""Reservations ending when a reviewer submits or skips (``catalogue.signals`` receivers call
 these after commit), in the active assignments containing the page and no others: a page may be
 in several, and a reservation copied into an overlapping assignment ends with the original. The
 review's own transaction found those assignments (``assignments.actions``), so this costs the

@@ -16,9 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from assignments.actions import sync_visibility
+from catalogue.models import Document
 from moderation.actions.takedown import TakedownError, _by, _lock_document, _pk
 from moderation.models import EmbargoDecision
-from reviews.models import Document
 
 
 class EmbargoError(TakedownError):

@@ -31,12 +31,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from assignments.actions import sync_visibility
+from assignments.denormalisations.contexts import document_contexts
+from assignments.denormalisations.listed_at import relist_pages
+from catalogue.models import Document, Page
 from denorm.changes import PageContext, changed
 from lib.ids import is_id
 from moderation.models import Withdrawal
-from reviews.denormalisations.contexts import document_contexts
-from reviews.denormalisations.listed_at import relist_pages
-from reviews.models import Document, Page
 
 MAX_REASON_CHARS = 2000
 

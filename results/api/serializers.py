@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from assignments.models import Assignment
-from reviews.models import Document, Member, Page, Party, Tag
+from catalogue.models import Document, Member, Page, Party, Tag
 
 
 class PartySerializer(serializers.ModelSerializer):

@@ -19,11 +19,12 @@ from rest_framework.views import APIView
 
 from assignments import visibility
 from assignments.models import Assignment
+from catalogue.models import Document, Member, Page, Party, Tag
 from results import selectors
 from results.api import serializers as s
 from results.params import BadRequest, parse_filters, parse_id
 from results.selectors import Listing, Order, ScopeKind
-from reviews.models import Document, Member, Page, PageTag, Party, Tag
+from reviews.models import PageTag
 from reviews.selectors import with_public_threshold
 
 

@@ -4,7 +4,7 @@ Each action is atomic. Postgres counters (Page.review_count, PageTag, Reviewer.r
 Assignment.completed_count) change in the same transaction as the review, so they can never
 disagree with it (a quarantined reviewer's review is recorded with ``quarantined`` and changes
 none of them: see ``moderation.actions.quarantine``); Redis and memcached hear about it only
-after commit (``reviews.signals``).
+after commit (``catalogue.signals``).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from django.utils import timezone
 
 from assignments import scope
 from assignments.actions import active_assignments_of_document_statement, assignment_progress_statement
+from assignments.denormalisations.listed_at import stamp_listed_at_statement
+from catalogue import signals
 from lib import redis_batch, rows, sql_batch
 from lib.sql_batch import Statement
-from reviews import signals
-from reviews.denormalisations.listed_at import stamp_listed_at_statement
 from reviews.models import Review
 from reviews.selectors import own_review_count, reviewer_status
 

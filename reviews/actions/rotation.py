@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from reviews.models import Page
+from catalogue.models import Page
 
 
 class RotationError(ValueError):

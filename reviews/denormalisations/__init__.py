@@ -13,15 +13,14 @@ the earliest remaining review, or the row goes.
 One module per copy, each registering its entries (``denorm.registry``): ``counters``
 (``Page.review_count``, ``PageTag``, ``Reviewer.review_count``), ``quarantine``
 (``Review.quarantined``), ``document_pages`` (``Document.page_count``), ``owner_sets`` (Redis page
-ids per document, member, party), ``seen`` (Redis pages each reviewer has seen), ``listed_at``
-(``PageTag.listed_at``); ``contexts`` (where pages live, read before a change), ``receivers``
-(every signal receiver) and ``_common`` (their shared helpers). This package re-exports their
-public names.
+ids per document, member, party), ``seen`` (Redis pages each reviewer has seen) and ``receivers``
+(every signal receiver). This package re-exports their public names. ``PageTag.listed_at`` and
+where pages live (read before a change) follow the assignments' rules and are theirs
+(``assignments/denormalisations/listed_at.py``, ``contexts.py``); the shared helpers are
+``catalogue/denormalisations/_common.py``.
 """
 
 from reviews.denormalisations import receivers
-from reviews.denormalisations._common import CHUNK
-from reviews.denormalisations.contexts import capture_document_pages, document_contexts, page_states
 from reviews.denormalisations.counters import (
     check_page_review_count,
     check_page_tags,
@@ -44,19 +43,6 @@ from reviews.denormalisations.document_pages import (
     refresh_document_page_count,
     repair_document_page_count,
 )
-from reviews.denormalisations.listed_at import (
-    PagesCondition,
-    _listed_truth_sql,
-    check_page_tag_listed_at,
-    every_page,
-    pages_between,
-    pages_in,
-    rebuild_page_tag_listed_at,
-    refresh_page_tag_listed_at,
-    relist_pages,
-    repair_page_tag_listed_at,
-    stamp_listed_at_statement,
-)
 from reviews.denormalisations.owner_sets import owner_truth, refresh_owner_sets
 from reviews.denormalisations.quarantine import (
     check_review_quarantined,
@@ -73,27 +59,16 @@ from reviews.denormalisations.seen import (
 )
 
 __all__ = [
-    "CHUNK",
-    "PagesCondition",
-    "_listed_truth_sql",
-    "capture_document_pages",
     "check_document_page_count",
     "check_page_review_count",
-    "check_page_tag_listed_at",
     "check_page_tags",
     "check_review_quarantined",
     "check_reviewer_review_count",
     "check_reviewer_seen",
     "copy_quarantine",
-    "document_contexts",
-    "every_page",
     "owner_truth",
-    "page_states",
-    "pages_between",
-    "pages_in",
     "rebuild_document_page_count",
     "rebuild_page_review_count",
-    "rebuild_page_tag_listed_at",
     "rebuild_page_tags",
     "rebuild_review_quarantined",
     "rebuild_reviewer_review_count",
@@ -105,17 +80,13 @@ __all__ = [
     "recount_reviewers",
     "refresh_document_page_count",
     "refresh_owner_sets",
-    "refresh_page_tag_listed_at",
     "refresh_review_counters",
     "refresh_reviewer_seen",
-    "relist_pages",
     "repair_document_page_count",
     "repair_page_review_count",
-    "repair_page_tag_listed_at",
     "repair_page_tags",
     "repair_review_quarantined",
     "repair_reviewer_review_count",
     "repair_reviewer_seen",
     "seen_truth",
-    "stamp_listed_at_statement",
 ]

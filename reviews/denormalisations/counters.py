@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
+from catalogue.denormalisations._common import _chunks, _repair_counts, _rows, _wrong_counts
+from catalogue.models import Page
 from denorm.changes import Changes
 from denorm.registry import Denormalisation, Drift, register
-from reviews.denormalisations._common import _chunks, _repair_counts, _rows, _wrong_counts
-from reviews.models import Page, Review
+from reviews.models import Review
 
 
 def recount_page_reviews(page_ids) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
+from catalogue.denormalisations._common import _chunks, _repair_counts, _wrong_counts
+from catalogue.models import Document, Page
 from denorm.changes import Changes
 from denorm.registry import Denormalisation, Drift, register
-from reviews.denormalisations._common import _chunks, _repair_counts, _wrong_counts
-from reviews.models import Document, Page
 
 
 def recount_documents(document_ids) -> None:
@@ -65,7 +65,7 @@ register(
         "by the importer with the pages; recounted when pages are deleted or moved.",
         derived_from="count of `reviews_page` rows per document",
         lives_in="`reviews_document.page_count`",
-        kept_current_by="`reviews.actions.documents.commit_document_pages` in the transaction that creates the pages; after commit, "
+        kept_current_by="`catalogue.actions.documents.commit_document_pages` in the transaction that creates the pages; after commit, "
         "a recount of the affected documents by `denorm.changed` (page deletes and "
         "cascades, moves, bulk changes declared by their callers).",
         rebuild=rebuild_document_page_count,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from assignments.denormalisations.contexts import page_states
+from catalogue.denormalisations._common import _rows, _where
 from denorm.changes import Changes, PageContext
 from denorm.redis_sets import hash_tag_id, rebuild_family, repair_family, replace_sets, sync_family
 from denorm.registry import Denormalisation, Drift, Store, register
 from lib import keys
 from lib.redis_client import get_redis
-from reviews.denormalisations._common import _rows, _where
-from reviews.denormalisations.contexts import page_states
 
 _OWNERS = {
     # kind: (key function, SCAN pattern, truth query of (owner id, page id) rows without its
@@ -103,7 +103,7 @@ def refresh_owner_sets(changes: Changes) -> None:
 
 
 _OWNER_KEPT = (
-    "after commit: `reviews.signals.document_imported` (pages added), `pre_delete` of pages "
+    "after commit: `catalogue.signals.document_imported` (pages added), `pre_delete` of pages "
     "(also in `QuerySet.delete()` and cascades from documents and members), `pre_delete` of "
     "parties, `pre_save` of documents and members that change owner; anything else through "
     "`denorm.changed`."

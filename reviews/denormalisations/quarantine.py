@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
+from catalogue.denormalisations._common import _chunks, _rows
 from denorm.changes import changed
 from denorm.registry import Denormalisation, Drift, register
-from reviews.denormalisations._common import _chunks, _rows
 
 # Issue 25: a review of a known-answer (gold) page counts for nothing either (``Page.known_answer``).
 _QUARANTINE_WANT_SQL = (

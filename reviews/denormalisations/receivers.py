@@ -7,11 +7,12 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
+from assignments.denormalisations.contexts import _cached_document_context, capture_document_pages
+from catalogue import signals
+from catalogue.models import Document, Member, Page, Party
 from denorm.changes import PageContext, changed
-from reviews import signals
-from reviews.denormalisations.contexts import _cached_document_context, capture_document_pages
 from reviews.denormalisations.seen import _add_seen
-from reviews.models import Document, Member, Page, Party, Review, Skip
+from reviews.models import Review, Skip
 
 
 @receiver(signals.review_recorded, dispatch_uid="denormalisation-seen-review")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from catalogue.denormalisations._common import _rows, _where, log
 from denorm.changes import Changes
 from denorm.operations import mark_stale
 from denorm.redis_sets import hash_tag_id, rebuild_family, repair_family, replace_sets, sync_family
@@ -11,7 +12,6 @@ from denorm.registry import Denormalisation, Drift, Store, register
 from lib import keys, redis_batch
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
-from reviews.denormalisations._common import _rows, _where, log
 from reviews.models import Review, Skip
 
 _SEEN_PATTERN = f"{keys.NAMESPACE}:{keys.VERSION}:{{u:*}}:seen"
@@ -79,7 +79,7 @@ register(
         "a reviewer the same page twice.",
         derived_from="`reviews_review` and `reviews_skip` (reviewer, page)",
         lives_in=f"Redis set `{_SEEN_PATTERN.replace('*', '<user id>')}`",
-        kept_current_by="after commit: `reviews.signals.review_recorded` and `page_skipped` (SADD); "
+        kept_current_by="after commit: `catalogue.signals.review_recorded` and `page_skipped` (SADD); "
         "`post_delete` of reviews and skips (cascades from pages and users), `pre_delete` of users; "
         "anything else through `denorm.changed`.",
         rebuild=rebuild_reviewer_seen,

@@ -8,17 +8,17 @@ already gone keeps its name (its re-import fails with "missing from storage", as
 from django.core.files.storage import default_storage
 from django.db import migrations, models
 
-import reviews.storage
+import catalogue.storage
 
 
 def move_sources(apps, schema_editor):
     Document = apps.get_model("reviews", "Document")
-    private = reviews.storage.source_storage()
+    private = catalogue.storage.source_storage()
     for document in Document.objects.exclude(source="").iterator():
         old = document.source.name
         if not old.startswith("sources/") or not default_storage.exists(old):
             continue
-        new = reviews.storage.source_name(document, old)
+        new = catalogue.storage.source_name(document, old)
         if not private.exists(new):
             with default_storage.open(old, "rb") as handle:
                 private.save(new, handle)
@@ -37,8 +37,8 @@ class Migration(migrations.Migration):
             name="source",
             field=models.FileField(
                 max_length=300,
-                storage=reviews.storage.source_storage,
-                upload_to=reviews.storage.source_name,
+                storage=catalogue.storage.source_storage,
+                upload_to=catalogue.storage.source_name,
             ),
         ),
         migrations.RunPython(move_sources, migrations.RunPython.noop),

@@ -5,11 +5,11 @@ import pytest
 from django.db import transaction
 
 from assignments.denormalisations import rebuild_assignment_sets
+from catalogue import signals
 from denorm import operations, registry
 from denorm.tasks import rebuild_denormalisation
 from lib import keys
 from lib.redis_client import get_redis
-from reviews import signals
 from reviews.actions import skip_page, submit_review
 from tests import factories
 from tests.denorm_support import drift, imported, members

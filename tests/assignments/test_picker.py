@@ -10,10 +10,10 @@ from django.db import connection
 
 from assignments import picker_stats
 from assignments.picker import pick_next_page
+from catalogue.models import Page
 from lib import keys
 from lib.redis_client import get_redis
 from reviews.actions import skip_page, submit_review
-from reviews.models import Page
 from tests import factories
 from tests.assignments._picker_support import assert_uniform, build_sets, make_assignment, todo_ids
 

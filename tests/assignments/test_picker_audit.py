@@ -12,10 +12,11 @@ from django.db.backends.signals import connection_created
 
 from assignments import picker, picker_stats
 from assignments.picker import pick_next_page
+from catalogue.models import Page
 from lib import keys
 from lib.redis_client import get_redis
 from reviews.actions import submit_review
-from reviews.models import Page, Skip
+from reviews.models import Skip
 from tests import factories
 from tests.assignments._picker_support import (
     assert_uniform,

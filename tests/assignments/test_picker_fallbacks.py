@@ -11,9 +11,9 @@ from django.db import connection
 
 from assignments import picker, picker_stats, pool
 from assignments.picker import pick_next_page, postgres_source
+from catalogue.models import Page
 from lib.redis_client import get_redis
 from reviews.actions import submit_review
-from reviews.models import Page
 from tests.assignments._picker_support import (
     assert_uniform,
     build_sets,

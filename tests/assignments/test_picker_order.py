@@ -9,8 +9,8 @@ import pytest
 
 from assignments.models import Assignment
 from assignments.picker import pick_next_page
+from catalogue.models import Page
 from reviews.actions import submit_review
-from reviews.models import Page
 from tests import factories
 from tests.assignments._picker_support import assert_uniform, build_sets, make_assignment
 

@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from assignments import picker, picker_stats
 from assignments.picker import STATE, pick_next_page, redis_source
 from assignments.picker.clock import clock
+from catalogue.models import Page
 from lib.redis_client import reset_redis
 from reviews.actions import submit_review
-from reviews.models import Page
 from tests import factories
 from tests.assignments._picker_support import (
     RoundTrips,

@@ -17,9 +17,10 @@ import pytest
 from django.db.models import Count
 
 from bench.visitors import Visitor, visit_all
+from catalogue.models import Page
 from lib import keys
 from lib.redis_client import get_redis
-from reviews.models import Page, Review
+from reviews.models import Review
 from tests import factories
 from tests.assignments._picker_support import build_sets
 from tests.bench._support import run_async

@@ -11,7 +11,7 @@ from django.db.models import Sum
 
 from assignments import picker, picker_stats, pool, tasks
 from assignments.models import PickerStat
-from reviews.models import Page
+from catalogue.models import Page
 from tests import factories
 from tests.assignments._picker_support import build_sets, own_memcached
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from assignments import scope
 from assignments.models import Assignment
-from reviews.models import Document, Page
+from catalogue.models import Document, Page
 from tests import factories
 
 pytestmark = pytest.mark.django_db

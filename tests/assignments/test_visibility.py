@@ -22,11 +22,13 @@ from assignments.actions import (
     unpublish_assignment,
 )
 from assignments.models import Assignment
+from catalogue import actions as catalogue_actions
+from catalogue import importer
+from catalogue.models import Document, Page
 from moderation.actions.embargo import embargo_document, publish_document
 from moderation.actions.takedown import reinstate_page, withdraw_page
-from reviews import actions, importer
 from reviews.actions import submit_review
-from reviews.models import Document, Page, PageTag
+from reviews.models import PageTag
 from tests import factories
 from tests.reviews.pdf_samples import pdf_bytes, write
 
@@ -118,7 +120,7 @@ def test_an_import_is_embargoed_unless_its_member_is_in_a_published_assignment(t
     documents = {}
     for member, name in ((covered, "covered.pdf"), (alone, "alone.pdf")):
         path = write(tmp_path / name, pdf_bytes(2, sizes=None) + name.encode())
-        document = actions.create_document_from_path(path=path, member=member, queue=False).document
+        document = catalogue_actions.create_document_from_path(path=path, member=member, queue=False).document
         importer.import_document(document.pk)
         documents[name] = document
     assert _public(documents["covered.pdf"]) == (True, {True})

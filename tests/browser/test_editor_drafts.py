@@ -83,7 +83,7 @@ def test_an_editor_creates_a_draft_with_the_autocomplete_previews_and_publishes_
         "(() => { const r = document.querySelector('#changelist .results'); return r.scrollWidth <= r.clientWidth; })()"
     )
     page.screenshot(path=f"{SHOTS}/ux-admin-assignments-1280.png")
-    page.goto(release.url + "/admin/reviews/document/")
+    page.goto(release.url + "/admin/catalogue/document/")
     page.screenshot(path=f"{SHOTS}/ux-admin-documents-1280.png")
     assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"]
     assert page.evaluate(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from reviews.models import Page
+from catalogue.models import Page
 from tests import factories
 from tests.browser.conftest import LAPTOP
 from tests.search.support import import_pdf, text_pdf

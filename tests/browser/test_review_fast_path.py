@@ -11,7 +11,8 @@ import re
 import pytest
 
 from assignments.models import Assignment
-from reviews.models import Review, Tag
+from catalogue.models import Tag
+from reviews.models import Review
 from tests import factories
 from tests.browser.conftest import LAPTOP, build_denormalisations, write_page_images
 

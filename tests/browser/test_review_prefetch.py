@@ -13,7 +13,7 @@ from django.core.signals import request_started
 from django.test import testcases
 
 from assignments.models import Assignment
-from reviews.models import Page
+from catalogue.models import Page
 from tests import factories
 from tests.browser.conftest import LAPTOP, build_denormalisations, write_page_images
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 from django.test import testcases
 
+from catalogue.models import Page
 from moderation.models import Withdrawal
 from reviews.actions import submit_review
-from reviews.models import Page
 from tests import factories
 from tests.browser.conftest import LAPTOP, build_denormalisations, write_page_images
 
@@ -47,7 +47,7 @@ def test_an_editor_withdraws_a_page_in_the_admin_and_reinstates_it(
     staff = desk.new_page()
     errors: list[str] = []
     staff.on("pageerror", lambda exc: errors.append(str(exc)))
-    staff.goto(site.url + f"/admin/reviews/page/?document__id__exact={doc.pk}")
+    staff.goto(site.url + f"/admin/catalogue/page/?document__id__exact={doc.pk}")
     staff.get_by_label("Username").fill(editor.username)
     staff.get_by_label("Password").fill("pw-123456!")
     with staff.expect_navigation():

@@ -10,12 +10,13 @@ import pytest
 
 from assignments.models import Assignment
 from assignments.picker import pick_next_page
+from catalogue.models import Page
 from consensus import actions, gold
 from consensus.models import GoldAnswer, Reliability
 from contributors import selectors as credit
 from lib import keys
 from lib.redis_client import get_redis
-from reviews.models import Page, PageTag, Reviewer
+from reviews.models import PageTag, Reviewer
 from tests import factories
 from tests.consensus._support import review
 from tests.contributors._support import board

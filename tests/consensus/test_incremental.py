@@ -141,8 +141,8 @@ def test_nothing_changed_sends_nothing(world, client):
 def test_a_change_the_code_never_declared_is_given_its_place_by_the_periodic_check(world, client):
     """A tag deactivated in the admin sends no change of its own; the periodic check finds the
     rows that left and tombstones them, and the reader catches up."""
+    from catalogue.models import Tag
     from denorm import operations
-    from reviews.models import Tag
 
     reader = Reader(client)
     tag = Tag.objects.get(slug="claim-form")

@@ -9,11 +9,12 @@ import pytest
 from assignments import picker, pool
 from assignments.models import Assignment, RetiredPage
 from assignments.picker import pick_next_page, postgres_source
+from catalogue.models import Tag
 from consensus import actions, model
 from consensus.models import Reliability
 from lib import keys
 from lib.redis_client import get_redis
-from reviews.models import PageTag, Tag
+from reviews.models import PageTag
 from tests import factories
 from tests.assignments._picker_support import PICKER_FAMILIES, build_sets
 from tests.consensus._support import review

@@ -7,12 +7,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import TestCase
 
+from catalogue.actions import delete_document, update_document
 from contributors import leaderboards, recent, selectors
 from contributors.leaderboards import ALL, ASSIGNMENT, MEMBER, PARTY, Board
 from denorm import registry
 from lib import keys
 from lib.redis_client import get_redis
-from reviews.actions import delete_document, update_document
 from reviews.models import Review
 from tests import factories
 from tests.contributors._support import NAMES, board, build, committed, drift, review

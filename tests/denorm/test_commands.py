@@ -5,12 +5,12 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from catalogue.models import Page
 from denorm import docs, registry
 from denorm.models import DenormalisationState
 from lib import keys
 from lib.redis_client import get_redis
 from reviews.actions import submit_review
-from reviews.models import Page
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)

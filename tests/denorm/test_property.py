@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from assignments.models import Assignment
+from catalogue import signals
+from catalogue.models import Document, Member, Page, Party, Tag
 from denorm import operations, registry
 from denorm.changes import changed
 from denorm.tasks import rebuild_denormalisation
@@ -22,9 +24,8 @@ from moderation.actions.takedown import (
     withdraw_page,
 )
 from moderation.models import Withdrawal
-from reviews import signals
 from reviews.actions import ReviewError, skip_page, submit_review
-from reviews.models import Document, Member, Page, Party, Review, Tag
+from reviews.models import Review
 from tests import factories
 from tests.denorm_support import maintained_on_commit
 
@@ -185,7 +186,7 @@ class Denormalisations(RuleBasedStateMachine):
         target = pick(Document.objects.filter(withdrawn_at__isnull=True), d)
         if page is None or target is None:
             return
-        from reviews.denormalisations import capture_document_pages
+        from assignments.denormalisations.contexts import capture_document_pages
 
         with transaction.atomic():
             before = capture_document_pages([page.document_id])[page.pk]

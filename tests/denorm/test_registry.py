@@ -5,13 +5,14 @@ import pytest
 from django.db import connection, transaction
 from django.db.models.signals import post_delete
 
+from catalogue.models import Page
 from denorm import operations, registry, tasks
 from denorm.changes import changed
 from denorm.models import DenormalisationState
 from denorm.registry import Denormalisation, Drift
 from lib.redis_client import get_redis, reset_redis
 from reviews.actions import submit_review
-from reviews.models import Page, Review
+from reviews.models import Review
 from tests import factories
 from tests.denorm_support import maintained_on_commit
 

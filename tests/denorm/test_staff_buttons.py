@@ -9,10 +9,10 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
 
+from catalogue.models import Page
 from denorm import tasks
 from denorm.models import DenormalisationState
 from lib.redis_client import get_redis
-from reviews.models import Page
 from tests import factories
 
 pytestmark = pytest.mark.django_db

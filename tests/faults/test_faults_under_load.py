@@ -134,7 +134,7 @@ def test_pages_and_documents_deleted_while_reviewers_pick(stack):
         # either committed before it (and goes with its page, counted here) or finds no page.
         out = stack.manage(
             "shell", "-c",
-            "from reviews.actions import delete_document, delete_pages\n"
+            "from catalogue.actions import delete_document, delete_pages\n"
             f"gone = delete_document(document_id={doomed_document})\n"
             f"gone += delete_pages(page_ids={sorted(doomed_pages)})\n"
             "print('reviews-deleted', gone)\n",

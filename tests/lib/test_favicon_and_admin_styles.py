@@ -25,12 +25,12 @@ def test_the_layouts_link_the_icon(client, editor):
     assert 'rel="icon"' in client.get("/admin/").content.decode()
 
 
-@pytest.mark.parametrize("url", ["/admin/reviews/document/", "/admin/reviews/page/", "page-form"])
+@pytest.mark.parametrize("url", ["/admin/catalogue/document/", "/admin/catalogue/page/", "page-form"])
 def test_admin_page_images_have_no_inline_style(client, editor, url):
     document = factories.make_document(pages=2)
     page = document.pages.first()
     if url == "page-form":
-        url = f"/admin/reviews/page/{page.pk}/change/"
+        url = f"/admin/catalogue/page/{page.pk}/change/"
     client.force_login(editor)
     html = client.get(url).content.decode()
     images = re.findall(r"<img\b[^>]*>", html)

@@ -12,12 +12,13 @@ from django.core.files.storage import default_storage
 
 from assignments.actions import publish_assignment, unpublish_assignment
 from assignments.models import Assignment
+from catalogue.models import Document
 from denorm import operations, registry
 from moderation.actions.embargo import EmbargoError, embargo_document, publish_document
 from moderation.actions.takedown import withdraw_document
 from moderation.models import EmbargoDecision
 from reviews.actions import create_discovery, submit_review
-from reviews.models import Document, Review
+from reviews.models import Review
 from tests import factories
 from tests.moderation.conftest import write_media
 
@@ -257,12 +258,12 @@ def test_an_assignment_by_member_publishes_too_and_its_scope_edits_follow(client
 def test_the_admin_publishes_and_embargoes_a_document_on_its_own_recorded_on_activity(client, draft, editor):
     _warm(client, draft)
     client.force_login(editor)
-    changelist = client.get("/admin/reviews/document/").content.decode()
+    changelist = client.get("/admin/catalogue/document/").content.decode()
     assert "Embargoed" in changelist and "Publish (lift embargo)" in changelist
     assert "A new document is embargoed: only staff see it" in changelist
 
     response = client.post(
-        "/admin/reviews/document/",
+        "/admin/catalogue/document/",
         {"action": "publish_documents", "_selected_action": [draft["doc"].pk]},
         follow=True,
     )
@@ -280,7 +281,7 @@ def test_the_admin_publishes_and_embargoes_a_document_on_its_own_recorded_on_act
 
     client.force_login(editor)
     client.post(
-        "/admin/reviews/document/", {"action": "embargo_documents", "_selected_action": [draft["doc"].pk]}
+        "/admin/catalogue/document/", {"action": "embargo_documents", "_selected_action": [draft["doc"].pk]}
     )
     assert "Embargoed (publication withdrawn)" in client.get("/staff/activity/").content.decode()
     client.logout()

@@ -10,6 +10,7 @@ from django.test import Client
 
 from assignments import picker
 from assignments.models import Assignment
+from catalogue.models import Page
 from contributors import leaderboards
 from contributors import selectors as credit
 from denorm import operations, registry
@@ -23,7 +24,7 @@ from moderation.actions.quarantine import (
 )
 from moderation.models import Quarantine
 from reviews.actions import create_discovery
-from reviews.models import Page, PageTag, Review, Reviewer
+from reviews.models import PageTag, Review, Reviewer
 from reviews.selectors import reviewer_status
 from tests import factories
 from tests.contributors._support import board, committed, review

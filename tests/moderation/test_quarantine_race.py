@@ -10,9 +10,10 @@ import time
 import pytest
 from django.db import connection, transaction
 
+from catalogue.models import Page
 from moderation.actions.quarantine import quarantine_reviewers
 from reviews.actions import submit_review
-from reviews.models import Page, PageTag, Review, Reviewer
+from reviews.models import PageTag, Review, Reviewer
 from tests import factories
 from tests.denorm_support import drift
 

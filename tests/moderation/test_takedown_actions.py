@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from catalogue.actions.documents import commit_document_pages
+from catalogue.models import Document, Page
 from denorm import operations, registry
 from moderation.actions.takedown import (
     TakedownError,
@@ -15,8 +17,7 @@ from moderation.actions.takedown import (
     withdraw_page,
 )
 from moderation.models import Withdrawal
-from reviews.actions.documents import commit_document_pages
-from reviews.models import Document, Page, PageTag, Review
+from reviews.models import PageTag, Review
 from tests import factories
 from tests.denorm_support import maintained_on_commit
 

@@ -7,16 +7,16 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from catalogue.models import Document, Page
 from moderation.actions.takedown import withdraw_page
 from moderation.models import Withdrawal
-from reviews.models import Document, Page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _action(client, model: str, action: str, ids, **extra):
     data = {"action": action, "_selected_action": [str(i) for i in ids], **extra}
-    return client.post(f"/admin/reviews/{model}/", data)
+    return client.post(f"/admin/catalogue/{model}/", data)
 
 
 def test_withdraw_pages_from_the_changelist_asks_why_first(client, release, editor):
@@ -35,14 +35,14 @@ def test_withdraw_pages_from_the_changelist_asks_why_first(client, release, edit
     assert Client().get(f"/pages/{page.pk}/").status_code == 410
     response = _action(client, "page", "reinstate_pages", [page.pk], confirm="yes", reason="")
     assert response.status_code == 302 and Page.objects.get(pk=page.pk).withdrawn_at is None
-    listing = client.get("/admin/reviews/page/?withdrawn_at__isnull=True")
+    listing = client.get("/admin/catalogue/page/?withdrawn_at__isnull=True")
     assert listing.status_code == 200
 
 
 def test_withdraw_and_reinstate_documents_from_the_changelist(client, release, editor):
     client.force_login(editor)
     doc = release["doc"]
-    assert b"Withdraw selected documents" in client.get("/admin/reviews/document/").content
+    assert b"Withdraw selected documents" in client.get("/admin/catalogue/document/").content
     response = _action(client, "document", "withdraw_documents", [doc.pk], confirm="yes", reason="Medical")
     assert response.status_code == 302
     assert Document.objects.get(pk=doc.pk).withdrawn_at is not None

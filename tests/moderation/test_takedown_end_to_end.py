@@ -95,7 +95,7 @@ def test_every_public_surface_stops_showing_a_withdrawn_page_once_the_click_retu
     cookie = f"sessionid={staff.cookies['sessionid'].value}"
     clicked = time.perf_counter()
     response = staff.post(
-        "/admin/reviews/page/",
+        "/admin/catalogue/page/",
         {
             "action": "withdraw_pages",
             "_selected_action": [str(page.pk)],
@@ -119,7 +119,7 @@ def test_every_public_surface_stops_showing_a_withdrawn_page_once_the_click_retu
     assert status == 200 and b"Withdrawn" in body
 
     staff.post(
-        "/admin/reviews/page/",
+        "/admin/catalogue/page/",
         {"action": "reinstate_pages", "_selected_action": [str(page.pk)], "confirm": "yes", "reason": ""},
     )
     for url in _cached_html(release):

@@ -9,11 +9,12 @@ import pytest
 from assignments import picker, picker_stats, pool
 from assignments.actions import prioritise_pages
 from assignments.picker import pick_next_page
+from catalogue.models import Document, Page
 from lib import keys
 from lib.redis_client import get_redis
 from moderation.actions.takedown import reinstate_document, reinstate_page, withdraw_document, withdraw_page
 from reviews.actions import ReviewError, skip_page, submit_review
-from reviews.models import Document, Page, Review
+from reviews.models import Review
 from tests import factories
 from tests.assignments._picker_support import build_sets, make_assignment, own_memcached, own_redis, todo_ids
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 import re
 
+from catalogue.models import Page
 from consensus.actions import refresh_confidence, sync_public_rows
 from reviews.actions import submit_review
-from reviews.models import Page
 from tests import factories
 
 _users = itertools.count(1)

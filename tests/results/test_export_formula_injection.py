@@ -10,8 +10,8 @@ import json
 
 import pytest
 
+from catalogue.models import Member
 from lib.csv_safe import safe_cell
-from reviews.models import Member
 from tests import factories
 from tests.results._support import pages_of, review
 

@@ -11,7 +11,8 @@ import pytest
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from reviews.models import Page, PageTag
+from catalogue.models import Page
+from reviews.models import PageTag
 from tests import factories
 from tests.results._support import pages_of, review
 

@@ -19,6 +19,8 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
+from assignments.denormalisations import listed_at
+from catalogue.denormalisations import _common
 from reviews import denormalisations as d
 from tests.measure_support import seed_release
 
@@ -79,17 +81,17 @@ def test_measure_listed_at_cost():
     d.rebuild_page_review_count()
     d.rebuild_page_tags()
     started = time.monotonic()
-    d.rebuild_page_tag_listed_at()
+    listed_at.rebuild_page_tag_listed_at()
     rebuild = time.monotonic() - started
-    assert d.check_page_tag_listed_at().ok
+    assert listed_at.check_page_tag_listed_at().ok
 
-    per_page = _median_ms(_drift_rows(d._listed_truth_sql(d.every_page)))
+    per_page = _median_ms(_drift_rows(listed_at._listed_truth_sql(listed_at.every_page)))
     global_rule = _median_ms(_drift_rows(_GLOBAL_TRUTH_SQL.format(pages="true", pt_pages="true")))
-    chunk = list(range(1000001, 1000001 + d.CHUNK))
-    relist = _median_ms(lambda: d.relist_pages(chunk))
-    pages = d.pages_in("pages")
+    chunk = list(range(1000001, 1000001 + _common.CHUNK))
+    relist = _median_ms(lambda: listed_at.relist_pages(chunk))
+    pages = listed_at.pages_in("pages")
     chunk_sql = {
-        "per-page": d._listed_truth_sql(pages),
+        "per-page": listed_at._listed_truth_sql(pages),
         "global": _GLOBAL_TRUTH_SQL.format(pages=pages("page_id"), pt_pages=pages("pt.page_id")),
     }
 
@@ -104,7 +106,7 @@ def test_measure_listed_at_cost():
 
     def stamp():
         with transaction.atomic():
-            statement = d.stamp_listed_at_statement(
+            statement = listed_at.stamp_listed_at_statement(
                 page_id=1000001, document_id=1000001, review_count=1, at=timezone.now()
             )
             with connection.cursor() as c:
@@ -116,8 +118,8 @@ def test_measure_listed_at_cost():
         f"\n{docs * 100:,} pages, {docs:,} documents; full rebuild of listed_at {rebuild:.1f} s\n"
         f"full check, per-page rule   {per_page:8.0f} ms\n"
         f"full check, global rule     {global_rule:8.0f} ms (before issue 16)\n"
-        f"relist of {d.CHUNK:,} pages      {relist:8.0f} ms\n"
-        f"truth of {d.CHUNK:,} pages, per-page rule {chunk_ms['per-page']:6.0f} ms,"
+        f"relist of {_common.CHUNK:,} pages      {relist:8.0f} ms\n"
+        f"truth of {_common.CHUNK:,} pages, per-page rule {chunk_ms['per-page']:6.0f} ms,"
         f" global rule {chunk_ms['global']:6.0f} ms\n"
         f"stamp (one UPDATE)          {stamp_ms:8.2f} ms"
     )

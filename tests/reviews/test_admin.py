@@ -11,19 +11,20 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from assignments.models import Assignment
-from reviews import actions, importer, signals
-from reviews.models import Document, Page
+from catalogue import actions as catalogue_actions
+from catalogue import importer, signals
+from catalogue.models import Document, Page
 from tests import factories
 from tests.reviews.pdf_samples import bad_files, pdf_bytes
 
 ADMIN_PAGES = [
     "admin:index",
-    "admin:reviews_document_changelist",
-    "admin:reviews_document_add",
-    "admin:reviews_page_changelist",
-    "admin:reviews_tag_changelist",
-    "admin:reviews_member_changelist",
-    "admin:reviews_party_changelist",
+    "admin:catalogue_document_changelist",
+    "admin:catalogue_document_add",
+    "admin:catalogue_page_changelist",
+    "admin:catalogue_tag_changelist",
+    "admin:catalogue_member_changelist",
+    "admin:catalogue_party_changelist",
     "admin:reviews_review_changelist",
     "admin:reviews_discovery_changelist",
     "admin:assignments_assignment_changelist",
@@ -61,7 +62,7 @@ def test_logged_in_reviewers_who_are_not_staff_get_no_admin_page(client, reviewe
 @pytest.mark.django_db
 def test_non_staff_cannot_upload_a_document(client, reviewer):
     client.force_login(reviewer)
-    client.post(reverse("admin:reviews_document_add"), {"upload": upload("a.pdf", pdf_bytes(1))})
+    client.post(reverse("admin:catalogue_document_add"), {"upload": upload("a.pdf", pdf_bytes(1))})
     assert not Document.objects.exists()
 
 
@@ -69,7 +70,7 @@ def test_non_staff_cannot_upload_a_document(client, reviewer):
 def test_every_admin_page_works_for_an_editor_with_data(client, editor, tags, tmp_path):
     party = factories.make_party()
     member = factories.make_member(party)
-    document = actions.create_document_from_path(
+    document = catalogue_actions.create_document_from_path(
         path=_write(tmp_path / "claims.pdf", pdf_bytes(2)), member=member, queue=False
     ).document
     importer.import_document(document.pk)
@@ -80,15 +81,15 @@ def test_every_admin_page_works_for_an_editor_with_data(client, editor, tags, tm
     for name in ADMIN_PAGES:
         assert client.get(reverse(name)).status_code == 200, name
     for url in [
-        reverse("admin:reviews_document_change", args=[document.pk]),
-        reverse("admin:reviews_page_change", args=[page.pk]),
-        reverse("admin:reviews_document_changelist") + "?q=" + member.name,
-        reverse("admin:reviews_page_changelist") + f"?document__id__exact={document.pk}",
+        reverse("admin:catalogue_document_change", args=[document.pk]),
+        reverse("admin:catalogue_page_change", args=[page.pk]),
+        reverse("admin:catalogue_document_changelist") + "?q=" + member.name,
+        reverse("admin:catalogue_page_changelist") + f"?document__id__exact={document.pk}",
     ]:
         assert client.get(url).status_code == 200, url
-    changelist = client.get(reverse("admin:reviews_document_changelist")).content.decode()
+    changelist = client.get(reverse("admin:catalogue_document_changelist")).content.decode()
     assert page.thumbnail.url in changelist  # the cover thumbnail
-    change = client.get(reverse("admin:reviews_document_change", args=[document.pk])).content.decode()
+    change = client.get(reverse("admin:catalogue_document_change", args=[document.pk])).content.decode()
     assert all(p.thumbnail.url in change for p in document.pages.all())  # the page inline
 
 
@@ -133,7 +134,7 @@ def test_reviews_are_read_only_in_the_admin(client, editor, reviewer):
 def test_a_bad_upload_is_refused_with_the_reason_and_changes_nothing(client, editor, media_root, name):
     data, phrase = bad_files()[name]
     client.force_login(editor)
-    response = client.post(reverse("admin:reviews_document_add"), {"upload": upload(name, data)})
+    response = client.post(reverse("admin:catalogue_document_add"), {"upload": upload(name, data)})
     assert response.status_code == 200
     errors = str(response.context["adminform"].form.errors["upload"])
     # An empty upload is refused by Django's own FileField ("The submitted file is empty.").
@@ -147,7 +148,7 @@ def test_an_upload_over_the_size_limit_is_refused(client, editor, settings):
     settings.IMPORT_MAX_UPLOAD_BYTES = 1024
     client.force_login(editor)
     response = client.post(
-        reverse("admin:reviews_document_add"), {"upload": upload("big.pdf", pdf_bytes(20))}
+        reverse("admin:catalogue_document_add"), {"upload": upload("big.pdf", pdf_bytes(20))}
     )
     assert response.status_code == 200
     assert "the limit is 1.0" in str(response.context["adminform"].form.errors["upload"])
@@ -157,9 +158,9 @@ def test_an_upload_over_the_size_limit_is_refused(client, editor, settings):
 @pytest.mark.django_db
 def test_uploading_a_file_already_imported_is_refused(client, editor, tmp_path):
     data = pdf_bytes(1)
-    actions.create_document_from_path(path=_write(tmp_path / "a.pdf", data), queue=False)
+    catalogue_actions.create_document_from_path(path=_write(tmp_path / "a.pdf", data), queue=False)
     client.force_login(editor)
-    response = client.post(reverse("admin:reviews_document_add"), {"upload": upload("again.pdf", data)})
+    response = client.post(reverse("admin:catalogue_document_add"), {"upload": upload("again.pdf", data)})
     assert "uploaded already" in str(response.context["adminform"].form.errors["upload"])
     assert Document.objects.count() == 1
 
@@ -168,12 +169,14 @@ def test_uploading_a_file_already_imported_is_refused(client, editor, tmp_path):
 def test_the_reimport_action_requeues_failed_documents(
     client, editor, tmp_path, django_capture_on_commit_callbacks
 ):
-    bad = actions.create_document_from_path(path=_write(tmp_path / "bad.pdf", b"junk"), queue=False).document
+    bad = catalogue_actions.create_document_from_path(
+        path=_write(tmp_path / "bad.pdf", b"junk"), queue=False
+    ).document
     importer.import_document(bad.pk)
     client.force_login(editor)
     with django_capture_on_commit_callbacks() as callbacks:
         client.post(
-            reverse("admin:reviews_document_changelist"),
+            reverse("admin:catalogue_document_changelist"),
             {"action": "reimport", "_selected_action": [bad.pk]},
         )
     bad.refresh_from_db()
@@ -199,7 +202,7 @@ def test_an_admin_upload_is_imported_by_a_real_celery_worker(client, editor, set
     signals.document_imported.connect(receiver)
     with start_worker(app, perform_ping_check=False, pool="solo", shutdown_timeout=20):
         response = client.post(
-            reverse("admin:reviews_document_add"),
+            reverse("admin:catalogue_document_add"),
             {"upload": upload("claims-2008.pdf", pdf_bytes(3)), "title": "", "member": member.pk},
         )
         assert response.status_code == 302
@@ -229,7 +232,7 @@ def _write(path, data: bytes):
 def test_deleting_a_document_in_the_admin_removes_its_pages_and_files(
     client, editor, tmp_path, media_root, django_capture_on_commit_callbacks
 ):
-    document = actions.create_document_from_path(
+    document = catalogue_actions.create_document_from_path(
         path=_write(tmp_path / "a.pdf", pdf_bytes(2)), queue=False
     ).document
     importer.import_document(document.pk)
@@ -237,7 +240,9 @@ def test_deleting_a_document_in_the_admin_removes_its_pages_and_files(
     assert all(Path(f).exists() for f in files)
     client.force_login(editor)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("admin:reviews_document_delete", args=[document.pk]), {"post": "yes"})
+        response = client.post(
+            reverse("admin:catalogue_document_delete", args=[document.pk]), {"post": "yes"}
+        )
     assert response.status_code == 302
     assert not Document.objects.exists() and not Page.objects.exists()
     assert not any(Path(f).exists() for f in files)

@@ -7,12 +7,13 @@ import pytest
 from django.db import connection, transaction
 
 from assignments.models import Assignment
+from catalogue.models import Document, Page
 from denorm import operations, registry
 from denorm.changes import PageContext, changed
 from lib import keys
 from lib.redis_client import get_redis
 from reviews.actions import skip_page, submit_review
-from reviews.models import Document, Page, PageTag, Review, Reviewer
+from reviews.models import PageTag, Review, Reviewer
 from tests import factories
 from tests.denorm_support import drift, imported, members
 

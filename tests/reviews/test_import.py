@@ -14,10 +14,11 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from PIL import Image
 
-from reviews import actions, importer, signals
-from reviews.actions import documents
-from reviews.import_lock import LOCK_NAMESPACE
-from reviews.models import Document, Page
+from catalogue import actions as catalogue_actions
+from catalogue import importer, signals
+from catalogue.actions import documents
+from catalogue.import_lock import LOCK_NAMESPACE
+from catalogue.models import Document, Page
 from tests import factories
 from tests.reviews.pdf_samples import A4, bad_files, landscape, pdf_bytes, write
 
@@ -35,7 +36,7 @@ def stored_page_files(media_root: Path) -> list[Path]:
 
 
 def create(path: Path, **kwargs) -> Document:
-    return actions.create_document_from_path(path=path, queue=False, **kwargs).document
+    return catalogue_actions.create_document_from_path(path=path, queue=False, **kwargs).document
 
 
 def run(cmd_args: list[str]) -> tuple[str, CommandError | None]:
@@ -181,7 +182,7 @@ def test_importing_the_same_file_twice_does_not_duplicate_it(tmp_path, media_roo
 def test_an_upload_with_the_bytes_of_an_imported_file_finds_that_document(tmp_path):
     path = write(tmp_path / "claims.pdf", pdf_bytes(2))
     document = create(path)
-    queued = actions.create_document_from_upload(
+    queued = catalogue_actions.create_document_from_upload(
         upload=SimpleUploadedFile("other-name.pdf", path.read_bytes()), queue=False
     )
     assert queued.created is False and queued.document.pk == document.pk
@@ -281,8 +282,8 @@ def test_reimport_queues_a_failed_document_and_leaves_imported_ones_alone(
     importer.import_document(good.pk)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        assert actions.reimport_document(document_id=failed.pk) is True
-        assert actions.reimport_document(document_id=good.pk) is False
+        assert catalogue_actions.reimport_document(document_id=failed.pk) is True
+        assert catalogue_actions.reimport_document(document_id=good.pk) is False
 
     failed.refresh_from_db()
     assert failed.status == Document.Status.PENDING and failed.error == ""
@@ -291,7 +292,7 @@ def test_reimport_queues_a_failed_document_and_leaves_imported_ones_alone(
 
 def test_creating_a_document_queues_its_import_on_commit(tmp_path, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        queued = actions.create_document_from_path(path=write(tmp_path / "a.pdf", pdf_bytes(1)))
+        queued = catalogue_actions.create_document_from_path(path=write(tmp_path / "a.pdf", pdf_bytes(1)))
     assert queued.created and queued.document.status == Document.Status.PENDING
     assert len(callbacks) == 1
     assert queued.document.source.storage.exists(queued.document.source.name)
@@ -337,7 +338,7 @@ def test_a_worker_process_killed_mid_document_is_redelivered_and_imports_once(tm
         start_new_session=True,
     )  # fmt: skip
     try:
-        from reviews.tasks import import_document_task
+        from catalogue.tasks import import_document_task
 
         import_document_task.delay(document.pk)
         pages_dir = media / "pages" / str(document.pk)
@@ -403,7 +404,7 @@ def test_stalled_imports_are_queued_again_but_not_ones_a_worker_holds(tmp_path, 
     other = psycopg.connect(host=params.get("host"), dbname=params["dbname"], user=params.get("user"))
     try:
         other.execute("SELECT pg_advisory_lock(%s, %s)", [LOCK_NAMESPACE, busy.pk])
-        requeued = actions.requeue_stalled_imports(older_than_seconds=600)
+        requeued = catalogue_actions.requeue_stalled_imports(older_than_seconds=600)
     finally:
         other.close()
 
@@ -413,7 +414,7 @@ def test_stalled_imports_are_queued_again_but_not_ones_a_worker_holds(tmp_path, 
     assert fresh.pk not in requeued
 
     # While tasks wait in the queue, nothing is requeued (a backlog is not a loss).
-    assert actions.requeue_stalled_imports(older_than_seconds=600) == []
+    assert catalogue_actions.requeue_stalled_imports(older_than_seconds=600) == []
 
 
 def test_a_broker_outage_does_not_turn_an_upload_into_an_error(tmp_path, settings, caplog):
@@ -440,8 +441,8 @@ def test_a_broker_outage_does_not_turn_an_upload_into_an_error(tmp_path, setting
 
 
 def test_celery_beat_runs_the_stalled_import_sweeper(settings):
+    from catalogue import tasks
     from config.celery import app
-    from reviews import tasks
 
     entry = settings.CELERY_BEAT_SCHEDULE["imports-requeue-stalled"]
     assert entry["task"] == tasks.requeue_stalled_imports.name
@@ -450,8 +451,8 @@ def test_celery_beat_runs_the_stalled_import_sweeper(settings):
 
 def test_the_document_actions_queue_the_import_task_by_its_real_name():
     """Queued by name (the actions never import the tasks module): the name must be the task's."""
+    from catalogue import tasks
     from config.celery import app
-    from reviews import tasks
 
     assert tasks.import_document_task.name == documents.IMPORT_TASK
     assert documents.IMPORT_TASK in app.tasks

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from assignments.models import Assignment
+from catalogue.models import Page
 from reviews.actions.rotation import RotationError, set_page_rotation
-from reviews.models import Page
 from tests import factories
 from tests.assignments._picker_support import build_sets
 from tests.reviews._review_client import first_page, post, screen

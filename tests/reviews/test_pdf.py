@@ -1,11 +1,11 @@
-"""PDF checking and rendering (reviews.pdf) on its own: no database, no storage."""
+"""PDF checking and rendering (catalogue.pdf) on its own: no database, no storage."""
 
 import io
 
 import pytest
 from PIL import Image
 
-from reviews import pdf
+from catalogue import pdf
 from tests.reviews.pdf_samples import A4, bad_files, landscape, pdf_bytes
 
 

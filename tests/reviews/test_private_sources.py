@@ -15,9 +15,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from reviews import actions, importer
-from reviews.models import Document
-from reviews.pdf import ImportFailure, check_pdf_bytes, check_pdf_filename
+from catalogue import actions as catalogue_actions
+from catalogue import importer
+from catalogue.models import Document
+from catalogue.pdf import ImportFailure, check_pdf_bytes, check_pdf_filename
 from tests.reviews.pdf_samples import pdf_bytes
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -41,7 +42,7 @@ def test_an_imported_source_is_stored_outside_media_under_its_hash(roots, tmp_pa
     media, sources = roots
     data = pdf_bytes(2)
     path = _write(tmp_path / "jones-claim-002.pdf", data)
-    document = actions.create_document_from_path(path=path, queue=False).document
+    document = catalogue_actions.create_document_from_path(path=path, queue=False).document
     assert importer.import_document(document.pk).status == "imported"
 
     sha = hashlib.sha256(data).hexdigest()
@@ -56,7 +57,9 @@ def test_an_imported_source_is_stored_outside_media_under_its_hash(roots, tmp_pa
 def test_no_media_url_serves_a_source_file(roots, tmp_path):
     client = Client(raise_request_exception=False)
     data = pdf_bytes(1)
-    document = actions.create_document_from_path(path=_write(tmp_path / "x.pdf", data), queue=False).document
+    document = catalogue_actions.create_document_from_path(
+        path=_write(tmp_path / "x.pdf", data), queue=False
+    ).document
     for url in (
         f"/media/{document.source.name}",
         f"/media/sources/{document.source.name}",
@@ -71,7 +74,9 @@ def test_no_media_url_serves_a_source_file(roots, tmp_path):
 @pytest.mark.django_db
 def test_staff_download_the_source_as_an_attachment_others_get_nothing(client, editor, reviewer, tmp_path):
     data = pdf_bytes(1)
-    document = actions.create_document_from_path(path=_write(tmp_path / "x.pdf", data), queue=False).document
+    document = catalogue_actions.create_document_from_path(
+        path=_write(tmp_path / "x.pdf", data), queue=False
+    ).document
     url = document.source.url
 
     assert client.get(url).status_code == 302  # to the login page
@@ -93,7 +98,7 @@ def test_an_html_named_upload_is_refused_and_stores_nothing(client, editor, root
     client.force_login(editor)
     for name, data in (("evil.html", pdf_bytes(1)), ("evil.pdf", POLYGLOT), ("evil.html", POLYGLOT)):
         upload = SimpleUploadedFile(name, data, content_type="application/pdf")
-        response = client.post(reverse("admin:reviews_document_add"), {"upload": upload})
+        response = client.post(reverse("admin:catalogue_document_add"), {"upload": upload})
         assert response.status_code == 200
         assert response.context["adminform"].form.errors["upload"], name
     assert not Document.objects.exists()
@@ -113,7 +118,9 @@ def test_the_pdf_checks_refuse_other_extensions_and_a_prefix_before_the_magic_by
 @pytest.mark.django_db
 def test_the_importer_action_refuses_a_non_pdf_name(tmp_path):
     with pytest.raises(ImportFailure):
-        actions.create_document_from_path(path=_write(tmp_path / "page.html", pdf_bytes(1)), queue=False)
+        catalogue_actions.create_document_from_path(
+            path=_write(tmp_path / "page.html", pdf_bytes(1)), queue=False
+        )
     assert not Document.objects.exists()
 
 

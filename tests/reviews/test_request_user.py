@@ -15,10 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from assignments.models import Assignment
+from catalogue.models import Page
 from moderation.actions.quarantine import quarantine_reviewer
 from reviews import auth, selectors
 from reviews.actions import submit_review
-from reviews.models import Page, Review, Reviewer
+from reviews.models import Review, Reviewer
 from tests import factories
 
 pytestmark = pytest.mark.django_db

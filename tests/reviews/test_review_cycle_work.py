@@ -11,9 +11,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from assignments.models import Assignment
+from catalogue.models import Tag
 from frontdesk import views
 from reviews.actions import submit_review
-from reviews.models import Tag
 from tests import factories
 
 pytestmark = pytest.mark.django_db

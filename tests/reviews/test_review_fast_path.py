@@ -9,7 +9,8 @@ import pytest
 from django.test import Client
 
 from assignments.models import Assignment
-from reviews.models import Page, Review, Skip
+from catalogue.models import Page
+from reviews.models import Review, Skip
 from tests import factories
 from tests.assignments._picker_support import build_sets
 from tests.reviews._review_client import CSRF, first_page, post, screen

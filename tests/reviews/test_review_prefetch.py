@@ -11,11 +11,12 @@ from django.test import Client
 
 from assignments.models import Assignment
 from assignments.picker.following import MIN_FREE_PAGES
+from catalogue.models import Page
 from lib import keys
 from lib.redis_client import get_redis
 from moderation.actions.takedown import withdraw_page
 from reviews.actions import skip_page, submit_review
-from reviews.models import Page, Review
+from reviews.models import Review
 from tests import factories
 from tests.assignments._picker_support import build_sets
 

@@ -7,8 +7,9 @@ import pytest
 
 from assignments.models import Assignment
 from assignments.selectors import CURRENT_ASSIGNMENT_COOKIE
+from catalogue.models import Page
 from reviews.actions import ReviewError, skip_page, submit_review
-from reviews.models import Page, PageTag, Review, Skip
+from reviews.models import PageTag, Review, Skip
 from tests import factories
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
 from assignments.models import Assignment
-from reviews.models import Document, Member, Page, Party, Tag
+from catalogue.models import Document, Member, Page, Party, Tag
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from assignments.actions import set_assignment_active, set_assignment_threshold
+from catalogue.models import Page
 from reviews.actions import skip_page, submit_review
-from reviews.models import Page
 from reviews.selectors import page_tags_for_viewer, public_threshold_for_page, public_thresholds
 from tests import factories
 

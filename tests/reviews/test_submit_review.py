@@ -10,8 +10,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from assignments.models import Assignment
+from catalogue.models import Page
 from reviews.actions import MAX_TAGS_PER_REVIEW, ReviewError, skip_page, submit_review
-from reviews.models import Page, PageTag, Review, Reviewer, Skip
+from reviews.models import PageTag, Review, Reviewer, Skip
 from tests import factories
 
 pytestmark = pytest.mark.django_db

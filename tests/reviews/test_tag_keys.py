@@ -3,7 +3,7 @@
 
 import pytest
 
-from reviews.models import Tag
+from catalogue.models import Tag
 
 pytestmark = pytest.mark.django_db
 
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 def add(client, **data):
     form = {"name": "New", "slug": "new", "order": "0", "active": "on", "key": "", "description": ""}
     form.update(data)
-    return client.post("/admin/reviews/tag/add/", form)
+    return client.post("/admin/catalogue/tag/add/", form)
 
 
 def test_a_key_differing_only_in_case_is_refused_with_the_other_tags_name(client, editor, tags):
@@ -51,7 +51,7 @@ def test_the_changelist_list_edit_gives_the_same_clear_error(client, editor, tag
             form[f"form-{i}-active"] = "on"
         if tag.pk == hand.pk:
             form[f"form-{i}-key"] = "C"
-    response = client.post("/admin/reviews/tag/", form)
+    response = client.post("/admin/catalogue/tag/", form)
     assert response.status_code == 200
     assert "already uses “C”" in response.content.decode()
     hand.refresh_from_db()

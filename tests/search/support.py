@@ -52,8 +52,8 @@ def import_pdf(
     """Create and import a document inline (as the worker would), with on-commit callbacks run
     by the caller's capture (the text rows are written after the import commits). ``published``:
     the editors lift its embargo (a fresh upload is staff-only: issue 22), so the public sees it."""
-    from reviews import importer
-    from reviews.actions import documents
+    from catalogue import importer
+    from catalogue.actions import documents
 
     path = tmp_path / name
     path.write_bytes(data)

@@ -10,8 +10,8 @@ import time
 import pytest
 from django.test import Client
 
-from reviews.actions import documents
-from reviews.models import Document, Page
+from catalogue.actions import documents
+from catalogue.models import Document, Page
 from search.models import PageText
 from tests.search.support import scanned_pdf
 

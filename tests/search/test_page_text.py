@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
+from catalogue.models import Page
 from denorm import registry
-from reviews.models import Page
 from search import actions, pipeline
 from search.models import PageText
 from tests.search.support import import_pdf, scanned_pdf, text_pdf
@@ -163,7 +163,7 @@ def test_the_search_vector_is_registered_checked_and_repaired(
     assert entry.repair().wrong == 1
     assert entry.check().ok
     # A title edit reaches the vector after commit.
-    from reviews.actions import documents
+    from catalogue.actions import documents
 
     with django_capture_on_commit_callbacks(execute=True):
         documents.update_document(document_id=document.pk, title="Duck pond", member_id=None)

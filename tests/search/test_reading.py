@@ -8,9 +8,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from catalogue.models import Page
 from moderation.actions import takedown
 from reviews.actions.reviews import submit_review
-from reviews.models import Discovery, Page
+from reviews.models import Discovery
 from tests import factories
 from tests.search.support import import_pdf, text_pdf
 

@@ -15,10 +15,10 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
+from catalogue.models import Page
 from moderation.actions import quarantine, takedown
 from results.selectors import viewer_for
 from reviews.actions.reviews import submit_review
-from reviews.models import Page
 from search import query as search_query
 from search import selectors
 from tests import factories

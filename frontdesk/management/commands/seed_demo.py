@@ -6,8 +6,8 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from catalogue.models import Document
 from frontdesk import demo
-from reviews.models import Document
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reviews.models import Document, Page
+from catalogue.models import Document, Page
 from search import actions, pipeline
 
 

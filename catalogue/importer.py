@@ -1,10 +1,10 @@
 """The import of one document: lock, render, store, commit; one ``Page`` per PDF page.
 
-:func:`import_document` is what the Celery task ``reviews.tasks.import_document_task`` (and
+:func:`import_document` is what the Celery task ``catalogue.tasks.import_document_task`` (and
 ``import_documents --sync`` and ``seed_demo``) runs. Under the document's import lock
-(:mod:`reviews.import_lock`) it renders every page with :mod:`reviews.pdf` to a web image and a
+(:mod:`catalogue.import_lock`) it renders every page with :mod:`catalogue.pdf` to a web image and a
 thumbnail stored through Django's default storage, then records the outcome through the document
-actions (:mod:`reviews.actions.documents`). The import is all-or-nothing: page rows are created
+actions (:mod:`catalogue.actions.documents`). The import is all-or-nothing: page rows are created
 in one transaction only after every page rendered and stored, and the stored files of an attempt
 that did not commit are deleted. A bad file marks the document FAILED with the reason and leaves
 no pages. Creating, queueing, re-importing and deleting documents are actions too; this module
@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from reviews.actions import documents as actions
-from reviews.import_lock import import_lock
-from reviews.models import Document, Page
-from reviews.pdf import ImportFailure, open_pdf, render_pages
+from catalogue.actions import documents as actions
+from catalogue.import_lock import import_lock
+from catalogue.models import Document, Page
+from catalogue.pdf import ImportFailure, open_pdf, render_pages
 
 log = logging.getLogger("crowd.import")
 

@@ -1,7 +1,7 @@
 """The lock that says "this document is being imported right now".
 
 A Postgres session advisory lock, shared by the importer (which holds it while importing) and
-``reviews.actions.documents.requeue_stalled_imports`` (which requeues only documents no worker
+``catalogue.actions.documents.requeue_stalled_imports`` (which requeues only documents no worker
 holds). In its own module so that both can use it without importing each other.
 """
 

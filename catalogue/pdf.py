@@ -1,6 +1,6 @@
 """PDF checking and rendering: bytes in, page images out. Pure: no database, no storage.
 
-The importer (:mod:`reviews.importer`) and the admin's upload form use it; so can a test without
+The importer (:mod:`catalogue.importer`) and the admin's upload form use it; so can a test without
 a database. Bad files (empty, not a PDF, truncated, corrupt, password-protected) raise
 :class:`ImportFailure` with a reason a newsroom can act on.
 

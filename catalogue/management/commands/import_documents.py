@@ -4,10 +4,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from reviews import importer
-from reviews.actions import documents as actions
-from reviews.models import Document, Member, Party
-from reviews.pdf import ImportFailure
+from catalogue import importer
+from catalogue.actions import documents as actions
+from catalogue.models import Document, Member, Party
+from catalogue.pdf import ImportFailure
 
 
 class Command(BaseCommand):

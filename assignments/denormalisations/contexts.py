@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.db import connection
 
 from assignments import scope
+from catalogue.models import Document, Page
 from denorm.changes import PageContext, context_cache
-from reviews.models import Document, Page
 
 
 def document_contexts(document_ids) -> dict[int, PageContext]:

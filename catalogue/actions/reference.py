@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from reviews.models import Member, Party, Tag
+from catalogue.models import Member, Party, Tag
 
 
 @transaction.atomic

@@ -1,18 +1,18 @@
-"""Celery tasks of the reviews app: ids in, an action called. Queued with transaction.on_commit.
+"""Celery tasks of the catalogue: ids in, an action called. Queued with transaction.on_commit.
 
 The tasks import the importer and the actions, never the other way round: the document actions
-queue ``import_document_task`` by name (``reviews.actions.documents.IMPORT_TASK``).
+queue ``import_document_task`` by name (``catalogue.actions.documents.IMPORT_TASK``).
 """
 
 from celery import shared_task
 
-from reviews import importer
-from reviews.actions import documents
+from catalogue import importer
+from catalogue.actions import documents
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def import_document_task(document_id: int) -> str:
-    """Import one document (see reviews.importer.import_document). Safe to redeliver: a worker
+    """Import one document (see catalogue.importer.import_document). Safe to redeliver: a worker
     killed mid-document leaves it to be imported again from scratch, without duplicate pages."""
     return importer.import_document(document_id).status
 
@@ -20,5 +20,5 @@ def import_document_task(document_id: int) -> str:
 @shared_task
 def requeue_stalled_imports() -> int:
     """Celery beat: queue again the imports whose task was lost (see
-    reviews.actions.documents.requeue_stalled_imports)."""
+    catalogue.actions.documents.requeue_stalled_imports)."""
     return len(documents.requeue_stalled_imports())

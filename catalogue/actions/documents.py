@@ -2,14 +2,14 @@
 stalled imports, and the import's own state changes (start, commit pages, fail).
 
 A document is created (deduplicated by the sha256 of its bytes) and its import queued once the
-transaction commits; a Celery task per document then runs :func:`reviews.importer.import_document`,
-which renders the pages (:mod:`reviews.pdf`) and records the outcome through
+transaction commits; a Celery task per document then runs :func:`catalogue.importer.import_document`,
+which renders the pages (:mod:`catalogue.pdf`) and records the outcome through
 :func:`start_document_import`, :func:`commit_document_pages` or :func:`fail_document_import`.
 
 Imports are queued by task name (``IMPORT_TASK``): the tasks module imports the actions, so the
 actions never import it. Page rows arrive with ``bulk_create`` and status changes with
 ``QuerySet.update()``, which send no signal: :func:`commit_document_pages` announces the new
-pages with ``reviews.signals.document_imported`` after commit, the one place the registry learns
+pages with ``catalogue.signals.document_imported`` after commit, the one place the registry learns
 of them (see ``docs/denormalisations.md``).
 """
 
@@ -26,18 +26,19 @@ from typing import IO
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
+from catalogue import signals
+from catalogue.import_lock import import_lock
+from catalogue.models import Document, Member, Page
+from catalogue.pdf import check_pdf_filename, sha256_of, title_from_filename
+from catalogue.storage import source_name, source_storage
 from lib.celery_app import celery_app
-from reviews import signals
-from reviews.import_lock import import_lock
-from reviews.models import Document, Member, Page, Review
-from reviews.pdf import check_pdf_filename, sha256_of, title_from_filename
-from reviews.storage import source_name, source_storage
 
 log = logging.getLogger("crowd.import")
 
-IMPORT_TASK = "reviews.tasks.import_document_task"
+IMPORT_TASK = "catalogue.tasks.import_document_task"
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def _create_document(
     document = Document(title=title.strip() or title_from_filename(filename), member=member, sha256=sha)
     # The source is stored before the row exists: on a lost race (same file imported twice at
     # once) the loser deletes its copy and returns the winner's document.
-    # Stored by content hash in the private source storage (reviews.storage): the uploaded name is
+    # Stored by content hash in the private source storage (catalogue.storage): the uploaded name is
     # only a title hint and never reaches the file system or a URL.
     check_pdf_filename(filename)
     if document.source.storage.exists(source_name(document, filename)):
@@ -212,7 +213,9 @@ def _lock_pages(pages) -> int:
     of slipping in between the collection and the commit and failing the delete on its foreign
     key. Returns the number of reviews the pages have."""
     ids = list(pages.select_for_update().order_by("pk").values_list("pk", flat=True))
-    return Review.objects.filter(page_id__in=ids).count()
+    # Through the reverse relation: the catalogue counts its pages' reviews without importing the
+    # reviewing (docs/architecture.md).
+    return Page.objects.filter(pk__in=ids).aggregate(n=Count("reviews"))["n"]
 
 
 def delete_stored_files(names: Iterable[str], *, storage=None) -> None:
@@ -224,7 +227,7 @@ def delete_stored_files(names: Iterable[str], *, storage=None) -> None:
             storage.delete(name)
 
 
-# --- The import's state changes (called by reviews.importer, under the import lock) -----------
+# --- The import's state changes (called by catalogue.importer, under the import lock) -----------
 
 
 def start_document_import(*, document_id: int) -> None:

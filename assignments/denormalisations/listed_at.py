@@ -9,11 +9,11 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from assignments import scope, visibility
+from catalogue.denormalisations._common import CHUNK, _chunks, _rows
+from catalogue.models import Page
 from denorm.changes import Changes
 from denorm.registry import Denormalisation, Drift, register
 from lib.sql_batch import Statement
-from reviews.denormalisations._common import CHUNK, _chunks, _rows
-from reviews.models import Page
 
 # Every PageTag row of the pages matched by ``{pages}`` (a condition on a page id column) with the
 # listed_at it should have: none while the page is not public (withdrawn or embargoed:
