@@ -1,0 +1,28 @@
+"""State only (issue 23): the catalogue's models moved from the ``reviews`` app to ``catalogue``
+with their tables (``Meta.db_table``), so this app's foreign keys and many-to-many fields point to
+``catalogue.*`` in the migration state; the columns, constraints and through tables stay as they
+are (database_operations=[])."""
+
+import django.db.models.deletion
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('catalogue', '0001_initial'),
+        ('contributors', '0001_initial'),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[],
+            state_operations=[
+                migrations.AlterField(
+                    model_name='triagedecision',
+                    name='page',
+                    field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='triage_decisions', to='catalogue.page'),
+                ),
+            ],
+        ),
+    ]
