@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.db.migrations.loader import MigrationLoader
 from django.test import Client
 from django.urls import reverse
 
@@ -135,7 +136,9 @@ def test_the_migration_moves_public_sources_into_private_storage(roots, settings
     document = Document.objects.create(title="t", source=old, sha256=sha)
 
     migration = importlib.import_module("reviews.migrations.0002_private_sources")
-    migration.move_sources(apps, None)
+    # The models as that migration knew them (Document was the reviews app's then, issue 23).
+    state = MigrationLoader(connection).project_state(("reviews", "0002_private_sources"))
+    migration.move_sources(state.apps, None)
 
     document.refresh_from_db()
     assert document.source.name == f"{sha[:2]}/{sha}.pdf"
