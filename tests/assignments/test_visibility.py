@@ -30,7 +30,7 @@ from moderation.actions.takedown import reinstate_page, withdraw_page
 from reviews.actions import submit_review
 from reviews.models import PageTag
 from tests import factories
-from tests.reviews.pdf_samples import pdf_bytes, write
+from tests.catalogue.pdf_samples import pdf_bytes, write
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,7 @@ from catalogue import actions as catalogue_actions
 from catalogue import importer, signals
 from catalogue.models import Document, Page
 from tests import factories
-from tests.reviews.pdf_samples import bad_files, pdf_bytes
+from tests.catalogue.pdf_samples import bad_files, pdf_bytes
 
 ADMIN_PAGES = [
     "admin:index",

@@ -20,7 +20,7 @@ from catalogue.actions import documents
 from catalogue.import_lock import LOCK_NAMESPACE
 from catalogue.models import Document, Page
 from tests import factories
-from tests.reviews.pdf_samples import A4, bad_files, landscape, pdf_bytes, write
+from tests.catalogue.pdf_samples import A4, bad_files, landscape, pdf_bytes, write
 
 pytestmark = pytest.mark.django_db
 

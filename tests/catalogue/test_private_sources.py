@@ -20,7 +20,7 @@ from catalogue import actions as catalogue_actions
 from catalogue import importer
 from catalogue.models import Document
 from catalogue.pdf import ImportFailure, check_pdf_bytes, check_pdf_filename
-from tests.reviews.pdf_samples import pdf_bytes
+from tests.catalogue.pdf_samples import pdf_bytes
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 POLYGLOT = b"<html><script>alert(document.cookie)</script>\n" + pdf_bytes(1)

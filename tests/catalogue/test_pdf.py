@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from catalogue import pdf
-from tests.reviews.pdf_samples import A4, bad_files, landscape, pdf_bytes
+from tests.catalogue.pdf_samples import A4, bad_files, landscape, pdf_bytes
 
 
 def test_it_renders_every_page_to_a_web_jpeg_and_a_thumbnail():
