@@ -25,7 +25,7 @@ from catalogue import signals
 from lib import redis_batch, rows, sql_batch
 from lib.sql_batch import Statement
 from reviews.models import Review
-from reviews.selectors import own_review_count, reviewer_status
+from reviews.selectors import reviewer_status
 
 log = logging.getLogger("crowd.reviews")
 
@@ -148,12 +148,15 @@ def crediting_assignment_sql(document: str) -> str:
 # A review of a known-answer (gold) page counts for nothing either (issue 25): it is recorded as
 # ``quarantined`` whatever the reviewer's state, so every count, board and credit leaves it out.
 _KNOWN_ANSWER_SQL = "coalesce((SELECT known_answer FROM reviews_page WHERE id = %(page)s), false)"
+# The count returned is the reviewer's own (``reviews_made``: every review, counted or not). A
+# double submit is rolled back with it (``_LostRace``).
 _UPSERT_REVIEWER_SQL = (
-    "INSERT INTO reviews_reviewer (user_id, anonymous, review_count, created) "
-    f"VALUES (%(user)s, false, (NOT {_KNOWN_ANSWER_SQL})::int, now()) ON CONFLICT (user_id) DO UPDATE SET "
+    "INSERT INTO reviews_reviewer (user_id, anonymous, review_count, reviews_made, created) "
+    f"VALUES (%(user)s, false, (NOT {_KNOWN_ANSWER_SQL})::int, 1, now()) ON CONFLICT (user_id) DO UPDATE SET "
     "review_count = reviews_reviewer.review_count + "
-    f"(reviews_reviewer.quarantined_at IS NULL AND NOT {_KNOWN_ANSWER_SQL})::int "
-    f"RETURNING quarantined_at IS NOT NULL OR {_KNOWN_ANSWER_SQL}, review_count"
+    f"(reviews_reviewer.quarantined_at IS NULL AND NOT {_KNOWN_ANSWER_SQL})::int, "
+    "reviews_made = reviews_reviewer.reviews_made + 1 "
+    f"RETURNING quarantined_at IS NOT NULL OR {_KNOWN_ANSWER_SQL}, reviews_made"
 )
 
 # Then, in the next statement (the reviewer's row is ours now, so its quarantine cannot change):
@@ -252,7 +255,6 @@ def _record_review(
         progressed = sql_batch.run_named(cursor, statements)["assignments"]
         completed = [] if quarantined else sorted(row[0] for row in progressed if row[2])
         active_ids = sorted(row[0] for row in progressed if quarantined or row[1])
-        own_count = own_review_count(user_id=reviewer.pk, review_count=own_count, quarantined=quarantined)
         tag_slugs = [slug for _, slug in tags]
         transaction.on_commit(
             lambda: _send(
