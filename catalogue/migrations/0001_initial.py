@@ -1,7 +1,7 @@
 """The catalogue's models, moved from the ``reviews`` app (issue 23), created in the migration
 state only: their tables are the reviews app's (``reviews_page``, ... named by ``Meta.db_table``,
 created by ``reviews.0001``..``0011``), so nothing is created in the database. The reviews app
-drops them from its state in ``reviews.0012_catalogue_moved_out``, after every other app's
+drops them from its state in ``reviews.0013_catalogue_moved_out``, after every other app's
 foreign keys point here (``<app>.*_catalogue_models``)."""
 
 import catalogue.storage

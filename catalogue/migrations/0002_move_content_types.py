@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("catalogue", "0001_initial"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("reviews", "0012_catalogue_moved_out"),
+        ("reviews", "0013_catalogue_moved_out"),
     ]
 
     operations = [migrations.RunPython(forwards, backwards)]

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         ('consensus', '0003_catalogue_models'),
         ('contributors', '0002_catalogue_models'),
         ('moderation', '0004_catalogue_models'),
-        ('reviews', '0011_merge_rotation_known_answer'),
+        ('reviews', '0012_reviewer_reviews_made'),
         ('search', '0002_catalogue_models'),
     ]
 
