@@ -1,0 +1,18 @@
+"""The simulated release and crowd of the consensus bench (bench/consensus_sim.py runs it through the
+real actions, bench/consensus_bound.py draws it in plain Python)."""
+
+HEADING = "## Confidence and retiring when sure (simulated crowd)"
+PAGES = 2000
+PAGES_PER_DOCUMENT = 100
+GOLD_PAGES = 60
+# (slug, how common among pages)
+TAGS = [("receipt", 0.3), ("claim-form", 0.2), ("investigate-this", 0.05)]
+CROWD = 100
+KINDS = [("careful", 0.8, 0.9), ("sloppy", 0.1, 0.65), ("spammer", 0.1, None)]
+THRESHOLD = 3
+TARGET = 0.95
+LAX_TARGET = 0.9
+MIN_REVIEWS = 2
+REESTIMATE_EVERY = 1000
+GOLD_FOR_WEIGHTS = 20
+SEED = 20261206
