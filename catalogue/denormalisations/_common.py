@@ -1,5 +1,6 @@
-"""Helpers shared by the denormalisations of this package: chunks of ids, raw reads, drift of
-counters and their repair."""
+"""Helpers shared by the denormalisations of the reviews and assignments apps: chunks of ids, raw
+reads, drift of counters and their repair. No rule of their own: the lowest app that uses them
+(the catalogue) keeps them."""
 
 from __future__ import annotations
 
