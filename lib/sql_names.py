@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Model
 from psycopg import sql
 
 
@@ -35,7 +34,7 @@ def column(model: Any, field: str) -> sql.Identifier:
     return sql.Identifier(model._meta.get_field(field).column)
 
 
-def compose(template: str, /, **parts: type[Model] | sql.Composable) -> str:
+def compose(template: str, /, **parts: Any) -> str:
     """``template`` with each ``{name}`` replaced by ``parts[name]``: a model by its quoted table
     name, a ``psycopg.sql`` object (``sql.SQL(fragment)`` for a fragment of SQL the code wrote,
     ``sql.Identifier``) as itself. Parts the template does not use are ignored, so one mapping of

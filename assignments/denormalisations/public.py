@@ -4,31 +4,39 @@ document (the embargo, issue 22)."""
 from __future__ import annotations
 
 from django.db import connection, transaction
+from psycopg import sql
 
 from assignments import visibility
 from assignments.actions import sync_visibility
 from denorm.changes import Changes, changed
 from denorm.registry import Denormalisation, Drift, register
+from lib.sql_names import compose
 from reviews.denormalisations.listed_at import relist_pages
-from reviews.models import Page
+from reviews.models import Document, Page
 
-_PAGE_PUBLIC_TRUTH = "({rule} AND p.withdrawn_at IS NULL)"
+TABLES = {"document": Document, "page": Page}
 
 
 def _page_public_drift(cursor) -> Drift:
     drift = Drift()
     rule = visibility.document_public_sql("doc")
     cursor.execute(
-        f"SELECT doc.id, doc.public FROM reviews_document doc WHERE doc.public IS DISTINCT FROM {rule} "
-        "ORDER BY doc.id"
+        compose(
+            "SELECT doc.id, doc.public FROM {document} doc WHERE doc.public IS DISTINCT FROM {rule} ORDER BY doc.id",
+            rule=sql.SQL(rule),
+            **TABLES,
+        )
     )
     for doc_id, stored in cursor.fetchall():
         drift.wrong += 1
         drift.add_example(f"document {doc_id}: public={stored}, should be {not stored}")
-    truth = _PAGE_PUBLIC_TRUTH.format(rule=rule)
     cursor.execute(
-        f"SELECT p.id, p.public FROM reviews_page p JOIN reviews_document doc ON doc.id = p.document_id "
-        f"WHERE p.public IS DISTINCT FROM {truth} ORDER BY p.id"
+        compose(
+            "SELECT p.id, p.public FROM {page} p JOIN {document} doc ON doc.id = p.document_id "
+            "WHERE p.public IS DISTINCT FROM ({rule} AND p.withdrawn_at IS NULL) ORDER BY p.id",
+            rule=sql.SQL(rule),
+            **TABLES,
+        )
     )
     for page_id, stored in cursor.fetchall():
         drift.wrong += 1
@@ -47,9 +55,12 @@ def rebuild_document_page_public() -> None:
     sync_visibility()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE reviews_page p SET public = (d.public AND p.withdrawn_at IS NULL) "
-            "FROM reviews_document d WHERE d.id = p.document_id "
-            "AND p.public IS DISTINCT FROM (d.public AND p.withdrawn_at IS NULL) RETURNING p.id, p.document_id"
+            compose(
+                "UPDATE {page} p SET public = (d.public AND p.withdrawn_at IS NULL) "
+                "FROM {document} d WHERE d.id = p.document_id "
+                "AND p.public IS DISTINCT FROM (d.public AND p.withdrawn_at IS NULL) RETURNING p.id, p.document_id",
+                **TABLES,
+            )
         )
         flipped = cursor.fetchall()
         if flipped:
