@@ -39,7 +39,9 @@ def compose(template: str, /, **parts: Any) -> str:
     name, a ``psycopg.sql`` object (``sql.SQL(fragment)`` for a fragment of SQL the code wrote,
     ``sql.Identifier``) as itself. Parts the template does not use are ignored, so one mapping of
     aliases serves a module's statements."""
-    rendered = {
-        name: part if isinstance(part, sql.Composable) else table(part) for name, part in parts.items()
-    }
-    return sql.SQL(template).format(**rendered).as_string(None)
+    return sql.SQL(template).format(**composable(parts)).as_string(None)
+
+
+def composable(parts: dict[str, Any]) -> dict[str, sql.Composable]:
+    """``parts`` for ``sql.SQL(...).format``: each model as its table (``sql.Identifier``)."""
+    return {name: part if isinstance(part, sql.Composable) else table(part) for name, part in parts.items()}

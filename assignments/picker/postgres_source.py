@@ -25,7 +25,7 @@ from assignments.picker.check import MEMBER_SQL, RETIRED_SQL, SEEN_SQL, TABLES, 
 from assignments.picker.clock import clock
 from assignments.picker.result import PickResult
 from assignments.picker.state import STATE
-from lib.sql_names import compose
+from lib.sql_names import composable, compose
 
 PG_RANDOM_IDS = 64  # ids drawn from the assignment's id range per Postgres-fallback pick
 PG_RANGE_SECONDS = 60.0
@@ -37,7 +37,7 @@ PG_RECENT_MAX = 10_000  # ids remembered by the Postgres fallback's in-process s
 
 # The fragments and tables the queries below are composed of (lib.sql_names).
 PARTS = {
-    **TABLES,
+    **composable(TABLES),
     "member": sql.SQL(MEMBER_SQL),
     "seen": sql.SQL(SEEN_SQL),
     "retired": sql.SQL(RETIRED_SQL),
