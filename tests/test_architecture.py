@@ -692,26 +692,10 @@ def test_the_size_allow_list_only_names_long_modules():
 SQL_WORDS = re.compile(r"\b(SELECT|FROM|JOIN|UPDATE|INSERT|DELETE|TRUNCATE|WHERE)\b")
 
 # Modules whose SQL still names its tables by hand: module -> why, and what will remove it.
-TABLE_NAME_ALLOW_LIST: dict[str, str] = {
-    "consensus.actions": "issue 23: not converted yet",
-    "consensus.denormalisations": "issue 23: not converted yet",
-    "consensus.gold": "issue 23: not converted yet",
-    "consensus.selectors": "issue 23: not converted yet",
-    "contributors.leaderboards": "issue 23: not converted yet",
-    "contributors.recent": "issue 23: not converted yet",
-    "contributors.selectors": "issue 23: not converted yet",
-    "denorm.management.commands.restore_check": "issue 23: not converted yet",
-    "moderation.selectors": "issue 23: not converted yet",
-    "pagecache.actions": "issue 23: not converted yet",
-    "results.charts": "issue 23: not converted yet",
-    "reviews.denormalisations.counters": "issue 23: not converted yet",
-    "reviews.denormalisations.document_pages": "issue 23: not converted yet",
-    "reviews.denormalisations.owner_sets": "issue 23: not converted yet",
-    "reviews.denormalisations.quarantine": "issue 23: not converted yet",
-    "reviews.selectors": "issue 23: not converted yet",
-    "search.actions": "issue 23: not converted yet",
-    "search.denormalisations": "issue 23: not converted yet",
-    "search.selectors": "issue 23: not converted yet",
+TABLE_NAME_ALLOW_LIST = {
+    # denorm sits below the catalogue and the reviewing (docs/architecture.md) and may not import
+    # their models; the restore drill's one-line summary counts three tables of a restored copy.
+    "denorm.management.commands.restore_check": "a lower layer's summary of a restored copy",
 }
 
 

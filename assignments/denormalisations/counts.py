@@ -11,7 +11,7 @@ from assignments import scope
 from assignments.models import Assignment, RetiredPage
 from denorm.changes import Changes
 from denorm.registry import Denormalisation, Drift, register
-from lib.sql_names import compose
+from lib.sql_names import column, compose
 from reviews.denormalisations.contexts import page_states
 from reviews.models import Page
 
@@ -91,7 +91,7 @@ def _count_drift(field: str) -> tuple[Drift, list[int]]:
                 " coalesce(sum(p.review_count), 0)"
                 " FROM {assignment} a LEFT JOIN ({assignment_pages}) x ON x.assignment_id = a.id"
                 " LEFT JOIN {page} p ON p.id = x.page_id GROUP BY a.id ORDER BY a.id",
-                field=sql.Identifier(Assignment._meta.get_field(field).column),
+                field=column(Assignment, field),
                 retired=sql.SQL(scope.retired_sql("a.id", "p.id")),
                 assignment_pages=sql.SQL(scope.assignment_pages_sql()),
                 assignment=Assignment,
