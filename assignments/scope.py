@@ -22,7 +22,7 @@ from functools import cache
 from typing import Any
 
 from django.apps import apps
-from django.db.models import F, Func, IntegerField, Q
+from django.db.models import Exists, F, Func, IntegerField, OuterRef, Q
 from psycopg import sql
 
 from lib.sql_names import compose
@@ -240,6 +240,36 @@ def retired_pairs(assignment_ids=None, page_ids=None) -> set[tuple[int, int]]:
     if page_ids is not None:
         qs = qs.filter(page_id__in=list(page_ids))
     return set(qs.values_list("assignment_id", "page_id"))
+
+
+@cache
+def retired_publicly_sql(page: str) -> str:
+    """Page ``page`` (an SQL expression) was retired early by an active assignment: its counts
+    are public from then on, like those of a page at its public threshold (issue 25). The rule
+    the listings follow too (``PageTag.listed_at``); an index probe on ``retiredpage_page_idx``."""
+    return compose(
+        """EXISTS (SELECT 1 FROM {retiredpage} prt_rp
+    JOIN {assignment} prt_a ON prt_a.id = prt_rp.assignment_id AND prt_a.active
+    WHERE prt_rp.page_id = {page_id})""",
+        page_id=sql.SQL(page),
+        **tables(),
+    )
+
+
+def retired_publicly_expression(page_field: str = "pk") -> Exists:
+    """The same as an ORM expression on a queryset whose ``page_field`` is a page's id."""
+    retired = apps.get_model("assignments", "RetiredPage").objects.filter(
+        page_id=OuterRef(page_field), assignment__active=True
+    )
+    return Exists(retired)
+
+
+def page_retired_publicly(page_id: int) -> bool:
+    return (
+        apps.get_model("assignments", "RetiredPage")
+        .objects.filter(page_id=page_id, assignment__active=True)
+        .exists()
+    )
 
 
 # --- When a page's tag counts are public --------------------------------------------------------

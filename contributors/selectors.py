@@ -285,11 +285,9 @@ def profile(username: str, *, viewer) -> Profile | None:
     )
     buckets, hidden = _buckets(user, sees_everything, counted_only=not sees_everything)
     rank = board_table(leaderboards.OVERALL, viewer=user, limit=0)
-    review_count = reviewer.review_count if reviewer else 0
-    if reviewer is not None and reviewer.quarantined_at is not None and sees_everything:
-        # A quarantined reviewer's own count leaves out nothing (they are not to notice); the
-        # public's (the counter) counts only reviews that count.
-        review_count = user.reviews.count()
+    # The reviewer's own count (and staff's view of it) leaves out nothing: a quarantine and the
+    # known-answer pages are not to be noticed; the public's counts only reviews that count.
+    review_count = (reviewer.reviews_made if sees_everything else reviewer.review_count) if reviewer else 0
     return Profile(
         user=user,
         review_count=review_count,
@@ -346,14 +344,13 @@ def _buckets(user, sees_everything: bool, *, counted_only: bool) -> tuple[list[P
     else:
         thresholds = scope.document_public_thresholds_sql(_REVIEWED_DOCUMENTS)
         parts = {
-            "public": "p.review_count >= dt.threshold",
-            "thresholds": compose(
-                "JOIN {thresholds} dt ON dt.document_id = p.document_id", thresholds=sql.SQL(thresholds)
-            ),
+            # At its public threshold, or retired early by an active assignment (issue 25).
+            "public": f"(p.review_count >= dt.threshold OR {scope.retired_publicly_sql('p.id')})",
+            "thresholds": f"JOIN {thresholds} dt ON dt.document_id = p.document_id",
             "visible": visibility.public_page_sql("p"),  # not embargoed, not withdrawn
         }
+    fragments = {name: sql.SQL(text) for name, text in parts.items()}
     with connection.cursor() as cursor:
-        fragments = {name: sql.SQL(text) for name, text in parts.items()}
         cursor.execute(compose(_BUCKET_COUNTS_SQL, **fragments, **TABLES), params)
         counts = dict(cursor.fetchall())
         hidden = counts.pop(-1, 0)

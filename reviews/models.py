@@ -222,6 +222,11 @@ class Reviewer(models.Model):
     # Denormalised: number of reviews by this user that count (not quarantined): public credit.
     # See denormalisations.
     review_count = models.PositiveIntegerField(default=0)
+    # Denormalised (same registry entry): every review this user made, counted or not. The count
+    # a reviewer sees as their own: a quarantine and the known-answer (gold) pages mixed into
+    # their picks must not show in it (a count that stands still after a page says "that one was
+    # a test"), and reading it costs no query on the review screen.
+    reviews_made = models.PositiveIntegerField(default=0, db_default=0)
     created = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     # Quarantine (moderation app): set while an editor has quarantined this reviewer: their

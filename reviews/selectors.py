@@ -186,30 +186,29 @@ def next_screen(*, page_id: int, following_id: int | None, assignment_id: int | 
 
 
 def reviewer_status(*, user, page_id: int, reviewed: bool | None = None) -> tuple[int, bool]:
-    """(this user's review count, whether they already reviewed the page). ``reviewed``, when
+    """(this user's own review count, whether they already reviewed the page). ``reviewed``, when
     the caller knows it (``page_for_review(viewer=...)``), saves a query.
 
     No query when the user came with their Reviewer row (``reviews.auth``) and ``reviewed`` is
-    given, one otherwise; one more for a quarantined reviewer, whose own count includes the
-    reviews that count for nothing: they are not to notice the quarantine."""
+    given, one otherwise. The own count is ``Reviewer.reviews_made``: every review, the ones that
+    count for nothing too (a quarantine, a known-answer page), which the reviewer is not to
+    notice."""
     if not user.is_authenticated:
         return 0, False
     params = {"user": user.pk, "page": page_id}
     reviewer = auth.loaded_reviewer(user)
     if reviewer is auth.NOT_LOADED:
-        row = rows.fetch_one(f"SELECT r.review_count, {_REVIEWED}, r.quarantined_at {_OWN_ROW}", params)
+        row = rows.fetch_one(f"SELECT r.reviews_made, {_REVIEWED} {_OWN_ROW}", params)
         if row is None:
             return 0, False
-        review_count, reviewed, quarantined_at = row
+        reviews_made, reviewed = row
     elif reviewer is None:
         return 0, False
     else:
-        review_count, quarantined_at = reviewer.review_count, reviewer.quarantined_at
+        reviews_made = reviewer.reviews_made
         if reviewed is None:
             reviewed = rows.fetch_one(f"SELECT {_REVIEWED}", params)[0]
-    return own_review_count(
-        user_id=user.pk, review_count=review_count, quarantined=quarantined_at is not None
-    ), reviewed
+    return reviews_made, reviewed
 
 
 # Raw SQL (lib.rows): the fast path asks after every review, and the ORM's compilation of the
@@ -220,13 +219,6 @@ _REVIEWED = compose(
     "EXISTS(SELECT 1 FROM {review} v WHERE v.reviewer_id = %(user)s AND v.page_id = %(page)s)", **TABLES
 )
 _OWN_ROW = compose("FROM {reviewer} r WHERE r.user_id = %(user)s", **TABLES)
-
-
-def own_review_count(*, user_id: int, review_count: int, quarantined: bool) -> int:
-    """The review count a reviewer sees as their own, from their ``Reviewer.review_count``: that,
-    or for a quarantined reviewer the count of all their reviews (one query), quarantined ones
-    too, so that they do not notice the quarantine."""
-    return Review.objects.filter(reviewer_id=user_id).count() if quarantined else review_count
 
 
 def public_thresholds(document_ids) -> dict[int, int]:
@@ -248,9 +240,13 @@ def public_threshold_for_page(page: Page) -> int:
 
 
 def with_public_threshold(pages: QuerySet[Page]) -> QuerySet[Page]:
-    """Pages annotated with ``public_threshold`` (see :func:`public_thresholds`), in the same
-    query: for lists of pages (the API)."""
-    return pages.annotate(public_threshold=scope.public_threshold_expression("document_id"))
+    """Pages annotated with ``public_threshold`` (see :func:`public_thresholds`) and
+    ``public_retired`` (an active assignment retired it early: public too), in the same query:
+    for lists of pages (the API)."""
+    return pages.annotate(
+        public_threshold=scope.public_threshold_expression("document_id"),
+        public_retired=scope.retired_publicly_expression("pk"),
+    )
 
 
 @dataclass
@@ -258,6 +254,7 @@ class PageTags:
     visible: bool
     reviewed_by_viewer: bool
     threshold: int  # the page's public threshold
+    retired: bool = False  # an active assignment retired it early: the crowd is confident
     counts: list[PageTag] = field(default_factory=list)
 
 
@@ -269,7 +266,8 @@ def page_tags_for_viewer(*, page: Page, user) -> PageTags:
     as its public threshold, the lowest threshold of the active assignments containing it
     (:func:`public_threshold_for_page`; listings, feeds, exports, the API and profiles follow
     the same rule). The lowest, not the highest: one assignment asking for many eyes must not
-    hide the pages a lenient assignment is done with. A skip does not count: skipping would
+    hide the pages a lenient assignment is done with. A page an active assignment retired early
+    because the crowd is confident (issue 25) is public too, as in the listings. A skip does not count: skipping would
     otherwise let anyone peek at the tags and then submit a review of the page nudged by them.
     """
     threshold = public_threshold_for_page(page)
@@ -279,7 +277,8 @@ def page_tags_for_viewer(*, page: Page, user) -> PageTags:
         else None
     )
     reviewed = own is not None
-    visible = reviewed or page.review_count >= threshold or is_staff(user)
+    retired = page.review_count < threshold and scope.page_retired_publicly(page.pk)
+    visible = reviewed or page.review_count >= threshold or retired or is_staff(user)
     counts = []
     if visible:
         counts = list(
@@ -289,7 +288,9 @@ def page_tags_for_viewer(*, page: Page, user) -> PageTags:
         )
     if own is not None and own[1]:
         counts = _with_own_quarantined_review(page, own[0], counts)
-    return PageTags(visible=visible, reviewed_by_viewer=reviewed, threshold=threshold, counts=counts)
+    return PageTags(
+        visible=visible, reviewed_by_viewer=reviewed, threshold=threshold, retired=retired, counts=counts
+    )
 
 
 def _with_own_quarantined_review(page: Page, review_id: int, counts: list[PageTag]) -> list[PageTag]:

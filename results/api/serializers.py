@@ -78,7 +78,7 @@ class TagCountSerializer(serializers.Serializer):
 class PageSerializer(serializers.ModelSerializer):
     """A page; ``tags`` is null until the viewer may see them (see ``tags_visible``): staff always,
     everyone else once the page has as many reviews as the lowest threshold of the open
-    assignments containing it."""
+    assignments containing it, or one of them retired it early (the crowd is confident)."""
 
     document = serializers.PrimaryKeyRelatedField(read_only=True)
     image = serializers.ImageField(read_only=True, use_url=True)
@@ -104,9 +104,10 @@ class PageSerializer(serializers.ModelSerializer):
         ]
 
     def _visible(self, page: Page) -> bool:
-        # page.public_threshold is annotated by the view (``reviews.selectors.with_public_threshold``):
-        # the page's own threshold, the rule of /pages/<id>/.
-        return self.context["viewer"].is_staff or page.review_count >= page.public_threshold
+        # page.public_threshold and page.public_retired are annotated by the view
+        # (``reviews.selectors.with_public_threshold``): the rule of /pages/<id>/.
+        viewer = self.context["viewer"]
+        return viewer.is_staff or page.review_count >= page.public_threshold or page.public_retired
 
     def get_tags_visible(self, page: Page) -> bool:
         return self._visible(page)

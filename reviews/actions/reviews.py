@@ -27,7 +27,7 @@ from lib.sql_names import compose
 from reviews import signals
 from reviews.denormalisations.listed_at import stamp_listed_at_statement
 from reviews.models import Document, Member, Page, PageTag, Review, Reviewer, Skip, Tag
-from reviews.selectors import own_review_count, reviewer_status
+from reviews.selectors import reviewer_status
 
 # The tables this module's statements write and read, by the placeholders they use.
 TABLES = {
@@ -169,12 +169,15 @@ def crediting_assignment_sql(document: str) -> str:
 _KNOWN_ANSWER = sql.SQL(
     compose("coalesce((SELECT known_answer FROM {page} WHERE id = %(page)s), false)", **TABLES)
 )
+# The count returned is the reviewer's own (``reviews_made``: every review, counted or not). A
+# double submit is rolled back with it (``_LostRace``).
 _UPSERT_REVIEWER_SQL = compose(
-    "INSERT INTO {reviewer} (user_id, anonymous, review_count, created) "
-    "VALUES (%(user)s, false, (NOT {known_answer})::int, now()) ON CONFLICT (user_id) DO UPDATE SET "
+    "INSERT INTO {reviewer} (user_id, anonymous, review_count, reviews_made, created) "
+    "VALUES (%(user)s, false, (NOT {known_answer})::int, 1, now()) ON CONFLICT (user_id) DO UPDATE SET "
     "review_count = {reviewer}.review_count + "
-    "({reviewer}.quarantined_at IS NULL AND NOT {known_answer})::int "
-    "RETURNING quarantined_at IS NOT NULL OR {known_answer}, review_count",
+    "({reviewer}.quarantined_at IS NULL AND NOT {known_answer})::int, "
+    "reviews_made = {reviewer}.reviews_made + 1 "
+    "RETURNING quarantined_at IS NOT NULL OR {known_answer}, reviews_made",
     known_answer=_KNOWN_ANSWER,
     **TABLES,
 )
@@ -284,7 +287,6 @@ def _record_review(
         progressed = sql_batch.run_named(cursor, statements)["assignments"]
         completed = [] if quarantined else sorted(row[0] for row in progressed if row[2])
         active_ids = sorted(row[0] for row in progressed if quarantined or row[1])
-        own_count = own_review_count(user_id=reviewer.pk, review_count=own_count, quarantined=quarantined)
         tag_slugs = [slug for _, slug in tags]
         transaction.on_commit(
             lambda: _send(

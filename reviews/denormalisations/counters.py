@@ -91,7 +91,8 @@ def recount_page_tags(page_ids) -> None:
 
 
 def recount_reviewers(user_ids) -> None:
-    """Set ``Reviewer.review_count`` of these users from their reviews (rows locked first)."""
+    """Set ``Reviewer.review_count`` and ``reviews_made`` of these users from their reviews (rows
+    locked first)."""
     for chunk in _chunks(user_ids):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
@@ -114,11 +115,11 @@ def recount_reviewers(user_ids) -> None:
             )
             cursor.execute(
                 compose(
-                    "UPDATE {reviewer} rv SET review_count = c.n FROM ("
-                    " SELECT rv2.user_id, count(r.id) AS n FROM {reviewer} rv2"
-                    " LEFT JOIN {review} r ON r.reviewer_id = rv2.user_id AND NOT r.quarantined"
+                    "UPDATE {reviewer} rv SET review_count = c.n, reviews_made = c.made FROM ("
+                    " SELECT rv2.user_id, count(r.id) FILTER (WHERE NOT r.quarantined) AS n, count(r.id) AS made"
+                    " FROM {reviewer} rv2 LEFT JOIN {review} r ON r.reviewer_id = rv2.user_id"
                     " WHERE rv2.user_id = ANY(%s) GROUP BY rv2.user_id"
-                    ") c WHERE rv.user_id = c.user_id AND rv.review_count <> c.n",
+                    ") c WHERE rv.user_id = c.user_id AND (rv.review_count, rv.reviews_made) <> (c.n, c.made)",
                     **TABLES,
                 ),
                 [chunk],
@@ -220,13 +221,16 @@ def repair_reviewer_review_count() -> Drift:
 
 def _reviewer_drift() -> tuple[Drift, set[int]]:
     drift, user_ids = Drift(), set()
-    for user_id, stored, actual in _rows(
+    for user_id, stored, actual, stored_made, made in _rows(
         compose(
-            "SELECT coalesce(rv.user_id, c.reviewer_id), rv.review_count, coalesce(c.n, 0)"
+            "SELECT coalesce(rv.user_id, c.reviewer_id), rv.review_count, coalesce(c.n, 0),"
+            " rv.reviews_made, coalesce(c.made, 0)"
             " FROM {reviewer} rv FULL OUTER JOIN ("
-            " SELECT reviewer_id, count(*) AS n FROM {review} WHERE NOT quarantined GROUP BY reviewer_id"
+            " SELECT reviewer_id, count(*) FILTER (WHERE NOT quarantined) AS n, count(*) AS made"
+            " FROM {review} GROUP BY reviewer_id"
             ") c ON c.reviewer_id = rv.user_id"
-            " WHERE rv.user_id IS NULL OR rv.review_count <> coalesce(c.n, 0) ORDER BY 1",
+            " WHERE rv.user_id IS NULL OR (rv.review_count, rv.reviews_made) <> (coalesce(c.n, 0), coalesce(c.made, 0))"
+            " ORDER BY 1",
             **TABLES,
         )
     ):
@@ -236,7 +240,9 @@ def _reviewer_drift() -> tuple[Drift, set[int]]:
             drift.add_example(f"user {user_id}: no reviewer row ({actual} reviews)")
         else:
             drift.wrong += 1
-            drift.add_example(f"user {user_id}: {stored}, should be {actual}")
+            drift.add_example(
+                f"user {user_id}: {stored} counted of {stored_made}, should be {actual} of {made}"
+            )
     return drift, user_ids
 
 
@@ -288,10 +294,12 @@ register(
 register(
     Denormalisation(
         name="reviewer-review-count",
-        description="How many pages each reviewer reviewed: profiles and leaderboards.",
-        derived_from="count of `reviews_review` rows per reviewer, quarantined reviews left out "
-        "(public credit; the reviewer's own view counts them all)",
-        lives_in="`reviews_reviewer.review_count`",
+        description="How many pages each reviewer reviewed: profiles and leaderboards (counted), "
+        "and the count the reviewer sees as their own (every review).",
+        derived_from="count of `reviews_review` rows per reviewer: `review_count` leaves out "
+        "quarantined reviews (a quarantine, a known-answer page: public credit), `reviews_made` "
+        "counts them all (the reviewer is not to notice either)",
+        lives_in="`reviews_reviewer.review_count`, `reviews_reviewer.reviews_made`",
         kept_current_by=_PG_KEPT,
         rebuild=rebuild_reviewer_review_count,
         check=check_reviewer_review_count,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench import consensus_sim
 from bench.consensus_sim import auc
 
 
@@ -16,3 +17,16 @@ def test_auc_counts_ties_as_half_and_is_one_for_a_perfect_ranking():
     assert auc([0.5, 0.5, 0.5, 0.5], [False, True, False, True]) == pytest.approx(0.5)
     assert auc([0.0, 0.2, 0.9], [False, False, True]) == 1.0
     assert auc([1.0, 0.0], [False, True]) == 0.0
+
+
+def test_the_bound_without_retirement_spends_the_threshold_on_every_page():
+    bound = consensus_sim.oracle_bound("fixed", target=None, pages=200)
+    assert bound.reviews_per_page == consensus_sim.THRESHOLD and bound.saving == 0
+
+
+def test_the_bound_retires_at_the_minimum_when_every_reviewer_is_near_perfect():
+    experts = [("expert", 1.0, 0.999)]
+    bound = consensus_sim.oracle_bound("experts", target=0.95, kinds=experts, pages=200)
+    assert bound.reviews_per_page == 2 and bound.accuracy > 0.99
+    spammers = [("spammer", 1.0, None)]  # weight 0: never confident, always the ceiling
+    assert consensus_sim.oracle_bound("spam", target=0.95, kinds=spammers, pages=200).reviews_per_page == 3

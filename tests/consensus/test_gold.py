@@ -218,3 +218,33 @@ def test_editors_mark_a_gold_answer_in_the_admin(client, editor, tags):
     response = client.post(f"/admin/consensus/goldanswer/{answer.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not Page.objects.get(pk=page.pk).known_answer
+
+
+def test_a_reviewers_own_count_goes_up_after_a_gold_page_too(world, client):
+    """Their own count must not stand still after a gold page (it would say "that one was a
+    test"): the review screen, the fast path's answer and their own profile count every review;
+    the public's count leaves the gold review out. An ordinary review after it is the control."""
+    alice, pages = world["alice"], world["pages"]
+    client.force_login(alice)
+    assert Reviewer.objects.get(user=alice).reviews_made == 1
+    screen = client.get(f"/review/{pages[1].pk}/").content.decode()
+    assert '<strong id="own-count">1</strong>' in screen
+    outcome = review(reviewer=alice, page_id=pages[1].pk, tag_slugs=[])
+    assert outcome.own_count == 2
+    row = Reviewer.objects.get(user=alice)
+    assert (row.review_count, row.reviews_made) == (1, 2)
+    own = client.get(f"/users/{alice.username}/").context["profile"].review_count
+    client.logout()
+    public = client.get(f"/users/{alice.username}/").context["profile"].review_count
+    assert (own, public) == (2, 1)
+
+
+def test_the_own_count_broken_by_hand_is_found_and_repaired(world):
+    from denorm.registry import get
+
+    Reviewer.objects.filter(user=world["alice"]).update(reviews_made=7)
+    entry = get("reviewer-review-count")
+    assert entry.check().wrong == 1
+    entry.repair()
+    assert Reviewer.objects.get(user=world["alice"]).reviews_made == 1
+    assert drift() == {}

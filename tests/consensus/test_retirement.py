@@ -130,3 +130,27 @@ def test_confident_means_every_tag_on_one_side_of_the_target():
     assert actions.confident([0.96, 0.04, 0.999], target=0.95)
     assert not actions.confident([0.96, 0.5], target=0.95)
     assert not actions.confident([0.94], target=0.95)
+
+
+def test_a_retired_page_is_public_on_its_page_the_api_and_profiles(experts, client, settings):
+    """Below its public threshold (3) but retired: public wherever the listings already say so.
+    A page with the same two reviews and no retirement (the option off) is the control."""
+    settings.RESULTS_IN_ORDER_SETTLE_SECONDS = 0
+    assignment, ids = _assignment()
+    off, off_ids = _assignment(retire=False)
+    for user in experts:
+        review(reviewer=user, page_id=ids[0], tag_slugs=["receipt"])
+        review(reviewer=user, page_id=off_ids[0], tag_slugs=["receipt"])
+    assert list(RetiredPage.objects.values_list("page_id", flat=True)) == [ids[0]]
+
+    def shown(page_id: int) -> tuple[bool, bool, bool]:
+        visible = client.get(f"/pages/{page_id}/").context["tags"].visible
+        api = client.get(f"/api/pages/{page_id}/").json()
+        profile = client.get(f"/users/{experts[0].username}/").content.decode()
+        return (visible, api["tags_visible"], f"/pages/{page_id}/" in profile)
+
+    assert shown(ids[0]) == (True, True, True)
+    assert "retired early" in client.get(f"/pages/{ids[0]}/").content.decode()
+    assert shown(off_ids[0]) == (False, False, False)
+    listed = {row["id"]: row["tags_visible"] for row in client.get("/api/pages/").json()["results"]}
+    assert (listed[ids[0]], listed[off_ids[0]]) == (True, False)

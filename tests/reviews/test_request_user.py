@@ -188,7 +188,7 @@ def test_selectors_read_a_user_object_from_elsewhere_afresh(pages, reviewer):
     """Only a row loaded with the request's user is trusted: a user object held across writes
     (its cached row old) is read again."""
     Reviewer.objects.create(user=reviewer, anonymous=True)  # caches the row on ``reviewer``
-    Reviewer.objects.filter(user=reviewer).update(anonymous=False, review_count=5)
+    Reviewer.objects.filter(user=reviewer).update(anonymous=False, review_count=5, reviews_made=5)
     assert auth.loaded_reviewer(reviewer) is auth.NOT_LOADED
     assert not selectors.is_anonymous_reviewer(reviewer)
     assert selectors.reviewer_status(user=reviewer, page_id=pages[0].pk) == (5, False)

@@ -405,7 +405,8 @@ def test_a_page_in_overlapping_assignments_shows_its_tags_at_the_lowest_active_t
     assert "1 of 2 reviews so far" in public
     assert (
         "Counts are shown to everyone once 2 people have reviewed this page "
-        "(the lowest threshold of the open assignments it is in; 1 when it is in none)."
+        "(the lowest threshold of the open assignments it is in; 1 when it is in none), "
+        "or once an open assignment retires it early because reviewers agree with confidence."
     ) in public
     submit_review(reviewer=others[1], page_id=page.pk, tag_slugs=["receipt"])
     public = client.get(url).content.decode()
