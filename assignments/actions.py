@@ -13,14 +13,26 @@ import contextlib
 import logging
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 
 from django.db import connection, transaction
+from psycopg import sql
 
 from assignments import pool, scope
 from assignments.denormalisations.listed_at import relist_pages
 from assignments.denormalisations.public import sync_visibility
-from assignments.models import Assignment, PriorityPage
+from assignments.models import Assignment, PickerStat, PriorityPage, RetiredPage
+from catalogue.models import Document, Page
 from lib.sql_batch import Statement
+from lib.sql_names import compose
+
+TABLES = {
+    "assignment": Assignment,
+    "pickerstat": PickerStat,
+    "retiredpage": RetiredPage,
+    "document": Document,
+    "page": Page,
+}
 
 log = logging.getLogger("crowd.assignments")
 
@@ -38,21 +50,37 @@ def assignment_progress_statement(*, document_id: int, review_count: int, page_i
     serialised and each threshold is crossed exactly once. One statement either way. A page the
     assignment retired early (issue 25) was counted complete then: reaching the threshold
     later crosses nothing."""
-    crossed = f"(threshold = %(count)s AND NOT {scope.retired_sql('assignments_assignment.id', '%(page)s')})"
-    return Statement(
-        "UPDATE assignments_assignment SET review_count = review_count + 1, "
-        f"completed_count = completed_count + {crossed}::int "
-        f"WHERE id IN ({scope.ASSIGNMENTS_OF_DOCUMENT_SQL}) RETURNING id, active, {crossed}",
-        {"count": review_count, "doc": document_id, "page": page_id},
+    return Statement(_increment_sql(), {"count": review_count, "doc": document_id, "page": page_id})
+
+
+@cache
+def _increment_sql() -> str:
+    assignment_id = compose("{assignment}.id", **TABLES)
+    crossed = sql.SQL("(threshold = %(count)s AND NOT {retired})").format(
+        retired=sql.SQL(scope.retired_sql(assignment_id, "%(page)s"))
+    )
+    return compose(
+        "UPDATE {assignment} SET review_count = review_count + 1, "
+        "completed_count = completed_count + {crossed}::int "
+        "WHERE id IN ({containing}) RETURNING id, active, {crossed}",
+        crossed=crossed,
+        containing=sql.SQL(scope.assignments_of_one_document_sql()),
+        **TABLES,
     )
 
 
 def active_assignments_of_document_statement(*, document_id: int) -> Statement:
     """The ids of the active assignments containing the document's pages, one column (for a
     review that changes no counter: a quarantined reviewer's)."""
-    return Statement(
-        f"SELECT id FROM assignments_assignment WHERE active AND id IN ({scope.ASSIGNMENTS_OF_DOCUMENT_SQL})",
-        {"doc": document_id},
+    return Statement(_active_containing_sql(), {"doc": document_id})
+
+
+@cache
+def _active_containing_sql() -> str:
+    return compose(
+        "SELECT id FROM {assignment} WHERE active AND id IN ({containing})",
+        containing=sql.SQL(scope.assignments_of_one_document_sql()),
+        **TABLES,
     )
 
 
@@ -62,9 +90,12 @@ def add_picker_counts(*, rows: Iterable[tuple[datetime, str, int]]) -> None:
     a failure (DatabaseError, which the caller handles) spoils nothing else."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(
-            "INSERT INTO assignments_pickerstat (hour, source, count) VALUES (%s, %s, %s) "
-            "ON CONFLICT (hour, source) DO UPDATE "
-            "SET count = assignments_pickerstat.count + EXCLUDED.count",
+            compose(
+                "INSERT INTO {pickerstat} (hour, source, count) VALUES (%s, %s, %s) "
+                "ON CONFLICT (hour, source) DO UPDATE "
+                "SET count = {pickerstat}.count + EXCLUDED.count",
+                **TABLES,
+            ),
             list(rows),
         )
 
@@ -283,17 +314,24 @@ def retire_pages(*, assignment_id: int, page_ids: Iterable[int]) -> list[int]:
         if locked is None:
             return []
         cursor.execute(
-            "INSERT INTO assignments_retiredpage (assignment_id, page_id, review_count, created)"
-            " SELECT %(aid)s, p.id, p.review_count, now() FROM reviews_page p"
-            " WHERE p.id = ANY(%(pages)s) AND p.review_count < %(threshold)s"
-            f" AND {scope.PAGE_IN_ASSIGNMENT_SQL}"
-            " ON CONFLICT (assignment_id, page_id) DO NOTHING RETURNING page_id",
+            compose(
+                "INSERT INTO {retiredpage} (assignment_id, page_id, review_count, created)"
+                " SELECT %(aid)s, p.id, p.review_count, now() FROM {page} p"
+                " WHERE p.id = ANY(%(pages)s) AND p.review_count < %(threshold)s"
+                " AND {in_assignment}"
+                " ON CONFLICT (assignment_id, page_id) DO NOTHING RETURNING page_id",
+                in_assignment=sql.SQL(scope.page_in_assignment_sql()),
+                **TABLES,
+            ),
             {"aid": assignment_id, "pages": wanted, "threshold": locked},
         )
         retired = sorted(row[0] for row in cursor.fetchall())
         if retired:
             cursor.execute(
-                "UPDATE assignments_assignment SET completed_count = completed_count + %(n)s WHERE id = %(aid)s",
+                compose(
+                    "UPDATE {assignment} SET completed_count = completed_count + %(n)s WHERE id = %(aid)s",
+                    **TABLES,
+                ),
                 {"n": len(retired), "aid": assignment_id},
             )
             # Public from now on, like a page at its threshold (page-tag-listed-at's rule).

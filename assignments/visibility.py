@@ -22,8 +22,10 @@ Callers use only these functions, so the rule changes here and nowhere else.
 from __future__ import annotations
 
 from django.db.models import Q
+from psycopg import sql
 
 from assignments import scope
+from lib.sql_names import compose
 from lib.web import is_staff
 
 
@@ -111,8 +113,11 @@ def document_public_sql(alias: str = "doc") -> str:
     d = _check_alias(alias)
     if d in _SCOPE_ALIASES:  # the scope's subquery would shadow it: d.id = d.id, always true
         raise ValueError(f"alias {alias!r} is used inside the scope's subquery; choose another")
-    return (
-        f"({d}.withdrawn_at IS NULL AND ({d}.published_at IS NOT NULL OR EXISTS ("
-        f"SELECT 1 FROM assignments_assignment pa WHERE pa.status = 'published' AND pa.id IN ("
-        f"{scope.assignments_of_document_sql(f'{d}.id')}))))"
+    return compose(
+        "({d}.withdrawn_at IS NULL AND ({d}.published_at IS NOT NULL OR EXISTS ("
+        "SELECT 1 FROM {assignment} pa WHERE pa.status = 'published' AND pa.id IN ("
+        "{containing}))))",
+        d=sql.SQL(d),
+        containing=sql.SQL(scope.assignments_of_document_sql(f"{d}.id")),
+        **scope.tables(),
     )

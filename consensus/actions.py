@@ -13,21 +13,34 @@ from collections.abc import Iterable
 
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg import sql
 
 from assignments.actions import retire_pages
 from assignments.denormalisations.contexts import page_states
 from catalogue.models import Page, Tag
 from consensus import model, selectors
-from consensus.models import EstimationRun, GoldAnswer
+from consensus.models import EstimationRun, GoldAnswer, PublicRow, Reliability, TagPrevalence
 from denorm.changes import changed
 from lib import keys
 from lib.redis_client import get_redis
+from lib.sql_names import compose
 from reviews.denormalisations import copy_quarantine
+from reviews.models import PageTag
 
-_SET_CONFIDENCE_SQL = (
-    "UPDATE reviews_pagetag pt SET confidence = v.c"
+TABLES = {
+    "page": Page,
+    "pagetag": PageTag,
+    "tag": Tag,
+    "publicrow": PublicRow,
+    "reliability": Reliability,
+    "tagprevalence": TagPrevalence,
+}
+
+_SET_CONFIDENCE_SQL = compose(
+    "UPDATE {pagetag} pt SET confidence = v.c"
     " FROM unnest(%(ids)s::bigint[], %(values)s::float8[]) AS v(id, c)"
-    " WHERE pt.id = v.id AND pt.confidence IS DISTINCT FROM v.c"
+    " WHERE pt.id = v.id AND pt.confidence IS DISTINCT FROM v.c",
+    **TABLES,
 )
 
 
@@ -54,20 +67,26 @@ def refresh_all_confidence() -> int:
     return sum(refresh_confidence(chunk) for chunk in selectors.all_page_ids_with_tags())
 
 
-_UPSERT_RELIABILITY_SQL = """
-    INSERT INTO consensus_reliability
+_UPSERT_RELIABILITY_SQL = compose(
+    """
+    INSERT INTO {reliability}
       (user_id, tag_id, accuracy, weight, gold_correct, gold_total, expected_correct, votes, updated)
     SELECT * FROM unnest(%(users)s::int[], %(tags)s::bigint[], %(accuracy)s::float8[], %(weight)s::float8[],
                          %(gold_correct)s::int[], %(gold_total)s::int[], %(expected)s::float8[],
                          %(votes)s::int[], %(updated)s::timestamptz[])
     ON CONFLICT (user_id, tag_id) DO UPDATE SET accuracy = excluded.accuracy, weight = excluded.weight,
       gold_correct = excluded.gold_correct, gold_total = excluded.gold_total,
-      expected_correct = excluded.expected_correct, votes = excluded.votes, updated = excluded.updated"""
+      expected_correct = excluded.expected_correct, votes = excluded.votes, updated = excluded.updated""",
+    **TABLES,
+)
 
-_UPSERT_PREVALENCE_SQL = """
-    INSERT INTO consensus_tagprevalence (tag_id, prevalence, updated)
+_UPSERT_PREVALENCE_SQL = compose(
+    """
+    INSERT INTO {tagprevalence} (tag_id, prevalence, updated)
     SELECT * FROM unnest(%(tags)s::bigint[], %(prevalence)s::float8[], %(updated)s::timestamptz[])
-    ON CONFLICT (tag_id) DO UPDATE SET prevalence = excluded.prevalence, updated = excluded.updated"""
+    ON CONFLICT (tag_id) DO UPDATE SET prevalence = excluded.prevalence, updated = excluded.updated""",
+    **TABLES,
+)
 
 
 def reestimate() -> EstimationRun:
@@ -115,7 +134,7 @@ def reestimate() -> EstimationRun:
             part = {k: v[start : start + selectors.CHUNK] for k, v in rows.items()}
             cursor.execute(_UPSERT_RELIABILITY_SQL, {**part, "updated": [now] * len(part["users"])})
         # Reviewers the model no longer sees (all their reviews deleted or quarantined).
-        cursor.execute("DELETE FROM consensus_reliability WHERE updated < %s", [now])
+        cursor.execute(compose("DELETE FROM {reliability} WHERE updated < %s", **TABLES), [now])
         cursor.execute(
             _UPSERT_PREVALENCE_SQL,
             {
@@ -220,7 +239,7 @@ def _mark_known_answer(page_ids: list[int], known: bool) -> None:
     before = {p: ctx for p, (ctx, _) in page_states(page_ids).items()}
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE reviews_page SET known_answer = %(known)s WHERE id = ANY(%(pages)s)",
+            compose("UPDATE {page} SET known_answer = %(known)s WHERE id = ANY(%(pages)s)", **TABLES),
             {"known": known, "pages": page_ids},
         )
     copy_quarantine(None, page_ids=page_ids)
@@ -255,15 +274,22 @@ def refresh_reviewed_pages(*, batch: int = REFRESH_BATCH) -> int:
 
 # What the public export gives for each page+tag of these pages (results.selectors.visible_pagetags
 # for the public: a count, an active tag, listed), beside what the sequence last recorded.
-_PUBLIC_WANT_SQL = """
+_PUBLIC_WANT_SQL = compose(
+    """
     SELECT pt.page_id, pt.tag_id, t.slug, pt.count, p.review_count, pt.confidence, pt.first_tagged_at
-      FROM reviews_pagetag pt JOIN reviews_tag t ON t.id = pt.tag_id JOIN reviews_page p ON p.id = pt.page_id
-     WHERE pt.page_id = ANY(%(pages)s) AND pt.count > 0 AND t.active AND pt.listed_at IS NOT NULL"""
-_PUBLIC_HAVE_SQL = """
+      FROM {pagetag} pt JOIN {tag} t ON t.id = pt.tag_id JOIN {page} p ON p.id = pt.page_id
+     WHERE pt.page_id = ANY(%(pages)s) AND pt.count > 0 AND t.active AND pt.listed_at IS NOT NULL""",
+    **TABLES,
+)
+_PUBLIC_HAVE_SQL = compose(
+    """
     SELECT id, page_id, tag_id, tag, count, reviews, confidence, first_tagged_at
-      FROM consensus_publicrow WHERE page_id = ANY(%(pages)s) AND public"""
-_PUBLIC_UPSERT_SQL = """
-    INSERT INTO consensus_publicrow
+      FROM {publicrow} WHERE page_id = ANY(%(pages)s) AND public""",
+    **TABLES,
+)
+_PUBLIC_UPSERT_SQL = compose(
+    """
+    INSERT INTO {publicrow}
       (page_id, tag_id, tag, count, reviews, confidence, first_tagged_at, public, seq, changed_at)
     SELECT v.page_id, v.tag_id, v.tag, v.count, v.reviews, v.confidence, v.first_tagged_at, true,
            nextval('consensus_publicrow_seq'), now()
@@ -273,12 +299,20 @@ _PUBLIC_UPSERT_SQL = """
      ORDER BY v.page_id, v.tag_id
     ON CONFLICT (page_id, tag_id) DO UPDATE SET tag = excluded.tag, count = excluded.count,
       reviews = excluded.reviews, confidence = excluded.confidence, first_tagged_at = excluded.first_tagged_at,
-      public = true, seq = excluded.seq, changed_at = excluded.changed_at"""
-_PUBLIC_TOMBSTONE_SQL = """
-    UPDATE consensus_publicrow SET public = false, seq = nextval('consensus_publicrow_seq'), changed_at = now()
-     WHERE id = ANY(%(ids)s)"""
+      public = true, seq = excluded.seq, changed_at = excluded.changed_at""",
+    **TABLES,
+)
+_PUBLIC_TOMBSTONE_SQL = compose(
+    """
+    UPDATE {publicrow} SET public = false, seq = nextval('consensus_publicrow_seq'), changed_at = now()
+     WHERE id = ANY(%(ids)s)""",
+    **TABLES,
+)
 # One writer at a time, from its first nextval to its commit: seqs become visible in order.
-_PUBLIC_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('consensus_publicrow'))"
+# The key is the table's name, as a value.
+_PUBLIC_LOCK_SQL = compose(
+    "SELECT pg_advisory_xact_lock(hashtext({key}))", key=sql.Literal(PublicRow._meta.db_table)
+)
 
 
 def public_row_differences(page_ids: list[int]) -> tuple[list[tuple], list[int]]:
@@ -328,7 +362,9 @@ def all_public_row_pages() -> list[int]:
     """Every page that has or had a public row."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT page_id FROM reviews_pagetag UNION SELECT page_id FROM consensus_publicrow WHERE public"
+            compose(
+                "SELECT page_id FROM {pagetag} UNION SELECT page_id FROM {publicrow} WHERE public", **TABLES
+            )
         )
         return sorted(row[0] for row in cursor.fetchall())
 

@@ -26,13 +26,21 @@ from django.db.models import Q
 from django.dispatch import receiver
 
 from catalogue import signals
+from catalogue.models import Page
 from consensus import actions, selectors
+from consensus.models import GoldAnswer
 from denorm.changes import Changes
 from denorm.operations import mark_stale
 from denorm.registry import Denormalisation, Drift, register
 from lib import keys, redis_batch
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
+from lib.sql_names import compose
+
+TABLES = {
+    "page": Page,
+    "goldanswer": GoldAnswer,
+}
 
 log = logging.getLogger("crowd.denormalisation")
 
@@ -137,10 +145,13 @@ def _not_queued(exc: Exception) -> None:
 
 # --- reviews_page.known_answer: a copy of "editors gave this page a gold answer" --------------
 
-_KNOWN_ANSWER_DRIFT_SQL = """
-    SELECT p.id, p.known_answer FROM reviews_page p
-     WHERE p.known_answer <> EXISTS (SELECT 1 FROM consensus_goldanswer g WHERE g.page_id = p.id)
-     ORDER BY p.id"""
+_KNOWN_ANSWER_DRIFT_SQL = compose(
+    """
+    SELECT p.id, p.known_answer FROM {page} p
+     WHERE p.known_answer <> EXISTS (SELECT 1 FROM {goldanswer} g WHERE g.page_id = p.id)
+     ORDER BY p.id""",
+    **TABLES,
+)
 
 
 def _known_answer_drift() -> tuple[Drift, dict[bool, list[int]]]:

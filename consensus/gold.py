@@ -15,25 +15,42 @@ from __future__ import annotations
 
 import random
 import types
+from functools import cache
 
 from django.conf import settings
 from django.db import connection
+from psycopg import sql
 
 from assignments import scope
+from assignments.models import Assignment
+from catalogue.models import Page
+from consensus.models import GoldAnswer
+from lib.sql_names import compose
+from reviews.models import Review, Skip
+
+TABLES = {"review": Review, "goldanswer": GoldAnswer, "page": Page, "skip": Skip}
+
 
 # The reviewer's reviews (counted only as far as the taper needs: index
 # review_reviewer_created_idx) and a gold page they have not reviewed or skipped, at random,
 # among those they may review: public (not embargoed, not withdrawn) and open (its document in
 # an active assignment, as ``submit_review`` requires).
-_GOLD_SQL = f"""
-    SELECT (SELECT count(*) FROM (SELECT 1 FROM reviews_review WHERE reviewer_id = %(uid)s LIMIT %(cap)s) r),
-           (SELECT g.page_id FROM consensus_goldanswer g JOIN reviews_page p ON p.id = g.page_id
+@cache  # scope's fragments: built on first use, when the models are loaded
+def _gold_sql() -> str:
+    return compose(
+        """
+    SELECT (SELECT count(*) FROM (SELECT 1 FROM {review} WHERE reviewer_id = %(uid)s LIMIT %(cap)s) r),
+           (SELECT g.page_id FROM {goldanswer} g JOIN {page} p ON p.id = g.page_id
              WHERE p.withdrawn_at IS NULL AND p.public
-               AND EXISTS (SELECT 1 FROM assignments_assignment a WHERE a.active
-                           AND a.id IN ({scope.assignments_of_document_sql("p.document_id")}))
-               AND NOT EXISTS (SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %(uid)s AND r.page_id = g.page_id)
-               AND NOT EXISTS (SELECT 1 FROM reviews_skip s WHERE s.reviewer_id = %(uid)s AND s.page_id = g.page_id)
-             ORDER BY random() LIMIT 1)"""
+               AND EXISTS (SELECT 1 FROM {assignment} a WHERE a.active
+                           AND a.id IN ({containing}))
+               AND NOT EXISTS (SELECT 1 FROM {review} r WHERE r.reviewer_id = %(uid)s AND r.page_id = g.page_id)
+               AND NOT EXISTS (SELECT 1 FROM {skip} s WHERE s.reviewer_id = %(uid)s AND s.page_id = g.page_id)
+             ORDER BY random() LIMIT 1)""",
+        containing=sql.SQL(scope.assignments_of_document_sql("p.document_id")),
+        assignment=Assignment,
+        **TABLES,
+    )
 
 
 def gold_rate(reviews_so_far: int) -> float:
@@ -59,7 +76,7 @@ def pick_gold_page(*, user_id: int | None, rng: random.Random | None = None) -> 
     if draw >= highest:
         return None
     with connection.cursor() as cursor:
-        cursor.execute(_GOLD_SQL, {"uid": user_id, "cap": settings.GOLD_NEWCOMER_REVIEWS})
+        cursor.execute(_gold_sql(), {"uid": user_id, "cap": settings.GOLD_NEWCOMER_REVIEWS})
         done, page_id = cursor.fetchone()
     if draw >= gold_rate(done):
         return None

@@ -8,9 +8,29 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from django.db import connection
+from psycopg import sql
 
 from assignments import scope
+from assignments.models import Assignment
+from catalogue.models import Page, Tag
 from consensus import model
+from consensus.models import GoldAnswer, Reliability, TagPrevalence
+from lib.sql_names import compose
+from reviews.models import PageTag, Review, Reviewer
+
+TABLES = {
+    "assignment": Assignment,
+    "goldanswer": GoldAnswer,
+    "goldanswer_tags": GoldAnswer.tags.through,
+    "reliability": Reliability,
+    "tagprevalence": TagPrevalence,
+    "page": Page,
+    "pagetag": PageTag,
+    "review": Review,
+    "review_tags": Review.tags.through,
+    "reviewer": Reviewer,
+    "tag": Tag,
+}
 
 CHUNK = 5000
 
@@ -18,15 +38,18 @@ CHUNK = 5000
 # the tag (NULL: never estimated, a newcomer) and whether the review applied the tag. A row whose
 # page has no counted review comes once with applied NULL (no vote: the prior alone).
 # Parameter: %(pages)s (an array of page ids).
-_VOTES_SQL = """
+_VOTES_SQL = compose(
+    """
     SELECT pt.id, pt.page_id, pt.confidence, tp.prevalence, rel.weight,
            CASE WHEN r.id IS NULL THEN NULL ELSE rt.review_id IS NOT NULL END
-      FROM reviews_pagetag pt
-      LEFT JOIN reviews_review r ON r.page_id = pt.page_id AND NOT r.quarantined
-      LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id AND rt.tag_id = pt.tag_id
-      LEFT JOIN consensus_reliability rel ON rel.user_id = r.reviewer_id AND rel.tag_id = pt.tag_id
-      LEFT JOIN consensus_tagprevalence tp ON tp.tag_id = pt.tag_id
-     WHERE pt.page_id = ANY(%(pages)s)"""
+      FROM {pagetag} pt
+      LEFT JOIN {review} r ON r.page_id = pt.page_id AND NOT r.quarantined
+      LEFT JOIN {review_tags} rt ON rt.review_id = r.id AND rt.tag_id = pt.tag_id
+      LEFT JOIN {reliability} rel ON rel.user_id = r.reviewer_id AND rel.tag_id = pt.tag_id
+      LEFT JOIN {tagprevalence} tp ON tp.tag_id = pt.tag_id
+     WHERE pt.page_id = ANY(%(pages)s)""",
+    **TABLES,
+)
 
 
 def rounded(confidence: float) -> float:
@@ -69,7 +92,7 @@ def pagetag_confidences(page_ids: Iterable[int]) -> list[Confidence]:
 def all_page_ids_with_tags() -> Iterator[list[int]]:
     """Every page with a PageTag row, in chunks (the full check and rebuild walk these)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT page_id FROM reviews_pagetag ORDER BY page_id")
+        cursor.execute(compose("SELECT DISTINCT page_id FROM {pagetag} ORDER BY page_id", **TABLES))
         ids = [row[0] for row in cursor.fetchall()]
     for start in range(0, len(ids), CHUNK):
         yield ids[start : start + CHUNK]
@@ -88,11 +111,14 @@ def training_votes() -> Iterator[TrainingVote]:
     quarantined. A quarantined reviewer's reviews teach the model nothing: they are out."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT r.page_id, r.reviewer_id, coalesce(array_agg(rt.tag_id) FILTER (WHERE rt.tag_id IS NOT NULL),"
-            " '{}') FROM reviews_review r LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id"
-            " JOIN reviews_page p ON p.id = r.page_id LEFT JOIN reviews_reviewer rv ON rv.user_id = r.reviewer_id"
-            " WHERE NOT r.quarantined OR (p.known_answer AND rv.quarantined_at IS NULL)"
-            " GROUP BY r.id ORDER BY r.page_id, r.id"
+            compose(
+                "SELECT r.page_id, r.reviewer_id, coalesce(array_agg(rt.tag_id) FILTER (WHERE rt.tag_id IS NOT NULL),"
+                " '{{}}') FROM {review} r LEFT JOIN {review_tags} rt ON rt.review_id = r.id"
+                " JOIN {page} p ON p.id = r.page_id LEFT JOIN {reviewer} rv ON rv.user_id = r.reviewer_id"
+                " WHERE NOT r.quarantined OR (p.known_answer AND rv.quarantined_at IS NULL)"
+                " GROUP BY r.id ORDER BY r.page_id, r.id",
+                **TABLES,
+            )
         )
         for page_id, user_id, tag_ids in cursor:
             yield TrainingVote(page_id=page_id, user_id=user_id, tag_ids=frozenset(tag_ids))
@@ -102,9 +128,12 @@ def gold_answers() -> dict[int, frozenset[int]]:
     """page id -> the tag ids editors say are correct."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT g.page_id, coalesce(array_agg(gt.tag_id) FILTER (WHERE gt.tag_id IS NOT NULL), '{}')"
-            " FROM consensus_goldanswer g LEFT JOIN consensus_goldanswer_tags gt ON gt.goldanswer_id = g.id"
-            " GROUP BY g.page_id"
+            compose(
+                "SELECT g.page_id, coalesce(array_agg(gt.tag_id) FILTER (WHERE gt.tag_id IS NOT NULL), '{{}}')"
+                " FROM {goldanswer} g LEFT JOIN {goldanswer_tags} gt ON gt.goldanswer_id = g.id"
+                " GROUP BY g.page_id",
+                **TABLES,
+            )
         )
         return {page_id: frozenset(tags) for page_id, tags in cursor.fetchall()}
 
@@ -117,22 +146,27 @@ def page_tag_confidences(page_ids: Iterable[int]) -> dict[int, dict[int, float]]
     row of "no" votes). Three queries whatever the number of pages: votes, weights, priors."""
     page_ids = sorted({int(p) for p in page_ids})
     with connection.cursor() as cursor:
-        cursor.execute('SELECT id FROM reviews_tag WHERE active ORDER BY "order", id')
+        cursor.execute(compose('SELECT id FROM {tag} WHERE active ORDER BY "order", id', **TABLES))
         tag_ids = [row[0] for row in cursor.fetchall()]
         cursor.execute(
-            "SELECT r.page_id, r.reviewer_id, coalesce(array_agg(rt.tag_id) FILTER (WHERE rt.tag_id IS NOT NULL),"
-            " '{}') FROM reviews_review r LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id"
-            " WHERE r.page_id = ANY(%(pages)s) AND NOT r.quarantined GROUP BY r.id",
+            compose(
+                "SELECT r.page_id, r.reviewer_id, coalesce(array_agg(rt.tag_id) FILTER (WHERE rt.tag_id IS NOT NULL),"
+                " '{{}}') FROM {review} r LEFT JOIN {review_tags} rt ON rt.review_id = r.id"
+                " WHERE r.page_id = ANY(%(pages)s) AND NOT r.quarantined GROUP BY r.id",
+                **TABLES,
+            ),
             {"pages": page_ids},
         )
         votes = cursor.fetchall()
         users = sorted({user for _, user, _ in votes})
         cursor.execute(
-            "SELECT user_id, tag_id, weight FROM consensus_reliability WHERE user_id = ANY(%(users)s)",
+            compose(
+                "SELECT user_id, tag_id, weight FROM {reliability} WHERE user_id = ANY(%(users)s)", **TABLES
+            ),
             {"users": users},
         )
         weights = {(u, t): w for u, t, w in cursor.fetchall()}
-        cursor.execute("SELECT tag_id, prevalence FROM consensus_tagprevalence")
+        cursor.execute(compose("SELECT tag_id, prevalence FROM {tagprevalence}", **TABLES))
         prevalence = dict(cursor.fetchall())
     by_page: dict[int, list[tuple[int, set[int]]]] = {p: [] for p in page_ids}
     for page_id, user, tags in votes:
@@ -165,12 +199,17 @@ def retiring_assignments_of_pages(page_ids: Iterable[int]) -> dict[int, tuple[in
     pages when confident and still count it as to do). One query."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT p.id, p.review_count, a.id, a.threshold, a.confidence_target, a.min_reviews
-                  FROM reviews_page p
-                  JOIN assignments_assignment a ON a.active AND a.retire_when_confident
-                   AND a.id IN ({scope.assignments_of_document_sql("p.document_id")})
+            compose(
+                """SELECT p.id, p.review_count, a.id, a.threshold, a.confidence_target, a.min_reviews
+                  FROM {page} p
+                  JOIN {assignment} a ON a.active AND a.retire_when_confident
+                   AND a.id IN ({containing})
                  WHERE p.id = ANY(%(pages)s) AND p.withdrawn_at IS NULL
-                   AND p.review_count < a.threshold AND NOT {scope.retired_sql("a.id", "p.id")}""",
+                   AND p.review_count < a.threshold AND NOT {retired}""",
+                containing=sql.SQL(scope.assignments_of_document_sql("p.document_id")),
+                retired=sql.SQL(scope.retired_sql("a.id", "p.id")),
+                **TABLES,
+            ),
             {"pages": sorted({int(p) for p in page_ids})},
         )
         out: dict[int, tuple[int, list[RetiringAssignment]]] = {}
@@ -188,11 +227,16 @@ def retiring_todo_pages() -> list[int]:
     re-estimation)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT DISTINCT p.id FROM ({scope.ASSIGNMENT_PAGES_SQL}) x
-                  JOIN assignments_assignment a ON a.id = x.assignment_id AND a.active AND a.retire_when_confident
-                  JOIN reviews_page p ON p.id = x.page_id
+            compose(
+                """SELECT DISTINCT p.id FROM ({assignment_pages}) x
+                  JOIN {assignment} a ON a.id = x.assignment_id AND a.active AND a.retire_when_confident
+                  JOIN {page} p ON p.id = x.page_id
                  WHERE p.review_count >= a.min_reviews AND p.review_count < a.threshold
-                   AND NOT {scope.retired_sql("a.id", "p.id")} ORDER BY p.id"""
+                   AND NOT {retired} ORDER BY p.id""",
+                assignment_pages=sql.SQL(scope.assignment_pages_sql()),
+                retired=sql.SQL(scope.retired_sql("a.id", "p.id")),
+                **TABLES,
+            )
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -203,11 +247,11 @@ def retiring_todo_pages() -> list[int]:
 _GOLD_AGREEMENT_SQL = """
     SELECT r.reviewer_id, count(*),
            count(*) FILTER (WHERE
-             coalesce((SELECT array_agg(rt.tag_id ORDER BY rt.tag_id) FROM reviews_review_tags rt
+             coalesce((SELECT array_agg(rt.tag_id ORDER BY rt.tag_id) FROM {review_tags} rt
                         WHERE rt.review_id = r.id), '{{}}')
-             = coalesce((SELECT array_agg(gt.tag_id ORDER BY gt.tag_id) FROM consensus_goldanswer_tags gt
+             = coalesce((SELECT array_agg(gt.tag_id ORDER BY gt.tag_id) FROM {goldanswer_tags} gt
                           WHERE gt.goldanswer_id = g.id), '{{}}'))
-      FROM reviews_review r JOIN consensus_goldanswer g ON g.page_id = r.page_id
+      FROM {review} r JOIN {goldanswer} g ON g.page_id = r.page_id
      WHERE {users} GROUP BY r.reviewer_id"""
 
 
@@ -223,7 +267,11 @@ def gold_agreement(user_ids: Iterable[int] | None) -> dict[int, GoldAgreement]:
     users = None if user_ids is None else sorted({int(u) for u in user_ids})
     with connection.cursor() as cursor:
         cursor.execute(
-            _GOLD_AGREEMENT_SQL.format(users="true" if users is None else "r.reviewer_id = ANY(%(users)s)"),
+            compose(
+                _GOLD_AGREEMENT_SQL,
+                users=sql.SQL("true" if users is None else "r.reviewer_id = ANY(%(users)s)"),
+                **TABLES,
+            ),
             {"users": users},
         )
         return {u: GoldAgreement(agreed=a, total=t) for u, t, a in cursor.fetchall()}
@@ -266,15 +314,18 @@ def low_reliability(*, limit: int = 50) -> list[LowReliability]:
     poor_gold = [u for u, g in gold.items() if g.agreed < LOW_GOLD_SHARE * g.total]
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT rel.user_id, u.username, avg(rel.accuracy), avg(rel.weight),
+            compose(
+                """SELECT rel.user_id, u.username, avg(rel.accuracy), avg(rel.weight),
                       sum(rel.votes + rel.gold_total)
-                 FROM consensus_reliability rel JOIN auth_user u ON u.id = rel.user_id
-                 LEFT JOIN reviews_reviewer rv ON rv.user_id = rel.user_id
+                 FROM {reliability} rel JOIN auth_user u ON u.id = rel.user_id
+                 LEFT JOIN {reviewer} rv ON rv.user_id = rel.user_id
                 WHERE rv.quarantined_at IS NULL AND NOT u.is_staff
                 GROUP BY rel.user_id, u.username
                HAVING (avg(rel.weight) < %(low)s AND sum(rel.votes + rel.gold_total) >= %(min)s)
                    OR rel.user_id = ANY(%(poor)s)
                 ORDER BY avg(rel.weight), rel.user_id LIMIT %(limit)s""",
+                **TABLES,
+            ),
             {"low": LOW_WEIGHT, "min": LOW_MIN_VOTES, "poor": poor_gold, "limit": limit},
         )
         rows = cursor.fetchall()

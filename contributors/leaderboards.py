@@ -28,8 +28,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection
+from psycopg import sql
 
+from catalogue.models import Document, Member, Page
 from lib import keys
+from lib.sql_names import compose
+from reviews.models import Review
+
+TABLES = {
+    "review": Review,
+    "page": Page,
+    "document": Document,
+    "member": Member,
+}
 
 ALL = "all"
 ASSIGNMENT = "a"
@@ -76,15 +87,15 @@ def owner_of_key(key: str) -> int | None:
 
 # (owner, reviewer, count) per board of a kind. {where} narrows by owners and/or reviewers.
 _TRUTH_SQL = {
-    ALL: "SELECT 0, r.reviewer_id, count(*) FROM reviews_review r WHERE NOT r.quarantined{where} GROUP BY 2",
-    ASSIGNMENT: "SELECT r.assignment_id, r.reviewer_id, count(*) FROM reviews_review r"
+    ALL: "SELECT 0, r.reviewer_id, count(*) FROM {review} r WHERE NOT r.quarantined{where} GROUP BY 2",
+    ASSIGNMENT: "SELECT r.assignment_id, r.reviewer_id, count(*) FROM {review} r"
     " WHERE r.assignment_id IS NOT NULL AND NOT r.quarantined{where} GROUP BY 1, 2",
-    MEMBER: "SELECT d.member_id, r.reviewer_id, count(*) FROM reviews_review r"
-    " JOIN reviews_page pg ON pg.id = r.page_id JOIN reviews_document d ON d.id = pg.document_id"
+    MEMBER: "SELECT d.member_id, r.reviewer_id, count(*) FROM {review} r"
+    " JOIN {page} pg ON pg.id = r.page_id JOIN {document} d ON d.id = pg.document_id"
     " WHERE d.member_id IS NOT NULL AND NOT r.quarantined{where} GROUP BY 1, 2",
-    PARTY: "SELECT m.party_id, r.reviewer_id, count(*) FROM reviews_review r"
-    " JOIN reviews_page pg ON pg.id = r.page_id JOIN reviews_document d ON d.id = pg.document_id"
-    " JOIN reviews_member m ON m.id = d.member_id WHERE m.party_id IS NOT NULL AND NOT r.quarantined{where}"
+    PARTY: "SELECT m.party_id, r.reviewer_id, count(*) FROM {review} r"
+    " JOIN {page} pg ON pg.id = r.page_id JOIN {document} d ON d.id = pg.document_id"
+    " JOIN {member} m ON m.id = d.member_id WHERE m.party_id IS NOT NULL AND NOT r.quarantined{where}"
     " GROUP BY 1, 2",
 }
 _OWNER_COLUMN = {ALL: None, ASSIGNMENT: "r.assignment_id", MEMBER: "d.member_id", PARTY: "m.party_id"}
@@ -98,14 +109,14 @@ def _narrowed(kind: str, *, owners=None, users=None) -> tuple[str, dict]:
     if users is not None:
         where += " AND r.reviewer_id = ANY(%(users)s)"
         params["users"] = sorted(users)
-    return _TRUTH_SQL[kind].format(where=where), params
+    return compose(_TRUTH_SQL[kind], where=sql.SQL(where), **TABLES), params
 
 
 def truth(kind: str, *, owners=None, users=None) -> dict[str, dict[int, int]]:
     """Board key -> {user id: reviews} from Postgres, for every board of ``kind`` (or the named
     owners'), counting every reviewer (or only ``users``). Boards of named owners without
     reviews are present and empty (their keys must go)."""
-    sql, params = _narrowed(kind, owners=owners, users=users)
+    query, params = _narrowed(kind, owners=owners, users=users)
     out: dict[str, dict[int, int]] = defaultdict(dict)
     if kind == ALL:
         out[OVERALL.key]  # noqa: B018 (present even when empty)
@@ -113,7 +124,7 @@ def truth(kind: str, *, owners=None, users=None) -> dict[str, dict[int, int]]:
         if kind != ALL:
             out[Board(kind, owner).key]  # noqa: B018
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(query, params)
         for owner, user, count in cursor.fetchall():
             out[Board(kind, None if kind == ALL else owner).key][user] = count
     return dict(out)

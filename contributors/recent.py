@@ -18,9 +18,16 @@ from collections import defaultdict
 from datetime import UTC, datetime
 
 from django.db import connection
+from psycopg import sql
 
 from contributors.clock import clock
 from lib import keys
+from lib.sql_names import compose
+from reviews.models import Review
+
+TABLES = {
+    "review": Review,
+}
 
 WINDOW_HOURS = 48
 FAMILY_NAME = "recent-reviewers"
@@ -61,9 +68,9 @@ def truth(now: datetime | None = None, *, users=None) -> dict[str, dict[int, int
     hours = window_hours(now)
     since = datetime.fromtimestamp(hours[0] * 3600, tz=UTC)
     until = datetime.fromtimestamp((hours[-1] + 1) * 3600, tz=UTC)
-    sql = (
+    query = (
         "SELECT floor(extract(epoch FROM r.created) / 3600)::bigint, r.reviewer_id, count(*)"
-        " FROM reviews_review r WHERE r.created >= %(since)s AND r.created < %(until)s"
+        " FROM {review} r WHERE r.created >= %(since)s AND r.created < %(until)s"
         " AND NOT r.quarantined{users}"
         " GROUP BY 1, 2"
     )
@@ -72,9 +79,8 @@ def truth(now: datetime | None = None, *, users=None) -> dict[str, dict[int, int
         params["users"] = sorted(users)
     out: dict[str, dict[int, int]] = {keys.recent_reviewers_hour(h): {} for h in hours}
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql.format(users=" AND r.reviewer_id = ANY(%(users)s)" if users is not None else ""), params
-        )
+        narrow = " AND r.reviewer_id = ANY(%(users)s)" if users is not None else ""
+        cursor.execute(compose(query, users=sql.SQL(narrow), **TABLES), params)
         for hour, user, count in cursor.fetchall():
             out[keys.recent_reviewers_hour(hour)][user] = count
     return out
@@ -92,8 +98,11 @@ def top_sql(limit: int, now: datetime | None = None) -> tuple[str, dict]:
     """The Postgres fallback: reviews of the window grouped by reviewer (bounded by a statement
     timeout, see ``contributors.selectors``)."""
     return (
-        "SELECT 0, r.reviewer_id, count(*) FROM reviews_review r WHERE r.created >= %(since)s"
-        " AND NOT r.quarantined"
-        " GROUP BY 2 ORDER BY 3 DESC, 2 LIMIT %(limit)s",
+        compose(
+            "SELECT 0, r.reviewer_id, count(*) FROM {review} r WHERE r.created >= %(since)s"
+            " AND NOT r.quarantined"
+            " GROUP BY 2 ORDER BY 3 DESC, 2 LIMIT %(limit)s",
+            **TABLES,
+        ),
         {"since": window_start(now), "limit": limit},
     )

@@ -16,6 +16,7 @@ import redis
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
+from psycopg import sql
 
 from assignments import scope, visibility
 from catalogue.models import Page, Tag
@@ -27,10 +28,21 @@ from lib import keys
 from lib.log_throttle import warn_throttled
 from lib.redis_client import get_redis
 from lib.redis_scripts import LuaScript, execute, load_script
+from lib.sql_names import compose
 from lib.web import is_staff
 from results.selectors import public_discoveries
-from reviews.models import Discovery
+from reviews.models import Discovery, PageTag, Review
 from reviews.selectors import hide_quarantined_credit
+
+TABLES = {
+    "review": Review,
+    "review_tags": Review.tags.through,
+    "page": Page,
+    "pagetag": PageTag,
+    "tag": Tag,
+    "triagedecision": TriageDecision,
+    "discovery": Discovery,
+}
 
 log = logging.getLogger("crowd.contributors")
 
@@ -298,15 +310,16 @@ def profile(username: str, *, viewer) -> Profile | None:
 # lowest threshold of the open assignments containing it), computed once per document the
 # reviewer reviewed, not once per review. ``{public}`` is that condition, or ``true`` for a viewer
 # who sees everything (no threshold needed, no join).
-_REVIEWED_DOCUMENTS = (
-    "pth_doc.id IN (SELECT p2.document_id FROM reviews_review r2"
-    " JOIN reviews_page p2 ON p2.id = r2.page_id WHERE r2.reviewer_id = %(user)s)"
+_REVIEWED_DOCUMENTS = compose(
+    "pth_doc.id IN (SELECT p2.document_id FROM {review} r2"
+    " JOIN {page} p2 ON p2.id = r2.page_id WHERE r2.reviewer_id = %(user)s)",
+    **TABLES,
 )
 
 _BUCKET_COUNTS_SQL = """
 SELECT CASE WHEN {public} THEN coalesce(rt.tag_id, 0) ELSE -1 END, count(DISTINCT r.id)
-FROM reviews_review r JOIN reviews_page p ON p.id = r.page_id {thresholds}
-LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id
+FROM {review} r JOIN {page} p ON p.id = r.page_id {thresholds}
+LEFT JOIN {review_tags} rt ON rt.review_id = r.id
 WHERE r.reviewer_id = %(user)s AND {visible} AND (NOT r.quarantined OR NOT %(counted_only)s)
 GROUP BY 1
 """
@@ -315,8 +328,8 @@ _BUCKET_PAGES_SQL = """
 SELECT tag_id, page_id FROM (
   SELECT coalesce(rt.tag_id, 0) AS tag_id, r.page_id,
          row_number() OVER (PARTITION BY coalesce(rt.tag_id, 0) ORDER BY r.created DESC, r.id DESC) AS n
-  FROM reviews_review r JOIN reviews_page p ON p.id = r.page_id {thresholds}
-  LEFT JOIN reviews_review_tags rt ON rt.review_id = r.id
+  FROM {review} r JOIN {page} p ON p.id = r.page_id {thresholds}
+  LEFT JOIN {review_tags} rt ON rt.review_id = r.id
   WHERE r.reviewer_id = %(user)s AND {public} AND {visible}
     AND (NOT r.quarantined OR NOT %(counted_only)s)
 ) x WHERE n <= %(n)s ORDER BY tag_id, n
@@ -337,13 +350,14 @@ def _buckets(user, sees_everything: bool, *, counted_only: bool) -> tuple[list[P
             "thresholds": f"JOIN {thresholds} dt ON dt.document_id = p.document_id",
             "visible": visibility.public_page_sql("p"),  # not embargoed, not withdrawn
         }
+    fragments = {name: sql.SQL(text) for name, text in parts.items()}
     with connection.cursor() as cursor:
-        cursor.execute(_BUCKET_COUNTS_SQL.format(**parts), params)
+        cursor.execute(compose(_BUCKET_COUNTS_SQL, **fragments, **TABLES), params)
         counts = dict(cursor.fetchall())
         hidden = counts.pop(-1, 0)
         if not counts:
             return [], hidden
-        cursor.execute(_BUCKET_PAGES_SQL.format(**parts), params)
+        cursor.execute(compose(_BUCKET_PAGES_SQL, **fragments, **TABLES), params)
         page_rows = cursor.fetchall()
     tags = Tag.objects.filter(pk__in=[t for t in counts if t], active=True).in_bulk()
     pages = Page.objects.select_related("document").in_bulk([p for _, p in page_rows])
@@ -392,40 +406,44 @@ class TriageItem:
 # 5), then by highlighters, then the earliest highlight. First of all (issue 25) by the
 # confidence of its highlighting tag (``PageTag.confidence``: reviewers weighted by
 # reliability), a page whose confidence is not computed yet after those that have one.
-_INBOX_OPEN = """
+_INBOX_OPEN = compose(
+    """
 WITH candidates AS (
-  SELECT DISTINCT pt.page_id FROM reviews_pagetag pt JOIN reviews_tag t ON t.id = pt.tag_id
+  SELECT DISTINCT pt.page_id FROM {pagetag} pt JOIN {tag} t ON t.id = pt.tag_id
   WHERE t.highlights AND pt.count > 0
 ), highlighted AS (
   SELECT r.page_id, count(DISTINCT r.reviewer_id) AS k, min(r.created) AS first_at
-  FROM reviews_review r JOIN reviews_review_tags rt ON rt.review_id = r.id
-  JOIN reviews_tag t ON t.id = rt.tag_id
+  FROM {review} r JOIN {review_tags} rt ON rt.review_id = r.id
+  JOIN {tag} t ON t.id = rt.tag_id
   WHERE t.highlights AND NOT r.quarantined AND r.page_id IN (SELECT page_id FROM candidates)
   GROUP BY r.page_id
 ), open AS (
   SELECT h.page_id, h.k, greatest(p.review_count, h.k) AS n, h.first_at,
-         (SELECT max(td.created) FROM contributors_triagedecision td
+         (SELECT max(td.created) FROM {triagedecision} td
            WHERE td.page_id = h.page_id AND td.decision = 'more_eyes') AS more_eyes_at
-  FROM highlighted h JOIN reviews_page p ON p.id = h.page_id
-  WHERE p.withdrawn_at IS NULL AND NOT EXISTS (SELECT 1 FROM reviews_discovery d WHERE d.page_id = h.page_id)
-    AND NOT EXISTS (SELECT 1 FROM contributors_triagedecision td WHERE td.page_id = h.page_id
+  FROM highlighted h JOIN {page} p ON p.id = h.page_id
+  WHERE p.withdrawn_at IS NULL AND NOT EXISTS (SELECT 1 FROM {discovery} d WHERE d.page_id = h.page_id)
+    AND NOT EXISTS (SELECT 1 FROM {triagedecision} td WHERE td.page_id = h.page_id
                     AND (td.decision IN ('discovery', 'dismissed')
                          OR (td.decision = 'more_eyes' AND td.review_count >= p.review_count)))
 )
-"""
-_INBOX_SQL = (
-    _INBOX_OPEN
-    + """
+""",
+    **TABLES,
+)
+_INBOX_SQL = compose(
+    """{inbox_open}
 SELECT page_id, k, n, first_at, more_eyes_at,
   ((k::float / n) + 1.9208 / n - 1.96 * sqrt((k::float / n) * (1 - k::float / n) / n + 0.9604 / (n * n)))
   / (1 + 3.8416 / n) AS score,
-  (SELECT max(pt.confidence) FROM reviews_pagetag pt JOIN reviews_tag t ON t.id = pt.tag_id
+  (SELECT max(pt.confidence) FROM {pagetag} pt JOIN {tag} t ON t.id = pt.tag_id
     WHERE t.highlights AND pt.page_id = open.page_id) AS confidence
 FROM open ORDER BY confidence DESC NULLS LAST, score DESC, k DESC, first_at, page_id LIMIT %(limit)s
-"""
+""",
+    inbox_open=sql.SQL(_INBOX_OPEN),
+    **TABLES,
 )
 # The staff navigation's "Triage (N)": the same rule as the inbox, counted (one query).
-_INBOX_COUNT_SQL = _INBOX_OPEN + "SELECT count(*) FROM open"
+_INBOX_COUNT_SQL = compose("{inbox_open}SELECT count(*) FROM open", inbox_open=sql.SQL(_INBOX_OPEN))
 
 
 def triage_inbox(*, limit: int = INBOX_LIMIT) -> list[TriageItem]:

@@ -5,6 +5,10 @@ Production reads ``time.monotonic()``. Tests freeze it (``clock.frozen(t)``) and
 (``clock.advance(s)``) to cross an expiry without sleeping and without patching
 ``time.monotonic`` for the whole process. Each user holds its own instance, so freezing one
 freezes nothing else. (``contributors.clock`` is the same idea for wall-clock datetimes.)
+
+A clock may read another source than ``time.monotonic()`` (``Clock(source=...)``): the picker's
+reservations are timed by the Redis server's clock (``assignments.picker.clock.reservations``),
+and a frozen one is handed to its scripts instead (``frozen_at``).
 """
 
 from __future__ import annotations
@@ -12,24 +16,29 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 
 class Clock:
-    def __init__(self) -> None:
+    def __init__(self, source: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._frozen: float | None = None
+        self._source = source
 
     def now(self) -> float:
         frozen = self._frozen
-        return frozen if frozen is not None else time.monotonic()
+        return frozen if frozen is not None else self._source()
+
+    def frozen_at(self) -> float | None:
+        """The time a frozen clock shows; None when it runs (always, in production)."""
+        return self._frozen
 
     @contextlib.contextmanager
     def frozen(self, at: float | None = None) -> Iterator[Clock]:
         """Make ``now()`` return ``at`` (default: the real now), and what ``advance`` moves it to,
         inside the block."""
         with self._lock:
-            before, self._frozen = self._frozen, time.monotonic() if at is None else at
+            before, self._frozen = self._frozen, self._source() if at is None else at
         try:
             yield self
         finally:

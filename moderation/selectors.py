@@ -28,10 +28,22 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
+from psycopg import sql
 
-from catalogue.models import Member, Party, Tag
+from catalogue.models import Document, Member, Page, Party, Tag
+from lib.sql_names import compose
 from moderation.models import Quarantine
 from reviews.models import Review, Reviewer
+
+TABLES = {
+    "review": Review,
+    "review_tags": Review.tags.through,
+    "reviewer": Reviewer,
+    "page": Page,
+    "document": Document,
+    "member": Member,
+    "tag": Tag,
+}
 
 LIMIT = 50
 
@@ -171,20 +183,26 @@ def suspicious(thresholds: Thresholds | None = None, *, now: datetime | None = N
 
 # --- Bursts -----------------------------------------------------------------------------------
 
-_ACCOUNTS_SQL = """
+_ACCOUNTS_SQL = compose(
+    """
 SELECT rv.user_id, u.username, rv.created, rv.created_from, rv.quarantined_at IS NOT NULL,
-       (SELECT count(*) FROM reviews_review r WHERE r.reviewer_id = rv.user_id)
-FROM reviews_reviewer rv JOIN auth_user u ON u.id = rv.user_id
+       (SELECT count(*) FROM {review} r WHERE r.reviewer_id = rv.user_id)
+FROM {reviewer} rv JOIN auth_user u ON u.id = rv.user_id
 WHERE rv.created >= %(since)s AND rv.created_from <> '' AND NOT u.is_staff
 ORDER BY rv.created_from, rv.created, rv.user_id
 LIMIT 100000
-"""
+""",
+    **TABLES,
+)
 
-_BURST_MEMBERS_SQL = """
-SELECT r.reviewer_id, d.member_id, count(*) FROM reviews_review r
-JOIN reviews_page p ON p.id = r.page_id JOIN reviews_document d ON d.id = p.document_id
+_BURST_MEMBERS_SQL = compose(
+    """
+SELECT r.reviewer_id, d.member_id, count(*) FROM {review} r
+JOIN {page} p ON p.id = r.page_id JOIN {document} d ON d.id = p.document_id
 WHERE r.reviewer_id = ANY(%(users)s) GROUP BY 1, 2
-"""
+""",
+    **TABLES,
+)
 
 
 def bursts(t: Thresholds, *, since: datetime) -> list[Burst]:
@@ -254,18 +272,19 @@ def _describe_targets(found: list[Burst]) -> None:
 # enough other counted reviewers: whether it disagrees with their majority on any tag. The
 # candidate's own review is counted in the page's figures (it is not quarantined), so the
 # others' figures are the page's minus theirs.
-_DISAGREEMENT_SQL = """
+_DISAGREEMENT_SQL = compose(
+    """
 WITH mine AS (
-  SELECT r.id, r.reviewer_id, r.page_id FROM reviews_review r
-  JOIN reviews_reviewer rv ON rv.user_id = r.reviewer_id AND rv.quarantined_at IS NULL
+  SELECT r.id, r.reviewer_id, r.page_id FROM {review} r
+  JOIN {reviewer} rv ON rv.user_id = r.reviewer_id AND rv.quarantined_at IS NULL
   JOIN auth_user u ON u.id = r.reviewer_id AND NOT u.is_staff
   WHERE r.created >= %(since)s AND NOT r.quarantined
 ), pages AS (
-  SELECT r.page_id, count(*) AS n FROM reviews_review r
+  SELECT r.page_id, count(*) AS n FROM {review} r
   WHERE NOT r.quarantined AND r.page_id IN (SELECT page_id FROM mine) GROUP BY 1
 ), page_tags AS (
-  SELECT r.page_id, rt.tag_id, count(*) AS k FROM reviews_review r
-  JOIN reviews_review_tags rt ON rt.review_id = r.id
+  SELECT r.page_id, rt.tag_id, count(*) AS k FROM {review} r
+  JOIN {review_tags} rt ON rt.review_id = r.id
   WHERE NOT r.quarantined AND r.page_id IN (SELECT page_id FROM mine) GROUP BY 1, 2
 ), compared AS (
   SELECT m.id, m.reviewer_id, m.page_id, p.n - 1 AS others
@@ -274,7 +293,7 @@ WITH mine AS (
   SELECT c.id, c.reviewer_id, c.page_id, c.others, pt.tag_id, rt.tag_id IS NOT NULL AS mine,
          pt.k - (rt.tag_id IS NOT NULL)::int AS others_k
   FROM compared c JOIN page_tags pt ON pt.page_id = c.page_id
-  LEFT JOIN reviews_review_tags rt ON rt.review_id = c.id AND rt.tag_id = pt.tag_id
+  LEFT JOIN {review_tags} rt ON rt.review_id = c.id AND rt.tag_id = pt.tag_id
 ), disagreeing AS (
   SELECT DISTINCT ON (id) id, reviewer_id, page_id, others, tag_id, mine, others_k FROM verdicts
   WHERE mine <> (others_k * 2 > others) ORDER BY id, tag_id
@@ -289,7 +308,9 @@ FROM per_reviewer pr JOIN auth_user u ON u.id = pr.reviewer_id
 WHERE pr.compared >= %(min_compared)s AND pr.disagreed >= %(rate)s * pr.compared
 ORDER BY pr.disagreed::float / pr.compared DESC, pr.compared DESC, pr.reviewer_id
 LIMIT %(limit)s
-"""
+""",
+    **TABLES,
+)
 
 
 def disagreements(t: Thresholds, *, since: datetime) -> list[Disagreement]:
@@ -322,9 +343,9 @@ def disagreements(t: Thresholds, *, since: datetime) -> list[Disagreement]:
 
 _CONCENTRATION_SQL = """
 WITH r AS (
-  SELECT r.reviewer_id, {owner} AS owner FROM reviews_review r
-  JOIN reviews_page p ON p.id = r.page_id JOIN reviews_document d ON d.id = p.document_id
-  LEFT JOIN reviews_member m ON m.id = d.member_id
+  SELECT r.reviewer_id, {owner} AS owner FROM {review} r
+  JOIN {page} p ON p.id = r.page_id JOIN {document} d ON d.id = p.document_id
+  LEFT JOIN {member} m ON m.id = d.member_id
   WHERE r.created >= %(since)s AND NOT r.quarantined
 ), totals AS (
   SELECT reviewer_id, count(*) AS n FROM r GROUP BY 1
@@ -342,7 +363,7 @@ WITH r AS (
 )
 SELECT sc.reviewer_id, u.username, sc.owner, sc.k, sc.n, sc.others_share
 FROM scored sc JOIN auth_user u ON u.id = sc.reviewer_id
-JOIN reviews_reviewer rv ON rv.user_id = sc.reviewer_id AND rv.quarantined_at IS NULL
+JOIN {reviewer} rv ON rv.user_id = sc.reviewer_id AND rv.quarantined_at IS NULL
 WHERE NOT u.is_staff AND sc.k >= %(share)s * sc.n AND sc.k::float / sc.n >= %(lift)s * sc.others_share
 ORDER BY sc.k::float / sc.n DESC, sc.n DESC, sc.reviewer_id
 LIMIT %(limit)s
@@ -353,7 +374,7 @@ def concentrations(t: Thresholds, *, since: datetime) -> list[Concentration]:
     found = []
     for kind, column, model in (("member", "d.member_id", Member), ("party", "m.party_id", Party)):
         rows = _rows(
-            _CONCENTRATION_SQL.format(owner=column),
+            compose(_CONCENTRATION_SQL, owner=sql.SQL(column), **TABLES),
             {
                 "since": since,
                 "min_reviews": t.min_reviews,

@@ -8,6 +8,13 @@ from pathlib import Path
 
 from django.db import connection, transaction
 
+from lib.sql_names import compose
+from pagecache.models import PageCacheStat
+
+TABLES = {
+    "pagecachestat": PageCacheStat,
+}
+
 # pg_try_advisory_xact_lock key of the nginx page log collector ("crowdngx" in ASCII).
 NGINX_LOG_LOCK = 0x63726F77646E6778
 
@@ -16,9 +23,12 @@ def add_page_cache_counts(*, rows: Iterable[tuple[datetime, str, int]]) -> None:
     """Add (hour, name, count) rows of the page cache's counters in one statement."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(
-            "INSERT INTO pagecache_pagecachestat (hour, name, count) VALUES (%s, %s, %s) "
-            "ON CONFLICT (hour, name) DO UPDATE "
-            "SET count = pagecache_pagecachestat.count + EXCLUDED.count",
+            compose(
+                "INSERT INTO {pagecachestat} (hour, name, count) VALUES (%s, %s, %s) "
+                "ON CONFLICT (hour, name) DO UPDATE "
+                "SET count = {pagecachestat}.count + EXCLUDED.count",
+                **TABLES,
+            ),
             list(rows),
         )
 

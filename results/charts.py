@@ -35,9 +35,12 @@ from django.db.models.functions import RowNumber, Trunc
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from psycopg import sql
 
 from assignments import visibility
 from assignments.models import Assignment
+from catalogue.models import Page
+from lib.sql_names import compose
 from reviews.models import Review
 
 HOURLY_MAX_SPAN = timedelta(days=14)  # longer lives are charted per day (as an hourly average)
@@ -272,18 +275,23 @@ def release_progress(*, now: datetime | None = None) -> ReleaseProgress:
 
 
 # The public-page rule is assignments.visibility's SQL form (the ORM's public_page_q).
-_RELEASE_SQL = f"""
+_RELEASE_SQL = compose(
+    """
 WITH hourly AS (
   SELECT date_trunc('hour', r.created) AS h, count(*) AS n
-    FROM reviews_review r
+    FROM {review} r
    WHERE r.created >= %(since)s AND NOT r.quarantined
    GROUP BY 1
 )
 SELECT count(*), count(*) FILTER (WHERE p.review_count > 0),
        (SELECT array_agg(h ORDER BY h) FROM hourly), (SELECT array_agg(n ORDER BY h) FROM hourly)
-  FROM reviews_page p
- WHERE {visibility.public_page_sql("p")}
-"""
+  FROM {page} p
+ WHERE {public_p}
+""",
+    public_p=sql.SQL(visibility.public_page_sql("p")),
+    review=Review,
+    page=Page,
+)
 
 
 # --- Drawing --------------------------------------------------------------------------------------

@@ -7,14 +7,26 @@ from functools import cache
 
 from django.db import connection
 from django.db.models import QuerySet
+from psycopg import sql
 
 from assignments import scope, visibility
+from assignments.models import Assignment
 from catalogue.models import SKIP_KEY, ZOOM_KEY, Document, Member, Page, Tag
 from lib import rows
 from lib.ids import is_id
+from lib.sql_names import compose
 from lib.web import is_staff
 from reviews import auth
 from reviews.models import PageTag, Review, Reviewer
+
+TABLES = {
+    "page": Page,
+    "document": Document,
+    "member": Member,
+    "assignment": Assignment,
+    "review": Review,
+    "reviewer": Reviewer,
+}
 
 # Keys offered to tags that have none, and the fixed actions' preferred keys: the first one not
 # taken by a tag wins, so editors can give tags any letter without breaking skip or zoom.
@@ -139,15 +151,19 @@ class NextScreen:
 
 # Raw SQL: the fast path's one read after a submit, on every review; the ORM's compilation of
 # the equivalent (select_related, a second model, IN) cost more than Postgres running it.
-_NEXT_SCREEN_SQL = f"""
+_NEXT_SCREEN_SQL = compose(
+    """
     SELECT p.id, p.number, p.image, p.width, p.height, d.title, d.page_count, m.name,
-           {visibility.public_page_sql("p")},
+           {public_p},
            a.page_count, a.completed_count, a.review_count, p.rotation
-      FROM reviews_page p
-      JOIN reviews_document d ON d.id = p.document_id
-      LEFT JOIN reviews_member m ON m.id = d.member_id
-      LEFT JOIN assignments_assignment a ON a.id = %(aid)s
-     WHERE p.id = ANY(%(ids)s)"""
+      FROM {page} p
+      JOIN {document} d ON d.id = p.document_id
+      LEFT JOIN {member} m ON m.id = d.member_id
+      LEFT JOIN {assignment} a ON a.id = %(aid)s
+     WHERE p.id = ANY(%(ids)s)""",
+    public_p=sql.SQL(visibility.public_page_sql("p")),
+    **TABLES,
+)
 
 
 def next_screen(*, page_id: int, following_id: int | None, assignment_id: int | None) -> NextScreen | None:
@@ -200,8 +216,10 @@ def reviewer_status(*, user, page_id: int, reviewed: bool | None = None) -> tupl
 # annotated query cost more than Postgres answering it. EXISTS on the (reviewer, page) unique
 # index: one row looked up, however many reviews the reviewer has made (an aggregate over their
 # reviews grew with every review).
-_REVIEWED = "EXISTS(SELECT 1 FROM reviews_review v WHERE v.reviewer_id = %(user)s AND v.page_id = %(page)s)"
-_OWN_ROW = "FROM reviews_reviewer r WHERE r.user_id = %(user)s"
+_REVIEWED = compose(
+    "EXISTS(SELECT 1 FROM {review} v WHERE v.reviewer_id = %(user)s AND v.page_id = %(page)s)", **TABLES
+)
+_OWN_ROW = compose("FROM {reviewer} r WHERE r.user_id = %(user)s", **TABLES)
 
 
 def public_thresholds(document_ids) -> dict[int, int]:

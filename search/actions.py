@@ -33,9 +33,14 @@ from assignments import scope as assignment_scope
 from assignments.models import Assignment
 from catalogue.models import Page
 from lib.celery_app import celery_app
+from lib.sql_names import compose
 from search.denormalisations import refresh_after_commit
 from search.models import PageText
 from search.signals import page_text_changed
+
+TABLES = {
+    "pagetext": PageText,
+}
 
 log = logging.getLogger("crowd.search")
 
@@ -175,9 +180,12 @@ def claim_next_page() -> int | None:
     None when nothing waits. Two workers never claim the same page (SKIP LOCKED)."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE search_pagetext SET status = 'running', attempts = attempts + 1, updated = now()"
-            " WHERE page_id = (SELECT page_id FROM search_pagetext WHERE status = 'pending'"
-            " ORDER BY priority DESC, page_id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING page_id"
+            compose(
+                "UPDATE {pagetext} SET status = 'running', attempts = attempts + 1, updated = now()"
+                " WHERE page_id = (SELECT page_id FROM {pagetext} WHERE status = 'pending'"
+                " ORDER BY priority DESC, page_id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING page_id",
+                **TABLES,
+            )
         )
         row = cursor.fetchone()
     return row[0] if row else None

@@ -23,9 +23,19 @@ import logging
 from django.db import connection, transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+from psycopg import sql
 
-from catalogue.models import Document, Member
+from catalogue.models import Document, Member, Page
 from denorm.registry import Denormalisation, Drift, register
+from lib.sql_names import compose
+from search.models import PageText
+
+TABLES = {
+    "pagetext": PageText,
+    "page": Page,
+    "document": Document,
+    "member": Member,
+}
 
 log = logging.getLogger("crowd.denormalisation")
 
@@ -37,9 +47,19 @@ VECTOR_SQL = (
     "setweight(to_tsvector('english'::regconfig, coalesce(d.title, '') || ' ' || coalesce(m.name, '')), 'A')"
     f" || setweight(to_tsvector('english'::regconfig, left(pt.text, {MAX_VECTOR_CHARS})), 'B')"
 )
-_FROM = (
-    " FROM reviews_page p JOIN reviews_document d ON d.id = p.document_id"
-    " LEFT JOIN reviews_member m ON m.id = d.member_id"
+_FROM = compose(
+    " FROM {page} p JOIN {document} d ON d.id = p.document_id LEFT JOIN {member} m ON m.id = d.member_id",
+    **TABLES,
+)
+
+
+_REFRESH_SQL = compose(
+    "UPDATE {pagetext} pt SET search_vector = {vector}{from_}"
+    " WHERE p.id = pt.page_id AND pt.page_id = ANY(%s)"
+    " AND pt.search_vector IS DISTINCT FROM {vector}",
+    vector=sql.SQL(VECTOR_SQL),
+    from_=sql.SQL(_FROM),
+    **TABLES,
 )
 
 
@@ -51,12 +71,7 @@ def refresh_page_vectors(page_ids) -> int:
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE search_pagetext pt SET search_vector = {VECTOR_SQL}{_FROM}"
-                f" WHERE p.id = pt.page_id AND pt.page_id = ANY(%s)"
-                f" AND pt.search_vector IS DISTINCT FROM {VECTOR_SQL}",
-                [chunk],
-            )
+            cursor.execute(_REFRESH_SQL, [chunk])
             changed += cursor.rowcount
     return changed
 
@@ -82,14 +97,18 @@ def refresh_from_changes(changes) -> None:
     if changes.documents:
         page_ids |= set(
             _page_ids_where(
-                "SELECT p.id FROM reviews_page p WHERE p.document_id = ANY(%s)", [sorted(changes.documents)]
+                compose("SELECT p.id FROM {page} p WHERE p.document_id = ANY(%s)", **TABLES),
+                [sorted(changes.documents)],
             )
         )
     if changes.members:
         page_ids |= set(
             _page_ids_where(
-                "SELECT p.id FROM reviews_page p JOIN reviews_document d ON d.id = p.document_id"
-                " WHERE d.member_id = ANY(%s)",
+                compose(
+                    "SELECT p.id FROM {page} p JOIN {document} d ON d.id = p.document_id"
+                    " WHERE d.member_id = ANY(%s)",
+                    **TABLES,
+                ),
                 [sorted(changes.members)],
             )
         )
@@ -104,13 +123,15 @@ def _page_ids_where(sql: str, params) -> list[int]:
 
 
 def rebuild_page_search_vector() -> None:
-    refresh_page_vectors(_page_ids_where("SELECT page_id FROM search_pagetext", []))
+    refresh_page_vectors(_page_ids_where(compose("SELECT page_id FROM {pagetext}", **TABLES), []))
 
 
-_DRIFT_SQL = (
-    f"SELECT pt.page_id, pt.search_vector IS NULL FROM search_pagetext pt JOIN reviews_page p ON p.id = pt.page_id"
-    f" JOIN reviews_document d ON d.id = p.document_id LEFT JOIN reviews_member m ON m.id = d.member_id"
-    f" WHERE pt.search_vector IS DISTINCT FROM {VECTOR_SQL} ORDER BY pt.page_id"
+_DRIFT_SQL = compose(
+    "SELECT pt.page_id, pt.search_vector IS NULL FROM {pagetext} pt JOIN {page} p ON p.id = pt.page_id"
+    " JOIN {document} d ON d.id = p.document_id LEFT JOIN {member} m ON m.id = d.member_id"
+    " WHERE pt.search_vector IS DISTINCT FROM {vector} ORDER BY pt.page_id",
+    vector=sql.SQL(VECTOR_SQL),
+    **TABLES,
 )
 
 
@@ -167,8 +188,11 @@ def _document_saved(sender, instance, created, **kwargs):
     if not created:
         refresh_after_commit(
             _page_ids_where(
-                "SELECT page_id FROM search_pagetext pt JOIN reviews_page p ON p.id = pt.page_id"
-                " WHERE p.document_id = %s",
+                compose(
+                    "SELECT page_id FROM {pagetext} pt JOIN {page} p ON p.id = pt.page_id"
+                    " WHERE p.document_id = %s",
+                    **TABLES,
+                ),
                 [instance.pk],
             )
         )
@@ -179,8 +203,11 @@ def _member_saved(sender, instance, created, **kwargs):
     if not created:
         refresh_after_commit(
             _page_ids_where(
-                "SELECT pt.page_id FROM search_pagetext pt JOIN reviews_page p ON p.id = pt.page_id"
-                " JOIN reviews_document d ON d.id = p.document_id WHERE d.member_id = %s",
+                compose(
+                    "SELECT pt.page_id FROM {pagetext} pt JOIN {page} p ON p.id = pt.page_id"
+                    " JOIN {document} d ON d.id = p.document_id WHERE d.member_id = %s",
+                    **TABLES,
+                ),
                 [instance.pk],
             )
         )

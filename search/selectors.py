@@ -32,14 +32,26 @@ from django.conf import settings
 from django.db import connection
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from psycopg import sql
 
 from assignments import scope as assignment_scope
 from assignments.visibility import public_page_sql
-from catalogue.models import Member, Page, Party
+from catalogue.models import Document, Member, Page, Party
+from lib.sql_names import compose
 from results import cursors
 from results.params import BadRequest
 from results.selectors import ScopeKind, Viewer, scope_for, tag_for
+from reviews.models import PageTag
+from search.models import PageText
 from search.query import ParsedQuery
+
+TABLES = {
+    "page": Page,
+    "document": Document,
+    "member": Member,
+    "pagetag": PageTag,
+    "pagetext": PageText,
+}
 
 CURSOR_SALT = "search.results.v1"
 DEFAULT_LIMIT = 20
@@ -118,8 +130,9 @@ def _filters_sql(parsed: ParsedQuery, *, viewer: Viewer, min_agreement: Fraction
         tag = tag_for(f["tag"], viewer=viewer)
         if tag is None:
             raise BadRequest("tag: names no tag on this site.")
-        clause = (
-            "EXISTS (SELECT 1 FROM reviews_pagetag t WHERE t.page_id = p.id AND t.tag_id = %s AND t.count > 0"
+        clause = compose(
+            "EXISTS (SELECT 1 FROM {pagetag} t WHERE t.page_id = p.id AND t.tag_id = %s AND t.count > 0",
+            **TABLES,
         )
         params.append(tag.pk)
         if not viewer.is_staff:
@@ -193,14 +206,18 @@ def _matches_sql(
     pages through candidates, of which a batch may hold no match).
     """
     where = list(filters.where)
-    joins = (
-        " JOIN reviews_document d ON d.id = p.document_id LEFT JOIN reviews_member m ON m.id = d.member_id"
+    joins = compose(
+        " JOIN {document} d ON d.id = p.document_id LEFT JOIN {member} m ON m.id = d.member_id", **TABLES
     )
     if not parsed.text:
-        sql = f"SELECT p.id, p.document_id, 0::bigint AS rank, false AS capped, true AS hit FROM reviews_page p{joins}"
+        query = compose(
+            "SELECT p.id, p.document_id, 0::bigint AS rank, false AS capped, true AS hit FROM {page} p{joins}",
+            joins=sql.SQL(joins),
+            **TABLES,
+        )
         if where:
-            sql += " WHERE " + " AND ".join(where)
-        return sql, list(filters.params)
+            query += " WHERE " + " AND ".join(where)
+        return query, list(filters.params)
     # The feed wants the newest matches (the last ids); the export takes them a batch at a time.
     limit = cap or settings.SEARCH_RANK_CANDIDATES
     # The tsquery is written out where it is used, not shared through a CTE: a CTE's value is
@@ -214,19 +231,25 @@ def _matches_sql(
     where.insert(0, f"pt.search_vector @@ {relaxed}")
     rank = f"(ts_rank_cd(pt.search_vector, {tsquery}, 32) * {RANK_SCALE})::bigint"
     hit = f"pt.search_vector @@ {tsquery}"
-    sql = (
-        "WITH c AS MATERIALIZED (SELECT p.id, p.document_id FROM search_pagetext pt"
-        f" JOIN reviews_page p ON p.id = pt.page_id{joins}"
-        f" WHERE {' AND '.join(where)} ORDER BY pt.page_id{' DESC' if newest else ''} LIMIT %s),"
+    query = compose(
+        "WITH c AS MATERIALIZED (SELECT p.id, p.document_id FROM {pagetext} pt"
+        " JOIN {page} p ON p.id = pt.page_id{joins}"
+        " WHERE {where} ORDER BY pt.page_id{order} LIMIT %s),"
         " n AS (SELECT count(*) >= %s AS capped FROM c)"
-        f" SELECT c.id, c.document_id, {rank} AS rank, n.capped, {hit} AS hit"
-        " FROM c JOIN search_pagetext pt ON pt.page_id = c.id CROSS JOIN n"
+        " SELECT c.id, c.document_id, {rank} AS rank, n.capped, {hit} AS hit"
+        " FROM c JOIN {pagetext} pt ON pt.page_id = c.id CROSS JOIN n",
+        joins=sql.SQL(joins),
+        where=sql.SQL(" AND ".join(where)),
+        order=sql.SQL(" DESC" if newest else ""),
+        rank=sql.SQL(rank),
+        hit=sql.SQL(hit),
+        **TABLES,
     )
     params = [parsed.text] * 4 + [*filters.params, limit, limit, parsed.text, parsed.text]
     if not every_candidate:
-        sql += f" WHERE {hit}"
+        query += f" WHERE {hit}"
         params.append(parsed.text)
-    return sql, params
+    return query, params
 
 
 def search(
@@ -247,12 +270,12 @@ def search(
     filters = _filters_sql(parsed, viewer=viewer, min_agreement=min_agreement)
     matches, params = _matches_sql(parsed, filters)
     if every_page:
-        sql = f"SELECT s.id, s.rank, s.capped FROM ({matches}) s"
+        query = f"SELECT s.id, s.rank, s.capped FROM ({matches}) s"
         if key:
-            sql += " WHERE (s.rank < %s OR (s.rank = %s AND s.id > %s))"
+            query += " WHERE (s.rank < %s OR (s.rank = %s AND s.id > %s))"
             params += [key[0], key[0], key[1]]
-        sql += " ORDER BY s.rank DESC, s.id LIMIT %s"
-        rows = _fetch(sql, params + [limit + 1])
+        query += " ORDER BY s.rank DESC, s.id LIMIT %s"
+        rows = _fetch(query, params + [limit + 1])
         capped = bool(rows and rows[0][2])
         more = len(rows) > limit
         rows = [(row[0], row[1]) for row in rows[:limit]]
@@ -263,16 +286,16 @@ def search(
             else None
         )
         return SearchResults(parsed, True, [], hits, cursor, note=_note(parsed, hits, capped, filters))
-    sql = (
+    query = (
         f"SELECT s.document_id, max(s.rank) AS rank, count(*) AS hits,"
         f" (array_agg(s.id ORDER BY s.rank DESC, s.id))[1:{BEST_PAGES}] AS best, bool_or(s.capped)"
         f" FROM ({matches}) s GROUP BY s.document_id"
     )
     if key:
-        sql += " HAVING (max(s.rank) < %s OR (max(s.rank) = %s AND s.document_id > %s))"
+        query += " HAVING (max(s.rank) < %s OR (max(s.rank) = %s AND s.document_id > %s))"
         params += [key[0], key[0], key[1]]
-    sql += " ORDER BY rank DESC, s.document_id LIMIT %s"
-    rows = _fetch(sql, params + [limit + 1])
+    query += " ORDER BY rank DESC, s.document_id LIMIT %s"
+    rows = _fetch(query, params + [limit + 1])
     capped = bool(rows and rows[0][4])
     more = len(rows) > limit
     rows = rows[:limit]
@@ -384,14 +407,18 @@ def snippets_for(page_ids: list[int], text_query: str) -> dict[int, SafeString]:
         return {}
     if text_query:
         rows = _fetch(
-            "SELECT pt.page_id, ts_headline('english'::regconfig, left(pt.text, %s),"
-            " websearch_to_tsquery('english'::regconfig, %s), %s)"
-            " FROM search_pagetext pt WHERE pt.page_id = ANY(%s)",
+            compose(
+                "SELECT pt.page_id, ts_headline('english'::regconfig, left(pt.text, %s),"
+                " websearch_to_tsquery('english'::regconfig, %s), %s)"
+                " FROM {pagetext} pt WHERE pt.page_id = ANY(%s)",
+                **TABLES,
+            ),
             [HEADLINE_MAX_CHARS, text_query, HEADLINE_OPTIONS, page_ids],
         )
     else:
         rows = _fetch(
-            "SELECT page_id, left(text, 240) FROM search_pagetext WHERE page_id = ANY(%s)", [page_ids]
+            compose("SELECT page_id, left(text, 240) FROM {pagetext} WHERE page_id = ANY(%s)", **TABLES),
+            [page_ids],
         )
     return {page_id: _marked((text or "").strip()) for page_id, text in rows}
 
@@ -417,15 +444,21 @@ def marked_page(page_id: int, text_query: str) -> MarkedPage | None:
     row yet."""
     if text_query:
         rows = _fetch(
-            "SELECT pt.status, pt.reason, pt.source, pt.boxes,"
-            " ts_headline('english'::regconfig, left(pt.text, %s), q.q, %s),"
-            " querytree(q.q) FROM search_pagetext pt,"
-            " websearch_to_tsquery('english'::regconfig, %s) q(q) WHERE pt.page_id = %s",
+            compose(
+                "SELECT pt.status, pt.reason, pt.source, pt.boxes,"
+                " ts_headline('english'::regconfig, left(pt.text, %s), q.q, %s),"
+                " querytree(q.q) FROM {pagetext} pt,"
+                " websearch_to_tsquery('english'::regconfig, %s) q(q) WHERE pt.page_id = %s",
+                **TABLES,
+            ),
             [HEADLINE_MAX_CHARS, FULL_OPTIONS, text_query, page_id],
         )
     else:
         rows = _fetch(
-            "SELECT status, reason, source, boxes, left(text, %s), '' FROM search_pagetext WHERE page_id = %s",
+            compose(
+                "SELECT status, reason, source, boxes, left(text, %s), '' FROM {pagetext} WHERE page_id = %s",
+                **TABLES,
+            ),
             [HEADLINE_MAX_CHARS, page_id],
         )
     if not rows:

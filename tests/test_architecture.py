@@ -134,7 +134,17 @@ def _string_of(node: ast.AST, constants: dict[str, str]) -> str | None:
         return constants.get(node.id)
     if isinstance(node, ast.Attribute):
         return constants.get(node.attr)
+    if _is_compose(node):
+        # lib.sql_names.compose(template, ...): the template's text, its placeholders left as they are.
+        return _string_of(node.args[0], constants)
     return None
+
+
+def _is_compose(node: ast.AST) -> bool:
+    if not (isinstance(node, ast.Call) and node.args):
+        return False
+    func = node.func
+    return (func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)) == "compose"
 
 
 def _string_constants(tree: ast.AST) -> dict[str, str]:
@@ -207,9 +217,10 @@ def f(queryset, cursor, pages, d, digest):
     d.update(a=1)
     digest.update(b"x")
     cursor.execute("SELECT id FROM reviews_page WHERE id = ANY(%s) FOR UPDATE", [[1]])
+    cursor.execute(compose("DELETE FROM {page} WHERE id = %s", page=Page), [1])
     """
     lines = [line.split(": ", 1)[1].split(" (")[0] for line in find_writes(source)]
-    assert lines == ["QuerySet.update()", ".bulk_create()"] + ["raw SQL write"] * 4
+    assert lines == ["QuerySet.update()", ".bulk_create()"] + ["raw SQL write"] * 5
 
 
 def test_bulk_and_raw_writes_only_in_action_and_denormalisation_modules():
@@ -637,3 +648,113 @@ def test_no_module_is_over_500_lines():
 def test_the_size_allow_list_only_names_long_modules():
     stale = sorted(set(SIZE_ALLOW_LIST) - set(long_modules()))
     assert not stale, f"under {MAX_MODULE_LINES} lines now: remove from SIZE_ALLOW_LIST: {stale}"
+
+
+# --- Table names come from the models -------------------------------------------------------------
+
+# SQL keywords (upper case, as the project writes SQL) that make a string a statement or a fragment
+# of one; a docstring or a ``derived_from`` note naming a table in prose is not SQL.
+SQL_WORDS = re.compile(r"\b(SELECT|FROM|JOIN|UPDATE|INSERT|DELETE|TRUNCATE|WHERE)\b")
+
+# Modules whose SQL still names its tables by hand: module -> why, and what will remove it.
+TABLE_NAME_ALLOW_LIST = {
+    # denorm sits below the catalogue and the reviewing (docs/architecture.md) and may not import
+    # their models; the restore drill's one-line summary counts three tables of a restored copy.
+    "denorm.management.commands.restore_check": "a lower layer's summary of a restored copy",
+}
+
+
+def project_tables() -> set[str]:
+    """Every table of the project's own models (auto-created many-to-many tables included)."""
+    from django.apps import apps
+
+    return {
+        model._meta.db_table
+        for model in apps.get_models(include_auto_created=True)
+        if Path(apps.get_app_config(model._meta.app_label).path).resolve().is_relative_to(ROOT)
+    }
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+    return found
+
+
+def table_name_literals(source: str, tables: set[str], filename: str = "<source>") -> list[str]:
+    """``line: table`` for each table of ``tables`` written in a SQL string of ``source``: a string
+    literal, an f-string or a concatenation of them (docstrings excepted) holding an upper-case SQL
+    keyword and the table's name as a word."""
+    tree = ast.parse(source, filename)
+    docstrings = _docstrings(tree)
+    names = re.compile(r"\b(" + "|".join(sorted(map(re.escape, tables))) + r")\b")
+    parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Constant) and isinstance(node.value, str)) or id(node) in docstrings:
+            continue
+        hits = names.findall(node.value)
+        if not hits:
+            continue
+        # The whole string expression this literal is part of decides whether it is SQL.
+        top: ast.AST = node
+        while isinstance(parents.get(id(top)), ast.JoinedStr | ast.BinOp | ast.FormattedValue):
+            top = parents[id(top)]
+        text = _string_of(top, {}) or node.value
+        if SQL_WORDS.search(text):
+            found += [f"{filename}:{node.lineno}: {hit}" for hit in sorted(set(hits))]
+    return found
+
+
+def test_the_table_name_checker_flags_a_planted_literal():
+    """A table written into SQL is caught, in a plain string, an f-string or a concatenation;
+    the same name in a docstring, a prose note or a placeholder is not."""
+    source = '''
+"""Reads reviews_page (a docstring: prose)."""
+A = "SELECT id FROM reviews_page WHERE id = %s"
+B = f"UPDATE reviews_pagetag SET n = {n}"
+C = "SELECT p.id FROM {page} p" + " JOIN reviews_review r ON r.page_id = p.id"
+D = Denormalisation(derived_from="`reviews_page.review_count`")
+E = compose("SELECT id FROM {page} WHERE id = %s", page=Page)
+F = "SELECT id FROM reviews_pages"
+'''
+    tables = {"reviews_page", "reviews_pagetag", "reviews_review"}
+    assert table_name_literals(source, tables) == [
+        "<source>:3: reviews_page",
+        "<source>:4: reviews_pagetag",
+        "<source>:5: reviews_review",
+    ]
+
+
+def test_the_project_tables_are_the_models_tables():
+    tables = project_tables()
+    assert {"reviews_page", "reviews_review", "assignments_assignment_documents"} <= tables
+    assert "auth_user" not in tables  # Django's, not the project's
+
+
+def test_sql_takes_table_names_from_the_models():
+    """Hand-written SQL names its tables by placeholder, filled from ``Model._meta.db_table``
+    (``lib.sql_names.compose``), never by a name typed into the string (migrations, tests and the
+    benchmark's throwaway seeding excepted)."""
+    tables = project_tables()
+    offending = []
+    for module, path in sorted(project_files().items()):
+        # The benchmark's seeders (WRITE_ALLOW_LIST) write their own throwaway databases.
+        if module in WRITE_ALLOW_LIST or module in TABLE_NAME_ALLOW_LIST:
+            continue
+        offending += table_name_literals(path.read_text(), tables, str(path.relative_to(ROOT)))
+    assert not offending, "table names written into SQL (use lib.sql_names):\n" + "\n".join(offending)
+
+
+def test_the_table_name_allow_list_only_names_offending_modules():
+    tables, files = project_tables(), project_files()
+    stale = sorted(
+        module
+        for module in TABLE_NAME_ALLOW_LIST
+        if module not in files or not table_name_literals(files[module].read_text(), tables)
+    )
+    assert not stale, f"no table name written into SQL now: remove from TABLE_NAME_ALLOW_LIST: {stale}"

@@ -25,7 +25,7 @@ def document_contexts(document_ids) -> dict[int, PageContext]:
             parties={party_id} if party_id else set(),
         )
     with connection.cursor() as cursor:
-        cursor.execute(scope.ASSIGNMENTS_OF_DOCUMENTS_SQL, {"docs": document_ids})
+        cursor.execute(scope.assignments_of_documents_sql(), {"docs": document_ids})
         for doc_id, assignment_id in cursor.fetchall():
             if doc_id in contexts:
                 contexts[doc_id].assignments.add(assignment_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
+from psycopg import sql
 
 from assignments import scope
 from assignments.denormalisations.contexts import page_states
@@ -12,6 +13,7 @@ from assignments.models import Assignment, RetiredPage
 from catalogue.models import Page
 from denorm.changes import Changes
 from denorm.registry import Denormalisation, Drift, register
+from lib.sql_names import column, compose
 
 
 def recount_assignments(assignment_ids) -> None:
@@ -83,11 +85,18 @@ def _count_drift(field: str) -> tuple[Drift, list[int]]:
     drift, ids = Drift(), []
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold"
-            f" OR {scope.retired_sql('a.id', 'p.id')}),"
-            " coalesce(sum(p.review_count), 0)"
-            f" FROM assignments_assignment a LEFT JOIN ({scope.ASSIGNMENT_PAGES_SQL}) x ON x.assignment_id = a.id"
-            " LEFT JOIN reviews_page p ON p.id = x.page_id GROUP BY a.id ORDER BY a.id"
+            compose(
+                "SELECT a.id, a.{field}, count(p.id), count(p.id) FILTER (WHERE p.review_count >= a.threshold"
+                " OR {retired}),"
+                " coalesce(sum(p.review_count), 0)"
+                " FROM {assignment} a LEFT JOIN ({assignment_pages}) x ON x.assignment_id = a.id"
+                " LEFT JOIN {page} p ON p.id = x.page_id GROUP BY a.id ORDER BY a.id",
+                field=column(Assignment, field),
+                retired=sql.SQL(scope.retired_sql("a.id", "p.id")),
+                assignment_pages=sql.SQL(scope.assignment_pages_sql()),
+                assignment=Assignment,
+                page=Page,
+            )
         )
         for pk, stored, pages, done, reviews in cursor.fetchall():
             actual = {"completed_count": done, "page_count": pages, "review_count": reviews}[field]

@@ -4,9 +4,12 @@ exports order by it."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
+from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import Q
+from psycopg import sql
 
 from assignments import scope, visibility
 from catalogue.denormalisations._common import CHUNK, _chunks, _rows
@@ -14,6 +17,20 @@ from catalogue.models import Page
 from denorm.changes import Changes
 from denorm.registry import Denormalisation, Drift, register
 from lib.sql_batch import Statement
+from lib.sql_names import compose
+
+
+@cache
+def tables() -> dict:
+    """The tables of this module's SQL. Reviews and their tag counts belong to the reviewing, a layer above this one
+    (the assignments'): their models are looked up by label, not imported."""
+    return {
+        **scope.tables(),
+        "page": Page,
+        "pagetag": apps.get_model("reviews", "PageTag"),
+        "review": apps.get_model("reviews", "Review"),
+    }
+
 
 # Every PageTag row of the pages matched by ``{pages}`` (a condition on a page id column) with the
 # listed_at it should have: none while the page is not public (withdrawn or embargoed:
@@ -27,18 +44,18 @@ from lib.sql_batch import Statement
 # the earlier of the two moments counts (``least`` ignores the one that is NULL).
 _LISTED_TRUTH_SQL = (
     "SELECT pt.id, pt.page_id, pt.tag_id, pt.listed_at,"
-    f" CASE WHEN coalesce(tth.created, ret.created) IS NULL OR NOT {visibility.public_page_sql('pg')} THEN NULL"
+    " CASE WHEN coalesce(tth.created, ret.created) IS NULL OR NOT {public_pg} THEN NULL"
     " ELSE greatest(pt.first_tagged_at, least(tth.created, ret.created)) END AS want"
-    " FROM reviews_pagetag pt JOIN reviews_page pg ON pg.id = pt.page_id LEFT JOIN ("
+    " FROM {pagetag} pt JOIN {page} pg ON pg.id = pt.page_id LEFT JOIN ("
     "  SELECT r.page_id, r.created FROM ("
     "   SELECT page_id, created, row_number() OVER (PARTITION BY page_id ORDER BY created, id) AS n"
-    "   FROM reviews_review WHERE {pages} AND NOT quarantined) r"
-    "  JOIN reviews_page tp ON tp.id = r.page_id"
+    "   FROM {review} WHERE {pages} AND NOT quarantined) r"
+    "  JOIN {page} tp ON tp.id = r.page_id"
     "  JOIN {thresholds} dt ON dt.document_id = tp.document_id"
     "  WHERE r.n = dt.threshold"
     " ) tth ON tth.page_id = pt.page_id LEFT JOIN ("
-    "  SELECT rp.page_id, min(rp.created) AS created FROM assignments_retiredpage rp"
-    "  JOIN assignments_assignment ra ON ra.id = rp.assignment_id AND ra.active"
+    "  SELECT rp.page_id, min(rp.created) AS created FROM {retiredpage} rp"
+    "  JOIN {assignment} ra ON ra.id = rp.assignment_id AND ra.active"
     "  WHERE {rp_pages} GROUP BY rp.page_id"
     " ) ret ON ret.page_id = pt.page_id WHERE {pt_pages}"
 )
@@ -67,13 +84,20 @@ def _listed_truth_sql(pages: PagesCondition) -> str:
     documents = (
         "true"  # every page: every document, no scan of the pages to find them
         if pages is every_page
-        else f"pth_doc.id IN (SELECT tpd.document_id FROM reviews_page tpd WHERE {pages('tpd.id')})"
+        else compose(
+            "pth_doc.id IN (SELECT tpd.document_id FROM {page} tpd WHERE {tpd_pages})",
+            tpd_pages=sql.SQL(pages("tpd.id")),
+            **tables(),
+        )
     )
-    return _LISTED_TRUTH_SQL.format(
-        pages=pages("page_id"),
-        pt_pages=pages("pt.page_id"),
-        rp_pages=pages("rp.page_id"),
-        thresholds=scope.document_public_thresholds_sql(documents),
+    return compose(
+        _LISTED_TRUTH_SQL,
+        public_pg=sql.SQL(visibility.public_page_sql("pg")),
+        pages=sql.SQL(pages("page_id")),
+        pt_pages=sql.SQL(pages("pt.page_id")),
+        rp_pages=sql.SQL(pages("rp.page_id")),
+        thresholds=sql.SQL(scope.document_public_thresholds_sql(documents)),
+        **tables(),
     )
 
 
@@ -83,21 +107,32 @@ def stamp_listed_at_statement(*, page_id: int, document_id: int, review_count: i
     public threshold, every row of it not yet listed is listed at ``at`` (the review's
     ``created``). Reaching T lists all the page's tags; a new tag on a page already over T lists
     that tag. One statement: the page's threshold is a subquery of it."""
-    return Statement(
-        "UPDATE reviews_pagetag SET listed_at = %(at)s WHERE page_id = %(page)s AND listed_at IS NULL"
-        f" AND %(count)s >= {scope.public_threshold_sql('%(doc)s')}"
+    return Statement(_stamp_sql(), {"at": at, "page": page_id, "doc": document_id, "count": review_count})
+
+
+@cache
+def _stamp_sql() -> str:
+    return compose(
+        "UPDATE {pagetag} SET listed_at = %(at)s WHERE page_id = %(page)s AND listed_at IS NULL"
+        " AND %(count)s >= {threshold}"
         # Not while the page is not public (embargoed: a trusted caller reviewing it): its
         # publication lists it (``assignments.actions.sync_visibility``).
-        f" AND (SELECT {visibility.public_page_sql('vp')} FROM reviews_page vp WHERE vp.id = %(page)s)",
-        {"at": at, "page": page_id, "doc": document_id, "count": review_count},
+        " AND (SELECT {public_vp} FROM {page} vp WHERE vp.id = %(page)s)",
+        threshold=sql.SQL(scope.public_threshold_sql("%(doc)s")),
+        public_vp=sql.SQL(visibility.public_page_sql("vp")),
+        **tables(),
     )
 
 
 def _relist(cursor, pages: PagesCondition, params: dict) -> None:
-    sql = _listed_truth_sql(pages)
+    truth = _listed_truth_sql(pages)
     cursor.execute(
-        f"UPDATE reviews_pagetag p SET listed_at = t.want FROM ({sql}) t"
-        " WHERE p.id = t.id AND p.listed_at IS DISTINCT FROM t.want",
+        compose(
+            "UPDATE {pagetag} p SET listed_at = t.want FROM ({truth}) t"
+            " WHERE p.id = t.id AND p.listed_at IS DISTINCT FROM t.want",
+            truth=sql.SQL(truth),
+            **tables(),
+        ),
         params,
     )
 
@@ -106,14 +141,16 @@ def relist_pages(page_ids) -> None:
     """Re-derive ``listed_at`` of these pages' rows (pages locked first, as ``submit_review``)."""
     for chunk in _chunks(page_ids):
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT id FROM reviews_page WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [chunk])
+            cursor.execute(
+                compose("SELECT id FROM {page} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", page=Page), [chunk]
+            )
             _relist(cursor, pages_in("pages"), {"pages": chunk})
 
 
 def rebuild_page_tag_listed_at() -> None:
     """Every row, by ranges of page ids (short locks; an assignment change runs this)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT min(page_id), max(page_id) FROM reviews_pagetag")
+        cursor.execute(compose("SELECT min(page_id), max(page_id) FROM {pagetag}", **tables()))
         low, high = cursor.fetchone()
     if low is None:
         return
@@ -121,7 +158,10 @@ def rebuild_page_tag_listed_at() -> None:
         with transaction.atomic(), connection.cursor() as cursor:
             bounds = {"lo": start, "hi": start + CHUNK - 1}
             cursor.execute(
-                "SELECT id FROM reviews_page WHERE id BETWEEN %(lo)s AND %(hi)s ORDER BY id FOR UPDATE",
+                compose(
+                    "SELECT id FROM {page} WHERE id BETWEEN %(lo)s AND %(hi)s ORDER BY id FOR UPDATE",
+                    page=Page,
+                ),
                 bounds,
             )
             _relist(cursor, pages_between("lo", "hi"), bounds)
@@ -140,9 +180,11 @@ def repair_page_tag_listed_at() -> Drift:
 
 def _listed_at_drift() -> tuple[Drift, set[int]]:
     drift, page_ids = Drift(), set()
-    sql = _listed_truth_sql(every_page)
     for _, page_id, tag_id, stored, want in _rows(
-        f"SELECT * FROM ({sql}) t WHERE t.listed_at IS DISTINCT FROM t.want ORDER BY t.page_id, t.tag_id"
+        compose(
+            "SELECT * FROM ({truth}) t WHERE t.listed_at IS DISTINCT FROM t.want ORDER BY t.page_id, t.tag_id",
+            truth=sql.SQL(_listed_truth_sql(every_page)),
+        )
     ):
         page_ids.add(page_id)
         if stored is None:

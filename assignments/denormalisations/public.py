@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import connection, transaction
+from psycopg import sql
 
 from assignments import visibility
 from assignments.denormalisations.listed_at import relist_pages
-from catalogue.models import Page
+from catalogue.models import Document, Page
 from denorm.changes import Changes, changed
 from denorm.registry import Denormalisation, Drift, register
+from lib.sql_names import compose
+
+TABLES = {"document": Document, "page": Page}
 
 
 @transaction.atomic
@@ -38,8 +42,12 @@ def sync_visibility(*, document_ids: Iterable[int] | None = None, page_ids: Iter
     with connection.cursor() as cursor:
         # Documents first, then their pages: the order takedown and the import lock them in.
         cursor.execute(
-            f"UPDATE reviews_document doc SET public = {rule} "
-            f"WHERE doc.public IS DISTINCT FROM {rule}{only} RETURNING doc.id",
+            compose(
+                "UPDATE {document} doc SET public = {rule} WHERE doc.public IS DISTINCT FROM {rule}{only} RETURNING doc.id",
+                rule=sql.SQL(rule),
+                only=sql.SQL(only),
+                **TABLES,
+            ),
             params,
         )
         flipped_documents = [row[0] for row in cursor.fetchall()]
@@ -48,11 +56,14 @@ def sync_visibility(*, document_ids: Iterable[int] | None = None, page_ids: Iter
         if not documents and not pages:
             return []
         cursor.execute(
-            "UPDATE reviews_page p SET public = (d.public AND p.withdrawn_at IS NULL) "
-            "FROM reviews_document d WHERE d.id = p.document_id "
-            "AND (p.document_id = ANY(%(docs)s) OR p.id = ANY(%(pages)s)) "
-            "AND p.public IS DISTINCT FROM (d.public AND p.withdrawn_at IS NULL) "
-            "RETURNING p.id, p.document_id",
+            compose(
+                "UPDATE {page} p SET public = (d.public AND p.withdrawn_at IS NULL) "
+                "FROM {document} d WHERE d.id = p.document_id "
+                "AND (p.document_id = ANY(%(docs)s) OR p.id = ANY(%(pages)s)) "
+                "AND p.public IS DISTINCT FROM (d.public AND p.withdrawn_at IS NULL) "
+                "RETURNING p.id, p.document_id",
+                **TABLES,
+            ),
             {"docs": documents, "pages": pages},
         )
         flipped = cursor.fetchall()
@@ -67,23 +78,26 @@ def sync_visibility(*, document_ids: Iterable[int] | None = None, page_ids: Iter
     return flipped_pages
 
 
-_PAGE_PUBLIC_TRUTH = "({rule} AND p.withdrawn_at IS NULL)"
-
-
 def _page_public_drift(cursor) -> Drift:
     drift = Drift()
     rule = visibility.document_public_sql("doc")
     cursor.execute(
-        f"SELECT doc.id, doc.public FROM reviews_document doc WHERE doc.public IS DISTINCT FROM {rule} "
-        "ORDER BY doc.id"
+        compose(
+            "SELECT doc.id, doc.public FROM {document} doc WHERE doc.public IS DISTINCT FROM {rule} ORDER BY doc.id",
+            rule=sql.SQL(rule),
+            **TABLES,
+        )
     )
     for doc_id, stored in cursor.fetchall():
         drift.wrong += 1
         drift.add_example(f"document {doc_id}: public={stored}, should be {not stored}")
-    truth = _PAGE_PUBLIC_TRUTH.format(rule=rule)
     cursor.execute(
-        f"SELECT p.id, p.public FROM reviews_page p JOIN reviews_document doc ON doc.id = p.document_id "
-        f"WHERE p.public IS DISTINCT FROM {truth} ORDER BY p.id"
+        compose(
+            "SELECT p.id, p.public FROM {page} p JOIN {document} doc ON doc.id = p.document_id "
+            "WHERE p.public IS DISTINCT FROM ({rule} AND p.withdrawn_at IS NULL) ORDER BY p.id",
+            rule=sql.SQL(rule),
+            **TABLES,
+        )
     )
     for page_id, stored in cursor.fetchall():
         drift.wrong += 1
@@ -102,9 +116,12 @@ def rebuild_document_page_public() -> None:
     sync_visibility()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE reviews_page p SET public = (d.public AND p.withdrawn_at IS NULL) "
-            "FROM reviews_document d WHERE d.id = p.document_id "
-            "AND p.public IS DISTINCT FROM (d.public AND p.withdrawn_at IS NULL) RETURNING p.id, p.document_id"
+            compose(
+                "UPDATE {page} p SET public = (d.public AND p.withdrawn_at IS NULL) "
+                "FROM {document} d WHERE d.id = p.document_id "
+                "AND p.public IS DISTINCT FROM (d.public AND p.withdrawn_at IS NULL) RETURNING p.id, p.document_id",
+                **TABLES,
+            )
         )
         flipped = cursor.fetchall()
         if flipped:

@@ -7,6 +7,7 @@ import redis
 from django.db import connection
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
+from psycopg import sql
 
 from assignments import scope
 from assignments import signals as assignment_signals
@@ -18,6 +19,7 @@ from denorm.changes import changed
 from denorm.operations import mark_stale
 from lib import keys, redis_batch
 from lib.log_throttle import warn_throttled
+from lib.sql_names import compose
 
 
 def _active_assignments_of(page_id: int, given) -> list[int]:
@@ -27,8 +29,12 @@ def _active_assignments_of(page_id: int, given) -> list[int]:
         return list(given)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT a.id FROM assignments_assignment a JOIN reviews_page p ON p.id = %(page)s "
-            f"WHERE a.active AND a.id IN ({scope.assignments_of_document_sql('p.document_id')})",
+            compose(
+                "SELECT a.id FROM {assignment} a JOIN {page} p ON p.id = %(page)s "
+                "WHERE a.active AND a.id IN ({containing})",
+                containing=sql.SQL(scope.assignments_of_document_sql("p.document_id")),
+                **scope.tables(),
+            ),
             {"page": page_id},
         )
         return [row[0] for row in cursor.fetchall()]

@@ -8,6 +8,7 @@ import uuid
 from collections import defaultdict
 
 from django.db import connection
+from psycopg import sql
 
 from assignments import scope
 from assignments.denormalisations.active import _active_truth
@@ -30,6 +31,7 @@ from denorm.registry import Denormalisation, Drift, Store, register
 from lib import keys
 from lib.redis_client import get_redis
 from lib.redis_scripts import execute
+from lib.sql_names import compose
 
 log = logging.getLogger("crowd.denormalisation")
 
@@ -114,10 +116,16 @@ def all_assignment_truth() -> dict[int, dict]:
     truth = {pk: _empty_truth() for pk in Assignment.objects.filter(active=True).values_list("pk", flat=True)}
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT a.id, p.id, a.threshold - p.review_count, {scope.retired_sql('a.id', 'p.id')}"
-            f" FROM ({scope.ASSIGNMENT_PAGES_SQL}) x"
-            " JOIN assignments_assignment a ON a.id = x.assignment_id AND a.active"
-            " JOIN reviews_page p ON p.id = x.page_id"
+            compose(
+                "SELECT a.id, p.id, a.threshold - p.review_count, {retired}"
+                " FROM ({assignment_pages}) x"
+                " JOIN {assignment} a ON a.id = x.assignment_id AND a.active"
+                " JOIN {page} p ON p.id = x.page_id",
+                retired=sql.SQL(scope.retired_sql("a.id", "p.id")),
+                assignment_pages=sql.SQL(scope.assignment_pages_sql()),
+                assignment=Assignment,
+                page=Page,
+            )
         )
         for assignment_id, page_id, remaining, retired in cursor.fetchall():
             sets = truth[assignment_id]

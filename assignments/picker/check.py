@@ -14,11 +14,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from django.apps import apps
 from django.db import connection
+from psycopg import sql
 
 from assignments import scope
-from assignments.models import Assignment
+from assignments.models import Assignment, PriorityPage
 from assignments.picker.state import STATE
+from catalogue.models import Page
+from lib.sql_names import compose
+
+# The tables the checks read. Reviews and skips belong to the reviewing, a layer above: their
+# models are looked up by label, not imported.
+TABLES = {
+    "page": Page,
+    "review": apps.get_model("reviews", "Review"),
+    "skip": apps.get_model("reviews", "Skip"),
+    "prioritypage": PriorityPage,
+    "assignment": Assignment,
+}
 
 # Both conditions are written with uncorrelated ARRAY(...) subqueries (run once per query) and
 # scalar subqueries by primary key or unique index (run per row): the planner cannot turn them
@@ -26,45 +40,75 @@ from assignments.picker.state import STATE
 # per candidate stays the same whatever the size of the assignment or the reviewer's history.
 
 # The page belongs to the assignment (the rule lives in assignments.scope).
-MEMBER_SQL = scope.PAGE_IN_ASSIGNMENT_SQL
+MEMBER_SQL = scope.page_in_assignment_sql()
 
 # The assignment retired the page early (issue 25): done, like a page at the threshold.
-RETIRED_SQL = scope.RETIRED_SQL
+RETIRED_SQL = scope.retired_sql()
 
 # This reviewer reviewed or skipped the page (unique (reviewer, page) indexes: one row at most).
-SEEN_SQL = """(
-    (SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %(uid)s::bigint AND r.page_id = p.id) IS NOT NULL
-    OR (SELECT 1 FROM reviews_skip s WHERE s.reviewer_id = %(uid)s::bigint AND s.page_id = p.id) IS NOT NULL)"""
+SEEN_SQL = compose(
+    """(
+    (SELECT 1 FROM {review} r WHERE r.reviewer_id = %(uid)s::bigint AND r.page_id = p.id) IS NOT NULL
+    OR (SELECT 1 FROM {skip} s WHERE s.reviewer_id = %(uid)s::bigint AND s.page_id = p.id) IS NOT NULL)""",
+    **TABLES,
+)
 
 # An editor marked the page as priority in this assignment (unique (assignment, page) index).
-PRIORITY_SQL = """(
-    (SELECT 1 FROM assignments_prioritypage pp WHERE pp.assignment_id = %(aid)s AND pp.page_id = p.id)
-    IS NOT NULL)"""
+PRIORITY_SQL = compose(
+    """(
+    (SELECT 1 FROM {prioritypage} pp WHERE pp.assignment_id = %(aid)s AND pp.page_id = p.id)
+    IS NOT NULL)""",
+    **TABLES,
+)
 
 # The other active assignments containing the page: a claim is copied into these and no others
 # (claims.copy_claim), so a pick costs the same whatever the number of active assignments.
-OTHERS_SQL = f"""ARRAY(SELECT a.id FROM assignments_assignment a
-    WHERE a.active AND a.id <> %(aid)s AND a.id IN ({scope.assignments_of_document_sql("p.document_id")}))"""
+OTHERS_SQL = compose(
+    """ARRAY(SELECT a.id FROM {assignment} a
+    WHERE a.active AND a.id <> %(aid)s AND a.id IN ({containing}))""",
+    containing=sql.SQL(scope.assignments_of_document_sql("p.document_id")),
+    **TABLES,
+)
+
+# What every candidate is checked for, by the name the two checks below give it.
+_CHECKS = {
+    name: sql.SQL(text)
+    for name, text in {
+        "member": MEMBER_SQL,
+        "seen": SEEN_SQL,
+        "priority": PRIORITY_SQL,
+        "others": OTHERS_SQL,
+        "retired": RETIRED_SQL,
+    }.items()
+}
 
 # One query for all candidates, each found by primary key.
-_CHECK_SQL = f"""
-SELECT c.id, p.id IS NOT NULL, p.id IS NOT NULL AND {MEMBER_SQL}, COALESCE(p.review_count, 0),
-       p.id IS NOT NULL AND {SEEN_SQL}, p.id IS NOT NULL AND {PRIORITY_SQL}, {OTHERS_SQL},
-       p.id IS NOT NULL AND {RETIRED_SQL}
+_CHECK_SQL = compose(
+    """
+SELECT c.id, p.id IS NOT NULL, p.id IS NOT NULL AND {member}, COALESCE(p.review_count, 0),
+       p.id IS NOT NULL AND {seen}, p.id IS NOT NULL AND {priority}, {others},
+       p.id IS NOT NULL AND {retired}
 FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS c(id, n)
-LEFT JOIN reviews_page p ON p.id = c.id
+LEFT JOIN {page} p ON p.id = c.id
 ORDER BY c.n
-"""
+""",
+    **_CHECKS,
+    **TABLES,
+)
 
 # The same for one candidate (the usual case: the id the first draw claimed). Scalar parameters
 # instead of an array to encode and unnest: a little cheaper on both sides.
-_CHECK_ONE_SQL = f"""
-SELECT c.id, p.id IS NOT NULL, p.id IS NOT NULL AND {MEMBER_SQL}, COALESCE(p.review_count, 0),
-       p.id IS NOT NULL AND {SEEN_SQL}, p.id IS NOT NULL AND {PRIORITY_SQL}, {OTHERS_SQL},
-       p.id IS NOT NULL AND {RETIRED_SQL}
+_CHECK_ONE_SQL = compose(
+    """
+SELECT c.id, p.id IS NOT NULL, p.id IS NOT NULL AND {member}, COALESCE(p.review_count, 0),
+       p.id IS NOT NULL AND {seen}, p.id IS NOT NULL AND {priority}, {others},
+       p.id IS NOT NULL AND {retired}
 FROM (VALUES (%(id)s::bigint)) AS c(id)
-LEFT JOIN reviews_page p ON p.id = c.id
-"""
+LEFT JOIN {page} p ON p.id = c.id
+""",
+    **_CHECKS,
+    **TABLES,
+)
 
 
 def _run_check(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:

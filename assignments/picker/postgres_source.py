@@ -12,17 +12,20 @@ assignment's own documents. A process prefers pages it did not hand out recently
 from __future__ import annotations
 
 import random
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection
+from psycopg import sql
 
 from assignments import picker_stats as stats
 from assignments import scope
 from assignments.models import Assignment
-from assignments.picker.check import MEMBER_SQL, RETIRED_SQL, SEEN_SQL, Checked, check
+from assignments.picker.check import MEMBER_SQL, RETIRED_SQL, SEEN_SQL, TABLES, Checked, check
 from assignments.picker.clock import clock
 from assignments.picker.result import PickResult
 from assignments.picker.state import STATE
+from lib.sql_names import composable, compose
 
 PG_RANDOM_IDS = 64  # ids drawn from the assignment's id range per Postgres-fallback pick
 PG_RANGE_SECONDS = 60.0
@@ -32,7 +35,22 @@ PG_SCAN_CAP = 20_000  # to-do index entries the bounded Postgres probe may read 
 PG_MAX_BRANCHES = 16  # thresholds up to this use one index range per review_count value
 PG_RECENT_MAX = 10_000  # ids remembered by the Postgres fallback's in-process spreading
 
+# The fragments and tables the queries below are composed of (lib.sql_names).
+PARTS = {
+    **composable(TABLES),
+    "member": sql.SQL(MEMBER_SQL),
+    "seen": sql.SQL(SEEN_SQL),
+    "retired": sql.SQL(RETIRED_SQL),
+    "documents_of_assignment": sql.SQL(scope.documents_of_assignment_sql()),
+}
+_PROBE_BRANCH = sql.SQL(
+    "(SELECT p.id FROM (SELECT id, document_id, withdrawn_at, known_answer FROM {page} "
+    "WHERE {count} AND {cond} ORDER BY id LIMIT %(cap)s) p "
+    "WHERE {member} AND NOT {seen} AND NOT {retired} LIMIT %(k)s)"
+)
 
+
+@lru_cache(maxsize=256)  # a few thresholds and counts: composed once each
 def _probe_sql(threshold: int, counts: tuple[int, ...] | None = None) -> str:
     """The first ``k`` to-do pages of the assignment for the reviewer in a circular scan of ids
     from a random start: those at or after the start, then, only for the shortfall, wrapping
@@ -48,22 +66,23 @@ def _probe_sql(threshold: int, counts: tuple[int, ...] | None = None) -> str:
     else:
         branches = [f"review_count < {int(threshold)}"]
 
-    def side(cond: str) -> str:
-        return "\nUNION ALL\n".join(
-            f"(SELECT p.id FROM (SELECT id, document_id, withdrawn_at, known_answer FROM reviews_page "
-            f"WHERE {count} AND {cond} ORDER BY id LIMIT %(cap)s) p "
-            f"WHERE {MEMBER_SQL} AND NOT {SEEN_SQL} AND NOT {RETIRED_SQL} LIMIT %(k)s)"
-            for count in branches
+    def side(cond: str) -> sql.Composable:
+        return sql.SQL("\nUNION ALL\n").join(
+            _PROBE_BRANCH.format(count=sql.SQL(count), cond=sql.SQL(cond), **PARTS) for count in branches
         )
 
-    return f"""
+    return (
+        sql.SQL("""
 WITH fwd AS MATERIALIZED (
-  SELECT f.id FROM ({side("id >= %(start)s")}) f ORDER BY f.id LIMIT %(k)s)
+  SELECT f.id FROM ({forward}) f ORDER BY f.id LIMIT %(k)s)
 SELECT id FROM fwd
 UNION ALL
-(SELECT w.id FROM ({side("id < %(start)s")}) w ORDER BY w.id
+(SELECT w.id FROM ({wrap}) w ORDER BY w.id
  LIMIT %(k)s - (SELECT count(*) FROM fwd))
-"""
+""")
+        .format(forward=side("id >= %(start)s"), wrap=side("id < %(start)s"))
+        .as_string(None)
+    )
 
 
 def postgres_probe(
@@ -90,14 +109,17 @@ def postgres_probe(
 
 # Any to-do pages of the assignment for the reviewer, found from the assignment's own documents
 # or from the to-do index, whichever the planner finds cheaper. No order: no sort.
-_DEFINITIVE_SQL = f"""
-SELECT p.id FROM reviews_page p
+_DEFINITIVE_SQL = compose(
+    """
+SELECT p.id FROM {page} p
 WHERE p.review_count < %(threshold)s AND p.withdrawn_at IS NULL AND NOT p.known_answer
   AND p.document_id IN (
-    {scope.DOCUMENTS_OF_ASSIGNMENT_SQL})
-  AND NOT {SEEN_SQL} AND NOT {RETIRED_SQL}
+    {documents_of_assignment})
+  AND NOT {seen} AND NOT {retired}
 LIMIT %(k)s
-"""
+""",
+    **PARTS,
+)
 
 
 def postgres_definitive(assignment: Assignment, uid: int | None, *, limit: int) -> list[int]:
@@ -109,11 +131,14 @@ def postgres_definitive(assignment: Assignment, uid: int | None, *, limit: int) 
 
 
 # The smallest and largest page id of an assignment (from its own documents; no sort).
-_RANGE_SQL = f"""
-SELECT min(p.id), max(p.id) FROM reviews_page p
+_RANGE_SQL = compose(
+    """
+SELECT min(p.id), max(p.id) FROM {page} p
 WHERE p.document_id IN (
-    {scope.DOCUMENTS_OF_ASSIGNMENT_SQL})
-"""
+    {documents_of_assignment})
+""",
+    **PARTS,
+)
 
 
 def id_range(assignment: Assignment) -> tuple[int | None, int | None]:
@@ -147,11 +172,14 @@ def postgres_random_checked(assignment: Assignment, uid: int | None, *, k: int) 
 
 # The assignment's priority pages still to review for the reviewer (unique (assignment, page)
 # index: the cost is bounded by the assignment's priority pages, never its size).
-_PRIORITY_SQL = f"""
-SELECT p.id FROM assignments_prioritypage pp JOIN reviews_page p ON p.id = pp.page_id
-WHERE pp.assignment_id = %(aid)s AND p.review_count < %(threshold)s AND {MEMBER_SQL} AND NOT {SEEN_SQL} AND NOT {RETIRED_SQL}
+_PRIORITY_SQL = compose(
+    """
+SELECT p.id FROM {prioritypage} pp JOIN {page} p ON p.id = pp.page_id
+WHERE pp.assignment_id = %(aid)s AND p.review_count < %(threshold)s AND {member} AND NOT {seen} AND NOT {retired}
 LIMIT %(k)s
-"""
+""",
+    **PARTS,
+)
 
 
 def postgres_priority(assignment: Assignment, uid: int | None, *, limit: int) -> list[int]:

@@ -22,7 +22,7 @@ from assignments import picker_stats as stats
 from assignments.models import Assignment
 from assignments.picker.check import Checked, check
 from assignments.picker.claims import copy_claim
-from assignments.picker.clock import clock
+from assignments.picker.clock import clock, reservation_now_us
 from assignments.picker.postgres_source import pick_from_postgres
 from assignments.picker.result import PickResult
 from assignments.picker.scripts import DRAW, PREEMPT, RELEASE, RESERVE, holder_for
@@ -447,7 +447,7 @@ def soonest_expiry_seconds(assignment_id: int) -> float | None:
         return None
     if not first:
         return None
-    return max(0.0, (float(first[0][1]) - (int(now_s) * 1_000_000 + int(now_us))) / 1_000_000)
+    return max(0.0, (float(first[0][1]) - reservation_now_us(now_s, now_us)) / 1_000_000)
 
 
 def _full_sample(r: redis.Redis, aid: int) -> list[int]:

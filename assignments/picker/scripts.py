@@ -3,7 +3,9 @@
 Each script is ``tiers.lua`` (the prelude: the score encoding and the reservation helpers)
 followed by its own text, without comment-only lines, called by SHA (``lib.redis_scripts``:
 loaded once per server, again after ``NOSCRIPT``). The headers of the ``.lua`` files name
-their KEYS and ARGV.
+their KEYS and ARGV. In front of a script's own ARGV goes the reservations' clock
+(``assignments.picker.clock.script_argument``: ``''`` in production, where the scripts read the
+server's ``TIME``), which the prelude takes off before the script reads its ARGV.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 import redis
 
+from assignments.picker.clock import script_argument
 from lib import keys
 from lib.redis_scripts import LuaScript, script_text
 
@@ -21,14 +24,15 @@ PRIORITY_OFFSET = 2**40
 
 
 class PickerScript(LuaScript):
-    """A picker script: called with an assignment id (its nine keys) and the script's ARGV."""
+    """A picker script: called with an assignment id (its nine keys) and the script's ARGV (the
+    reservations' clock is put in front of them here)."""
 
     def run(self, client: redis.Redis, assignment_id: int, *argv: Any) -> Any:
-        return self(client, script_keys(assignment_id), argv)
+        return self(client, script_keys(assignment_id), (script_argument(), *argv))
 
     def add(self, pipe: redis.client.Pipeline, assignment_id: int, *argv: Any) -> None:
         """Queue on ``pipe`` (run it with ``lib.redis_scripts.execute``)."""
-        self.queue(pipe, script_keys(assignment_id), argv)
+        self.queue(pipe, script_keys(assignment_id), (script_argument(), *argv))
 
 
 def _script(name: str) -> PickerScript:

@@ -17,15 +17,31 @@ from dataclasses import dataclass, field
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg import sql
 
 from assignments import scope
 from assignments.actions import active_assignments_of_document_statement, assignment_progress_statement
 from assignments.denormalisations.listed_at import stamp_listed_at_statement
 from catalogue import signals
+from catalogue.models import Document, Member, Page, Tag
 from lib import redis_batch, rows, sql_batch
 from lib.sql_batch import Statement
-from reviews.models import Review
+from lib.sql_names import compose
+from reviews.models import PageTag, Review, Reviewer, Skip
 from reviews.selectors import reviewer_status
+
+# The tables this module's statements write and read, by the placeholders they use.
+TABLES = {
+    "tag": Tag,
+    "page": Page,
+    "document": Document,
+    "member": Member,
+    "reviewer": Reviewer,
+    "review": Review,
+    "review_tags": Review.tags.through,
+    "pagetag": PageTag,
+    "skip": Skip,
+}
 
 log = logging.getLogger("crowd.reviews")
 
@@ -65,8 +81,8 @@ def _tag_slugs(tag_slugs: Iterable[str]) -> list[str]:
 
 
 # The active tags among %(slugs)s, in the tags' own order (Tag.Meta.ordering): (id, slug).
-_ACTIVE_TAGS_SQL = (
-    'SELECT id, slug FROM reviews_tag WHERE active AND slug = ANY(%(slugs)s) ORDER BY "order", name'
+_ACTIVE_TAGS_SQL = compose(
+    'SELECT id, slug FROM {tag} WHERE active AND slug = ANY(%(slugs)s) ORDER BY "order", name', **TABLES
 )
 
 
@@ -134,11 +150,15 @@ def crediting_assignment_sql(document: str) -> str:
     is active and contains the page, else another active assignment that does (the main
     featured one first, then the oldest), else NULL (the page is in no active assignment: not
     open)."""
-    return f"""
-    SELECT a.id FROM assignments_assignment a
-     WHERE a.active AND a.id IN ({scope.assignments_of_document_sql(document)})
+    return compose(
+        """
+    SELECT a.id FROM {assignment} a
+     WHERE a.active AND a.id IN ({containing})
      ORDER BY a.id = %(preferred)s DESC, a.featured = 'main' DESC, a.id
-     LIMIT 1"""
+     LIMIT 1""",
+        containing=sql.SQL(scope.assignments_of_document_sql(document)),
+        **scope.tables(),
+    )
 
 
 # The reviewer's row first: a quarantine (moderation.actions.quarantine) locks it too, so this
@@ -147,16 +167,20 @@ def crediting_assignment_sql(document: str) -> str:
 # page's (so not in thresholds, tags or progress).
 # A review of a known-answer (gold) page counts for nothing either (issue 25): it is recorded as
 # ``quarantined`` whatever the reviewer's state, so every count, board and credit leaves it out.
-_KNOWN_ANSWER_SQL = "coalesce((SELECT known_answer FROM reviews_page WHERE id = %(page)s), false)"
+_KNOWN_ANSWER = sql.SQL(
+    compose("coalesce((SELECT known_answer FROM {page} WHERE id = %(page)s), false)", **TABLES)
+)
 # The count returned is the reviewer's own (``reviews_made``: every review, counted or not). A
 # double submit is rolled back with it (``_LostRace``).
-_UPSERT_REVIEWER_SQL = (
-    "INSERT INTO reviews_reviewer (user_id, anonymous, review_count, reviews_made, created) "
-    f"VALUES (%(user)s, false, (NOT {_KNOWN_ANSWER_SQL})::int, 1, now()) ON CONFLICT (user_id) DO UPDATE SET "
-    "review_count = reviews_reviewer.review_count + "
-    f"(reviews_reviewer.quarantined_at IS NULL AND NOT {_KNOWN_ANSWER_SQL})::int, "
-    "reviews_made = reviews_reviewer.reviews_made + 1 "
-    f"RETURNING quarantined_at IS NOT NULL OR {_KNOWN_ANSWER_SQL}, reviews_made"
+_UPSERT_REVIEWER_SQL = compose(
+    "INSERT INTO {reviewer} (user_id, anonymous, review_count, reviews_made, created) "
+    "VALUES (%(user)s, false, (NOT {known_answer})::int, 1, now()) ON CONFLICT (user_id) DO UPDATE SET "
+    "review_count = {reviewer}.review_count + "
+    "({reviewer}.quarantined_at IS NULL AND NOT {known_answer})::int, "
+    "reviews_made = {reviewer}.reviews_made + 1 "
+    "RETURNING quarantined_at IS NOT NULL OR {known_answer}, reviews_made",
+    known_answer=_KNOWN_ANSWER,
+    **TABLES,
 )
 
 # Then, in the next statement (the reviewer's row is ours now, so its quarantine cannot change):
@@ -174,31 +198,40 @@ _RECORD_PAGE_COLUMNS = 6  # page.*: review_count, document_id, withdrawn, member
 def _record_sql() -> str:
     """The new review's columns are returned as ``lib.rows`` reads them (every field of the model,
     so an added field comes back too): built on first use, when the models are loaded."""
-    return f"""
+    return compose(
+        """
         WITH reviewer AS (
-          SELECT quarantined_at IS NOT NULL OR {_KNOWN_ANSWER_SQL} AS quarantined
-            FROM reviews_reviewer WHERE user_id = %(user)s
+          SELECT quarantined_at IS NOT NULL OR {known_answer} AS quarantined
+            FROM {reviewer} WHERE user_id = %(user)s
         ), page AS (
-          UPDATE reviews_page p SET review_count = p.review_count + (SELECT (NOT quarantined)::int FROM reviewer)
-            FROM reviews_document d LEFT JOIN reviews_member m ON m.id = d.member_id
+          UPDATE {page} p SET review_count = p.review_count + (SELECT (NOT quarantined)::int FROM reviewer)
+            FROM {document} d LEFT JOIN {member} m ON m.id = d.member_id
            WHERE p.id = %(page)s AND d.id = p.document_id
           RETURNING p.review_count, p.document_id, p.withdrawn_at IS NOT NULL AS withdrawn, d.member_id,
-                    m.party_id, ({crediting_assignment_sql("p.document_id")}) AS credited
+                    m.party_id, ({crediting}) AS credited
         ), review AS (
-          INSERT INTO reviews_review (reviewer_id, page_id, assignment_id, created, quarantined)
+          INSERT INTO {review} (reviewer_id, page_id, assignment_id, created, quarantined)
           SELECT %(user)s, %(page)s, page.credited, %(created)s, reviewer.quarantined FROM page, reviewer
-          ON CONFLICT (reviewer_id, page_id) DO NOTHING RETURNING {rows.columns(Review, "reviews_review")}
+          ON CONFLICT (reviewer_id, page_id) DO NOTHING RETURNING {review_columns}
         )
-        SELECT page.*, review.* FROM page LEFT JOIN review ON true"""
+        SELECT page.*, review.* FROM page LEFT JOIN review ON true""",
+        known_answer=_KNOWN_ANSWER,
+        crediting=sql.SQL(crediting_assignment_sql("p.document_id")),
+        review_columns=sql.SQL(rows.columns(Review, rows.table(Review))),
+        **TABLES,
+    )
 
 
 # A new review's tags: nothing to compare with, so no read of the existing rows.
-_TAG_REVIEW_SQL = "INSERT INTO reviews_review_tags (review_id, tag_id) SELECT %(review)s, unnest(%(tags)s)"
+_TAG_REVIEW_SQL = compose(
+    "INSERT INTO {review_tags} (review_id, tag_id) SELECT %(review)s, unnest(%(tags)s)", **TABLES
+)
 
-_COUNT_PAGE_TAGS_SQL = (
-    "INSERT INTO reviews_pagetag (page_id, tag_id, count, first_tagged_at) "
+_COUNT_PAGE_TAGS_SQL = compose(
+    "INSERT INTO {pagetag} (page_id, tag_id, count, first_tagged_at) "
     "SELECT %(page)s, unnest(%(tags)s), 1, %(at)s ON CONFLICT (page_id, tag_id) "
-    "DO UPDATE SET count = reviews_pagetag.count + 1"
+    "DO UPDATE SET count = {pagetag}.count + 1",
+    **TABLES,
 )
 
 
@@ -290,21 +323,29 @@ def _record_review(
 # One statement, so atomic on its own: the page's state, and the skip recorded only when the
 # page exists, is not withdrawn, is open (when that is asked) and was not reviewed by this
 # reviewer. Parameters: %(user)s, %(page)s, %(only_open)s, %(created)s.
-_SKIP_SQL = f"""
+@functools.cache  # scope's fragments: built on first use, when the models are loaded
+def _skip_sql() -> str:
+    return compose(
+        """
     WITH page AS (
       SELECT p.withdrawn_at IS NOT NULL AS withdrawn,
-             ({crediting_assignment_sql("p.document_id")}) IS NOT NULL AS open,
-             ARRAY(SELECT a.id FROM assignments_assignment a WHERE a.active
-                   AND a.id IN ({scope.assignments_of_document_sql("p.document_id")})) AS active_ids
-        FROM reviews_page p WHERE p.id = %(page)s
+             ({crediting}) IS NOT NULL AS open,
+             ARRAY(SELECT a.id FROM {assignment} a WHERE a.active
+                   AND a.id IN ({containing})) AS active_ids
+        FROM {page} p WHERE p.id = %(page)s
     ), skip AS (
-      INSERT INTO reviews_skip (reviewer_id, page_id, created)
+      INSERT INTO {skip} (reviewer_id, page_id, created)
       SELECT %(user)s, %(page)s, %(created)s FROM page
        WHERE NOT page.withdrawn AND (page.open OR NOT %(only_open)s)
-         AND NOT EXISTS (SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %(user)s AND r.page_id = %(page)s)
+         AND NOT EXISTS (SELECT 1 FROM {review} r WHERE r.reviewer_id = %(user)s AND r.page_id = %(page)s)
       ON CONFLICT (reviewer_id, page_id) DO NOTHING RETURNING id
     )
-    SELECT page.withdrawn, page.open, EXISTS (SELECT 1 FROM skip), page.active_ids FROM page"""
+    SELECT page.withdrawn, page.open, EXISTS (SELECT 1 FROM skip), page.active_ids FROM page""",
+        crediting=sql.SQL(crediting_assignment_sql("p.document_id")),
+        containing=sql.SQL(scope.assignments_of_document_sql("p.document_id")),
+        assignment=scope.tables()["assignment"],
+        **TABLES,
+    )
 
 
 def skip_page(
@@ -315,7 +356,7 @@ def skip_page(
     :func:`submit_review`. One Postgres round trip."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _SKIP_SQL,
+            _skip_sql(),
             {
                 "user": reviewer.pk,
                 "page": page_id,

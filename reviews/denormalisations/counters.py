@@ -9,7 +9,16 @@ from catalogue.denormalisations._common import _chunks, _repair_counts, _rows, _
 from catalogue.models import Page
 from denorm.changes import Changes
 from denorm.registry import Denormalisation, Drift, register
-from reviews.models import Review
+from lib.sql_names import compose
+from reviews.models import PageTag, Review, Reviewer
+
+TABLES = {
+    "page": Page,
+    "pagetag": PageTag,
+    "review": Review,
+    "review_tags": Review.tags.through,
+    "reviewer": Reviewer,
+}
 
 
 def recount_page_reviews(page_ids) -> None:
@@ -18,13 +27,18 @@ def recount_page_reviews(page_ids) -> None:
     these pages commits in between."""
     for chunk in _chunks(page_ids):
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT id FROM reviews_page WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [chunk])
             cursor.execute(
-                "UPDATE reviews_page p SET review_count = c.n FROM ("
-                " SELECT p2.id, count(r.id) AS n FROM reviews_page p2"
-                " LEFT JOIN reviews_review r ON r.page_id = p2.id AND NOT r.quarantined"
-                " WHERE p2.id = ANY(%s) GROUP BY p2.id"
-                ") c WHERE p.id = c.id AND p.review_count <> c.n",
+                compose("SELECT id FROM {page} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", **TABLES), [chunk]
+            )
+            cursor.execute(
+                compose(
+                    "UPDATE {page} p SET review_count = c.n FROM ("
+                    " SELECT p2.id, count(r.id) AS n FROM {page} p2"
+                    " LEFT JOIN {review} r ON r.page_id = p2.id AND NOT r.quarantined"
+                    " WHERE p2.id = ANY(%s) GROUP BY p2.id"
+                    ") c WHERE p.id = c.id AND p.review_count <> c.n",
+                    **TABLES,
+                ),
                 [chunk],
             )
 
@@ -33,16 +47,24 @@ def recount_page_tags(page_ids) -> None:
     """Make the ``PageTag`` rows of these pages agree with their reviews (pages locked first)."""
     for chunk in _chunks(page_ids):
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT id FROM reviews_page WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [chunk])
             cursor.execute(
-                "SELECT r.page_id, rt.tag_id, count(*), min(r.created) FROM reviews_review r"
-                " JOIN reviews_review_tags rt ON rt.review_id = r.id WHERE r.page_id = ANY(%s)"
-                " AND NOT r.quarantined GROUP BY r.page_id, rt.tag_id",
+                compose("SELECT id FROM {page} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", **TABLES), [chunk]
+            )
+            cursor.execute(
+                compose(
+                    "SELECT r.page_id, rt.tag_id, count(*), min(r.created) FROM {review} r"
+                    " JOIN {review_tags} rt ON rt.review_id = r.id WHERE r.page_id = ANY(%s)"
+                    " AND NOT r.quarantined GROUP BY r.page_id, rt.tag_id",
+                    **TABLES,
+                ),
                 [chunk],
             )
             truth = {(p, t): (n, first) for p, t, n, first in cursor.fetchall()}
             cursor.execute(
-                "SELECT id, page_id, tag_id, count, first_tagged_at FROM reviews_pagetag WHERE page_id = ANY(%s)",
+                compose(
+                    "SELECT id, page_id, tag_id, count, first_tagged_at FROM {pagetag} WHERE page_id = ANY(%s)",
+                    **TABLES,
+                ),
                 [chunk],
             )
             gone, fixes = [], []
@@ -53,14 +75,18 @@ def recount_page_tags(page_ids) -> None:
                 elif want != (n, first):
                     fixes.append((want[0], want[1], row_id))
             if gone:
-                cursor.execute("DELETE FROM reviews_pagetag WHERE id = ANY(%s)", [gone])
+                cursor.execute(compose("DELETE FROM {pagetag} WHERE id = ANY(%s)", **TABLES), [gone])
             if fixes:
                 cursor.executemany(
-                    "UPDATE reviews_pagetag SET count = %s, first_tagged_at = %s WHERE id = %s", fixes
+                    compose("UPDATE {pagetag} SET count = %s, first_tagged_at = %s WHERE id = %s", **TABLES),
+                    fixes,
                 )
             if truth:
                 cursor.executemany(
-                    "INSERT INTO reviews_pagetag (page_id, tag_id, count, first_tagged_at) VALUES (%s, %s, %s, %s)",
+                    compose(
+                        "INSERT INTO {pagetag} (page_id, tag_id, count, first_tagged_at) VALUES (%s, %s, %s, %s)",
+                        **TABLES,
+                    ),
                     [(p, t, n, first) for (p, t), (n, first) in truth.items()],
                 )
 
@@ -71,23 +97,32 @@ def recount_reviewers(user_ids) -> None:
     for chunk in _chunks(user_ids):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                "SELECT user_id FROM reviews_reviewer WHERE user_id = ANY(%s) ORDER BY user_id FOR UPDATE",
+                compose(
+                    "SELECT user_id FROM {reviewer} WHERE user_id = ANY(%s) ORDER BY user_id FOR UPDATE",
+                    **TABLES,
+                ),
                 [chunk],
             )
             # A user with reviews always has a Reviewer row (submit_review upserts it); a lost one
             # is recreated here.
             cursor.execute(
-                "INSERT INTO reviews_reviewer (user_id, anonymous, review_count, created)"
-                " SELECT DISTINCT r.reviewer_id, false, 0, now() FROM reviews_review r"
-                " WHERE r.reviewer_id = ANY(%s) ON CONFLICT (user_id) DO NOTHING",
+                compose(
+                    "INSERT INTO {reviewer} (user_id, anonymous, review_count, created)"
+                    " SELECT DISTINCT r.reviewer_id, false, 0, now() FROM {review} r"
+                    " WHERE r.reviewer_id = ANY(%s) ON CONFLICT (user_id) DO NOTHING",
+                    **TABLES,
+                ),
                 [chunk],
             )
             cursor.execute(
-                "UPDATE reviews_reviewer rv SET review_count = c.n, reviews_made = c.made FROM ("
-                " SELECT rv2.user_id, count(r.id) FILTER (WHERE NOT r.quarantined) AS n, count(r.id) AS made"
-                " FROM reviews_reviewer rv2 LEFT JOIN reviews_review r ON r.reviewer_id = rv2.user_id"
-                " WHERE rv2.user_id = ANY(%s) GROUP BY rv2.user_id"
-                ") c WHERE rv.user_id = c.user_id AND (rv.review_count, rv.reviews_made) <> (c.n, c.made)",
+                compose(
+                    "UPDATE {reviewer} rv SET review_count = c.n, reviews_made = c.made FROM ("
+                    " SELECT rv2.user_id, count(r.id) FILTER (WHERE NOT r.quarantined) AS n, count(r.id) AS made"
+                    " FROM {reviewer} rv2 LEFT JOIN {review} r ON r.reviewer_id = rv2.user_id"
+                    " WHERE rv2.user_id = ANY(%s) GROUP BY rv2.user_id"
+                    ") c WHERE rv.user_id = c.user_id AND (rv.review_count, rv.reviews_made) <> (c.n, c.made)",
+                    **TABLES,
+                ),
                 [chunk],
             )
 
@@ -110,17 +145,16 @@ def rebuild_page_tags() -> None:
 
 
 def rebuild_reviewer_review_count() -> None:
-    from reviews.models import Reviewer
-
     users = set(Reviewer.objects.values_list("user_id", flat=True))
     users |= set(Review.objects.values_list("reviewer_id", flat=True).distinct())
     recount_reviewers(users)
 
 
-_PAGE_REVIEW_COUNT_SQL = (
-    "SELECT p.id, p.review_count, coalesce(c.n, 0) FROM reviews_page p LEFT JOIN ("
-    " SELECT page_id, count(*) AS n FROM reviews_review WHERE NOT quarantined GROUP BY page_id"
-    ") c ON c.page_id = p.id WHERE p.review_count <> coalesce(c.n, 0) ORDER BY p.id"
+_PAGE_REVIEW_COUNT_SQL = compose(
+    "SELECT p.id, p.review_count, coalesce(c.n, 0) FROM {page} p LEFT JOIN ("
+    " SELECT page_id, count(*) AS n FROM {review} WHERE NOT quarantined GROUP BY page_id"
+    ") c ON c.page_id = p.id WHERE p.review_count <> coalesce(c.n, 0) ORDER BY p.id",
+    **TABLES,
 )
 
 
@@ -146,15 +180,18 @@ def repair_page_tags() -> Drift:
 def _page_tag_drift() -> tuple[Drift, set[int]]:
     drift, page_ids = Drift(), set()
     for page_id, tag_id, n, first, count, first_tagged_at in _rows(
-        "WITH truth AS ("
-        " SELECT r.page_id, rt.tag_id, count(*) AS n, min(r.created) AS first FROM reviews_review r"
-        " JOIN reviews_review_tags rt ON rt.review_id = r.id WHERE NOT r.quarantined"
-        " GROUP BY r.page_id, rt.tag_id)"
-        " SELECT coalesce(t.page_id, pt.page_id), coalesce(t.tag_id, pt.tag_id), t.n, t.first,"
-        " pt.count, pt.first_tagged_at FROM truth t FULL OUTER JOIN reviews_pagetag pt"
-        " ON pt.page_id = t.page_id AND pt.tag_id = t.tag_id"
-        " WHERE t.n IS NULL OR pt.count IS NULL OR t.n <> pt.count OR t.first <> pt.first_tagged_at"
-        " ORDER BY 1, 2"
+        compose(
+            "WITH truth AS ("
+            " SELECT r.page_id, rt.tag_id, count(*) AS n, min(r.created) AS first FROM {review} r"
+            " JOIN {review_tags} rt ON rt.review_id = r.id WHERE NOT r.quarantined"
+            " GROUP BY r.page_id, rt.tag_id)"
+            " SELECT coalesce(t.page_id, pt.page_id), coalesce(t.tag_id, pt.tag_id), t.n, t.first,"
+            " pt.count, pt.first_tagged_at FROM truth t FULL OUTER JOIN {pagetag} pt"
+            " ON pt.page_id = t.page_id AND pt.tag_id = t.tag_id"
+            " WHERE t.n IS NULL OR pt.count IS NULL OR t.n <> pt.count OR t.first <> pt.first_tagged_at"
+            " ORDER BY 1, 2",
+            **TABLES,
+        )
     ):
         page_ids.add(page_id)
         if count is None:
@@ -186,14 +223,17 @@ def repair_reviewer_review_count() -> Drift:
 def _reviewer_drift() -> tuple[Drift, set[int]]:
     drift, user_ids = Drift(), set()
     for user_id, stored, actual, stored_made, made in _rows(
-        "SELECT coalesce(rv.user_id, c.reviewer_id), rv.review_count, coalesce(c.n, 0),"
-        " rv.reviews_made, coalesce(c.made, 0)"
-        " FROM reviews_reviewer rv FULL OUTER JOIN ("
-        " SELECT reviewer_id, count(*) FILTER (WHERE NOT quarantined) AS n, count(*) AS made"
-        " FROM reviews_review GROUP BY reviewer_id"
-        ") c ON c.reviewer_id = rv.user_id"
-        " WHERE rv.user_id IS NULL OR (rv.review_count, rv.reviews_made) <> (coalesce(c.n, 0), coalesce(c.made, 0))"
-        " ORDER BY 1"
+        compose(
+            "SELECT coalesce(rv.user_id, c.reviewer_id), rv.review_count, coalesce(c.n, 0),"
+            " rv.reviews_made, coalesce(c.made, 0)"
+            " FROM {reviewer} rv FULL OUTER JOIN ("
+            " SELECT reviewer_id, count(*) FILTER (WHERE NOT quarantined) AS n, count(*) AS made"
+            " FROM {review} GROUP BY reviewer_id"
+            ") c ON c.reviewer_id = rv.user_id"
+            " WHERE rv.user_id IS NULL OR (rv.review_count, rv.reviews_made) <> (coalesce(c.n, 0), coalesce(c.made, 0))"
+            " ORDER BY 1",
+            **TABLES,
+        )
     ):
         user_ids.add(user_id)
         if stored is None:

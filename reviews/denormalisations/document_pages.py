@@ -8,6 +8,12 @@ from catalogue.denormalisations._common import _chunks, _repair_counts, _wrong_c
 from catalogue.models import Document, Page
 from denorm.changes import Changes
 from denorm.registry import Denormalisation, Drift, register
+from lib.sql_names import compose
+
+TABLES = {
+    "document": Document,
+    "page": Page,
+}
 
 
 def recount_documents(document_ids) -> None:
@@ -16,13 +22,17 @@ def recount_documents(document_ids) -> None:
     for chunk in _chunks(document_ids):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                "SELECT id FROM reviews_document WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [chunk]
+                compose("SELECT id FROM {document} WHERE id = ANY(%s) ORDER BY id FOR UPDATE", **TABLES),
+                [chunk],
             )
             cursor.execute(
-                "UPDATE reviews_document d SET page_count = c.n FROM ("
-                " SELECT d2.id, count(p.id) AS n FROM reviews_document d2"
-                " LEFT JOIN reviews_page p ON p.document_id = d2.id WHERE d2.id = ANY(%s) GROUP BY d2.id"
-                ") c WHERE d.id = c.id AND d.page_count <> c.n",
+                compose(
+                    "UPDATE {document} d SET page_count = c.n FROM ("
+                    " SELECT d2.id, count(p.id) AS n FROM {document} d2"
+                    " LEFT JOIN {page} p ON p.document_id = d2.id WHERE d2.id = ANY(%s) GROUP BY d2.id"
+                    ") c WHERE d.id = c.id AND d.page_count <> c.n",
+                    **TABLES,
+                ),
                 [chunk],
             )
 
@@ -43,10 +53,11 @@ def rebuild_document_page_count() -> None:
     recount_documents(Document.objects.values_list("id", flat=True))
 
 
-_DOCUMENT_PAGE_COUNT_SQL = (
-    "SELECT d.id, d.page_count, count(p.id) FROM reviews_document d"
-    " LEFT JOIN reviews_page p ON p.document_id = d.id GROUP BY d.id"
-    " HAVING d.page_count <> count(p.id) ORDER BY d.id"
+_DOCUMENT_PAGE_COUNT_SQL = compose(
+    "SELECT d.id, d.page_count, count(p.id) FROM {document} d"
+    " LEFT JOIN {page} p ON p.document_id = d.id GROUP BY d.id"
+    " HAVING d.page_count <> count(p.id) ORDER BY d.id",
+    **TABLES,
 )
 
 

@@ -6,11 +6,19 @@ from collections import defaultdict
 
 from assignments.denormalisations.contexts import page_states
 from catalogue.denormalisations._common import _rows, _where
+from catalogue.models import Document, Member, Page
 from denorm.changes import Changes, PageContext
 from denorm.redis_sets import hash_tag_id, rebuild_family, repair_family, replace_sets, sync_family
 from denorm.registry import Denormalisation, Drift, Store, register
 from lib import keys
 from lib.redis_client import get_redis
+from lib.sql_names import compose
+
+TABLES = {
+    "page": Page,
+    "document": Document,
+    "member": Member,
+}
 
 _OWNERS = {
     # kind: (key function, SCAN pattern, truth query of (owner id, page id) rows without its
@@ -18,22 +26,25 @@ _OWNERS = {
     "documents": (
         keys.document_pages,
         f"{keys.NAMESPACE}:{keys.VERSION}:{{d:*}}:pages",
-        "SELECT p.document_id, p.id FROM reviews_page p",
+        compose("SELECT p.document_id, p.id FROM {page} p", **TABLES),
         (),
         "p.document_id",
     ),
     "members": (
         keys.member_pages,
         f"{keys.NAMESPACE}:{keys.VERSION}:{{m:*}}:pages",
-        "SELECT d.member_id, p.id FROM reviews_page p JOIN reviews_document d ON d.id = p.document_id",
+        compose("SELECT d.member_id, p.id FROM {page} p JOIN {document} d ON d.id = p.document_id", **TABLES),
         ("d.member_id IS NOT NULL",),
         "d.member_id",
     ),
     "parties": (
         keys.party_pages,
         f"{keys.NAMESPACE}:{keys.VERSION}:{{p:*}}:pages",
-        "SELECT m.party_id, p.id FROM reviews_page p JOIN reviews_document d ON d.id = p.document_id"
-        " JOIN reviews_member m ON m.id = d.member_id",
+        compose(
+            "SELECT m.party_id, p.id FROM {page} p JOIN {document} d ON d.id = p.document_id"
+            " JOIN {member} m ON m.id = d.member_id",
+            **TABLES,
+        ),
         ("m.party_id IS NOT NULL",),
         "m.party_id",
     ),

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from django.db import connection, transaction
+from psycopg import sql
 
 from catalogue.denormalisations._common import _chunks, _rows
+from catalogue.models import Page
 from denorm.changes import changed
 from denorm.registry import Denormalisation, Drift, register
+from lib.sql_names import compose
+from reviews.models import Review, Reviewer
+
+TABLES = {
+    "review": Review,
+    "reviewer": Reviewer,
+    "page": Page,
+}
 
 # Issue 25: a review of a known-answer (gold) page counts for nothing either (``Page.known_answer``).
 _QUARANTINE_WANT_SQL = (
-    "SELECT r.id, r.reviewer_id, r.page_id, r.quarantined FROM reviews_review r"
-    " LEFT JOIN reviews_reviewer rv ON rv.user_id = r.reviewer_id JOIN reviews_page p ON p.id = r.page_id"
+    "SELECT r.id, r.reviewer_id, r.page_id, r.quarantined FROM {review} r"
+    " LEFT JOIN {reviewer} rv ON rv.user_id = r.reviewer_id JOIN {page} p ON p.id = r.page_id"
     " WHERE r.quarantined <> (coalesce(rv.quarantined_at IS NOT NULL, false) OR p.known_answer){users}"
     " ORDER BY r.id"
 )
@@ -34,16 +44,22 @@ def copy_quarantine(user_ids=None, *, page_ids=None) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         if users is not None:
             cursor.execute(
-                "SELECT user_id FROM reviews_reviewer WHERE user_id = ANY(%(users)s) ORDER BY user_id FOR UPDATE",
+                compose(
+                    "SELECT user_id FROM {reviewer} WHERE user_id = ANY(%(users)s) ORDER BY user_id FOR UPDATE",
+                    **TABLES,
+                ),
                 {"users": users},
             )
-        cursor.execute(_QUARANTINE_WANT_SQL.format(users=narrow), {"users": users, "pages": pages})
+        cursor.execute(
+            compose(_QUARANTINE_WANT_SQL, users=sql.SQL(narrow), **TABLES), {"users": users, "pages": pages}
+        )
         rows = cursor.fetchall()
         if not rows:
             return 0
         for chunk in _chunks([row[0] for row in rows]):
             cursor.execute(
-                "UPDATE reviews_review SET quarantined = NOT quarantined WHERE id = ANY(%s)", [chunk]
+                compose("UPDATE {review} SET quarantined = NOT quarantined WHERE id = ANY(%s)", **TABLES),
+                [chunk],
             )
         changed(
             pages={page for _, _, page, _ in rows},
@@ -58,7 +74,9 @@ def rebuild_review_quarantined() -> None:
 
 def check_review_quarantined() -> Drift:
     drift = Drift()
-    for review_id, user_id, page_id, flag in _rows(_QUARANTINE_WANT_SQL.format(users="")):
+    for review_id, user_id, page_id, flag in _rows(
+        compose(_QUARANTINE_WANT_SQL, users=sql.SQL(""), **TABLES)
+    ):
         drift.wrong += 1
         drift.add_example(
             f"review {review_id} (user {user_id}, page {page_id}): quarantined {flag}, should be {not flag}"

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.db.models import Count
 
+from assignments.picker.clock import reservations
 from bench.visitors import Visitor, visit_all
 from catalogue.models import Page
 from lib import keys
@@ -164,18 +165,21 @@ def test_a_hoarder_gains_nothing(server, settings):
             finally:
                 hoarder.close()
 
-    run_async(hoard())
-    held = get_redis().hgetall(keys.assignment_address_holds(assignment_id))
-    assert 0 < int(held.get("198.51.100.7", 0)) <= 10  # every page, softly
-    time.sleep(1.1)  # the soft reservations' grace (a browser would have loaded its screen)
-    # The visitors' own soft reservations get a grace long enough for a loaded test machine: only
-    # the hoarder's are taken over.
-    settings.PICKER_SOFT_GRACE_SECONDS = 30
-    visits = run_async(
-        visit_all(
-            host, port, 10, address_of=lambda i: f"203.0.113.{i + 1}", max_steps=40, stop_when_moved=True
+    with reservations.frozen():  # the live server's threads time reservations by it too
+        run_async(hoard())
+        held = get_redis().hgetall(keys.assignment_address_holds(assignment_id))
+        assert 0 < int(held.get("198.51.100.7", 0)) <= 10  # every page, softly
+        reservations.advance(
+            1.1
+        )  # past the soft reservations' grace (a browser would have loaded its screen)
+        # The visitors' own soft reservations get a grace long enough for a loaded test machine:
+        # only the hoarder's are taken over.
+        settings.PICKER_SOFT_GRACE_SECONDS = 30
+        visits = run_async(
+            visit_all(
+                host, port, 10, address_of=lambda i: f"203.0.113.{i + 1}", max_steps=40, stop_when_moved=True
+            )
         )
-    )
     assert [v.errors for v in visits if v.errors] == []
     assert sum(v.busy for v in visits) == 0
     # Moved: by /review/next/, or by a submit whose reply named a page of the other assignment.

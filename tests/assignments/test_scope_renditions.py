@@ -92,13 +92,13 @@ def test_every_rendition_of_the_scope_rule_selects_the_same_pages(catalogue):
     renditions["DOCUMENTS_OF_ASSIGNMENT_SQL"] = {
         (a.pk, page_id)
         for a in catalogue
-        for page_id in _owned_pages([d for (d,) in _sql(scope.DOCUMENTS_OF_ASSIGNMENT_SQL, {"aid": a.pk})])
+        for page_id in _owned_pages([d for (d,) in _sql(scope.documents_of_assignment_sql(), {"aid": a.pk})])
     }
     renditions["PAGE_IN_ASSIGNMENT_SQL"] = {
         (a.pk, page_id)
         for a in catalogue
         for (page_id,) in _sql(
-            f"SELECT p.id FROM reviews_page p WHERE {scope.PAGE_IN_ASSIGNMENT_SQL}", {"aid": a.pk}
+            f"SELECT p.id FROM reviews_page p WHERE {scope.page_in_assignment_sql()}", {"aid": a.pk}
         )
     }
     documents = list(Document.objects.select_related("member"))
@@ -106,15 +106,15 @@ def test_every_rendition_of_the_scope_rule_selects_the_same_pages(catalogue):
     renditions["ASSIGNMENTS_OF_DOCUMENT_SQL"] = {
         (aid, page_id)
         for d in documents
-        for (aid,) in _sql(scope.ASSIGNMENTS_OF_DOCUMENT_SQL, {"doc": d.pk})
+        for (aid,) in _sql(scope.assignments_of_one_document_sql(), {"doc": d.pk})
         for page_id in _owned_pages([d.pk])
     }
     renditions["ASSIGNMENTS_OF_DOCUMENTS_SQL"] = {
         (aid, page_id)
-        for doc_id, aid in _sql(scope.ASSIGNMENTS_OF_DOCUMENTS_SQL, {"docs": [d.pk for d in documents]})
+        for doc_id, aid in _sql(scope.assignments_of_documents_sql(), {"docs": [d.pk for d in documents]})
         for page_id in _owned_pages([doc_id])
     }
-    renditions["ASSIGNMENT_PAGES_SQL"] = set(_sql(scope.ASSIGNMENT_PAGES_SQL))
+    renditions["ASSIGNMENT_PAGES_SQL"] = set(_sql(scope.assignment_pages_sql()))
     renditions["containing_document_filter"] = {
         (aid, page_id)
         for d in documents

@@ -159,7 +159,7 @@ def test_a_submit_is_two_statements_between_begin_and_commit(reviewer, tags):
     with CaptureQueriesContext(connection) as ctx:
         outcome = submit_review(reviewer=reviewer, page_id=page.pk, tag_slugs=["receipt", "claim-form"])
     assert outcome.created and outcome.completed_assignment_ids
-    sqls = [q["sql"] for q in ctx.captured_queries]
+    sqls = [q["sql"].replace('"', "") for q in ctx.captured_queries]  # table names are quoted identifiers
     transaction_sqls = sqls[sqls.index("BEGIN") + 1 : sqls.index("COMMIT")]
     assert len(transaction_sqls) == 2, transaction_sqls
     review, counters = transaction_sqls
