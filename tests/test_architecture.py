@@ -533,8 +533,8 @@ def test_the_layer_allow_list_names_real_imports():
 def test_lua_scripts_go_through_the_one_loader():
     """Every script is a ``lib.redis_scripts.LuaScript`` (by SHA, loaded again after NOSCRIPT) and
     every ``.lua`` file is read by ``lib.redis_scripts.script_text``: no redis-py ``Script``
-    (``register_script``), no second reader of ``.lua`` files. (EVAL of a short inline text
-    inside a build pipeline is not a loader: ``denorm.redis_sets.write_temporary``.)"""
+    (``register_script``), no second reader of ``.lua`` files, and no EVAL or EVALSHA sent by
+    anything but the loader (:func:`script_calls`)."""
     offending = []
     for module, path in sorted(project_files().items()):
         if module == "lib.redis_scripts":
@@ -544,7 +544,39 @@ def test_lua_scripts_go_through_the_one_loader():
             offending.append(f"{module}: register_script")
         if re.search(r"""joinpath\([^)]*\.lua""", text) or re.search(r"""read_text\(\)[^\n]*lua""", text):
             offending.append(f"{module}: reads a .lua file itself")
+        offending += [f"{module}:{line}: {what}" for line, what in script_calls(text)]
     assert not offending, "\n".join(offending)
+
+
+SCRIPT_COMMANDS = {"eval", "eval_ro", "evalsha", "evalsha_ro"}
+
+
+def script_calls(source: str) -> list[tuple[int, str]]:
+    """``(line, what)`` for every script sent without the loader: a call of ``x.eval(...)``,
+    ``x.evalsha(...)`` (and their ``_ro`` forms), or ``x.execute_command("EVAL", ...)``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        name = node.func.attr
+        if name in SCRIPT_COMMANDS:
+            found.append((node.lineno, f".{name}()"))
+        elif name == "execute_command" and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and str(first.value).lower() in SCRIPT_COMMANDS:
+                found.append((node.lineno, f"execute_command({first.value!r})"))
+    return found
+
+
+def test_the_script_checker_flags_a_planted_inline_eval():
+    source = (
+        "def build(pipe, key):\n"
+        "    pipe.eval(\"return redis.call('EXPIRE', KEYS[1], 60)\", 1, key)\n"
+        "    pipe.execute_command('EVALSHA', 'abc', 1, key)\n"
+        "    pipe.sadd(key, 1)\n"
+        "    return eval('1 + 1')\n"
+    )
+    assert script_calls(source) == [(2, ".eval()"), (3, "execute_command('EVALSHA')")]
 
 
 def test_one_swap_script():
