@@ -490,7 +490,7 @@ def coverage(order: str) -> list[tuple[int, int, int]]:
     synthetic assignment that only Redis knows (no Postgres check: every reviewer is new)."""
     from collections import deque
 
-    from assignments.picker.redis_source import DrawArgs, DrawReply
+    from assignments.picker.drawing import DrawArgs, DrawReply
     from assignments.picker.scripts import RELEASE
     from lib import keys
     from lib.redis_client import get_redis
