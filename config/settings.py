@@ -445,7 +445,7 @@ PICKER_SOFT_GRACE_SECONDS = env_int("PICKER_SOFT_GRACE_SECONDS", 3, minimum=1)
 # image, so Enter shows it from the cache (assignments.picker.following). Off: the submit picks
 # afresh, as before (bench/browser_bench.py measures both).
 REVIEW_PREFETCH_NEXT = env_bool("REVIEW_PREFETCH_NEXT", True)
-# The review screen's fast path (static/js/review.js, frontdesk.views.wants_next_screen): with
+# The review screen's fast path (static/js/review.js, frontdesk.fast_path.wants_next_screen): with
 # scripts, a submit answers with the next screen's data and the page is swapped in place (one
 # request per review instead of two). Off: the form posts and follows the redirect, as without
 # scripts.
