@@ -408,6 +408,7 @@ def measure_ocr(report: SearchReport, pages: int = 12) -> None:
     from django.conf import settings
 
     from frontdesk import demo
+    from frontdesk.demo_pdf import make_document_pdf
     from reviews.pdf import render_pages
     from search.ocr import OcrFailure, ocr_image
 
@@ -415,7 +416,7 @@ def measure_ocr(report: SearchReport, pages: int = 12) -> None:
     member = demo.MEMBERS[0]
     images = []
     for kind in ("claim", "receipts", "letter"):
-        data = demo.make_document_pdf(kind, pages // 3, member, rng, scanned=True)
+        data = make_document_pdf(kind, pages // 3, member, rng, scanned=True)
         pdf = pypdfium2.PdfDocument(io.BytesIO(data))
         images += [r.image for r in render_pages(pdf)]
         pdf.close()
@@ -435,10 +436,11 @@ def measure_import(report: SearchReport) -> None:
     import pypdfium2
 
     from frontdesk import demo
+    from frontdesk.demo_pdf import make_document_pdf
     from reviews import pdf as pdf_module
 
     rng = random.Random(120)
-    data = demo.make_document_pdf("claim", 120, demo.MEMBERS[0], rng, scanned=False)
+    data = make_document_pdf("claim", 120, demo.MEMBERS[0], rng, scanned=False)
 
     def rate() -> float:
         document = pypdfium2.PdfDocument(io.BytesIO(data))
