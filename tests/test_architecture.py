@@ -55,7 +55,7 @@ WRITE_ALLOW_LIST = {
     # The benchmark builds its own throwaway database (created and dropped by the benchmark, never
     # the site's) with millions of rows in seconds: raw COPY/INSERT is the point, and no Redis copy
     # or signal receiver exists there to be kept in step.
-    "bench.picker_bench": "seeds its own throwaway benchmark database",
+    "bench.picker_seed": "seeds its own throwaway benchmark database",
     # Likewise: builds its own database crowd_listing_bench with INSERT ... SELECT generate_series.
     "bench.listing_bench": "seeds its own throwaway benchmark database",
     # Likewise: a synthetic release of a few thousand pages for the load benchmark's gunicorn.
