@@ -672,17 +672,7 @@ def test_test_modules_do_not_import_other_test_modules():
 MAX_MODULE_LINES = 500
 
 # Modules still over the bound: module -> why, and what will bring it under.
-SIZE_ALLOW_LIST = {
-    "frontdesk.views": "issue 26 (polish) edits the home and review-screen views in parallel; "
-    "after that merge the account pages go back to the reviewing and _record is split (rate "
-    "limits, first write, fast path)",
-    "assignments.picker.redis_source": "the picker's Redis path is being tuned in parallel (the "
-    "integrator); its draw and its repair split after that",
-    "config.settings": "one flat settings module by design (every variable in one place, "
-    "config/env.py reads them); to split by concern (services, security, limits)",
-    "bench.picker_bench": "to split like the load bench (seed, scenarios, report) over bench.harness",
-    "frontdesk.demo": "the demo release's generator; its drawing of pages goes to its own module",
-}
+SIZE_ALLOW_LIST: dict[str, str] = {}
 
 
 def long_modules() -> dict[str, int]:
