@@ -590,6 +590,57 @@ def test_one_swap_script():
     assert swaps == ["denorm/lua/swap.lua"]
 
 
+# --- One process harness --------------------------------------------------------------------------
+
+# Modules that start gunicorn or nginx themselves: the harness, and `manage.py serve` (the product).
+SERVER_STARTERS = {"bench.harness", "lib.management.commands.serve"}
+SPAWNING_CALLS = {"Popen", "run", "call", "check_call", "check_output"}
+
+
+def server_starts(source: str) -> list[int]:
+    """Lines of a subprocess call (``Popen``, ``run``...) whose arguments name gunicorn or nginx (a
+    string, or ``gunicorn_command``/``nginx_binary``): a server started without ``bench.harness``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name not in SPAWNING_CALLS:
+            continue
+        for inner in ast.walk(
+            ast.Tuple(elts=[*node.args, *(k.value for k in node.keywords)], ctx=ast.Load())
+        ):
+            text = inner.value if isinstance(inner, ast.Constant) else getattr(inner, "id", None)
+            if isinstance(text, str) and re.search(r"gunicorn|nginx", text):
+                found.append(node.lineno)
+                break
+    return found
+
+
+def test_the_server_start_checker_flags_a_planted_gunicorn():
+    source = (
+        "import subprocess, sys\n"
+        "def f(port, command):\n"
+        "    subprocess.Popen([sys.executable, '-m', 'gunicorn', 'config.wsgi'])\n"
+        "    subprocess.Popen(gunicorn_command(bin_dir, bind=port))\n"
+        "    subprocess.run(['celery', '-A', 'config', 'worker'])\n"
+        "    subprocess.run([nginx_binary(), '-p', '/tmp'])\n"
+    )
+    assert server_starts(source) == [3, 4, 6]
+
+
+def test_gunicorn_and_nginx_are_started_only_by_the_harness():
+    """The benchmarks and the tests that need real servers start, wait for and stop them with
+    ``bench.harness`` (one way, the production configuration), never with their own Popen."""
+    files = {m: p for m, p in project_files().items() if m not in SERVER_STARTERS}
+    files.update({str(p.relative_to(ROOT)): p for p in (ROOT / "tests").rglob("*.py")})
+    offending = [
+        f"{name}:{line}" for name, path in sorted(files.items()) for line in server_starts(path.read_text())
+    ]
+    assert not offending, "gunicorn or nginx started outside bench.harness:\n" + "\n".join(offending)
+
+
 # --- One rule of who is staff -------------------------------------------------------------------
 
 STAFF_RULE_HOME = {"lib.web", "lib.actions"}  # the rule; the editor account's creation sets the flag
