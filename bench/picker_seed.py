@@ -31,8 +31,10 @@ def reset(sizes: tuple[int, ...]) -> dict:
             ids["members"].append(c.fetchone()[0])
             c.execute(
                 'INSERT INTO assignments_assignment (title, slug, description, threshold, "order", featured, '
-                "feature_order, status, active, created, page_count, completed_count, review_count) "
-                "VALUES (%s, %s, '', %s, 'fewest', 'none', %s, 'published', true, now(), %s, 0, 0) RETURNING id",
+                "feature_order, status, active, created, page_count, completed_count, review_count, "
+                "retire_when_confident, confidence_target, min_reviews) "
+                "VALUES (%s, %s, '', %s, 'fewest', 'none', %s, 'published', true, now(), %s, 0, 0, "
+                "false, 0.95, 2) RETURNING id",
                 [f"Bench {size:,}", f"bench-{size}", THRESHOLD, n, size],
             )
             aid = c.fetchone()[0]
