@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         import django
 
         django.setup()
-        from bench import listing_bench, load_bench, picker_bench
+        from bench import listing_bench, load_bench, picker_bench, picker_config
 
         if args.search:
             from bench import load_bench, search_bench
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         print(report.summary(), flush=True)
         started = time.monotonic()
         report.listing = listing_bench.run(
-            sizes=(sizes[0], sizes[-1]), documents=sizes[-1] // picker_bench.PAGES_PER_DOCUMENT
+            sizes=(sizes[0], sizes[-1]), documents=sizes[-1] // picker_config.PAGES_PER_DOCUMENT
         )
         report.total_seconds += time.monotonic() - started
         print(report.listing.summary())

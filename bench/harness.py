@@ -1,10 +1,16 @@
 """The process harness: gunicorn as ``make run`` starts it and Debian's nginx with
 ``deploy/nginx.conf.template`` on loopback ports, each waited for and stopped (killed if need be).
-Used by the benchmarks and by the tests that need real servers (faults, the page cache's nginx
-front, connections)."""
+Used by the benchmarks and by the tests that need real servers (the fault tests' private stack,
+the page cache's nginx front, connections, counts at exit, the serve command line): one way to
+start a server, wait for it and stop it.
+
+A server runs in a session of its own (:func:`spawn`), so that stopping it can end its whole
+process group when it does not stop by itself (:func:`stop_all`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -14,9 +20,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from bench.load_config import RAISED_LIMIT
+
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -25,17 +34,69 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for(port: int, process: subprocess.Popen, what: str, log: Path, path: str = "/") -> None:
-    deadline = time.monotonic() + 60
-    while True:
+def spawn(
+    args: Sequence[str], *, log: Path, env: Mapping[str, str], cwd: Path = BASE_DIR
+) -> subprocess.Popen:
+    """A server process in a session of its own (its group can be killed as a whole), its
+    output and errors written to ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            list(args), env=dict(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def start_gunicorn_server(
+    *,
+    bind: str,
+    env: Mapping[str, str],
+    log: Path,
+    app: str = "config.wsgi",
+    workers: int | None = None,
+    options: Sequence[str] = (),
+) -> subprocess.Popen:
+    """gunicorn as ``manage.py serve`` runs it (``gunicorn_command``: gunicorn.conf.py, no control
+    socket) on ``bind`` (``127.0.0.1:<port>`` or ``unix:<path>``), ``options`` overriding the
+    configuration's; started with :func:`spawn`, not waited for (:func:`wait_for_port`,
+    :func:`wait_until`)."""
+    from lib.management.commands.serve import gunicorn_command
+
+    command = gunicorn_command(Path(sys.executable).parent, bind=bind, workers=workers, app=app)
+    return spawn([*command, *options], log=log, env=env)
+
+
+def wait_until(
+    ready: Callable[[], bool],
+    process: subprocess.Popen,
+    what: str,
+    log: Path,
+    *,
+    timeout: float = 60.0,
+    interval: float = 0.05,
+) -> None:
+    """Until ``ready()`` is true; RuntimeError with the log's tail when ``process`` exits first
+    or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process.poll() is not None or time.monotonic() > deadline:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{what} did not start:\n{tail}") from None
+        time.sleep(interval)
+
+
+def _answers(url: str) -> Callable[[], bool]:
+    def ready() -> bool:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5):
-                return
+            with urllib.request.urlopen(url, timeout=5):
+                return True
         except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = log.read_text()[-2000:] if log.exists() else ""
-                raise RuntimeError(f"{what} did not start:\n{tail}") from None
-            time.sleep(0.2)
+            return False
+
+    return ready
+
+
+def _wait_for(port: int, process: subprocess.Popen, what: str, log: Path, path: str = "/") -> None:
+    """Until ``path`` answers on ``port`` (HTTP, any status below 400)."""
+    wait_until(_answers(f"http://127.0.0.1:{port}{path}"), process, what, log, interval=0.2)
 
 
 def load_environment(base: dict[str, str]) -> dict[str, str]:
@@ -56,18 +117,11 @@ def load_environment(base: dict[str, str]) -> dict[str, str]:
 
 
 def start_gunicorn(workdir: Path, port: int) -> subprocess.Popen:
-    from lib.management.commands.serve import gunicorn_command
-
+    """The benchmarks' gunicorn (:func:`load_environment`), once it answers on ``port``."""
     log = workdir / "gunicorn.log"
     env = load_environment(dict(os.environ))
     env["GUNICORN_ACCESS_LOG"] = str(workdir / "access.log")  # logged as in production, not to the terminal
-    process = subprocess.Popen(
-        gunicorn_command(Path(sys.executable).parent, bind=f"127.0.0.1:{port}"),
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = start_gunicorn_server(bind=f"127.0.0.1:{port}", env=env, log=log)
     _wait_for(port, process, "gunicorn", log)
     return process
 
@@ -129,16 +183,15 @@ def start_nginx_front(
 def wait_for_port(port: int, process: subprocess.Popen, what: str, log: Path, timeout: float = 15.0) -> None:
     """Until something accepts connections on ``port``; RuntimeError with the log's tail when
     ``process`` exits first or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def accepts() -> bool:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
+            return True
         except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                tail = log.read_text()[-2000:] if log.exists() else ""
-                raise RuntimeError(f"{what} did not start:\n{tail}") from None
-            time.sleep(0.1)
+            return False
+
+    wait_until(accepts, process, what, log, timeout=timeout, interval=0.1)
 
 
 def start_nginx(workdir: Path, port: int, upstream_port: int) -> subprocess.Popen | None:
@@ -173,12 +226,24 @@ def write_page_image(path: Path) -> None:
     path.write_bytes(buffer.getvalue())
 
 
-def stop(process: subprocess.Popen | None, sig: int = signal.SIGTERM) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(sig)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(5)
+def stop(process: subprocess.Popen | None, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+    """Stop one server (see :func:`stop_all`)."""
+    stop_all([process], sig, timeout=timeout)
+
+
+def stop_all(
+    processes: Iterable[subprocess.Popen | None], sig: int = signal.SIGTERM, timeout: float = 20
+) -> None:
+    """Send ``sig`` to every server still running (gunicorn's, nginx's, Celery's master ends its
+    own children), then wait for each; one still running after ``timeout`` seconds is killed with
+    its whole process group (the session :func:`spawn` gave it), so no child outlives it."""
+    running = [p for p in processes if p is not None and p.poll() is None]
+    for process in running:
+        process.send_signal(sig)
+    for process in running:
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)

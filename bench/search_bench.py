@@ -409,13 +409,14 @@ def measure_ocr(report: SearchReport, pages: int = 12) -> None:
 
     from catalogue.pdf import render_pages
     from frontdesk import demo
+    from frontdesk.demo_pdf import make_document_pdf
     from search.ocr import OcrFailure, ocr_image
 
     rng = random.Random(7)
     member = demo.MEMBERS[0]
     images = []
     for kind in ("claim", "receipts", "letter"):
-        data = demo.make_document_pdf(kind, pages // 3, member, rng, scanned=True)
+        data = make_document_pdf(kind, pages // 3, member, rng, scanned=True)
         pdf = pypdfium2.PdfDocument(io.BytesIO(data))
         images += [r.image for r in render_pages(pdf)]
         pdf.close()
@@ -436,9 +437,10 @@ def measure_import(report: SearchReport) -> None:
 
     from catalogue import pdf as pdf_module
     from frontdesk import demo
+    from frontdesk.demo_pdf import make_document_pdf
 
     rng = random.Random(120)
-    data = demo.make_document_pdf("claim", 120, demo.MEMBERS[0], rng, scanned=False)
+    data = make_document_pdf("claim", 120, demo.MEMBERS[0], rng, scanned=False)
 
     def rate() -> float:
         document = pypdfium2.PdfDocument(io.BytesIO(data))

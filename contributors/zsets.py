@@ -30,7 +30,7 @@ def replace_zsets(sets: dict[str, dict[int, int]], *, ttl: dict[str, int] | None
         # A crash mid-build leaves no permanent litter: the key is created with its expiry.
         write_temporary(build, "ZADD", tmp, flat, per_item=2, chunk=CHUNK)
         swaps.append((tmp, key))
-    build.execute()
+    execute(build, client)
     swap = client.pipeline(transaction=False)
     for tmp, key in swaps:
         queue_swap(swap, tmp, key, ttl=(ttl or {}).get(key, 0))

@@ -20,11 +20,11 @@ REDIS_CHUNK = 5000
 # A temporary key is created together with its expiry, in one command (a script): a build
 # pipeline goes out in several socket writes, and a worker killed between a key's first write
 # and a later EXPIRE would leave it without one, litter for ever. The first write is kept small
-# (Lua's unpack takes some thousands of values); the rest follows in plain chunks.
-_FIRST_WRITE_EXPIRING = """
-redis.call(ARGV[2], KEYS[1], unpack(ARGV, 3))
-return redis.call('EXPIRE', KEYS[1], ARGV[1])
-"""
+# (Lua's unpack takes some thousands of values); the rest follows in plain chunks. The scripts
+# run in place (``LuaScript.in_place``): loaded before the pipeline is sent, never repeated
+# after the plain chunks on a NOSCRIPT.
+WRITE_EXPIRING = load_script("denorm", "lua/write_expiring.lua", in_place=True)
+DIFF_EXPIRING = load_script("denorm", "lua/diff_expiring.lua", in_place=True)
 FIRST_WRITE_VALUES = 1000
 TEMPORARY_SECONDS = 3600
 
@@ -39,14 +39,22 @@ def write_temporary(
     chunk: int = REDIS_CHUNK,
 ) -> None:
     """Queue ``command`` (SADD, or ZADD with ``per_item=2`` flattened score/member values) on the
-    temporary ``key``: the first write sets its expiry in the same command."""
+    temporary ``key``: the first write sets its expiry in the same command. Run ``pipe`` with
+    ``lib.redis_scripts.execute``."""
     first = FIRST_WRITE_VALUES * per_item
     if not values:
         return
-    pipe.eval(_FIRST_WRITE_EXPIRING, 1, key, TEMPORARY_SECONDS, command, *values[:first])
+    WRITE_EXPIRING.queue(pipe, [key], [TEMPORARY_SECONDS, command, *values[:first]])
     step = chunk * per_item
     for i in range(first, len(values), step):
         pipe.execute_command(command, key, *values[i : i + step])  # type: ignore[no-untyped-call]
+
+
+def diff_temporary(pipe: redis.client.Pipeline, key: str, whole: str, removed: str) -> None:
+    """Queue the temporary set ``key`` = ``whole`` minus ``removed`` (SDIFFSTORE; the three share a
+    hash tag), created with its expiry in the same command. Run ``pipe`` with
+    ``lib.redis_scripts.execute``."""
+    DIFF_EXPIRING.queue(pipe, [key, whole, removed], [TEMPORARY_SECONDS])
 
 
 # The swap of a set built beside (denorm/lua/swap.lua): sets and sorted sets, here and in
@@ -136,7 +144,7 @@ def replace_sets(sets: dict[str, Iterable[int]]) -> None:
         tmp = f"{key}:tmp:{token}"
         write_temporary(build, "SADD", tmp, members)  # a crash mid-build leaves no permanent litter
         swaps.append((tmp, key))
-    build.execute()
+    execute(build, client)
     swap = client.pipeline(transaction=False)
     for tmp, key in swaps:
         queue_swap(swap, tmp, key)

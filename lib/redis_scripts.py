@@ -23,12 +23,18 @@ from redis.exceptions import NoScriptError
 
 class LuaScript:
     """One script: ``script(client, keys, args)`` runs it; ``script.queue(pipe, keys, args)``
-    adds it to a pipeline run by :func:`execute`."""
+    adds it to a pipeline run by :func:`execute`.
 
-    def __init__(self, text: str, name: str = "script") -> None:
+    ``in_place``: a queued call must run where it stands in its pipeline, never repeated after
+    the commands that follow it (the first write of a key that must be created with its expiry:
+    ``denorm.redis_sets.write_temporary``). :func:`execute` then loads the script before it sends
+    the pipeline, one round trip more, so that the server never answers it ``NOSCRIPT``."""
+
+    def __init__(self, text: str, name: str = "script", *, in_place: bool = False) -> None:
         self.text = text
         self.name = name
         self.sha = hashlib.sha1(text.encode()).hexdigest()
+        self.in_place = in_place
 
     def __repr__(self) -> str:
         return f"<LuaScript {self.name} {self.sha[:8]}>"
@@ -48,9 +54,13 @@ class LuaScript:
 
 def execute(pipe: redis.client.Pipeline, client: redis.Redis, *, raise_on_error: bool = True) -> list[Any]:
     """``pipe.execute()`` for a pipeline holding queued scripts: the calls the server answered
-    with ``NOSCRIPT`` are loaded and repeated on ``client``; any other error is raised as
+    with ``NOSCRIPT`` are loaded and repeated on ``client`` (``in_place`` scripts are loaded
+    before the pipeline is sent); any other error is raised as
     ``execute()`` would (the first one), or left in its place with ``raise_on_error`` False."""
     calls = pipe.__dict__.pop("_lua_calls", [])
+    in_place = {script.sha: script for _, script, _, _ in calls if script.in_place}
+    for script in in_place.values():
+        client.script_load(script.text)
     replies: list[Any] = pipe.execute(raise_on_error=False)
     loaded: set[str] = set()
     for index, script, keys, args in calls:
@@ -78,6 +88,6 @@ def script_text(package: str, name: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--")) + "\n"
 
 
-def load_script(package: str, name: str) -> LuaScript:
+def load_script(package: str, name: str, *, in_place: bool = False) -> LuaScript:
     """The script of one ``.lua`` file of ``package`` (see :func:`script_text`)."""
-    return LuaScript(script_text(package, name), name.rpartition("/")[2])
+    return LuaScript(script_text(package, name), name.rpartition("/")[2], in_place=in_place)

@@ -1,6 +1,6 @@
 """Serve anonymous readers' public pages whole from memcached.
 
-Placed before ``SessionMiddleware`` (see ``MIDDLEWARE`` in config/settings.py): a hit returns
+Placed before ``SessionMiddleware`` (see ``MIDDLEWARE`` in config/settings/core.py): a hit returns
 before any session, user or database is touched. What it costs: one URL resolve (Django caches
 the resolver), one memcached ``get_many`` of the generations and one ``get`` of the page.
 

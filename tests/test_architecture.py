@@ -55,7 +55,7 @@ WRITE_ALLOW_LIST = {
     # The benchmark builds its own throwaway database (created and dropped by the benchmark, never
     # the site's) with millions of rows in seconds: raw COPY/INSERT is the point, and no Redis copy
     # or signal receiver exists there to be kept in step.
-    "bench.picker_bench": "seeds its own throwaway benchmark database",
+    "bench.picker_seed": "seeds its own throwaway benchmark database",
     # Likewise: builds its own database crowd_listing_bench with INSERT ... SELECT generate_series.
     "bench.listing_bench": "seeds its own throwaway benchmark database",
     # Likewise: a synthetic release of a few thousand pages for the load benchmark's gunicorn.
@@ -509,8 +509,8 @@ def test_the_layer_allow_list_names_real_imports():
 def test_lua_scripts_go_through_the_one_loader():
     """Every script is a ``lib.redis_scripts.LuaScript`` (by SHA, loaded again after NOSCRIPT) and
     every ``.lua`` file is read by ``lib.redis_scripts.script_text``: no redis-py ``Script``
-    (``register_script``), no second reader of ``.lua`` files. (EVAL of a short inline text
-    inside a build pipeline is not a loader: ``denorm.redis_sets.write_temporary``.)"""
+    (``register_script``), no second reader of ``.lua`` files, and no EVAL or EVALSHA sent by
+    anything but the loader (:func:`script_calls`)."""
     offending = []
     for module, path in sorted(project_files().items()):
         if module == "lib.redis_scripts":
@@ -520,7 +520,39 @@ def test_lua_scripts_go_through_the_one_loader():
             offending.append(f"{module}: register_script")
         if re.search(r"""joinpath\([^)]*\.lua""", text) or re.search(r"""read_text\(\)[^\n]*lua""", text):
             offending.append(f"{module}: reads a .lua file itself")
+        offending += [f"{module}:{line}: {what}" for line, what in script_calls(text)]
     assert not offending, "\n".join(offending)
+
+
+SCRIPT_COMMANDS = {"eval", "eval_ro", "evalsha", "evalsha_ro"}
+
+
+def script_calls(source: str) -> list[tuple[int, str]]:
+    """``(line, what)`` for every script sent without the loader: a call of ``x.eval(...)``,
+    ``x.evalsha(...)`` (and their ``_ro`` forms), or ``x.execute_command("EVAL", ...)``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        name = node.func.attr
+        if name in SCRIPT_COMMANDS:
+            found.append((node.lineno, f".{name}()"))
+        elif name == "execute_command" and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and str(first.value).lower() in SCRIPT_COMMANDS:
+                found.append((node.lineno, f"execute_command({first.value!r})"))
+    return found
+
+
+def test_the_script_checker_flags_a_planted_inline_eval():
+    source = (
+        "def build(pipe, key):\n"
+        "    pipe.eval(\"return redis.call('EXPIRE', KEYS[1], 60)\", 1, key)\n"
+        "    pipe.execute_command('EVALSHA', 'abc', 1, key)\n"
+        "    pipe.sadd(key, 1)\n"
+        "    return eval('1 + 1')\n"
+    )
+    assert script_calls(source) == [(2, ".eval()"), (3, "execute_command('EVALSHA')")]
 
 
 def test_one_swap_script():
@@ -532,6 +564,57 @@ def test_one_swap_script():
         and "redis.call('RENAME'" in path.read_text()
     )
     assert swaps == ["denorm/lua/swap.lua"]
+
+
+# --- One process harness --------------------------------------------------------------------------
+
+# Modules that start gunicorn or nginx themselves: the harness, and `manage.py serve` (the product).
+SERVER_STARTERS = {"bench.harness", "lib.management.commands.serve"}
+SPAWNING_CALLS = {"Popen", "run", "call", "check_call", "check_output"}
+
+
+def server_starts(source: str) -> list[int]:
+    """Lines of a subprocess call (``Popen``, ``run``...) whose arguments name gunicorn or nginx (a
+    string, or ``gunicorn_command``/``nginx_binary``): a server started without ``bench.harness``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        if name not in SPAWNING_CALLS:
+            continue
+        for inner in ast.walk(
+            ast.Tuple(elts=[*node.args, *(k.value for k in node.keywords)], ctx=ast.Load())
+        ):
+            text = inner.value if isinstance(inner, ast.Constant) else getattr(inner, "id", None)
+            if isinstance(text, str) and re.search(r"gunicorn|nginx", text):
+                found.append(node.lineno)
+                break
+    return found
+
+
+def test_the_server_start_checker_flags_a_planted_gunicorn():
+    source = (
+        "import subprocess, sys\n"
+        "def f(port, command):\n"
+        "    subprocess.Popen([sys.executable, '-m', 'gunicorn', 'config.wsgi'])\n"
+        "    subprocess.Popen(gunicorn_command(bin_dir, bind=port))\n"
+        "    subprocess.run(['celery', '-A', 'config', 'worker'])\n"
+        "    subprocess.run([nginx_binary(), '-p', '/tmp'])\n"
+    )
+    assert server_starts(source) == [3, 4, 6]
+
+
+def test_gunicorn_and_nginx_are_started_only_by_the_harness():
+    """The benchmarks and the tests that need real servers start, wait for and stop them with
+    ``bench.harness`` (one way, the production configuration), never with their own Popen."""
+    files = {m: p for m, p in project_files().items() if m not in SERVER_STARTERS}
+    files.update({str(p.relative_to(ROOT)): p for p in (ROOT / "tests").rglob("*.py")})
+    offending = [
+        f"{name}:{line}" for name, path in sorted(files.items()) for line in server_starts(path.read_text())
+    ]
+    assert not offending, "gunicorn or nginx started outside bench.harness:\n" + "\n".join(offending)
 
 
 # --- One rule of who is staff -------------------------------------------------------------------
@@ -616,17 +699,7 @@ def test_test_modules_do_not_import_other_test_modules():
 MAX_MODULE_LINES = 500
 
 # Modules still over the bound: module -> why, and what will bring it under.
-SIZE_ALLOW_LIST = {
-    "frontdesk.views": "issue 26 (polish) edits the home and review-screen views in parallel; "
-    "after that merge the account pages go back to the reviewing and _record is split (rate "
-    "limits, first write, fast path)",
-    "assignments.picker.redis_source": "the picker's Redis path is being tuned in parallel (the "
-    "integrator); its draw and its repair split after that",
-    "config.settings": "one flat settings module by design (every variable in one place, "
-    "config/env.py reads them); to split by concern (services, security, limits)",
-    "bench.picker_bench": "to split like the load bench (seed, scenarios, report) over bench.harness",
-    "frontdesk.demo": "the demo release's generator; its drawing of pages goes to its own module",
-}
+SIZE_ALLOW_LIST: dict[str, str] = {}
 
 
 def long_modules() -> dict[str, int]:

@@ -19,7 +19,7 @@ from assignments.picker.scripts import rank_score
 from catalogue.models import Page
 from denorm.changes import Changes
 from denorm.redis_sets import (
-    TEMPORARY_SECONDS,
+    diff_temporary,
     hash_tag_id,
     read_scores,
     read_sets,
@@ -154,13 +154,6 @@ def rank_scores(truth: dict, holds: dict[int, int]) -> dict[int, int]:
     }
 
 
-# The to-do set made from the needed and done sets, created with its expiry in one command (see
-# ``denorm.redis_sets.write_temporary``). All three keys share the assignment's hash tag.
-_DIFF_EXPIRING = (
-    "redis.call('SDIFFSTORE', KEYS[1], KEYS[2], KEYS[3]) return redis.call('EXPIRE', KEYS[1], ARGV[1])"
-)
-
-
 def rebuild_assignment_sets(assignment_id: int) -> None:
     """Rebuild the sets of one assignment from Postgres, safely while the picker reads them: the
     new sets are built beside the old ones (same hash slot), the to-do set with SDIFFSTORE, and
@@ -179,7 +172,8 @@ def rebuild_assignment_sets(assignment_id: int) -> None:
     # A crash mid-build leaves no permanent litter: each temporary key is created with its expiry.
     for kind in ("needed", "done", "priority"):
         write_temporary(build, "SADD", tmp[kind], sorted(truth[kind]))
-    build.eval(_DIFF_EXPIRING, 3, tmp["todo"], tmp["needed"], tmp["done"], TEMPORARY_SECONDS)
+    # The to-do set made from the needed and done sets (all share the assignment's hash tag).
+    diff_temporary(build, tmp["todo"], tmp["needed"], tmp["done"])
     write_temporary(
         build,
         "ZADD",
@@ -187,7 +181,7 @@ def rebuild_assignment_sets(assignment_id: int) -> None:
         [v for member, n in sorted(scores.items()) for v in (n, member)],
         per_item=2,
     )
-    build.execute()
+    execute(build, client)
     swap = client.pipeline(transaction=True)
     for kind in KINDS:
         if truth["todo" if kind == "rank" else kind]:

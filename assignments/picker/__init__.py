@@ -10,7 +10,9 @@ The package, one module per concern:
 - ``redis_source``: source 1, the Redis to-do set's mirror (with ``draw.lua``, ``reserve.lua``,
   ``release.lua`` and ``copy.lua`` after the shared prelude ``tiers.lua``, loaded by ``scripts``;
   their headers name their KEYS and ARGV), the circuit breaker and the "nothing left"
-  confirmation; ``holds``: reservations ended on submit and skip;
+  confirmation; ``drawing``: the draw's arguments and reply by name and the pick's first round
+  trip; ``repair``: Redis corrected where the Postgres check disagrees; ``holds``: reservations
+  ended on submit and skip;
 - ``pool_source``: source 2, the memcached pool, and its refill and check (the pool's storage is
   ``assignments.pool``, which does not import the picker);
 - ``postgres_source``: source 3, bounded Postgres queries, and the judge of "nothing left";
@@ -134,15 +136,13 @@ from assignments import picker_stats as stats
 from assignments import pool
 from assignments.models import Assignment
 from assignments.picker.check import valid_todo_ids
+from assignments.picker.drawing import SEEN_FAMILY, SMALL_SET, TODO_FAMILY
 from assignments.picker.pool_source import check_pools, pick_from_pool, refill_all_pools, refill_pool
 from assignments.picker.postgres_source import PG_CANDIDATES, pick_from_postgres
 from assignments.picker.redis_source import (
     NOTHING_LEFT_CACHE_SECONDS,
     REDIS_DEAD_SECONDS,
-    SEEN_FAMILY,
     SEEN_FILTER_RATIO,
-    SMALL_SET,
-    TODO_FAMILY,
     RedisUnavailable,
     pick_from_redis,
     redis_failed,

@@ -1,6 +1,6 @@
 -- A draw, in one round trip (after the prelude tiers.lua, which names the six KEYS): the to-do
 -- set's size, a uniform sample of the best band of pages that still have a free place, and
--- (first draw) the claim of one of them. Built and unpacked in redis_source.py (DrawArgs,
+-- (first draw) the claim of one of them. Built and unpacked in drawing.py (DrawArgs,
 -- DrawReply).
 --
 -- ARGV[1]  count      ids wanted

@@ -36,16 +36,9 @@ from assignments import picker_stats as stats
 from assignments.models import Assignment
 from assignments.picker.check import check
 from assignments.picker.claims import copy_claim
+from assignments.picker.drawing import DrawArgs, DrawReply, soft_grace
 from assignments.picker.holds import ABSENT
-from assignments.picker.redis_source import (
-    DrawArgs,
-    DrawReply,
-    RedisUnavailable,
-    _Pick,
-    redis_client,
-    redis_failed,
-    soft_grace,
-)
+from assignments.picker.redis_source import RedisUnavailable, _Pick, redis_client, redis_failed
 from assignments.picker.scripts import CONFIRM, PROMOTE, RELEASE, holder_for
 from lib import keys
 from lib.redis_scripts import execute

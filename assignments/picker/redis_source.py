@@ -4,16 +4,16 @@ One Lua script on the assignment's hash slot (``draw.lua``) reads the size of th
 draws a uniform sample of it, reads the reservations of the ids drawn and claims one of them;
 the claimed id is checked in Postgres; a refused claim is released and the rest of the draw is
 tried, then bounded further draws, then (only when it is small) the whole set. See the package
-docstring for the order and the cost.
+docstring for the order and the cost. The draw's arguments and replies are in ``drawing``; the
+corrections a pick makes to Redis when Postgres disagrees in ``repair``.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
 import redis
 from django.conf import settings
@@ -23,166 +23,37 @@ from assignments.models import Assignment
 from assignments.picker.check import Checked, check
 from assignments.picker.claims import copy_claim
 from assignments.picker.clock import clock, reservation_now_us
+from assignments.picker.drawing import (
+    ENUMERATE_LIMIT,
+    MORE_DRAWS,
+    SEEN_FAMILY,
+    TODO_FAMILY,
+    draw,
+    first_round_trip,
+    soft_grace,
+)
 from assignments.picker.postgres_source import pick_from_postgres
+from assignments.picker.repair import family_ready, mirror_missing, repair_redis
 from assignments.picker.result import PickResult
-from assignments.picker.scripts import DRAW, PREEMPT, RELEASE, RESERVE, holder_for
+from assignments.picker.scripts import PREEMPT, RELEASE, RESERVE, holder_for
 from assignments.picker.state import STATE
 from lib import keys
 from lib.redis_client import get_redis
-from lib.redis_scripts import execute
 
 log = logging.getLogger("crowd.picker")
 
-TODO_FAMILY = "assignment-todo"
-RANK_FAMILY = "assignment-todo-rank"
-SEEN_FAMILY = "reviewer-seen"
-
-FIRST_DRAW = 8  # ids drawn by rank in the first draw (each an O(log n) walk of the sorted set)
-MORE_DRAWS = (64, 256)
-ENUMERATE_LIMIT = 1000
 WHOLE_SET_MAX = 20_000  # never walk a to-do set larger than this (plus ENUMERATE_LIMIT)
-SMALL_SET = 48  # sets up to this size are drawn from whole (one SMEMBERS)
 CHECK_FIRST = 4  # candidates checked in Postgres before the rest of a round (most are valid)
 SEEN_FILTER_RATIO = 8  # first draws skip SMISMEMBER while seen set < to-do set / this (few seen)
 REDIS_DEAD_SECONDS = 2.0
 NOTHING_LEFT_CACHE_SECONDS = 15.0
 
 
-def soft_grace(soft: bool) -> float:
-    """The ``soft`` argument of the scripts: the seconds a soft reservation's holder has to load
-    the review screen before a reviewer with nothing on screen may take its place over (a
-    browser takes well under a second; long enough that visitors do not take each other's
-    pages in turn between /review/next/ and the screen), or 0 for a firm one."""
-    return settings.PICKER_SOFT_GRACE_SECONDS if soft else 0
-
-
 class RedisUnavailable(Exception):
     """Redis failed moments ago (the circuit breaker is open), or its sets are not built."""
 
 
-# --- the Lua scripts (scripts.py loads them; their headers name KEYS and ARGV) -----------------
-
-
-@dataclass(frozen=True)
-class DrawArgs:
-    """The arguments of ``draw.lua`` (see its header), by name."""
-
-    assignment_id: int
-    count: int
-    claim: bool
-    seconds: float
-    seed: int  # the script's math.random seed: random.getrandbits(31)
-    order: str = "random"
-    holder: str = ""
-    remember: bool = False
-    exclude: tuple[int, ...] = ()
-    small: int = SMALL_SET
-    whole_max: int = ENUMERATE_LIMIT
-    address: str = ""  # the client address a claim counts against ("" for none)
-    address_limit: int = 0
-    soft: bool = False  # a claim is a soft reservation (see tiers.lua): /review/next/'s picks
-
-    @classmethod
-    def for_draw(
-        cls,
-        assignment_id: int,
-        count: int,
-        *,
-        claim: bool,
-        order: str = "random",
-        holder: str = "",
-        remember: bool = False,
-        exclude: Iterable[int] = (),
-        address: str = "",
-        soft: bool = False,
-    ) -> DrawArgs:
-        """``count`` ids of the assignment's best band drawn, and with ``claim`` the first one
-        claimed for ``holder``. The randomness comes from Python's ``random`` (seeding it makes
-        a draw reproducible)."""
-        return cls(
-            assignment_id=assignment_id,
-            count=count,
-            claim=claim,
-            seconds=settings.PICKER_RESERVATION_SECONDS,
-            seed=random.getrandbits(31),
-            order=order,
-            holder=holder,
-            remember=remember,
-            exclude=tuple(exclude),
-            address=address,
-            address_limit=settings.PICKER_MAX_HOLDS_PER_ADDRESS,
-            soft=soft,
-        )
-
-    def argv(self) -> tuple[Any, ...]:
-        """``draw.lua``'s ARGV."""
-        return (
-            self.count,
-            self.small,
-            self.seconds,
-            self.seed,
-            "1" if self.claim else "0",
-            self.whole_max,
-            self.order,
-            self.holder,
-            "1" if self.remember else "0",
-            self.address,
-            self.address_limit,
-            soft_grace(self.soft),
-            *self.exclude,
-        )
-
-    def run(self, r: redis.Redis) -> DrawReply:
-        return DrawReply.parse(DRAW.run(r, self.assignment_id, *self.argv()))
-
-    def add(self, pipe: redis.client.Pipeline) -> None:
-        """Queue on ``pipe`` (run it with ``lib.redis_scripts.execute``)."""
-        DRAW.add(pipe, self.assignment_id, *self.argv())
-
-
-class DrawReply(NamedTuple):
-    """The reply of ``draw.lua`` (see its header)."""
-
-    card: int  # size of the to-do set
-    ids: list[int]  # ids with a free place, best band first
-    claimed: int | None  # the id claimed, if any
-    kept: bool  # the claimed id is the holder's page, returned again
-    drawable: int  # pages with a free place
-    exhausted: bool  # every page with a free place is in ids
-    full: list[int]  # a sample of the pages with no free place (when none has one)
-    claimed_holds: int  # live reservations of the claimed page
-    mirror_missing: bool  # the to-do set has ids and its mirror none: nothing drawn
-    reserved: bool = True  # False: the address holds its limit; the claimed page is not held
-    preemptible: tuple[str, ...] = ()  # following-page holds that may be taken over (none free)
-
-    @classmethod
-    def parse(cls, raw: list[Any]) -> DrawReply:
-        card, ids, claimed, kept, drawable, exhausted, full, holds, missing, reserved, preemptible = raw
-        return cls(
-            card=int(card),
-            ids=[int(x) for x in ids],
-            claimed=None if not claimed else int(claimed),
-            kept=bool(kept),
-            drawable=int(drawable),
-            exhausted=bool(exhausted),
-            full=[int(x) for x in full],
-            claimed_holds=int(holds),
-            mirror_missing=bool(missing),
-            reserved=bool(reserved),
-            preemptible=tuple(str(m) for m in preemptible),
-        )
-
-
-class FirstRoundTrip(NamedTuple):
-    """The replies of the pick's first pipeline, by name."""
-
-    todo_built: bool  # the to-do family's built marker
-    draw: DrawReply
-    seen_built: bool  # the seen family's built marker (False without a reviewer)
-    seen_card: int  # size of the reviewer's seen set (0 without a reviewer)
-
-
-# --- the circuit breaker and the registry -----------------------------------------------------
+# --- the circuit breaker -------------------------------------------------------------------------
 
 
 def redis_client() -> redis.Redis:
@@ -199,31 +70,7 @@ def redis_failed(exc: Exception) -> None:
     log.warning("picker: Redis unavailable: %r", exc)
 
 
-def _mirror_missing(assignment_id: int) -> None:
-    """The to-do set has ids but its sorted-set mirror has none: SRANDMEMBER served (slightly
-    biased) and the mirror is rebuilt by a queued task (one per lock period, however many ask)."""
-    from denorm.operations import queue_rebuild
-
-    if _family_ready(RANK_FAMILY):  # when the marker is gone too, this has queued the rebuild
-        log.warning("picker: assignment %s has no to-do rank mirror; rebuild queued", assignment_id)
-        queue_rebuild(RANK_FAMILY)
-
-
-def _family_ready(name: str) -> bool:
-    """The registry's verdict (it queues a rebuild when Redis lost the family)."""
-    from denorm.operations import redis_family_ready
-
-    return redis_family_ready(name)
-
-
-# --- drawing and claiming ---------------------------------------------------------------------
-
-
-def draw(
-    r: redis.Redis, assignment_id: int, count: int, *, order: str = "random", exclude: Iterable[int] = ()
-) -> DrawReply:
-    """A listing (no claim): up to ``count`` ids with a free place, best band first."""
-    return DrawArgs.for_draw(assignment_id, count, claim=False, order=order, exclude=exclude).run(r)
+# --- claiming (the draw: drawing.py; Redis corrected: repair.py) ---------------------------------
 
 
 @dataclass
@@ -256,7 +103,7 @@ class _Pick:
         address holds its limit of reservations, so it is served without one (nothing to copy
         or give back)."""
         if page_id not in checked.valid:
-            _repair_redis(
+            repair_redis(
                 self.r, self.aid, self.uid, checked, release=(page_id, self.holder) if reserved else None
             )
             return False
@@ -332,7 +179,7 @@ class _Pick:
             if not chunk:
                 continue
             checked = check(self.assignment, self.uid, chunk)
-            _repair_redis(self.r, self.aid, self.uid, checked)
+            repair_redis(self.r, self.aid, self.uid, checked)
             valid = (
                 checked.preferred(self.assignment.order)
                 if preferred
@@ -363,13 +210,13 @@ def pick_from_redis(
     aid = assignment.pk
     holder, remember = holder_for(uid, token)
     seen_key = keys.reviewer_seen(uid) if uid is not None else None
-    first = _first_round_trip(r, assignment, seen_key, holder, remember, address, soft)
+    first = first_round_trip(r, assignment, seen_key, holder, remember, address, soft)
     if not first.todo_built:
-        _family_ready(TODO_FAMILY)
+        family_ready(TODO_FAMILY)
         raise RedisUnavailable("to-do sets not built")
     drawn = first.draw
     if drawn.mirror_missing:
-        _mirror_missing(aid)
+        mirror_missing(aid)
         raise RedisUnavailable("to-do mirror missing")
     seen_card = 0
     if seen_key:
@@ -377,7 +224,7 @@ def pick_from_redis(
             seen_card = first.seen_card
         else:
             # Without the seen set the Postgres check still refuses seen pages; just costlier.
-            _family_ready(SEEN_FAMILY)
+            family_ready(SEEN_FAMILY)
             seen_key = None
     pick = _Pick(r, assignment, uid, holder, remember, seen_key, address, soft)
     examined: set[int] = set()
@@ -476,46 +323,6 @@ def take_fallback_pick(
     return PickResult(page_id, stats.POSTGRES)
 
 
-def _first_round_trip(
-    r: redis.Redis,
-    assignment: Assignment,
-    seen_key: str | None,
-    holder: str,
-    remember: bool,
-    address: str,
-    soft: bool,
-) -> FirstRoundTrip:
-    """One pipeline: the built markers, the first draw with its claim (one command on the
-    assignment's slot) and the size of the reviewer's seen set (other slots: separate commands,
-    never inside the script)."""
-    pipe = r.pipeline(transaction=False)
-    pipe.exists(keys.built_marker(TODO_FAMILY))
-    DrawArgs.for_draw(
-        assignment.pk,
-        FIRST_DRAW,
-        claim=True,
-        order=assignment.order,
-        holder=holder,
-        remember=remember,
-        address=address,
-        soft=soft,
-    ).add(pipe)
-    if seen_key:
-        pipe.exists(keys.built_marker(SEEN_FAMILY))
-        pipe.scard(seen_key)
-    if seen_key:
-        todo_built, raw_draw, seen_built, seen_card = execute(pipe, r)
-    else:
-        todo_built, raw_draw = execute(pipe, r)
-        seen_built, seen_card = False, 0
-    return FirstRoundTrip(
-        todo_built=bool(todo_built),
-        draw=DrawReply.parse(raw_draw),
-        seen_built=bool(seen_built),
-        seen_card=int(seen_card),
-    )
-
-
 def _try_whole_set(pick: _Pick, examined: set[int]) -> int | None:
     """Examine every remaining member (bounded by the caller), in random order, the valid ones
     of each batch in the assignment's order."""
@@ -531,36 +338,6 @@ def _try_whole_set(pick: _Pick, examined: set[int]) -> int | None:
         if picked is not None:
             return picked
     return None
-
-
-def _repair_redis(
-    r: redis.Redis, aid: int, uid: int | None, checked: Checked, *, release: tuple[int, str] | None = None
-) -> None:
-    """Postgres disagreed with Redis: make Redis agree (and count it). ``release``: an id
-    claimed before the check that the check refused, with its holder, whose place is given
-    back."""
-    if not (checked.gone or checked.full or (uid is not None and checked.seen) or release is not None):
-        return
-    pipe = r.pipeline(transaction=False)
-    if release is not None and settings.PICKER_RESERVATION_SECONDS > 0:
-        page_id, holder = release
-        RELEASE.add(pipe, aid, page_id, holder, "release")
-    if checked.gone:
-        pipe.srem(keys.assignment_todo(aid), *checked.gone)
-        pipe.zrem(keys.assignment_todo_rank(aid), *checked.gone)
-        pipe.srem(keys.assignment_needed(aid), *checked.gone)
-        pipe.srem(keys.assignment_done(aid), *checked.gone)
-    if checked.full:
-        pipe.srem(keys.assignment_todo(aid), *checked.full)
-        pipe.zrem(keys.assignment_todo_rank(aid), *checked.full)
-        pipe.sadd(keys.assignment_done(aid), *checked.full)
-    if uid is not None and checked.seen:
-        pipe.sadd(keys.reviewer_seen(uid), *checked.seen)
-    execute(pipe, r)
-    stale = len(checked.gone) + len(checked.full)
-    if stale:
-        log.info("picker: removed stale ids from assignment %s: %s", aid, checked.gone + checked.full)
-        stats.count(stats.STALE_REMOVED, stale)
 
 
 def confirm_nothing_left(assignment: Assignment, uid: int | None, pick: _Pick) -> PickResult:

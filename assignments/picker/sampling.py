@@ -14,6 +14,7 @@ import redis
 
 from assignments.models import Assignment
 from assignments.picker.check import check
+from assignments.picker.drawing import TODO_FAMILY, DrawArgs, DrawReply
 from assignments.picker.postgres_source import (
     PG_SCAN_CAP,
     postgres_definitive,
@@ -21,14 +22,7 @@ from assignments.picker.postgres_source import (
     postgres_probe,
     postgres_random_ids,
 )
-from assignments.picker.redis_source import (
-    TODO_FAMILY,
-    DrawArgs,
-    DrawReply,
-    RedisUnavailable,
-    redis_client,
-    redis_failed,
-)
+from assignments.picker.redis_source import RedisUnavailable, redis_client, redis_failed
 from lib import keys
 from lib.redis_scripts import execute
 

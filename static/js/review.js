@@ -89,7 +89,7 @@
     }
   });
 
-  // The fast path (frontdesk.views.wants_next_screen): the form goes with fetch() and the answer
+  // The fast path (frontdesk.fast_path.wants_next_screen): the form goes with fetch() and the answer
   // describes the next page, swapped in here: one request per review instead of two. Anything
   // unexpected (a refusal, a network error, a changed tag set, no next page) falls back to what
   // the form does without scripts, so the next-page button works whatever happens. A refused

@@ -22,6 +22,7 @@ from django.db import connection
 from assignments import picker_stats
 from assignments import tasks as _tasks  # noqa: F401  (a worker imports it: connects the receiver)
 from assignments.models import PickerStat
+from bench import harness
 from config.celery import app as celery_app
 
 # The subprocesses commit into the test database: rows must be visible here and removed after.
@@ -85,44 +86,29 @@ def test_a_gunicorn_worker_stopped_gracefully_stores_its_counts(workdir):
     """As `manage.py serve` runs it (threaded workers), stopped with SIGTERM as serve does."""
     sock_path = str(workdir / "g.sock")
     log_path = workdir / "gunicorn.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "tests.assignments._counting_wsgi",
-                "--bind",
-                f"unix:{sock_path}",
-                "--workers",
-                "1",
-                "--threads",
-                "4",
-                "--graceful-timeout",
-                "5",
-                "--no-control-socket",
-            ],
-            env=_env(COUNTS_TEST_DATABASE=connection.settings_dict["NAME"]),
-            cwd=BASE_DIR,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    server = harness.start_gunicorn_server(
+        bind=f"unix:{sock_path}",
+        env=_env(COUNTS_TEST_DATABASE=connection.settings_dict["NAME"]),
+        log=log_path,
+        app="tests.assignments._counting_wsgi",
+        workers=1,
+        options=["--threads", "4", "--graceful-timeout", "5"],
+    )
     try:
-        deadline = time.monotonic() + 60
-        while True:  # wait until the worker has booted and answers
+
+        def answers() -> bool:  # the worker has booted and counts
             try:
-                if _get(sock_path).endswith(b"counted"):
-                    break
+                return _get(sock_path).endswith(b"counted")
             except OSError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
-            time.sleep(0.05)
+                return False
+
+        harness.wait_until(answers, server, "gunicorn", log_path, timeout=60)
         assert _get(sock_path).endswith(b"counted")
         assert _stored() == {}  # both picks are still pending in the worker
         server.send_signal(signal.SIGTERM)
         assert server.wait(30) == 0
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+        harness.stop(server, signal.SIGKILL)
     assert _stored() == {"redis": 2}, log_path.read_text()[-3000:]
 
 

@@ -1,4 +1,4 @@
-"""docker-compose.yml describes the production shape, consistent with config/settings.py.
+"""docker-compose.yml describes the production shape, consistent with config/settings/.
 
 Docker does not run on the test machine: the file is parsed, and its application environment
 is fed to the real settings module (in a subprocess, connecting to nothing).
@@ -79,7 +79,7 @@ def test_nginx_writes_its_page_log_where_the_worker_and_web_read_it(compose):
 
 
 def test_the_app_environment_is_one_the_settings_read(compose):
-    settings_source = (BASE_DIR / "config" / "settings.py").read_text()
+    settings_source = "\n".join(path.read_text() for path in (BASE_DIR / "config" / "settings").glob("*.py"))
     read = set(re.findall(r'env_(?:str|bool|int|list|secret)\("(\w+)"', settings_source))
     for name in APP_SERVICES:
         env = compose["services"][name]["environment"]

@@ -6,9 +6,6 @@ from __future__ import annotations
 import http.client
 import os
 import socket
-import subprocess
-import sys
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -16,7 +13,6 @@ from django.conf import settings
 from django.db import connection
 
 from bench import harness
-from lib.management.commands.serve import gunicorn_command
 from lib.redis_client import get_redis
 from tests import factories
 
@@ -67,25 +63,16 @@ def gunicorn(tmp_path):
     }
     env["GUNICORN_ACCESS_LOG"] = ""
     env["PAGE_CACHE_ENABLED"] = "1"  # as in production (tests default to off)
-    log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 (held open by the server while it runs)
-    command = gunicorn_command(Path(sys.executable).parent, bind=f"127.0.0.1:{port}", workers=1)
-    process = subprocess.Popen(
-        [*command, "--no-control-socket"] if "--no-control-socket" not in command else command,
-        env=env,
-        cwd=settings.BASE_DIR,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
+    log = tmp_path / "gunicorn.log"
+    process = harness.start_gunicorn_server(bind=f"127.0.0.1:{port}", env=env, log=log, workers=1)
     try:
         try:
-            harness.wait_for_port(port, process, "gunicorn", tmp_path / "gunicorn.log", timeout=60)
+            harness.wait_for_port(port, process, "gunicorn", log, timeout=60)
         except RuntimeError as exc:
             pytest.fail(str(exc))
         yield port, db["NAME"]
     finally:
         harness.stop(process)
-        log.close()
 
 
 def test_hundreds_of_requests_open_no_new_connections(gunicorn, tags):

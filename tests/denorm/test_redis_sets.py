@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from denorm import redis_sets
 from denorm.redis_sets import WHOLE_READ_MAX, read_sets, sync_set
 from lib.redis_client import get_redis
+from lib.redis_scripts import execute
 
 BIG = WHOLE_READ_MAX + 5_000
 
@@ -78,15 +79,17 @@ def test_a_temporary_key_is_created_with_its_expiry_in_one_command():
     pipe = r.pipeline(transaction=False)
     redis_sets.write_temporary(pipe, "SADD", "crowd-test:tmp-set", list(range(2500)))
     first_args, _options = pipe.command_stack[0]
+    assert first_args[0] == "EVALSHA"  # the one loader's script, by SHA
+    r.script_load(redis_sets.WRITE_EXPIRING.text)
     r.execute_command(*first_args)  # only the first command arrives
     assert r.scard("crowd-test:tmp-set") == redis_sets.FIRST_WRITE_VALUES
     assert 0 < r.ttl("crowd-test:tmp-set") <= redis_sets.TEMPORARY_SECONDS
-    pipe.execute()  # and the whole build: every member, still expiring
+    execute(pipe, r)  # and the whole build: every member, still expiring
     assert r.scard("crowd-test:tmp-set") == 2500 and r.ttl("crowd-test:tmp-set") > 0
     pipe = r.pipeline(transaction=False)
     flat = [v for m in range(1500) for v in (m * 2, f"m{m}")]
     redis_sets.write_temporary(pipe, "ZADD", "crowd-test:tmp-zset", flat, per_item=2)
-    pipe.execute()
+    execute(pipe, r)
     assert r.zcard("crowd-test:tmp-zset") == 1500 and r.zscore("crowd-test:tmp-zset", "m7") == 14
     assert r.ttl("crowd-test:tmp-zset") > 0
     r.delete("crowd-test:tmp-set", "crowd-test:tmp-zset")

@@ -14,7 +14,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -27,8 +26,9 @@ from urllib.parse import quote, urlencode
 
 import psycopg
 
+from bench import harness
 from lib import services
-from tests.faults._servers import Memcached, free_ports, short_tempdir, wait_for
+from tests.faults._servers import Memcached, free_ports, short_tempdir
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "pw-123456!"  # tests.factories.make_user's
@@ -132,19 +132,19 @@ class Stack:
 
     def spawn(self, name: str, args: list[str]) -> None:
         self.logs[name] = self.workdir / f"{name}.log"
-        log = self.logs[name].open("w")
-        self.procs[name] = subprocess.Popen(
-            args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        self.procs[name] = harness.spawn(args, log=self.logs[name], env=self.env, cwd=ROOT)
 
     def start_web(self) -> None:
-        self.spawn(
-            "web",
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", "2", "--threads", "4", "--timeout", "60", "--graceful-timeout", "5",
-             "--no-control-socket"],
-        )  # fmt: skip
-        wait_for(lambda: self._answers(), "gunicorn to answer", timeout=60)
+        """gunicorn as production runs it (``bench.harness``: gunicorn.conf.py), two workers."""
+        self.logs["web"] = self.workdir / "web.log"
+        self.procs["web"] = harness.start_gunicorn_server(
+            bind=f"127.0.0.1:{self.port}",
+            env=self.env,
+            log=self.logs["web"],
+            workers=2,
+            options=["--threads", "4", "--timeout", "60", "--graceful-timeout", "5"],
+        )
+        harness.wait_until(self._answers, self.procs["web"], "gunicorn", self.logs["web"], timeout=60)
 
     def start_worker(self) -> None:
         self.spawn(
@@ -155,7 +155,6 @@ class Stack:
         )  # fmt: skip
 
     def _answers(self) -> bool:
-        assert self.procs["web"].poll() is None, self.log_tail("web")
         try:
             return request(self.port, "GET", "/assignments/").status in (200, 302)
         except OSError:
@@ -165,16 +164,7 @@ class Stack:
         return self.logs[name].read_text(errors="replace")[-chars:]
 
     def stop_processes(self) -> None:
-        for proc in self.procs.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        harness.stop_all(self.procs.values(), timeout=15)
 
     # --- Postgres, read directly ----------------------------------------------------------------
 

@@ -4,15 +4,13 @@ serve would take over (~/.gunicorn/gunicorn.ctl or $XDG_RUNTIME_DIR/gunicorn.ctl
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
+from bench import harness
 from lib.management.commands.serve import gunicorn_command
 
 BIN_DIR = Path(sys.executable).parent
@@ -38,25 +36,18 @@ def home():
 def test_gunicorn_started_with_that_command_line_creates_no_control_socket(home):
     """The installed gunicorn accepts the option, and the master says it skipped the socket."""
     log_path = home / "gunicorn.log"
-    command = gunicorn_command(BIN_DIR, bind=f"unix:{home / 'g.sock'}", workers=1)
     env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
     env.update(HOME=str(home), DJANGO_SETTINGS_MODULE="config.settings")
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(
-            [*command, "--log-level", "debug"], env=env, cwd=settings.BASE_DIR, stdout=log, stderr=log
-        )
+    # bench.harness starts it with gunicorn_command, as serve does.
+    server = harness.start_gunicorn_server(
+        bind=f"unix:{home / 'g.sock'}", env=env, log=log_path, workers=1, options=["--log-level", "debug"]
+    )
     try:
-        deadline = time.monotonic() + 60
         # The master decides about the control socket once its workers are spawned.
-        while "Control socket" not in log_path.read_text():
-            assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
-            time.sleep(0.05)
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
+        harness.wait_until(lambda: "Control socket" in log_path.read_text(), server, "gunicorn", log_path)
+        harness.stop(server, timeout=30)
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+        harness.stop(server, signal.SIGKILL)
     output = log_path.read_text()
     assert "Control socket disabled" in output, output[-3000:]
     assert not (home / ".gunicorn").exists()

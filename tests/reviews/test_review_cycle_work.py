@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from assignments.models import Assignment
 from catalogue.models import Tag
-from frontdesk import views
+from frontdesk import review_screen
 from reviews.actions import submit_review
 from tests import factories
 
@@ -33,11 +33,11 @@ def _controls(html: str) -> list[tuple[str, str]]:
 
 def test_an_edited_tag_set_shows_at_once_on_the_review_screen(client, release, tags):
     _, pages, _ = release
-    views._TAG_CONTROLS.clear()  # other tests' tag sets (their own tag ids) may fill it to its limit
+    review_screen._TAG_CONTROLS.clear()  # other tests' tag sets (their own tag ids) may fill it to its limit
     first = client.get(f"/review/{pages[0].pk}/").content.decode()
     assert ("receipt", "r") in _controls(first)
     assert "<kbd>R</kbd> Receipt (on/off)" in first  # the shortcut list
-    cached = len(views._TAG_CONTROLS)
+    cached = len(review_screen._TAG_CONTROLS)
 
     tag = Tag.objects.get(slug="receipt")
     tag.name, tag.key, tag.description = "Till receipt", "t", "A <b>shop</b> receipt"
@@ -47,16 +47,16 @@ def test_an_edited_tag_set_shows_at_once_on_the_review_screen(client, release, t
     assert _controls(html) == [("receipt", "t"), ("claim-form", "c"), ("investigate-this", "i")]
     assert "Till receipt" in html and "<kbd>T</kbd> Till receipt (on/off)" in html
     assert "A &lt;b&gt;shop&lt;/b&gt; receipt" in html and "<b>shop</b>" not in html  # still escaped
-    assert len(views._TAG_CONTROLS) == cached + 1
+    assert len(review_screen._TAG_CONTROLS) == cached + 1
 
 
 def test_the_tag_set_is_rendered_once_for_every_reviewer_and_page(release, tags, monkeypatch):
     _, pages, _ = release
-    views._TAG_CONTROLS.clear()
+    review_screen._TAG_CONTROLS.clear()
     rendered = []
-    real = views.render_to_string
+    real = review_screen.render_to_string
     monkeypatch.setattr(
-        views, "render_to_string", lambda name, context: rendered.append(name) or real(name, context)
+        review_screen, "render_to_string", lambda name, context: rendered.append(name) or real(name, context)
     )
     for page in pages:
         assert Client().get(f"/review/{page.pk}/").status_code == 200

@@ -21,12 +21,15 @@ def _interrupt(signum: int, frame: object) -> Never:
     raise KeyboardInterrupt
 
 
-def gunicorn_command(bin_dir: Path, *, bind: str, workers: int | None = None) -> list[str]:
-    """The gunicorn command line of ``serve`` (and of ``make bench``): gunicorn.conf.py at the top
-    of the checkout holds the production settings; ``workers`` overrides its worker count."""
+def gunicorn_command(
+    bin_dir: Path, *, bind: str, workers: int | None = None, app: str = "config.wsgi"
+) -> list[str]:
+    """The gunicorn command line of ``serve`` (and of ``make bench``, and the tests' servers:
+    ``bench.harness``): gunicorn.conf.py at the top of the checkout holds the production
+    settings; ``workers`` overrides its worker count; ``app`` is the WSGI module to serve."""
     return [
         str(bin_dir / "gunicorn"),
-        "config.wsgi",
+        app,
         "--bind",
         bind,
         "--config",
