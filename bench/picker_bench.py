@@ -78,12 +78,19 @@ class _OrderByRandom:
     touches nothing else), one timed run at a time so that runs can be spread among the picks."""
 
     def __init__(self, ids: dict, size: int, *, parallel: bool):
+        from catalogue.models import Document, Page
+        from lib.sql_names import compose
+        from reviews.models import Review
+
         n = list(ids["assignments"]).index(size) + 1
-        self.sql = (
-            "SELECT p.id FROM reviews_page p JOIN reviews_document d ON d.id = p.document_id "
+        self.sql = compose(
+            "SELECT p.id FROM {page} p JOIN {document} d ON d.id = p.document_id "
             "WHERE d.member_id = ANY(%s) AND p.review_count < %s AND NOT EXISTS "
-            "(SELECT 1 FROM reviews_review r WHERE r.reviewer_id = %s AND r.page_id = p.id) "
-            "ORDER BY random() LIMIT 1"
+            "(SELECT 1 FROM {review} r WHERE r.reviewer_id = %s AND r.page_id = p.id) "
+            "ORDER BY random() LIMIT 1",
+            page=Page,
+            document=Document,
+            review=Review,
         )
         self.params = [ids["members"][:n], THRESHOLD, ids["user"]]
         self.samples: list[float] = []

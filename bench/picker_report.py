@@ -149,6 +149,10 @@ class Report:
         return "\n".join(lines)
 
     def markdown(self) -> str:
+        from catalogue.models import Document, Page
+
+        # The tables the method names, from the models.
+        PAGE_TABLE, DOCUMENT_TABLE = Page._meta.db_table, Document._meta.db_table  # noqa: N806
         info = machine_info(load_before=self.load_before, redis_version=self.redis_version)
         ratio = self.random_ratio()
         out = [
@@ -214,7 +218,7 @@ class Report:
             "",
             f"- A separate database (`{settings.DATABASES['default']['NAME']}`), a private redis-server "
             "and a private memcached on temporary unix sockets; the development data is never touched.",
-            f"- One `reviews_page` table of {self.sizes[-1]:,} pages, built with set-based "
+            f"- One `{PAGE_TABLE}` table of {self.sizes[-1]:,} pages, built with set-based "
             f"`INSERT ... SELECT generate_series` ({PAGES_PER_DOCUMENT} pages per document), in slices owned "
             f"by {len(self.sizes)} members. The assignment of each size (threshold {THRESHOLD}) covers the "
             "members of every slice up to that size; its Redis needed and to-do sets are filled with "
@@ -233,7 +237,7 @@ class Report:
             f"the lowest band of the to-do mirror, whose scores hold {THRESHOLD} tiers' worth of "
             f"free places (the bench reviewer's {REVIEWED_BY_BENCH_REVIEWER} reviewed pages need one "
             "review fewer: a second tier).",
-            f"- `ORDER BY random()`: `SELECT p.id FROM reviews_page p JOIN reviews_document d ... WHERE "
+            f"- `ORDER BY random()`: `SELECT p.id FROM {PAGE_TABLE} p JOIN {DOCUMENT_TABLE} d ... WHERE "
             f"d.member_id = ANY(...) AND p.review_count < {THRESHOLD} AND NOT EXISTS (the reviewer's review) "
             f"ORDER BY random() LIMIT 1`, the query of the Guardian's first site, over the "
             f"{self.random_size:,}-page assignment on the same table, {RANDOM_RUNS} runs after one warm-up, "

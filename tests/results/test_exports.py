@@ -12,6 +12,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from catalogue.models import Page
+from results.exports import parse_since
 from reviews.models import PageTag
 from tests import factories
 from tests.results._support import pages_of, review
@@ -75,7 +76,8 @@ def test_since_returns_exactly_the_pages_changed_after_the_previous_export(clien
     # Nothing since: empty, and the cursor stays where it was.
     again = client.get("/exports/all.csv", {"since": r["X-Next-Since"]})
     assert _csv(again) == []
-    assert again["X-Next-Since"] == r["X-Next-Since"]
+    # The same place in the sequence (the token itself is signed with the time: compare places).
+    assert parse_since(again["X-Next-Since"], tag=None) == parse_since(r["X-Next-Since"], tag=None) > 0
 
 
 def test_since_per_tag_and_filters(client, release, tags):
