@@ -741,10 +741,16 @@ def project_tables() -> set[str]:
     """Every table of the project's own models (auto-created many-to-many tables included)."""
     from django.apps import apps
 
+    def ours(app_label: str) -> bool:
+        # The project's apps live under ROOT; installed packages may too (a virtualenv in the
+        # checkout, as ``make`` makes it), but never as a project package.
+        path = Path(apps.get_app_config(app_label).path).resolve()
+        return path.is_relative_to(ROOT) and "site-packages" not in path.parts
+
     return {
         model._meta.db_table
         for model in apps.get_models(include_auto_created=True)
-        if Path(apps.get_app_config(model._meta.app_label).path).resolve().is_relative_to(ROOT)
+        if ours(model._meta.app_label)
     }
 
 
