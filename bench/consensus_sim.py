@@ -193,8 +193,8 @@ class ConsensusReport:
             ],
             "",
             "With at least 2 reviews, a ceiling of 3 and target 0.95, a page can only leave early at "
-            "two reviews, and only when both reviewers agree on all three tags and none of the "
-            "confident-at-two cases is missing (two careful votes for investigate-this, at 5%, never "
+            "two reviews, and only when both reviewers agree on all three tags and two votes can be "
+            "sure of each of them (two careful votes for investigate-this, at 5%, never "
             "reach 0.95): even a crowd of careful reviewers alone, known exactly, saves about a fifth, "
             "so the issue's 25% is out of reach of this rule on this release, not of the estimate. "
             "The measured saving is below the bound for one reason, shown by the last row: two "
