@@ -13,8 +13,13 @@ now (``deleted`` false), or a tombstone (``deleted`` true: it left the export, o
 the reader's filters). Rows are upserts and deletions keyed by ``page_id`` + ``tag``: a reader
 who applies them holds exactly what a full export gives (see ``consensus.incremental``). The next
 cursor is sent in the ``X-Next-Since`` header and a ``Link: rel="next"`` header (and, in JSON
-lines, as the last line); a full export sends one too. Incremental exports follow the public's
-rows, staff's included.
+lines, as the last line); a full export sends one too.
+
+The change sequence holds the public's rows, so only a public export can be followed. Staff's
+own export also holds rows not public yet (pages below their threshold, embargoed documents),
+whose changes the sequence does not record: it sends no cursor (``next_since`` null), and staff
+asking for ``?since=`` are told to add ``?view=public``, which gives them the public's export,
+cursor and all, so that a staff reader who syncs holds exactly what that full export gives.
 """
 
 from __future__ import annotations
@@ -119,7 +124,7 @@ def _csv_lines(records: Iterator[dict], columns: list[str]) -> Iterator[str]:
         yield writer.writerow(["" if record.get(c) is None else record[c] for c in columns])
 
 
-def _jsonl_lines(records: Iterator[dict], next_since: str) -> Iterator[str]:
+def _jsonl_lines(records: Iterator[dict], next_since: str | None) -> Iterator[str]:
     for record in records:
         yield json.dumps(record, ensure_ascii=False) + "\n"
     yield json.dumps({"next_since": next_since}) + "\n"
@@ -130,13 +135,24 @@ def export_response(request: HttpRequest, *, tag: Tag | None, fmt: str) -> Strea
     if fmt not in ("csv", "jsonl"):
         raise BadRequest("Exports come as csv or jsonl.")
     viewer = selectors.viewer_for(request.user)
+    view = request.GET.get("view", "")
+    if view not in ("", "public"):
+        raise BadRequest("view is public or left out (your own view).")
+    if view == "public":
+        viewer = selectors.PUBLIC_VIEWER
     filters = parse_filters(request.GET)
     since = parse_since(request.GET.get("since"), tag=tag)
+    followable = not viewer.is_staff  # the change sequence holds the public's rows only
+    if since is not None and not followable:
+        raise BadRequest(
+            "Incremental exports follow the public's rows: add view=public, to this request and to "
+            "the full export you started from."
+        )
     # Read before the rows: a change that takes its place meanwhile is sent (again) next time.
     high = high_water_mark()
     if since is not None and since > high:
         high = since  # nothing new yet: keep the reader's position
-    token = next_since_token(high, tag=tag)
+    token = next_since_token(high, tag=tag) if followable else None
     columns = COLUMNS
     records: Iterator[dict]
     if since is None:
@@ -153,8 +169,10 @@ def export_response(request: HttpRequest, *, tag: Tag | None, fmt: str) -> Strea
         response = StreamingHttpResponse(_jsonl_lines(records, token), content_type="application/x-ndjson")
     name = f"crowd-{tag.slug if tag else 'all'}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response["X-Next-Since"] = token
-    path = reverse("export-tag", args=[tag.slug, fmt]) if tag else reverse("export-all", args=[fmt])
-    response["Link"] = f'<{path}?{urlencode({**filters.as_query(), "since": token})}>; rel="next"'
+    if token is not None:
+        response["X-Next-Since"] = token
+        path = reverse("export-tag", args=[tag.slug, fmt]) if tag else reverse("export-all", args=[fmt])
+        query = {**filters.as_query(), **({"view": view} if view else {}), "since": token}
+        response["Link"] = f'<{path}?{urlencode(query)}>; rel="next"'
     response["Cache-Control"] = "no-store"
     return response

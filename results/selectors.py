@@ -110,6 +110,10 @@ class Viewer:
         return scope.kind == ScopeKind.USER and scope.obj is not None and scope.obj.pk == self.user_id
 
 
+# Anyone not signed in: what the public sees (a staff member's ``?view=public``).
+PUBLIC_VIEWER = Viewer(user_id=None, is_staff=False)
+
+
 def viewer_for(user) -> Viewer:
     authenticated = bool(user and user.is_authenticated)
     return Viewer(
