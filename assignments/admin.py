@@ -89,7 +89,11 @@ class AssignmentAdmin(admin.ModelAdmin):
                 "description": "A page stops being served once it has at least the minimum reviews and "
                 "the crowd's confidence about every tag (reviewers weighted by their reliability) is "
                 "above the target or below one minus it. The threshold stays the most reviews a page "
-                "gets. Retired pages stay retired if the option is later turned off.",
+                "gets. Retired pages stay retired if the option is later turned off. On the "
+                "simulated release of docs/benchmarks.md the defaults (0.95, at least 2) spend about "
+                "a seventh fewer reviews than a threshold of 3 at no accuracy that can be measured; a "
+                "minimum of 1 lets a page leave after one trusted review, which saves more and costs "
+                "some accuracy.",
             },
         ),
         (

@@ -12,6 +12,9 @@ KINDS = [("careful", 0.8, 0.9), ("sloppy", 0.1, 0.65), ("spammer", 0.1, None)]
 THRESHOLD = 3
 TARGET = 0.95
 LAX_TARGET = 0.9
+# Not a target either: a page may leave after one trusted review, with one more review of
+# ceiling for the pages the crowd is unsure of (the sweep's family that saves most in theory).
+ONE_REVIEW_RULE = (0.9, 1, THRESHOLD + 1)  # (target, at least, ceiling)
 MIN_REVIEWS = 2
 REESTIMATE_EVERY = 1000
 GOLD_FOR_WEIGHTS = 20

@@ -30,9 +30,9 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from dataclasses import dataclass, field
 
-from bench.consensus_bound import BOUND_PAGES, Bound, bounds, oracle_bound
+from bench.consensus_bound import Bound, bounds, oracle_bound, sweep
+from bench.consensus_report import ConsensusReport, Run, auc
 from bench.consensus_setup import (
     CROWD,
     GOLD_FOR_WEIGHTS,
@@ -41,6 +41,7 @@ from bench.consensus_setup import (
     KINDS,
     LAX_TARGET,
     MIN_REVIEWS,
+    ONE_REVIEW_RULE,
     PAGES,
     PAGES_PER_DOCUMENT,
     REESTIMATE_EVERY,
@@ -53,196 +54,7 @@ from bench.consensus_setup import (
 __all__ = ["HEADING", "THRESHOLD", "Bound", "ConsensusReport", "auc", "oracle_bound", "run"]
 
 
-@dataclass
-class Run:
-    name: str
-    reviews: int = 0  # of release pages
-    gold_reviews: int = 0
-    seconds: float = 0.0
-    retired: int = 0
-    majority_accuracy: float = 0.0
-    confidence_accuracy: float = 0.0
-    auc_agreement: float = 0.0
-    auc_confidence: float = 0.0
-    weights: dict[str, float] = field(default_factory=dict)  # kind -> mean weight, after gold
-    reestimate_seconds: float = 0.0
-    reestimate_reviews: int = 0
-    # page -> how many of its tags confidence >= 0.5 got right (for the paired comparison).
-    right_by_page: dict[int, int] = field(default_factory=dict)
-
-    @property
-    def spent(self) -> int:
-        return self.reviews + self.gold_reviews
-
-
-@dataclass
-class ConsensusReport:
-    runs: list[Run] = field(default_factory=list)
-
-    @property
-    def fixed(self) -> Run:
-        return self.runs[0]
-
-    @property
-    def retiring(self) -> Run:
-        return self.runs[1]
-
-    bounds: list[Bound] = field(default_factory=list)
-
-    def saving(self) -> float:
-        return 1 - self.retiring.spent / self.fixed.spent
-
-    def accuracy_difference(self) -> tuple[float, float]:
-        """Retiring's accuracy (confidence >= 0.5) minus threshold 3's, and the standard error of
-        that difference, paired by page (the same release and truth in both runs)."""
-        fixed, retiring = self.fixed.right_by_page, self.retiring.right_by_page
-        diffs = [(retiring[p] - fixed[p]) / len(TAGS) for p in fixed]
-        return statistics.mean(diffs), statistics.stdev(diffs) / len(diffs) ** 0.5
-
-    def targets(self) -> dict[str, bool]:
-        fixed, retiring = self.fixed, self.retiring
-        return {
-            "at least 25% fewer reviews": self.saving() >= 0.25,
-            "equal or better accuracy (confidence >= 0.5)": retiring.confidence_accuracy
-            >= fixed.confidence_accuracy,
-            "accuracy (confidence >= 0.5) no worse beyond noise (difference above -2 standard errors)": (
-                self.accuracy_difference()[0] > -2 * self.accuracy_difference()[1]
-            ),
-            "equal or better accuracy than threshold 3's majority": retiring.confidence_accuracy
-            >= fixed.majority_accuracy,
-            "confidence's AUC above agreement's": all(
-                r.auc_confidence > r.auc_agreement for r in self.runs[:2]
-            ),
-            "spammers' weight near zero (< 0.25) after 20 gold pages": retiring.weights.get("spammer", 9)
-            < 0.25,
-        }
-
-    def targets_met(self) -> bool:
-        return all(self.targets().values())
-
-    def summary(self) -> str:
-        lines = []
-        for r in self.runs:
-            lines.append(
-                f"{r.name}: {r.spent:,} reviews ({r.reviews:,} + {r.gold_reviews:,} gold, {r.retired:,} pages "
-                f"retired) in {r.seconds:.0f} s; accuracy majority {r.majority_accuracy:.4f}, confidence "
-                f"{r.confidence_accuracy:.4f}; AUC agreement {r.auc_agreement:.4f}, confidence "
-                f"{r.auc_confidence:.4f}; weights {', '.join(f'{k} {v:.2f}' for k, v in r.weights.items())}"
-            )
-        difference, error = self.accuracy_difference()
-        lines.append(f"accuracy difference (retiring - threshold 3) {difference:+.4f} +/- {error:.4f} (SE)")
-        lines += [
-            f"bound: {b.name}: {b.saving:.1%} fewer reviews, accuracy {b.accuracy:.4f}" for b in self.bounds
-        ]
-        lines.append(f"saving {self.saving():.1%}; targets: {self.targets()}")
-        return "\n".join(lines)
-
-    def markdown(self) -> list[str]:
-        fixed = self.fixed
-        lines = [
-            HEADING,
-            "",
-            "Written by `python -m bench --consensus-only` (`bench/consensus_sim.py`) on this machine. "
-            f"A release of {PAGES:,} pages with a known truth for {len(TAGS)} tags (how common: "
-            + ", ".join(f"{slug} {p:.0%}" for slug, p in TAGS)
-            + f"); {CROWD} reviewers: 80% careful (each tag right with probability 0.9), 10% sloppy "
-            "(0.65), 10% spammers (each tag at random); each picked at random for their next page "
-            "until nothing is left, through `pick_next_page` and `submit_review`; "
-            f"{GOLD_PAGES} gold pages mixed in at 20% of a reviewer's first 20 reviews, then 5% (both "
-            f"runs); the model re-fitted every {REESTIMATE_EVERY:,} reviews and each reviewed page re-derived "
-            f"after its review (the beat task's best case). Seed {SEED}. Wall seconds: the reviewing and the last re-fit, "
-            "on 2 cores shared with other work.",
-            "",
-            "| run | reviews spent | of which gold | pages retired early | accuracy, majority | "
-            "accuracy, confidence >= 0.5 | AUC agreement | AUC confidence | wall s |",
-            "|---|---|---|---|---|---|---|---|---|",
-        ]
-        for r in self.runs:
-            lines.append(
-                f"| {r.name} | {r.spent:,} | {r.gold_reviews:,} | {r.retired:,} | {r.majority_accuracy:.4f} | "
-                f"{r.confidence_accuracy:.4f} | {r.auc_agreement:.4f} | {r.auc_confidence:.4f} | {r.seconds:.0f} |"
-            )
-        weights = self.retiring.weights
-        difference, error = self.accuracy_difference()
-        lines += [
-            "",
-            f"Reviews saved by retiring when confident: **{self.saving():.1%}** of threshold 3's"
-            + (
-                f" ({1 - self.runs[2].spent / fixed.spent:.1%} with the laxer target {LAX_TARGET}, not a target)."
-                if len(self.runs) > 2
-                else "."
-            ),
-            "",
-            f"Accuracy (confidence >= 0.5), retiring minus threshold 3: {difference:+.4f}, standard error "
-            f"{error:.4f} (paired by page over the {PAGES:,} pages): no difference this run can measure "
-            "either way."
-            if abs(difference) < 2 * error
-            else f"Accuracy (confidence >= 0.5), retiring minus threshold 3: {difference:+.4f}, standard error "
-            f"{error:.4f} (paired by page over the {PAGES:,} pages).",
-            "",
-            "**How far retiring can go under this rule.** The same crowd and tags drawn in plain Python "
-            f"({BOUND_PAGES:,} pages each), with every reviewer's accuracy and every tag's prevalence "
-            "known exactly instead of estimated (no estimate can do better), gold left out; savings "
-            "against three reviews a page:",
-            "",
-            "| rule, crowd | reviews per page | fewer reviews than threshold 3 | accuracy, confidence >= 0.5 |",
-            "|---|---|---|---|",
-            *[
-                f"| {b.name} | {b.reviews_per_page:.3f} | {b.saving:.1%} | {b.accuracy:.4f} |"
-                for b in self.bounds
-            ],
-            "",
-            "With at least 2 reviews, a ceiling of 3 and target 0.95, a page can only leave early at "
-            "two reviews, and only when both reviewers agree on all three tags and two votes can be "
-            "sure of each of them (two careful votes for investigate-this, at 5%, never "
-            "reach 0.95): even a crowd of careful reviewers alone, known exactly, saves about a fifth, "
-            "so the issue's 25% is out of reach of this rule on this release, not of the estimate. "
-            "The measured saving is below the bound for one reason, shown by the last row: two "
-            "agreeing careful votes for claim-form (20% of pages) are worth 0.953 with the exact "
-            "weight (2.20), just over the target, and 0.93 with the weight the model learns (its "
-            "Beta prior and ~60 votes per reviewer and tag put a careful reviewer at about 0.885, "
-            "weight 2.04), just under it; the drawn release with the learned weights saves what the "
-            "simulation measured, so learning reliabilities as the crowd works costs little else.",
-            "",
-            f"Mean weight (log-odds per vote, averaged over tags) after every reviewer answered "
-            f"{GOLD_FOR_WEIGHTS} gold pages and the model was re-fitted: "
-            + ", ".join(f"{kind} {w:.2f}" for kind, w in weights.items())
-            + " (a careful reviewer at 0.9 would weigh 2.20; chance weighs 0).",
-            "",
-            f"Full re-estimation (`consensus.actions.reestimate`: EM over every review and the gold "
-            f"answers for every tag, then every confidence re-derived and the sweep for retirement) "
-            f"over {fixed.reestimate_reviews:,} reviews: {fixed.reestimate_seconds:.2f} s.",
-            "",
-            "| target | met |",
-            "|---|---|",
-        ]
-        lines += [f"| {name} | {'yes' if ok else 'NO'} |" for name, ok in self.targets().items()]
-        lines.append("")
-        return lines
-
-
-def auc(scores: list[float], labels: list[bool]) -> float:
-    """Area under the ROC curve: the chance that a random positive scores above a random
-    negative (ties count a half), by ranks (Mann-Whitney)."""
-    pairs = sorted(zip(scores, labels, strict=True))
-    ranks = [0.0] * len(pairs)
-    i = 0
-    while i < len(pairs):
-        j = i
-        while j + 1 < len(pairs) and pairs[j + 1][0] == pairs[i][0]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[k] = (i + j) / 2 + 1
-        i = j + 1
-    positives = sum(1 for _, label in pairs if label)
-    negatives = len(pairs) - positives
-    if not positives or not negatives:
-        return 0.5
-    rank_sum = sum(rank for rank, (_, label) in zip(ranks, pairs, strict=True) if label)
-    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
-
-
-def _seed(rng: random.Random) -> dict:
+def _seed(rng: random.Random, *, threshold: int = THRESHOLD) -> dict:
     """An empty bench database but for the release, the gold document, the tags, the crowd."""
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
@@ -294,7 +106,7 @@ def _seed(rng: random.Random) -> dict:
         # a review of them is filed under the assignment the reviewer is working on.
         title="Simulated release",
         slug="simulated",
-        threshold=THRESHOLD,
+        threshold=threshold,
         documents=range(1, documents + 1),
     )
     users = get_user_model()
@@ -321,7 +133,16 @@ def _answer(kind: str, right: set[str], rng: random.Random) -> list[str]:
     return out
 
 
-def simulate(name: str, *, retire: bool, target: float = TARGET) -> Run:
+def simulate(
+    name: str,
+    *,
+    retire: bool,
+    target: float = TARGET,
+    min_reviews: int = MIN_REVIEWS,
+    ceiling: int = THRESHOLD,
+) -> Run:
+    """One run; ``ceiling`` is the assignment's threshold (with retiring, the most reviews a page
+    gets)."""
     from assignments import actions as assignment_actions
     from assignments.models import Assignment, RetiredPage
     from assignments.picker import pick_next_page
@@ -334,14 +155,14 @@ def simulate(name: str, *, retire: bool, target: float = TARGET) -> Run:
 
     rng = random.Random(SEED)
     random.seed(SEED)  # the picker's own draws and the gold mixing's
-    world = _seed(rng)
+    world = _seed(rng, threshold=ceiling)
     assignment, truth, crowd = world["assignment"], world["truth"], world["crowd"]
     if retire:
         assignment = assignment_actions.set_retirement(
             assignment_id=assignment.pk,
             retire_when_confident=True,
             confidence_target=target,
-            min_reviews=MIN_REVIEWS,
+            min_reviews=min_reviews,
         )
     run = Run(name=name)
     started = time.monotonic()
@@ -441,7 +262,7 @@ def consensus_selectors_tags():
 
 
 def run() -> ConsensusReport:
-    report = ConsensusReport(bounds=bounds())
+    report = ConsensusReport(bounds=bounds(), swept=sweep())
     report.runs.append(simulate(f"threshold {THRESHOLD}", retire=False))
     report.runs.append(
         simulate(
@@ -457,12 +278,22 @@ def run() -> ConsensusReport:
             weights=learned,
         )
     )
-    # Not a target: what a laxer target buys and costs, for editors choosing one.
+    # Not targets: what a laxer target, and leaving after one trusted review, buy and cost.
     report.runs.append(
         simulate(
             f"retire when confident ({LAX_TARGET}, at least {MIN_REVIEWS}, ceiling {THRESHOLD})",
             retire=True,
             target=LAX_TARGET,
+        )
+    )
+    target, at_least, ceiling = ONE_REVIEW_RULE
+    report.runs.append(
+        simulate(
+            f"retire when confident ({target}, at least {at_least}, ceiling {ceiling})",
+            retire=True,
+            target=target,
+            min_reviews=at_least,
+            ceiling=ceiling,
         )
     )
     return report

@@ -30,3 +30,14 @@ def test_the_bound_retires_at_the_minimum_when_every_reviewer_is_near_perfect():
     assert bound.reviews_per_page == 2 and bound.accuracy > 0.99
     spammers = [("spammer", 1.0, None)]  # weight 0: never confident, always the ceiling
     assert consensus_sim.oracle_bound("spam", target=0.95, kinds=spammers, pages=200).reviews_per_page == 3
+
+
+def test_rules_read_the_same_draws_so_their_accuracies_compare_page_by_page():
+    """A target no page can reach retires nothing: that rule is threshold 3 on the very same
+    pages, reviewers and answers, page for page (common random numbers), whatever else it sets."""
+    fixed = consensus_sim.oracle_bound("fixed", target=None, pages=300)
+    never = consensus_sim.oracle_bound("never", target=1.0, min_reviews=1, pages=300)
+    assert never.right_by_page == fixed.right_by_page and never.reviews_per_page == 3
+    # A higher ceiling reads one review further into the same draws: every page gets four.
+    four = consensus_sim.oracle_bound("four", target=None, ceiling=4, pages=300)
+    assert four.reviews_per_page == 4 and four.right_by_page != fixed.right_by_page
