@@ -166,10 +166,29 @@ def _task_starting(
     )
     if task_id:
         _task_tokens[task_id] = token
-    task_log.info(
+    name = getattr(task, "name", None)
+    task_log.log(
+        logging.DEBUG if name in _housekeeping_tasks() else logging.INFO,
         "task %s started",
-        getattr(task, "name", sender),
-        extra={"task": getattr(task, "name", None), "task_id": task_id},
+        name or sender,
+        extra={"task": name, "task_id": task_id},
+    )
+
+
+# Beat tasks run more often than this are logged at DEBUG when they start: the every-5-seconds
+# confidence refresh alone would write 17,280 INFO lines a day, burying the lines an operator
+# looks for. Their failures are still logged (Celery's own ERROR lines), and /metrics counts runs.
+HOUSEKEEPING_SECONDS = 300.0
+
+
+def _housekeeping_tasks() -> frozenset[str]:
+    from django.conf import settings
+
+    schedule = getattr(settings, "CELERY_BEAT_SCHEDULE", {}) or {}
+    return frozenset(
+        entry["task"]
+        for entry in schedule.values()
+        if isinstance(entry.get("schedule"), int | float) and entry["schedule"] < HOUSEKEEPING_SECONDS
     )
 
 

@@ -138,3 +138,32 @@ def test_sentry_is_off_without_a_dsn_and_on_with_one():
     on = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
     assert on.stdout.startswith("True"), on.stderr[-2000:]
     assert "'django'" in on.stdout and "'celery'" in on.stdout
+
+
+def test_frequent_beat_tasks_start_at_debug_and_the_rest_at_info(caplog, settings):
+    """The every-5-seconds confidence refresh would bury the log in 'started' lines: beat tasks
+    run more often than every HOUSEKEEPING_SECONDS start at DEBUG; a daily one, and any task not
+    on the schedule (an import, a check an editor asked for), at INFO."""
+    import consensus.tasks  # noqa: F401  (registers the tasks)
+    import denorm.tasks  # noqa: F401
+    import lib.tasks  # noqa: F401
+    from config.celery import app
+
+    assert (
+        settings.CELERY_BEAT_SCHEDULE["consensus-refresh-reviewed-pages"]["schedule"]
+        < logs.HOUSEKEEPING_SECONDS
+    )
+    caplog.set_level(logging.DEBUG, logger="crowd.task")
+    for name in (
+        "consensus.tasks.refresh_reviewed_pages",
+        "lib.tasks.clear_expired_sessions",
+        "denorm.tasks.check_denormalisation",
+    ):
+        logs._task_starting(task=app.tasks[name], task_id=f"id-{name}")
+        logs._task_finished(task_id=f"id-{name}")
+    levels = {r.task: r.levelno for r in caplog.records if r.name == "crowd.task"}
+    assert levels == {
+        "consensus.tasks.refresh_reviewed_pages": logging.DEBUG,
+        "lib.tasks.clear_expired_sessions": logging.INFO,
+        "denorm.tasks.check_denormalisation": logging.INFO,
+    }
