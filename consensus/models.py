@@ -45,6 +45,7 @@ class Reliability(models.Model):
     updated = models.DateTimeField()
 
     class Meta:
+        verbose_name_plural = "reliabilities"  # the admin's index said "Reliabilitys"
         constraints = [models.UniqueConstraint(fields=["user", "tag"], name="reliability_user_tag")]
         indexes = [models.Index(fields=["weight"], name="reliability_weight_idx")]
 

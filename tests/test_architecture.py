@@ -837,3 +837,17 @@ def test_the_table_name_allow_list_only_names_offending_modules():
         if module not in files or not table_name_literals(files[module].read_text(), tables)
     )
     assert not stale, f"no table name written into SQL now: remove from TABLE_NAME_ALLOW_LIST: {stale}"
+
+
+def test_the_admin_names_every_project_model_in_plain_english():
+    """Django's default plural adds an "s": the admin's index said "Reliabilitys". Every model of
+    the project whose name ends in a consonant and "y" sets its plural."""
+    from django.apps import apps
+
+    naive = [
+        f"{m._meta.app_label}.{m.__name__}: {m._meta.verbose_name_plural}"
+        for m in apps.get_models()
+        if m.__module__.split(".")[0] in APP_LAYERS
+        and re.search(r"[^aeiou]ys$", str(m._meta.verbose_name_plural))
+    ]
+    assert naive == []
