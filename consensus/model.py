@@ -18,9 +18,10 @@ gold pages for this tag (every *other* reviewer's gold answers, with ``PRIOR_COR
 tag is common and reviewers are good" from "the tag is rare and reviewers are poor" (both give
 the same share of yes votes); a prior that called everyone poor tipped EM into the second: after
 795 reviews of the consensus bench's 2,000-page release it put receipt (on 30% of pages) at 3.6%
-and claim-form (20%) at 1%, so a page two reviewers had tagged showed a low confidence. The crowd's gold record settles it
-from the first few hundred reviews (``tests/consensus/test_model.py``). Leaving each reviewer's
-own gold out of their prior keeps it from being counted twice. It is estimated from
+and claim-form (20%) at 1%, so a page two reviewers had tagged showed a low confidence. The
+crowd's gold record settles it from the first few hundred reviews
+(``tests/consensus/test_model.py``). Leaving each reviewer's own gold out of their prior keeps
+it from being counted twice. It is estimated from
 
 - gold (known-answer) pages, whose truth editors set: each vote there is simply right or wrong;
 - ordinary pages by expectation-maximisation: the expected number of right answers given the
