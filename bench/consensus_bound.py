@@ -89,8 +89,9 @@ def oracle_bound(
             used += 1
             if used >= ceiling:
                 break
+            # As consensus.actions.may_retire: after one review, only a confidently untagged page.
             sure = target is not None and all(
-                c > target or c < 1 - target for c in map(model.sigmoid, log_odds)
+                c < 1 - target or (c > target and used > 1) for c in map(model.sigmoid, log_odds)
             )
             if sure and used >= min_reviews:
                 break

@@ -14,6 +14,7 @@ from bench.consensus_setup import (
     HEADING,
     PAGES,
     REESTIMATE_EVERY,
+    SECOND_SEED,
     SEED,
     TAGS,
 )
@@ -22,6 +23,7 @@ from bench.consensus_setup import (
 @dataclass
 class Run:
     name: str
+    seed: int = SEED
     reviews: int = 0  # of release pages
     gold_reviews: int = 0
     seconds: float = 0.0
@@ -55,29 +57,46 @@ class ConsensusReport:
 
     bounds: list[Bound] = field(default_factory=list)
     swept: Sweep | None = None
+    # Threshold 3 and the one-review rule again, on the release and crowd of SECOND_SEED.
+    second: list[Run] = field(default_factory=list)
+
+    @property
+    def one_review(self) -> Run | None:
+        """The run of ``ONE_REVIEW_RULE`` (the last of ``runs``), if there was one."""
+        return self.runs[-1] if len(self.runs) > 2 else None
+
+    def fixed_for(self, run: Run) -> Run:
+        """The threshold-3 run on the same release as ``run``."""
+        return self.second[0] if run in self.second else self.fixed
 
     def saving(self, run: Run | None = None) -> float:
-        return 1 - (run or self.retiring).spent / self.fixed.spent
+        run = run or self.retiring
+        return 1 - run.spent / self.fixed_for(run).spent
 
     def accuracy_difference(self, run: Run | None = None) -> tuple[float, float]:
         """A retiring run's accuracy (confidence >= 0.5; the default rule's unless ``run``) minus
-        threshold 3's, and the standard error of that difference, paired by page (the same
-        release and truth in both runs)."""
-        fixed, retiring = self.fixed.right_by_page, (run or self.retiring).right_by_page
+        threshold 3's on the same release, and the standard error of that difference, paired by
+        page (the same release and truth in both runs)."""
+        run = run or self.retiring
+        fixed, retiring = self.fixed_for(run).right_by_page, run.right_by_page
         diffs = [(retiring[p] - fixed[p]) / len(TAGS) for p in fixed]
         return statistics.mean(diffs), statistics.stdev(diffs) / len(diffs) ** 0.5
 
-    def targets(self) -> dict[str, bool]:
-        fixed, retiring = self.fixed, self.retiring
+    def rule_targets(self, run: Run) -> dict[str, bool]:
+        """The issue's two targets for one retiring run, against threshold 3 on its release."""
+        fixed = self.fixed_for(run)
         return {
-            "at least 25% fewer reviews": self.saving() >= 0.25,
-            "equal or better accuracy (confidence >= 0.5)": retiring.confidence_accuracy
+            "at least 25% fewer reviews": self.saving(run) >= 0.25,
+            "equal or better accuracy (confidence >= 0.5)": run.confidence_accuracy
             >= fixed.confidence_accuracy,
-            "accuracy (confidence >= 0.5) no worse beyond noise (difference above -2 standard errors)": (
+        }
+
+    def model_targets(self) -> dict[str, bool]:
+        retiring = self.retiring
+        return {
+            "the defaults: accuracy no worse beyond noise (difference above -2 standard errors)": (
                 self.accuracy_difference()[0] > -2 * self.accuracy_difference()[1]
             ),
-            "equal or better accuracy than threshold 3's majority": retiring.confidence_accuracy
-            >= fixed.majority_accuracy,
             "confidence's AUC above agreement's": all(
                 r.auc_confidence > r.auc_agreement for r in self.runs[:2]
             ),
@@ -85,12 +104,42 @@ class ConsensusReport:
             < 0.25,
         }
 
+    def targets(self) -> dict[str, bool]:
+        """Each retiring rule's two targets, then the crowd model's. The issue asks for 25% fewer
+        reviews at equal or better accuracy "with retire_when_confident": the defaults, or the
+        one-review rule on both releases, must meet both (``rule_met``)."""
+        out: dict[str, bool] = {}
+        for label, run in self.rules():
+            out |= {f"{label}: {name}": ok for name, ok in self.rule_targets(run).items()}
+        return out | self.model_targets()
+
+    def rules(self) -> list[tuple[str, Run]]:
+        out = [("the defaults", self.retiring)]
+        if self.one_review is not None:
+            out.append(("the one-review rule", self.one_review))
+        if len(self.second) == 2:
+            out.append((f"the one-review rule, seed {SECOND_SEED}", self.second[1]))
+        return out
+
+    def rule_met(self) -> str | None:
+        """The rule that meets the issue's saving and accuracy targets: the defaults, else the
+        one-review rule on both releases; None if neither does."""
+        if all(self.rule_targets(self.retiring).values()):
+            return "the defaults"
+        both = [run for label, run in self.rules() if label.startswith("the one-review rule")]
+        if len(both) == 2 and all(all(self.rule_targets(run).values()) for run in both):
+            return "the one-review rule"
+        return None
+
     def targets_met(self) -> bool:
-        return all(self.targets().values())
+        # The 2-SE row is for the defaults only, and is implied when a rule meets "equal or better".
+        model = self.model_targets()
+        model.pop("the defaults: accuracy no worse beyond noise (difference above -2 standard errors)")
+        return self.rule_met() is not None and all(model.values())
 
     def summary(self) -> str:
         lines = []
-        for r in self.runs:
+        for r in [*self.runs, *self.second]:
             lines.append(
                 f"{r.name}: {r.spent:,} reviews ({r.reviews:,} + {r.gold_reviews:,} gold, {r.retired:,} pages "
                 f"retired) in {r.seconds:.0f} s; accuracy majority {r.majority_accuracy:.4f}, confidence "
@@ -102,7 +151,11 @@ class ConsensusReport:
         lines += [
             f"bound: {b.name}: {b.saving:.1%} fewer reviews, accuracy {b.accuracy:.4f}" for b in self.bounds
         ]
-        lines.append(f"saving {self.saving():.1%}; targets: {self.targets()}")
+        lines += [
+            f"{label}: saving {self.saving(r):.1%}, accuracy {self.accuracy_difference(r)[0]:+.4f}"
+            for label, r in self.rules()
+        ]
+        lines.append(f"targets: {self.targets()}; met by: {self.rule_met()}")
         return "\n".join(lines)
 
     def markdown(self) -> list[str]:
@@ -125,7 +178,7 @@ class ConsensusReport:
             "accuracy, confidence >= 0.5 | AUC agreement | AUC confidence | wall s |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
-        for r in self.runs:
+        for r in [*self.runs, *self.second]:
             lines.append(
                 f"| {r.name} | {r.spent:,} | {r.gold_reviews:,} | {r.retired:,} | {r.majority_accuracy:.4f} | "
                 f"{r.confidence_accuracy:.4f} | {r.auc_agreement:.4f} | {r.auc_confidence:.4f} | {r.seconds:.0f} |"
@@ -143,9 +196,19 @@ class ConsensusReport:
             "",
         ]
         lines += [
-            f"Not targets, for editors choosing a rule: {r.name} saves {self.saving(r):.1%}, accuracy "
+            f"{r.name}: saves {self.saving(r):.1%} of threshold 3's reviews on its release, accuracy "
             f"{self.accuracy_difference(r)[0]:+.4f} (standard error {self.accuracy_difference(r)[1]:.4f})."
-            for r in self.runs[2:]
+            for r in [*self.runs[2:], *self.second[1:]]
+        ]
+        met = self.rule_met()
+        lines += [
+            "",
+            "25% fewer reviews at equal or better accuracy: "
+            + (
+                f"**met by {met}**."
+                if met
+                else "**not met** by the defaults, nor by the one-review rule on both releases."
+            ),
         ]
         lines += [
             "",
@@ -183,8 +246,12 @@ class ConsensusReport:
                 "only 55% of the time, so no rule waiting for two reviews, however well it knows the "
                 "crowd, saves a quarter. Letting a page leave after one trusted review, with a "
                 "fourth review for the pages the crowd is unsure of, can save more and be more "
-                "accurate, but only with reliabilities known exactly: the simulated one-review run "
-                "above shows what it does with reliabilities learned as the crowd works.",
+                "accurate. With reliabilities learned as the crowd works it holds only for a page "
+                "the lone reviewer left untagged (`consensus.actions.may_retire`): early in a release "
+                "every page has one review and the reviewers are barely known, and pages that left "
+                "on one reviewer's tag were wrong several times as often. With weights known exactly "
+                "none of those pages would have left at all, so the bounds above are the same with "
+                "or without that rule.",
                 "",
             ]
         lines += [

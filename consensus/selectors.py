@@ -186,6 +186,15 @@ def page_tag_confidences(page_ids: Iterable[int]) -> dict[int, dict[int, float]]
     }
 
 
+def tagged_pages(page_ids: Iterable[int]) -> set[int]:
+    """The pages among these that some counted review gave an active tag. One query."""
+    return set(
+        Review.objects.filter(page_id__in=list(page_ids), quarantined=False, tags__active=True)
+        .values_list("page_id", flat=True)
+        .distinct()
+    )
+
+
 @dataclass(frozen=True)
 class RetiringAssignment:
     id: int

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from assignments import actions as assignment_actions
 from assignments import picker, pool
 from assignments.models import Assignment, RetiredPage
 from assignments.picker import pick_next_page, postgres_source
@@ -131,6 +132,38 @@ def test_confident_means_every_tag_on_one_side_of_the_target():
     assert actions.confident([0.96, 0.04, 0.999], target=0.95)
     assert not actions.confident([0.96, 0.5], target=0.95)
     assert not actions.confident([0.94], target=0.95)
+
+
+def test_a_lone_review_retires_a_page_only_when_it_is_confidently_untagged():
+    # Two reviews or more: every tag on one side of the target, either side.
+    assert actions.may_retire([0.99, 0.01], reviews=2, target=0.9, min_reviews=1)
+    # One review: a review that applied no tag, every tag confidently absent, or it stays.
+    assert actions.may_retire([0.01, 0.05], reviews=1, target=0.9, min_reviews=1, tagged=False)
+    assert not actions.may_retire([0.5, 0.01], reviews=1, target=0.9, min_reviews=1, tagged=False)
+    # A tag it applied gets a second look, whether the model believes it or overrules it.
+    assert not actions.may_retire([0.99, 0.01], reviews=1, target=0.9, min_reviews=1, tagged=True)
+    assert not actions.may_retire([0.05, 0.01], reviews=1, target=0.9, min_reviews=1, tagged=True)
+    # Never below min_reviews, never with no review.
+    assert not actions.may_retire([0.01, 0.01], reviews=1, target=0.9, min_reviews=2)
+    assert not actions.may_retire([0.01], reviews=0, target=0.9, min_reviews=0)
+
+
+def test_with_min_reviews_1_a_trusted_reviewer_who_finds_nothing_retires_the_page_and_a_tag_waits(experts):
+    """An expert (0.95) at prevalence 0.5: one "nothing" makes every tag 5% likely, which is
+    below 1 - 0.9, so the page leaves. One "receipt" makes receipt 95% likely, above 0.9, yet
+    the page stays for a second look, and leaves once the second expert agrees."""
+    assignment, ids = _assignment()
+    assignment_actions.set_retirement(
+        assignment_id=assignment.pk, retire_when_confident=True, confidence_target=0.9, min_reviews=1
+    )
+    build_sets()
+    review(reviewer=experts[0], page_id=ids[0], tag_slugs=[])
+    review(reviewer=experts[0], page_id=ids[1], tag_slugs=["receipt"])
+    assert set(RetiredPage.objects.values_list("page_id", flat=True)) == {ids[0]}
+    assert ids[0] not in todo(assignment) and ids[1] in todo(assignment)
+    review(reviewer=experts[1], page_id=ids[1], tag_slugs=["receipt"])
+    assert set(RetiredPage.objects.values_list("page_id", flat=True)) == {ids[0], ids[1]}
+    assert drift() == {}
 
 
 def test_a_retired_page_is_public_on_its_page_the_api_and_profiles(experts, client, settings):
