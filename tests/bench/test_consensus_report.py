@@ -31,7 +31,10 @@ def _report(second_spent: int, second_right: list[int]) -> ConsensusReport:
             _run("one", 4400, [3, 3, 3, 3]),  # 26.7% fewer, more accurate
         ]
     )
-    report.second = [_run("t3 b", 6000, [3, 2, 3, 3], seed=2), _run("one b", second_spent, second_right, seed=2)]
+    report.second = [
+        _run("t3 b", 6000, [3, 2, 3, 3], seed=2),
+        _run("one b", second_spent, second_right, seed=2),
+    ]
     return report
 
 
