@@ -72,8 +72,9 @@ class Assignment(models.Model):
     )
     # Retiring when the crowd is sure (issue 25): a page leaves the to-do set once it has at
     # least ``min_reviews`` reviews and every tag's confidence is above ``confidence_target`` or
-    # below 1 - target (``consensus`` decides, ``RetiredPage`` records it); the threshold stays
-    # the ceiling.
+    # below 1 - target; with one review, only if it tagged nothing and every tag is below 1 -
+    # target (``consensus.actions.may_retire`` decides, ``RetiredPage`` records it); the
+    # threshold stays the ceiling.
     retire_when_confident = models.BooleanField(
         default=False,
         help_text="Stop asking for reviews of a page once the crowd is confident about every tag "
