@@ -94,6 +94,15 @@ def test_em_on_a_seeded_crowd_finds_the_spammers_and_beats_the_majority():
     assert 0.2 < est.prevalence < 0.4
 
 
+def _answers(rng: random.Random, accuracy: float | None, truth: list[bool]) -> list[bool]:
+    """One review's answer per tag: right with probability ``accuracy``; a spammer (None) flips
+    a coin."""
+    return [
+        rng.random() < 0.5 if accuracy is None else (applies if rng.random() < accuracy else not applies)
+        for applies in truth
+    ]
+
+
 def _early_release(reviews: int, seed: int) -> tuple[list[list[Vote]], list[dict[int, bool]], list[float]]:
     """The first ``reviews`` reviews of a 2,000-page release, as the picker hands them out (about
     300 pages open at a time, three reviews each), by the bench's crowd (80 careful at 0.9, 10
@@ -117,13 +126,7 @@ def _early_release(reviews: int, seed: int) -> tuple[list[list[Vote]], list[dict
         worker = rng.randrange(100)
         gold = rng.random() < (0.2 if done[worker] < 20 else 0.05)
         page = rng.randrange(pages, pages + 60) if gold else rng.choice(open_pages)
-        for t in range(3):
-            a = accuracy[worker]
-            said = (
-                rng.random() < 0.5
-                if a is None
-                else (truth[page][t] if rng.random() < a else not truth[page][t])
-            )
+        for t, said in enumerate(_answers(rng, accuracy[worker], truth[page])):
             votes[t].append(Vote(item=page, worker=worker, value=said))
         done[worker] += 1
         if not gold:
@@ -190,13 +193,7 @@ def _first_pass(reviews: int, seed: int) -> tuple[list[list[Vote]], list[dict[in
         page = rng.randrange(pages, pages + 60) if gold else waiting.pop()
         if not gold:
             reviewed.append(page)
-        for t in range(3):
-            a = accuracy[worker]
-            said = (
-                rng.random() < 0.5
-                if a is None
-                else (truth[page][t] if rng.random() < a else not truth[page][t])
-            )
+        for t, said in enumerate(_answers(rng, accuracy[worker], truth[page])):
             votes[t].append(Vote(item=page, worker=worker, value=said))
         done[worker] += 1
     golds = [{p: truth[p][t] for p in range(pages, pages + 60)} for t in range(3)]
