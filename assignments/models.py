@@ -98,12 +98,21 @@ class Assignment(models.Model):
     class Meta:
         ordering = ["feature_order", "title"]
         constraints = [
-            models.CheckConstraint(condition=Q(threshold__gte=1), name="assignment_threshold_at_least_1"),
+            models.CheckConstraint(
+                condition=Q(threshold__gte=1),
+                name="assignment_threshold_at_least_1",
+                violation_error_message="The threshold is at least 1 review.",
+            ),
             models.CheckConstraint(
                 condition=Q(confidence_target__gte=0.5, confidence_target__lt=1),
                 name="assignment_confidence_target_range",
+                violation_error_message="The confidence target is at least 0.5 and below 1.",
             ),
-            models.CheckConstraint(condition=Q(min_reviews__gte=1), name="assignment_min_reviews_at_least_1"),
+            models.CheckConstraint(
+                condition=Q(min_reviews__gte=1),
+                name="assignment_min_reviews_at_least_1",
+                violation_error_message="The minimum is at least 1 review.",
+            ),
             models.UniqueConstraint(
                 fields=["featured"], condition=Q(featured="main"), name="assignment_one_main"
             ),
