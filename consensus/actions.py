@@ -203,7 +203,11 @@ def retire_confident_pages(page_ids: Iterable[int]) -> dict[int, list[int]]:
     if not candidates:
         return {}
     confidences = selectors.page_tag_confidences(candidates)
-    tagged = selectors.tagged_pages(candidates)
+    # Whether a review applied a tag matters only to a page that may leave after one review.
+    lone = [
+        p for p, (count, found) in candidates.items() if count == 1 and any(a.min_reviews <= 1 for a in found)
+    ]
+    tagged = selectors.tagged_pages(lone) if lone else set()
     chosen: dict[int, list[int]] = {}
     for page_id, (count, assignments) in candidates.items():
         for a in assignments:
