@@ -255,8 +255,9 @@ class ConsensusReport:
                 else "**not met** by the defaults, nor by a one-review rule over the releases pooled."
             ),
             "",
-            "The releases are pooled because one draw of the release and crowd moves a rule's saving "
-            "by 2 to 3 points and its accuracy by a few thousandths, more than separates the rules.",
+            "The releases are pooled because a rule's saving moves by 2 to 3 points and its accuracy "
+            "by a few thousandths from one release to the next, and from one run to the next on the "
+            "same seed (the picker's reservations run on the clock), more than separates the rules.",
             "",
         ]
         lines += [

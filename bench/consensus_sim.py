@@ -156,7 +156,7 @@ def simulate(
     from catalogue.models import Page
     from consensus import actions as consensus_actions
     from consensus import selectors as consensus_selectors
-    from consensus.models import Reliability
+    from consensus.models import EstimationRun, Reliability
     from reviews.actions import submit_review
     from reviews.models import PageTag
 
@@ -208,6 +208,9 @@ def simulate(
             consensus_actions.reestimate()
             next_fit += REESTIMATE_EVERY
     fitted = consensus_actions.reestimate()
+    assert EstimationRun.objects.count() == run.spent // REESTIMATE_EVERY + 1, (
+        "a scheduled re-fit was skipped"
+    )
     run.reestimate_seconds, run.reestimate_reviews = fitted.seconds, fitted.reviews
     run.seconds = time.monotonic() - started
     run.retired = RetiredPage.objects.filter(assignment=assignment).count()

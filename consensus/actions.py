@@ -180,7 +180,7 @@ def may_retire(
     on one careful reviewer's "investigate-this" were 88% right against 97% for the 683 that left
     on one careful "nothing here", and 67 pages left on one sloppy reviewer's or spammer's
     review; the run saved 29.1% of threshold 3's reviews at 0.0024 less accuracy. With it: 26.2%
-    saved, 0.0045 more accurate. With weights known exactly no tagged page would have left
+    saved, 0.0045 more accurate (both runs before the bench's re-fit fix of 2026-12-07). With weights known exactly no tagged page would have left
     after one review at these targets anyway.
     """
     if reviews < min_reviews or reviews < 1:
