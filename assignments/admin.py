@@ -92,7 +92,7 @@ class AssignmentAdmin(admin.ModelAdmin):
                 "review only if that review tagged nothing and every tag is confidently absent: a tag "
                 "someone applied always gets a second look. The threshold stays the most reviews a page "
                 "gets. Retired pages stay retired if the option is later turned off. On the "
-                "simulated release of docs/benchmarks.md the defaults (0.95, at least 2) spend about "
+                "simulated releases of docs/benchmarks.md the defaults (0.95, at least 2) spend about "
                 "a seventh fewer reviews than a threshold of 3 at no accuracy cost that can be measured; "
                 "with a minimum of 1, a target of 0.875 and a threshold of 4, 27.6% fewer over three "
                 "releases (26.6% to 28.6% each), and it was more accurate.",
