@@ -257,7 +257,8 @@ class ConsensusReport:
             "",
             "The releases are pooled because a rule's saving moves by 2 to 3 points and its accuracy "
             "by a few thousandths from one release to the next, and from one run to the next on the "
-            "same seed (the picker's reservations run on the clock), more than separates the rules.",
+            "same seed (the picker also reads the clock and Redis's own state, so picks are not "
+            "replayed exactly), more than separates the rules.",
             "",
         ]
         lines += [

@@ -25,6 +25,6 @@ SEED = 20261206
 # Threshold 3 and the one-review rules run on these releases and crowds (each seed draws the
 # truth, the crowd's answers and the picker's choices). A rule's saving moves by 2 to 3 points and
 # its accuracy by a few thousandths from one release to the next, and from one run to the next on
-# the same seed (the picker's reservations run on the clock, so the order of picks is not
+# the same seed (the picker also reads the clock and Redis's own state, so a run's picks are not
 # replayed exactly), so its targets are read on the three pooled, each release shown beside them.
 RELEASE_SEEDS = (SEED, 777, 31337)
