@@ -103,17 +103,26 @@ def _answers(rng: random.Random, accuracy: float | None, truth: list[bool]) -> l
     ]
 
 
+SHARES = [0.3, 0.2, 0.05]
+
+
+def _bench_crowd(seed: int) -> tuple[random.Random, dict[int, list[bool]], list[float | None]]:
+    """The bench's release and crowd: the truth of 2,000 pages and 60 gold pages for three tags
+    (receipt 30%, claim-form 20%, investigate-this 5%), and 100 reviewers' accuracies (80 careful
+    at 0.9, 10 sloppy at 0.65, 10 spammers); with the generator that drew them, to draw on."""
+    rng = random.Random(seed)
+    truth = {p: [rng.random() < s for s in SHARES] for p in range(2000 + 60)}
+    return rng, truth, [0.9] * 80 + [0.65] * 10 + [None] * 10
+
+
 def _early_release(reviews: int, seed: int) -> tuple[list[list[Vote]], list[dict[int, bool]], list[float]]:
     """The first ``reviews`` reviews of a 2,000-page release, as the picker hands them out (about
     300 pages open at a time, three reviews each), by the bench's crowd (80 careful at 0.9, 10
     sloppy at 0.65, 10 spammers), each reviewer's first 20 reviews a fifth gold (60 gold pages),
     then a twentieth. Per tag (receipt 30%, claim-form 20%, investigate-this 5%): its votes, its
     gold answers, its true share."""
-    rng = random.Random(seed)
-    shares = [0.3, 0.2, 0.05]
+    rng, truth, accuracy = _bench_crowd(seed)
     pages = 2000
-    truth = {p: [rng.random() < s for s in shares] for p in range(pages + 60)}
-    accuracy = [0.9] * 80 + [0.65] * 10 + [None] * 10
     done = [0] * 100
     count = dict.fromkeys(range(pages), 0)
     waiting = list(range(pages))
@@ -134,7 +143,7 @@ def _early_release(reviews: int, seed: int) -> tuple[list[list[Vote]], list[dict
             if count[page] == 3:
                 open_pages.remove(page)
     golds = [{p: truth[p][t] for p in range(pages, pages + 60)} for t in range(3)]
-    return votes, golds, shares
+    return votes, golds, SHARES
 
 
 def test_early_in_a_release_the_crowds_gold_record_keeps_a_common_tag_common():
@@ -177,11 +186,8 @@ def _first_pass(reviews: int, seed: int) -> tuple[list[list[Vote]], list[dict[in
     every page gets its first review before any page its second, so each ordinary page here has
     exactly one vote. The same crowd, tags and gold rate as ``_early_release``. Per tag: its
     votes, its gold answers, its true share among the pages reviewed."""
-    rng = random.Random(seed)
-    shares = [0.3, 0.2, 0.05]
+    rng, truth, accuracy = _bench_crowd(seed)
     pages = 2000
-    truth = {p: [rng.random() < s for s in shares] for p in range(pages + 60)}
-    accuracy = [0.9] * 80 + [0.65] * 10 + [None] * 10
     done = [0] * 100
     waiting = list(range(pages))
     rng.shuffle(waiting)
